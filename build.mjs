@@ -1,0 +1,60 @@
+// Builds flowhost with esbuild (type checking is `tsc --noEmit`, run by `npm test` before this).
+//
+//  - sdk/**.ts                      → sdk/dist/**.js  (the SDK is its own package, resolved by name)
+//  - host, workers, test, bench, examples → dist/**.js (one file each, imports kept)
+//  - workers/bootstrap.ts           → dist/workers/bootstrap.js, one bundle: a worker starts faster
+//                                     loading one file than walking an import graph
+//  - host/builtins/*.ts             → dist/builtins/*.js, bundled like any third-party plugin
+//  - sample-plugins/*/src/*.ts      → sample-plugins/*/dist/*.js, each plugin bundled with its SDK copy
+import { build } from 'esbuild';
+import { readdirSync, statSync, existsSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('.', import.meta.url).pathname;
+const common = { platform: 'node', target: 'node20', format: 'esm', logLevel: 'error', sourcemap: 'linked' };
+
+function tsFiles(dir, { recursive = true } = {}) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (recursive) out.push(...tsFiles(path));
+    } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+}
+
+const clean = process.argv.includes('--clean');
+if (clean) for (const dir of ['dist', 'sdk/dist']) rmSync(join(root, dir), { recursive: true, force: true });
+
+const jobs = [];
+
+// The SDK package.
+jobs.push(build({ ...common, entryPoints: tsFiles(join(root, 'sdk')), outdir: join(root, 'sdk/dist'), outbase: join(root, 'sdk') }));
+
+// Host-side code, tests, benchmarks, examples: transpiled file by file.
+const builtinsDir = join(root, 'host/builtins');
+const sources = ['host', 'workers', 'test', 'bench', 'examples'].flatMap((d) => tsFiles(join(root, d))).filter((f) => !f.startsWith(builtinsDir + '/'));
+jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), outbase: root }));
+
+// What runs inside a worker: the runtime, and the first-party plugins, each one bundle.
+const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'] };
+jobs.push(build({ ...bundle, entryPoints: [join(root, 'workers/bootstrap.ts')], outfile: join(root, 'dist/workers/bootstrap.js') }));
+const builtins = tsFiles(builtinsDir, { recursive: false });
+if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
+
+// Sample plugin packages: every top-level src/*.ts is one entry point module.
+const pluginsDir = join(root, 'sample-plugins');
+for (const name of existsSync(pluginsDir) ? readdirSync(pluginsDir) : []) {
+  const dir = join(pluginsDir, name);
+  const entries = tsFiles(join(dir, 'src'), { recursive: false });
+  if (entries.length) jobs.push(build({ ...bundle, entryPoints: entries, outdir: join(dir, 'dist') }));
+}
+
+const started = Date.now();
+// Every job runs to the end even when one fails, so one broken file does not hide the others' output.
+const failed = (await Promise.allSettled(jobs)).filter((r) => r.status === 'rejected');
+console.log(`build: ${jobs.length - failed.length}/${jobs.length} esbuild jobs in ${Date.now() - started} ms (${relative(process.cwd(), root) || '.'})`);
+if (failed.length) process.exitCode = 1;

@@ -1,0 +1,168 @@
+/**
+ * Plugin discovery: the analog of MLflow's `importlib.metadata.entry_points(group=…)`.
+ *
+ * A plugin is an installed npm package whose `package.json` carries a `flowhost` field:
+ *
+ *   "flowhost": {
+ *     "entryPoints": { "tracking_store": { "file-plugin": "./dist/tracking-store.js" } },
+ *     "manifest": { "limits": { "callTimeoutMs": 10000 }, "env": ["MY_PLUGIN_TOKEN"] }
+ *   }
+ *
+ * Packages are found in `node_modules` folders (scoped ones too) and in plugin folders named by
+ * configuration or `FLOWHOST_PLUGIN_PATH` (a folder that is itself a package, or holds packages).
+ * A package that cannot be read is reported with its reason and skipped; it never stops the rest.
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, join, resolve, sep } from 'node:path';
+import { PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
+import { parseLimits, type PluginLimits } from './limits.js';
+
+export interface PluginManifest {
+  readonly limits: Partial<PluginLimits>;
+  /** Names of host environment variables the plugin asks to see. */
+  readonly env: readonly string[];
+}
+
+export interface PluginEntry {
+  readonly group: PluginGroup;
+  /** Entry-point name: URI scheme, backend name or deployment target. */
+  readonly name: string;
+  readonly packageName: string;
+  readonly packageVersion: string;
+  readonly packageDir: string;
+  readonly modulePath: string;
+  readonly manifest: PluginManifest;
+  /** First-party plugins shipped with flowhost. */
+  readonly builtin: boolean;
+}
+
+export interface DiscoveryProblem {
+  readonly packageName: string;
+  readonly where: string;
+  readonly reason: string;
+}
+
+export interface DiscoveryResult {
+  readonly entries: PluginEntry[];
+  readonly problems: DiscoveryProblem[];
+}
+
+export interface DiscoveryOptions {
+  /** `node_modules` folders to scan; default: the one under the current directory. */
+  readonly nodeModules?: readonly string[];
+  /** Extra plugin folders; `FLOWHOST_PLUGIN_PATH` is added to these. */
+  readonly pluginDirs?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult {
+  const env = options.env ?? process.env;
+  const nodeModules = options.nodeModules ?? [resolve('node_modules')];
+  const pluginDirs = [...(options.pluginDirs ?? []), ...(env.FLOWHOST_PLUGIN_PATH ?? '').split(delimiter).filter(Boolean)];
+
+  const packageDirs = new Set<string>();
+  const problems: DiscoveryProblem[] = [];
+  const add = (dir: string) => {
+    try {
+      packageDirs.add(realpathSync(dir));
+    } catch {
+      /* a dangling link is not a package */
+    }
+  };
+  for (const folder of nodeModules) for (const dir of packagesIn(folder)) add(dir);
+  for (const folder of pluginDirs) {
+    if (!existsSync(folder)) {
+      problems.push({ packageName: '(plugin folder)', where: folder, reason: 'the configured plugin folder does not exist' });
+      continue;
+    }
+    if (existsSync(join(folder, 'package.json'))) add(folder);
+    else for (const dir of packagesIn(folder)) add(dir);
+  }
+
+  const entries: PluginEntry[] = [];
+  for (const dir of packageDirs) {
+    const read = readPackage(dir);
+    if (read === null) continue;
+    entries.push(...read.entries);
+    problems.push(...read.problems);
+  }
+  return { entries, problems };
+}
+
+/** Every package folder directly inside `folder`, and inside its `@scope` folders. */
+function packagesIn(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(folder)) {
+    if (name.startsWith('.')) continue;
+    const path = join(folder, name);
+    if (name.startsWith('@')) {
+      for (const scoped of safeReaddir(path)) out.push(join(path, scoped));
+    } else out.push(path);
+  }
+  return out.filter((dir) => existsSync(join(dir, 'package.json')));
+}
+
+function safeReaddir(path: string): string[] {
+  try {
+    return statSync(path).isDirectory() ? readdirSync(path) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Reads one package; `null` when it is not a flowhost plugin at all. */
+export function readPackage(dir: string): { entries: PluginEntry[]; problems: DiscoveryProblem[] } | null {
+  let pkg: { name?: unknown; version?: unknown; flowhost?: unknown };
+  try {
+    pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch (error) {
+    return { entries: [], problems: [{ packageName: dir, where: dir, reason: `package.json could not be read: ${(error as Error).message}` }] };
+  }
+  if (pkg.flowhost === undefined) return null;
+  const packageName = typeof pkg.name === 'string' ? pkg.name : dir;
+  const packageVersion = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  const problems: DiscoveryProblem[] = [];
+  const problem = (reason: string) => problems.push({ packageName, where: dir, reason });
+
+  const field = pkg.flowhost as { entryPoints?: unknown; manifest?: { limits?: unknown; env?: unknown } };
+  if (typeof field !== 'object' || field === null || typeof field.entryPoints !== 'object' || field.entryPoints === null) {
+    problem('the "flowhost" field must be an object with "entryPoints": { group: { name: module } }');
+    return { entries: [], problems };
+  }
+  const { limits, problems: limitProblems } = parseLimits(field.manifest?.limits, 'manifest');
+  limitProblems.forEach(problem);
+  const envKeys = field.manifest?.env;
+  const env = Array.isArray(envKeys) && envKeys.every((k) => typeof k === 'string') ? (envKeys as string[]) : [];
+  if (envKeys !== undefined && env.length !== (envKeys as unknown[]).length) problem('manifest.env must be a list of environment variable names');
+  const manifest: PluginManifest = { limits, env };
+
+  const entries: PluginEntry[] = [];
+  for (const [group, names] of Object.entries(field.entryPoints)) {
+    if (!(PLUGIN_GROUPS as readonly string[]).includes(group)) {
+      problem(`unknown entry-point group '${group}' (known: ${PLUGIN_GROUPS.join(', ')})`);
+      continue;
+    }
+    if (typeof names !== 'object' || names === null) {
+      problem(`entry-point group '${group}' must map names to module paths`);
+      continue;
+    }
+    for (const [name, module] of Object.entries(names)) {
+      if (typeof module !== 'string') {
+        problem(`${group}.${name}: the module must be a path string`);
+        continue;
+      }
+      const modulePath = resolve(dir, module);
+      if (!modulePath.startsWith(dir + sep)) {
+        problem(`${group}.${name}: the module ${module} lies outside the package`);
+        continue;
+      }
+      if (!existsSync(modulePath)) {
+        problem(`${group}.${name}: the module ${module} does not exist (is the plugin built?)`);
+        continue;
+      }
+      entries.push({ group: group as PluginGroup, name, packageName, packageVersion, packageDir: dir, modulePath, manifest, builtin: false });
+    }
+  }
+  return { entries, problems };
+}

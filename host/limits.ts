@@ -1,0 +1,74 @@
+/**
+ * Per-plugin limits: flowhost's defaults, overridden by the plugin's manifest, overridden by the
+ * host operator's policy. Every number here bounds something a faulty plugin could otherwise grow
+ * without end: time, heap, bytes, restarts.
+ */
+export interface PluginLimits {
+  /** Default deadline of one call; a call may pass its own. */
+  readonly callTimeoutMs: number;
+  /** From `new Worker` to the handshake. */
+  readonly startupTimeoutMs: number;
+  /** How long `terminate()` may take before the worker is detached and reported. */
+  readonly terminateTimeoutMs: number;
+  /** How long `close()` waits for in-flight calls before stopping the worker. */
+  readonly drainTimeoutMs: number;
+  /** V8 heap caps (`resourceLimits`): stop gradual growth; ArrayBuffers are not counted. */
+  readonly maxOldGenerationSizeMb: number;
+  readonly maxYoungGenerationSizeMb: number;
+  readonly stackSizeMb: number;
+  /** Largest encoded result of one call; a larger one is a protocol violation. */
+  readonly maxResultBytes: number;
+  /** Largest frame a worker may send; a larger one stops the worker. */
+  readonly maxFrameBytes: number;
+  /** Crash budget: this many crashes within `crashWindowMs` mark the plugin unavailable. */
+  readonly maxCrashes: number;
+  readonly crashWindowMs: number;
+  /** Restart backoff: first delay, doubled per consecutive crash, capped. */
+  readonly restartDelayMs: number;
+  readonly maxRestartDelayMs: number;
+  /** After this long an unavailable plugin is tried again on the next call. */
+  readonly coolDownMs: number;
+  /** Calls waiting for a worker (starting or restarting) beyond this are refused as overloaded. */
+  readonly maxQueuedCalls: number;
+}
+
+export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
+  callTimeoutMs: 30_000,
+  startupTimeoutMs: 10_000,
+  terminateTimeoutMs: 2_000,
+  drainTimeoutMs: 5_000,
+  maxOldGenerationSizeMb: 256,
+  maxYoungGenerationSizeMb: 32,
+  stackSizeMb: 4,
+  maxResultBytes: 64 * 1024 * 1024,
+  maxFrameBytes: 256 * 1024 * 1024,
+  maxCrashes: 5,
+  crashWindowMs: 60_000,
+  restartDelayMs: 50,
+  maxRestartDelayMs: 5_000,
+  coolDownMs: 60_000,
+  maxQueuedCalls: 10_000,
+});
+
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof PluginLimits)[];
+
+/**
+ * Reads limits from a manifest or policy object. Unknown keys and non-positive or non-numeric
+ * values are reported, never silently taken.
+ */
+export function parseLimits(input: unknown, where: string): { limits: Partial<PluginLimits>; problems: string[] } {
+  const limits: Partial<Record<keyof PluginLimits, number>> = {};
+  const problems: string[] = [];
+  if (input === undefined || input === null) return { limits, problems };
+  if (typeof input !== 'object' || Array.isArray(input)) return { limits, problems: [`${where}: limits must be an object`] };
+  for (const [key, value] of Object.entries(input)) {
+    if (!LIMIT_KEYS.includes(key as keyof PluginLimits)) problems.push(`${where}: unknown limit '${key}' (known: ${LIMIT_KEYS.join(', ')})`);
+    else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push(`${where}: limit '${key}' must be a positive number, got ${JSON.stringify(value)}`);
+    else limits[key as keyof PluginLimits] = value;
+  }
+  return { limits, problems };
+}
+
+export function resolveLimits(...layers: (Partial<PluginLimits> | undefined)[]): PluginLimits {
+  return Object.freeze(Object.assign({}, DEFAULT_LIMITS, ...layers.filter(Boolean)));
+}

@@ -1,0 +1,10 @@
+/** Where the built files flowhost starts in workers live, relative to this module once built into dist/. */
+import { fileURLToPath } from 'node:url';
+
+export function bootstrapPath(): string {
+  return fileURLToPath(new URL('../workers/bootstrap.js', import.meta.url));
+}
+
+export function builtinPluginPath(name: string): string {
+  return fileURLToPath(new URL(`../builtins/${name}.js`, import.meta.url));
+}

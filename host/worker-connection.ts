@@ -1,0 +1,366 @@
+/**
+ * One plugin worker as the host sees it: starts it, runs the handshake, sends calls, checks every
+ * reply, enforces deadlines, and guarantees that every call it accepted settles: with the result,
+ * with the plugin's error, or with a typed failure when the worker dies or is stopped.
+ *
+ * Restarts and crash budgets are the supervisor's business (supervisor.ts); a connection lives for
+ * exactly one worker.
+ */
+import { Worker } from 'node:worker_threads';
+import { SchemaError } from '@flowhost/sdk';
+import type { KindShape } from '@flowhost/sdk';
+import { PROTOCOL_VERSION } from '@flowhost/sdk';
+import { MlflowError } from '@flowhost/sdk';
+import { FrameWriter, readFrame } from '../workers/frames.js';
+import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
+import { failures, type PluginFailure } from './errors.js';
+import type { PluginLimits } from './limits.js';
+import { bootstrapPath } from './paths.js';
+
+export interface ConnectionOptions {
+  readonly kind: KindShape;
+  readonly start: WorkerStartData;
+  readonly limits: PluginLimits;
+  /** Environment the manifest was granted; everything else of the host's stays hidden. */
+  readonly env: Record<string, string>;
+  /** Receives each line the plugin writes to stdout or stderr. */
+  readonly onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export interface ExitInfo {
+  /** Why the worker is gone, in words, for logs and the unavailable error. */
+  readonly cause: string;
+  /** True when it died before completing the handshake. */
+  readonly duringStartup: boolean;
+  /** True when the host stopped it on purpose (deadline, close, protocol violation). */
+  readonly stoppedByHost: boolean;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly deadline: number;
+  readonly deadlineMs: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export class WorkerConnection {
+  readonly #options: ConnectionOptions;
+  readonly #worker: Worker;
+  readonly #writer: FrameWriter;
+  readonly #pending = new Map<number, Pending>();
+  readonly #stderrTail: string[] = [];
+  #nextId = 1;
+  #ready = false;
+  #gone = false;
+  #stoppedByHost: string | null = null;
+  #deadlineTimer: NodeJS.Timeout | null = null;
+  #armedFor = Infinity;
+  #statsWaiters: ((stats: WorkerControlMessage & { type: 'stats' }) => void)[] = [];
+
+  /** Settles when the handshake completes; rejects with a `startup-failed` failure otherwise. */
+  readonly ready: Promise<void>;
+  /** Settles once, when the worker is gone for whatever reason. */
+  readonly exited: Promise<ExitInfo>;
+  /** Milliseconds from `new Worker` to the handshake. */
+  startupMs = 0;
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+    const { limits } = options;
+    const startedAt = performance.now();
+    this.#worker = new Worker(bootstrapPath(), {
+      workerData: options.start,
+      env: { ...options.env },
+      execArgv: [],
+      stdout: true,
+      stderr: true,
+      resourceLimits: {
+        maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb,
+        maxYoungGenerationSizeMb: limits.maxYoungGenerationSizeMb,
+        stackSizeMb: limits.stackSizeMb,
+      },
+    });
+    this.#writer = new FrameWriter((frame) => {
+      if (!this.#gone) this.#worker.postMessage(frame, [frame.buffer as ArrayBuffer]);
+    });
+    this.#captureOutput('stdout');
+    this.#captureOutput('stderr');
+
+    let settleReady!: { resolve: () => void; reject: (error: PluginFailure) => void };
+    this.ready = new Promise((resolve, reject) => (settleReady = { resolve, reject }));
+    // The supervisor may never await `ready` (it can be closed first); never leave it unhandled.
+    this.ready.catch(() => {});
+
+    const startupTimer = setTimeout(() => {
+      this.#fail(`did not complete the start-up handshake within ${limits.startupTimeoutMs} ms`);
+    }, limits.startupTimeoutMs);
+
+    let resolveExit!: (info: ExitInfo) => void;
+    this.exited = new Promise((resolve) => (resolveExit = resolve));
+    let lastError: string | null = null;
+
+    this.#worker.on('message', (data: Uint8Array | WorkerControlMessage) => {
+      if (isFrame(data)) {
+        this.#receive(data);
+        return;
+      }
+      switch (data?.type) {
+        case 'ready':
+          clearTimeout(startupTimer);
+          if (data.protocolVersion !== PROTOCOL_VERSION) {
+            this.#fail(`the worker speaks flowhost protocol ${data.protocolVersion}, the host speaks ${PROTOCOL_VERSION}`);
+            return;
+          }
+          this.#ready = true;
+          this.startupMs = performance.now() - startedAt;
+          settleReady.resolve();
+          return;
+        case 'start-failed':
+          clearTimeout(startupTimer);
+          this.#fail(data.reason);
+          return;
+        case 'stats':
+          for (const waiter of this.#statsWaiters.splice(0)) waiter(data);
+          return;
+        default:
+          this.#protocolViolation(`unknown control message ${JSON.stringify(data)?.slice(0, 200)}`);
+      }
+    });
+    this.#worker.on('error', (error) => {
+      lastError = `${error.name}: ${error.message}`;
+    });
+    this.#worker.on('exit', (exitCode) => {
+      clearTimeout(startupTimer);
+      this.#gone = true;
+      this.#clearDeadlineTimer();
+      const cause = this.#stoppedByHost ?? lastError ?? `exit code ${exitCode}`;
+      const startupFailure = this.#startupFailure ?? `the worker exited during start-up (${cause})`;
+      if (!this.#ready) settleReady.reject(failures.startupFailed(this.label, startupFailure));
+      const crash = failures.crashed(this.label, cause, { exitCode, stderr: [...this.#stderrTail] });
+      for (const [id, pending] of this.#pending) {
+        this.#pending.delete(id);
+        pending.reject(this.#stoppedByHost ? failures.abandoned(this.label, pending.method, this.#stoppedByHost) : crash);
+      }
+      for (const waiter of this.#statsWaiters.splice(0)) waiter({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
+      resolveExit({ cause: this.#startupFailure ?? cause, duringStartup: !this.#ready, stoppedByHost: this.#stoppedByHost !== null });
+    });
+  }
+
+  #startupFailure: string | null = null;
+
+  get label(): string {
+    return this.#options.start.label;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  get isAlive(): boolean {
+    return !this.#gone && this.#stoppedByHost === null;
+  }
+
+  /**
+   * Sends one call. Arguments must already be checked against the shape (the proxy does).
+   * `deadline` is absolute (`performance.now()` time): a call that waited for a worker to start
+   * keeps the deadline its caller gave it.
+   */
+  call(method: string, args: unknown[], deadlineMs: number, deadline = performance.now() + deadlineMs): Promise<unknown> {
+    if (!this.isAlive) return Promise.reject(failures.abandoned(this.label, method, this.#stoppedByHost ?? 'the worker is gone'));
+    const id = this.#nextId++;
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { method, deadline, deadlineMs, resolve, reject });
+    });
+    const message: CallMessage = [id, method, args];
+    try {
+      this.#writer.write(message);
+    } catch (error) {
+      this.#pending.delete(id);
+      return Promise.reject(MlflowError.invalidParameterValue(`the arguments of ${method} cannot be sent to a plugin: ${(error as Error).message}`));
+    }
+    if (deadline < this.#armedFor) this.#armDeadlineTimer(deadline);
+    return promise;
+  }
+
+  /** Asks the worker for its own heap figures (0 when it is gone). */
+  stats(): Promise<WorkerControlMessage & { type: 'stats' }> {
+    if (this.#gone) return Promise.resolve({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
+    return new Promise((resolve) => {
+      this.#statsWaiters.push(resolve);
+      if (this.#statsWaiters.length === 1) this.#worker.postMessage({ type: 'stats' });
+    });
+  }
+
+  /**
+   * Stops the worker. Pending calls reject at once (not when the thread is finally gone).
+   * `terminate()` can itself hang when the thread is stuck in native code; after
+   * `terminateTimeoutMs` the worker is unreferenced so it cannot keep the host alive, and reported.
+   */
+  async stop(why: string): Promise<void> {
+    if (this.#gone) return;
+    if (this.#stoppedByHost === null) {
+      this.#stoppedByHost = why;
+      for (const [id, pending] of this.#pending) {
+        this.#pending.delete(id);
+        pending.reject(failures.abandoned(this.label, pending.method, why));
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const escalated = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#options.limits.terminateTimeoutMs);
+    });
+    const outcome = await Promise.race([this.#worker.terminate().then(() => 'done' as const), escalated]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.#worker.unref();
+      this.#options.onOutput('stderr', `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker thread was detached`);
+    }
+  }
+
+  /** Resolves when no call is in flight, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    while (this.#pending.size > 0 && performance.now() < until && !this.#gone) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  #fail(reason: string): void {
+    this.#startupFailure ??= reason;
+    void this.stop(reason);
+  }
+
+  #protocolViolation(what: string): void {
+    const failure = failures.protocolViolation(this.label, what);
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id);
+      pending.reject(failure);
+    }
+    void this.stop(`protocol violation: ${what}`);
+  }
+
+  #receive(frame: Uint8Array): void {
+    const { maxFrameBytes, maxResultBytes } = this.#options.limits;
+    if (frame.byteLength > maxFrameBytes) {
+      this.#protocolViolation(`sent a ${frame.byteLength}-byte frame, over the ${maxFrameBytes}-byte limit`);
+      return;
+    }
+    try {
+      readFrame(frame, (message, encodedBytes) => this.#settle(message as ReplyMessage, encodedBytes, maxResultBytes));
+    } catch (error) {
+      this.#protocolViolation(`sent an undecodable frame (${(error as Error).message})`);
+    }
+  }
+
+  #settle(reply: ReplyMessage, encodedBytes: number, maxResultBytes: number): void {
+    if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'number') {
+      throw new Error('a reply is not [id, status, payload]');
+    }
+    const [id, status, payload] = reply;
+    const pending = this.#pending.get(id);
+    if (!pending) {
+      // A reply to a call already settled (timed out, or answered twice) is dropped: answering twice
+      // cannot change what the caller already has.
+      return;
+    }
+    this.#pending.delete(id);
+    if (encodedBytes > maxResultBytes) {
+      pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${encodedBytes} bytes, over the ${maxResultBytes}-byte limit`));
+      return;
+    }
+    switch (status) {
+      case ReplyStatus.ok:
+        try {
+          pending.resolve(this.#options.kind.methods[pending.method].result.parse(payload, `${pending.method}: result`));
+        } catch (error) {
+          if (!(error instanceof SchemaError)) throw error;
+          pending.reject(failures.protocolViolation(this.label, `malformed result: ${error.message}`));
+        }
+        return;
+      case ReplyStatus.mlflowError:
+      case ReplyStatus.error: {
+        const { code, message, name } = (payload ?? {}) as ErrorPayload;
+        const text = typeof message === 'string' ? message : 'the plugin threw a value that is not an Error';
+        // A plugin's MlflowError keeps its code; anything else it threw is INTERNAL_ERROR, as in MLflow.
+        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${typeof name === 'string' ? name : 'Error'}: ${text}`, status === ReplyStatus.mlflowError ? (code ?? 'INTERNAL_ERROR') : 'INTERNAL_ERROR');
+        pending.reject(error);
+        return;
+      }
+      default:
+        pending.reject(failures.protocolViolation(this.label, `reply with unknown status ${String(status)}`));
+    }
+  }
+
+  #armDeadlineTimer(at: number): void {
+    this.#clearDeadlineTimer();
+    this.#armedFor = at;
+    this.#deadlineTimer = setTimeout(() => this.#checkDeadlines(), Math.max(0, at - performance.now()) + 1);
+  }
+
+  #clearDeadlineTimer(): void {
+    if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = null;
+    this.#armedFor = Infinity;
+  }
+
+  /**
+   * One timer per worker, armed for the earliest deadline, instead of one per call: at 100k+
+   * calls/s a timer per call costs more than the call.
+   */
+  #checkDeadlines(): void {
+    this.#deadlineTimer = null;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let expired: [number, Pending] | null = null;
+    let next = Infinity;
+    for (const entry of this.#pending) {
+      if (entry[1].deadline <= now) {
+        expired ??= entry;
+      } else if (entry[1].deadline < next) next = entry[1].deadline;
+    }
+    if (expired) {
+      const [id, pending] = expired;
+      this.#pending.delete(id);
+      pending.reject(failures.timedOut(this.label, pending.method, pending.deadlineMs));
+      // A plugin that missed a deadline may be stuck for good (a loop, Atomics.wait): the only
+      // primitive that always works is to stop the thread. Its other calls fail as abandoned.
+      void this.stop(`${pending.method} passed its ${pending.deadlineMs} ms deadline`);
+      return;
+    }
+    if (next !== Infinity) this.#armDeadlineTimer(next);
+  }
+
+  #captureOutput(stream: 'stdout' | 'stderr'): void {
+    let buffered = '';
+    const source = this.#worker[stream];
+    source.setEncoding('utf8');
+    source.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        this.#line(stream, buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+      }
+      // A plugin printing without newlines must not grow this buffer forever.
+      if (buffered.length > 64 * 1024) {
+        this.#line(stream, buffered);
+        buffered = '';
+      }
+    });
+    source.on('end', () => {
+      if (buffered) this.#line(stream, buffered);
+    });
+  }
+
+  #line(stream: 'stdout' | 'stderr', line: string): void {
+    const clipped = line.length > 4096 ? `${line.slice(0, 4096)}… (${line.length} characters)` : line;
+    if (stream === 'stderr') {
+      this.#stderrTail.push(clipped);
+      if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+    }
+    this.#options.onOutput(stream, clipped);
+  }
+}

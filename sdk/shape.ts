@@ -1,0 +1,168 @@
+/**
+ * The shape mechanism: each plugin kind is declared once, as a `KindShape`, and everything that
+ * crosses the worker boundary is derived from that declaration:
+ *
+ *  - the plugin author's types (`Implementation<K>`: what `define*` accepts),
+ *  - the caller's types (`Remote<K>`: every method, returning a promise),
+ *  - the worker dispatch (only declared methods are callable; MLflow's defaults fill the gaps),
+ *  - the runtime checks (arguments on the host before sending, results on the host on arrival).
+ */
+import { MlflowError } from './errors.js';
+import { SchemaError, type Infer, type Schema } from './schema.js';
+
+/**
+ * Version of the host ↔ worker protocol and of the `define*` contract a plugin was built against.
+ * Bump on any incompatible change; the start-up handshake refuses a mismatch with a clear error.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** The six entry-point groups of MLflow's plugin system (DESIGN.md). */
+export const PLUGIN_GROUPS = [
+  'tracking_store',
+  'artifact_repository',
+  'run_context_provider',
+  'model_registry_store',
+  'project_backend',
+  'deployments',
+] as const;
+export type PluginGroup = (typeof PLUGIN_GROUPS)[number];
+
+type AnyFunction = (...args: never[]) => unknown;
+/** A plugin implementation as the worker sees it: a bag of methods. */
+export type AnyImplementation = Record<string, AnyFunction | undefined>;
+
+export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Schema<unknown>[], R = unknown> {
+  /** Positional arguments, in MLflow's order. */
+  readonly args: A;
+  readonly result: Schema<R>;
+  /** A required method must be implemented; the others have `fallback`, MLflow's default behaviour. */
+  readonly required: boolean;
+  /** Built from the plugin's own implementation; runs inside the worker, like MLflow's base-class defaults. */
+  readonly fallback?: (self: AnyImplementation) => (...args: never[]) => unknown;
+  readonly doc: string;
+}
+
+export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
+  readonly group: G;
+  /** What the plugin's factory receives (MLflow's builder arguments, e.g. `store_uri`, `artifact_uri`). */
+  readonly context: Schema<C>;
+  readonly methods: M;
+}
+
+type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I]> } : never;
+type ResultOf<M> = M extends MethodShape<readonly Schema<unknown>[], infer R> ? R : never;
+type RequiredNames<M> = { [N in keyof M]: M[N] extends { required: true } ? N : never }[keyof M];
+
+type PluginMethod<M> = (...args: ArgsOf<M>) => ResultOf<M> | Promise<ResultOf<M>>;
+
+/** What a plugin author implements: every required method, optionally the others. */
+export type Implementation<K extends KindShape> = {
+  [N in RequiredNames<K['methods']>]: PluginMethod<K['methods'][N]>;
+} & {
+  [N in Exclude<keyof K['methods'], RequiredNames<K['methods']>>]?: PluginMethod<K['methods'][N]>;
+};
+
+/** What a caller holds: every method of the kind, asynchronous because it crosses a boundary. */
+export type Remote<K extends KindShape> = {
+  [N in keyof K['methods']]: (...args: ArgsOf<K['methods'][N]>) => Promise<ResultOf<K['methods'][N]>>;
+};
+
+export type ContextOf<K extends KindShape> = Infer<K['context']>;
+
+type Fallback<A extends readonly Schema<unknown>[], R> = (self: AnyImplementation) => (...args: { -readonly [I in keyof A]: Infer<A[I]> }) => R | Promise<R>;
+
+/** Declares one method of a shape. A `fallback` (MLflow's default behaviour) makes it optional. */
+export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; fallback: Fallback<A, R> }): MethodShape<A, R> & { required: false };
+export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string }): MethodShape<A, R> & { required: true };
+export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<unknown>; doc: string; fallback?: unknown }): MethodShape {
+  return { ...spec, required: spec.fallback === undefined } as MethodShape;
+}
+
+export function defineKind<G extends PluginGroup, C, M extends Record<string, MethodShape>>(shape: KindShape<G, C, M>): KindShape<G, C, M> {
+  return Object.freeze(shape);
+}
+
+/** Marks a module's default export as a flowhost plugin; `Symbol.for` so copies bundled into plugins agree. */
+export const PLUGIN_BRAND = Symbol.for('flowhost.plugin');
+
+export interface PluginDefinition<K extends KindShape = KindShape> {
+  readonly [PLUGIN_BRAND]: { readonly group: K['group']; readonly protocolVersion: number };
+  /** Builds one instance for one (URI, tenant); runs inside the worker. */
+  readonly create: (context: ContextOf<K>) => Implementation<K> | Promise<Implementation<K>>;
+}
+
+export function definePlugin<K extends KindShape>(
+  kind: K,
+  create: (context: ContextOf<K>) => Implementation<K> | Promise<Implementation<K>>,
+): PluginDefinition<K> {
+  if (typeof create !== 'function') throw new TypeError(`define: expected a factory function building the ${kind.group} plugin`);
+  return Object.freeze({ [PLUGIN_BRAND]: Object.freeze({ group: kind.group, protocolVersion: PROTOCOL_VERSION }), create });
+}
+
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  return typeof value === 'object' && value !== null && PLUGIN_BRAND in value && typeof (value as PluginDefinition).create === 'function';
+}
+
+/** Names of the required methods an implementation lacks. */
+export function missingMethods(kind: KindShape, implementation: AnyImplementation): string[] {
+  return Object.entries(kind.methods)
+    .filter(([name, shape]) => shape.required && typeof implementation[name] !== 'function')
+    .map(([name]) => name);
+}
+
+/**
+ * The callable table the worker dispatches on: each declared method, bound to the implementation
+ * or, where the plugin left it out, to MLflow's default. Nothing else is reachable: the table is a
+ * null-prototype object keyed by the shape's own method names.
+ */
+export function dispatchTable(kind: KindShape, implementation: AnyImplementation): Record<string, (...args: unknown[]) => unknown> {
+  const missing = missingMethods(kind, implementation);
+  if (missing.length > 0) {
+    throw new TypeError(`the ${kind.group} plugin does not implement its required method(s): ${missing.join(', ')}`);
+  }
+  const table: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    const own = implementation[name];
+    if (typeof own === 'function') table[name] = own.bind(implementation) as (...args: unknown[]) => unknown;
+    else if (shape.fallback) table[name] = shape.fallback(implementation) as (...args: unknown[]) => unknown;
+  }
+  return table;
+}
+
+/**
+ * Checks a caller's arguments against the method's shape. A wrong type is the caller's bad input:
+ * MLflow's INVALID_PARAMETER_VALUE, naming the argument and what was expected.
+ */
+export function parseArgs(kind: KindShape, name: string, args: readonly unknown[]): unknown[] {
+  const shape = Object.hasOwn(kind.methods, name) ? kind.methods[name] : undefined;
+  if (!shape) throw MlflowError.notImplemented(`${kind.group} has no method '${name}'`);
+  if (args.length > shape.args.length) {
+    throw MlflowError.invalidParameterValue(`${name} takes at most ${shape.args.length} argument(s), got ${args.length}`);
+  }
+  try {
+    return shape.args.map((schema, i) => schema.parse(args[i], `${name}: argument ${i + 1}`));
+  } catch (error) {
+    if (error instanceof SchemaError) {
+      throw MlflowError.invalidParameterValue(`Invalid value ${error.actual} for parameter '${error.path}' supplied: expected ${error.expected}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Binds an implementation in this thread behind the same checks a worker call gets (arguments
+ * checked, defaults filled, results checked). This is the `in-process` level: for trusted plugins,
+ * for tests, and the baseline every benchmark compares against.
+ */
+export function bindInProcess<K extends KindShape>(kind: K, implementation: Implementation<K>): Remote<K> {
+  const table = dispatchTable(kind, implementation as AnyImplementation);
+  const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    const target = table[name];
+    remote[name] = async (...args: unknown[]) => {
+      const result = await target(...parseArgs(kind, name, args));
+      return shape.result.parse(result, `${name}: result`);
+    };
+  }
+  return remote as Remote<K>;
+}
