@@ -50,6 +50,8 @@ export class Flowhost {
   readonly registry: PluginRegistry;
   readonly #options: FlowhostOptions;
   readonly #instances = new Map<string, PluginInstance>();
+  /** Every instance ever made, closed ones too, so `liveWorkers()` can prove close() left none. */
+  readonly #everyInstance: PluginInstance[] = [];
   readonly #inProcess = new Map<string, Promise<unknown>>();
   #closed = false;
 
@@ -90,6 +92,7 @@ export class Flowhost {
         onOutput: this.#options.onOutput ?? defaultOutput,
       });
       this.#instances.set(key, instance);
+      this.#everyInstance.push(instance);
     }
     return remoteOf(kind, instance, { timeoutMs: options.timeoutMs });
   }
@@ -123,6 +126,11 @@ export class Flowhost {
     }
   }
 
+  /** Clears the crash budget and unavailable mark of every instance of `group`/`name`. */
+  reset(group: PluginGroup, name: string): void {
+    for (const instance of this.#instances.values()) if (instance.entry.group === group && instance.entry.name === name) instance.reset();
+  }
+
   policyFor(entry: PluginEntry): { isolation: IsolationLevel; limits: PluginLimits } {
     const global = this.#options.policy ?? {};
     const own = global.plugins?.[entry.packageName] ?? {};
@@ -130,6 +138,11 @@ export class Flowhost {
       isolation: own.isolation ?? global.isolation ?? 'worker',
       limits: resolveLimits(entry.manifest.limits, global.limits, own.limits),
     };
+  }
+
+  /** Worker threads this host started that have not exited yet. */
+  liveWorkers(): number {
+    return this.#everyInstance.reduce((sum, instance) => sum + instance.liveWorkers, 0);
   }
 
   async stats(): Promise<(InstanceStats & { heapUsed: number })[]> {

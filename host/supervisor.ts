@@ -64,6 +64,7 @@ export class PluginInstance {
   #notBefore = 0;
   #restartTimer: NodeJS.Timeout | null = null;
   #unavailable: { failure: PluginFailure; retryAt: number | null } | null = null;
+  #liveWorkers = 0;
   #calls = 0;
   #restarts = 0;
   #errors: Record<FailureReason | 'plugin', number> = {
@@ -81,6 +82,15 @@ export class PluginInstance {
     this.#options = options;
     const { entry, tenant } = options;
     this.label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+  }
+
+  /** Worker threads of this instance that have not exited yet (a stopping one still counts). */
+  get liveWorkers(): number {
+    return this.#liveWorkers;
+  }
+
+  get entry(): PluginEntry {
+    return this.#options.entry;
   }
 
   get state(): InstanceState {
@@ -233,8 +243,11 @@ export class PluginInstance {
       env,
       start: { protocolVersion: PROTOCOL_VERSION, group: entry.group, entryName: entry.name, modulePath: entry.modulePath, context, label: this.label },
       onOutput: (stream, line) => onOutput(this.label, stream, line),
+      onGone: (info) => this.#onGone(connection, info),
     });
     this.#connection = connection;
+    this.#liveWorkers++;
+    void connection.exited.then(() => this.#liveWorkers--);
     connection.ready.then(
       () => {
         if (this.#connection !== connection || this.#state === 'closed') return;
@@ -246,10 +259,9 @@ export class PluginInstance {
         /* handled on exit, which always follows */
       },
     );
-    void connection.exited.then((info) => this.#onExit(connection, info));
   }
 
-  #onExit(connection: WorkerConnection, info: ExitInfo): void {
+  #onGone(connection: WorkerConnection, info: ExitInfo): void {
     if (this.#connection !== connection || this.#state === 'closed') return;
     this.#connection = null;
     const now = Date.now();

@@ -25,6 +25,12 @@ export interface ConnectionOptions {
   readonly env: Record<string, string>;
   /** Receives each line the plugin writes to stdout or stderr. */
   readonly onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
+  /**
+   * Called once, synchronously, the moment the worker becomes unusable (it exited, or the host
+   * decided to stop it), before any pending call is rejected: so the supervisor's state is up to
+   * date by the time a caller reacts to the rejection.
+   */
+  readonly onGone: (info: ExitInfo) => void;
 }
 
 export interface ExitInfo {
@@ -62,8 +68,8 @@ export class WorkerConnection {
 
   /** Settles when the handshake completes; rejects with a `startup-failed` failure otherwise. */
   readonly ready: Promise<void>;
-  /** Settles once, when the worker is gone for whatever reason. */
-  readonly exited: Promise<ExitInfo>;
+  /** Settles once the thread has really exited. */
+  readonly exited: Promise<void>;
   /** Milliseconds from `new Worker` to the handshake. */
   startupMs = 0;
 
@@ -98,7 +104,7 @@ export class WorkerConnection {
       this.#fail(`did not complete the start-up handshake within ${limits.startupTimeoutMs} ms`);
     }, limits.startupTimeoutMs);
 
-    let resolveExit!: (info: ExitInfo) => void;
+    let resolveExit!: () => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
     let lastError: string | null = null;
 
@@ -138,6 +144,7 @@ export class WorkerConnection {
       this.#clearDeadlineTimer();
       const cause = this.#stoppedByHost ?? lastError ?? `exit code ${exitCode}`;
       const startupFailure = this.#startupFailure ?? `the worker exited during start-up (${cause})`;
+      this.#markGone({ cause: this.#startupFailure ?? cause, duringStartup: !this.#ready, stoppedByHost: false });
       if (!this.#ready) settleReady.reject(failures.startupFailed(this.label, startupFailure));
       const crash = failures.crashed(this.label, cause, { exitCode, stderr: [...this.#stderrTail] });
       for (const [id, pending] of this.#pending) {
@@ -145,11 +152,18 @@ export class WorkerConnection {
         pending.reject(this.#stoppedByHost ? failures.abandoned(this.label, pending.method, this.#stoppedByHost) : crash);
       }
       for (const waiter of this.#statsWaiters.splice(0)) waiter({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
-      resolveExit({ cause: this.#startupFailure ?? cause, duringStartup: !this.#ready, stoppedByHost: this.#stoppedByHost !== null });
+      resolveExit();
     });
   }
 
   #startupFailure: string | null = null;
+  #reportedGone = false;
+
+  #markGone(info: ExitInfo): void {
+    if (this.#reportedGone) return;
+    this.#reportedGone = true;
+    this.#options.onGone(info);
+  }
 
   get label(): string {
     return this.#options.start.label;
@@ -203,6 +217,7 @@ export class WorkerConnection {
     if (this.#gone) return;
     if (this.#stoppedByHost === null) {
       this.#stoppedByHost = why;
+      this.#markGone({ cause: this.#startupFailure ?? why, duringStartup: !this.#ready, stoppedByHost: true });
       for (const [id, pending] of this.#pending) {
         this.#pending.delete(id);
         pending.reject(failures.abandoned(this.label, pending.method, why));

@@ -1,7 +1,13 @@
-/** Returns a well-formed Experiment that is far too big (a 100 MB tag). */
+/**
+ * Returns a well-formed Experiment that is far too big: 24 MB of tags, over the 16 MiB result cap
+ * of its manifest. Built from many 100 kB strings: one huge string would be a single allocation
+ * beyond the worker's heap cap, which V8 answers by aborting the whole process.
+ */
 import { misbehaving } from './lib/base.js';
 
 export default misbehaving((store) => {
   const experiment = store.getExperiment('0') as { tags: Record<string, string> };
-  return { ...experiment, tags: { huge: 'x'.repeat(100 * 1024 * 1024) } };
+  const tags: Record<string, string> = {};
+  for (let i = 0; i < 240; i++) tags[`tag-${i}`] = String(i).padEnd(100_000, 'x');
+  return { ...experiment, tags };
 });

@@ -1,0 +1,35 @@
+/** Shared set-up for tests that start real workers. */
+import { fileURLToPath } from 'node:url';
+import { Flowhost, type FlowhostOptions } from '../../host/flowhost.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const misbehavingPlugins = `${repoRoot}sample-plugins/misbehaving`;
+export const fixturesDir = `${repoRoot}test/fixtures`;
+
+export interface CapturedHost {
+  host: Flowhost;
+  /** Every line plugins wrote, prefixed with the plugin's label. */
+  output: string[];
+}
+
+/** A host that finds the misbehaving plugins and keeps their output for assertions instead of printing it. */
+export function testHost(options: FlowhostOptions = {}): CapturedHost {
+  const output: string[] = [];
+  const host = new Flowhost({
+    ...options,
+    discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins], env: {}, ...options.discovery },
+    onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
+  });
+  return { host, output };
+}
+
+/** Milliseconds `promise` took to settle, and how it settled. */
+export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const started = performance.now();
+  try {
+    const value = await promise;
+    return { ms: performance.now() - started, value };
+  } catch (error) {
+    return { ms: performance.now() - started, error };
+  }
+}
