@@ -103,6 +103,7 @@ export class WorkerConnection {
     const startupTimer = setTimeout(() => {
       this.#fail(`did not complete the start-up handshake within ${limits.startupTimeoutMs} ms`);
     }, limits.startupTimeoutMs);
+    startupTimer.unref();
 
     let resolveExit!: () => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
@@ -122,6 +123,7 @@ export class WorkerConnection {
           }
           this.#ready = true;
           this.startupMs = performance.now() - startedAt;
+          this.#unrefWhenIdle();
           settleReady.resolve();
           return;
         case 'start-failed':
@@ -188,6 +190,7 @@ export class WorkerConnection {
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { method, deadline, deadlineMs, resolve, reject });
     });
+    if (this.#pending.size === 1) this.#worker.ref();
     const message: CallMessage = [id, method, args];
     try {
       this.#writer.write(message);
@@ -282,6 +285,7 @@ export class WorkerConnection {
       return;
     }
     this.#pending.delete(id);
+    this.#unrefWhenIdle();
     if (encodedBytes > maxResultBytes) {
       pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${encodedBytes} bytes, over the ${maxResultBytes}-byte limit`));
       return;
@@ -309,10 +313,20 @@ export class WorkerConnection {
     }
   }
 
+  /**
+   * An idle worker does not keep the host process alive (a script that forgets `close()` still
+   * exits); a worker with calls in flight does, so no caller is abandoned by an exiting loop.
+   */
+  #unrefWhenIdle(): void {
+    if (this.#pending.size === 0) this.#worker.unref();
+  }
+
   #armDeadlineTimer(at: number): void {
     this.#clearDeadlineTimer();
     this.#armedFor = at;
     this.#deadlineTimer = setTimeout(() => this.#checkDeadlines(), Math.max(0, at - performance.now()) + 1);
+    // Calls in flight keep the process alive through the worker's ref; the timer need not.
+    this.#deadlineTimer.unref();
   }
 
   #clearDeadlineTimer(): void {

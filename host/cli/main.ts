@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/** The `flowhost` command: finds the command by its words and runs it. */
+import { helpFor, runCommand, type Command } from './command.js';
+import { pluginCommands } from './plugin-commands.js';
+import { trackingCommands } from './tracking-commands.js';
+
+export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands];
+
+export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
+  // The longest command path that prefixes argv wins (`runs list` before `runs`).
+  const command = COMMANDS.filter((c) => c.path.every((word, i) => argv[i] === word)).sort((a, b) => b.path.length - a.path.length)[0];
+  if (!command) {
+    const asked = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    const known = COMMANDS.map((c) => `  flowhost ${c.path.join(' ').padEnd(22)} ${c.summary}`).join('\n');
+    const help = `Usage: flowhost COMMAND [options]\n\nCommands:\n${known}\n\nRun 'flowhost COMMAND --help' for a command's options.`;
+    if (asked === '' || argv.includes('--help') || argv.includes('-h')) {
+      io.out(help);
+      return asked === '' && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0;
+    }
+    io.err(`Error: no such command 'flowhost ${asked}'.\n\n${help}`);
+    return 2;
+  }
+  return runCommand(command, argv.slice(command.path.length), io);
+}
+
+export { helpFor };
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

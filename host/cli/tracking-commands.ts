@@ -1,0 +1,147 @@
+/** `flowhost experiments …` and `flowhost runs …`, named and flagged as MLflow's CLI. */
+import { MlflowError, VIEW_TYPES, type Experiment, type Page, type Run, type ViewType } from '@flowhost/sdk';
+import { JSON_OPTION, table, type Command, type CommandContext, type OptionSpec } from './command.js';
+
+const VIEW: Record<string, OptionSpec> = {
+  view: { type: 'string', short: 'v', description: 'active_only (default), deleted_only or all' },
+};
+
+function viewType(context: CommandContext): ViewType {
+  const raw = (context.values.view as string | undefined) ?? 'active_only';
+  const upper = raw.toUpperCase() as ViewType;
+  if (!VIEW_TYPES.includes(upper)) throw MlflowError.invalidParameterValue(`Invalid view type '${raw}': use active_only, deleted_only or all.`);
+  return upper;
+}
+
+/** Follows page tokens to the end: the CLI lists everything, as MLflow's does. */
+async function allPages<T>(fetch: (token: string | null) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | null = null;
+  do {
+    const page: Page<T> = await fetch(token);
+    items.push(...page.items);
+    token = page.nextPageToken;
+  } while (token);
+  return items;
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '');
+
+export const trackingCommands: Command[] = [
+  {
+    path: ['experiments', 'search'],
+    summary: 'List experiments.',
+    options: { ...VIEW, ...JSON_OPTION },
+    async run(context) {
+      const client = await context.tracking();
+      const view = viewType(context);
+      const experiments = await allPages((pageToken) => client.searchExperiments({ viewType: view, pageToken }));
+      if (context.values.json) return context.out(JSON.stringify(experiments, null, 2));
+      context.out(table([['Experiment Id', 'Name', 'Artifact Location'], ...experiments.map((e: Experiment) => [e.experimentId, e.name, e.artifactLocation])]));
+    },
+  },
+  {
+    path: ['experiments', 'create'],
+    summary: 'Create an experiment.',
+    options: {
+      'experiment-name': { type: 'string', short: 'n', description: 'name of the new experiment', required: true },
+      'artifact-location': { type: 'string', short: 'l', description: 'where its runs store artifacts' },
+    },
+    async run(context) {
+      const client = await context.tracking();
+      const id = await client.createExperiment(context.values['experiment-name'] as string, { artifactLocation: (context.values['artifact-location'] as string) ?? null });
+      context.out(`Created experiment '${context.values['experiment-name']}' with id ${id}`);
+    },
+  },
+  {
+    path: ['experiments', 'delete'],
+    summary: 'Mark an experiment deleted (it moves to .trash and can be restored).',
+    options: { 'experiment-id': { type: 'string', short: 'x', description: 'experiment id', required: true } },
+    async run(context) {
+      await (await context.tracking()).deleteExperiment(context.values['experiment-id'] as string);
+      context.out(`Experiment with ID ${context.values['experiment-id']} has been deleted.`);
+    },
+  },
+  {
+    path: ['experiments', 'restore'],
+    summary: 'Restore a deleted experiment.',
+    options: { 'experiment-id': { type: 'string', short: 'x', description: 'experiment id', required: true } },
+    async run(context) {
+      await (await context.tracking()).restoreExperiment(context.values['experiment-id'] as string);
+      context.out(`Experiment with id ${context.values['experiment-id']} has been restored.`);
+    },
+  },
+  {
+    path: ['experiments', 'rename'],
+    summary: 'Rename an experiment.',
+    options: {
+      'experiment-id': { type: 'string', short: 'x', description: 'experiment id', required: true },
+      'new-name': { type: 'string', description: 'its new name', required: true },
+    },
+    async run(context) {
+      await (await context.tracking()).renameExperiment(context.values['experiment-id'] as string, context.values['new-name'] as string);
+      context.out(`Experiment with id ${context.values['experiment-id']} has been renamed to '${context.values['new-name']}'.`);
+    },
+  },
+  {
+    path: ['runs', 'list'],
+    summary: 'List the runs of an experiment.',
+    options: { 'experiment-id': { type: 'string', description: 'experiment id', required: true }, ...VIEW, ...JSON_OPTION },
+    async run(context) {
+      const client = await context.tracking();
+      const view = viewType(context);
+      const runs = await allPages((pageToken) => client.searchRuns([context.values['experiment-id'] as string], { runViewType: view, pageToken }));
+      if (context.values.json) return context.out(JSON.stringify(runs.map((r) => r.info), null, 2));
+      context.out(table([['Date', 'Name', 'ID', 'Status'], ...runs.map((r: Run) => [iso(r.info.startTime), r.info.runName, r.info.runId, r.info.status])]));
+    },
+  },
+  {
+    path: ['runs', 'describe'],
+    summary: 'Show a run: its info, params, latest metrics and tags.',
+    options: { 'run-id': { type: 'string', description: 'run id', required: true }, ...JSON_OPTION },
+    async run(context) {
+      const run = await (await context.tracking()).getRun(context.values['run-id'] as string);
+      if (context.values.json) return context.out(JSON.stringify(run, null, 2));
+      const { info, data } = run;
+      context.out(`Run ${info.runId} ("${info.runName}")`);
+      context.out(
+        table([
+          ['  experiment', info.experimentId],
+          ['  status', info.status],
+          ['  lifecycle', info.lifecycleStage],
+          ['  user', info.userId],
+          ['  started', iso(info.startTime)],
+          ['  ended', iso(info.endTime)],
+          ['  artifacts', info.artifactUri],
+        ]),
+      );
+      for (const [title, values] of [
+        ['Params', data.params],
+        ['Metrics (latest)', data.metrics],
+        ['Tags', data.tags],
+      ] as const) {
+        const entries = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
+        context.out(`${title}:${entries.length ? '' : ' none'}`);
+        if (entries.length) context.out(table(entries.map(([k, v]) => [`  ${k}`, String(v)])));
+      }
+    },
+  },
+  {
+    path: ['runs', 'delete'],
+    summary: 'Mark a run deleted.',
+    options: { 'run-id': { type: 'string', description: 'run id', required: true } },
+    async run(context) {
+      await (await context.tracking()).deleteRun(context.values['run-id'] as string);
+      context.out(`Run with ID ${context.values['run-id']} has been deleted.`);
+    },
+  },
+  {
+    path: ['runs', 'restore'],
+    summary: 'Restore a deleted run.',
+    options: { 'run-id': { type: 'string', description: 'run id', required: true } },
+    async run(context) {
+      await (await context.tracking()).restoreRun(context.values['run-id'] as string);
+      context.out(`Run with ID ${context.values['run-id']} has been restored.`);
+    },
+  },
+];

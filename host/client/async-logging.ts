@@ -1,0 +1,132 @@
+/**
+ * Fire-and-forget logging (MLflow's async logging): metrics, params and tags are coalesced per run
+ * into `logBatch` calls within MLflow's batch limits. Nothing is dropped silently:
+ *
+ *  - every failed batch is kept, and `flush()` (or the run's end) rejects with all of them;
+ *  - what is buffered is bounded: past `maxBufferedEntries` a log call throws RESOURCE_EXHAUSTED
+ *    at once, so the caller knows, instead of the process growing without end.
+ *
+ * One batch per run is in flight at a time, so a store sees a run's writes in the order they were
+ * logged (metric history is an ordered log).
+ */
+import { MlflowError, type Metric, type Param, type RunTag } from '@flowhost/sdk';
+
+/** MLflow's batch limits (§9.4): a batch never exceeds what the store would accept. */
+export const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000 } as const;
+
+export type SendBatch = (runId: string, metrics: Metric[], params: Param[], tags: RunTag[]) => Promise<void>;
+
+interface Batch {
+  metrics: Metric[];
+  params: Param[];
+  tags: RunTag[];
+  /** Param keys in this batch: a second value for one key must go in a later batch (MLflow refuses duplicates). */
+  paramKeys: Set<string>;
+}
+
+interface RunQueue {
+  batches: Batch[];
+  inFlight: Promise<void> | null;
+}
+
+export class AsyncLogger {
+  readonly #send: SendBatch;
+  readonly #maxBuffered: number;
+  readonly #queues = new Map<string, RunQueue>();
+  readonly #errors: { runId: string; error: unknown }[] = [];
+  #buffered = 0;
+
+  constructor(send: SendBatch, options: { maxBufferedEntries?: number } = {}) {
+    this.#send = send;
+    this.#maxBuffered = options.maxBufferedEntries ?? 1_000_000;
+  }
+
+  get bufferedEntries(): number {
+    return this.#buffered;
+  }
+
+  logMetric(runId: string, metric: Metric): void {
+    this.#batchFor(runId, (b) => b.metrics.length < BATCH_LIMITS.metrics).metrics.push(metric);
+  }
+
+  logParam(runId: string, param: Param): void {
+    this.#batchFor(runId, (b) => b.params.length < BATCH_LIMITS.params && !b.paramKeys.has(param.key)).params.push(param);
+    this.#queue(runId).batches.at(-1)!.paramKeys.add(param.key);
+  }
+
+  setTag(runId: string, tag: RunTag): void {
+    this.#batchFor(runId, (b) => b.tags.length < BATCH_LIMITS.tags).tags.push(tag);
+  }
+
+  /**
+   * Sends everything buffered (for one run, or all) and waits for it. Rejects with every error
+   * met since the last flush; the errors are then cleared, as they have been reported.
+   */
+  async flush(runId?: string): Promise<void> {
+    const runs = runId === undefined ? [...this.#queues.keys()] : [runId];
+    await Promise.all(runs.map((id) => this.#drain(id)));
+    const failed = runId === undefined ? this.#errors.splice(0) : this.#takeErrors(runId);
+    if (failed.length === 0) return;
+    const first = failed[0].error as { message?: string; errorCode?: string };
+    const code = failed.every((f) => (f.error as { errorCode?: string }).errorCode === first.errorCode) ? first.errorCode : 'INTERNAL_ERROR';
+    const detail = failed.map((f) => `run ${f.runId}: ${(f.error as Error).message ?? String(f.error)}`).join('\n');
+    throw new MlflowError(
+      failed.length === 1 ? (first.message ?? String(failed[0].error)) : `${failed.length} asynchronous logging batches failed:\n${detail}`,
+      code,
+    );
+  }
+
+  #takeErrors(runId: string): { runId: string; error: unknown }[] {
+    const mine = this.#errors.filter((e) => e.runId === runId);
+    for (const e of mine) this.#errors.splice(this.#errors.indexOf(e), 1);
+    return mine;
+  }
+
+  #queue(runId: string): RunQueue {
+    let queue = this.#queues.get(runId);
+    if (!queue) this.#queues.set(runId, (queue = { batches: [], inFlight: null }));
+    return queue;
+  }
+
+  #batchFor(runId: string, fits: (batch: Batch) => boolean): Batch {
+    if (this.#buffered >= this.#maxBuffered) {
+      throw new MlflowError(
+        `asynchronous logging has ${this.#buffered} entries waiting to be written, its limit; await flush() before logging more`,
+        'RESOURCE_EXHAUSTED',
+      );
+    }
+    const queue = this.#queue(runId);
+    let batch = queue.batches.at(-1);
+    const size = batch ? batch.metrics.length + batch.params.length + batch.tags.length : 0;
+    if (!batch || size >= BATCH_LIMITS.total || !fits(batch)) {
+      batch = { metrics: [], params: [], tags: [], paramKeys: new Set() };
+      queue.batches.push(batch);
+    }
+    this.#buffered++;
+    if (!queue.inFlight) this.#pump(runId, queue);
+    return batch;
+  }
+
+  /** Starts sending on the next microtask, so everything logged in this tick joins the batch. */
+  #pump(runId: string, queue: RunQueue): void {
+    queue.inFlight = Promise.resolve().then(async () => {
+      while (queue.batches.length > 0) {
+        const batch = queue.batches.shift()!;
+        const entries = batch.metrics.length + batch.params.length + batch.tags.length;
+        try {
+          await this.#send(runId, batch.metrics, batch.params, batch.tags);
+        } catch (error) {
+          this.#errors.push({ runId, error });
+        } finally {
+          this.#buffered -= entries;
+        }
+      }
+      queue.inFlight = null;
+    });
+  }
+
+  async #drain(runId: string): Promise<void> {
+    const queue = this.#queues.get(runId);
+    while (queue?.inFlight) await queue.inFlight;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * MLflow's fluent API (`mlflow.start_run`, `mlflow.log_metric`, …) for TypeScript: a tracking URI,
+ * a current experiment, and a stack of active runs (nested runs carry `mlflow.parentRunId`).
+ *
+ *   import { mlflow } from 'flowhost';
+ *   await mlflow.startRun({ runName: 'demo' });
+ *   await mlflow.logParam('alpha', 0.5);
+ *   await mlflow.logMetric('rmse', 0.7, { step: 1 });
+ *   await mlflow.endRun();
+ *   await mlflow.shutdown();
+ *
+ * Log calls take `{ synchronous: false }` (or `setAsyncLogging(true)` for all of them): they then
+ * return at once and are batched; every error surfaces at `flush()` or `endRun()`.
+ */
+import { MlflowError, isTerminated, type Experiment, type Metric, type Page, type Run, type RunStatus } from '@flowhost/sdk';
+import { Flowhost, type FlowhostOptions } from '../flowhost.js';
+import { AsyncLogger } from './async-logging.js';
+import { resolveRunContextTags } from './run-context.js';
+import { metric, TrackingClient, type Loggable, type SearchRunsOptions } from './tracking-client.js';
+import { DEFAULT_TRACKING_URI, resolveTrackingUri } from './tracking-uri.js';
+
+export interface StartRunOptions {
+  readonly runId?: string;
+  readonly experimentId?: string;
+  readonly runName?: string;
+  readonly nested?: boolean;
+  readonly tags?: Record<string, Loggable>;
+  /** Stored as the `mlflow.note.content` tag. */
+  readonly description?: string;
+}
+
+export interface LogOptions {
+  /** `false`: return at once and batch (errors at `flush()` / `endRun()`). Default: `setAsyncLogging`. */
+  readonly synchronous?: boolean;
+}
+
+export class Fluent {
+  #trackingUri: string | null = null;
+  #experimentId: string | null = null;
+  #host: Flowhost | null = null;
+  readonly #hostOptions: FlowhostOptions;
+  readonly #clients = new Map<string, Promise<TrackingClient>>();
+  readonly #activeRuns: Run[] = [];
+  #asyncByDefault = false;
+  #asyncLogger: AsyncLogger | null = null;
+
+  constructor(hostOptions: FlowhostOptions = {}) {
+    this.#hostOptions = hostOptions;
+  }
+
+  // --- configuration
+
+  /** Sets the tracking URI for this process (and exports it as `MLFLOW_TRACKING_URI`, as MLflow does). */
+  setTrackingUri(uri: string): void {
+    this.#trackingUri = uri;
+    process.env.MLFLOW_TRACKING_URI = uri;
+  }
+
+  getTrackingUri(): string {
+    return this.#trackingUri ?? resolveTrackingUri();
+  }
+
+  setAsyncLogging(enabled: boolean): void {
+    this.#asyncByDefault = enabled;
+  }
+
+  /** The host all fluent calls go through (created on first use). */
+  get host(): Flowhost {
+    return (this.#host ??= new Flowhost(this.#hostOptions));
+  }
+
+  /** A client for the current tracking URI (one per URI, reused). */
+  client(): Promise<TrackingClient> {
+    const uri = this.getTrackingUri();
+    let client = this.#clients.get(uri);
+    if (!client) {
+      client = this.host.trackingStore(uri).then((store) => new TrackingClient(store, uri));
+      this.#clients.set(uri, client);
+      client.catch(() => this.#clients.delete(uri));
+    }
+    return client;
+  }
+
+  // --- experiments
+
+  /** MLflow's `set_experiment`: by name (created if missing) or by id; it becomes the current one. */
+  async setExperiment(options: { name?: string; experimentId?: string }): Promise<Experiment> {
+    const client = await this.client();
+    let experiment: Experiment | null;
+    if (options.experimentId !== undefined) experiment = await client.getExperiment(options.experimentId);
+    else if (options.name !== undefined) {
+      experiment = await client.getExperimentByName(options.name);
+      if (!experiment) experiment = await client.getExperiment(await client.createExperiment(options.name));
+    } else throw MlflowError.invalidParameterValue('Must specify exactly one of: `experiment_id` or `experiment_name`.');
+    if (experiment.lifecycleStage !== 'active') {
+      throw new MlflowError(`Cannot set a deleted experiment '${experiment.name}' as the active experiment. You can restore the experiment, or permanently delete the experiment to create a new one.`, 'INVALID_PARAMETER_VALUE');
+    }
+    this.#experimentId = experiment.experimentId;
+    return experiment;
+  }
+
+  // --- runs
+
+  activeRun(): Run | null {
+    return this.#activeRuns.at(-1) ?? null;
+  }
+
+  /**
+   * MLflow's `start_run`: resumes `runId`, or creates a run in the current experiment with the run
+   * context's tags (the caller's tags win). A run already active needs `nested: true`.
+   */
+  async startRun(options: StartRunOptions = {}): Promise<Run> {
+    const parent = this.activeRun();
+    if (parent && !options.nested) {
+      throw new MlflowError(
+        `Run with UUID ${parent.info.runId} is already active. To start a new run, first end the current run with mlflow.endRun(). To start a nested run, call startRun with nested: true`,
+        'INVALID_PARAMETER_VALUE',
+      );
+    }
+    const client = await this.client();
+    let run: Run;
+    if (options.runId) {
+      run = await client.getRun(options.runId);
+      if (run.info.lifecycleStage !== 'active') throw MlflowError.invalidParameterValue(`Cannot start run with ID ${options.runId} because it is in the deleted state.`);
+      if (isTerminated(run.info.status)) await client.updateRun(options.runId, { status: 'RUNNING' });
+    } else {
+      const userTags: Record<string, Loggable> = { ...options.tags };
+      if (options.description !== undefined) {
+        if ('mlflow.note.content' in userTags) throw MlflowError.invalidParameterValue("Description is already set via the tag mlflow.note.content in tags.Remove the key mlflow.note.content from the tags or omit the description.");
+        userTags['mlflow.note.content'] = options.description;
+      }
+      if (parent) userTags['mlflow.parentRunId'] = parent.info.runId;
+      if (options.runName !== undefined) userTags['mlflow.runName'] = options.runName;
+      const tags = { ...(await resolveRunContextTags()), ...userTags };
+      const experimentId = options.experimentId ?? this.#experimentId ?? process.env.MLFLOW_EXPERIMENT_ID ?? '0';
+      run = await client.createRun(experimentId, { tags, runName: options.runName ?? null });
+    }
+    this.#activeRuns.push(run);
+    return run;
+  }
+
+  /** Ends the active run: flushes its pending asynchronous logging first, then sets the status. */
+  async endRun(status: RunStatus = 'FINISHED'): Promise<void> {
+    const run = this.activeRun();
+    if (!run) return;
+    try {
+      await this.#asyncLogger?.flush(run.info.runId);
+    } finally {
+      this.#activeRuns.pop();
+      await (await this.client()).setTerminated(run.info.runId, status);
+    }
+  }
+
+  // --- logging (to the active run, started on demand as MLflow does)
+
+  async logMetric(key: string, value: number, options: LogOptions & { step?: number; timestamp?: number } = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    const point = metric(key, value, options);
+    if (this.#isAsync(options)) return this.#async().logMetric(runId, point);
+    return (await this.client()).store.logMetric(runId, point);
+  }
+
+  async logMetrics(metrics: Record<string, number>, options: LogOptions & { step?: number; timestamp?: number } = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    const timestamp = options.timestamp ?? Date.now();
+    const points: Metric[] = Object.entries(metrics).map(([key, value]) => metric(key, value, { timestamp, step: options.step }));
+    if (this.#isAsync(options)) return points.forEach((p) => this.#async().logMetric(runId, p));
+    return (await this.client()).logBatch(runId, { metrics: points });
+  }
+
+  async logParam(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    if (this.#isAsync(options)) return this.#async().logParam(runId, { key, value: String(value) });
+    return (await this.client()).logParam(runId, key, value);
+  }
+
+  async logParams(params: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    const pairs = Object.entries(params).map(([key, value]) => ({ key, value: String(value) }));
+    if (this.#isAsync(options)) return pairs.forEach((p) => this.#async().logParam(runId, p));
+    return (await this.client()).logBatch(runId, { params: pairs });
+  }
+
+  async setTag(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    if (this.#isAsync(options)) return this.#async().setTag(runId, { key, value: String(value) });
+    return (await this.client()).setTag(runId, key, value);
+  }
+
+  async setTags(tags: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
+    const runId = await this.#activeRunId();
+    const pairs = Object.entries(tags).map(([key, value]) => ({ key, value: String(value) }));
+    if (this.#isAsync(options)) return pairs.forEach((t) => this.#async().setTag(runId, t));
+    return (await this.client()).logBatch(runId, { tags: pairs });
+  }
+
+  async deleteTag(key: string): Promise<void> {
+    return (await this.client()).deleteTag(await this.#activeRunId(), key);
+  }
+
+  /** Waits for all asynchronous logging; rejects with every error it met. */
+  async flush(): Promise<void> {
+    await this.#asyncLogger?.flush();
+  }
+
+  // --- reading
+
+  async getRun(runId: string): Promise<Run> {
+    return (await this.client()).getRun(runId);
+  }
+
+  async searchRuns(options: SearchRunsOptions & { experimentIds?: string[] } = {}): Promise<Page<Run>> {
+    const experimentIds = options.experimentIds ?? [this.#experimentId ?? '0'];
+    return (await this.client()).searchRuns(experimentIds, options);
+  }
+
+  /**
+   * Ends every active run (FINISHED), flushes, and stops every plugin worker. Call it before the
+   * process is meant to exit; it reports any logging error that was still pending.
+   */
+  async shutdown(): Promise<void> {
+    try {
+      while (this.activeRun()) await this.endRun();
+      await this.flush();
+    } finally {
+      await this.#host?.close();
+      this.#host = null;
+      this.#clients.clear();
+      this.#asyncLogger = null;
+    }
+  }
+
+  #isAsync(options: LogOptions): boolean {
+    return options.synchronous === undefined ? this.#asyncByDefault : !options.synchronous;
+  }
+
+  #async(): AsyncLogger {
+    return (this.#asyncLogger ??= new AsyncLogger(async (runId, metrics, params, tags) => (await this.client()).store.logBatch(runId, metrics, params, tags)));
+  }
+
+  async #activeRunId(): Promise<string> {
+    return (this.activeRun() ?? (await this.startRun())).info.runId;
+  }
+}
+
+export { DEFAULT_TRACKING_URI };
+
+/** The process-wide fluent API, as `import mlflow` gives Python users. */
+export const mlflow = new Fluent();

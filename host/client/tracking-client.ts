@@ -1,0 +1,195 @@
+/**
+ * `TrackingClient`: MLflow's `MlflowClient` tracking surface over any tracking-store plugin. It
+ * adds what MLflow's client adds on top of the store (timestamps, defaults, user id from the tags,
+ * terminal statuses) and nothing more: validation belongs to the store, as in MLflow.
+ */
+import {
+  MlflowError,
+  SEARCH_MAX_RESULTS_DEFAULT,
+  type Experiment,
+  type ExperimentTag,
+  type Metric,
+  type Page,
+  type Param,
+  type RemoteTrackingStore,
+  type Run,
+  type RunInfo,
+  type RunStatus,
+  type RunTag,
+  type ViewType,
+  type DatasetInput,
+} from '@flowhost/sdk';
+
+export interface SearchExperimentsOptions {
+  readonly viewType?: ViewType;
+  readonly maxResults?: number;
+  readonly filterString?: string | null;
+  readonly orderBy?: string[] | null;
+  readonly pageToken?: string | null;
+}
+
+export interface SearchRunsOptions {
+  readonly filterString?: string | null;
+  readonly runViewType?: ViewType;
+  readonly maxResults?: number;
+  readonly orderBy?: string[] | null;
+  readonly pageToken?: string | null;
+}
+
+export interface LogBatchInput {
+  readonly metrics?: Metric[];
+  readonly params?: Param[];
+  readonly tags?: RunTag[];
+}
+
+/** What MLflow's client accepts for a param or tag value: it stores `str(value)`. */
+export type Loggable = string | number | boolean;
+
+export class TrackingClient {
+  constructor(
+    readonly store: RemoteTrackingStore,
+    readonly trackingUri: string,
+  ) {}
+
+  // --- experiments
+
+  createExperiment(name: string, options: { artifactLocation?: string | null; tags?: Record<string, Loggable> } = {}): Promise<string> {
+    const artifactLocation = options.artifactLocation ?? null;
+    if (artifactLocation?.startsWith('runs:')) {
+      return Promise.reject(MlflowError.invalidParameterValue(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`));
+    }
+    return this.store.createExperiment(name, artifactLocation, toPairs(options.tags));
+  }
+
+  getExperiment(experimentId: string): Promise<Experiment> {
+    return this.store.getExperiment(experimentId);
+  }
+
+  getExperimentByName(name: string): Promise<Experiment | null> {
+    return this.store.getExperimentByName(name);
+  }
+
+  deleteExperiment(experimentId: string): Promise<void> {
+    return this.store.deleteExperiment(experimentId);
+  }
+
+  restoreExperiment(experimentId: string): Promise<void> {
+    return this.store.restoreExperiment(experimentId);
+  }
+
+  renameExperiment(experimentId: string, newName: string): Promise<void> {
+    return this.store.renameExperiment(experimentId, newName);
+  }
+
+  searchExperiments(options: SearchExperimentsOptions = {}): Promise<Page<Experiment>> {
+    return this.store.searchExperiments(
+      options.viewType ?? 'ACTIVE_ONLY',
+      options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
+      options.filterString ?? null,
+      options.orderBy ?? null,
+      options.pageToken ?? null,
+    );
+  }
+
+  setExperimentTag(experimentId: string, key: string, value: Loggable): Promise<void> {
+    return this.store.setExperimentTag(experimentId, { key, value: String(value) });
+  }
+
+  deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    return this.store.deleteExperimentTag(experimentId, key);
+  }
+
+  // --- runs
+
+  /** MLflow's `create_run`: user id from the `mlflow.user` tag, start time now unless given. */
+  createRun(experimentId: string | null, options: { startTime?: number; tags?: Record<string, Loggable>; runName?: string | null } = {}): Promise<Run> {
+    const tags = toPairs(options.tags);
+    const userId = tags.find((t) => t.key === 'mlflow.user')?.value ?? 'unknown';
+    return this.store.createRun(experimentId, userId, options.startTime ?? Date.now(), tags, options.runName ?? null);
+  }
+
+  getRun(runId: string): Promise<Run> {
+    return this.store.getRun(runId);
+  }
+
+  updateRun(runId: string, options: { status?: RunStatus; name?: string | null; endTime?: number | null } = {}): Promise<RunInfo> {
+    return this.#updateRun(runId, options);
+  }
+
+  /** MLflow's `set_terminated`: status FINISHED by default, end time now. */
+  setTerminated(runId: string, status: RunStatus = 'FINISHED', endTime: number = Date.now()): Promise<RunInfo> {
+    return this.#updateRun(runId, { status, endTime });
+  }
+
+  async #updateRun(runId: string, options: { status?: RunStatus; name?: string | null; endTime?: number | null }): Promise<RunInfo> {
+    // MLflow's store takes the status whole; keep the current one when the caller changes only the name.
+    const status = options.status ?? (await this.store.getRun(runId)).info.status;
+    return this.store.updateRunInfo(runId, status, options.endTime ?? null, options.name ?? null);
+  }
+
+  deleteRun(runId: string): Promise<void> {
+    return this.store.deleteRun(runId);
+  }
+
+  restoreRun(runId: string): Promise<void> {
+    return this.store.restoreRun(runId);
+  }
+
+  searchRuns(experimentIds: string[], options: SearchRunsOptions = {}): Promise<Page<Run>> {
+    return this.store.searchRuns(
+      experimentIds,
+      options.filterString ?? null,
+      options.runViewType ?? 'ACTIVE_ONLY',
+      options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
+      options.orderBy ?? null,
+      options.pageToken ?? null,
+    );
+  }
+
+  /** Every point of a metric, in logging order, following page tokens. */
+  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
+    const points: Metric[] = [];
+    let token: string | null = null;
+    do {
+      const page: Page<Metric> = await this.store.getMetricHistory(runId, key, null, token);
+      points.push(...page.items);
+      token = page.nextPageToken;
+    } while (token);
+    return points;
+  }
+
+  // --- logging
+
+  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number } = {}): Promise<void> {
+    return this.store.logMetric(runId, metric(key, value, options));
+  }
+
+  logParam(runId: string, key: string, value: Loggable): Promise<void> {
+    return this.store.logParam(runId, { key, value: String(value) });
+  }
+
+  setTag(runId: string, key: string, value: Loggable): Promise<void> {
+    return this.store.setTag(runId, { key, value: String(value) });
+  }
+
+  deleteTag(runId: string, key: string): Promise<void> {
+    return this.store.deleteTag(runId, key);
+  }
+
+  logBatch(runId: string, batch: LogBatchInput): Promise<void> {
+    return this.store.logBatch(runId, batch.metrics ?? [], batch.params ?? [], batch.tags ?? []);
+  }
+
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    return this.store.logInputs(runId, datasets);
+  }
+}
+
+/** A Metric as MLflow's client builds it: timestamp now and step 0 unless given. */
+export function metric(key: string, value: number, options: { timestamp?: number; step?: number } = {}): Metric {
+  return { key, value, timestamp: options.timestamp ?? Date.now(), step: options.step ?? 0 };
+}
+
+export function toPairs(values: Record<string, Loggable> | undefined): ExperimentTag[] {
+  return values ? Object.entries(values).map(([key, value]) => ({ key, value: String(value) })) : [];
+}
