@@ -9,6 +9,7 @@ import { trackingStore, type RemoteTrackingStore } from '@flowhost/sdk';
 import { bindInProcess, isPluginDefinition, type Implementation, type KindShape, type PluginGroup, type Remote } from '@flowhost/sdk';
 import { MlflowError } from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from './builtins.js';
+import { ByteBudget } from './byte-budget.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';
 import { resolveLimits, type PluginLimits } from './limits.js';
 import { remoteOf } from './proxy.js';
@@ -53,6 +54,7 @@ export class Flowhost {
   /** Every instance ever made, closed ones too, so `liveWorkers()` can prove close() left none. */
   readonly #everyInstance: PluginInstance[] = [];
   readonly #inProcess = new Map<string, Promise<unknown>>();
+  readonly #streamBudgets = new Map<string, ByteBudget>();
   #closed = false;
 
   constructor(options: FlowhostOptions = {}) {
@@ -90,6 +92,7 @@ export class Flowhost {
         limits: policy.limits,
         env: this.#grantedEnv(entry),
         onOutput: this.#options.onOutput ?? defaultOutput,
+        streamBudget: this.#streamBudget(tenant, policy.limits),
       });
       this.#instances.set(key, instance);
       this.#everyInstance.push(instance);
@@ -118,6 +121,7 @@ export class Flowhost {
       limits: this.policyFor(entry).limits,
       env: this.#grantedEnv(entry),
       onOutput: this.#options.onOutput ?? defaultOutput,
+      streamBudget: this.#streamBudget('doctor', this.policyFor(entry).limits),
     });
     try {
       return await instance.warmUp();
@@ -156,6 +160,13 @@ export class Flowhost {
     this.#instances.clear();
     this.#inProcess.clear();
     await Promise.all(instances.map((instance) => instance.close()));
+  }
+
+  /** One budget of stream bytes in flight per tenant, sized by the first policy that asks for it. */
+  #streamBudget(tenant: string, limits: PluginLimits): ByteBudget {
+    let budget = this.#streamBudgets.get(tenant);
+    if (!budget) this.#streamBudgets.set(tenant, (budget = new ByteBudget(limits.maxStreamBytesPerTenant)));
+    return budget;
   }
 
   #grantedEnv(entry: PluginEntry): Record<string, string> {

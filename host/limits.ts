@@ -30,6 +30,13 @@ export interface PluginLimits {
   readonly coolDownMs: number;
   /** Calls waiting for a worker (starting or restarting) beyond this are refused as overloaded. */
   readonly maxQueuedCalls: number;
+  /** Byte streams: transfer buffer size, buffers per stream (bytes in flight = the product). */
+  readonly streamChunkBytes: number;
+  readonly streamWindow: number;
+  /** A stream where no bytes move for this long fails as stalled. */
+  readonly streamIdleTimeoutMs: number;
+  /** Bytes in flight over all streams of one tenant; a stream waits for its share. */
+  readonly maxStreamBytesPerTenant: number;
 }
 
 export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
@@ -48,6 +55,10 @@ export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
   maxRestartDelayMs: 5_000,
   coolDownMs: 60_000,
   maxQueuedCalls: 10_000,
+  streamChunkBytes: 1024 * 1024,
+  streamWindow: 4,
+  streamIdleTimeoutMs: 30_000,
+  maxStreamBytesPerTenant: 64 * 1024 * 1024,
 });
 
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof PluginLimits)[];

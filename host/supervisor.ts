@@ -8,6 +8,7 @@ import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { failures, type FailureReason, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { PluginEntry } from './discovery.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
 
@@ -20,6 +21,8 @@ export interface InstanceOptions {
   readonly limits: PluginLimits;
   readonly env: Record<string, string>;
   readonly onOutput: (label: string, stream: 'stdout' | 'stderr', line: string) => void;
+  /** The tenant's budget of stream bytes in flight, shared by all its instances. */
+  readonly streamBudget: ByteBudget;
 }
 
 export interface CallOptions {
@@ -241,7 +244,16 @@ export class PluginInstance {
       kind,
       limits,
       env,
-      start: { protocolVersion: PROTOCOL_VERSION, group: entry.group, entryName: entry.name, modulePath: entry.modulePath, context, label: this.label },
+      start: {
+        protocolVersion: PROTOCOL_VERSION,
+        group: entry.group,
+        entryName: entry.name,
+        modulePath: entry.modulePath,
+        context,
+        label: this.label,
+        streams: { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs },
+      },
+      streamBudget: this.#options.streamBudget,
       onOutput: (stream, line) => onOutput(this.label, stream, line),
       onGone: (info) => this.#onGone(connection, info),
     });

@@ -6,12 +6,14 @@
  * Restarts and crash budgets are the supervisor's business (supervisor.ts); a connection lives for
  * exactly one worker.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { SchemaError } from '@flowhost/sdk';
 import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { MlflowError } from '@flowhost/sdk';
-import { FrameWriter, readFrame } from '../workers/frames.js';
+import { FrameWriter, encodeMessage, readFrame } from '../workers/frames.js';
+import { receiveStream, sendStream, type ByteSource, type StreamOptions } from '../workers/streams.js';
+import type { ByteBudget } from './byte-budget.js';
 import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
@@ -31,6 +33,31 @@ export interface ConnectionOptions {
    * date by the time a caller reacts to the rejection.
    */
   readonly onGone: (info: ExitInfo) => void;
+  /** The tenant's budget of stream bytes in flight. */
+  readonly streamBudget: ByteBudget;
+}
+
+/** Where a method's byte streams are: which arguments, and whether the result is one. */
+interface StreamLayout {
+  readonly args: readonly number[];
+  readonly result: boolean;
+}
+
+const layouts = new WeakMap<KindShape, Map<string, StreamLayout | null>>();
+
+/** Read once per method from the shape: calls without streams take the fast path untouched. */
+function streamLayout(kind: KindShape, method: string): StreamLayout | null {
+  let byMethod = layouts.get(kind);
+  if (!byMethod) layouts.set(kind, (byMethod = new Map()));
+  let layout = byMethod.get(method);
+  if (layout === undefined) {
+    const shape = kind.methods[method];
+    const args = shape ? shape.args.flatMap((schema, i) => (schema.stream ? [i] : [])) : [];
+    const result = Boolean(shape?.result.stream);
+    layout = args.length > 0 || result ? { args, result } : null;
+    byMethod.set(method, layout);
+  }
+  return layout;
 }
 
 export interface ExitInfo {
@@ -44,7 +71,8 @@ export interface ExitInfo {
 
 interface Pending {
   readonly method: string;
-  readonly deadline: number;
+  /** Mutable: a call moving stream bytes keeps pushing its deadline out (it is an idle deadline). */
+  deadline: number;
   readonly deadlineMs: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -186,6 +214,8 @@ export class WorkerConnection {
    */
   call(method: string, args: unknown[], deadlineMs: number, deadline = performance.now() + deadlineMs): Promise<unknown> {
     if (!this.isAlive) return Promise.reject(failures.abandoned(this.label, method, this.#stoppedByHost ?? 'the worker is gone'));
+    const layout = streamLayout(this.#options.kind, method);
+    if (layout) return this.#callWithStreams(method, args, deadlineMs, layout);
     const id = this.#nextId++;
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { method, deadline, deadlineMs, resolve, reject });
@@ -200,6 +230,76 @@ export class WorkerConnection {
     }
     if (deadline < this.#armedFor) this.#armDeadlineTimer(deadline);
     return promise;
+  }
+
+  /**
+   * A call that moves byte streams. Each stream gets a port of its own, sent with the call; the
+   * tenant's byte budget is taken first. The call's deadline counts from the last byte that moved,
+   * so a long transfer that keeps moving is not cut, and a stalled one is.
+   */
+  async #callWithStreams(method: string, args: unknown[], deadlineMs: number, layout: StreamLayout): Promise<unknown> {
+    const { limits } = this.#options;
+    const shares = layout.args.length + (layout.result ? 1 : 0);
+    const release = await this.#options.streamBudget.acquire(shares * limits.streamChunkBytes * limits.streamWindow);
+    if (!this.isAlive) {
+      release();
+      throw failures.abandoned(this.label, method, this.#stoppedByHost ?? 'the worker is gone');
+    }
+    const id = this.#nextId++;
+    let open = shares;
+    const streamEnded = () => {
+      if (--open === 0) release();
+    };
+    const touch = () => {
+      const pending = this.#pending.get(id);
+      if (pending) pending.deadline = performance.now() + pending.deadlineMs;
+    };
+    const options: StreamOptions = { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs, onProgress: touch };
+    const ports: MessagePort[] = [];
+    const uploads: [MessagePort, ByteSource][] = [];
+    const sent = [...args];
+    for (const index of layout.args) {
+      const { port1, port2 } = new MessageChannel();
+      sent[index] = { $stream: ports.length };
+      ports.push(port2);
+      uploads.push([port1, args[index] as ByteSource]);
+    }
+    let download: ReturnType<typeof receiveStream> | null = null;
+    let resultPort: number | undefined;
+    if (layout.result) {
+      const { port1, port2 } = new MessageChannel();
+      resultPort = ports.length;
+      ports.push(port2);
+      download = receiveStream(port1, { ...options, onEnd: streamEnded });
+    }
+
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { method, deadline: performance.now() + deadlineMs, deadlineMs, resolve, reject });
+    });
+    if (this.#pending.size === 1) this.#worker.ref();
+    if (performance.now() + deadlineMs < this.#armedFor) this.#armDeadlineTimer(performance.now() + deadlineMs);
+    this.#worker.postMessage({ type: 'call', frame: encodeMessage([id, method, sent, resultPort]), ports }, ports);
+
+    for (const [port, source] of uploads) {
+      sendStream(port, source, options).then(streamEnded, (error: unknown) => {
+        streamEnded();
+        // A source that fails (a local file that cannot be read) fails the call; the worker sees
+        // the stream fail too, so nothing is half-written on its side.
+        const pending = this.#pending.get(id);
+        if (pending && (error as { reason?: string }).reason === 'source-failed') {
+          this.#pending.delete(id);
+          this.#unrefWhenIdle();
+          pending.reject(new MlflowError(`${method}: ${(error as Error).message}`, 'IO_ERROR'));
+        }
+      });
+    }
+    return promise.then(
+      (value) => (download ? download : value),
+      (error: unknown) => {
+        download?.abort('the call failed');
+        throw error;
+      },
+    );
   }
 
   /** Asks the worker for its own heap figures (0 when it is gone). */
@@ -293,7 +393,9 @@ export class WorkerConnection {
     switch (status) {
       case ReplyStatus.ok:
         try {
-          pending.resolve(this.#options.kind.methods[pending.method].result.parse(payload, `${pending.method}: result`));
+          const schema = this.#options.kind.methods[pending.method].result;
+          // A stream result arrives on its own port; the reply only says the call succeeded.
+          pending.resolve(schema.stream ? null : schema.parse(payload, `${pending.method}: result`));
         } catch (error) {
           if (!(error instanceof SchemaError)) throw error;
           pending.reject(failures.protocolViolation(this.label, `malformed result: ${error.message}`));

@@ -5,7 +5,8 @@
 export * from './errors.js';
 export * from './entities.js';
 export * as s from './schema.js';
-export { SchemaError, type Schema, type Infer } from './schema.js';
+export { SchemaError, type Schema, type Infer, type ByteStream } from './schema.js';
 export * from './shape.js';
 export * from './kinds/index.js';
 export * from './kinds/tracking-store.js';
+export * from './kinds/artifact-repository.js';

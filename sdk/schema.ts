@@ -28,6 +28,8 @@ export interface Schema<T> {
   parse(value: unknown, path?: string): T;
   /** Marks schemas whose key may be left out of an object. */
   readonly optional?: boolean;
+  /** Marks a byte stream: it crosses the boundary on a port of its own, never inside a frame. */
+  readonly stream?: boolean;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -71,6 +73,25 @@ export const integer = (): Schema<number> => leaf('integer', (v) => typeof v ===
 export const boolean = (): Schema<boolean> => leaf('boolean', (v) => typeof v === 'boolean');
 
 export const bytes = (): Schema<Uint8Array> => leaf('bytes', (v) => v instanceof Uint8Array);
+
+/**
+ * A stream of bytes (artifact contents): an async iterable of chunks. Each chunk a plugin receives
+ * is valid until it asks for the next one (its buffer is then reused), so copy a chunk to keep it.
+ * A source may also offer `readInto(buffer)` (fill it, answer the count, 0 at the end): the
+ * transport then reads straight into its transfer buffers, with no copy.
+ */
+export type ByteStream = AsyncIterable<Uint8Array> & { readInto?(into: Uint8Array): Promise<number> };
+
+export const byteStream = (): Schema<ByteStream> & { stream: true } => ({
+  description: 'byte stream',
+  stream: true,
+  parse(value, path = 'value') {
+    if (typeof value !== 'object' || value === null || typeof (value as ByteStream)[Symbol.asyncIterator] !== 'function') {
+      throw new SchemaError(path, 'byte stream (an async iterable of Uint8Array)', describeValue(value));
+    }
+    return value as ByteStream;
+  },
+});
 
 /** Nothing useful: `undefined` or `null`, normalised to `undefined`. */
 export const none = (): Schema<void> => ({

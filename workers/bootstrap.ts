@@ -46,13 +46,14 @@ async function load(): Promise<RpcServer> {
   if (typeof implementation !== 'object' || implementation === null) {
     throw new Error(`the plugin's factory returned ${implementation === null ? 'null' : typeof implementation}, not an object of methods`);
   }
-  return new RpcServer(dispatchTable(kind, implementation), (frame) => port.postMessage(frame, [frame.buffer as ArrayBuffer]));
+  return new RpcServer(dispatchTable(kind, implementation), (frame) => port.postMessage(frame, [frame.buffer as ArrayBuffer]), start.streams);
 }
 
 load().then(
   (server) => {
     port.on('message', (data: Uint8Array | HostControlMessage) => {
       if (isFrame(data)) server.receive(data);
+      else if (data.type === 'call') server.receiveWithPorts(data.frame, data.ports);
       else if (data.type === 'stats') {
         const memory = process.memoryUsage();
         control({ type: 'stats', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers });

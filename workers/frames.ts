@@ -58,3 +58,15 @@ export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encod
     onMessage(value, end - start);
   });
 }
+
+/** One message in a buffer of its own (for calls that travel with ports, outside the coalesced frames). */
+export function encodeMessage(message: unknown): Uint8Array {
+  const packed = packr.pack(message);
+  const own = new Uint8Array(packed.byteLength);
+  own.set(packed);
+  return own;
+}
+
+export function decodeMessage(buffer: Uint8Array): unknown {
+  return unpackr.unpack(buffer);
+}

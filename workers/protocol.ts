@@ -10,6 +10,7 @@
  *  - **control messages** (plain objects, structured clone): the start-up handshake, statistics
  *    and shutdown. Rare, so clarity wins over speed.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { PluginGroup } from '@flowhost/sdk';
 
 /** The data a worker starts with (`workerData`). */
@@ -24,12 +25,19 @@ export interface WorkerStartData {
   readonly context: unknown;
   /** Plugin name for log lines. */
   readonly label: string;
+  /** Byte-stream transfer sizes, set by the host (they bound the worker's share of bytes in flight). */
+  readonly streams: { readonly chunkBytes: number; readonly window: number; readonly idleTimeoutMs: number };
 }
 
 // --- host → worker (frames)
 
-/** `[id, method, args]`: call `method` of the plugin instance with positional `args`. */
-export type CallMessage = [id: number, method: string, args: unknown[]];
+/**
+ * `[id, method, args, resultPort?]`: call `method` of the plugin instance with positional `args`.
+ * A call with byte streams travels as a `StreamCallControl` instead of in a frame: each stream
+ * argument is a `{ $stream: i }` placeholder for `ports[i]`, and `resultPort` (when the method's
+ * result is a stream) is the index of the port the result goes out on.
+ */
+export type CallMessage = [id: number, method: string, args: unknown[], resultPort?: number];
 
 // --- worker → host (frames)
 
@@ -61,7 +69,10 @@ export type WorkerControlMessage =
   /** Answer to `stats`: the worker's own view of its heap (Node 20 cannot read it from outside). */
   | { readonly type: 'stats'; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number };
 
-export type HostControlMessage = { readonly type: 'stats' };
+export type HostControlMessage =
+  | { readonly type: 'stats' }
+  /** A call with byte streams: `frame` is one encoded `CallMessage`, `ports` its streams' ports (transferred). */
+  | { readonly type: 'call'; readonly frame: Uint8Array; readonly ports: MessagePort[] };
 
 export function isFrame(data: unknown): data is Uint8Array {
   return data instanceof Uint8Array;

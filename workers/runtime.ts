@@ -5,9 +5,11 @@
  * The plugin runs in this thread, so nothing here is a security boundary at the `worker` level;
  * the host trusts none of what comes back and checks every reply (host/worker-connection.ts).
  */
-import { isMlflowError } from '@flowhost/sdk';
-import { FrameWriter, readFrame } from './frames.js';
+import type { MessagePort } from 'node:worker_threads';
+import { isMlflowError, type ByteStream } from '@flowhost/sdk';
+import { FrameWriter, decodeMessage, readFrame } from './frames.js';
 import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from './protocol.js';
+import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions } from './streams.js';
 
 type Dispatch = Record<string, (...args: unknown[]) => unknown>;
 
@@ -23,6 +25,7 @@ export class RpcServer {
   constructor(
     private readonly dispatch: Dispatch,
     send: (frame: Uint8Array) => void,
+    private readonly streamOptions: StreamOptions = {},
   ) {
     this.#writer = new FrameWriter(send);
   }
@@ -31,32 +34,68 @@ export class RpcServer {
     readFrame(frame, (message) => this.#call(message as CallMessage));
   }
 
-  #call([id, method, args]: CallMessage): void {
+  /**
+   * A call that travels with byte streams: its stream arguments become readable streams on their
+   * ports; a stream result is sent out on its port while the reply goes back at once.
+   */
+  receiveWithPorts(frame: Uint8Array, ports: MessagePort[]): void {
+    const [id, method, rawArgs, resultPort] = decodeMessage(frame) as CallMessage;
+    const receivers: ReturnType<typeof receiveStream>[] = [];
+    const args = (Array.isArray(rawArgs) ? rawArgs : []).map((arg) => {
+      if (!isStreamPlaceholder(arg) || !ports[arg.$stream]) return arg;
+      const receiver = receiveStream(ports[arg.$stream], this.streamOptions);
+      receivers.push(receiver);
+      return receiver;
+    });
+    const out = typeof resultPort === 'number' ? ports[resultPort] : undefined;
+    // Whatever the plugin did not read by the time it answered is abandoned: free both sides.
+    const release = () => receivers.forEach((r) => r.abort('the plugin finished without reading the whole stream'));
+    this.#call([id, method, args], (value) => {
+      release();
+      if (!out) return value;
+      const source = value as ByteStream | null;
+      if (source === null || typeof source !== 'object' || typeof source[Symbol.asyncIterator] !== 'function') {
+        out.close();
+        throw new TypeError(`${method} must return a byte stream (an async iterable of Uint8Array)`);
+      }
+      // The stream's own failures reach the caller through the stream.
+      sendStream(out, source, this.streamOptions).catch(() => {});
+      return null;
+    }, release);
+  }
+
+  #call([id, method, args]: CallMessage, onResult: (value: unknown) => unknown = (v) => v, onError: () => void = () => {}): void {
     // `dispatch` is a null-prototype table of the shape's methods: `__proto__`, `constructor` and
     // any undeclared name simply are not there.
     const target = typeof method === 'string' ? this.dispatch[method] : undefined;
     if (target === undefined) {
+      onError();
       this.#reply(id, ReplyStatus.mlflowError, { code: 'NOT_IMPLEMENTED', message: `this plugin has no method '${String(method)}'` });
       return;
     }
+    const fail = (error: unknown) => {
+      onError();
+      const { status, payload } = errorPayload(error);
+      this.#reply(id, status, payload);
+    };
+    const succeed = (value: unknown) => {
+      try {
+        this.#reply(id, ReplyStatus.ok, onResult(value));
+      } catch (error) {
+        fail(error);
+      }
+    };
     let result: unknown;
     try {
       result = target(...(Array.isArray(args) ? args : []));
     } catch (error) {
-      const { status, payload } = errorPayload(error);
-      this.#reply(id, status, payload);
+      fail(error);
       return;
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        (value) => this.#reply(id, ReplyStatus.ok, value),
-        (error: unknown) => {
-          const { status, payload } = errorPayload(error);
-          this.#reply(id, status, payload);
-        },
-      );
+      (result as PromiseLike<unknown>).then(succeed, fail);
     } else {
-      this.#reply(id, ReplyStatus.ok, result);
+      succeed(result);
     }
   }
 

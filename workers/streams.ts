@@ -1,0 +1,304 @@
+/**
+ * Byte streams across the worker boundary: one dedicated MessagePort per stream, credit-based
+ * backpressure, buffers transferred (never copied by postMessage) and recycled.
+ *
+ *   sender → receiver   { t: 'chunk', buffer, length }   buffer transferred
+ *                       { t: 'end' } | { t: 'error', message }
+ *   receiver → sender   { t: 'credit', buffer? }          one credit back; the buffer, transferred
+ *                                                         back for reuse, when the reader let go of it
+ *                       { t: 'abort', message }
+ *
+ * The sender owns at most `window` buffers of `chunkBytes`: that is the bound on bytes in flight
+ * per stream, whatever either side does (worker `resourceLimits` do not count ArrayBuffers, so the
+ * bound has to come from here). A receiver that gets a chunk it granted no credit for, or one
+ * larger than agreed, fails the stream: a hostile sender cannot make the other side hoard memory.
+ *
+ * Both ends are used on both sides: uploads send host → worker, downloads worker → host.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ByteStream } from '@flowhost/sdk';
+
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+export const DEFAULT_WINDOW = 4;
+
+/** What a sender reads from (see `ByteStream`: chunks, or `readInto` for zero-copy reads). */
+export type ByteSource = ByteStream;
+
+type ToReceiver = { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
+type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; message: string };
+
+export interface StreamOptions {
+  readonly chunkBytes?: number;
+  readonly window?: number;
+  /** Fails the stream when nothing moves for this long (a stalled peer). */
+  readonly idleTimeoutMs?: number;
+  /** Called whenever bytes move: lets the RPC layer keep the owning call's deadline alive. */
+  readonly onProgress?: (bytes: number) => void;
+  /** Called once when the receiving end is finished, however it finished (to return a byte budget). */
+  readonly onEnd?: () => void;
+}
+
+/** Marks an argument or result slot as a stream in a frame; the port travels beside the frame. */
+export interface StreamPlaceholder {
+  readonly $stream: number;
+}
+
+export function isStreamPlaceholder(value: unknown): value is StreamPlaceholder {
+  return typeof value === 'object' && value !== null && typeof (value as StreamPlaceholder).$stream === 'number';
+}
+
+export class StreamError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'aborted' | 'peer-gone' | 'stalled' | 'protocol' | 'source-failed',
+  ) {
+    super(message);
+    this.name = 'StreamError';
+  }
+}
+
+function isReader(source: ByteSource): source is ByteSource & { readInto(into: Uint8Array): Promise<number> } {
+  return typeof source.readInto === 'function';
+}
+
+/**
+ * Sends `source` over `port` and closes it. Resolves with the byte count when the receiver has
+ * been sent everything; rejects if the receiver aborts or goes away, or the source fails.
+ */
+export function sendStream(port: MessagePort, source: ByteSource, options: StreamOptions = {}): Promise<number> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const window = options.window ?? DEFAULT_WINDOW;
+  const free: ArrayBuffer[] = [];
+  let credits = 0;
+  let failure: StreamError | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  port.on('message', (message: ToSender) => {
+    if (message?.t === 'credit') {
+      credits++;
+      if (message.buffer instanceof ArrayBuffer && message.buffer.byteLength === chunkBytes && free.length < window) free.push(message.buffer);
+    } else if (message?.t === 'abort') failure ??= new StreamError(`the receiver aborted the stream: ${String(message.message)}`, 'aborted');
+    notify();
+  });
+  port.on('close', () => {
+    failure ??= new StreamError('the other side of the stream went away', 'peer-gone');
+    notify();
+  });
+
+  const waitForCredit = async () => {
+    while (credits === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+    credits--;
+  };
+  const takeBuffer = (): ArrayBuffer => {
+    // At most `window` buffers ever exist: one per credit, and credits come back with their buffer.
+    return free.pop() ?? new ArrayBuffer(chunkBytes);
+  };
+  const send = (buffer: ArrayBuffer, length: number) => {
+    port.postMessage({ t: 'chunk', buffer, length } satisfies ToReceiver, [buffer]);
+    options.onProgress?.(length);
+  };
+
+  const pump = async (): Promise<number> => {
+    let total = 0;
+    if (isReader(source)) {
+      for (;;) {
+        await waitForCredit();
+        const buffer = takeBuffer();
+        const view = new Uint8Array(buffer);
+        let filled = 0;
+        while (filled < chunkBytes) {
+          const n = await source.readInto(view.subarray(filled));
+          if (n <= 0) break;
+          filled += n;
+        }
+        if (filled === 0) {
+          credits++; // the credit was not used
+          free.push(buffer);
+          break;
+        }
+        send(buffer, filled);
+        total += filled;
+        if (filled < chunkBytes) break;
+      }
+    } else {
+      // Chunks of any size are packed into whole transfer buffers: few large messages, not many small ones.
+      let buffer: ArrayBuffer | null = null;
+      let filled = 0;
+      for await (const chunk of source) {
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          if (failure) throw failure;
+          if (!buffer) {
+            await waitForCredit();
+            buffer = takeBuffer();
+            filled = 0;
+          }
+          const n = Math.min(chunkBytes - filled, chunk.byteLength - offset);
+          new Uint8Array(buffer, filled, n).set(chunk.subarray(offset, offset + n));
+          filled += n;
+          offset += n;
+          if (filled === chunkBytes) {
+            send(buffer, filled);
+            total += filled;
+            buffer = null;
+          }
+        }
+      }
+      if (buffer && filled > 0) {
+        send(buffer, filled);
+        total += filled;
+      }
+    }
+    if (failure) throw failure;
+    port.postMessage({ t: 'end' } satisfies ToReceiver);
+    return total;
+  };
+
+  return pump().then(
+    (total) => {
+      port.close();
+      return total;
+    },
+    (error: unknown) => {
+      if (!(error instanceof StreamError) || error.reason !== 'peer-gone') {
+        const message = error instanceof Error ? error.message : String(error);
+        try {
+          port.postMessage({ t: 'error', message } satisfies ToReceiver);
+        } catch {
+          /* the port is already closed */
+        }
+      }
+      port.close();
+      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${(error as Error)?.message ?? String(error)}`, 'source-failed');
+    },
+  );
+}
+
+/**
+ * The receiving end as an async iterable of chunks. **Each chunk is valid until the next one is
+ * asked for**: its buffer then goes back to the sender for reuse (copy a chunk to keep it).
+ * Breaking out of the loop aborts the stream and frees both sides.
+ */
+export function receiveStream(port: MessagePort, options: StreamOptions = {}): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const window = options.window ?? DEFAULT_WINDOW;
+  const queue: ToReceiver[] = [];
+  let granted = window;
+  let done = false;
+  let failure: StreamError | null = null;
+  let lent: ArrayBuffer | null = null;
+  let wake: (() => void) | null = null;
+  let idleTimer: NodeJS.Timeout | null = null;
+
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const fail = (error: StreamError) => {
+    if (done) return;
+    failure ??= error;
+    finish();
+    notify();
+  };
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (idleTimer) clearTimeout(idleTimer);
+    port.close();
+    options.onEnd?.();
+  };
+  const armIdle = () => {
+    if (!options.idleTimeoutMs) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      try {
+        port.postMessage({ t: 'abort', message: 'stalled' } satisfies ToSender);
+      } catch {
+        /* closed */
+      }
+      fail(new StreamError(`no bytes arrived for ${options.idleTimeoutMs} ms`, 'stalled'));
+    }, options.idleTimeoutMs);
+    idleTimer.unref();
+  };
+
+  port.on('message', (message: ToReceiver) => {
+    if (done) return;
+    if (message?.t === 'chunk') {
+      const valid = message.buffer instanceof ArrayBuffer && message.buffer.byteLength <= chunkBytes && Number.isInteger(message.length) && message.length >= 0 && message.length <= message.buffer.byteLength;
+      if (granted === 0 || !valid) {
+        try {
+          port.postMessage({ t: 'abort', message: 'protocol violation' } satisfies ToSender);
+        } catch {
+          /* closed */
+        }
+        fail(new StreamError(granted === 0 ? 'the sender sent a chunk without credit' : 'the sender sent a malformed chunk', 'protocol'));
+        return;
+      }
+      granted--;
+      options.onProgress?.(message.length);
+      armIdle();
+    }
+    queue.push(message);
+    notify();
+  });
+  port.on('close', () => {
+    if (!done) fail(new StreamError('the other side of the stream went away before it ended', 'peer-gone'));
+  });
+  port.postMessage({ t: 'credit' } satisfies ToSender); // the first credit; the rest follow below
+  for (let i = 1; i < window; i++) port.postMessage({ t: 'credit' } satisfies ToSender);
+  armIdle();
+
+  const giveBack = () => {
+    if (lent === null || done) return;
+    const buffer = lent;
+    lent = null;
+    granted++;
+    port.postMessage({ t: 'credit', buffer } satisfies ToSender, [buffer]);
+  };
+
+  const iterator = {
+    async next(): Promise<IteratorResult<Uint8Array>> {
+      giveBack();
+      for (;;) {
+        const message = queue.shift();
+        if (message?.t === 'chunk') {
+          lent = message.buffer;
+          return { value: new Uint8Array(message.buffer, 0, message.length), done: false };
+        }
+        if (message?.t === 'end') {
+          finish();
+          return { value: undefined, done: true };
+        }
+        if (message?.t === 'error') fail(new StreamError(`the stream failed at its source: ${String(message.message)}`, 'source-failed'));
+        if (failure) throw failure;
+        if (done) return { value: undefined, done: true };
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    async return(): Promise<IteratorResult<Uint8Array>> {
+      iterator.abort('the reader stopped early');
+      return { value: undefined, done: true };
+    },
+    abort(reason: string) {
+      if (done) return;
+      try {
+        port.postMessage({ t: 'abort', message: reason } satisfies ToSender);
+      } catch {
+        /* closed */
+      }
+      finish();
+      notify();
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
