@@ -14,7 +14,8 @@ import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './disc
 import { resolveLimits, type PluginLimits } from './limits.js';
 import { remoteOf } from './proxy.js';
 import { PluginRegistry } from './registry.js';
-import { PluginInstance, type CallOptions, type InstanceStats } from './supervisor.js';
+import { prometheusText, type InstanceStats } from './stats.js';
+import { PluginInstance, type CallOptions } from './supervisor.js';
 
 /**
  * `worker`: the plugin in its own worker thread (contains throws, exits, hangs, gradual OOM).
@@ -149,8 +150,16 @@ export class Flowhost {
     return this.#everyInstance.reduce((sum, instance) => sum + instance.liveWorkers, 0);
   }
 
-  async stats(): Promise<(InstanceStats & { heapUsed: number })[]> {
+  /** Statistics of every live plugin instance. */
+  async stats(): Promise<InstanceStats[]> {
     return Promise.all([...this.#instances.values()].map((instance) => instance.stats()));
+  }
+
+  /** The same, in the Prometheus text format, for platforms that scrape it. */
+  async prometheus(): Promise<string> {
+    const instances = [...this.#instances.values()];
+    const stats = await Promise.all(instances.map((instance) => instance.stats()));
+    return prometheusText(stats.map((s, i) => ({ stats: s, histogram: instances[i].histogram })));
   }
 
   /** Drains and stops every worker. No worker, timer or handle is left behind. */

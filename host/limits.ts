@@ -30,6 +30,17 @@ export interface PluginLimits {
   readonly coolDownMs: number;
   /** Calls waiting for a worker (starting or restarting) beyond this are refused as overloaded. */
   readonly maxQueuedCalls: number;
+  /** Pool: workers kept once started, the most it grows to, and when it grows. */
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  /** A worker is added when every worker has at least this many calls in flight. */
+  readonly scaleUpInFlight: number;
+  /** An idle worker above `minWorkers` stops after this long. */
+  readonly idleTimeoutMs: number;
+  /** Recycling: a worker is replaced after this many calls, or when its heap passes `maxHeapMb`. */
+  readonly maxCallsPerWorker: number;
+  readonly maxHeapMb: number;
+  readonly heapCheckIntervalMs: number;
   /** Byte streams: transfer buffer size, buffers per stream (bytes in flight = the product). */
   readonly streamChunkBytes: number;
   readonly streamWindow: number;
@@ -55,6 +66,13 @@ export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
   maxRestartDelayMs: 5_000,
   coolDownMs: 60_000,
   maxQueuedCalls: 10_000,
+  minWorkers: 0,
+  maxWorkers: 1,
+  scaleUpInFlight: 64,
+  idleTimeoutMs: 60_000,
+  maxCallsPerWorker: Number.MAX_SAFE_INTEGER,
+  maxHeapMb: 1024,
+  heapCheckIntervalMs: 10_000,
   streamChunkBytes: 1024 * 1024,
   streamWindow: 4,
   streamIdleTimeoutMs: 30_000,

@@ -1,15 +1,26 @@
 /**
- * The supervisor of one plugin instance (plugin, URI, tenant): owns its worker, starts it on first
- * use, restarts it after a crash with exponential backoff inside a crash budget, marks it
- * unavailable (fail fast, with the last error) when the budget is spent or it cannot start at all,
- * and drains it on close. Every call it accepts settles.
+ * The supervisor of one plugin instance (plugin, URI, tenant): a pool of workers for it.
+ *
+ *  - Workers start on demand, up to `maxWorkers`; a call goes to the least-loaded ready worker,
+ *    many calls in flight per worker; a new worker is added when every one has
+ *    `scaleUpInFlight` calls or more; idle workers above `minWorkers` stop after `idleTimeoutMs`.
+ *  - Calls that found no ready worker wait in a bounded queue (`maxQueuedCalls`, then
+ *    "overloaded"); they are bound to a worker only when sent, so a crash never fails a call that
+ *    had not reached the crashed worker.
+ *  - A crashed worker is replaced with exponential backoff inside a crash budget; a plugin that
+ *    spends the budget, or cannot start at all, is marked unavailable and fails fast with its last
+ *    error until a cool-down or an explicit reset.
+ *  - Workers are recycled after `maxCallsPerWorker` calls or above `maxHeapMb` of heap (the worker
+ *    reports its own heap; Node 20 cannot read it from outside).
+ *  - `close()` drains in-flight calls with a deadline, then stops every worker.
  */
 import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { failures, type FailureReason, type PluginFailure } from './errors.js';
-import type { PluginLimits } from './limits.js';
 import type { ByteBudget } from './byte-budget.js';
 import type { PluginEntry } from './discovery.js';
+import { failures, type FailureReason, type PluginFailure } from './errors.js';
+import type { PluginLimits } from './limits.js';
+import { LatencyHistogram, type InstanceStats } from './stats.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
 
 export interface InstanceOptions {
@@ -32,19 +43,6 @@ export interface CallOptions {
 
 export type InstanceState = 'idle' | 'starting' | 'ready' | 'unavailable' | 'closed';
 
-export interface InstanceStats {
-  readonly plugin: string;
-  readonly tenant: string;
-  readonly state: InstanceState;
-  readonly calls: number;
-  readonly errors: Readonly<Record<FailureReason | 'plugin', number>>;
-  readonly inFlight: number;
-  readonly queued: number;
-  readonly restarts: number;
-  readonly workers: number;
-  readonly lastStartupMs: number | null;
-}
-
 interface Queued {
   readonly method: string;
   readonly args: unknown[];
@@ -55,31 +53,40 @@ interface Queued {
   readonly timer: NodeJS.Timeout;
 }
 
+/** One worker of the pool. */
+interface Slot {
+  readonly connection: WorkerConnection;
+  ready: boolean;
+  /** Takes no new calls; stopped once its calls are done (recycling, idle, heap). */
+  retiring: boolean;
+  calls: number;
+  idleSince: number;
+  heapUsed: number;
+}
+
+const ERROR_KINDS: readonly (FailureReason | 'plugin')[] = ['crashed', 'timed-out', 'unavailable', 'startup-failed', 'protocol-violation', 'overloaded', 'closed', 'plugin'];
+
 export class PluginInstance {
   readonly label: string;
   readonly #options: InstanceOptions;
-  #state: InstanceState = 'idle';
-  #connection: WorkerConnection | null = null;
+  readonly #slots: Slot[] = [];
+  #closed = false;
   #queue: Queued[] = [];
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #everReady = false;
   #crashTimes: number[] = [];
   #notBefore = 0;
   #restartTimer: NodeJS.Timeout | null = null;
+  #maintenanceTimer: NodeJS.Timeout | null = null;
   #unavailable: { failure: PluginFailure; retryAt: number | null } | null = null;
   #liveWorkers = 0;
   #calls = 0;
   #restarts = 0;
-  #errors: Record<FailureReason | 'plugin', number> = {
-    crashed: 0,
-    'timed-out': 0,
-    unavailable: 0,
-    'startup-failed': 0,
-    'protocol-violation': 0,
-    overloaded: 0,
-    closed: 0,
-    plugin: 0,
-  };
+  #recycled = 0;
+  #bytesStreamed = 0;
+  #lastStartupMs: number | null = null;
+  readonly #latency = new LatencyHistogram();
+  readonly #errors: Record<FailureReason | 'plugin', number> = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<FailureReason | 'plugin', number>;
 
   constructor(options: InstanceOptions) {
     this.#options = options;
@@ -87,37 +94,57 @@ export class PluginInstance {
     this.label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
   }
 
-  /** Worker threads of this instance that have not exited yet (a stopping one still counts). */
-  get liveWorkers(): number {
-    return this.#liveWorkers;
-  }
-
   get entry(): PluginEntry {
     return this.#options.entry;
   }
 
+  get tenant(): string {
+    return this.#options.tenant;
+  }
+
+  /** Worker threads of this instance that have not exited yet (stopping ones still count). */
+  get liveWorkers(): number {
+    return this.#liveWorkers;
+  }
+
   get state(): InstanceState {
-    return this.#state;
+    if (this.#closed) return 'closed';
+    if (this.#unavailable) return 'unavailable';
+    if (this.#slots.some((s) => s.ready && !s.retiring)) return 'ready';
+    if (this.#slots.some((s) => !s.ready)) return 'starting';
+    return 'idle';
   }
 
   invoke(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     this.#calls++;
     const deadlineMs = options.timeoutMs ?? this.#options.limits.callTimeoutMs;
-    const connection = this.#connection;
-    if (this.#state === 'ready' && connection?.isAlive) return this.#track(connection.call(method, args, deadlineMs));
-    return this.#track(this.#enqueue(method, args, deadlineMs));
+    const started = performance.now();
+    const slot = this.#pick();
+    const promise = slot ? this.#send(slot, method, args, deadlineMs) : this.#enqueue(method, args, deadlineMs);
+    return promise.then(
+      (value) => {
+        this.#latency.record((performance.now() - started) * 1000);
+        return value;
+      },
+      (error: unknown) => {
+        this.#latency.record((performance.now() - started) * 1000);
+        const reason = (error as PluginFailure)?.reason;
+        this.#errors[reason && Object.hasOwn(this.#errors, reason) ? reason : 'plugin']++;
+        throw error;
+      },
+    );
   }
 
-  /** Starts the worker now rather than on the first call (e.g. for `plugins doctor`). */
+  /** Starts a worker now rather than on the first call (e.g. for `plugins doctor`). */
   async warmUp(): Promise<{ startupMs: number }> {
-    await this.invokeReady();
-    return { startupMs: this.#connection?.startupMs ?? 0 };
+    await this.whenReady();
+    return { startupMs: this.#lastStartupMs ?? 0 };
   }
 
   /** Resolves once a worker has completed its handshake; rejects with the reason it cannot. */
-  invokeReady(): Promise<void> {
-    if (this.#state === 'ready' && this.#connection?.isAlive) return Promise.resolve();
-    if (this.#state === 'closed') return Promise.reject(failures.closed(this.label));
+  whenReady(): Promise<void> {
+    if (this.#closed) return Promise.reject(failures.closed(this.label));
+    if (this.#pick()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#readyWaiters.push({ resolve, reject });
       this.#pump();
@@ -126,58 +153,91 @@ export class PluginInstance {
 
   /** Clears the crash budget and the unavailable mark; the next call starts a fresh worker. */
   reset(): void {
-    if (this.#state === 'closed') return;
+    if (this.#closed) return;
     this.#crashTimes = [];
     this.#unavailable = null;
     this.#notBefore = 0;
-    if (this.#state === 'unavailable') this.#state = 'idle';
   }
 
-  async stats(): Promise<InstanceStats & { heapUsed: number }> {
-    const heap = this.#connection?.isAlive ? (await this.#connection.stats()).heapUsed : 0;
+  /** Counts bytes moved by this instance's streams (reported by the artifact layer). */
+  addBytesStreamed(bytes: number): void {
+    this.#bytesStreamed += bytes;
+  }
+
+  async stats(): Promise<InstanceStats> {
+    const { entry, tenant } = this.#options;
+    await Promise.all(this.#slots.filter((s) => s.ready).map(async (s) => (s.heapUsed = (await s.connection.stats()).heapUsed)));
     return {
       plugin: this.label,
-      tenant: this.#options.tenant,
-      state: this.#state,
+      group: entry.group,
+      name: entry.name,
+      tenant,
+      state: this.state,
       calls: this.#calls,
       errors: { ...this.#errors },
-      inFlight: this.#connection?.inFlight ?? 0,
+      latency: { p50Us: this.#latency.percentile(50), p95Us: this.#latency.percentile(95), p99Us: this.#latency.percentile(99), meanUs: this.#latency.meanUs },
+      inFlight: this.#slots.reduce((n, s) => n + s.connection.inFlight, 0),
       queued: this.#queue.length,
       restarts: this.#restarts,
-      workers: this.#connection?.isAlive ? 1 : 0,
-      lastStartupMs: this.#connection?.startupMs || null,
-      heapUsed: heap,
+      recycled: this.#recycled,
+      workers: this.#slots.length,
+      heapUsedBytes: this.#slots.reduce((n, s) => n + s.heapUsed, 0),
+      bytesStreamed: this.#bytesStreamed,
+      lastStartupMs: this.#lastStartupMs,
     };
   }
 
-  /** Drains in-flight calls (up to `drainTimeoutMs`), then stops the worker. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#state === 'closed') {
-      if (this.#connection) await this.#connection.exited;
-      return;
-    }
-    this.#state = 'closed';
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    this.#rejectAll(failures.closed(this.label));
-    const connection = this.#connection;
-    if (connection) {
-      await connection.drain(this.#options.limits.drainTimeoutMs);
-      await connection.stop('the plugin host was closed');
-      await connection.exited;
-    }
+  get histogram(): LatencyHistogram {
+    return this.#latency;
   }
 
-  #track(promise: Promise<unknown>): Promise<unknown> {
-    return promise.catch((error: unknown) => {
-      const reason = (error as PluginFailure)?.reason;
-      if (reason && Object.hasOwn(this.#errors, reason)) this.#errors[reason]++;
-      else this.#errors.plugin++;
-      throw error;
+  /** Drains in-flight calls (up to `drainTimeoutMs`), then stops every worker. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      if (this.#restartTimer) clearTimeout(this.#restartTimer);
+      if (this.#maintenanceTimer) clearInterval(this.#maintenanceTimer);
+      this.#rejectAll(failures.closed(this.label));
+      const { drainTimeoutMs } = this.#options.limits;
+      await Promise.all(
+        this.#slots.map(async ({ connection }) => {
+          await connection.drain(drainTimeoutMs);
+          await connection.stop('the plugin host was closed');
+        }),
+      );
+    }
+    await Promise.all(this.#slots.map((s) => s.connection.exited));
+  }
+
+  // --- dispatch
+
+  /** The least-loaded ready worker, or null; adds a worker when all are busy and the pool may grow. */
+  #pick(): Slot | null {
+    let best: Slot | null = null;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.retiring || !slot.connection.isAlive) continue;
+      if (!best || slot.connection.inFlight < best.connection.inFlight) best = slot;
+    }
+    const { maxWorkers, scaleUpInFlight } = this.#options.limits;
+    if (best && best.connection.inFlight >= scaleUpInFlight && this.#slots.length < maxWorkers && !this.#slots.some((s) => !s.ready)) this.#start();
+    return best;
+  }
+
+  #send(slot: Slot, method: string, args: unknown[], deadlineMs: number, deadline?: number): Promise<unknown> {
+    const promise = slot.connection.call(method, args, deadlineMs, deadline);
+    if (slot.connection.inFlight === 1) slot.idleSince = Infinity;
+    // Retired after the call is on its way: the worker stops once this call (and the rest) is answered.
+    if (++slot.calls >= this.#options.limits.maxCallsPerWorker) this.#retire(slot);
+    return promise.finally(() => {
+      if (slot.connection.inFlight === 0) {
+        slot.idleSince = performance.now();
+        if (slot.retiring) void slot.connection.stop('recycled');
+      }
     });
   }
 
   #enqueue(method: string, args: unknown[], deadlineMs: number): Promise<unknown> {
-    if (this.#state === 'closed') return Promise.reject(failures.closed(this.label));
+    if (this.#closed) return Promise.reject(failures.closed(this.label));
     const refusal = this.#refusal();
     if (refusal) return Promise.reject(refusal);
     if (this.#queue.length >= this.#options.limits.maxQueuedCalls) return Promise.reject(failures.overloaded(this.label, this.#queue.length));
@@ -206,41 +266,58 @@ export class PluginInstance {
     return failure;
   }
 
-  /** Moves toward serving the queue: start a worker if none, or hand queued calls to the ready one. */
+  /** Moves toward serving waiters: hand queued calls to ready workers, or start one. */
   #pump(): void {
-    if (this.#state === 'closed' || (this.#queue.length === 0 && this.#readyWaiters.length === 0)) return;
+    if (this.#closed) return;
+    const waiting = this.#queue.length > 0 || this.#readyWaiters.length > 0;
+    if (!waiting) {
+      this.#topUp();
+      return;
+    }
     const refusal = this.#refusal();
     if (refusal) {
       this.#rejectAll(refusal);
       return;
     }
-    const connection = this.#connection;
-    if (this.#state === 'ready' && connection?.isAlive) {
+    if (this.#pick()) {
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
-      for (const queued of this.#queue.splice(0)) {
+      while (this.#queue.length > 0) {
+        const slot = this.#pick();
+        if (!slot) break;
+        const queued = this.#queue.shift()!;
         clearTimeout(queued.timer);
         if (queued.deadline <= performance.now()) queued.reject(failures.timedOut(this.label, queued.method, queued.deadlineMs));
-        else connection.call(queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
+        else this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
       }
       return;
     }
-    if (this.#state === 'starting' || this.#restartTimer) return;
-    const wait = this.#notBefore - Date.now();
-    if (wait > 0) {
-      this.#restartTimer = setTimeout(() => {
-        this.#restartTimer = null;
-        this.#pump();
-      }, wait);
-      return;
-    }
-    this.#start();
+    if (!this.#slots.some((s) => !s.ready)) this.#startAfterBackoff();
   }
 
+  /** Keeps `minWorkers` alive once the plugin has started successfully. */
+  #topUp(): void {
+    const live = this.#slots.filter((s) => !s.retiring).length;
+    if (this.#everReady && !this.#unavailable && live < this.#options.limits.minWorkers) this.#startAfterBackoff();
+  }
+
+  #startAfterBackoff(): void {
+    if (this.#restartTimer || this.#slots.length >= this.#options.limits.maxWorkers) return;
+    const wait = this.#notBefore - Date.now();
+    if (wait <= 0) {
+      this.#start();
+      return;
+    }
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = null;
+      this.#pump();
+    }, wait);
+  }
+
+  // --- worker lifecycle
+
   #start(): void {
-    const { entry, kind, context, limits, env, onOutput } = this.#options;
-    if (this.#everReady) this.#restarts++;
-    this.#state = 'starting';
-    const connection = new WorkerConnection({
+    const { entry, kind, context, limits, env, onOutput, streamBudget } = this.#options;
+    const connection: WorkerConnection = new WorkerConnection({
       kind,
       limits,
       env,
@@ -253,52 +330,99 @@ export class PluginInstance {
         label: this.label,
         streams: { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs },
       },
-      streamBudget: this.#options.streamBudget,
+      streamBudget,
       onOutput: (stream, line) => onOutput(this.label, stream, line),
-      onGone: (info) => this.#onGone(connection, info),
+      onGone: (info) => this.#onGone(slot, info),
     });
-    this.#connection = connection;
+    const slot: Slot = { connection, ready: false, retiring: false, calls: 0, idleSince: performance.now(), heapUsed: 0 };
+    this.#slots.push(slot);
     this.#liveWorkers++;
     void connection.exited.then(() => this.#liveWorkers--);
     connection.ready.then(
       () => {
-        if (this.#connection !== connection || this.#state === 'closed') return;
+        if (this.#closed || !this.#slots.includes(slot)) return;
+        slot.ready = true;
+        slot.idleSince = performance.now();
         this.#everReady = true;
-        this.#state = 'ready';
+        this.#lastStartupMs = connection.startupMs;
+        this.#ensureMaintenance();
         this.#pump();
       },
       () => {
-        /* handled on exit, which always follows */
+        /* handled in onGone, which always comes */
       },
     );
   }
 
-  #onGone(connection: WorkerConnection, info: ExitInfo): void {
-    if (this.#connection !== connection || this.#state === 'closed') return;
-    this.#connection = null;
+  #onGone(slot: Slot, info: ExitInfo): void {
+    const index = this.#slots.indexOf(slot);
+    if (index >= 0) this.#slots.splice(index, 1);
+    if (this.#closed) return;
+    // A worker the pool itself retired (recycled, idle) is no crash.
+    if (slot.retiring && info.stoppedByHost) {
+      this.#recycled++;
+      this.#pump();
+      return;
+    }
     const now = Date.now();
-    this.#crashTimes = this.#crashTimes.filter((t) => now - t < this.#options.limits.crashWindowMs);
-    this.#crashTimes.push(now);
     const { limits } = this.#options;
+    this.#crashTimes = this.#crashTimes.filter((t) => now - t < limits.crashWindowMs);
+    this.#crashTimes.push(now);
 
     if (info.duringStartup && !this.#everReady) {
       // It never started: restarting would fail the same way. Fail fast until reset.
       this.#markUnavailable(failures.startupFailed(this.label, info.cause), null);
     } else if (this.#crashTimes.length >= limits.maxCrashes) {
-      const failure = failures.unavailable(this.label, info.cause, now + limits.coolDownMs);
-      this.#markUnavailable(failure, now + limits.coolDownMs);
+      this.#markUnavailable(failures.unavailable(this.label, info.cause, now + limits.coolDownMs), now + limits.coolDownMs);
     } else {
-      // First restart at once (a single crash should cost one worker start), then doubling delays.
+      // First restart at once (one crash should cost one worker start), then doubling delays.
+      this.#restarts++;
       const crashes = this.#crashTimes.length;
-      const delay = crashes <= 1 ? 0 : Math.min(limits.maxRestartDelayMs, limits.restartDelayMs * 2 ** (crashes - 2));
-      this.#notBefore = now + delay;
-      this.#state = 'idle';
+      this.#notBefore = now + (crashes <= 1 ? 0 : Math.min(limits.maxRestartDelayMs, limits.restartDelayMs * 2 ** (crashes - 2)));
     }
     this.#pump();
   }
 
+  #retire(slot: Slot): void {
+    if (slot.retiring) return;
+    slot.retiring = true;
+    if (slot.connection.inFlight === 0) void slot.connection.stop('recycled');
+    this.#pump();
+  }
+
+  /**
+   * Periodic pool care, unref'd so it never keeps the process alive: stop workers idle past
+   * `idleTimeoutMs` (above `minWorkers`), recycle workers whose heap passed `maxHeapMb`.
+   */
+  #ensureMaintenance(): void {
+    if (this.#maintenanceTimer) return;
+    const { idleTimeoutMs, heapCheckIntervalMs } = this.#options.limits;
+    this.#maintenanceTimer = setInterval(() => void this.#maintain(), Math.min(idleTimeoutMs, heapCheckIntervalMs));
+    this.#maintenanceTimer.unref();
+  }
+
+  async #maintain(): Promise<void> {
+    const { idleTimeoutMs, minWorkers, maxHeapMb } = this.#options.limits;
+    const now = performance.now();
+    let live = this.#slots.filter((s) => !s.retiring).length;
+    for (const slot of [...this.#slots]) {
+      if (slot.retiring || !slot.ready) continue;
+      if (live > minWorkers && slot.connection.inFlight === 0 && now - slot.idleSince > idleTimeoutMs) {
+        this.#retire(slot);
+        live--;
+        continue;
+      }
+      const { heapUsed } = await slot.connection.stats();
+      slot.heapUsed = heapUsed;
+      if (heapUsed > maxHeapMb * 1024 * 1024) this.#retire(slot);
+    }
+    if (this.#slots.length === 0 && this.#maintenanceTimer) {
+      clearInterval(this.#maintenanceTimer);
+      this.#maintenanceTimer = null;
+    }
+  }
+
   #markUnavailable(failure: PluginFailure, retryAt: number | null): void {
-    this.#state = 'unavailable';
     this.#unavailable = { failure, retryAt };
   }
 

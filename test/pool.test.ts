@@ -1,0 +1,149 @@
+/** The worker pool of a plugin instance: scaling, queue limit, recycling, crashes while queued, statistics. */
+import test from 'ava';
+import { isPluginFailure } from '../host/errors.js';
+import { testHost, timed } from './helpers/hosts.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` until it holds or `ms` pass; returns whether it held. */
+async function eventually(condition: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (await condition()) return true;
+    await sleep(25);
+  }
+  return condition();
+}
+
+test('the pool grows to maxWorkers when every worker is busy, and every call is answered', async (t) => {
+  const { host } = testHost({ policy: { limits: { maxWorkers: 3, scaleUpInFlight: 4 } } });
+  try {
+    const store = await host.trackingStore('misbehaving-slow-calls:x');
+    await store.getExperiment('0');
+    let peak = 0;
+    let answered = 0;
+    // Twelve callers, each calling again as soon as answered: the load keeps coming while workers start.
+    const until = performance.now() + 2500;
+    const lanes = Array.from({ length: 12 }, async () => {
+      while (performance.now() < until) {
+        if ((await store.getExperiment('boom')).name === 'Default') answered++;
+        peak = Math.max(peak, (await host.stats())[0].workers);
+      }
+    });
+    await Promise.all(lanes);
+    t.true(answered > 12);
+    t.is(peak, 3, 'grew to maxWorkers and not beyond');
+  } finally {
+    await host.close();
+  }
+  t.is(host.liveWorkers(), 0);
+});
+
+test('idle workers above minWorkers stop after idleTimeoutMs; minWorkers stay', async (t) => {
+  const { host } = testHost({ policy: { limits: { minWorkers: 1, maxWorkers: 2, scaleUpInFlight: 2, idleTimeoutMs: 200, heapCheckIntervalMs: 50 } } });
+  try {
+    const store = await host.trackingStore('misbehaving-slow-calls:x');
+    await Promise.all(Array.from({ length: 20 }, () => store.getExperiment('boom')));
+    t.true(await eventually(async () => (await host.stats())[0].workers === 1), 'shrank to minWorkers');
+    await sleep(400);
+    const [stats] = await host.stats();
+    t.is(stats.workers, 1, 'minWorkers is kept');
+    t.is(stats.restarts, 0, 'shrinking is not a crash');
+    t.true(stats.recycled >= 1);
+  } finally {
+    await host.close();
+  }
+});
+
+test('with no worker ready, calls beyond maxQueuedCalls are refused at once as overloaded', async (t) => {
+  const { host } = testHost({ policy: { limits: { maxQueuedCalls: 5 } } });
+  try {
+    const store = await host.trackingStore('misbehaving-slow-start:x');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.getExperiment('0')));
+    const refused = results.filter((r) => r.status === 'rejected');
+    t.is(refused.length, 3);
+    for (const r of refused) {
+      const error = (r as PromiseRejectedResult).reason;
+      t.is(isPluginFailure(error) && error.reason, 'overloaded');
+      t.is(error.errorCode, 'RESOURCE_EXHAUSTED');
+    }
+    t.is(results.filter((r) => r.status === 'fulfilled').length, 5);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a worker is recycled after maxCallsPerWorker calls, without failing a call', async (t) => {
+  const { host } = testHost({ policy: { limits: { maxCallsPerWorker: 3 } } });
+  try {
+    const store = await host.trackingStore('memory:x');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await store.createRun('0', 'u', i, [], null)).info.runId);
+    // Each fresh worker's in-memory store numbers its runs from the start again.
+    t.deepEqual(ids, ['run1', 'run2', 'run3', 'run1', 'run2', 'run3', 'run1']);
+    t.true(await eventually(async () => (await host.stats())[0].recycled === 2));
+    t.is((await host.stats())[0].restarts, 0);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a worker whose heap passes maxHeapMb is recycled', async (t) => {
+  const { host } = testHost({ policy: { limits: { maxHeapMb: 30, heapCheckIntervalMs: 50 } } });
+  try {
+    const store = await host.trackingStore('misbehaving-heap-hog:x');
+    // Each call keeps 8 MB: past 30 MB the worker is retired and a fresh one starts counting at 1.
+    const kept: number[] = [];
+    for (let i = 0; i < 12 && !(kept.length > 1 && kept.at(-1) === 1); i++) {
+      kept.push(Number((await store.getExperiment('boom')).tags.kept));
+      await sleep(150);
+    }
+    t.is(kept.at(-1), 1, `kept per call: ${kept.join(', ')}`);
+    t.true(kept.length >= 4 && kept.length <= 7, `recycled after ${kept.length - 1} calls: ${kept.join(', ')}`);
+    t.true((await host.stats())[0].recycled >= 1);
+    t.is((await host.stats())[0].restarts, 0);
+  } finally {
+    await host.close();
+  }
+});
+
+test('calls queued while a crashed worker is replaced are served by the replacement, not failed', async (t) => {
+  const { host } = testHost();
+  try {
+    const store = await host.trackingStore('misbehaving-exits:x');
+    await store.getExperiment('0');
+    const crash = store.getExperiment('boom');
+    const crashed = await timed(crash);
+    t.is(isPluginFailure(crashed.error) && crashed.error.reason, 'crashed');
+    const queued = await Promise.allSettled(Array.from({ length: 25 }, () => store.getExperiment('0')));
+    t.true(queued.every((r) => r.status === 'fulfilled'));
+    t.is((await host.stats())[0].restarts, 1);
+  } finally {
+    await host.close();
+  }
+});
+
+test('statistics count calls, errors by kind and latency, and render as Prometheus text', async (t) => {
+  const { host } = testHost();
+  try {
+    const store = await host.trackingStore('misbehaving-throws-mlflow:x');
+    for (let i = 0; i < 10; i++) await store.getExperiment('0');
+    for (let i = 0; i < 3; i++) await timed(store.getExperiment('boom'));
+    const [stats] = await host.stats();
+    t.is(stats.calls, 13);
+    t.is(stats.errors.plugin, 3);
+    t.is(stats.errors.crashed, 0);
+    t.is(stats.inFlight, 0);
+    t.is(stats.queued, 0);
+    t.is(stats.workers, 1);
+    t.true(stats.latency.p50Us > 0 && stats.latency.p50Us <= stats.latency.p99Us);
+    t.true(stats.heapUsedBytes > 0);
+    const text = await host.prometheus();
+    t.regex(text, /flowhost_calls_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default"\} 13/);
+    t.regex(text, /flowhost_errors_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default",kind="plugin"\} 3/);
+    t.regex(text, /flowhost_call_duration_seconds_count\{[^}]*\} 13/);
+    t.regex(text, /# TYPE flowhost_call_duration_seconds histogram/);
+  } finally {
+    await host.close();
+  }
+});
