@@ -13,13 +13,13 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { Piscina } from 'piscina';
 import { Flowhost } from '../host/flowhost.js';
-import { fmt, latency, machine, median, printTable, ratio, throughput, type AsyncCall } from './lib.js';
+import { fmt, latency, machine, printTable, ratio, throughput, type AsyncCall } from './lib.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const quick = process.argv.includes('--quick');
-const SEQUENTIAL_CALLS = quick ? 500 : 5000;
-const DURATION_MS = quick ? 150 : 1000;
-const REPEATS = quick ? 1 : 3;
+const SEQUENTIAL_CALLS = quick ? 500 : 3000;
+const DURATION_MS = quick ? 150 : 400;
+const ROUNDS = quick ? 1 : 5;
 const CONCURRENCY = [1, 16, 256];
 
 const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 1 };
@@ -44,48 +44,54 @@ function rawWorker(): { call: AsyncCall; close: () => Promise<number> } {
   };
 }
 
-async function measure(name: string, call: AsyncCall) {
-  const lat = await latency(call, SEQUENTIAL_CALLS);
-  const rates: number[] = [];
-  for (const c of CONCURRENCY) rates.push(await median(REPEATS, () => throughput(call, c, DURATION_MS)));
-  return { name, ...lat, rates };
+interface Target {
+  readonly name: string;
+  readonly call: AsyncCall;
+}
+
+/**
+ * Measures every target in rounds, interleaved (target A, B, C, then A, B, C again), and keeps
+ * each figure's median: on a shared machine load comes and goes, and interleaving spreads it over
+ * all targets instead of charging it to whichever ran at the wrong moment.
+ */
+async function measureAll(targets: Target[]) {
+  const samples = targets.map(() => ({ p50: [] as number[], p99: [] as number[], rates: CONCURRENCY.map(() => [] as number[]) }));
+  for (const target of targets) await latency(target.call, SEQUENTIAL_CALLS); // warm-up of every path
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, target] of targets.entries()) {
+      const lat = await latency(target.call, SEQUENTIAL_CALLS, 200);
+      samples[i].p50.push(lat.p50Us);
+      samples[i].p99.push(lat.p99Us);
+      for (const [j, c] of CONCURRENCY.entries()) samples[i].rates[j].push(await throughput(target.call, c, DURATION_MS));
+    }
+  }
+  const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return targets.map((target, i) => ({ name: target.name, p50Us: mid(samples[i].p50), p99Us: mid(samples[i].p99), rates: samples[i].rates.map(mid) }));
 }
 
 export async function runKernelBench(): Promise<Record<string, unknown>> {
-  const results = [];
-
   const raw = rawWorker();
-  results.push(await measure('raw postMessage (ceiling)', raw.call));
-  await raw.close();
-
   const pluginDirs = [`${repo}sample-plugins/misbehaving`];
   const inProcessHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs }, policy: { isolation: 'in-process' } });
   const local = await inProcessHost.trackingStore('memory:bench');
-  results.push(await measure('in-process (same checks)', () => local.logMetric('run', metric)));
-  await inProcessHost.close();
-
   const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs } });
   const store = await host.trackingStore('memory:bench');
-  results.push(await measure('flowhost worker', () => store.logMetric('run', metric)));
-  const [stats] = await host.stats();
-  await host.close();
-
-  const piscina = new Piscina({
-    filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)),
-    maxThreads: 1,
-    minThreads: 1,
-    concurrentTasksPerWorker: 16,
-  });
-  results.push(await measure('piscina (1 thread, 16 tasks/thread)', () => piscina.run({ method: 'logMetric', args: ['run', metric] })));
-  await piscina.destroy();
-
+  const piscina = new Piscina({ filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)), maxThreads: 1, minThreads: 1, concurrentTasksPerWorker: 16 });
   const comlinkWorker = new Worker(
     `const Comlink = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/comlink.js`)}); const nodeEndpoint = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/node-adapter.js`)}); const { parentPort } = require('node:worker_threads'); Comlink.expose({ logMetric: (run, m) => undefined }, nodeEndpoint(parentPort));`,
     { eval: true },
   );
   const remote = Comlink.wrap<{ logMetric: (run: string, m: typeof metric) => void }>((nodeEndpoint as unknown as (w: Worker) => Comlink.Endpoint)(comlinkWorker));
-  results.push(await measure('comlink', () => remote.logMetric('run', metric) as Promise<unknown>));
-  await comlinkWorker.terminate();
+
+  const results = await measureAll([
+    { name: 'raw postMessage (ceiling)', call: raw.call },
+    { name: 'in-process (same checks)', call: () => local.logMetric('run', metric) },
+    { name: 'flowhost worker', call: () => store.logMetric('run', metric) },
+    { name: 'piscina (1 thread, 16 tasks/thread)', call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }) },
+    { name: 'comlink', call: () => remote.logMetric('run', metric) as Promise<unknown> },
+  ]);
+  const [stats] = await host.stats();
+  await Promise.all([raw.close(), inProcessHost.close(), host.close(), piscina.destroy(), comlinkWorker.terminate()]);
 
   const ceiling = results[0];
   const flowhost = results[2];
