@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import { delimiter, join, resolve, sep } from 'node:path';
 import { PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
 import { parseLimits, type PluginLimits } from './limits.js';
+import { flowhostRoot } from './paths.js';
 
 export interface PluginManifest {
   readonly limits: Partial<PluginLimits>;
@@ -48,7 +49,7 @@ export interface DiscoveryResult {
 }
 
 export interface DiscoveryOptions {
-  /** `node_modules` folders to scan; default: the one under the current directory. */
+  /** `node_modules` folders to scan; default: the current directory's and flowhost's own. */
   readonly nodeModules?: readonly string[];
   /** Extra plugin folders; `FLOWHOST_PLUGIN_PATH` is added to these. */
   readonly pluginDirs?: readonly string[];
@@ -57,7 +58,7 @@ export interface DiscoveryOptions {
 
 export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult {
   const env = options.env ?? process.env;
-  const nodeModules = options.nodeModules ?? [resolve('node_modules')];
+  const nodeModules = options.nodeModules ?? [...new Set([resolve('node_modules'), join(flowhostRoot(), 'node_modules')])];
   const pluginDirs = [...(options.pluginDirs ?? []), ...(env.FLOWHOST_PLUGIN_PATH ?? '').split(delimiter).filter(Boolean)];
 
   const packageDirs = new Set<string>();

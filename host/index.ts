@@ -7,6 +7,12 @@ export { PluginFailure, isPluginFailure, type FailureReason } from './errors.js'
 export { DEFAULT_LIMITS, type PluginLimits } from './limits.js';
 export { discoverPlugins, type PluginEntry, type DiscoveryProblem } from './discovery.js';
 export { TrackingClient } from './client/tracking-client.js';
+export { RegistryClient, parseRunsUri, type RegistryClientOptions, type SearchRegistryOptions, type VersionRef } from './client/registry-client.js';
+export { resolveRegistryUri } from './client/registry-uri.js';
 export { AsyncLogger } from './client/async-logging.js';
 export { Fluent, mlflow } from './client/fluent.js';
-export { MlflowError } from '@flowhost/sdk';
+export { resolveRunContextTags, DEFAULT_RUN_CONTEXT_TIMEOUT_MS, type RunContextOptions } from './client/run-context.js';
+export { projects, runProject, SubmittedRun, DEFAULT_WAIT_TIMEOUT_MS, type RunProjectOptions } from './projects/index.js';
+export { getDeployClient, DeployClient, PredictStream, type DeployClientOptions } from './deployments/index.js';
+export * as deployments from './deployments/index.js';
+export { MlflowError, isMlflowError } from '@flowhost/sdk';

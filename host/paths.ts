@@ -8,3 +8,8 @@ export function bootstrapPath(): string {
 export function builtinPluginPath(name: string): string {
   return fileURLToPath(new URL(`../builtins/${name}.js`, import.meta.url));
 }
+
+/** The folder flowhost is installed in (its package root), found from this built module. */
+export function flowhostRoot(): string {
+  return fileURLToPath(new URL('../../', import.meta.url));
+}

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { mlflow } from '../../host/index.js';
+import { isMlflowError, mlflow } from '../../host/index.js';
 
 if (!process.env.MLFLOW_TRACKING_URI) mlflow.setTrackingUri(`file-plugin:${resolve('mlruns')}`);
 
@@ -35,6 +35,10 @@ try {
   console.log(`  metric foo:  ${history.map((m) => `step ${m.step}: ${m.value.toFixed(4)}`).join(', ')}`);
   console.log(`  output:      ${resolve('outputs/test.txt')} (logged as an artifact once artifact repositories exist)`);
   console.log(`  run folder:  ${stored.info.artifactUri.replace(/\/artifacts$/, '')}`);
+} catch (error) {
+  // A person reads this: MLflow's code and message, not a stack trace.
+  console.error(isMlflowError(error) ? `Error: ${error.errorCode}: ${error.message.trim()}` : error);
+  process.exitCode = 1;
 } finally {
   await mlflow.shutdown();
 }
