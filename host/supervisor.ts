@@ -89,7 +89,10 @@ export class PluginInstance {
   readonly #errors: Record<FailureReason | 'plugin', number> = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<FailureReason | 'plugin', number>;
 
   constructor(options: InstanceOptions) {
-    this.#options = options;
+    // A stateful kind's ids live in one worker: one worker, never retired on purpose.
+    this.#options = options.kind.stateful
+      ? { ...options, limits: { ...options.limits, maxWorkers: 1, idleTimeoutMs: Number.MAX_SAFE_INTEGER, maxCallsPerWorker: Number.MAX_SAFE_INTEGER, maxHeapMb: Number.MAX_SAFE_INTEGER } }
+      : options;
     const { entry, tenant } = options;
     this.label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
   }

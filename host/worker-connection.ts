@@ -6,7 +6,7 @@
  * Restarts and crash budgets are the supervisor's business (supervisor.ts); a connection lives for
  * exactly one worker.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SchemaError } from '@flowhost/sdk';
 import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
@@ -17,7 +17,7 @@ import type { ByteBudget } from './byte-budget.js';
 import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
-import { bootstrapPath } from './paths.js';
+import { startWorkerThread, type Isolate, type IsolateFactory } from './isolate.js';
 
 export interface ConnectionOptions {
   readonly kind: KindShape;
@@ -35,6 +35,8 @@ export interface ConnectionOptions {
   readonly onGone: (info: ExitInfo) => void;
   /** The tenant's budget of stream bytes in flight. */
   readonly streamBudget: ByteBudget;
+  /** Where the plugin runs (the isolation level); a worker thread by default. */
+  readonly startIsolate?: IsolateFactory;
 }
 
 /** Where a method's byte streams are: which arguments, and whether the result is one. */
@@ -82,7 +84,7 @@ const STDERR_TAIL_LINES = 20;
 
 export class WorkerConnection {
   readonly #options: ConnectionOptions;
-  readonly #worker: Worker;
+  readonly #worker: Isolate;
   readonly #writer: FrameWriter;
   readonly #pending = new Map<number, Pending>();
   readonly #stderrTail: string[] = [];
@@ -105,18 +107,7 @@ export class WorkerConnection {
     this.#options = options;
     const { limits } = options;
     const startedAt = performance.now();
-    this.#worker = new Worker(bootstrapPath(), {
-      workerData: options.start,
-      env: { ...options.env },
-      execArgv: [],
-      stdout: true,
-      stderr: true,
-      resourceLimits: {
-        maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb,
-        maxYoungGenerationSizeMb: limits.maxYoungGenerationSizeMb,
-        stackSizeMb: limits.stackSizeMb,
-      },
-    });
+    this.#worker = (options.startIsolate ?? startWorkerThread)(options.start, { env: options.env, limits });
     this.#writer = new FrameWriter((frame) => {
       if (!this.#gone) this.#worker.postMessage(frame, [frame.buffer as ArrayBuffer]);
     });
@@ -239,6 +230,7 @@ export class WorkerConnection {
    */
   async #callWithStreams(method: string, args: unknown[], deadlineMs: number, layout: StreamLayout): Promise<unknown> {
     const { limits } = this.#options;
+    if (!this.#worker.supportsPorts) throw MlflowError.notImplemented(`${method} moves byte streams, which this isolation level does not carry yet`);
     const shares = layout.args.length + (layout.result ? 1 : 0);
     const release = await this.#options.streamBudget.acquire(shares * limits.streamChunkBytes * limits.streamWindow);
     if (!this.isAlive) {
@@ -333,8 +325,8 @@ export class WorkerConnection {
     const outcome = await Promise.race([this.#worker.terminate().then(() => 'done' as const), escalated]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.#worker.unref();
-      this.#options.onOutput('stderr', `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker thread was detached`);
+      this.#worker.forceKill();
+      this.#options.onOutput('stderr', `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker was force-killed (a thread is detached)`);
     }
   }
 

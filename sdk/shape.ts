@@ -47,6 +47,12 @@ export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M e
   /** What the plugin's factory receives (MLflow's builder arguments, e.g. `store_uri`, `artifact_uri`). */
   readonly context: Schema<C>;
   readonly methods: M;
+  /**
+   * The plugin keeps state between calls that callers refer to by id (a submitted project run, an
+   * open prediction stream). Its instance then runs on one worker that is never recycled or
+   * stopped for idleness: only a crash ends it, and the ids it handed out fail cleanly.
+   */
+  readonly stateful?: boolean;
 }
 
 type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I]> } : never;

@@ -63,7 +63,7 @@ export interface ErrorPayload {
 
 export type WorkerControlMessage =
   /** Handshake: the plugin is loaded, its instance built, and it accepts calls. */
-  | { readonly type: 'ready'; readonly protocolVersion: number; readonly pluginProtocolVersion: number; readonly startupMs: number }
+  | { readonly type: 'ready'; readonly protocolVersion: number; readonly startupMs: number }
   /** The plugin could not be loaded or built; the worker exits after sending this. */
   | { readonly type: 'start-failed'; readonly protocolVersion: number; readonly reason: string }
   /** Answer to `stats`: the worker's own view of its heap (Node 20 cannot read it from outside). */

@@ -7,11 +7,11 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
+import type { Dispatch } from './loader.js';
 import { FrameWriter, decodeMessage, readFrame } from './frames.js';
 import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from './protocol.js';
 import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions } from './streams.js';
 
-type Dispatch = Record<string, (...args: unknown[]) => unknown>;
 
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
   if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: error.errorCode, message: error.message } };

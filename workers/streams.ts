@@ -107,24 +107,31 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
   const pump = async (): Promise<number> => {
     let total = 0;
     if (isReader(source)) {
-      for (;;) {
-        await waitForCredit();
-        const buffer = takeBuffer();
-        const view = new Uint8Array(buffer);
-        let filled = 0;
-        while (filled < chunkBytes) {
-          const n = await source.readInto(view.subarray(filled));
-          if (n <= 0) break;
-          filled += n;
+      try {
+        for (;;) {
+          await waitForCredit();
+          const buffer = takeBuffer();
+          const view = new Uint8Array(buffer);
+          let filled = 0;
+          while (filled < chunkBytes) {
+            const n = await source.readInto(view.subarray(filled));
+            if (n <= 0) break;
+            filled += n;
+          }
+          if (filled === 0) {
+            credits++; // the credit was not used
+            free.push(buffer);
+            break;
+          }
+          send(buffer, filled);
+          total += filled;
+          if (filled < chunkBytes) break;
         }
-        if (filled === 0) {
-          credits++; // the credit was not used
-          free.push(buffer);
-          break;
-        }
-        send(buffer, filled);
-        total += filled;
-        if (filled < chunkBytes) break;
+      } finally {
+        // `for await` closes an iterated source when the transfer stops early; a source read through
+        // `readInto` is closed the same way (its iterator's `return()`), or an aborted or failed
+        // transfer would leave the file behind it open.
+        await Promise.resolve(source[Symbol.asyncIterator]().return?.()).catch(() => {});
       }
     } else {
       // Chunks of any size are packed into whole transfer buffers: few large messages, not many small ones.
@@ -293,6 +300,10 @@ export function receiveStream(port: MessagePort, options: StreamOptions = {}): A
       } catch {
         /* closed */
       }
+      // A reader still waiting, or asking again, must see the abort: a clean end of stream here
+      // would pass a truncated transfer off as a complete one.
+      failure ??= new StreamError(`the stream was aborted: ${reason}`, 'aborted');
+      queue.length = 0;
       finish();
       notify();
     },
