@@ -7,7 +7,7 @@
  * exactly one worker.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { SchemaError } from '@flowhost/sdk';
+import { SchemaError, s } from '@flowhost/sdk';
 import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { MlflowError } from '@flowhost/sdk';
@@ -387,7 +387,7 @@ export class WorkerConnection {
         try {
           const schema = this.#options.kind.methods[pending.method].result;
           // A stream result arrives on its own port; the reply only says the call succeeded.
-          pending.resolve(schema.stream ? null : schema.parse(payload, `${pending.method}: result`));
+          pending.resolve(schema.stream ? null : s.check(schema, payload, () => `${pending.method}: result`));
         } catch (error) {
           if (!(error instanceof SchemaError)) throw error;
           pending.reject(failures.protocolViolation(this.label, `malformed result: ${error.message}`));

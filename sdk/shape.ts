@@ -8,7 +8,7 @@
  *  - the runtime checks (arguments on the host before sending, results on the host on arrival).
  */
 import { MlflowError } from './errors.js';
-import { SchemaError, type Infer, type Schema } from './schema.js';
+import { SchemaError, check, type Infer, type Schema } from './schema.js';
 
 /**
  * Version of the host ↔ worker protocol and of the `define*` contract a plugin was built against.
@@ -146,7 +146,9 @@ export function parseArgs(kind: KindShape, name: string, args: readonly unknown[
     throw MlflowError.invalidParameterValue(`${name} takes at most ${shape.args.length} argument(s), got ${args.length}`);
   }
   try {
-    return shape.args.map((schema, i) => schema.parse(args[i], `${name}: argument ${i + 1}`));
+    const checked = new Array<unknown>(shape.args.length);
+    for (let i = 0; i < shape.args.length; i++) checked[i] = check(shape.args[i], args[i], () => `${name}: argument ${i + 1}`);
+    return checked;
   } catch (error) {
     if (error instanceof SchemaError) {
       throw MlflowError.invalidParameterValue(`Invalid value ${error.actual} for parameter '${error.path}' supplied: expected ${error.expected}`);
@@ -167,7 +169,7 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
     const target = table[name];
     remote[name] = async (...args: unknown[]) => {
       const result = await target(...parseArgs(kind, name, args));
-      return shape.result.parse(result, `${name}: result`);
+      return check(shape.result, result, () => `${name}: result`);
     };
   }
   return remote as Remote<K>;

@@ -3,8 +3,10 @@
  * into `logBatch` calls within MLflow's batch limits. Nothing is dropped silently:
  *
  *  - every failed batch is kept, and `flush()` (or the run's end) rejects with all of them;
- *  - what is buffered is bounded: past `maxBufferedEntries` a log call throws RESOURCE_EXHAUSTED
- *    at once, so the caller knows, instead of the process growing without end.
+ *  - what is buffered is bounded: a caller that awaits `drained()` when `needsDrain` is set (the
+ *    fluent API does) is held back at `highWaterMark` entries, as a Node stream holds a writer;
+ *    past `maxBufferedEntries` a log call throws RESOURCE_EXHAUSTED at once, so a caller that never
+ *    waits learns of it instead of the process growing without end.
  *
  * One batch per run is in flight at a time, so a store sees a run's writes in the order they were
  * logged (metric history is an ordered log).
@@ -34,15 +36,29 @@ export class AsyncLogger {
   readonly #maxBuffered: number;
   readonly #queues = new Map<string, RunQueue>();
   readonly #errors: { runId: string; error: unknown }[] = [];
+  readonly #highWaterMark: number;
+  #drainWaiters: (() => void)[] = [];
   #buffered = 0;
 
-  constructor(send: SendBatch, options: { maxBufferedEntries?: number } = {}) {
+  constructor(send: SendBatch, options: { maxBufferedEntries?: number; highWaterMark?: number } = {}) {
     this.#send = send;
     this.#maxBuffered = options.maxBufferedEntries ?? 1_000_000;
+    this.#highWaterMark = Math.min(options.highWaterMark ?? 20_000, this.#maxBuffered);
   }
 
   get bufferedEntries(): number {
     return this.#buffered;
+  }
+
+  /** True when the caller should `await drained()` before logging more. */
+  get needsDrain(): boolean {
+    return this.#buffered >= this.#highWaterMark;
+  }
+
+  /** Resolves once the buffer is back under half the high-water mark. */
+  drained(): Promise<void> {
+    if (this.#buffered < this.#highWaterMark / 2) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   logMetric(runId: string, metric: Metric): void {
@@ -67,13 +83,14 @@ export class AsyncLogger {
     await Promise.all(runs.map((id) => this.#drain(id)));
     const failed = runId === undefined ? this.#errors.splice(0) : this.#takeErrors(runId);
     if (failed.length === 0) return;
-    const first = failed[0].error as { message?: string; errorCode?: string };
-    const code = failed.every((f) => (f.error as { errorCode?: string }).errorCode === first.errorCode) ? first.errorCode : 'INTERNAL_ERROR';
-    const detail = failed.map((f) => `run ${f.runId}: ${(f.error as Error).message ?? String(f.error)}`).join('\n');
-    throw new MlflowError(
-      failed.length === 1 ? (first.message ?? String(failed[0].error)) : `${failed.length} asynchronous logging batches failed:\n${detail}`,
-      code,
-    );
+    // One failure is rethrown as it came (a plugin's MlflowError, a host failure); several are
+    // reported together, each kept on `errors`, under their common code if they share one.
+    if (failed.length === 1) throw failed[0].error;
+    const codes = new Set(failed.map((f) => (f.error as { errorCode?: string }).errorCode));
+    const detail = failed.map((f) => `run ${f.runId}: ${(f.error as Error)?.message ?? String(f.error)}`).join('\n');
+    throw Object.assign(new MlflowError(`${failed.length} asynchronous logging batches failed:\n${detail}`, codes.size === 1 ? [...codes][0] : 'INTERNAL_ERROR'), {
+      errors: failed.map((f) => f.error),
+    });
   }
 
   #takeErrors(runId: string): { runId: string; error: unknown }[] {
@@ -119,6 +136,7 @@ export class AsyncLogger {
           this.#errors.push({ runId, error });
         } finally {
           this.#buffered -= entries;
+          if (this.#buffered < this.#highWaterMark / 2) for (const wake of this.#drainWaiters.splice(0)) wake();
         }
       }
       queue.inFlight = null;

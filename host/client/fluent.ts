@@ -13,9 +13,14 @@
  * return at once and are batched; every error surfaces at `flush()` or `endRun()`.
  */
 import { MlflowError, isTerminated, type Experiment, type Metric, type Page, type Run, type RunStatus } from '@flowhost/sdk';
+import type { FileInfo } from '@flowhost/sdk';
+import { appendToUriPath } from '@flowhost/sdk/file-store';
 import { Flowhost, type FlowhostOptions } from '../flowhost.js';
 import { AsyncLogger } from './async-logging.js';
-import { resolveRunContextTags } from './run-context.js';
+import type { ArtifactRepositoryClient, TransferOptions } from './artifacts.js';
+import { resolveRunContextTags, type RunContextOptions } from './run-context.js';
+import { RegistryClient } from './registry-client.js';
+import { resolveRegistryUri } from './registry-uri.js';
 import { metric, TrackingClient, type Loggable, type SearchRunsOptions } from './tracking-client.js';
 import { DEFAULT_TRACKING_URI, resolveTrackingUri } from './tracking-uri.js';
 
@@ -36,16 +41,21 @@ export interface LogOptions {
 
 export class Fluent {
   #trackingUri: string | null = null;
+  #registryUri: string | null = null;
   #experimentId: string | null = null;
   #host: Flowhost | null = null;
   readonly #hostOptions: FlowhostOptions;
+  /** How `startRun` asks the run context providers (deadline, where warnings go). */
+  readonly runContext: RunContextOptions;
   readonly #clients = new Map<string, Promise<TrackingClient>>();
+  readonly #registryClients = new Map<string, Promise<RegistryClient>>();
   readonly #activeRuns: Run[] = [];
   #asyncByDefault = false;
   #asyncLogger: AsyncLogger | null = null;
 
-  constructor(hostOptions: FlowhostOptions = {}) {
+  constructor(hostOptions: FlowhostOptions = {}, options: { runContext?: RunContextOptions } = {}) {
     this.#hostOptions = hostOptions;
+    this.runContext = options.runContext ?? {};
   }
 
   // --- configuration
@@ -58,6 +68,17 @@ export class Fluent {
 
   getTrackingUri(): string {
     return this.#trackingUri ?? resolveTrackingUri();
+  }
+
+  /** Sets the registry URI for this process (and exports it as `MLFLOW_REGISTRY_URI`, as MLflow does). */
+  setRegistryUri(uri: string): void {
+    this.#registryUri = uri;
+    if (uri) process.env.MLFLOW_REGISTRY_URI = uri;
+  }
+
+  /** What `setRegistryUri` set, else `MLFLOW_REGISTRY_URI`, else the tracking URI. */
+  getRegistryUri(): string {
+    return resolveRegistryUri({ explicit: this.#registryUri, trackingUri: this.getTrackingUri() });
   }
 
   setAsyncLogging(enabled: boolean): void {
@@ -79,6 +100,30 @@ export class Fluent {
       client.catch(() => this.#clients.delete(uri));
     }
     return client;
+  }
+
+  /**
+   * A registry client for the current registry URI (one per registry and tracking URI, reused). Its
+   * `registerModel` resolves `runs:/` URIs through the current tracking store.
+   */
+  registryClient(): Promise<RegistryClient> {
+    const trackingUri = this.getTrackingUri();
+    const registryUri = this.getRegistryUri();
+    const key = JSON.stringify([registryUri, trackingUri]);
+    let client = this.#registryClients.get(key);
+    if (!client) {
+      client = this.host
+        .registryStore(registryUri, { trackingUri })
+        .then((store) => new RegistryClient(store, registryUri, { tracking: () => this.client() }));
+      this.#registryClients.set(key, client);
+      client.catch(() => this.#registryClients.delete(key));
+    }
+    return client;
+  }
+
+  /** MLflow's `mlflow.register_model`: a new version of `name` (created if missing) from `modelUri`. */
+  async registerModel(modelUri: string, name: string, options: { tags?: Record<string, Loggable> } = {}) {
+    return (await this.registryClient()).registerModel(modelUri, name, options);
   }
 
   // --- experiments
@@ -131,7 +176,7 @@ export class Fluent {
       }
       if (parent) userTags['mlflow.parentRunId'] = parent.info.runId;
       if (options.runName !== undefined) userTags['mlflow.runName'] = options.runName;
-      const tags = { ...(await resolveRunContextTags()), ...userTags };
+      const tags = { ...(await resolveRunContextTags(this.host, this.runContext)), ...userTags };
       const experimentId = options.experimentId ?? this.#experimentId ?? process.env.MLFLOW_EXPERIMENT_ID ?? '0';
       run = await client.createRun(experimentId, { tags, runName: options.runName ?? null });
     }
@@ -156,7 +201,7 @@ export class Fluent {
   async logMetric(key: string, value: number, options: LogOptions & { step?: number; timestamp?: number } = {}): Promise<void> {
     const runId = await this.#activeRunId();
     const point = metric(key, value, options);
-    if (this.#isAsync(options)) return this.#async().logMetric(runId, point);
+    if (this.#isAsync(options)) return this.#logAsync((l) => l.logMetric(runId, point));
     return (await this.client()).store.logMetric(runId, point);
   }
 
@@ -164,33 +209,33 @@ export class Fluent {
     const runId = await this.#activeRunId();
     const timestamp = options.timestamp ?? Date.now();
     const points: Metric[] = Object.entries(metrics).map(([key, value]) => metric(key, value, { timestamp, step: options.step }));
-    if (this.#isAsync(options)) return points.forEach((p) => this.#async().logMetric(runId, p));
+    if (this.#isAsync(options)) return this.#logAsync((l) => points.forEach((p) => l.logMetric(runId, p)));
     return (await this.client()).logBatch(runId, { metrics: points });
   }
 
   async logParam(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    if (this.#isAsync(options)) return this.#async().logParam(runId, { key, value: String(value) });
+    if (this.#isAsync(options)) return this.#logAsync((l) => l.logParam(runId, { key, value: String(value) }));
     return (await this.client()).logParam(runId, key, value);
   }
 
   async logParams(params: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
     const pairs = Object.entries(params).map(([key, value]) => ({ key, value: String(value) }));
-    if (this.#isAsync(options)) return pairs.forEach((p) => this.#async().logParam(runId, p));
+    if (this.#isAsync(options)) return this.#logAsync((l) => pairs.forEach((p) => l.logParam(runId, p)));
     return (await this.client()).logBatch(runId, { params: pairs });
   }
 
   async setTag(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    if (this.#isAsync(options)) return this.#async().setTag(runId, { key, value: String(value) });
+    if (this.#isAsync(options)) return this.#logAsync((l) => l.setTag(runId, { key, value: String(value) }));
     return (await this.client()).setTag(runId, key, value);
   }
 
   async setTags(tags: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
     const pairs = Object.entries(tags).map(([key, value]) => ({ key, value: String(value) }));
-    if (this.#isAsync(options)) return pairs.forEach((t) => this.#async().setTag(runId, t));
+    if (this.#isAsync(options)) return this.#logAsync((l) => pairs.forEach((t) => l.setTag(runId, t)));
     return (await this.client()).logBatch(runId, { tags: pairs });
   }
 
@@ -201,6 +246,55 @@ export class Fluent {
   /** Waits for all asynchronous logging; rejects with every error it met. */
   async flush(): Promise<void> {
     await this.#asyncLogger?.flush();
+  }
+
+  // --- artifacts (MLflow's log_artifact(s), log_text, log_dict, get_artifact_uri, mlflow.artifacts.*)
+
+  /**
+   * The artifact repository of `runId`, default the active run (started on demand, as the log
+   * calls do): the run's `artifact_uri` from the tracking store, the repository by its scheme.
+   */
+  async artifactRepository(runId?: string): Promise<ArtifactRepositoryClient> {
+    const run = runId === undefined ? this.activeRun() ?? (await this.startRun()) : await this.getRun(runId);
+    return this.host.artifactRepository(run.info.artifactUri, { trackingUri: this.getTrackingUri() });
+  }
+
+  /** MLflow's `get_artifact_uri`: the active run's artifact URI, or the URI of `artifactPath` in it. */
+  async getArtifactUri(artifactPath?: string): Promise<string> {
+    const uri = (this.activeRun() ?? (await this.startRun())).info.artifactUri;
+    return artifactPath === undefined ? uri : appendToUriPath(uri, artifactPath);
+  }
+
+  async logArtifact(localPath: string, artifactPath?: string | null, options?: TransferOptions): Promise<void> {
+    return (await this.artifactRepository()).logArtifact(localPath, artifactPath, options);
+  }
+
+  async logArtifacts(localDir: string, artifactPath?: string | null, options?: TransferOptions): Promise<void> {
+    return (await this.artifactRepository()).logArtifacts(localDir, artifactPath, options);
+  }
+
+  async logText(text: string, artifactFile: string): Promise<void> {
+    return (await this.artifactRepository()).logText(text, artifactFile);
+  }
+
+  async logDict(dictionary: Record<string, unknown>, artifactFile: string): Promise<void> {
+    return (await this.artifactRepository()).logDict(dictionary, artifactFile);
+  }
+
+  /** `mlflow.artifacts.list_artifacts`: the direct children of `artifactPath` in the run's artifacts (default: the active run). */
+  async listArtifacts(options: { runId?: string; artifactPath?: string } = {}): Promise<FileInfo[]> {
+    return (await this.artifactRepository(options.runId ?? this.#requireRunId())).listArtifacts(options.artifactPath);
+  }
+
+  /** `mlflow.artifacts.download_artifacts`: the run's artifacts (or `artifactPath` in them) into `dstPath` (default: a new temporary directory). */
+  async downloadArtifacts(options: TransferOptions & { runId?: string; artifactPath?: string; dstPath?: string } = {}): Promise<string> {
+    return (await this.artifactRepository(options.runId ?? this.#requireRunId())).downloadArtifacts(options.artifactPath ?? '', options.dstPath, options);
+  }
+
+  #requireRunId(): string {
+    const run = this.activeRun();
+    if (!run) throw MlflowError.invalidParameterValue('No active run: pass the run id whose artifacts to read.');
+    return run.info.runId;
   }
 
   // --- reading
@@ -226,12 +320,20 @@ export class Fluent {
       await this.#host?.close();
       this.#host = null;
       this.#clients.clear();
+      this.#registryClients.clear();
       this.#asyncLogger = null;
     }
   }
 
   #isAsync(options: LogOptions): boolean {
     return options.synchronous === undefined ? this.#asyncByDefault : !options.synchronous;
+  }
+
+  /** Logs without waiting for the store, but waits when too much is already buffered (backpressure). */
+  async #logAsync(log: (logger: AsyncLogger) => void): Promise<void> {
+    const logger = this.#async();
+    log(logger);
+    if (logger.needsDrain) await logger.drained();
   }
 
   #async(): AsyncLogger {
