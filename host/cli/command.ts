@@ -79,7 +79,9 @@ export async function runCommand(command: Command, argv: string[], io: { out: (l
   const context: CommandContext = {
     values: parsed.values,
     positionals: parsed.positionals,
-    ...io,
+    // Wrapped so that `return context.out(...)` in a command can never leak a value as its exit code.
+    out: (line) => void io.out(line),
+    err: (line) => void io.err(line),
     host: () => (host ??= new Flowhost()),
     tracking: () => (tracking ??= context.host().trackingStore(trackingUri).then((store) => new TrackingClient(store, trackingUri))),
   };
