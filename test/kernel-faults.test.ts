@@ -8,10 +8,14 @@ import { isMlflowError } from '@flowhost/sdk';
 import { isPluginFailure, type FailureReason } from '../host/errors.js';
 import { testHost, timed } from './helpers/hosts.js';
 
-/** Deadline of the misbehaving plugins (their manifest's callTimeoutMs). */
+/**
+ * The deadline the deadline cases call with, on a worker that is already warm: worker start-up
+ * under load is not what they measure. Every other call keeps the default deadline (30 s), so a
+ * loaded machine slows these tests down without failing them.
+ */
 const DEADLINE_MS = 3000;
 /** Slack for a loaded 2-core machine: errors must come within the deadline plus this. */
-const SLACK_MS = 5000;
+const SLACK_MS = 10_000;
 
 interface Case {
   plugin: string;
@@ -45,7 +49,8 @@ for (const c of cases) {
       const store = await host.trackingStore(`misbehaving-${c.plugin}:x`);
       t.is((await store.getExperiment('0')).name, 'Default', 'the plugin works before it misbehaves');
 
-      const { ms, error } = await timed(store.getExperiment('boom'));
+      const caller = c.deadline ? await host.trackingStore(`misbehaving-${c.plugin}:x`, { timeoutMs: DEADLINE_MS }) : store;
+      const { ms, error } = await timed(caller.getExperiment('boom'));
       t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
       t.is((error as { errorCode: string }).errorCode, c.code);
       t.regex((error as Error).message, c.message);

@@ -61,14 +61,21 @@ function isReader(source: ByteSource): source is ByteSource & { readInto(into: U
   return typeof source.readInto === 'function';
 }
 
+/** What a finished send reports: the bytes sent, and how many transfer buffers it ever allocated. */
+export interface SendResult {
+  readonly bytes: number;
+  readonly buffersAllocated: number;
+}
+
 /**
- * Sends `source` over `port` and closes it. Resolves with the byte count when the receiver has
- * been sent everything; rejects if the receiver aborts or goes away, or the source fails.
+ * Sends `source` over `port` and closes it. Resolves when the receiver has been sent everything;
+ * rejects if the receiver aborts or goes away, or the source fails.
  */
-export function sendStream(port: MessagePort, source: ByteSource, options: StreamOptions = {}): Promise<number> {
+export function sendStream(port: MessagePort, source: ByteSource, options: StreamOptions = {}): Promise<SendResult> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const window = options.window ?? DEFAULT_WINDOW;
   const free: ArrayBuffer[] = [];
+  let allocated = 0;
   let credits = 0;
   let failure: StreamError | null = null;
   let wake: (() => void) | null = null;
@@ -97,7 +104,10 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
   };
   const takeBuffer = (): ArrayBuffer => {
     // At most `window` buffers ever exist: one per credit, and credits come back with their buffer.
-    return free.pop() ?? new ArrayBuffer(chunkBytes);
+    const reused = free.pop();
+    if (reused) return reused;
+    allocated++;
+    return new ArrayBuffer(chunkBytes);
   };
   const send = (buffer: ArrayBuffer, length: number) => {
     port.postMessage({ t: 'chunk', buffer, length } satisfies ToReceiver, [buffer]);
@@ -170,7 +180,7 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
   return pump().then(
     (total) => {
       port.close();
-      return total;
+      return { bytes: total, buffersAllocated: allocated };
     },
     (error: unknown) => {
       if (!(error instanceof StreamError) || error.reason !== 'peer-gone') {
@@ -256,7 +266,10 @@ export function receiveStream(port: MessagePort, options: StreamOptions = {}): A
     notify();
   });
   port.on('close', () => {
-    if (!done) fail(new StreamError('the other side of the stream went away before it ended', 'peer-gone'));
+    // A sender closes its port right after its last message: when an end or an error is already
+    // queued, that message says how the stream ended (a plugin's stream error is not a crash).
+    const last = queue.at(-1)?.t;
+    if (!done && last !== 'end' && last !== 'error') fail(new StreamError('the other side of the stream went away before it ended', 'peer-gone'));
   });
   port.postMessage({ t: 'credit' } satisfies ToSender); // the first credit; the rest follow below
   for (let i = 1; i < window; i++) port.postMessage({ t: 'credit' } satisfies ToSender);
