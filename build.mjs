@@ -2,8 +2,8 @@
 //
 //  - sdk/**.ts                      → sdk/dist/**.js  (the SDK is its own package, resolved by name)
 //  - host, workers, test, bench, examples → dist/**.js (one file each, imports kept)
-//  - workers/bootstrap.ts           → dist/workers/bootstrap.js, one bundle: a worker starts faster
-//                                     loading one file than walking an import graph
+//  - workers/{,sandbox-,process-}bootstrap.ts → dist/workers/*.js, one bundle each: an isolate starts
+//                                     faster loading one file than walking an import graph
 //  - host/builtins/*.ts             → dist/builtins/*.js, bundled like any third-party plugin
 //  - sample-plugins/*/src/*.ts      → sample-plugins/*/dist/*.js, each plugin bundled with its SDK copy
 import { build } from 'esbuild';
@@ -34,14 +34,23 @@ const jobs = [];
 // The SDK package.
 jobs.push(build({ ...common, entryPoints: tsFiles(join(root, 'sdk')), outdir: join(root, 'sdk/dist'), outbase: join(root, 'sdk') }));
 
+// What starts an isolate, one bundle each (below): the thread of the `worker` level, the thread of
+// the `sandbox` level (with SES), and the child of the `process` level, which may read no file but
+// its own entry (Node's permission flags), so it must be self-contained.
+const isolateEntries = ['bootstrap', 'sandbox-bootstrap', 'process-bootstrap'].map((name) => join(root, `workers/${name}.ts`));
+
 // Host-side code, tests, benchmarks, examples: transpiled file by file.
 const builtinsDir = join(root, 'host/builtins');
-const sources = ['host', 'workers', 'test', 'bench', 'examples'].flatMap((d) => tsFiles(join(root, d))).filter((f) => !f.startsWith(builtinsDir + '/'));
+const sources = ['host', 'workers', 'test', 'bench', 'examples']
+  .flatMap((d) => tsFiles(join(root, d)))
+  .filter((f) => !f.startsWith(builtinsDir + '/') && !isolateEntries.includes(f));
 jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), outbase: root }));
 
 // What runs inside a worker: the runtime, and the first-party plugins, each one bundle.
+// Bundles import no Node module of their own making: at the sandbox and process levels a plugin
+// bundle must be self-contained (host/sandbox-bundle.ts refuses Node imports).
 const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'] };
-jobs.push(build({ ...bundle, entryPoints: [join(root, 'workers/bootstrap.ts')], outfile: join(root, 'dist/workers/bootstrap.js') }));
+jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
 if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
 

@@ -1,21 +1,75 @@
 /**
- * The tags every new run gets from its context (MLflow's `resolve_tags`). For now the default
- * context only: who ran it, from which script, of which source type.
+ * The tags every new run gets from its context: MLflow's `resolve_tags`
+ * (`mlflow/tracking/context/registry.py`) over the `run_context_provider` plugins.
+ *
+ * Providers are asked in registration order (built-ins, then discovered plugins) and their tags
+ * merged so that a later provider wins a key; the caller then lays the user's own tags on top.
+ * They are asked in parallel, and each has a short deadline for its whole answer (start-up
+ * included): a provider that throws, answers with something else than a string map (its shape's
+ * result schema refuses it), or is late is skipped with a warning naming it. So a provider can
+ * never make run creation fail, and never make it wait longer than the deadline.
  */
-import { userInfo } from 'node:os';
+import { MlflowError, runContextProvider } from '@flowhost/sdk';
+import type { PluginEntry } from '../discovery.js';
+import type { Flowhost } from '../flowhost.js';
 
-export async function resolveRunContextTags(): Promise<Record<string, string>> {
-  return {
-    'mlflow.user': process.env.MLFLOW_TRACKING_USERNAME ?? safeUser(),
-    'mlflow.source.name': process.argv[1] ?? '<console>',
-    'mlflow.source.type': 'LOCAL',
-  };
+/** The deadline of one provider's whole answer (`inContext` then `tags`, worker start included). */
+export const DEFAULT_RUN_CONTEXT_TIMEOUT_MS = 2_000;
+
+export interface RunContextOptions {
+  /** Deadline per provider, ms; default `DEFAULT_RUN_CONTEXT_TIMEOUT_MS`. */
+  readonly timeoutMs?: number;
+  /** Receives one line per skipped provider; default: printed to stderr. */
+  readonly warn?: (message: string) => void;
+  /** The script the run is started from, as MLflow's `sys.argv[0]`; default `process.argv[1]`, else `<console>`. */
+  readonly sourceName?: string;
 }
 
-function safeUser(): string {
+const defaultWarn = (message: string) => console.warn(`flowhost: warning: ${message}`);
+
+/** Merged tags of every provider in context, later providers winning; never rejects. */
+export async function resolveRunContextTags(host: Flowhost, options: RunContextOptions = {}): Promise<Record<string, string>> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RUN_CONTEXT_TIMEOUT_MS;
+  const warn = options.warn ?? defaultWarn;
+  const context = { sourceName: options.sourceName ?? process.argv[1] ?? '<console>' };
+
+  // MLflow ignores provider names; flowhost's registry keys them by name, so two packages using one
+  // name (MLflow's test plugin uses `unused`) are a conflict and neither is used. Say so.
+  for (const conflict of host.registry.conflicts()) {
+    if (conflict.group === 'run_context_provider') {
+      warn(`run context providers named '${conflict.name}' of ${conflict.packages.join(' and ')} conflict; none of them is used`);
+    }
+  }
+
+  const entries = host.registry.entries('run_context_provider');
+  const answers = await Promise.all(
+    entries.map((entry) =>
+      askProvider(host, entry, context, timeoutMs).catch((error: unknown) => {
+        warn(`Encountered unexpected error during resolving tags from run context provider '${entry.name}' (${entry.packageName}): ${(error as Error)?.message ?? String(error)}`);
+        return null;
+      }),
+    ),
+  );
+  const tags: Record<string, string> = {};
+  for (const answer of answers) if (answer) Object.assign(tags, answer);
+  return tags;
+}
+
+/** One provider's tags, or null when it is not in context; rejects after `timeoutMs`. */
+async function askProvider(host: Flowhost, entry: PluginEntry, context: { sourceName: string }, timeoutMs: number): Promise<Record<string, string> | null> {
+  const answer = (async () => {
+    // Each call also carries the deadline, so the kernel stops a worker that is stuck for good.
+    const provider = await host.remote(runContextProvider, entry, context, { timeoutMs });
+    if (!(await provider.inContext())) return null;
+    return provider.tags();
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MlflowError(`did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')), timeoutMs);
+  });
   try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
