@@ -22,17 +22,18 @@ export class PluginRegistry {
 
   constructor(builtins: readonly PluginEntry[], discovered: readonly PluginEntry[], problems: readonly DiscoveryProblem[] = []) {
     this.problems = [...problems];
-    for (const entry of builtins) this.#table(entry.group).set(entry.name, entry);
+    for (const entry of builtins) this.#table(entry.group).set(slotOf(entry), entry);
     for (const entry of discovered) {
       const table = this.#table(entry.group);
-      const key = `${entry.group}\u0000${entry.name}`;
+      const slot = slotOf(entry);
+      const key = `${entry.group}\u0000${slot}`;
       const conflict = this.#conflicts.get(key);
-      const existing = table.get(entry.name);
+      const existing = table.get(slot);
       if (conflict) conflict.packages.push(entry.packageName);
       else if (existing && !existing.builtin && existing.packageDir !== entry.packageDir) {
-        table.delete(entry.name);
+        table.delete(slot);
         this.#conflicts.set(key, { group: entry.group, name: entry.name, packages: [existing.packageName, entry.packageName] });
-      } else table.set(entry.name, entry);
+      } else table.set(slot, entry);
     }
   }
 
@@ -52,7 +53,7 @@ export class PluginRegistry {
   }
 
   names(group: PluginGroup): string[] {
-    return [...(this.#byGroup.get(group)?.keys() ?? [])].sort();
+    return [...new Set(this.entries(group).map((e) => e.name))].sort();
   }
 
   /** The plugin registered under `name`; throws the conflict if two packages claim it. */
@@ -64,6 +65,7 @@ export class PluginRegistry {
         'INVALID_STATE',
       );
     }
+    if (NAMELESS_GROUPS.has(group)) return this.entries(group).find((e) => e.name === name);
     return this.#byGroup.get(group)?.get(name);
   }
 
@@ -77,6 +79,16 @@ export class PluginRegistry {
       'INVALID_PARAMETER_VALUE',
     );
   }
+}
+
+/**
+ * Groups whose entry-point names mean nothing (MLflow ignores them: its test plugin's run context
+ * provider is called `unused`): every package's provider is kept, so two of them never conflict.
+ */
+const NAMELESS_GROUPS: ReadonlySet<PluginGroup> = new Set(['run_context_provider']);
+
+function slotOf(entry: PluginEntry): string {
+  return NAMELESS_GROUPS.has(entry.group) ? `${entry.packageName}\u0000${entry.name}` : entry.name;
 }
 
 /**

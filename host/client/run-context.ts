@@ -33,14 +33,6 @@ export async function resolveRunContextTags(host: Flowhost, options: RunContextO
   const warn = options.warn ?? defaultWarn;
   const context = { sourceName: options.sourceName ?? process.argv[1] ?? '<console>' };
 
-  // MLflow ignores provider names; flowhost's registry keys them by name, so two packages using one
-  // name (MLflow's test plugin uses `unused`) are a conflict and neither is used. Say so.
-  for (const conflict of host.registry.conflicts()) {
-    if (conflict.group === 'run_context_provider') {
-      warn(`run context providers named '${conflict.name}' of ${conflict.packages.join(' and ')} conflict; none of them is used`);
-    }
-  }
-
   const entries = host.registry.entries('run_context_provider');
   const answers = await Promise.all(
     entries.map((entry) =>
