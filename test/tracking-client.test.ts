@@ -198,3 +198,19 @@ test('a plugin that dies half-way through a batch: the caller gets the crash, ne
     await host.close();
   }
 });
+
+test('startRun resumes the run named by MLFLOW_RUN_ID, as MLflow does for a project command', async (t) => {
+  const { mlflow, done } = await fluentOnTempStore();
+  try {
+    const created = await (await mlflow.client()).createRun('0', { runName: 'from-backend' });
+    process.env.MLFLOW_RUN_ID = created.info.runId;
+    const resumed = await mlflow.startRun();
+    t.is(resumed.info.runId, created.info.runId);
+    await mlflow.logMetric('m', 1);
+    await mlflow.endRun();
+    t.is((await mlflow.getRun(created.info.runId)).data.metrics.m, 1);
+  } finally {
+    delete process.env.MLFLOW_RUN_ID;
+    await done();
+  }
+});

@@ -164,10 +164,12 @@ export class Fluent {
     }
     const client = await this.client();
     let run: Run;
-    if (options.runId) {
-      run = await client.getRun(options.runId);
-      if (run.info.lifecycleStage !== 'active') throw MlflowError.invalidParameterValue(`Cannot start run with ID ${options.runId} because it is in the deleted state.`);
-      if (isTerminated(run.info.status)) await client.updateRun(options.runId, { status: 'RUNNING' });
+    // MLflow resumes the run named by MLFLOW_RUN_ID (what a project backend sets for its command).
+    const resumeId = options.runId ?? (parent ? undefined : process.env.MLFLOW_RUN_ID || undefined);
+    if (resumeId) {
+      run = await client.getRun(resumeId);
+      if (run.info.lifecycleStage !== 'active') throw MlflowError.invalidParameterValue(`Cannot start run with ID ${resumeId} because it is in the deleted state.`);
+      if (isTerminated(run.info.status)) await client.updateRun(resumeId, { status: 'RUNNING' });
     } else {
       const userTags: Record<string, Loggable> = { ...options.tags };
       if (options.description !== undefined) {
