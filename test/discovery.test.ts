@@ -127,7 +127,7 @@ function capture(): { io: { out: (line?: string) => void; err: (line: string) =>
   return { io: { out: (line = '') => out.push(line), err: (line) => err.push(line) }, out, err };
 }
 
-test('flowhost plugins list shows every plugin with its status, and --json carries the same', async (t) => {
+test.serial('flowhost plugins list shows every plugin with its status, and --json carries the same', async (t) => {
   const { root, nodeModules } = await fixtureTree();
   const previous = process.cwd();
   process.chdir(root);
@@ -152,7 +152,7 @@ test('flowhost plugins list shows every plugin with its status, and --json carri
   }
 });
 
-test('flowhost plugins doctor starts a plugin in a worker and reports the handshake, or why it failed', async (t) => {
+test.serial('flowhost plugins doctor starts a plugin in a worker and reports the handshake, or why it failed', async (t) => {
   process.env.FLOWHOST_PLUGIN_PATH = misbehavingPlugins;
   try {
     const ok = capture();

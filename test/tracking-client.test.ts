@@ -199,7 +199,7 @@ test('a plugin that dies half-way through a batch: the caller gets the crash, ne
   }
 });
 
-test('startRun resumes the run named by MLFLOW_RUN_ID, as MLflow does for a project command', async (t) => {
+test.serial('startRun resumes the run named by MLFLOW_RUN_ID, as MLflow does for a project command', async (t) => {
   const { mlflow, done } = await fluentOnTempStore();
   try {
     const created = await (await mlflow.client()).createRun('0', { runName: 'from-backend' });
