@@ -22,6 +22,9 @@ import { failures, type FailureReason, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
 import { LatencyHistogram, type InstanceStats } from './stats.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
+import type { IsolateFactory } from './isolate.js';
+import type { TenantLedger } from './quota.js';
+import type { GrantedCapabilities } from '../workers/protocol.js';
 
 export interface InstanceOptions {
   readonly entry: PluginEntry;
@@ -34,6 +37,14 @@ export interface InstanceOptions {
   readonly onOutput: (label: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** The tenant's budget of stream bytes in flight, shared by all its instances. */
   readonly streamBudget: ByteBudget;
+  /** Where the workers run (the isolation level); a worker thread by default. */
+  readonly startIsolate?: IsolateFactory;
+  /** What the workers' capabilities grant (policy.ts); nothing when absent. */
+  readonly capabilities?: GrantedCapabilities;
+  /** `sandbox` and `process` levels: the plugin bundled for a Compartment (sandbox-bundle.ts). */
+  readonly sandboxSource?: string;
+  /** The tenant's quota of workers and calls in flight, shared by all its instances. */
+  readonly quota?: TenantLedger;
 }
 
 export interface CallOptions {
@@ -79,7 +90,8 @@ export class PluginInstance {
   #restartTimer: NodeJS.Timeout | null = null;
   #maintenanceTimer: NodeJS.Timeout | null = null;
   #unavailable: { failure: PluginFailure; retryAt: number | null } | null = null;
-  #liveWorkers = 0;
+  /** Every worker not yet exited, a stopping one included: what close() waits for. */
+  readonly #live = new Set<WorkerConnection>();
   #calls = 0;
   #restarts = 0;
   #recycled = 0;
@@ -107,7 +119,7 @@ export class PluginInstance {
 
   /** Worker threads of this instance that have not exited yet (stopping ones still count). */
   get liveWorkers(): number {
-    return this.#liveWorkers;
+    return this.#live.size;
   }
 
   get state(): InstanceState {
@@ -120,16 +132,23 @@ export class PluginInstance {
 
   invoke(method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     this.#calls++;
+    const { quota } = this.#options;
+    if (quota && !quota.acquireCall()) {
+      this.#errors.overloaded++;
+      return Promise.reject(failures.quotaExceeded(this.label, quota.tenant, 'calls in flight', quota.maxCallsInFlight));
+    }
     const deadlineMs = options.timeoutMs ?? this.#options.limits.callTimeoutMs;
     const started = performance.now();
     const slot = this.#pick();
     const promise = slot ? this.#send(slot, method, args, deadlineMs) : this.#enqueue(method, args, deadlineMs);
     return promise.then(
       (value) => {
+        quota?.releaseCall();
         this.#latency.record((performance.now() - started) * 1000);
         return value;
       },
       (error: unknown) => {
+        quota?.releaseCall();
         this.#latency.record((performance.now() - started) * 1000);
         const reason = (error as PluginFailure)?.reason;
         this.#errors[reason && Object.hasOwn(this.#errors, reason) ? reason : 'plugin']++;
@@ -209,7 +228,8 @@ export class PluginInstance {
         }),
       );
     }
-    await Promise.all(this.#slots.map((s) => s.connection.exited));
+    // Not just the pool's slots: a worker that failed to start has left them but may still be exiting.
+    await Promise.all([...this.#live].map((connection) => connection.exited));
   }
 
   // --- dispatch
@@ -319,11 +339,17 @@ export class PluginInstance {
   // --- worker lifecycle
 
   #start(): void {
-    const { entry, kind, context, limits, env, onOutput, streamBudget } = this.#options;
+    const { entry, kind, context, limits, env, onOutput, streamBudget, quota } = this.#options;
+    if (quota && !quota.acquireWorker()) {
+      // With no worker of its own to wait for, nothing would ever serve the waiting calls.
+      if (this.#slots.length === 0) this.#rejectAll(failures.quotaExceeded(this.label, quota.tenant, 'workers', quota.maxWorkers));
+      return;
+    }
     const connection: WorkerConnection = new WorkerConnection({
       kind,
       limits,
       env,
+      startIsolate: this.#options.startIsolate,
       start: {
         protocolVersion: PROTOCOL_VERSION,
         group: entry.group,
@@ -332,6 +358,8 @@ export class PluginInstance {
         context,
         label: this.label,
         streams: { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs },
+        capabilities: this.#options.capabilities,
+        sandbox: this.#options.sandboxSource === undefined ? undefined : { source: this.#options.sandboxSource },
       },
       streamBudget,
       onOutput: (stream, line) => onOutput(this.label, stream, line),
@@ -339,8 +367,11 @@ export class PluginInstance {
     });
     const slot: Slot = { connection, ready: false, retiring: false, calls: 0, idleSince: performance.now(), heapUsed: 0 };
     this.#slots.push(slot);
-    this.#liveWorkers++;
-    void connection.exited.then(() => this.#liveWorkers--);
+    this.#live.add(connection);
+    void connection.exited.then(() => {
+      this.#live.delete(connection);
+      quota?.releaseWorker();
+    });
     connection.ready.then(
       () => {
         if (this.#closed || !this.#slots.includes(slot)) return;

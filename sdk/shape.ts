@@ -53,6 +53,11 @@ export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M e
    * stopped for idleness: only a crash ends it, and the ids it handed out fail cleanly.
    */
   readonly stateful?: boolean;
+  /**
+   * The context MLflow would build this kind with for `uri` (its scheme names the plugin): what a
+   * health check (`flowhost plugins doctor`) starts the plugin with.
+   */
+  readonly contextForUri: (uri: string) => C;
 }
 
 type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I]> } : never;

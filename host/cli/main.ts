@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 /** The `flowhost` command: finds the command by its words and runs it. */
+import { artifactCommands } from './artifact-commands.js';
+import { benchCommands } from './bench-commands.js';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { helpFor, runCommand, type Command } from './command.js';
+import { deploymentCommands } from './deployment-commands.js';
+import { initPluginCommands } from './init-plugin.js';
 import { pluginCommands } from './plugin-commands.js';
+import { projectCommands } from './project-commands.js';
+import { registryCommands } from './registry-commands.js';
 import { trackingCommands } from './tracking-commands.js';
 
-export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands];
+export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...initPluginCommands];
 
 export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
   // The longest command path that prefixes argv wins (`runs list` before `runs`).
@@ -25,6 +33,7 @@ export async function main(argv: string[], io = { out: (line = '') => console.lo
 
 export { helpFor };
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run when this file is the program, however it was reached (npm's bin link is a symlink).
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MlflowError, PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
+import { MlflowError, PLUGIN_GROUPS, kindOf, type PluginGroup } from '@flowhost/sdk';
 import { JSON_OPTION, table, type Command } from './command.js';
 
 export const pluginCommands: Command[] = [
@@ -32,7 +32,7 @@ export const pluginCommands: Command[] = [
     positionals: ['NAME'],
     options: {
       group: { type: 'string', description: `entry-point group, when the name is in several (${PLUGIN_GROUPS.join(', ')})` },
-      uri: { type: 'string', description: 'store URI to build a store plugin with (default: NAME:<a fresh temporary folder>)' },
+      uri: { type: 'string', description: 'the URI to build the plugin with, as MLflow would (default: NAME:<a fresh temporary folder>)' },
       ...JSON_OPTION,
     },
     async run(context) {
@@ -47,7 +47,9 @@ export const pluginCommands: Command[] = [
       const uri = (context.values.uri as string | undefined) ?? `${name}:${scratch}`;
       const report: Record<string, unknown> = { group: entry.group, name: entry.name, package: entry.packageName, version: entry.packageVersion, module: entry.modulePath, limits: host.policyFor(entry).limits };
       try {
-        const { startupMs } = await host.probe(entry, { storeUri: uri, artifactUri: null });
+        const kind = kindOf(entry.group);
+        if (!kind) throw new MlflowError(`flowhost does not support the ${entry.group} group`, 'NOT_IMPLEMENTED');
+        const { startupMs } = await host.probe(entry, kind.contextForUri(uri));
         Object.assign(report, { status: 'ok', handshakeMs: Math.round(startupMs) });
       } catch (error) {
         Object.assign(report, { status: 'failed', error: (error as Error).message });

@@ -18,6 +18,7 @@ export const artifactRepository = defineKind({
     { artifactUri: s.string(), trackingUri: s.nullable(s.string()), registryUri: s.nullable(s.string()) },
     'artifact repository context',
   ),
+  contextForUri: (uri) => ({ artifactUri: uri, trackingUri: null, registryUri: null }),
   methods: {
     writeArtifact: method({
       args: [artifactPath, s.byteStream()],

@@ -87,6 +87,7 @@ export const deployments = defineKind({
   stateful: true,
   /** MLflow instantiates the client with the full, original target URI (`faketarget:/suffix` included). */
   context: s.object({ targetUri: s.string() }, 'deployments context'),
+  contextForUri: (uri) => ({ targetUri: uri }),
   methods: {
     // --- the module (MLflow's plugin_manager checks, run_local, target_help)
     pluginInterfaces: method({

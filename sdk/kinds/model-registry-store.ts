@@ -77,6 +77,7 @@ export const modelRegistryStore = defineKind({
   group: 'model_registry_store',
   /** MLflow's `builder(store_uri=…, tracking_uri=…)`. */
   context: s.object({ storeUri: s.string(), trackingUri: s.nullable(s.string()) }, 'model registry store context'),
+  contextForUri: (uri) => ({ storeUri: uri, trackingUri: uri }),
   methods: {
     // --- registered models
     createRegisteredModel: method({

@@ -31,6 +31,7 @@ export const projectBackend = defineKind({
   stateful: true,
   /** MLflow builds a backend with no arguments (`entrypoint.load()()`). */
   context: s.object({}, 'project backend context'),
+  contextForUri: () => ({}),
   methods: {
     run: method({
       args: [s.string(), s.string(), s.record(s.string()), s.nullable(s.string()), s.record(s.unknown()), s.string(), s.string()],

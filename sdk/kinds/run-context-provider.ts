@@ -17,6 +17,7 @@ export const runContextProvider = defineKind({
    * script the run is started from (`process.argv[1]`), or `<console>` when there is none.
    */
   context: s.object({ sourceName: s.string() }, 'run context provider context'),
+  contextForUri: () => ({ sourceName: '<console>' }),
   methods: {
     inContext: method({ args: [], result: s.boolean(), doc: '() → whether this provider applies to runs started now' }),
     tags: method({ args: [], result: s.record(s.string()), doc: '() → tags (string → string) every new run gets' }),

@@ -44,6 +44,7 @@ export const trackingStore = defineKind({
   group: 'tracking_store',
   /** MLflow's `builder(store_uri=…, artifact_uri=…)`. */
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
+  contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
   methods: {
     // --- experiments
     searchExperiments: method({
