@@ -20,9 +20,17 @@ import type { ByteStream } from '@flowhost/sdk';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_WINDOW = 4;
+/** The smallest buffer a `remaining()` hint can ask for (see `ByteSource`). */
+const MIN_HINTED_BUFFER = 64 * 1024;
 
-/** What a sender reads from (see `ByteStream`: chunks, or `readInto` for zero-copy reads). */
-export type ByteSource = ByteStream;
+/**
+ * What a sender reads from (see `ByteStream`: chunks, or `readInto` for zero-copy reads). A
+ * `readInto` source may also say how many bytes it has left (`remaining()`, e.g. a file's size
+ * minus what was read): a buffer that would be allocated is then no larger than that (nor smaller
+ * than 64 KiB), so a small file does not cost a whole zero-filled transfer buffer. Only a hint: the
+ * stream still ends when `readInto` answers 0.
+ */
+export type ByteSource = ByteStream & { remaining?(): number };
 
 type ToReceiver = { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
 type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; message: string };
@@ -107,7 +115,13 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
     const reused = free.pop();
     if (reused) return reused;
     allocated++;
-    return new ArrayBuffer(chunkBytes);
+    // A source that knows how much it has left (a file) gets a buffer no larger than that: a 1 KiB
+    // artifact should not cost a zero-filled transfer buffer of several MiB. The hint may come from
+    // a plugin: anything but a count below a whole buffer gets a whole buffer, and no buffer is
+    // smaller than 64 KiB, so a wrong hint can neither end a stream early nor make it crawl.
+    const left = source.remaining?.();
+    if (typeof left !== 'number' || !(left < chunkBytes)) return new ArrayBuffer(chunkBytes);
+    return new ArrayBuffer(Math.min(chunkBytes, Math.max(MIN_HINTED_BUFFER, Math.floor(left))));
   };
   const send = (buffer: ArrayBuffer, length: number) => {
     port.postMessage({ t: 'chunk', buffer, length } satisfies ToReceiver, [buffer]);
@@ -123,7 +137,7 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
           const buffer = takeBuffer();
           const view = new Uint8Array(buffer);
           let filled = 0;
-          while (filled < chunkBytes) {
+          while (filled < buffer.byteLength) {
             const n = await source.readInto(view.subarray(filled));
             if (n <= 0) break;
             filled += n;
@@ -135,7 +149,7 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
           }
           send(buffer, filled);
           total += filled;
-          if (filled < chunkBytes) break;
+          if (filled < buffer.byteLength) break;
         }
       } finally {
         // `for await` closes an iterated source when the transfer stops early; a source read through

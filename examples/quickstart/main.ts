@@ -1,7 +1,7 @@
 /**
  * flowhost's quickstart, mirroring MLflow's `examples/quickstart/mlflow_tracking.py`: a param, a
- * metric at several steps, and a text output, logged through the sandboxed `file-plugin` tracking
- * store into MLflow's own on-disk format.
+ * metric at several steps, and a text output logged as an artifact (`logArtifacts('outputs')`),
+ * through the sandboxed `file-plugin` tracking store into MLflow's own on-disk format.
  *
  *   npm run quickstart                                   # → file-plugin:<cwd>/mlruns
  *   MLFLOW_TRACKING_URI=file-plugin:/tmp/x npm run quickstart
@@ -21,6 +21,10 @@ try {
 
   mkdirSync('outputs', { recursive: true });
   writeFileSync('outputs/test.txt', 'hello world!');
+  // As MLflow's quickstart: the run's artifact URI comes from the tracking store, and the
+  // repository serving it (here the built-in local one, for its file: URI) from its scheme.
+  await mlflow.logArtifacts('outputs');
+  const artifacts = await mlflow.listArtifacts();
 
   const { info } = run;
   await mlflow.endRun();
@@ -33,7 +37,8 @@ try {
   console.log(`  status:      ${stored.info.status}`);
   console.log(`  params:      param1=${stored.data.params.param1}`);
   console.log(`  metric foo:  ${history.map((m) => `step ${m.step}: ${m.value.toFixed(4)}`).join(', ')}`);
-  console.log(`  output:      ${resolve('outputs/test.txt')} (logged as an artifact once artifact repositories exist)`);
+  console.log(`  artifacts:   ${artifacts.map((a) => `${a.path} (${a.fileSize} bytes)`).join(', ')} logged from ${resolve('outputs')}`);
+  console.log(`               to ${stored.info.artifactUri}`);
   console.log(`  run folder:  ${stored.info.artifactUri.replace(/\/artifacts$/, '')}`);
 } catch (error) {
   // A person reads this: MLflow's code and message, not a stack trace.
