@@ -20,7 +20,7 @@ const quick = process.argv.includes('--quick');
 const SEQUENTIAL_CALLS = quick ? 500 : 3000;
 const DURATION_MS = quick ? 150 : 400;
 const ROUNDS = quick ? 1 : 5;
-const CONCURRENCY = [1, 16, 256];
+export const CONCURRENCY = [1, 16, 256];
 
 const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 1 };
 
@@ -44,7 +44,7 @@ function rawWorker(): { call: AsyncCall; close: () => Promise<number> } {
   };
 }
 
-interface Target {
+export interface Target {
   readonly name: string;
   readonly call: AsyncCall;
 }
@@ -54,7 +54,7 @@ interface Target {
  * each figure's median: on a shared machine load comes and goes, and interleaving spreads it over
  * all targets instead of charging it to whichever ran at the wrong moment.
  */
-async function measureAll(targets: Target[]) {
+export async function measureAll(targets: Target[]) {
   const samples = targets.map(() => ({ p50: [] as number[], p99: [] as number[], rates: CONCURRENCY.map(() => [] as number[]) }));
   for (const target of targets) await latency(target.call, SEQUENTIAL_CALLS); // warm-up of every path
   for (let round = 0; round < ROUNDS; round++) {
@@ -69,7 +69,11 @@ async function measureAll(targets: Target[]) {
   return targets.map((target, i) => ({ name: target.name, p50Us: mid(samples[i].p50), p99Us: mid(samples[i].p99), rates: samples[i].rates.map(mid) }));
 }
 
-export async function runKernelBench(): Promise<Record<string, unknown>> {
+/**
+ * The five targets of the engine comparison, ready to measure: the raw ceiling, in-process,
+ * flowhost, piscina, comlink (in that order). Shared with bench/throughput.ts (issue 7's targets).
+ */
+export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowhost; close: () => Promise<void> }> {
   const raw = rawWorker();
   const pluginDirs = [`${repo}sample-plugins/misbehaving`];
   const inProcessHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs }, policy: { isolation: 'in-process' } });
@@ -83,15 +87,26 @@ export async function runKernelBench(): Promise<Record<string, unknown>> {
   );
   const remote = Comlink.wrap<{ logMetric: (run: string, m: typeof metric) => void }>((nodeEndpoint as unknown as (w: Worker) => Comlink.Endpoint)(comlinkWorker));
 
-  const results = await measureAll([
-    { name: 'raw postMessage (ceiling)', call: raw.call },
-    { name: 'in-process (same checks)', call: () => local.logMetric('run', metric) },
-    { name: 'flowhost worker', call: () => store.logMetric('run', metric) },
-    { name: 'piscina (1 thread, 16 tasks/thread)', call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }) },
-    { name: 'comlink', call: () => remote.logMetric('run', metric) as Promise<unknown> },
-  ]);
+  return {
+    targets: [
+      { name: 'raw postMessage (ceiling)', call: raw.call },
+      { name: 'in-process (same checks)', call: () => local.logMetric('run', metric) },
+      { name: 'flowhost worker', call: () => store.logMetric('run', metric) },
+      { name: 'piscina (1 thread, 16 tasks/thread)', call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }) },
+      { name: 'comlink', call: () => remote.logMetric('run', metric) as Promise<unknown> },
+    ],
+    host,
+    close: async () => {
+      await Promise.all([raw.close(), inProcessHost.close(), host.close(), piscina.destroy(), comlinkWorker.terminate()]);
+    },
+  };
+}
+
+export async function runKernelBench(): Promise<Record<string, unknown>> {
+  const { targets, host, close } = await kernelTargets();
+  const results = await measureAll(targets);
   const [stats] = await host.stats();
-  await Promise.all([raw.close(), inProcessHost.close(), host.close(), piscina.destroy(), comlinkWorker.terminate()]);
+  await close();
 
   const ceiling = results[0];
   const flowhost = results[2];
