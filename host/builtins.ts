@@ -1,16 +1,40 @@
 /** The first-party plugins flowhost ships, registered before any discovered plugin (as MLflow's built-ins). */
 import type { PluginEntry } from './discovery.js';
+import type { PluginLimits } from './limits.js';
 import { builtinPluginPath } from './paths.js';
 
-const builtin = (group: PluginEntry['group'], name: string, module: string): PluginEntry => ({
+/**
+ * `env`: the host variables the built-in's worker may see, granted by name as a manifest grants them.
+ * `limits`: the built-in's own manifest limits (an operator's policy still overrides them).
+ */
+const builtin = (group: PluginEntry['group'], name: string, module: string, env: readonly string[] = [], limits: Partial<PluginLimits> = {}): PluginEntry => ({
   group,
   name,
   packageName: 'flowhost (built-in)',
   packageVersion: '0.1.0',
   packageDir: builtinPluginPath(module).replace(/\/[^/]+$/, ''),
   modulePath: builtinPluginPath(module),
-  manifest: { limits: {}, env: [] },
+  manifest: { limits, env },
   builtin: true,
 });
 
-export const BUILTIN_PLUGINS: readonly PluginEntry[] = [builtin('tracking_store', '', 'file-store'), builtin('tracking_store', 'file', 'file-store')];
+/** Transfer buffers of artifact streams: 4 × 4 MiB in flight per stream (see the decision record). */
+const ARTIFACT_STREAMS: Partial<PluginLimits> = { streamChunkBytes: 4 * 1024 * 1024, streamWindow: 4 };
+
+export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
+  builtin('tracking_store', '', 'file-store'),
+  builtin('tracking_store', 'file', 'file-store'),
+  // MLflow's LocalArtifactRepository serves `file:` URIs and plain paths alike. Its streams use 4 MiB
+  // transfer buffers (docs/decisions/0003-artifact-streams.md).
+  builtin('artifact_repository', '', 'local-artifact-repository', [], ARTIFACT_STREAMS),
+  builtin('artifact_repository', 'file', 'local-artifact-repository', [], ARTIFACT_STREAMS),
+  // MLFLOW_REGISTRY_DIR: where a registry URI of '' puts its models, as in MLflow.
+  builtin('model_registry_store', '', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
+  builtin('model_registry_store', 'file', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
+  // Run context providers, in MLflow's order (Default, Git, …, SystemEnvironment); plugins come after.
+  builtin('run_context_provider', 'default', 'default-context', ['MLFLOW_TRACKING_USERNAME', 'HOME', 'LOGNAME', 'USER', 'LNAME', 'USERNAME']),
+  builtin('run_context_provider', 'git', 'git-context'),
+  builtin('run_context_provider', 'system-environment', 'system-environment-context', ['MLFLOW_RUN_CONTEXT']),
+  // It starts commands: they need a PATH, a home and a locale, and flowhost's plugin path to log back through flowhost.
+  builtin('project_backend', 'local', 'local-backend', ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SHELL', 'FLOWHOST_PLUGIN_PATH']),
+];

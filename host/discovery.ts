@@ -5,8 +5,19 @@
  *
  *   "flowhost": {
  *     "entryPoints": { "tracking_store": { "file-plugin": "./dist/tracking-store.js" } },
- *     "manifest": { "limits": { "callTimeoutMs": 10000 }, "env": ["MY_PLUGIN_TOKEN"] }
+ *     "manifest": {
+ *       "capabilities": {
+ *         "fs": [{ "path": "$storeRoot", "access": "write" }, { "path": "/etc/ssl/certs", "access": "read" }],
+ *         "net": ["api.example.com", "*.blob.example.net", "127.0.0.1:8080"],
+ *         "env": ["MY_PLUGIN_TOKEN"]
+ *       },
+ *       "limits": { "callTimeoutMs": 10000 }
+ *     }
  *   }
+ *
+ * The manifest only requests: the operator's policy (policy.ts) grants. `$storeRoot` stands for the
+ * folder the instance's URI points at, `$packageDir` for the plugin's own package. `env` directly
+ * under `manifest` is the older spelling of `capabilities.env`; both are read.
  *
  * Packages are found in `node_modules` folders (scoped ones too) and in plugin folders named by
  * configuration or `FLOWHOST_PLUGIN_PATH` (a folder that is itself a package, or holds packages).
@@ -21,6 +32,22 @@ import { flowhostRoot } from './paths.js';
 export interface PluginManifest {
   readonly limits: Partial<PluginLimits>;
   /** Names of host environment variables the plugin asks to see. */
+  readonly env: readonly string[];
+  /** What the plugin requests; absent (built-ins): only `env`. */
+  readonly capabilities?: CapabilityRequests;
+}
+
+/** One folder a manifest requests: `write` includes reading. */
+export interface FsRequest {
+  /** Absolute, or `$storeRoot` / `$packageDir`, optionally followed by `/more/path`. */
+  readonly path: string;
+  readonly access: 'read' | 'write';
+}
+
+export interface CapabilityRequests {
+  readonly fs: readonly FsRequest[];
+  /** `host` (ports 80 and 443), `host:port`, `host:*`, `*.domain`. */
+  readonly net: readonly string[];
   readonly env: readonly string[];
 }
 
@@ -126,7 +153,7 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
   const problems: DiscoveryProblem[] = [];
   const problem = (reason: string) => problems.push({ packageName, where: dir, reason });
 
-  const field = pkg.flowhost as { entryPoints?: unknown; manifest?: { limits?: unknown; env?: unknown } };
+  const field = pkg.flowhost as { entryPoints?: unknown; manifest?: { limits?: unknown; env?: unknown; capabilities?: unknown } };
   if (typeof field !== 'object' || field === null || typeof field.entryPoints !== 'object' || field.entryPoints === null) {
     problem('the "flowhost" field must be an object with "entryPoints": { group: { name: module } }');
     return { entries: [], problems };
@@ -136,7 +163,9 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
   const envKeys = field.manifest?.env;
   const env = Array.isArray(envKeys) && envKeys.every((k) => typeof k === 'string') ? (envKeys as string[]) : [];
   if (envKeys !== undefined && env.length !== (envKeys as unknown[]).length) problem('manifest.env must be a list of environment variable names');
-  const manifest: PluginManifest = { limits, env };
+  const capabilities = parseCapabilities(field.manifest?.capabilities, problem);
+  const allEnv = [...new Set([...env, ...capabilities.env])];
+  const manifest: PluginManifest = { limits, env: allEnv, capabilities: { ...capabilities, env: allEnv } };
 
   const entries: PluginEntry[] = [];
   for (const [group, names] of Object.entries(field.entryPoints)) {
@@ -166,4 +195,46 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
     }
   }
   return { entries, problems };
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HOST_PATTERN = /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:\d{1,5}|\*))?$/;
+const PLACEHOLDER = /^\$(storeRoot|packageDir)(\/.*)?$/;
+
+/** Reads `manifest.capabilities`; anything malformed is reported and left out (never granted by accident). */
+function parseCapabilities(input: unknown, problem: (reason: string) => void): CapabilityRequests {
+  const out = { fs: [] as FsRequest[], net: [] as string[], env: [] as string[] };
+  if (input === undefined) return out;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    problem('manifest.capabilities must be an object with "fs", "net" and/or "env"');
+    return out;
+  }
+  for (const [key, value] of Object.entries(input)) {
+    if (!['fs', 'net', 'env'].includes(key)) {
+      problem(`manifest.capabilities: unknown capability '${key}' (known: fs, net, env)`);
+      continue;
+    }
+    if (!Array.isArray(value)) {
+      problem(`manifest.capabilities.${key} must be a list`);
+      continue;
+    }
+    for (const item of value as unknown[]) {
+      if (key === 'env') {
+        if (typeof item === 'string' && ENV_NAME.test(item)) out.env.push(item);
+        else problem(`manifest.capabilities.env: ${JSON.stringify(item)} is not an environment variable name`);
+      } else if (key === 'net') {
+        if (typeof item === 'string' && HOST_PATTERN.test(item)) out.net.push(item.toLowerCase());
+        else problem(`manifest.capabilities.net: ${JSON.stringify(item)} is not a host ('host', 'host:port', 'host:*' or '*.domain')`);
+      } else {
+        const request = typeof item === 'string' ? { path: item, access: 'read' } : (item as { path?: unknown; access?: unknown });
+        const { path, access } = request ?? {};
+        if (typeof path !== 'string' || !(path.startsWith('/') || PLACEHOLDER.test(path)) || path.includes('\0')) {
+          problem(`manifest.capabilities.fs: ${JSON.stringify(item)} must name an absolute path, $storeRoot or $packageDir`);
+        } else if (access !== 'read' && access !== 'write') {
+          problem(`manifest.capabilities.fs: the access of ${path} must be "read" or "write"`);
+        } else out.fs.push({ path, access });
+      }
+    }
+  }
+  return out;
 }

@@ -67,4 +67,7 @@ export const failures = {
   overloaded: (plugin: string, queued: number) =>
     new PluginFailure('overloaded', plugin, `overloaded: ${queued} calls already queued; retry later or raise the queue limit`, 'RESOURCE_EXHAUSTED', { queued }),
   closed: (plugin: string) => new PluginFailure('closed', plugin, 'the plugin host was closed', 'CANCELLED'),
+  /** A tenant quota (policy.ts) refused the call or the worker it needed. */
+  quotaExceeded: (plugin: string, tenant: string, what: string, limit: number) =>
+    new PluginFailure('overloaded', plugin, `tenant ${tenant} already has ${limit} ${what}, its quota; retry later or raise the tenant's quota`, 'RESOURCE_EXHAUSTED', { tenant, what, limit }),
 };

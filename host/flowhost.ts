@@ -6,34 +6,38 @@
 import { pathToFileURL } from 'node:url';
 import { kindOf } from '@flowhost/sdk';
 import { trackingStore, type RemoteTrackingStore } from '@flowhost/sdk';
+import { modelRegistryStore, type RemoteModelRegistryStore } from '@flowhost/sdk';
 import { bindInProcess, isPluginDefinition, type Implementation, type KindShape, type PluginGroup, type Remote } from '@flowhost/sdk';
 import { MlflowError } from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from './builtins.js';
-import { ByteBudget } from './byte-budget.js';
+import { openArtifactRepository, type ArtifactRepositoryClient, type ArtifactRepositoryOptions } from './client/artifacts.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';
-import { resolveLimits, type PluginLimits } from './limits.js';
+import type { PluginLimits } from './limits.js';
 import { remoteOf } from './proxy.js';
 import { PluginRegistry } from './registry.js';
 import { prometheusText, type InstanceStats } from './stats.js';
-import { PluginInstance, type CallOptions } from './supervisor.js';
+import { PluginInstance, type CallOptions, type InstanceOptions } from './supervisor.js';
+import { failures } from './errors.js';
+import { startSandboxThread } from './isolate.js';
+import { resolvePolicy, quotaOf, type HostPolicy, type IsolationLevel, type PolicyRule, type ResolvedPolicy } from './policy.js';
+import { processIsolate } from './process-isolate.js';
+import { TenantLedger } from './quota.js';
+import { sandboxSource } from './sandbox-bundle.js';
 
-/**
- * `worker`: the plugin in its own worker thread (contains throws, exits, hangs, gradual OOM).
- * `in-process`: the plugin in the host's thread, behind the same checks: for trusted plugins and
- * as the baseline of every benchmark. Stronger levels come with the untrusted-plugins work.
- */
-export type IsolationLevel = 'in-process' | 'worker';
+/** The levels (`in-process`, `worker`, `sandbox`, `process`) are described in policy.ts and SECURITY.md. */
+export type { IsolationLevel, HostPolicy, TenantPolicy, GrantRule, TenantQuota } from './policy.js';
 
-export interface PluginPolicy {
-  readonly isolation?: IsolationLevel;
-  /** Overrides the manifest's limits. */
-  readonly limits?: Partial<PluginLimits>;
-}
+/** One rule of the policy (the name it had before tenants and grants). */
+export type PluginPolicy = PolicyRule;
 
 export interface FlowhostOptions {
   readonly discovery?: DiscoveryOptions;
-  /** Policy for every plugin, then per plugin by package name (the later wins). */
-  readonly policy?: PluginPolicy & { readonly plugins?: Readonly<Record<string, PluginPolicy>> };
+  /**
+   * The operator's policy: isolation level, grants, limits and quotas, for every plugin, per plugin,
+   * per tenant (policy.ts). A host built without one trusts the plugins its user installed; with
+   * one, third-party plugins are untrusted unless the policy says otherwise.
+   */
+  readonly policy?: HostPolicy;
   /** Where plugin stdout/stderr lines go; default: the host's stderr, prefixed with the plugin. */
   readonly onOutput?: (plugin: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** Host environment the manifests' `env` grants are read from; default `process.env`. */
@@ -55,7 +59,7 @@ export class Flowhost {
   /** Every instance ever made, closed ones too, so `liveWorkers()` can prove close() left none. */
   readonly #everyInstance: PluginInstance[] = [];
   readonly #inProcess = new Map<string, Promise<unknown>>();
-  readonly #streamBudgets = new Map<string, ByteBudget>();
+  readonly #ledgers = new Map<string, TenantLedger>();
   #closed = false;
 
   constructor(options: FlowhostOptions = {}) {
@@ -70,13 +74,31 @@ export class Flowhost {
     return this.remote(trackingStore, entry, { storeUri, artifactUri: options.artifactUri ?? null }, options);
   }
 
+  /**
+   * The model registry store serving `storeUri`, chosen by its scheme (MLflow's
+   * `ModelRegistryStoreRegistry`); `trackingUri` is handed to its builder, as MLflow does.
+   * Asynchronous throughout, so an unsupported scheme rejects rather than throws.
+   */
+  async registryStore(storeUri: string, options: RemoteOptions & { trackingUri?: string | null } = {}): Promise<RemoteModelRegistryStore> {
+    const entry = this.registry.storeFor('model_registry_store', storeUri);
+    return this.remote(modelRegistryStore, entry, { storeUri, trackingUri: options.trackingUri ?? null }, options);
+  }
+
+  /**
+   * The artifact repository serving `artifactUri`, chosen by its scheme (MLflow's
+   * `get_artifact_repository`), with MLflow's artifact API on top (`logArtifact`, `downloadArtifacts`, …).
+   */
+  artifactRepository(artifactUri: string, options: ArtifactRepositoryOptions = {}): Promise<ArtifactRepositoryClient> {
+    return openArtifactRepository(this, artifactUri, options);
+  }
+
   /** A typed remote for `entry`, built with `context`; one plugin instance per (plugin, context, tenant). */
   async remote<K extends KindShape>(kind: K, entry: PluginEntry, context: unknown, options: RemoteOptions = {}): Promise<Remote<K>> {
     if (this.#closed) throw new MlflowError('this flowhost was closed', 'CANCELLED');
     if (entry.group !== kind.group) throw new TypeError(`${entry.packageName} provides ${entry.group}, not ${kind.group}`);
     const tenant = options.tenant ?? 'default';
-    const policy = this.policyFor(entry);
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
+    const policy = this.#resolve(entry, tenant, checkedContext);
     const key = JSON.stringify([entry.group, entry.name, entry.modulePath, checkedContext, tenant]);
     if (policy.isolation === 'in-process') {
       let remote = this.#inProcess.get(key);
@@ -85,18 +107,15 @@ export class Flowhost {
     }
     let instance = this.#instances.get(key);
     if (!instance) {
-      instance = new PluginInstance({
-        entry,
-        kind,
-        context: checkedContext,
-        tenant,
-        limits: policy.limits,
-        env: this.#grantedEnv(entry),
-        onOutput: this.#options.onOutput ?? defaultOutput,
-        streamBudget: this.#streamBudget(tenant, policy.limits),
-      });
-      this.#instances.set(key, instance);
-      this.#everyInstance.push(instance);
+      const instanceOptions = await this.#instanceOptions(kind, entry, checkedContext, tenant, policy);
+      if (this.#closed) throw new MlflowError('this flowhost was closed', 'CANCELLED');
+      // Another remote() for the same key may have finished while this one was bundling.
+      instance = this.#instances.get(key);
+      if (!instance) {
+        instance = new PluginInstance(instanceOptions);
+        this.#instances.set(key, instance);
+        this.#everyInstance.push(instance);
+      }
     }
     return remoteOf(kind, instance, { timeoutMs: options.timeoutMs });
   }
@@ -114,16 +133,11 @@ export class Flowhost {
   async probe(entry: PluginEntry, context: unknown): Promise<{ startupMs: number }> {
     const kind = kindOf(entry.group);
     if (!kind) throw new MlflowError(`flowhost does not support the ${entry.group} group yet`, 'NOT_IMPLEMENTED');
-    const instance = new PluginInstance({
-      entry,
-      kind,
-      context: kind.context.parse(context, `${kind.group} context`),
-      tenant: 'doctor',
-      limits: this.policyFor(entry).limits,
-      env: this.#grantedEnv(entry),
-      onOutput: this.#options.onOutput ?? defaultOutput,
-      streamBudget: this.#streamBudget('doctor', this.policyFor(entry).limits),
-    });
+    const checkedContext = kind.context.parse(context, `${kind.group} context`);
+    const resolved = this.#resolve(entry, 'doctor', checkedContext);
+    // An in-process plugin is still probed in a worker: the point is to see it load and answer.
+    const policy: ResolvedPolicy = resolved.isolation === 'in-process' ? { ...resolved, isolation: 'worker' } : resolved;
+    const instance = new PluginInstance(await this.#instanceOptions(kind, entry, checkedContext, 'doctor', policy));
     try {
       return await instance.warmUp();
     } finally {
@@ -136,12 +150,47 @@ export class Flowhost {
     for (const instance of this.#instances.values()) if (instance.entry.group === group && instance.entry.name === name) instance.reset();
   }
 
-  policyFor(entry: PluginEntry): { isolation: IsolationLevel; limits: PluginLimits } {
-    const global = this.#options.policy ?? {};
-    const own = global.plugins?.[entry.packageName] ?? {};
+  /**
+   * What the policy decides for `entry` and `tenant`: level, limits and grants (without an
+   * instance's context, `$storeRoot` grants show as refused).
+   */
+  policyFor(entry: PluginEntry, tenant = 'default'): { isolation: IsolationLevel; limits: PluginLimits; capabilities: ResolvedPolicy['capabilities'] } {
+    const { isolation, limits, capabilities } = this.#resolve(entry, tenant, null);
+    return { isolation, limits, capabilities };
+  }
+
+  #resolve(entry: PluginEntry, tenant: string, context: unknown): ResolvedPolicy {
+    return resolvePolicy(this.#options.policy, entry, tenant, context, this.#options.env ?? process.env);
+  }
+
+  /** Everything a plugin instance is built from, the isolate and (for a Compartment) the bundle included. */
+  async #instanceOptions(kind: KindShape, entry: PluginEntry, context: unknown, tenant: string, policy: ResolvedPolicy): Promise<InstanceOptions> {
+    const ledger = this.#ledger(tenant, policy.limits);
+    let bundled: string | undefined;
+    if (policy.isolation === 'sandbox' || policy.isolation === 'process') {
+      try {
+        bundled = await sandboxSource(entry.modulePath);
+      } catch (error) {
+        throw failures.startupFailed(`${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`, (error as Error).message);
+      }
+    }
+    const env: Record<string, string> = {};
+    // A worker-level plugin reads its granted variables from `process.env`; a Compartment has no
+    // `process`, and its capabilities carry them instead.
+    if (policy.isolation === 'worker') for (const [name, value] of Object.entries(policy.capabilities.env)) if (value !== null) env[name] = value;
     return {
-      isolation: own.isolation ?? global.isolation ?? 'worker',
-      limits: resolveLimits(entry.manifest.limits, global.limits, own.limits),
+      entry,
+      kind,
+      context,
+      tenant,
+      limits: policy.limits,
+      env,
+      onOutput: this.#options.onOutput ?? defaultOutput,
+      streamBudget: ledger.streamBudget,
+      quota: ledger,
+      capabilities: policy.capabilities,
+      startIsolate: policy.isolation === 'sandbox' ? startSandboxThread : policy.isolation === 'process' ? processIsolate({ user: policy.processUser }) : undefined,
+      sandboxSource: bundled,
     };
   }
 
@@ -171,21 +220,22 @@ export class Flowhost {
     await Promise.all(instances.map((instance) => instance.close()));
   }
 
-  /** One budget of stream bytes in flight per tenant, sized by the first policy that asks for it. */
-  #streamBudget(tenant: string, limits: PluginLimits): ByteBudget {
-    let budget = this.#streamBudgets.get(tenant);
-    if (!budget) this.#streamBudgets.set(tenant, (budget = new ByteBudget(limits.maxStreamBytesPerTenant)));
-    return budget;
-  }
-
-  #grantedEnv(entry: PluginEntry): Record<string, string> {
-    const source = this.#options.env ?? process.env;
-    const env: Record<string, string> = {};
-    for (const name of entry.manifest.env) {
-      const value = source[name];
-      if (value !== undefined) env[name] = value;
+  /**
+   * One quota ledger per tenant: workers and calls in flight from the policy's quota, and the budget
+   * of stream bytes in flight (the quota's, else the limit of the first policy that asks for it).
+   */
+  #ledger(tenant: string, limits: PluginLimits): TenantLedger {
+    let ledger = this.#ledgers.get(tenant);
+    if (!ledger) {
+      const quota = quotaOf(this.#options.policy, tenant);
+      ledger = new TenantLedger(tenant, {
+        maxWorkers: quota.maxWorkers!,
+        maxCallsInFlight: quota.maxCallsInFlight!,
+        maxStreamBytesInFlight: quota.maxStreamBytesInFlight ?? limits.maxStreamBytesPerTenant,
+      });
+      this.#ledgers.set(tenant, ledger);
     }
-    return env;
+    return ledger;
   }
 }
 

@@ -3,6 +3,7 @@
  * Plugin authors depend on `@flowhost/sdk` instead.
  */
 export { Flowhost, type FlowhostOptions, type IsolationLevel, type PluginPolicy, type RemoteOptions } from './flowhost.js';
+export { ISOLATION_LEVELS, DEFAULT_QUOTA, type HostPolicy, type TenantPolicy, type GrantRule, type TenantQuota } from './policy.js';
 export { PluginFailure, isPluginFailure, type FailureReason } from './errors.js';
 export { DEFAULT_LIMITS, type PluginLimits } from './limits.js';
 export { discoverPlugins, type PluginEntry, type DiscoveryProblem } from './discovery.js';
@@ -10,6 +11,17 @@ export { TrackingClient } from './client/tracking-client.js';
 export { RegistryClient, parseRunsUri, type RegistryClientOptions, type SearchRegistryOptions, type VersionRef } from './client/registry-client.js';
 export { resolveRegistryUri } from './client/registry-uri.js';
 export { AsyncLogger } from './client/async-logging.js';
+export {
+  ArtifactRepositoryClient,
+  ArtifactReadStream,
+  ArtifactWriteStream,
+  ArtifactTransferError,
+  openArtifactRepository,
+  runArtifactRepository,
+  type ArtifactRepositoryOptions,
+  type TransferOptions,
+  type TransferProgress,
+} from './client/artifacts.js';
 export { Fluent, mlflow } from './client/fluent.js';
 export { resolveRunContextTags, DEFAULT_RUN_CONTEXT_TIMEOUT_MS, type RunContextOptions } from './client/run-context.js';
 export { projects, runProject, SubmittedRun, DEFAULT_WAIT_TIMEOUT_MS, type RunProjectOptions } from './projects/index.js';

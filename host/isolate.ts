@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { Worker, type Transferable } from 'node:worker_threads';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../workers/protocol.js';
 import type { PluginLimits } from './limits.js';
-import { bootstrapPath } from './paths.js';
+import { bootstrapPath, sandboxBootstrapPath } from './paths.js';
 
 export interface Isolate {
   /** Frames (`Uint8Array`) on the hot path, control messages otherwise. */
@@ -30,6 +30,15 @@ export interface Isolate {
   readonly supportsPorts: boolean;
 }
 
+/**
+ * An isolate that frames its own messages (the `process` level) reports a broken framing, such as an
+ * oversized message refused before it was read, with a `violation` event; the connection treats it
+ * as a protocol violation. Worker threads never emit it.
+ */
+export interface ViolationSource {
+  on(event: 'violation', listener: (what: string) => void): this;
+}
+
 export interface IsolateOptions {
   readonly env: Record<string, string>;
   readonly limits: PluginLimits;
@@ -38,8 +47,13 @@ export interface IsolateOptions {
 export type IsolateFactory = (start: WorkerStartData, options: IsolateOptions) => Isolate;
 
 /** The `worker` level: a thread with an empty environment, no inherited flags, capped heaps, captured output. */
-export const startWorkerThread: IsolateFactory = (start, { env, limits }) => {
-  const worker = new Worker(bootstrapPath(), {
+export const startWorkerThread: IsolateFactory = (start, options) => startThread(bootstrapPath(), start, options);
+
+/** The `sandbox` level: the same thread, whose bootstrap locks the realm down and evaluates the plugin in a Compartment. */
+export const startSandboxThread: IsolateFactory = (start, options) => startThread(sandboxBootstrapPath(), start, options);
+
+function startThread(entry: string, start: WorkerStartData, { env, limits }: IsolateOptions): Isolate {
+  const worker = new Worker(entry, {
     workerData: start,
     env: { ...env },
     execArgv: [],
@@ -51,5 +65,19 @@ export const startWorkerThread: IsolateFactory = (start, { env, limits }) => {
       stackSizeMb: limits.stackSizeMb,
     },
   });
+  for (const stream of [worker.stdout, worker.stderr]) detachStdioFromEventLoop(stream);
   return Object.assign(worker, { forceKill: () => worker.unref(), supportsPorts: true }) as unknown as Isolate;
-};
+}
+
+/**
+ * Node refs a worker's internal port for as long as anyone reads the worker's captured stdout or
+ * stderr (lib/internal/worker/io.js, `kIncrementsPortRef`), and `worker.unref()` does not undo it:
+ * a host that reads its plugins' output could never exit while a worker lived, idle or not (found by
+ * the keeps-interval attack). Turning that off leaves the worker's own ref, which the connection
+ * manages (ref while calls are in flight), as the only one. When a later Node renames the symbol,
+ * nothing happens here and the old behaviour returns (the attack test notices).
+ */
+function detachStdioFromEventLoop(stream: Readable): void {
+  const flag = Object.getOwnPropertySymbols(stream).find((symbol) => symbol.description === 'kIncrementsPortRef');
+  if (flag) (stream as unknown as Record<symbol, boolean>)[flag] = false;
+}

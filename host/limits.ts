@@ -48,6 +48,19 @@ export interface PluginLimits {
   readonly streamIdleTimeoutMs: number;
   /** Bytes in flight over all streams of one tenant; a stream waits for its share. */
   readonly maxStreamBytesPerTenant: number;
+  /** Capabilities (`capabilities` of @flowhost/sdk): the largest file one `fs` call reads or writes. */
+  readonly maxFileBytes: number;
+  /** The largest request or response body of one `fetch`; a larger response fails the fetch. */
+  readonly maxFetchBytes: number;
+  /** One `fetch`, from the request to the last byte of its body. */
+  readonly fetchTimeoutMs: number;
+  /** The longest line one logger call writes; longer output is clipped. */
+  readonly maxLogBytes: number;
+  /**
+   * `process` level: the child's RLIMIT_DATA. It caps heap and ArrayBuffers together, which
+   * `resourceLimits` cannot (ArrayBuffers are outside the V8 heap).
+   */
+  readonly maxDataMb: number;
 }
 
 export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
@@ -77,6 +90,13 @@ export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
   streamWindow: 4,
   streamIdleTimeoutMs: 30_000,
   maxStreamBytesPerTenant: 64 * 1024 * 1024,
+  maxFileBytes: 64 * 1024 * 1024,
+  maxFetchBytes: 16 * 1024 * 1024,
+  fetchTimeoutMs: 30_000,
+  maxLogBytes: 16 * 1024,
+  // Node 20 with SES, msgpackr and undici starts in well under 200 MiB of data segment; the rest is
+  // the plugin's. 768 MiB is what sandbox-findings.md measured as safe for fetch (WebAssembly).
+  maxDataMb: 1024,
 });
 
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof PluginLimits)[];

@@ -5,6 +5,16 @@ export function bootstrapPath(): string {
   return fileURLToPath(new URL('../workers/bootstrap.js', import.meta.url));
 }
 
+/** The `sandbox` level's worker entry: bootstrap.ts's twin with SES (workers/sandbox-bootstrap.ts). */
+export function sandboxBootstrapPath(): string {
+  return fileURLToPath(new URL('../workers/sandbox-bootstrap.js', import.meta.url));
+}
+
+/** The `process` level's child entry (workers/process-bootstrap.ts), one self-contained file. */
+export function processBootstrapPath(): string {
+  return fileURLToPath(new URL('../workers/process-bootstrap.js', import.meta.url));
+}
+
 export function builtinPluginPath(name: string): string {
   return fileURLToPath(new URL(`../builtins/${name}.js`, import.meta.url));
 }

@@ -17,7 +17,7 @@ import type { ByteBudget } from './byte-budget.js';
 import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
-import { startWorkerThread, type Isolate, type IsolateFactory } from './isolate.js';
+import { startWorkerThread, type Isolate, type IsolateFactory, type ViolationSource } from './isolate.js';
 
 export interface ConnectionOptions {
   readonly kind: KindShape;
@@ -151,6 +151,7 @@ export class WorkerConnection {
           return;
         case 'stats':
           for (const waiter of this.#statsWaiters.splice(0)) waiter(data);
+          this.#unrefWhenIdle();
           return;
         default:
           this.#protocolViolation(`unknown control message ${JSON.stringify(data)?.slice(0, 200)}`);
@@ -159,6 +160,8 @@ export class WorkerConnection {
     this.#worker.on('error', (error) => {
       lastError = `${error.name}: ${error.message}`;
     });
+    // An isolate that frames its own messages (the process level) refuses an oversized one before reading it.
+    (this.#worker as Isolate & ViolationSource).on('violation', (what) => this.#protocolViolation(what));
     this.#worker.on('exit', (exitCode) => {
       clearTimeout(startupTimer);
       this.#gone = true;
@@ -299,7 +302,11 @@ export class WorkerConnection {
     if (this.#gone) return Promise.resolve({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
     return new Promise((resolve) => {
       this.#statsWaiters.push(resolve);
-      if (this.#statsWaiters.length === 1) this.#worker.postMessage({ type: 'stats' });
+      if (this.#statsWaiters.length === 1) {
+        // Awaited like a call: the worker holds the event loop until it answers (an idle worker is unref'd).
+        this.#worker.ref();
+        this.#worker.postMessage({ type: 'stats' });
+      }
     });
   }
 
@@ -412,7 +419,7 @@ export class WorkerConnection {
    * exits); a worker with calls in flight does, so no caller is abandoned by an exiting loop.
    */
   #unrefWhenIdle(): void {
-    if (this.#pending.size === 0) this.#worker.unref();
+    if (this.#pending.size === 0 && this.#statsWaiters.length === 0) this.#worker.unref();
   }
 
   #armDeadlineTimer(at: number): void {

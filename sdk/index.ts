@@ -10,3 +10,11 @@ export * from './shape.js';
 export * from './kinds/index.js';
 export * from './kinds/tracking-store.js';
 export * from './kinds/artifact-repository.js';
+export * from './kinds/deployments.js';
+export * from './kinds/run-context-provider.js';
+export * from './kinds/project-backend.js';
+export * from './registry-entities.js';
+export * from './kinds/model-registry-store.js';
+// The JSON reading only; the stores' request reading is exported by `@flowhost/sdk/file-store`.
+export { pythonJsonDumps, pythonRepr, pythonStr, pythonStringRepr } from './python.js';
+export * from './capabilities.js';

@@ -9,14 +9,19 @@ import type { WorkerStartData } from './protocol.js';
 
 export type Dispatch = Record<string, (...args: unknown[]) => unknown>;
 
-export async function loadPlugin(start: WorkerStartData): Promise<Dispatch> {
+/** How the plugin's module is obtained: imported (`worker`), or evaluated in a Compartment (workers/sandbox.ts). */
+export type ModuleLoader = (start: WorkerStartData) => Promise<{ default?: unknown }>;
+
+const importModule: ModuleLoader = async (start) => (await import(pathToFileURL(start.modulePath).href)) as { default?: unknown };
+
+export async function loadPlugin(start: WorkerStartData, load: ModuleLoader = importModule): Promise<Dispatch> {
   if (start.protocolVersion !== PROTOCOL_VERSION) {
     throw new Error(`the host speaks flowhost protocol ${start.protocolVersion}, this worker runtime speaks ${PROTOCOL_VERSION}`);
   }
   const kind = kindOf(start.group);
   if (!kind) throw new Error(`flowhost does not support the plugin group '${start.group}' yet`);
 
-  const module = (await import(pathToFileURL(start.modulePath).href)) as { default?: unknown };
+  const module = await load(start);
   const definition = module.default;
   if (!isPluginDefinition(definition)) {
     throw new Error(`${start.modulePath} has no default export made by a define* function of @flowhost/sdk`);

@@ -27,6 +27,31 @@ export interface WorkerStartData {
   readonly label: string;
   /** Byte-stream transfer sizes, set by the host (they bound the worker's share of bytes in flight). */
   readonly streams: { readonly chunkBytes: number; readonly window: number; readonly idleTimeoutMs: number };
+  /** What the plugin may use through `capabilities` of @flowhost/sdk; absent: nothing granted. */
+  readonly capabilities?: GrantedCapabilities;
+  /**
+   * `sandbox` and `process` levels: the plugin bundled by the host into one self-contained script
+   * (host/sandbox-bundle.ts), evaluated in a SES Compartment instead of imported.
+   */
+  readonly sandbox?: { readonly source: string };
+}
+
+/**
+ * The capabilities one plugin instance was granted, resolved by the host (host/policy.ts) from its
+ * manifest's requests and the operator's policy. The worker runtime (workers/capabilities.ts)
+ * enforces them at every level; at `sandbox` and `process` they are all the plugin can reach.
+ */
+export interface GrantedCapabilities {
+  /** Folders as real paths (links followed by the host); `write` includes reading. */
+  readonly fs: readonly { readonly root: string; readonly access: 'read' | 'write' }[];
+  /** Where `fetch` may go: `host` (ports 80 and 443), `host:port`, `host:*`, `*.domain`. */
+  readonly net: readonly string[];
+  /** The granted environment variables, name → value (`null`: granted, but the host does not have it). */
+  readonly env: Readonly<Record<string, string | null>>;
+  /** What the manifest requested and the policy refused, so errors can say what to ask for. */
+  readonly refused: { readonly fs: readonly string[]; readonly net: readonly string[]; readonly env: readonly string[] };
+  /** Per-call caps (host/limits.ts). */
+  readonly limits: { readonly maxFileBytes: number; readonly maxFetchBytes: number; readonly fetchTimeoutMs: number; readonly maxLogBytes: number };
 }
 
 // --- host → worker (frames)
@@ -67,10 +92,12 @@ export type WorkerControlMessage =
   /** The plugin could not be loaded or built; the worker exits after sending this. */
   | { readonly type: 'start-failed'; readonly protocolVersion: number; readonly reason: string }
   /** Answer to `stats`: the worker's own view of its heap (Node 20 cannot read it from outside). */
-  | { readonly type: 'stats'; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number };
+  | { readonly type: 'stats'; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number; readonly rss?: number };
 
 export type HostControlMessage =
   | { readonly type: 'stats' }
+  /** `process` level only: the first message on the pipe, in place of `workerData`. */
+  | { readonly type: 'start'; readonly start: WorkerStartData }
   /** A call with byte streams: `frame` is one encoded `CallMessage`, `ports` its streams' ports (transferred). */
   | { readonly type: 'call'; readonly frame: Uint8Array; readonly ports: MessagePort[] };
 

@@ -28,11 +28,14 @@ export const artifactRepository = defineKind({
     readArtifact: method({
       args: [artifactPath],
       result: s.byteStream(),
+      // A source with `readInto` (and `remaining()`) is read straight into the transfer buffers:
+      // `FileSource` of @flowhost/sdk/artifact-store is one.
       doc: '(artifactPath) → the bytes of one file; RESOURCE_DOES_NOT_EXIST if there is none',
     }),
     listArtifacts: method({
       args: [s.nullable(artifactPath)],
       result: s.array(FileInfoSchema),
+      // The host refuses (protocol violation) a listing naming anything but direct children of `path`.
       doc: '(path) → the direct children of a directory (null = the root), paths relative to the root; [] for a file or a missing path',
     }),
     deleteArtifacts: method({

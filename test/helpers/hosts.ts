@@ -17,6 +17,10 @@ export function testHost(options: FlowhostOptions = {}): CapturedHost {
   const output: string[] = [];
   const host = new Flowhost({
     ...options,
+    // The sample packages are trusted fixtures that use Node directly; a host given a policy treats
+    // third-party plugins as untrusted (sandboxed) unless told otherwise. Tests of untrusted
+    // plugins say `thirdParty: 'untrusted'`.
+    policy: options.policy && { thirdParty: 'trusted', ...options.policy },
     discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins], env: {}, ...options.discovery },
     onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
   });

@@ -1,0 +1,188 @@
+/**
+ * The `process` level's isolate: one child process per plugin worker, so never shared between
+ * tenants (the supervisor keeps one pool per plugin instance, and instances are per tenant).
+ *
+ * The child is started as
+ *
+ *   prlimit --data=N:N -- node --experimental-permission --allow-fs-read=<its entry> [grants…]
+ *        --max-old-space-size=M --no-addons --no-warnings workers/process-bootstrap.js
+ *
+ * with an empty environment, `/` as its working folder, and, when the host runs as root, its own
+ * user (nobody by default; policy `processUser`). Each measure answers a measured attack
+ * (shared/reference/sandbox-findings.md):
+ *
+ *  - its own process: one huge allocation aborts the child, not the host (V8's fatal OOM cannot be
+ *    contained in a thread); SIGKILL always ends it, whatever it is doing;
+ *  - RLIMIT_DATA: caps heap and ArrayBuffers together (RLIMIT_AS would break undici's WebAssembly);
+ *  - its own user: signals to the host's pid or its parent fail with EPERM;
+ *  - permission flags: no files but the granted folders, no child processes, no workers, no addons
+ *    (Node 20 has no network permission: SES inside is what keeps sockets out of reach);
+ *  - its own framing on fd 3 (workers/pipe-frames.ts), size-capped before buffering: Node's IPC has
+ *    no cap and crashes the parent on a 2 GiB frame.
+ *
+ * Byte streams need MessagePorts, which a process cannot receive: `supportsPorts` is false and the
+ * connection refuses stream calls with NOT_IMPLEMENTED.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { KIND_FRAME, PipeReader, encodeControl, pipeHeader } from '../workers/pipe-frames.js';
+import { isFrame, type HostControlMessage, type WorkerStartData } from '../workers/protocol.js';
+import type { Isolate, IsolateFactory, IsolateOptions } from './isolate.js';
+import { processBootstrapPath } from './paths.js';
+import { DEFAULT_PROCESS_USER } from './policy.js';
+
+export interface ProcessIsolateOptions {
+  /** The user the child runs as when the host runs as root (default nobody). */
+  readonly user?: { readonly uid: number; readonly gid: number };
+  /** The child's entry script; tests replace it with a misbehaving child. Default: workers/process-bootstrap.js. */
+  readonly entry?: string;
+}
+
+/** util-linux's prlimit, found once; without it the level cannot start (it fails closed). */
+const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin/prlimit'].find((path) => existsSync(path)) ?? null;
+
+export function processIsolate(options: ProcessIsolateOptions = {}): IsolateFactory {
+  return (start, isolateOptions) => new ChildIsolate(start, isolateOptions, options);
+}
+
+/**
+ * Node's permission flags for a child, from its grants: it may read its own entry and the granted
+ * folders, write the folders granted for writing, and nothing else.
+ */
+export function permissionFlags(entry: string, start: WorkerStartData): string[] {
+  const flags = ['--experimental-permission', `--allow-fs-read=${entry}`];
+  for (const grant of start.capabilities?.fs ?? []) {
+    flags.push(`--allow-fs-read=${grant.root}`);
+    if (grant.access === 'write') flags.push(`--allow-fs-write=${grant.root}`);
+  }
+  return flags;
+}
+
+class ChildIsolate extends EventEmitter implements Isolate {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly supportsPorts = false;
+  readonly #child: ChildProcess;
+  readonly #channel: Socket;
+  readonly #exited: Promise<void>;
+  #finished = false;
+
+  constructor(start: WorkerStartData, { limits }: IsolateOptions, options: ProcessIsolateOptions) {
+    super();
+    const entry = options.entry ?? processBootstrapPath();
+    const dataBytes = limits.maxDataMb * 1024 * 1024;
+    const nodeArgs = [...permissionFlags(entry, start), `--max-old-space-size=${limits.maxOldGenerationSizeMb}`, '--no-addons', '--no-warnings', entry];
+    const asRoot = process.getuid?.() === 0;
+    const user = options.user ?? DEFAULT_PROCESS_USER;
+    // Without prlimit the child would run without its data limit: spawning a name that does not exist
+    // fails the start with ENOENT, which is reported, rather than running the child unlimited.
+    this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
+      env: {},
+      cwd: '/',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    this.stdout = this.#child.stdout!;
+    this.stderr = this.#child.stderr!;
+    this.#channel = this.#child.stdio[3] as Socket;
+
+    const reader = new PipeReader({
+      maxFrameBytes: limits.maxFrameBytes,
+      onFrame: (frame) => this.emit('message', frame),
+      onControl: (message) => this.emit('message', message),
+      onViolation: (what) => {
+        // Stop reading at once: nothing more of this child's output is worth memory.
+        this.#channel.destroy();
+        this.forceKill();
+        this.emit('violation', what);
+      },
+    });
+    this.#channel.on('data', (chunk: Buffer) => reader.push(chunk));
+    this.#channel.on('error', () => {
+      /* EPIPE/ECONNRESET once the child is gone: its exit is reported below */
+    });
+
+    let resolveExited!: () => void;
+    this.#exited = new Promise((resolve) => (resolveExited = resolve));
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.#finished) return;
+      this.#finished = true;
+      if (signal) {
+        const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (V8 aborts on a fatal out-of-memory)' : '';
+        this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
+      }
+      this.emit('exit', code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      resolveExited();
+    };
+    this.#child.on('error', (error) => {
+      this.#report(new Error(`the plugin process could not be started: ${error.message}`));
+      finish(1, null);
+    });
+    this.#child.on('exit', (code, signal) => {
+      // Its last stderr lines (a V8 fatal error, say) may still be in the pipe: give them a moment.
+      let pending = 2;
+      const done = () => {
+        if (--pending === 0) finish(code, signal);
+      };
+      const timer = setTimeout(() => finish(code, signal), 500);
+      timer.unref();
+      for (const stream of [this.stdout, this.stderr]) {
+        if (stream.readableEnded || stream.destroyed) done();
+        else stream.once('close', done);
+      }
+    });
+
+    this.#send(encodeControl({ type: 'start', start } satisfies HostControlMessage));
+  }
+
+  /** Why the process ended, for whoever listens (the connection does); never an uncaught 'error'. */
+  #report(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  postMessage(message: Uint8Array | HostControlMessage): void {
+    if (this.#finished) return;
+    if (isFrame(message)) {
+      this.#channel.cork();
+      this.#send(pipeHeader(KIND_FRAME, message.byteLength));
+      this.#send(message);
+      this.#channel.uncork();
+      return;
+    }
+    if (message.type === 'call') throw new Error('byte streams need MessagePorts, which the process level does not carry');
+    this.#send(encodeControl(message));
+  }
+
+  #send(bytes: Uint8Array): void {
+    if (!this.#channel.destroyed) this.#channel.write(bytes);
+  }
+
+  /** SIGKILL: the child holds nothing worth a graceful exit (every answer it gave is already sent). */
+  terminate(): Promise<unknown> {
+    this.forceKill();
+    return this.#exited;
+  }
+
+  forceKill(): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+  }
+
+  ref(): void {
+    this.#child.ref();
+    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { ref?: () => void }[]) handle.ref?.();
+  }
+
+  unref(): void {
+    this.#child.unref();
+    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { unref?: () => void }[]) handle.unref?.();
+  }
+}
+

@@ -1,0 +1,71 @@
+/**
+ * The `process` level's entry point: a child process started by host/process-isolate.ts with
+ * Node's permission flags, an empty environment, its own user and RLIMIT_DATA. It talks to the
+ * host only over fd 3, in length-prefixed messages (pipe-frames.ts); the first one carries the
+ * start data. The plugin runs in a SES Compartment (sandbox.ts), so it never sees this process's
+ * `process`, the pipe, or anything but its capabilities; the flags and the user are the second wall.
+ */
+import { Socket } from 'node:net';
+import { PROTOCOL_VERSION } from '@flowhost/sdk';
+import { KIND_FRAME, PipeReader, encodeControl, pipeHeader } from './pipe-frames.js';
+import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from './protocol.js';
+import { RpcServer } from './runtime.js';
+import { loadSandboxed } from './sandbox.js';
+
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+const startedAt = performance.now();
+let server: RpcServer | null = null;
+let started = false;
+
+const control = (message: WorkerControlMessage) => channel.write(encodeControl(message));
+const sendFrame = (frame: Uint8Array) => {
+  channel.cork();
+  channel.write(pipeHeader(KIND_FRAME, frame.byteLength));
+  channel.write(frame);
+  channel.uncork();
+};
+
+const reader = new PipeReader({
+  // The host is trusted; its frames are bounded by the checks it made on the arguments.
+  maxFrameBytes: 2 ** 32 - 1,
+  onFrame: (frame) => server?.receive(frame),
+  onControl: (message) => handle(message as HostControlMessage),
+  onViolation: (what) => {
+    process.stderr.write(`flowhost: the host ${what}\n`);
+    process.exit(70);
+  },
+});
+channel.on('data', (chunk: Buffer) => reader.push(chunk));
+// The host closed the pipe or died: a plugin process never outlives its host.
+channel.on('close', () => process.exit(0));
+channel.on('error', () => process.exit(0));
+
+function handle(message: HostControlMessage): void {
+  switch (message?.type) {
+    case 'start': {
+      if (started) return;
+      started = true;
+      const start: WorkerStartData = message.start;
+      loadSandboxed(start).then(
+        (dispatch) => {
+          server = new RpcServer(dispatch, sendFrame, start.streams);
+          control({ type: 'ready', protocolVersion: PROTOCOL_VERSION, startupMs: performance.now() - startedAt });
+        },
+        (error: unknown) => {
+          control({ type: 'start-failed', protocolVersion: PROTOCOL_VERSION, reason: error instanceof Error ? error.message : String(error) });
+          // Let the message leave before the process does.
+          channel.end(() => process.exit(1));
+        },
+      );
+      return;
+    }
+    case 'stats': {
+      const memory = process.memoryUsage();
+      control({ type: 'stats', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, rss: memory.rss });
+      return;
+    }
+    default:
+      // Streams over ports do not exist at this level (the host refuses them before sending).
+      process.stderr.write(`flowhost: unexpected control message ${String((message as { type?: unknown })?.type)}\n`);
+  }
+}
