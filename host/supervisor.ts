@@ -81,6 +81,8 @@ export class PluginInstance {
   readonly label: string;
   readonly #options: InstanceOptions;
   readonly #slots: Slot[] = [];
+  /** Order key → the worker its last call went to (see `#pick`). */
+  readonly #stickyWorkers = new Map<unknown, Slot>();
   #closed = false;
   #queue: Queued[] = [];
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -139,7 +141,7 @@ export class PluginInstance {
     }
     const deadlineMs = options.timeoutMs ?? this.#options.limits.callTimeoutMs;
     const started = performance.now();
-    const slot = this.#pick();
+    const slot = this.#pick(this.#orderKey(method, args));
     const promise = slot ? this.#send(slot, method, args, deadlineMs) : this.#enqueue(method, args, deadlineMs);
     return promise.then(
       (value) => {
@@ -235,7 +237,13 @@ export class PluginInstance {
   // --- dispatch
 
   /** The least-loaded ready worker, or null; adds a worker when all are busy and the pool may grow. */
-  #pick(): Slot | null {
+  #pick(orderKey?: unknown): Slot | null {
+    // Calls the shape orders by a key (a run's writes) follow their predecessors to the same
+    // worker while it lives, retiring or not, so they are applied in the order they were sent.
+    if (orderKey !== undefined) {
+      const sticky = this.#stickyWorkers.get(orderKey);
+      if (sticky?.ready && sticky.connection.isAlive) return sticky;
+    }
     let best: Slot | null = null;
     for (const slot of this.#slots) {
       if (!slot.ready || slot.retiring || !slot.connection.isAlive) continue;
@@ -246,7 +254,20 @@ export class PluginInstance {
     return best;
   }
 
+  /** The key the shape orders this call by (`orderedBy`), if any. */
+  #orderKey(method: string, args: unknown[]): unknown {
+    const index = this.#options.kind.methods[method]?.orderedBy;
+    return index === undefined ? undefined : args[index];
+  }
+
   #send(slot: Slot, method: string, args: unknown[], deadlineMs: number, deadline?: number): Promise<unknown> {
+    const orderKey = this.#orderKey(method, args);
+    if (orderKey !== undefined) {
+      this.#stickyWorkers.delete(orderKey);
+      this.#stickyWorkers.set(orderKey, slot);
+      // Bounded: the oldest keys are forgotten (their runs went quiet long ago).
+      if (this.#stickyWorkers.size > 4096) this.#stickyWorkers.delete(this.#stickyWorkers.keys().next().value);
+    }
     const promise = slot.connection.call(method, args, deadlineMs, deadline);
     if (slot.connection.inFlight === 1) slot.idleSince = Infinity;
     // Retired after the call is on its way: the worker stops once this call (and the rest) is answered.
@@ -305,7 +326,7 @@ export class PluginInstance {
     if (this.#pick()) {
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
       while (this.#queue.length > 0) {
-        const slot = this.#pick();
+        const slot = this.#pick(this.#orderKey(this.#queue[0].method, this.#queue[0].args));
         if (!slot) break;
         const queued = this.#queue.shift()!;
         clearTimeout(queued.timer);

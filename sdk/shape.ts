@@ -40,6 +40,13 @@ export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Sch
   /** Built from the plugin's own implementation; runs inside the worker, like MLflow's base-class defaults. */
   readonly fallback?: (self: AnyImplementation) => (...args: never[]) => unknown;
   readonly doc: string;
+  /**
+   * Calls whose argument at this index is equal are applied one after another, in the order they
+   * were sent, whatever the plugin awaits inside (and the pool sends them to one worker). The
+   * tracking store orders a run's writes this way, so a caller may pipeline them without a metric
+   * history ever coming out of order.
+   */
+  readonly orderedBy?: number;
 }
 
 export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
@@ -83,9 +90,9 @@ export type ContextOf<K extends KindShape> = Infer<K['context']>;
 type Fallback<A extends readonly Schema<unknown>[], R> = (self: AnyImplementation) => (...args: { -readonly [I in keyof A]: Infer<A[I]> }) => R | Promise<R>;
 
 /** Declares one method of a shape. A `fallback` (MLflow's default behaviour) makes it optional. */
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; fallback: Fallback<A, R> }): MethodShape<A, R> & { required: false };
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string }): MethodShape<A, R> & { required: true };
-export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<unknown>; doc: string; fallback?: unknown }): MethodShape {
+export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; fallback: Fallback<A, R>; orderedBy?: number }): MethodShape<A, R> & { required: false };
+export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; orderedBy?: number }): MethodShape<A, R> & { required: true };
+export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<unknown>; doc: string; fallback?: unknown; orderedBy?: number }): MethodShape {
   return { ...spec, required: spec.fallback === undefined } as MethodShape;
 }
 
@@ -132,12 +139,37 @@ export function dispatchTable(kind: KindShape, implementation: AnyImplementation
     throw new TypeError(`the ${kind.group} plugin does not implement its required method(s): ${missing.join(', ')}`);
   }
   const table: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
+  const queues = new Map<unknown, Promise<unknown>>();
   for (const [name, shape] of Object.entries(kind.methods)) {
     const own = implementation[name];
-    if (typeof own === 'function') table[name] = own.bind(implementation) as (...args: unknown[]) => unknown;
-    else if (shape.fallback) table[name] = shape.fallback(implementation) as (...args: unknown[]) => unknown;
+    let target: ((...args: unknown[]) => unknown) | undefined;
+    if (typeof own === 'function') target = own.bind(implementation) as (...args: unknown[]) => unknown;
+    else if (shape.fallback) target = shape.fallback(implementation) as (...args: unknown[]) => unknown;
+    if (target) table[name] = shape.orderedBy === undefined ? target : inOrder(target, shape.orderedBy, queues);
   }
   return table;
+}
+
+/**
+ * Runs `target` for one key after every earlier call for that key has settled. The first call
+ * for an idle key starts at once; a call's failure does not hold back the next. Queues are shared
+ * by every ordered method of the instance: a run's `logBatch` and `setTag` keep their order too.
+ */
+function inOrder(target: (...args: unknown[]) => unknown, index: number, queues: Map<unknown, Promise<unknown>>) {
+  return (...args: unknown[]): Promise<unknown> => {
+    const key = args[index];
+    const previous = queues.get(key);
+    const result = previous ? previous.then(() => target(...args)) : new Promise((resolve) => resolve(target(...args)));
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(key, settled);
+    void settled.then(() => {
+      if (queues.get(key) === settled) queues.delete(key);
+    });
+    return result;
+  };
 }
 
 /**

@@ -8,8 +8,10 @@
  *    past `maxBufferedEntries` a log call throws RESOURCE_EXHAUSTED at once, so a caller that never
  *    waits learns of it instead of the process growing without end.
  *
- * One batch per run is in flight at a time, so a store sees a run's writes in the order they were
- * logged (metric history is an ordered log).
+ * Up to `maxInFlight` batches per run are on their way at once (pipelining hides the round trip).
+ * They still reach the store in the order they were logged (metric history is an ordered log): the
+ * tracking store's shape orders a run's writes (`orderedBy`), which both the worker dispatch and the
+ * pool's routing honour.
  */
 import { MlflowError, type Metric, type Param, type RunTag } from '@flowhost/sdk';
 
@@ -29,6 +31,8 @@ interface Batch {
 interface RunQueue {
   batches: Batch[];
   inFlight: Promise<void> | null;
+  /** Wakes the run's sender when a batch is complete and can go. */
+  notify: (() => void) | null;
 }
 
 export class AsyncLogger {
@@ -37,11 +41,13 @@ export class AsyncLogger {
   readonly #queues = new Map<string, RunQueue>();
   readonly #errors: { runId: string; error: unknown }[] = [];
   readonly #highWaterMark: number;
+  readonly #maxInFlight: number;
   #drainWaiters: (() => void)[] = [];
   #buffered = 0;
 
-  constructor(send: SendBatch, options: { maxBufferedEntries?: number; highWaterMark?: number } = {}) {
+  constructor(send: SendBatch, options: { maxBufferedEntries?: number; highWaterMark?: number; maxInFlight?: number } = {}) {
     this.#send = send;
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
     this.#maxBuffered = options.maxBufferedEntries ?? 1_000_000;
     this.#highWaterMark = Math.min(options.highWaterMark ?? 20_000, this.#maxBuffered);
   }
@@ -101,7 +107,7 @@ export class AsyncLogger {
 
   #queue(runId: string): RunQueue {
     let queue = this.#queues.get(runId);
-    if (!queue) this.#queues.set(runId, (queue = { batches: [], inFlight: null }));
+    if (!queue) this.#queues.set(runId, (queue = { batches: [], inFlight: null, notify: null }));
     return queue;
   }
 
@@ -118,29 +124,45 @@ export class AsyncLogger {
     if (!batch || size >= BATCH_LIMITS.total || !fits(batch)) {
       batch = { metrics: [], params: [], tags: [], paramKeys: new Set() };
       queue.batches.push(batch);
+      // A full batch is waiting: the sender may use a free place in its window now. (A lone,
+      // growing batch waits for a send to complete, so that it fills up instead of leaving at once.)
+      if (queue.batches.length > 1) queue.notify?.();
     }
     this.#buffered++;
     if (!queue.inFlight) this.#pump(runId, queue);
     return batch;
   }
 
-  /** Starts sending on the next microtask, so everything logged in this tick joins the batch. */
+  /**
+   * Starts sending on the next microtask, so everything logged in this tick joins the batch; then
+   * keeps up to `maxInFlight` batches on their way until the run's queue is empty.
+   */
   #pump(runId: string, queue: RunQueue): void {
     queue.inFlight = Promise.resolve().then(async () => {
-      while (queue.batches.length > 0) {
-        const batch = queue.batches.shift()!;
-        const entries = batch.metrics.length + batch.params.length + batch.tags.length;
-        try {
-          await this.#send(runId, batch.metrics, batch.params, batch.tags);
-        } catch (error) {
-          this.#errors.push({ runId, error });
-        } finally {
-          this.#buffered -= entries;
-          if (this.#buffered < this.#highWaterMark / 2) for (const wake of this.#drainWaiters.splice(0)) wake();
+      const sending = new Set<Promise<void>>();
+      while (queue.batches.length > 0 || sending.size > 0) {
+        while (queue.batches.length > 0 && sending.size < this.#maxInFlight) {
+          const sent = this.#sendBatch(runId, queue.batches.shift()!).finally(() => sending.delete(sent));
+          sending.add(sent);
         }
+        const completed = new Promise<void>((resolve) => (queue.notify = resolve));
+        await Promise.race([...sending, ...(sending.size < this.#maxInFlight ? [completed] : [])]);
+        queue.notify = null;
       }
       queue.inFlight = null;
     });
+  }
+
+  async #sendBatch(runId: string, batch: Batch): Promise<void> {
+    const entries = batch.metrics.length + batch.params.length + batch.tags.length;
+    try {
+      await this.#send(runId, batch.metrics, batch.params, batch.tags);
+    } catch (error) {
+      this.#errors.push({ runId, error });
+    } finally {
+      this.#buffered -= entries;
+      if (this.#buffered < this.#highWaterMark / 2) for (const wake of this.#drainWaiters.splice(0)) wake();
+    }
   }
 
   async #drain(runId: string): Promise<void> {

@@ -95,6 +95,7 @@ export const trackingStore = defineKind({
     // --- runs
     getRun: method({ args: [id], result: RunSchema, doc: '(runId) → Run with the latest value of each metric' }),
     updateRunInfo: method({
+      orderedBy: 0,
       args: [id, s.oneOf(RUN_STATUSES), s.nullable(s.integer()), maybeText],
       result: RunInfoSchema,
       doc: '(runId, runStatus, endTime, runName) → the updated RunInfo',
@@ -106,7 +107,8 @@ export const trackingStore = defineKind({
     }),
     deleteRun: method({ args: [id], result: nothing, doc: '(runId): soft delete' }),
     restoreRun: method({ args: [id], result: nothing, doc: '(runId)' }),
-    deleteTag: method({ args: [id, s.string()], result: nothing, doc: '(runId, key)', fallback: notImplemented('deleteTag') }),
+    deleteTag: method({
+      orderedBy: 0, args: [id, s.string()], result: nothing, doc: '(runId, key)', fallback: notImplemented('deleteTag') }),
     searchRuns: method({
       args: [s.array(s.string()), maybeText, viewType, s.integer(), orderBy, maybeText],
       result: pageSchema(RunSchema),
@@ -119,26 +121,31 @@ export const trackingStore = defineKind({
     }),
 
     // --- logging
-    logBatch: method({ args: [id, metrics, params, tags], result: nothing, doc: '(runId, metrics, params, tags): all or nothing' }),
+    logBatch: method({
+      orderedBy: 0, args: [id, metrics, params, tags], result: nothing, doc: '(runId, metrics, params, tags): all or nothing' }),
     logMetric: method({
+      orderedBy: 0,
       args: [id, MetricSchema],
       result: nothing,
       doc: '(runId, metric)',
       fallback: (self) => (runId, metric) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [metric], [], []),
     }),
     logParam: method({
+      orderedBy: 0,
       args: [id, ParamSchema],
       result: nothing,
       doc: '(runId, param)',
       fallback: (self) => (runId, param) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [], [param], []),
     }),
     setTag: method({
+      orderedBy: 0,
       args: [id, RunTagSchema],
       result: nothing,
       doc: '(runId, tag)',
       fallback: (self) => (runId, tag) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [], [], [tag]),
     }),
-    logInputs: method({ args: [id, s.array(DatasetInputSchema)], result: nothing, doc: '(runId, datasets)' }),
+    logInputs: method({
+      orderedBy: 0, args: [id, s.array(DatasetInputSchema)], result: nothing, doc: '(runId, datasets)' }),
   },
 });
 
