@@ -94,22 +94,37 @@ export class Flowhost {
 
   /** A typed remote for `entry`, built with `context`; one plugin instance per (plugin, context, tenant). */
   async remote<K extends KindShape>(kind: K, entry: PluginEntry, context: unknown, options: RemoteOptions = {}): Promise<Remote<K>> {
+    const target = await this.#instanceFor(kind, entry, context, options.tenant ?? 'default');
+    return 'inProcess' in target ? (target.inProcess as Promise<Remote<K>>) : remoteOf(kind, target.instance, { timeoutMs: options.timeoutMs });
+  }
+
+  /**
+   * Starts the instance for (`entry`, `context`, tenant) now and waits for its handshake, instead
+   * of on its first call (`flowhost status`, or a platform warming a tenant's plugins).
+   */
+  async warmUp(kind: KindShape, entry: PluginEntry, context: unknown, options: { tenant?: string } = {}): Promise<void> {
+    const target = await this.#instanceFor(kind, entry, context, options.tenant ?? 'default');
+    if ('instance' in target) await target.instance.whenReady();
+    else await target.inProcess;
+  }
+
+  /** The one instance per (plugin, context, tenant), made on first use; or the in-process binding. */
+  async #instanceFor(kind: KindShape, entry: PluginEntry, context: unknown, tenant: string): Promise<{ instance: PluginInstance } | { inProcess: Promise<unknown> }> {
     if (this.#closed) throw new MlflowError('this flowhost was closed', 'CANCELLED');
     if (entry.group !== kind.group) throw new TypeError(`${entry.packageName} provides ${entry.group}, not ${kind.group}`);
-    const tenant = options.tenant ?? 'default';
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
     const policy = this.#resolve(entry, tenant, checkedContext);
     const key = JSON.stringify([entry.group, entry.name, entry.modulePath, checkedContext, tenant]);
     if (policy.isolation === 'in-process') {
       let remote = this.#inProcess.get(key);
       if (!remote) this.#inProcess.set(key, (remote = loadInProcess(kind, entry, checkedContext)));
-      return remote as Promise<Remote<K>>;
+      return { inProcess: remote };
     }
     let instance = this.#instances.get(key);
     if (!instance) {
       const instanceOptions = await this.#instanceOptions(kind, entry, checkedContext, tenant, policy);
       if (this.#closed) throw new MlflowError('this flowhost was closed', 'CANCELLED');
-      // Another remote() for the same key may have finished while this one was bundling.
+      // Another caller for the same key may have finished while this one was bundling.
       instance = this.#instances.get(key);
       if (!instance) {
         instance = new PluginInstance(instanceOptions);
@@ -117,7 +132,7 @@ export class Flowhost {
         this.#everyInstance.push(instance);
       }
     }
-    return remoteOf(kind, instance, { timeoutMs: options.timeoutMs });
+    return { instance };
   }
 
   /** The plugin entry for `group`/`name`, or a clear error listing what is installed. */

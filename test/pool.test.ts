@@ -147,3 +147,29 @@ test('statistics count calls, errors by kind and latency, and render as Promethe
     await host.close();
   }
 });
+
+test("a run's pipelined writes are applied in the order sent, on one worker, even in a pool and with a store that awaits", async (t) => {
+  const { host } = testHost({ policy: { limits: { maxWorkers: 2, scaleUpInFlight: 1 } } });
+  try {
+    const store = await host.trackingStore('misbehaving-ordered-probe:x');
+    // Grow the pool to two workers first.
+    await Promise.all(Array.from({ length: 40 }, () => store.getExperiment('0')));
+    t.true(await eventually(async () => (await host.stats())[0].workers === 2));
+    const sends: Promise<void>[] = [];
+    for (let step = 0; step < 60; step++) {
+      for (const run of ['run-a', 'run-b', 'run-c']) sends.push(store.logBatch(run, [{ key: 'm', value: step, timestamp: 0, step }], [], []));
+    }
+    await Promise.all(sends);
+    for (const run of ['run-a', 'run-b', 'run-c']) {
+      const log = JSON.parse((await store.updateRunInfo(run, 'FINISHED', null, null)).runName) as { thread: number; step: number }[];
+      t.deepEqual(
+        log.map((entry) => entry.step),
+        Array.from({ length: 60 }, (_, i) => i),
+        `${run} was applied in order`,
+      );
+      t.is(new Set(log.map((entry) => entry.thread)).size, 1, `${run} stayed on one worker`);
+    }
+  } finally {
+    await host.close();
+  }
+});

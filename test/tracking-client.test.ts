@@ -214,3 +214,23 @@ test.serial('startRun resumes the run named by MLFLOW_RUN_ID, as MLflow does for
     await done();
   }
 });
+
+test('the async logger keeps up to maxInFlight batches of a run on their way, in order', async (t) => {
+  let inFlight = 0;
+  let peak = 0;
+  const steps: number[] = [];
+  const logger = new AsyncLogger(
+    async (_run, metrics) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      steps.push(...metrics.map((m) => m.step));
+      inFlight--;
+    },
+    { maxInFlight: 3 },
+  );
+  for (let step = 0; step < 10_000; step++) logger.logMetric('r', { key: 'm', value: step, timestamp: 0, step });
+  await logger.flush();
+  t.is(peak, 3);
+  t.is(steps.length, 10_000);
+});

@@ -1,0 +1,31 @@
+/**
+ * Records, per run, which worker thread applied each `logBatch` and in what order, after a random
+ * asynchronous delay (as a store awaiting its disk would). `updateRunInfo` reports the record as
+ * the run name: the tests of ordered writes read it back.
+ */
+import { threadId } from 'node:worker_threads';
+import { defineTrackingStore } from '@flowhost/sdk';
+import { memoryStore } from './lib/base.js';
+
+const applied = new Map<string, { thread: number; step: number }[]>();
+
+export default defineTrackingStore(() => ({
+  ...memoryStore(),
+  logBatch: async (runId, metrics) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+    const log = applied.get(runId) ?? [];
+    for (const m of metrics) log.push({ thread: threadId, step: m.step });
+    applied.set(runId, log);
+  },
+  updateRunInfo: (runId, status, endTime) => ({
+    runId,
+    experimentId: '0',
+    userId: 'probe',
+    status,
+    startTime: 0,
+    endTime,
+    lifecycleStage: 'active',
+    artifactUri: '',
+    runName: JSON.stringify(applied.get(runId) ?? []),
+  }),
+}));
