@@ -333,6 +333,7 @@ export class PluginInstance {
         if (queued.deadline <= performance.now()) queued.reject(failures.timedOut(this.label, queued.method, queued.deadlineMs));
         else this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
       }
+      this.#topUp();
       return;
     }
     if (!this.#slots.some((s) => !s.ready)) this.#startAfterBackoff();

@@ -173,3 +173,15 @@ test("a run's pipelined writes are applied in the order sent, on one worker, eve
     await host.close();
   }
 });
+
+test('minWorkers are started once the plugin has started, and kept', async (t) => {
+  const { host } = testHost({ policy: { limits: { minWorkers: 3, maxWorkers: 4 } } });
+  try {
+    const store = await host.trackingStore('memory:x');
+    await store.getExperiment('0');
+    t.true(await eventually(async () => (await host.stats())[0].workers === 3), 'topped up to minWorkers');
+  } finally {
+    await host.close();
+  }
+  t.is(host.liveWorkers(), 0);
+});
