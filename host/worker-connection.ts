@@ -11,7 +11,7 @@ import { SchemaError, s } from '@flowhost/sdk';
 import type { KindShape } from '@flowhost/sdk';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { MlflowError } from '@flowhost/sdk';
-import { FrameWriter, encodeMessage, readFrame } from '../workers/frames.js';
+import { FrameWriter, encodeMessage, readFrame, transferOf } from '../workers/frames.js';
 import { receiveStream, sendStream, type ByteSource, type StreamOptions } from '../workers/streams.js';
 import type { ByteBudget } from './byte-budget.js';
 import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
@@ -109,7 +109,7 @@ export class WorkerConnection {
     const startedAt = performance.now();
     this.#worker = (options.startIsolate ?? startWorkerThread)(options.start, { env: options.env, limits });
     this.#writer = new FrameWriter((frame) => {
-      if (!this.#gone) this.#worker.postMessage(frame, [frame.buffer as ArrayBuffer]);
+      if (!this.#gone) this.#worker.postMessage(frame, transferOf(frame));
     });
     this.#captureOutput('stdout');
     this.#captureOutput('stderr');

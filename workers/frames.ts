@@ -70,3 +70,12 @@ export function encodeMessage(message: unknown): Uint8Array {
 export function decodeMessage(buffer: Uint8Array): unknown {
   return unpackr.unpack(buffer);
 }
+
+/**
+ * What to transfer with a frame: its buffer, which is always its own (see `flush`), so the bytes
+ * move without a copy.
+ */
+export function transferOf(frame: Uint8Array): ArrayBuffer[] {
+  // Measured both ways for 60-byte frames: no difference above the noise, so one rule for all sizes.
+  return [frame.buffer as ArrayBuffer];
+}

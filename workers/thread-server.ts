@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
+import { transferOf } from './frames.js';
 import type { Dispatch } from './loader.js';
 import { isFrame, type HostControlMessage, type WorkerControlMessage, type WorkerStartData } from './protocol.js';
 import { RpcServer } from './runtime.js';
@@ -17,7 +18,7 @@ export function serveThread(start: WorkerStartData, loading: Promise<Dispatch>):
 
   loading.then(
     (dispatch) => {
-      const server = new RpcServer(dispatch, (frame) => port.postMessage(frame, [frame.buffer as ArrayBuffer]), start.streams);
+      const server = new RpcServer(dispatch, (frame) => port.postMessage(frame, transferOf(frame)), start.streams);
       port.on('message', (data: Uint8Array | HostControlMessage) => {
         if (isFrame(data)) server.receive(data);
         else if (data.type === 'call') server.receiveWithPorts(data.frame, data.ports);
