@@ -183,11 +183,6 @@ export class PluginInstance {
     this.#notBefore = 0;
   }
 
-  /** Counts bytes moved by this instance's streams (reported by the artifact layer). */
-  addBytesStreamed(bytes: number): void {
-    this.#bytesStreamed += bytes;
-  }
-
   async stats(): Promise<InstanceStats> {
     const { entry, tenant } = this.#options;
     await Promise.all(this.#slots.filter((s) => s.ready).map(async (s) => (s.heapUsed = (await s.connection.stats()).heapUsed)));
@@ -386,6 +381,7 @@ export class PluginInstance {
       streamBudget,
       onOutput: (stream, line) => onOutput(this.label, stream, line),
       onGone: (info) => this.#onGone(slot, info),
+      onStreamBytes: (bytes) => (this.#bytesStreamed += bytes),
     });
     const slot: Slot = { connection, ready: false, retiring: false, calls: 0, idleSince: performance.now(), heapUsed: 0 };
     this.#slots.push(slot);

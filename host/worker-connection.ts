@@ -37,6 +37,8 @@ export interface ConnectionOptions {
   readonly streamBudget: ByteBudget;
   /** Where the plugin runs (the isolation level); a worker thread by default. */
   readonly startIsolate?: IsolateFactory;
+  /** Told of every byte-stream chunk that moves, either way (statistics). */
+  readonly onStreamBytes?: (bytes: number) => void;
 }
 
 /** Where a method's byte streams are: which arguments, and whether the result is one. */
@@ -245,7 +247,8 @@ export class WorkerConnection {
     const streamEnded = () => {
       if (--open === 0) release();
     };
-    const touch = () => {
+    const touch = (bytes: number) => {
+      this.#options.onStreamBytes?.(bytes);
       const pending = this.#pending.get(id);
       if (pending) pending.deadline = performance.now() + pending.deadlineMs;
     };

@@ -5,7 +5,7 @@
  * form refused before a plugin sees it, and listings that name paths outside refused.
  */
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -16,14 +16,10 @@ import { Fluent } from '../host/client/fluent.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
 import { isPluginFailure } from '../host/errors.js';
 import { repoRoot, testHost } from './helpers/hosts.js';
+import { rejection } from './helpers/rejection.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const filePlugin = `${repoRoot}sample-plugins/file-plugin`;
-
-function tempDir(t: { teardown(fn: () => void): void }, prefix = 'flowhost-artifacts-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Every file below `dir`, as relative POSIX paths, sorted. */
 function tree(dir: string): string[] {
@@ -33,15 +29,6 @@ function tree(dir: string): string[] {
 function errorOf(t: { fail(message: string): void }, value: unknown): { errorCode: string; message: string } {
   if (!isMlflowError(value)) t.fail(`expected an MlflowError, got ${String(value)}`);
   return value as { errorCode: string; message: string };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 test('the built-in repository writes where MLflow writes: <experiment artifact location>/<run id>/artifacts/<path>', async (t) => {
@@ -411,5 +398,23 @@ test('the fluent API logs to the active run and reads back through the tracking 
     t.is(noRun.errorCode, 'INVALID_PARAMETER_VALUE');
   } finally {
     await fluent.shutdown();
+  }
+});
+
+test('statistics count the bytes an instance streamed, both ways', async (t) => {
+  const { host } = testHost();
+  const root = tempDir(t, 'flowhost-bytes-');
+  try {
+    const repo = await host.artifactRepository(join(root, 'artifacts'));
+    const file = join(root, 'payload.bin');
+    writeFileSync(file, Buffer.alloc(3 * 1024 * 1024 + 5, 7));
+    await repo.logArtifact(file);
+    const download = join(root, 'back');
+    mkdirSync(download);
+    await repo.downloadArtifacts('payload.bin', download);
+    const [stats] = await host.stats();
+    t.is(stats.bytesStreamed, 2 * (3 * 1024 * 1024 + 5));
+  } finally {
+    await host.close();
   }
 });
