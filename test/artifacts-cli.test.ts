@@ -7,22 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LARGE_TRANSFER_BYTES, formatBytes, progressBar } from '../host/cli/artifact-commands.js';
-import { main } from '../host/cli/main.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
 import { Flowhost } from '../host/flowhost.js';
-
-interface Outcome {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function cli(...argv: string[]): Promise<Outcome> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (line = '') => out.push(line), err: (line) => err.push(line) });
-  return { code, out, err };
-}
+import { cliLines as cli } from './helpers/cli.js';
 
 /** A file store with one run, and a local folder to log from. */
 async function setUp(t: { teardown(fn: () => void): void }) {

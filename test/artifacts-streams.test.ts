@@ -7,33 +7,19 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMlflowError } from '@flowhost/sdk';
 import { ArtifactTransferError, type ArtifactWriteStream } from '../host/client/artifacts.js';
 import { isPluginFailure } from '../host/errors.js';
 import type { Flowhost } from '../host/flowhost.js';
 import { testHost } from './helpers/hosts.js';
+import { rejection } from './helpers/rejection.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'flowhost-artifact-streams-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** Samples the host's RSS every 25 ms until stopped; answers the peak growth over `before`. */
 function rssWatch(): { stop(): number } {

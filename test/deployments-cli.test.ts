@@ -12,28 +12,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { main } from '../host/cli/main.js';
 import { CONFIG_PAIR_MESSAGE, userArgsToDict } from '../host/cli/deployment-commands.js';
+import { cli } from './helpers/cli.js';
 import { misbehavingPlugins } from './helpers/hosts.js';
 
 const F_TARGET = 'faketarget';
 const F_NAME = 'fake_deployment_name';
 const F_MODEL_URI = 'fake_model_uri';
 const F_FLAVOR = 'fake_flavor';
-
-interface CliResult {
-  code: number;
-  /** Every line written to stdout, joined with newlines. */
-  out: string;
-  err: string;
-}
-
-async function cli(...argv: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (line = '') => out.push(line), err: (line: string) => err.push(line) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 async function withEnv<T>(changes: Record<string, string>, body: () => Promise<T>): Promise<T> {
   const before = Object.fromEntries(Object.keys(changes).map((key) => [key, process.env[key]]));

@@ -12,6 +12,7 @@ import { Flowhost } from '../host/flowhost.js';
 import { PluginRegistry, pythonList, uriScheme } from '../host/registry.js';
 import { BUILTIN_PLUGINS } from '../host/builtins.js';
 import { main } from '../host/cli/main.js';
+import { captureIo as capture } from './helpers/cli.js';
 import { misbehavingPlugins } from './helpers/hosts.js';
 
 /** A working plugin module every fixture package can point at (the in-memory store, already built). */
@@ -120,12 +121,6 @@ test("URI schemes follow MLflow's get_uri_scheme, and an unknown scheme gets MLf
     " Model registry functionality is unavailable; got unsupported URI 'nope://x' for model registry data storage. Supported URI schemes are: ['', 'file']. See https://www.mlflow.org/docs/latest/tracking.html#storage for how to run an MLflow server against one of the supported backend storage locations.",
   );
 });
-
-function capture(): { io: { out: (line?: string) => void; err: (line: string) => void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (line = '') => out.push(line), err: (line) => err.push(line) }, out, err };
-}
 
 test.serial('flowhost plugins list shows every plugin with its status, and --json carries the same', async (t) => {
   const { root, nodeModules } = await fixtureTree();

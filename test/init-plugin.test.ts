@@ -19,20 +19,12 @@ import { join } from 'node:path';
 import { artifactRepository, deployments, projectBackend, runContextProvider, PROJECT_RUN_ID, type PluginGroup } from '@flowhost/sdk';
 import { TRACKING_STORE_CONFORMANCE_CASES } from '@flowhost/sdk/conformance';
 import { entryPointNameProblem, supportedKinds } from '../host/cli/init-plugin.js';
-import { main } from '../host/cli/main.js';
 import { Flowhost } from '../host/flowhost.js';
+import { cli } from './helpers/cli.js';
 import { repoRoot } from './helpers/hosts.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'flowhost-init-plugin-'));
 test.after.always(() => rm(scratch, { recursive: true, force: true }));
-
-/** Runs the flowhost CLI in this process, output captured. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (line = '') => void out.push(line), err: (line) => void err.push(line) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /**
  * At most two child processes (npm + ava, tsc) at a time: each is CPU-bound, and a loaded 2-core

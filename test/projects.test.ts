@@ -12,12 +12,12 @@ import { join, resolve } from 'node:path';
 import test from 'ava';
 import { isMlflowError, type MlflowError } from '@flowhost/sdk';
 import { loadProject, projectDirectory, shellQuote } from '@flowhost/sdk/projects';
-import { main } from '../host/cli/main.js';
 import { parameterList } from '../host/cli/project-commands.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
 import { isPluginFailure } from '../host/errors.js';
 import type { Flowhost } from '../host/flowhost.js';
 import { runProject, type RunProjectOptions } from '../host/projects/index.js';
+import { cliLines as cli } from './helpers/cli.js';
 import { misbehavingPlugins, repoRoot, testHost, timed } from './helpers/hosts.js';
 
 const filePlugin = `${repoRoot}sample-plugins/file-plugin`;
@@ -406,13 +406,6 @@ test.serial('local: closing the host while a command runs stops its process grou
 });
 
 // --- the CLI
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (line = '') => out.push(line), err: (line: string) => err.push(line) });
-  return { code, out, err };
-}
 
 test.serial('flowhost run: the example project with -P, its output on stdout, then the run is FINISHED', async (t) => {
   const trackingUri = fresh('cli-mlruns');

@@ -7,16 +7,12 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../host/cli/main.js';
+import { cli } from './helpers/cli.js';
 import { fixturesDir } from './helpers/hosts.js';
 import { tempRoot } from './helpers/registry.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (line = '') => void out.push(line), err: (line) => void err.push(line) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+/** The shared CLI runner, called with one argv array as this file's tests do. */
+const run = (argv: string[]) => cli(...argv);
 
 /** A copy of the registry MLflow wrote (test/fixtures/mlflow-registry), so no test writes the fixture. */
 function mlflowRegistry(t: ExecutionContext): string {

@@ -16,25 +16,19 @@
  *   5 version 2 → "Production", archiving the others      11 describe version 1
  */
 import test from 'ava';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bindInProcess, modelRegistryStore, trackingStore, type RemoteModelRegistryStore } from '@flowhost/sdk';
 import { createFileStore } from '@flowhost/sdk/file-store';
 import { createFileRegistryStore } from '@flowhost/sdk/registry-store';
 import { fixturesDir } from './helpers/hosts.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const MLFLOW_ROOT = join(fixturesDir, 'mlflow-registry', 'mlruns');
 const LEGACY_ROOT = join(fixturesDir, 'mlflow-registry', 'legacy');
 const T = (i: number) => 1700000000000 + i * 1000;
 const RUN = '4b6f2a7d8e9c4f0a9b1c2d3e4f5a6b7c';
 const V1_SOURCE = `file:///srv/mlruns/1/${RUN}/artifacts/model`;
-
-function tempDir(t: { teardown: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'flowhost-registry-layout-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Every file under `root`, relative path → bytes. */
 function filesUnder(root: string): Map<string, Buffer> {

@@ -3,21 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { main } from '../host/cli/main.js';
 import { Flowhost } from '../host/flowhost.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
+import { cli } from './helpers/cli.js';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (line = '') => void out.push(line), err: (line: string) => void err.push(line) }, out, err, text: () => out.join('\n') };
-}
-
-async function run(args: string[]) {
-  const c = capture();
-  const code = await main(args, c.io);
-  return { code, out: c.text(), err: c.err.join('\n') };
-}
+/** The shared CLI runner, called with one argv array as this file's tests do. */
+const run = (argv: string[]) => cli(...argv);
 
 test('experiments: create, search (table and JSON), rename, delete, restore, with MLflow messages', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'flowhost-cli-'));

@@ -8,9 +8,10 @@
  * those variables (and `HOME`): the host grants them by name (host/builtins.ts).
  */
 import { readFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defineRunContextProvider } from '@flowhost/sdk';
+import { systemUser } from '@flowhost/sdk/projects';
 
 function credentialsUsername(): string | null {
   let text: string;
@@ -29,18 +30,6 @@ function credentialsUsername(): string | null {
     }
   }
   return null;
-}
-
-function systemUser(): string {
-  for (const name of ['LOGNAME', 'USER', 'LNAME', 'USERNAME']) {
-    const value = process.env[name];
-    if (value) return value;
-  }
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export default defineRunContextProvider(({ sourceName }) => ({

@@ -4,7 +4,7 @@
  * code. Areas (tracking, plugins, artifacts, …) each export their commands; main.ts collects them.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isMlflowError } from '@flowhost/sdk';
+import { isMlflowError, type Page } from '@flowhost/sdk';
 import { Flowhost } from '../flowhost.js';
 import { TrackingClient } from '../client/tracking-client.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
@@ -95,6 +95,24 @@ export async function runCommand(command: Command, argv: string[], io: { out: (l
     await (host as Flowhost | null)?.close();
   }
 }
+
+/**
+ * Follows page tokens to the end: the CLI lists everything, as MLflow's does. `fetch` asks for the
+ * page a token names (null: the first).
+ */
+export async function allPages<T>(fetch: (token: string | null) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | null = null;
+  do {
+    const page: Page<T> = await fetch(token);
+    items.push(...page.items);
+    token = page.nextPageToken;
+  } while (token);
+  return items;
+}
+
+/** A time in milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC); empty when unset or 0. */
+export const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '');
 
 /** Prints rows as an aligned table (the header row first). */
 export function table(rows: string[][]): string {

@@ -3,11 +3,11 @@
  * registry commands; these follow the style of `experiments` and `runs` (a table for people,
  * `--json` for machines) and resolve the registry URI as MLflow's client does.
  */
-import type { ModelVersion, Page, RegisteredModel } from '@flowhost/sdk';
+import type { ModelVersion, RegisteredModel } from '@flowhost/sdk';
 import { RegistryClient } from '../client/registry-client.js';
 import { resolveRegistryUri } from '../client/registry-uri.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
-import { JSON_OPTION, table as alignedTable, type Command, type CommandContext, type OptionSpec } from './command.js';
+import { JSON_OPTION, allPages, iso, table as alignedTable, type Command, type CommandContext, type OptionSpec } from './command.js';
 
 const REGISTRY_URI: Record<string, OptionSpec> = {
   'registry-uri': { type: 'string', description: 'registry URI (default: MLFLOW_REGISTRY_URI, else the tracking URI)' },
@@ -21,17 +21,6 @@ async function registry(context: CommandContext): Promise<RegistryClient> {
   const trackingUri = (context.values['tracking-uri'] as string | undefined) ?? resolveTrackingUri();
   const registryUri = resolveRegistryUri({ explicit: context.values['registry-uri'] as string | undefined, trackingUri });
   return new RegistryClient(await context.host().registryStore(registryUri, { trackingUri }), registryUri);
-}
-
-async function allPages<T>(fetch: (token: string | null) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  let token: string | null = null;
-  do {
-    const page: Page<T> = await fetch(token);
-    items.push(...page.items);
-    token = page.nextPageToken;
-  } while (token);
-  return items;
 }
 
 /**
@@ -52,7 +41,6 @@ const table = (rows: string[][]) =>
     .map((line) => line.trimEnd())
     .join('\n');
 
-const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '');
 const pairs = (record: Record<string, string>, separator = '=') =>
   Object.entries(record)
     .map(([key, value]) => `${key}${separator}${value}`)

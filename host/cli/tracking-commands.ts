@@ -1,6 +1,6 @@
 /** `flowhost experiments …` and `flowhost runs …`, named and flagged as MLflow's CLI. */
-import { MlflowError, VIEW_TYPES, type Experiment, type Page, type Run, type ViewType } from '@flowhost/sdk';
-import { JSON_OPTION, table, type Command, type CommandContext, type OptionSpec } from './command.js';
+import { MlflowError, VIEW_TYPES, type Experiment, type Run, type ViewType } from '@flowhost/sdk';
+import { JSON_OPTION, allPages, iso, table, type Command, type CommandContext, type OptionSpec } from './command.js';
 
 const VIEW: Record<string, OptionSpec> = {
   view: { type: 'string', short: 'v', description: 'active_only (default), deleted_only or all' },
@@ -12,20 +12,6 @@ function viewType(context: CommandContext): ViewType {
   if (!VIEW_TYPES.includes(upper)) throw MlflowError.invalidParameterValue(`Invalid view type '${raw}': use active_only, deleted_only or all.`);
   return upper;
 }
-
-/** Follows page tokens to the end: the CLI lists everything, as MLflow's does. */
-async function allPages<T>(fetch: (token: string | null) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  let token: string | null = null;
-  do {
-    const page: Page<T> = await fetch(token);
-    items.push(...page.items);
-    token = page.nextPageToken;
-  } while (token);
-  return items;
-}
-
-const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '');
 
 export const trackingCommands: Command[] = [
   {

@@ -19,7 +19,6 @@
  *     cancellation (`signal`) → KILLED and an error.
  */
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import {
   MlflowError,
@@ -34,7 +33,17 @@ import {
   pythonRepr,
   pythonStr,
 } from '@flowhost/sdk';
-import { executionError, fetchAndValidateProject, gitCommit, gitRepoUrl, gitSourceUrl, localPathOrNull, parseSubdirectory, uriSchemeOf } from '@flowhost/sdk/projects';
+import {
+  executionError,
+  fetchAndValidateProject,
+  gitCommit,
+  gitRepoUrl,
+  gitSourceUrl,
+  localPathOrNull,
+  parseSubdirectory,
+  systemUser,
+  uriSchemeOf,
+} from '@flowhost/sdk/projects';
 import { mlflow } from '../client/fluent.js';
 import { TrackingClient, type Loggable } from '../client/tracking-client.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
@@ -202,19 +211,6 @@ async function resolveExperimentId(client: TrackingClient, options: RunProjectOp
     return client.createExperiment(options.experimentName);
   }
   return process.env.MLFLOW_EXPERIMENT_ID || '0';
-}
-
-/** Python's `getpass.getuser()`, which MLflow's project runs record as `mlflow.user`. */
-function systemUser(): string {
-  for (const name of ['LOGNAME', 'USER', 'LNAME', 'USERNAME']) {
-    const value = process.env[name];
-    if (value) return value;
-  }
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The tags MLflow's `_create_run` gives a project run (reference §4.2). */

@@ -15,7 +15,7 @@ import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileInfo } from '../entities.js';
 import { MlflowError, isMlflowError } from '../errors.js';
-import { compareCodePoints } from '../file-store/validation.js';
+import { compareCodePoints } from '../python.js';
 import { localPathOfFileUri } from '../file-store/uri.js';
 import type { ArtifactRepository } from '../kinds/artifact-repository.js';
 import { FileSource, PARTIAL_UPLOAD_SUFFIX, isPartialName, localPathBelow, writeFileAtomically } from './files.js';

@@ -3,10 +3,10 @@
  * `SearchExperimentsUtils` (experiments) of `mlflow/utils/search_utils.py` (MLflow 3.6), with
  * MLflow's grammar, ordering, page tokens and error messages.
  *
- * MLflow tokenises filters with sqlparse; this module has its own small tokenizer that accepts the
- * same language (dotted identifiers with backtick- or double-quoted parts, single-quoted strings,
- * numbers, comparators, parenthesised lists, AND) and reports the same errors for the same
- * mistakes. Comparators are checked when the filter is parsed, not when the first run is matched
+ * The filter language itself (MLflow's sqlparse-based tokenizing, identifiers, quoted strings,
+ * lists, comparisons) is `./filter-grammar.ts`, shared with the model registry's searches; this
+ * module holds what is particular to runs and experiments: their keys, comparators, messages and
+ * ordering. Comparators are checked when the filter is parsed, not when the first run is matched
  * (MLflow's FileStore only notices a bad comparator if some run reaches it).
  *
  * The view type and the experiment selection are the store's business; these functions see only
@@ -15,15 +15,29 @@
 import type { Experiment, Page, Run, RunInfo } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import {
-  compareCodePoints,
-  decodeUtf8,
-  pythonBytesRepr,
-  pythonRepr,
-  pythonStr,
-  pythonStringRepr,
-  validateSearchExperimentsMaxResults,
-  validateSearchRunsMaxResults,
-} from './validation.js';
+  NUMERIC_COMPARATORS,
+  TEXT_COMPARATORS,
+  TEXT_OR_LIST_COMPARATORS,
+  attributeOrTag,
+  checkAttributeKey,
+  checkComparator,
+  comparisonOf,
+  groupComparisons,
+  identifierAt,
+  own,
+  parseQuotedList,
+  pythonSet,
+  textValue,
+  trimBackticks,
+  unquoteKey,
+  type ClauseValue,
+  type Comparator,
+  type FilterDialect,
+  type RawComparison,
+  type Token,
+} from './filter-grammar.js';
+import { compareCodePoints, pythonBytesRepr, pythonRequestRepr, pythonRequestStr } from '../python.js';
+import { decodeUtf8, validateSearchExperimentsMaxResults, validateSearchRunsMaxResults } from './validation.js';
 
 const invalid = (message: string) => MlflowError.invalidParameterValue(message);
 
@@ -140,10 +154,10 @@ export function decodePageToken(token: string | null | undefined): number {
     throw invalid(`Invalid page token, decoded value=${pythonBytesRepr(bytes)}`);
   }
   const offsetValue = isJsonObject(parsed) && Object.hasOwn(parsed, 'offset') ? parsed.offset : undefined;
-  if (!isJsonObject(parsed) || !pythonTruthy(offsetValue)) throw invalid(`Invalid page token, parsed value=${pythonRepr(parsed)}`);
+  if (!isJsonObject(parsed) || !pythonTruthy(offsetValue)) throw invalid(`Invalid page token, parsed value=${pythonRequestRepr(parsed)}`);
   const offset = pythonInt(offsetValue);
-  if (offset === null) throw invalid(`Invalid page token, not stringable ${pythonStr(offsetValue)}`);
-  if (offset < 0) throw invalid(`Invalid page token, parsed value=${pythonRepr(parsed)}`);
+  if (offset === null) throw invalid(`Invalid page token, not stringable ${pythonRequestStr(offsetValue)}`);
+  if (offset < 0) throw invalid(`Invalid page token, parsed value=${pythonRequestRepr(parsed)}`);
   return offset;
 }
 
@@ -155,269 +169,28 @@ export function paginate<T>(items: readonly T[], pageToken: string | null | unde
 }
 
 // =============================================================================================
-// Tokenizer shared by filters and order_by clauses
+// The filter language (shared with the registry's searches: ./filter-grammar.ts)
 // =============================================================================================
 
-type TokenKind = 'identifier' | 'string' | 'number' | 'hex' | 'comparator' | 'keyword' | 'list' | 'other';
+export type { ClauseValue, Comparator } from './filter-grammar.js';
 
-interface Token {
-  kind: TokenKind;
-  /** The source text of the token, quotes included. */
-  text: string;
-}
-
-const WHITESPACE = /\s+/y;
-const BARE_PART = /[\p{L}\p{N}_$#]+/uy;
-const DOUBLE_QUOTED_PART = /"(?:""|\\"|[^"])*"/y;
-const BACKTICK_PART = /`(?:``|[^`])*`/y;
-// Backtracking alternatives, as sqlparse's: a trailing backslash may still close the string.
-const SINGLE_QUOTED = /'(?:''|\\'|[^'])*'/y;
-const HEX_NUMBER = /-?0x[0-9a-f]+/iy;
-const NUMBER = /-?(?:\d+(?:\.\d+)?e-?\d+|\d+\.\d*|\.\d+|\d+)/iy;
-const COMPARATOR = /[<>=~!]+/y;
-const NOT_LIKE = /NOT\s+I?LIKE(?![\p{L}\p{N}_$#])/iuy;
-const WORD_CHARACTER = /[\p{L}\p{N}_$#]/u;
-// The keywords that can appear between or inside clauses; any other word is a name.
-const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'BETWEEN']);
-
-function matchAt(pattern: RegExp, source: string, position: number): string | null {
-  pattern.lastIndex = position;
-  const match = pattern.exec(source);
-  return match ? match[0] : null;
-}
-
-function identifierPartAt(source: string, position: number): string | null {
-  return (
-    matchAt(BARE_PART, source, position) ??
-    matchAt(DOUBLE_QUOTED_PART, source, position) ??
-    matchAt(BACKTICK_PART, source, position)
-  );
-}
-
-/** `a.b."c d".\`e\``: parts joined by dots, no spaces. */
-function identifierAt(source: string, position: number): string | null {
-  let end = position;
-  let part = identifierPartAt(source, end);
-  if (part === null) return null;
-  end += part.length;
-  while (source[end] === '.' && (part = identifierPartAt(source, end + 1)) !== null) end += 1 + part.length;
-  return source.slice(position, end);
-}
-
-/** The end of the parenthesised group opening at `position`, or -1 if it never closes. */
-function closingParenthesis(source: string, position: number): number {
-  let depth = 0;
-  for (let i = position; i < source.length; i++) {
-    const char = source[i];
-    if (char === "'" || char === '"' || char === '`') {
-      const quoted = matchAt(char === "'" ? SINGLE_QUOTED : char === '"' ? DOUBLE_QUOTED_PART : BACKTICK_PART, source, i);
-      if (quoted === null) return -1;
-      i += quoted.length - 1;
-    } else if (char === '(') depth++;
-    else if (char === ')' && --depth === 0) return i;
-  }
-  return -1;
-}
-
-function tokenize(source: string): Token[] {
-  const tokens: Token[] = [];
-  let position = 0;
-  const push = (kind: TokenKind, text: string) => {
-    tokens.push({ kind, text });
-    position += text.length;
-  };
-  while (position < source.length) {
-    const space = matchAt(WHITESPACE, source, position);
-    if (space) {
-      position += space.length;
-      continue;
-    }
-    const char = source[position];
-    if (char === "'") {
-      const quoted = matchAt(SINGLE_QUOTED, source, position);
-      push(quoted === null ? 'other' : 'string', quoted ?? source.slice(position));
-      continue;
-    }
-    if (char === '(') {
-      const end = closingParenthesis(source, position);
-      push(end < 0 ? 'other' : 'list', end < 0 ? source.slice(position) : source.slice(position, end + 1));
-      continue;
-    }
-    const notLike = matchAt(NOT_LIKE, source, position);
-    if (notLike) {
-      push('comparator', notLike);
-      continue;
-    }
-    const hex = matchAt(HEX_NUMBER, source, position);
-    const number = hex ?? matchAt(NUMBER, source, position);
-    const following = number ? source.codePointAt(position + number.length) : undefined;
-    // `1abc` is a name, not a number followed by a name.
-    if (number && (following === undefined || !WORD_CHARACTER.test(String.fromCodePoint(following)))) {
-      push(hex ? 'hex' : 'number', number);
-      continue;
-    }
-    const identifier = identifierAt(source, position);
-    if (identifier) {
-      const upper = identifier.toUpperCase();
-      if (upper === 'LIKE' || upper === 'ILIKE') push('comparator', identifier);
-      else push(KEYWORDS.has(upper) ? 'keyword' : 'identifier', identifier);
-      continue;
-    }
-    const comparator = matchAt(COMPARATOR, source, position);
-    if (comparator) {
-      push('comparator', comparator);
-      continue;
-    }
-    push('other', String.fromCodePoint(source.codePointAt(position)!));
-  }
-  return tokens;
-}
-
-const isKeyword = (token: Token | undefined, word: string) => token?.kind === 'keyword' && token.text.toUpperCase() === word;
-const isOperand = (token: Token | undefined) =>
-  token !== undefined && (token.kind === 'identifier' || token.kind === 'string' || token.kind === 'number' || token.kind === 'hex' || token.kind === 'list');
-
-interface RawComparison {
-  left: Token;
-  comparator: string;
-  right: Token;
-}
-
-/**
- * Groups a filter into `operand comparator operand` and `identifier [NOT] IN (…)` comparisons
- * separated by AND, as sqlparse and MLflow do; whatever does not fit is reported. `quoteEach`
- * follows MLflow: runs quote each bad fragment, experiments do not.
- */
-function groupComparisons(filter: string, quoteEach: boolean): RawComparison[] {
-  const tokens = tokenize(filter);
-  const firstSemicolon = tokens.findIndex((t) => t.text === ';');
-  if (firstSemicolon >= 0 && tokens.slice(firstSemicolon + 1).some((t) => t.text !== ';')) {
-    throw invalid(`Search filter contained multiple expression '${filter}'. Provide AND-ed expression list.`);
-  }
-  const comparisons: RawComparison[] = [];
-  const misfits: string[] = [];
-  for (let i = 0; i < tokens.length; ) {
-    const [first, second, third, fourth] = [tokens[i], tokens[i + 1], tokens[i + 2], tokens[i + 3]];
-    if (isKeyword(first, 'AND')) {
-      i += 1;
-    } else if (first.kind === 'identifier' && isKeyword(second, 'IN') && third?.kind === 'list') {
-      comparisons.push({ left: first, comparator: 'IN', right: third });
-      i += 3;
-    } else if (first.kind === 'identifier' && isKeyword(second, 'NOT') && isKeyword(third, 'IN') && fourth?.kind === 'list') {
-      comparisons.push({ left: first, comparator: 'NOT IN', right: fourth });
-      i += 4;
-    } else if (isOperand(first) && second?.kind === 'comparator' && isOperand(third)) {
-      comparisons.push({ left: first, comparator: second.text.toUpperCase(), right: third });
-      i += 3;
-    } else {
-      misfits.push(first.text);
-      i += 1;
-    }
-  }
-  if (misfits.length > 0) {
-    const shown = quoteEach ? misfits.map((m) => `'${m}'`).join(', ') : misfits.join(', ');
-    throw invalid(`Invalid clause(s) in filter string: ${shown}`);
-  }
-  for (const { left } of comparisons) {
-    if (left.kind !== 'identifier') throw invalid(`Invalid comparison clause. Expected 'Identifier' found '${left.text}'`);
-  }
-  return comparisons;
-}
-
-// =============================================================================================
-// Identifiers and values (MLflow's _get_identifier / _get_value)
-// =============================================================================================
-
-export type Comparator = '>' | '>=' | '!=' | '=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
-export type ClauseValue = number | string | string[];
-
-const NUMERIC_COMPARATORS: readonly Comparator[] = ['>', '>=', '!=', '=', '<', '<='];
-const TEXT_COMPARATORS: readonly Comparator[] = ['!=', '=', 'LIKE', 'ILIKE'];
-const TEXT_OR_LIST_COMPARATORS: readonly Comparator[] = ['!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
-
-const pythonSet = (items: readonly string[]) => `{${items.map(pythonStringRepr).join(', ')}}`;
-
-const isQuoted = (text: string, quote: string) => text.length >= 2 && text.startsWith(quote) && text.endsWith(quote);
-const trimBackticks = (text: string) => (isQuoted(text, '`') ? text.slice(1, -1) : text);
-
-/** MLflow's `_strip_quotes`: one pair of ' or " removed, nothing unescaped. */
-function stripQuotes(text: string, expectQuoted: boolean): string {
-  if (isQuoted(text, "'") || isQuoted(text, '"')) return text.slice(1, -1);
-  if (expectQuoted) {
-    throw invalid(
-      `Parameter value is either not quoted or unidentified quote types used for string value ${text}. Use either single or double quotes.`,
-    );
-  }
-  return text;
-}
-
-/** The content of a Python single-quoted literal, as `ast.literal_eval` reads it. */
-function pythonStringLiteral(quoted: string): string {
-  const body = quoted.slice(1, -1);
-  const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', a: '\x07', '0': '\0' };
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i];
-    // `'a''b'` is two adjacent literals to Python: their concatenation.
-    if (char === "'" && body[i + 1] === "'") {
-      i++;
-      continue;
-    }
-    if (char !== '\\' || i + 1 >= body.length) {
-      out += char;
-      continue;
-    }
-    const next = body[i + 1];
-    const hexLength = next === 'x' ? 2 : next === 'u' ? 4 : next === 'U' ? 8 : 0;
-    const hex = hexLength ? body.slice(i + 2, i + 2 + hexLength) : '';
-    if (hexLength && new RegExp(`^[0-9a-fA-F]{${hexLength}}$`).test(hex)) {
-      out += String.fromCodePoint(parseInt(hex, 16));
-      i += 1 + hexLength;
-    } else if (Object.hasOwn(simple, next)) {
-      out += simple[next];
-      i++;
-    } else {
-      out += char;
-    }
-  }
-  return out;
-}
-
-/** MLflow's checks of a `(…)` value: a non-empty list of single-quoted strings. */
-function parseQuotedList(list: Token): string[] {
-  const items = tokenize(list.text.slice(1, -1));
-  if (items.length === 0) {
-    throw invalid('While parsing a list in the query, expected a non-empty list of string values, but got empty list');
-  }
-  const illFormed = () => invalid('While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.');
-  if (items.length === 1) {
-    if (items[0].kind !== 'string') throw illFormed();
-    return [pythonStringLiteral(items[0].text)];
-  }
-  if (items.some((t) => t.kind !== 'string' && t.text !== ',')) {
-    throw invalid(`While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: ${list.text}`);
-  }
-  // Strings and commas must alternate, a trailing comma allowed (Python tuple syntax).
-  const alternates = items.every((t, index) => (index % 2 === 0 ? t.kind === 'string' : t.text === ','));
-  if (!alternates) throw illFormed();
-  return items.filter((t) => t.kind === 'string').map((t) => pythonStringLiteral(t.text));
-}
-
-function checkComparator(comparator: string, allowed: readonly Comparator[]): Comparator {
-  if (!(allowed as readonly string[]).includes(comparator)) {
-    throw invalid(`Invalid comparator '${comparator}' not one of '${pythonSet(allowed)}'`);
-  }
-  return comparator as Comparator;
-}
+/** How the run search reads a filter; see FilterDialect for what the registry reads differently. */
+const RUN_FILTER_DIALECT: FilterDialect = {
+  hexNumbers: true,
+  numberBoundary: 'code-point',
+  notLike: 'as-written',
+  listEscapes: 'python',
+  skipSemicolons: false,
+  filterInMessage: 'quoted',
+  quoteMisfits: true,
+  likeMatchesNewlines: true,
+};
+/** The experiment search differs from the run search only in not quoting bad fragments, as MLflow. */
+const EXPERIMENT_FILTER_DIALECT: FilterDialect = { ...RUN_FILTER_DIALECT, quoteMisfits: false };
 
 function numericValue(token: Token, message: string): number {
   if (token.kind !== 'number') throw invalid(message);
   return Number(token.text);
-}
-
-function textValue(token: Token, message: string): string {
-  if (token.kind !== 'string' && token.kind !== 'identifier') throw invalid(message);
-  return stripQuotes(token.text, true);
 }
 
 /** A list goes with IN / NOT IN, and IN / NOT IN with a list only. */
@@ -494,13 +267,11 @@ function runIdentifier(text: string, validAttributes: readonly string[]): { type
   const entityText = dot < 0 ? 'attribute' : trimBackticks(text.slice(0, dot));
   const rawKey = dot < 0 ? text : text.slice(dot + 1);
   if (!Object.hasOwn(RUN_ENTITY_ALIASES, entityText)) {
-    throw invalid(`Invalid entity type '${entityText}'. Valid values are ${pythonRepr(RUN_ENTITY_TYPES)}`);
+    throw invalid(`Invalid entity type '${entityText}'. Valid values are ${pythonRequestRepr(RUN_ENTITY_TYPES)}`);
   }
   const type = RUN_ENTITY_ALIASES[entityText];
-  const key = trimBackticks(stripQuotes(rawKey, false));
-  if (type === 'attribute' && !validAttributes.includes(key)) {
-    throw invalid(`Invalid attribute key '${key}' specified. Valid keys are '${pythonSet(validAttributes)}'`);
-  }
+  const key = unquoteKey(rawKey);
+  if (type === 'attribute') checkAttributeKey(key, validAttributes);
   if (type === 'dataset' && !DATASET_KEYS.includes(key)) {
     throw invalid(`Invalid dataset key '${key}' specified. Valid keys are '${pythonSet(DATASET_KEYS)}'`);
   }
@@ -528,7 +299,7 @@ function runClauseOf({ left, comparator: comparatorText, right }: RawComparison)
       } else if (right.kind === 'list') {
         if (key !== 'run_id') throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
         // Run ids are lowercase hex; MLflow drops other entries so MySQL's case-blind IN agrees.
-        value = parseQuotedList(right).filter((id) => id === id.toLowerCase());
+        value = parseQuotedList(right, RUN_FILTER_DIALECT).filter((id) => id === id.toLowerCase());
         allowed = TEXT_OR_LIST_COMPARATORS;
       } else {
         value = textValue(right, `Expected a quoted string value for attributes. Got value ${right.text}`);
@@ -538,7 +309,7 @@ function runClauseOf({ left, comparator: comparatorText, right }: RawComparison)
     case 'dataset':
       value =
         right.kind === 'list'
-          ? parseQuotedList(right)
+          ? parseQuotedList(right, RUN_FILTER_DIALECT)
           : textValue(right, `Expected a quoted string value for dataset attributes. Got value ${right.text}`);
       allowed = TEXT_OR_LIST_COMPARATORS;
       break;
@@ -555,61 +326,11 @@ function runClauseOf({ left, comparator: comparatorText, right }: RawComparison)
  */
 export function parseRunFilter(filter: string | null | undefined): RunClause[] {
   if (!filter) return [];
-  return groupComparisons(filter, true).map(runClauseOf);
-}
-
-/**
- * SQL LIKE: `%` any run, `_` one character, everything else literal; the whole value must match.
- * MLflow's FileStore hands the pattern to Python's `re` unescaped (so `.` is a wildcard there and
- * `%` stops at a newline); flowhost follows SQL, as MLflow's SQL store does.
- */
-function likeMatcher(pattern: string, caseInsensitive: boolean): (text: string) => boolean {
-  let source = '';
-  for (const char of pattern) {
-    if (char === '%') source += '.*';
-    else if (char === '_') source += '.';
-    else source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  const regex = new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
-  return (text) => regex.test(text);
-}
-
-type Test = (lhs: unknown) => boolean;
-
-/** The comparison of a clause as a function of the left-hand value (a present, non-null value). */
-function comparisonOf(comparator: Comparator, value: ClauseValue): Test {
-  switch (comparator) {
-    case '=':
-      return (lhs) => lhs === value;
-    case '!=':
-      return (lhs) => lhs !== value;
-    case '>':
-      return (lhs) => (lhs as number) > (value as number);
-    case '>=':
-      return (lhs) => (lhs as number) >= (value as number);
-    case '<':
-      return (lhs) => (lhs as number) < (value as number);
-    case '<=':
-      return (lhs) => (lhs as number) <= (value as number);
-    case 'LIKE':
-    case 'ILIKE': {
-      const matches = likeMatcher(value as string, comparator === 'ILIKE');
-      return (lhs) => typeof lhs === 'string' && matches(lhs);
-    }
-    case 'IN':
-      return (lhs) => (value as string[]).includes(lhs as string);
-    case 'NOT IN':
-      return (lhs) => !(value as string[]).includes(lhs as string);
-  }
-}
-
-/** A value of a string-keyed record, own keys only: a tag named `constructor` is just a tag. */
-function own<T>(record: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
+  return groupComparisons(filter, RUN_FILTER_DIALECT).map(runClauseOf);
 }
 
 function runMatcher(clause: RunClause): (run: Run) => boolean {
-  const test = comparisonOf(clause.comparator, clause.value);
+  const test = comparisonOf(clause.comparator, clause.value, RUN_FILTER_DIALECT);
   const { key } = clause;
   // A run lacking the key never matches, `!=` included (MLflow's `if lhs is None: return False`).
   const present = (lhs: unknown) => lhs !== undefined && lhs !== null && test(lhs);
@@ -774,8 +495,6 @@ export interface ExperimentOrderBy {
 const EXPERIMENT_FILTER_ATTRIBUTES = ['name', 'creation_time', 'last_update_time'];
 const EXPERIMENT_ORDER_BY_ATTRIBUTES = ['name', 'experiment_id', 'creation_time', 'last_update_time'];
 const NUMERIC_EXPERIMENT_ATTRIBUTES = new Set(['creation_time', 'last_update_time']);
-// MLflow checks the prefix before removing backticks and, unlike runs, knows no `attr.` aliases.
-const EXPERIMENT_ENTITY_TYPES = ['attribute', 'tag', 'tags'];
 const EXPERIMENT_FIELDS = {
   name: 'name',
   experiment_id: 'experimentId',
@@ -784,21 +503,14 @@ const EXPERIMENT_FIELDS = {
 } as const satisfies Record<ExperimentOrderBy['key'], keyof Experiment>;
 export const DEFAULT_EXPERIMENT_ORDER_BY: readonly string[] = ['creation_time DESC', 'experiment_id ASC'];
 
-/** MLflow's `SearchExperimentsUtils._get_identifier`. */
+/**
+ * MLflow's `SearchExperimentsUtils._get_identifier`: the prefix is checked before backticks come
+ * off and, unlike runs, there are no `attr.` aliases; the key is checked once unquoted.
+ */
 function experimentIdentifier(text: string, validAttributes: readonly string[]): { type: 'attribute' | 'tag'; key: string } {
-  const dot = text.indexOf('.');
-  let type: 'attribute' | 'tag' = 'attribute';
-  if (dot >= 0) {
-    const entity = text.slice(0, dot);
-    if (!EXPERIMENT_ENTITY_TYPES.includes(entity)) {
-      throw invalid(`Invalid entity type '${entity}'. Valid entity types are ('attribute', 'tag', 'tags')`);
-    }
-    type = entity === 'attribute' ? 'attribute' : 'tag';
-  }
-  const key = trimBackticks(stripQuotes(dot < 0 ? text : text.slice(dot + 1), false));
-  if (type === 'attribute' && !validAttributes.includes(key)) {
-    throw invalid(`Invalid attribute key '${key}' specified. Valid keys are '${pythonSet(validAttributes)}'`);
-  }
+  const { type, rawKey } = attributeOrTag(text);
+  const key = unquoteKey(rawKey);
+  if (type === 'attribute') checkAttributeKey(key, validAttributes);
   return { type, key };
 }
 
@@ -826,11 +538,11 @@ function experimentClauseOf({ left, comparator: comparatorText, right }: RawComp
 /** Parses an experiment filter: `name LIKE 'prod-%' AND tags.team = 'ml' AND creation_time > 0`. */
 export function parseExperimentFilter(filter: string | null | undefined): ExperimentClause[] {
   if (!filter) return [];
-  return groupComparisons(filter, false).map(experimentClauseOf);
+  return groupComparisons(filter, EXPERIMENT_FILTER_DIALECT).map(experimentClauseOf);
 }
 
 function experimentMatcher(clause: ExperimentClause): (experiment: Experiment) => boolean {
-  const test = comparisonOf(clause.comparator, clause.value);
+  const test = comparisonOf(clause.comparator, clause.value, EXPERIMENT_FILTER_DIALECT);
   const present = (lhs: unknown) => lhs !== undefined && lhs !== null && test(lhs);
   if (clause.type === 'tag') return (experiment) => present(own(experiment.tags, clause.key));
   const field = EXPERIMENT_FIELDS[clause.key as ExperimentOrderBy['key']];

@@ -69,7 +69,8 @@ import {
   validateSearchRunsMaxResults,
   validateTagKey,
 } from './validation.js';
-import { dumpYaml, parsePythonFloat, parsePythonInt, pythonFloatRepr, readYaml, type YamlData, type YamlValue } from './yaml.js';
+import { pythonFloatRepr } from '../python.js';
+import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlValue } from './yaml.js';
 
 // ---------------------------------------------------------------------------------------------
 // Layout constants (reference §9.1)

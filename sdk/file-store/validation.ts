@@ -7,12 +7,13 @@
  * defensively because this module may run inside a sandbox that has no `process` at all.
  *
  * MLflow messages are Python f-strings, so the values they embed are rendered the way Python would
- * (`None`, `True`, `1e-05`, `'quoted'`, `json.dumps(..., sort_keys=True, separators=(",", ":"))`);
- * the helpers that do that are exported for `search.ts`.
+ * (`None`, `True`, `1e-05`, `'quoted'`, `json.dumps(..., sort_keys=True, separators=(",", ":"))`)
+ * by `../python.ts`, in its request reading.
  */
 import type { Metric, Param, RunTag } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { SEARCH_MAX_RESULTS_THRESHOLD } from '../kinds/tracking-store.js';
+import { pythonJsonDumpsSorted, pythonNumber, pythonRequestRepr, pythonRequestStr, pythonStringRepr } from '../python.js';
 
 export const MAX_ENTITY_KEY_LENGTH = 250;
 export const MAX_PARAM_VAL_LENGTH = 6000;
@@ -26,28 +27,21 @@ export const MAX_ENTITIES_PER_BATCH = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Python renderings. Kept exact because callers (and MLflow's own tests) match on message text.
+// They live in ../python.ts with the SDK's other Python renderings; this module exports them under
+// the names the file store has always used. Its `pythonRepr`, `pythonStr` and `pythonJsonDumps`
+// are the request reading (only safe integers print as ints), unlike `@flowhost/sdk`'s functions
+// of the same names (the JSON reading): see ../python.ts.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Orders two strings by code point, as Python does. JavaScript's `<` compares UTF-16 units, which
- * puts U+E000..U+FFFF after astral characters; Python puts them before.
- */
-export function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      // Surrogates stand for code points above U+FFFF: lift them above U+E000..U+FFFF.
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
-}
+export {
+  compareCodePoints,
+  pythonBytesRepr,
+  pythonJsonDumpsSorted as pythonJsonDumps,
+  pythonNumber,
+  pythonRequestRepr as pythonRepr,
+  pythonRequestStr as pythonStr,
+  pythonStringRepr,
+} from '../python.js';
 
 /** Python's `len(s)`: code points, not UTF-16 units, so limits agree with MLflow for emoji and CJK. */
 export function codePointLength(s: string): number {
@@ -77,124 +71,6 @@ export function truncateCodePoints(s: string, limit: number): string {
   return s.slice(0, units);
 }
 
-/** Python's `repr(float)`: shortest round-trip digits, exponent form outside [1e-4, 1e16). */
-function pythonFloatRepr(n: number): string {
-  const [mantissa, exponentText] = n.toExponential().split('e');
-  const exponent = Number(exponentText);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  const sign = negative ? '-' : '';
-  if (exponent < -4 || exponent >= 16) {
-    const shownMantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const exponentSign = exponent < 0 ? '-' : '+';
-    return `${sign}${shownMantissa}e${exponentSign}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
-  const integerPart = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
-  const fraction = digits.slice(exponent + 1) || '0';
-  return `${sign}${integerPart}.${fraction}`;
-}
-
-/**
- * A number as Python prints it. JavaScript cannot tell `1` from `1.0`; integral values print as
- * Python ints, which is what MLflow shows for the integers that JSON clients send.
- */
-export function pythonNumber(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
-  if (n === Infinity) return 'inf';
-  if (n === -Infinity) return '-inf';
-  if (Number.isSafeInteger(n)) return String(n);
-  return pythonFloatRepr(n);
-}
-
-const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
-
-function hexEscape(codePoint: number): string {
-  if (codePoint < 0x100) return `\\x${codePoint.toString(16).padStart(2, '0')}`;
-  if (codePoint < 0x10000) return `\\u${codePoint.toString(16).padStart(4, '0')}`;
-  return `\\U${codePoint.toString(16).padStart(8, '0')}`;
-}
-
-/** Python's `repr(str)`: single quotes unless the text has `'` and no `"`, escapes as CPython. */
-export function pythonStringRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const char of s) {
-    if (char === '\\' || char === quote) out += `\\${char}`;
-    else if (char === '\n') out += '\\n';
-    else if (char === '\r') out += '\\r';
-    else if (char === '\t') out += '\\t';
-    else if (char !== ' ' && NON_PRINTABLE.test(char)) out += hexEscape(char.codePointAt(0)!);
-    else out += char;
-  }
-  return out + quote;
-}
-
-/** Python's `repr(bytes)`, e.g. `b'{"offset": 5'`. */
-export function pythonBytesRepr(bytes: Uint8Array): string {
-  const quote = bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
-  let out = `b${quote}`;
-  for (const byte of bytes) {
-    const char = String.fromCharCode(byte);
-    if (char === '\\' || char === quote) out += `\\${char}`;
-    else if (byte === 0x0a) out += '\\n';
-    else if (byte === 0x0d) out += '\\r';
-    else if (byte === 0x09) out += '\\t';
-    else if (byte < 0x20 || byte >= 0x7f) out += `\\x${byte.toString(16).padStart(2, '0')}`;
-    else out += char;
-  }
-  return out + quote;
-}
-
-/** Python's `repr()` of a JSON-like value (what `json.loads` would have produced). */
-export function pythonRepr(value: unknown): string {
-  if (value === null || value === undefined) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'string') return pythonStringRepr(value);
-  if (typeof value === 'number') return pythonNumber(value);
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return pythonBytesRepr(value);
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return `{${entries.map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`).join(', ')}}`;
-  }
-  return pythonStringRepr(String(value));
-}
-
-/** Python's `str()`: like `repr()` except that strings are shown bare. */
-export function pythonStr(value: unknown): string {
-  return typeof value === 'string' ? value : pythonRepr(value);
-}
-
-/** JSON.stringify leaves non-ASCII and DEL raw; Python's default `ensure_ascii=True` escapes them. */
-function asciiOnly(json: string): string {
-  return json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** `json.dumps(value, sort_keys=True, separators=(",", ":"))`, the encoding of MLflow's `invalid_value`. */
-export function pythonJsonDumps(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value === true) return 'true';
-  if (value === false) return 'false';
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'NaN';
-    if (value === Infinity) return 'Infinity';
-    if (value === -Infinity) return '-Infinity';
-    return pythonNumber(value);
-  }
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'string') return asciiOnly(JSON.stringify(value));
-  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(',')}]`;
-  if (typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).sort(compareCodePoints);
-    return `{${keys.map((k) => `${asciiOnly(JSON.stringify(k))}:${pythonJsonDumps(record[k])}`).join(',')}}`;
-  }
-  return asciiOnly(JSON.stringify(String(value)));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Message builders of validation.py
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +82,7 @@ export function appendToJsonPath(base: string, leaf: string): string {
 }
 
 export function invalidValueMessage(path: string, value: unknown, detail?: string): string {
-  const shown = pythonJsonDumps(value);
+  const shown = pythonJsonDumpsSorted(value);
   return detail ? `Invalid value ${shown} for parameter '${path}' supplied: ${detail}` : `Invalid value ${shown} for parameter '${path}' supplied.`;
 }
 
@@ -315,7 +191,7 @@ export function validateMetric(metric: unknown, path = ''): void {
       invalidValueMessage(
         appendToJsonPath(path, 'value'),
         value,
-        `(timestamp=${pythonStr(timestamp)}). Please specify value as a valid double (64-bit floating point)`,
+        `(timestamp=${pythonRequestStr(timestamp)}). Please specify value as a valid double (64-bit floating point)`,
       ),
     );
   }
@@ -449,7 +325,7 @@ export function validateNoDuplicateParamKeys(params: ReadonlyArray<{ key: string
   }
   if (duplicates.length > 0) {
     throw invalid(
-      `Duplicate parameter keys have been submitted: ${pythonRepr(duplicates)}. ` +
+      `Duplicate parameter keys have been submitted: ${pythonRequestRepr(duplicates)}. ` +
         'Please ensure the request contains only one param value per param key.',
     );
   }
@@ -486,14 +362,14 @@ export function validateRunId(runId: unknown, path = 'run_id'): asserts runId is
 export function validateExperimentId(experimentId: unknown): void {
   if (experimentId === null || experimentId === undefined) return;
   if (typeof experimentId !== 'string' || !VALID_EXPERIMENT_ID.test(experimentId)) {
-    throw invalid(`Invalid experiment ID: '${pythonStr(experimentId)}'`);
+    throw invalid(`Invalid experiment ID: '${pythonRequestStr(experimentId)}'`);
   }
 }
 
 /** `_validate_experiment_name`: a non-empty string of at most 500 characters. */
 export function validateExperimentName(name: unknown): asserts name is string {
-  if (name === '' || name === null || name === undefined) throw invalid(`Invalid experiment name: '${pythonStr(name)}'`);
-  if (typeof name !== 'string') throw invalid(`Invalid experiment name: ${pythonStr(name)}. Expects a string.`);
+  if (name === '' || name === null || name === undefined) throw invalid(`Invalid experiment name: '${pythonRequestStr(name)}'`);
+  if (typeof name !== 'string') throw invalid(`Invalid experiment name: ${pythonRequestStr(name)}. Expects a string.`);
   if (codePointLength(name) > MAX_EXPERIMENT_NAME_LENGTH) throw invalid(exceedsMaximumLengthMessage('name', MAX_EXPERIMENT_NAME_LENGTH));
 }
 
@@ -606,11 +482,11 @@ export function validatePathIsSafe(path: string): string {
 /** `search_experiments`: `max_results` must be an integer in 1..50000. */
 export function validateSearchExperimentsMaxResults(maxResults: unknown): asserts maxResults is number {
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value ${pythonStr(maxResults)} for parameter 'max_results' supplied. It must be a positive integer`);
+    throw invalid(`Invalid value ${pythonRequestStr(maxResults)} for parameter 'max_results' supplied. It must be a positive integer`);
   }
   if (maxResults > SEARCH_MAX_RESULTS_THRESHOLD) {
     throw invalid(
-      `Invalid value ${pythonStr(maxResults)} for parameter 'max_results' supplied. It must be at most ${SEARCH_MAX_RESULTS_THRESHOLD}`,
+      `Invalid value ${pythonRequestStr(maxResults)} for parameter 'max_results' supplied. It must be at most ${SEARCH_MAX_RESULTS_THRESHOLD}`,
     );
   }
 }
@@ -623,10 +499,10 @@ export function validateSearchExperimentsMaxResults(maxResults: unknown): assert
 export function validateSearchRunsMaxResults(maxResults: unknown): asserts maxResults is number {
   if (typeof maxResults === 'number' && maxResults > SEARCH_MAX_RESULTS_THRESHOLD) {
     throw invalid(
-      `Invalid value for request parameter max_results. It must be at most ${SEARCH_MAX_RESULTS_THRESHOLD}, but got value ${pythonStr(maxResults)}`,
+      `Invalid value for request parameter max_results. It must be at most ${SEARCH_MAX_RESULTS_THRESHOLD}, but got value ${pythonRequestStr(maxResults)}`,
     );
   }
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value for request parameter max_results. It must be a positive integer, but got value ${pythonStr(maxResults)}`);
+    throw invalid(`Invalid value for request parameter max_results. It must be a positive integer, but got value ${pythonRequestStr(maxResults)}`);
   }
 }

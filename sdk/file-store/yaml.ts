@@ -13,44 +13,12 @@
  *    file on the search path, types plain scalars differently from PyYAML (`y`, `1e5`), and its
  *    Node build `require`s `process`, which breaks the ESM bundle every worker plugin is built as.
  *    Both readers were checked against PyYAML on thousands of generated documents.
- *  - `pythonFloatRepr` / `parsePythonFloat` / `parsePythonInt`: Python's `repr(float)`, `float()`
- *    and `int()`, the formats of metric lines.
+ *  - `parsePythonFloat` / `parsePythonInt`: Python's `float()` and `int()`, which read metric lines
+ *    (written with `pythonFloatRepr` of ../python.ts).
  */
 
 // ---------------------------------------------------------------------------------------------
-// Python numbers
-
-/**
- * Python's `repr(float)`: the shortest digits that round-trip (the same digits as JavaScript's),
- * positional when the decimal point falls within (-4, 16], otherwise `d.ddde±XX`; integral values
- * keep a `.0`; `nan`, `inf`, `-inf`.
- */
-export function pythonFloatRepr(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (value === Infinity) return 'inf';
-  if (value === -Infinity) return '-inf';
-  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
-  const magnitudeOf = Math.abs(value);
-  if (magnitudeOf >= 1e-4 && magnitudeOf < 1e16) {
-    // Here both languages write the same shortest digits positionally; Python adds `.0` to integers.
-    const text = String(value);
-    return text.includes('.') ? text : text + '.0';
-  }
-  const sign = value < 0 ? '-' : '';
-  const [mantissa, exponentText] = Math.abs(value).toExponential().split('e');
-  const digits = mantissa.replace('.', '');
-  const exponent = Number(exponentText);
-  // Python's rule is on the position of the decimal point (`decpt`), one more than the exponent.
-  const point = exponent + 1;
-  if (point > -4 && point <= 16) {
-    if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-    if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}.0`;
-    return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-  }
-  const fraction = digits.length > 1 ? `.${digits.slice(1)}` : '';
-  const magnitude = String(Math.abs(exponent)).padStart(2, '0');
-  return `${sign}${digits[0]}${fraction}e${exponent < 0 ? '-' : '+'}${magnitude}`;
-}
+// Python numbers (`repr(float)`, the other direction, is `pythonFloatRepr` in ../python.ts)
 
 const PY_FLOAT = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?$/;
 const PY_FLOAT_SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;

@@ -29,7 +29,8 @@ import { join } from 'node:path';
 import type { Page } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { localPathOfFileUri, splitUri } from '../file-store/uri.js';
-import { compareCodePoints, validateTagKey } from '../file-store/validation.js';
+import { validateTagKey } from '../file-store/validation.js';
+import { compareCodePoints } from '../python.js';
 import { dumpYaml, type YamlData, type YamlValue } from '../file-store/yaml.js';
 import { canonicalStage, type ModelRegistryStore, type ModelRegistryStoreContext } from '../kinds/model-registry-store.js';
 import {

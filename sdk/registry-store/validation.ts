@@ -10,9 +10,9 @@ import {
   exceedsMaximumLengthMessage,
   invalidValueMessage,
   missingValueMessage,
-  pythonStr,
   validateTagKey,
 } from '../file-store/validation.js';
+import { pythonRequestStr } from '../python.js';
 
 export const MAX_MODEL_REGISTRY_TAG_KEY_LENGTH = 250;
 export const MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000;
@@ -50,7 +50,7 @@ const PYTHON_INT = /^\s*[+-]?\d+(?:_\d+)*\s*$/u;
 export function validateModelVersion(version: unknown): asserts version is string {
   const text = typeof version === 'number' && Number.isSafeInteger(version) ? String(version) : version;
   if (typeof text !== 'string' || !PYTHON_INT.test(text)) {
-    throw invalid(`Parameter 'version' must be an integer, got '${pythonStr(version)}'.`);
+    throw invalid(`Parameter 'version' must be an integer, got '${pythonRequestStr(version)}'.`);
   }
 }
 
@@ -116,7 +116,7 @@ export function validateModelVersionTag(key: unknown, value: unknown): void {
  */
 export function validateRegistryMaxResults(maxResults: unknown, threshold: number): asserts maxResults is number {
   if (typeof maxResults !== 'number' || !Number.isSafeInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value for max_results. It must be a positive integer, but got ${pythonStr(maxResults)}`);
+    throw invalid(`Invalid value for max_results. It must be a positive integer, but got ${pythonRequestStr(maxResults)}`);
   }
   if (maxResults > threshold) {
     throw invalid(`Invalid value for request parameter max_results. It must be at most ${threshold}, but got value ${maxResults}`);

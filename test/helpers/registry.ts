@@ -1,10 +1,8 @@
 /** Shared set-up for the model registry tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { bindInProcess, isMlflowError, modelRegistryStore, type RemoteModelRegistryStore } from '@flowhost/sdk';
 import { createFileRegistryStore } from '@flowhost/sdk/registry-store';
+import { tempDir } from './temp-dir.js';
 
 /**
  * Host policy for tests that start workers: deadlines far above what any call here needs, so a
@@ -12,11 +10,9 @@ import { createFileRegistryStore } from '@flowhost/sdk/registry-store';
  */
 export const GENEROUS = { policy: { limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000 } } } as const;
 
-/** A fresh folder, removed when the test ends. */
+/** A fresh folder, removed when the test ends (`tempDir` under the registry tests' prefix). */
 export function tempRoot(t: ExecutionContext, prefix = 'flowhost-registry-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, prefix);
 }
 
 /**
