@@ -1118,9 +1118,14 @@ export class FileStore implements TrackingStore {
    * time kept, the name changed if the value is non-empty, meta.yaml rewritten (which drops
    * `deleted_time`).
    */
-  private async renameThroughTag(runId: string, value: string): Promise<void> {
+  /**
+   * Setting the `mlflow.runName` tag renames the run. The tag file and `meta.yaml` are written
+   * under the run's lock, together: two writers renaming at once leave a tag and a name that agree.
+   */
+  private async renameThroughTag(runId: string, entry: CachedRun, value: string): Promise<void> {
     await this.rewriteRun(runId, (current) => {
       checkRunIsActive(current.info);
+      this.writeRunTag(entry, { key: RUN_NAME_TAG, value });
       return { info: { ...current.info, runName: value || current.info.runName } };
     });
   }
@@ -1258,10 +1263,11 @@ export class FileStore implements TrackingStore {
   async updateRunInfo(runId: string, runStatus: RunStatus, endTime: number | null, runName: string | null): Promise<RunInfo> {
     const entry = await this.locateRun(runId);
     checkRunIsActive(entry.stored.info);
-    if (runName) this.writeRunTag(entry, { key: RUN_NAME_TAG, value: runName });
-    // MLflow's `_copy_with_overrides` keeps the old end time and name when given a falsy one.
+    // MLflow's `_copy_with_overrides` keeps the old end time and name when given a falsy one. The
+    // name's tag is written under the run's lock with meta.yaml (see renameThroughTag).
     return this.rewriteRun(runId, (current) => {
       checkRunIsActive(current.info);
+      if (runName) this.writeRunTag(entry, { key: RUN_NAME_TAG, value: runName });
       return { info: { ...current.info, status: runStatus, endTime: endTime || current.info.endTime, runName: runName || current.info.runName } };
     });
   }
@@ -1383,8 +1389,8 @@ export class FileStore implements TrackingStore {
       this.writeParams(entry, batch.params);
       if (batch.metrics.length > 0) this.appendMetrics(entry, batch.metrics);
       for (const tag of batch.tags) {
-        if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, tag.value);
-        this.writeRunTag(entry, tag);
+        if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, entry, tag.value);
+        else this.writeRunTag(entry, tag);
       }
     } catch (error) {
       // MLflow's FileStore wraps whatever fails while writing a batch as INTERNAL_ERROR (HTTP 500),
@@ -1415,8 +1421,8 @@ export class FileStore implements TrackingStore {
     validateTagKey(tag.key);
     const entry = await this.locateRun(runId);
     checkRunIsActive(entry.stored.info);
-    this.writeRunTag(entry, tag);
-    if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, tag.value);
+    if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, entry, tag.value);
+    else this.writeRunTag(entry, tag);
   }
 
   async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
