@@ -56,7 +56,12 @@ export async function loadSandboxed(start: WorkerStartData, output?: CapabilityO
     const compartment = new Compartment({ globals: endowments(start, output), name: start.label, __options__: true });
     // esbuild's CommonJS output expects `module` and `exports`; the wrapper gives it both and
     // returns what it exported, so nothing is left on the Compartment's global object.
-    const wrapped = `(function () { const module = { exports: {} }; const exports = module.exports;\n${source}\n;return module.exports; })()`;
+    // A Compartment resolves free identifiers through a `with` scope, which V8 cannot optimise:
+    // every `Math.sqrt` in a hot loop became a dynamic lookup (24x slower than at `worker`). The
+    // outer function binds the globals the plugin sees as local constants first, so the plugin's
+    // references resolve statically; the plugin's own code sits in an inner function, free to
+    // declare the same names.
+    const wrapped = `(function () { const { ${SANDBOX_GLOBALS.join(', ')} } = globalThis;\nreturn (function () { const module = { exports: {} }; const exports = module.exports;\n${source}\n;return module.exports; })(); })()`;
     let exported: unknown;
     try {
       exported = compartment.evaluate(wrapped);
@@ -68,6 +73,22 @@ export async function loadSandboxed(start: WorkerStartData, output?: CapabilityO
     return exported as { default?: unknown };
   });
 }
+
+/**
+ * The globals a sandboxed plugin sees by name (JavaScript's intrinsics and the endowments below),
+ * bound once as locals around the plugin's code (see `loadSandboxed`). A name missing from the
+ * Compartment binds `undefined`, as a missing global would read.
+ */
+const SANDBOX_GLOBALS = [
+  'Object', 'Function', 'Array', 'Number', 'String', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON', 'Reflect', 'Proxy', 'Promise',
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'RegExp', 'Error', 'TypeError', 'RangeError',
+  'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError', 'ArrayBuffer', 'DataView', 'Int8Array',
+  'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array',
+  'BigInt64Array', 'BigUint64Array', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'encodeURIComponent', 'decodeURIComponent',
+  'encodeURI', 'decodeURI', 'escape', 'unescape',
+  'console', 'Date', 'crypto', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
+  'TextEncoder', 'TextDecoder', 'URL', 'URLSearchParams', 'atob', 'btoa', 'queueMicrotask', 'fetch',
+] as const;
 
 function endowments(start: WorkerStartData, output?: CapabilityOutput): Record<string | symbol, unknown> {
   const capabilities = createCapabilities(start.capabilities, output);
