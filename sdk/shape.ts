@@ -151,16 +151,14 @@ export function dispatchTable(kind: KindShape, implementation: AnyImplementation
 }
 
 /**
- * Runs `target` for one key after every earlier call for that key has settled. The first call
- * for an idle key starts at once; a call's failure does not hold back the next. Queues are shared
- * by every ordered method of the instance: a run's `logBatch` and `setTag` keep their order too.
+ * Runs `target` for one key after every earlier call for that key has settled. A call for an idle
+ * key runs at once, and one that answers synchronously leaves nothing behind (the common case costs
+ * a map lookup); a call's failure does not hold back the next. Queues are shared by every ordered
+ * method of the instance: a run's `logBatch` and `setTag` keep their order too.
  */
 function inOrder(target: (...args: unknown[]) => unknown, index: number, queues: Map<unknown, Promise<unknown>>) {
-  return (...args: unknown[]): Promise<unknown> => {
-    const key = args[index];
-    const previous = queues.get(key);
-    const result = previous ? previous.then(() => target(...args)) : new Promise((resolve) => resolve(target(...args)));
-    const settled = result.then(
+  const track = (key: unknown, pending: PromiseLike<unknown>) => {
+    const settled: Promise<unknown> = Promise.resolve(pending).then(
       () => undefined,
       () => undefined,
     );
@@ -168,6 +166,17 @@ function inOrder(target: (...args: unknown[]) => unknown, index: number, queues:
     void settled.then(() => {
       if (queues.get(key) === settled) queues.delete(key);
     });
+  };
+  return (...args: unknown[]): unknown => {
+    const key = args[index];
+    const previous = queues.get(key);
+    if (previous) {
+      const result = previous.then(() => target(...args));
+      track(key, result);
+      return result;
+    }
+    const result = target(...args);
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') track(key, result as PromiseLike<unknown>);
     return result;
   };
 }
