@@ -4,11 +4,7 @@
  * tenant). `close()` drains and stops every worker it started.
  */
 import { pathToFileURL } from 'node:url';
-import { kindOf } from '@flowhost/sdk';
-import { trackingStore, type RemoteTrackingStore } from '@flowhost/sdk';
-import { modelRegistryStore, type RemoteModelRegistryStore } from '@flowhost/sdk';
-import { bindInProcess, isPluginDefinition, type Implementation, type KindShape, type PluginGroup, type Remote } from '@flowhost/sdk';
-import { MlflowError } from '@flowhost/sdk';
+import { bindInProcess, type Implementation, isPluginDefinition, kindOf, type KindShape, MlflowError, modelRegistryStore, type PluginGroup, type Remote, type RemoteModelRegistryStore, type RemoteTrackingStore, trackingStore } from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from './builtins.js';
 import { openArtifactRepository, type ArtifactRepositoryClient, type ArtifactRepositoryOptions } from './client/artifacts.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';

@@ -5,8 +5,7 @@
  * MLflow, where entry points are registered after the built-ins). Two third-party packages claiming
  * one name is a conflict: the name resolves to an error naming both, and neither is used.
  */
-import { MlflowError } from '@flowhost/sdk';
-import type { PluginGroup } from '@flowhost/sdk';
+import { MlflowError, type PluginGroup } from '@flowhost/sdk';
 import type { DiscoveryProblem, PluginEntry } from './discovery.js';
 
 export interface Conflict {

@@ -14,8 +14,7 @@
  *    reports its own heap; Node 20 cannot read it from outside).
  *  - `close()` drains in-flight calls with a deadline, then stops every worker.
  */
-import type { KindShape } from '@flowhost/sdk';
-import { PROTOCOL_VERSION } from '@flowhost/sdk';
+import { type KindShape, PROTOCOL_VERSION } from '@flowhost/sdk';
 import type { ByteBudget } from './byte-budget.js';
 import type { PluginEntry } from './discovery.js';
 import { failures, type FailureReason, type PluginFailure } from './errors.js';

@@ -7,10 +7,7 @@
  * exactly one worker.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { SchemaError, s } from '@flowhost/sdk';
-import type { KindShape } from '@flowhost/sdk';
-import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { MlflowError } from '@flowhost/sdk';
+import { type KindShape, MlflowError, PROTOCOL_VERSION, s, SchemaError } from '@flowhost/sdk';
 import { FrameWriter, encodeMessage, readFrame, transferOf } from '../workers/frames.js';
 import { receiveStream, sendStream, type ByteSource, type StreamOptions } from '../workers/streams.js';
 import type { ByteBudget } from './byte-budget.js';

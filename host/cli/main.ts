@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** The `flowhost` command: finds the command by its words and runs it. */
-import { artifactCommands } from './artifact-commands.js';
-import { benchCommands } from './bench-commands.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { artifactCommands } from './artifact-commands.js';
+import { benchCommands } from './bench-commands.js';
 import { helpFor, runCommand, type Command } from './command.js';
 import { deploymentCommands } from './deployment-commands.js';
 import { initPluginCommands } from './init-plugin.js';

@@ -12,8 +12,7 @@
  * Log calls take `{ synchronous: false }` (or `setAsyncLogging(true)` for all of them): they then
  * return at once and are batched; every error surfaces at `flush()` or `endRun()`.
  */
-import { MlflowError, isTerminated, type Experiment, type Metric, type Page, type Run, type RunStatus } from '@flowhost/sdk';
-import type { FileInfo } from '@flowhost/sdk';
+import { type Experiment, type FileInfo, isTerminated, type Metric, MlflowError, type Page, type Run, type RunStatus } from '@flowhost/sdk';
 import { appendToUriPath } from '@flowhost/sdk/file-store';
 import { Flowhost, type FlowhostOptions } from '../flowhost.js';
 import { AsyncLogger } from './async-logging.js';
