@@ -3,16 +3,19 @@
  * on the kind's shape. Arguments are checked here, before anything is sent, so a caller's bad input
  * fails with MLflow's INVALID_PARAMETER_VALUE without costing the plugin a thing.
  */
-import { parseArgs, type KindShape, type Remote } from '@flowhost/sdk';
+import { checkArgs, type KindShape, type Remote } from '@flowhost/sdk';
+import { wireArgs } from '../workers/columns.js';
 import type { CallOptions, PluginInstance } from './supervisor.js';
 
 export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance, options: CallOptions = {}): Remote<K> {
   const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = Object.create(null);
+  // The shape's checks, fused with the encoding where an argument is an array of flat records.
+  const schemas = wireArgs(kind);
   for (const name of Object.keys(kind.methods)) {
     remote[name] = (...args: unknown[]) => {
       let checked: unknown[];
       try {
-        checked = parseArgs(kind, name, args);
+        checked = checkArgs(name, schemas[name], args);
       } catch (error) {
         return Promise.reject(error);
       }

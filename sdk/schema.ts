@@ -198,10 +198,12 @@ export function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optiona
   return code !== undefined && code < Inline.optional ? inlined(schema, Inline.optional + code) : schema;
 }
 
-export function array<T>(item: Schema<T>, options: { maxItems?: number } = {}): Schema<T[]> {
+export function array<T>(item: Schema<T>, options: { maxItems?: number } = {}): Schema<T[]> & { item: Schema<T>; maxItems?: number } {
   const description = `array of ${item.description}`;
   return {
     description,
+    item,
+    maxItems: options.maxItems,
     parse(value, path = 'value') {
       if (!Array.isArray(value)) throw new SchemaError(path, description, describeValue(value));
       if (options.maxItems !== undefined && value.length > options.maxItems) {
@@ -310,4 +312,35 @@ export function union<const S extends readonly Schema<unknown>[]>(variants: S): 
       throw new SchemaError(path, description, describeValue(value));
     },
   };
+}
+
+/** One field of a flat record: a string, number, integer or boolean, possibly optional. */
+export interface FlatField {
+  readonly name: string;
+  readonly type: 'string' | 'number' | 'integer' | 'boolean';
+  readonly optional: boolean;
+}
+
+const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inline.integer]: 'integer', [Inline.boolean]: 'boolean' } as const;
+
+/**
+ * Describes `schema` if it is an array of flat records: `object()`s whose every property is a plain
+ * string, number, integer or boolean, optional or not (MLflow's metrics, params and tags). Such an
+ * array can cross the boundary as columns (workers/columns.ts) with exactly the checks `parse`
+ * makes; anything else (a length-limited string, a nested object, a union) answers `undefined`.
+ */
+export function flatRecordArray(schema: Schema<unknown>): { fields: FlatField[]; maxItems?: number; schema: Schema<unknown> } | undefined {
+  const { item, maxItems } = schema as Partial<ReturnType<typeof array>>;
+  const properties = (item as Partial<ReturnType<typeof object>> | undefined)?.properties;
+  if (!item || !properties) return undefined;
+  const fields: FlatField[] = [];
+  for (const [name, property] of Object.entries(properties)) {
+    const code = inlineCodes.get(property);
+    if (code === undefined) return undefined;
+    const optional = code >= Inline.optional;
+    const type = flatTypes[(optional ? code - Inline.optional : code) as keyof typeof flatTypes];
+    if (!type) return undefined;
+    fields.push({ name, type, optional });
+  }
+  return { fields, maxItems, schema };
 }

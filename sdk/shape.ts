@@ -188,12 +188,20 @@ function inOrder(target: (...args: unknown[]) => unknown, index: number, queues:
 export function parseArgs(kind: KindShape, name: string, args: readonly unknown[]): unknown[] {
   const shape = Object.hasOwn(kind.methods, name) ? kind.methods[name] : undefined;
   if (!shape) throw MlflowError.notImplemented(`${kind.group} has no method '${name}'`);
-  if (args.length > shape.args.length) {
-    throw MlflowError.invalidParameterValue(`${name} takes at most ${shape.args.length} argument(s), got ${args.length}`);
+  return checkArgs(name, shape.args, args);
+}
+
+/**
+ * `parseArgs` with the argument schemas given: a host that sends the call to a worker checks with
+ * schemas that also encode (workers/columns.ts), with the same errors.
+ */
+export function checkArgs(name: string, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
+  if (args.length > schemas.length) {
+    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s), got ${args.length}`);
   }
   try {
-    const checked = new Array<unknown>(shape.args.length);
-    for (let i = 0; i < shape.args.length; i++) checked[i] = check(shape.args[i], args[i], () => `${name}: argument ${i + 1}`);
+    const checked = new Array<unknown>(schemas.length);
+    for (let i = 0; i < schemas.length; i++) checked[i] = check(schemas[i], args[i], () => `${name}: argument ${i + 1}`);
     return checked;
   } catch (error) {
     if (error instanceof SchemaError) {

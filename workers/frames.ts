@@ -6,11 +6,16 @@
  * frame on the next microtask, so a lone call pays no added latency and 256 calls in flight pay one
  * postMessage instead of 256.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { COLUMNS_EXTENSION_TYPE, Columns, decodeColumns } from './columns.js';
 
 /** msgpackr records: self-describing per frame, about 2x faster than plain maps for entity arrays. */
 const packr = new Packr({ useRecords: true, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: true });
+
+// Arrays of flat records (a batch's metrics, params, tags) travel as columns inside the frame.
+// (msgpackr passes the extension a second argument: keep `decodeColumns` from taking it for a layout.)
+addExtension({ Class: Columns, type: COLUMNS_EXTENSION_TYPE, pack: (columns: Columns) => columns.bytes, unpack: (bytes: Uint8Array) => decodeColumns(bytes) });
 
 export class FrameWriter {
   #parts: Uint8Array[] = [];
