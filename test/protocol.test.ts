@@ -10,24 +10,48 @@ import { ReplyStatus, type ReplyMessage } from '../workers/protocol.js';
 import { RpcServer } from '../workers/runtime.js';
 import { StreamError, receiveStream, sendStream } from '../workers/streams.js';
 
-test('everything written in one tick leaves in one frame, and each message keeps its encoded size', async (t) => {
+test('what is written in one tick leaves together, 64 messages a frame at most, in order; each message keeps its encoded size', async (t) => {
   const frames: Uint8Array[] = [];
   const writer = new FrameWriter((frame) => frames.push(frame));
-  for (let i = 0; i < 100; i++) writer.write([i, 'getRun', [`run-${i}`]]);
+  for (let i = 0; i < 30; i++) writer.write([i, 'getRun', [`run-${i}`]]);
   t.is(frames.length, 0, 'nothing is sent before the tick ends');
   await Promise.resolve();
-  t.is(frames.length, 1);
+  t.is(frames.length, 1, 'thirty calls of one tick share a frame');
+
+  frames.length = 0;
+  for (let i = 0; i < 150; i++) writer.write([i, 'getRun', [`run-${i}`]]);
+  t.is(frames.length, 2, 'a full frame leaves at once, so the peer can start on it');
+  await Promise.resolve();
+  t.is(frames.length, 3);
   const decoded: unknown[] = [];
-  const sizes: number[] = [];
-  readFrame(frames[0], (message, bytes) => {
-    decoded.push(message);
-    sizes.push(bytes);
-  });
-  t.is(decoded.length, 100);
+  for (const frame of frames) {
+    let sizes = 0;
+    readFrame(frame, (message, bytes) => {
+      decoded.push(message);
+      sizes += bytes;
+    });
+    t.is(sizes, frame.byteLength);
+    t.true(frame.buffer.byteLength === frame.byteLength, 'a frame owns its buffer, so it can be transferred');
+  }
+  t.deepEqual(frames.map((f) => countMessages(f)), [64, 64, 22]);
+  t.deepEqual(decoded.map((m) => (m as [number])[0]), Array.from({ length: 150 }, (_, i) => i));
   t.deepEqual(decoded[42], [42, 'getRun', ['run-42']]);
-  t.is(sizes.reduce((a, b) => a + b, 0), frames[0].byteLength);
-  t.true(frames[0].buffer.byteLength === frames[0].byteLength, 'a frame owns its buffer, so it can be transferred');
 });
+
+test('large messages leave in frames of about a megabyte, never one frame per tick of any size', async (t) => {
+  const frames: Uint8Array[] = [];
+  const writer = new FrameWriter((frame) => frames.push(frame));
+  const big = 'x'.repeat(300 * 1024);
+  for (let i = 0; i < 10; i++) writer.write([i, 0, big]);
+  await Promise.resolve();
+  t.deepEqual(frames.map((f) => countMessages(f)), [4, 4, 2]);
+});
+
+function countMessages(frame: Uint8Array): number {
+  let n = 0;
+  readFrame(frame, () => n++);
+  return n;
+}
 
 /** An RpcServer over a trivial implementation, and a way to call it and read the replies. */
 function serve(implementation: AnyImplementation) {
