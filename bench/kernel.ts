@@ -70,8 +70,8 @@ export async function measureAll(targets: Target[]) {
 }
 
 /**
- * The five targets of the engine comparison, ready to measure: the raw ceiling, in-process,
- * flowhost, piscina, comlink (in that order). Shared with bench/throughput.ts (issue 7's targets).
+ * The targets of the engine comparison, ready to measure: the raw ceiling, in-process, flowhost
+ * (worker), piscina, comlink, flowhost (sandbox), in that order. Shared with bench/throughput.ts (issue 7's targets).
  */
 export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowhost; close: () => Promise<void> }> {
   const raw = rawWorker();
@@ -80,6 +80,9 @@ export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowho
   const local = await inProcessHost.trackingStore('memory:bench');
   const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs } });
   const store = await host.trackingStore('memory:bench');
+  // The same plugin at the `sandbox` level (SES Compartment in the worker): issue 7 sets its target there.
+  const sandboxHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs, env: {} }, policy: { isolation: 'sandbox', thirdParty: 'trusted' }, onOutput: () => {} });
+  const sandboxed = await sandboxHost.trackingStore('memory:bench');
   const piscina = new Piscina({ filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)), maxThreads: 1, minThreads: 1, concurrentTasksPerWorker: 16 });
   const comlinkWorker = new Worker(
     `const Comlink = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/comlink.js`)}); const nodeEndpoint = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/node-adapter.js`)}); const { parentPort } = require('node:worker_threads'); Comlink.expose({ logMetric: (run, m) => undefined }, nodeEndpoint(parentPort));`,
@@ -94,10 +97,11 @@ export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowho
       { name: 'flowhost worker', call: () => store.logMetric('run', metric) },
       { name: 'piscina (1 thread, 16 tasks/thread)', call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }) },
       { name: 'comlink', call: () => remote.logMetric('run', metric) as Promise<unknown> },
+      { name: 'flowhost sandbox', call: () => sandboxed.logMetric('run', metric) },
     ],
     host,
     close: async () => {
-      await Promise.all([raw.close(), inProcessHost.close(), host.close(), piscina.destroy(), comlinkWorker.terminate()]);
+      await Promise.all([raw.close(), inProcessHost.close(), host.close(), sandboxHost.close(), piscina.destroy(), comlinkWorker.terminate()]);
     },
   };
 }

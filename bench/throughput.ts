@@ -1,8 +1,9 @@
 /**
  * Issue 7's targets, each measured beside its ceiling in one run (interleaved rounds, medians):
  *
- *  1. awaited calls, many in flight: ≥ 0.7x the raw postMessage ceiling and ≥ 3x piscina and
- *     comlink on the same call (bench/kernel.ts's comparison, reused);
+ *  1. awaited calls through the sandbox, many in flight: ≥ 0.7x the raw postMessage ceiling and
+ *     ≥ 3x piscina and comlink on the same call (bench/kernel.ts's comparison, reused; the
+ *     `worker` level is held to the same target);
  *  2. fire-and-forget `logMetric` into the in-memory plugin: ≥ 2M metrics/s and ≥ 0.4x an
  *     in-process call per metric;
  *  3. a CPU-bound plugin method on 2 workers: ≥ 0.8x the speed-up the machine itself shows for two
@@ -48,8 +49,8 @@ async function engines() {
   try {
     const results = await measureAll(targets);
     const at256 = CONCURRENCY.indexOf(256);
-    const [raw, local, flowhost, piscina, comlink] = results.map((r) => r.rates[at256]);
-    return { results, raw, local, flowhost, piscina, comlink };
+    const [raw, local, flowhost, piscina, comlink, sandbox] = results.map((r) => r.rates[at256]);
+    return { results, raw, local, flowhost, piscina, comlink, sandbox };
   } finally {
     await close();
   }
@@ -234,13 +235,16 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
     printTable([
       ['1. awaited logMetric, 256 in flight', 'calls/s', 'ratio'],
       ['raw postMessage (ceiling)', fmt(e.raw), '1.00x'],
-      ['flowhost worker', fmt(e.flowhost), `${(e.flowhost / e.raw).toFixed(2)}x raw`],
-      ['piscina (1 thread, 16 tasks/thread)', fmt(e.piscina), `flowhost ${(e.flowhost / e.piscina).toFixed(2)}x`],
-      ['comlink', fmt(e.comlink), `flowhost ${(e.flowhost / e.comlink).toFixed(2)}x`],
+      ['flowhost sandbox', fmt(e.sandbox), `${(e.sandbox / e.raw).toFixed(2)}x raw, ${(e.sandbox / e.piscina).toFixed(2)}x piscina, ${(e.sandbox / e.comlink).toFixed(2)}x comlink`],
+      ['flowhost worker', fmt(e.flowhost), `${(e.flowhost / e.raw).toFixed(2)}x raw, ${(e.flowhost / e.piscina).toFixed(2)}x piscina, ${(e.flowhost / e.comlink).toFixed(2)}x comlink`],
+      ['piscina (1 thread, 16 tasks/thread)', fmt(e.piscina), ''],
+      ['comlink', fmt(e.comlink), ''],
       ['in-process (same checks)', fmt(e.local), `${(e.local / e.raw).toFixed(2)}x raw`],
     ]);
-    met.engines = e.flowhost / e.raw >= 0.7 && e.flowhost / e.piscina >= 3 && e.flowhost / e.comlink >= 3;
-    console.log(`   target ≥ 0.7x raw and ≥ 3x piscina/comlink: ${verdict(met.engines)}\n`);
+    // The issue sets the target "through the sandbox"; the worker level must meet it too.
+    const meets = (figure: number) => figure / e.raw >= 0.7 && figure / e.piscina >= 3 && figure / e.comlink >= 3;
+    met.engines = meets(e.sandbox) && meets(e.flowhost);
+    console.log(`   target ≥ 0.7x raw and ≥ 3x piscina/comlink: ${verdict(met.engines)} (sandbox ${verdict(meets(e.sandbox))}, worker ${verdict(meets(e.flowhost))})\n`);
   }
 
   if (want('async')) {
