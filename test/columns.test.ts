@@ -164,7 +164,7 @@ test('a layout named __proto__ is never compiled', (t) => {
   t.is(wireSchema(hostile), hostile, 'such an array simply stays records');
 });
 
-test('through real workers, the plugin receives exactly what the caller sent, at the worker and sandbox levels', async (t) => {
+test('through real workers, the plugin receives exactly what the caller sent, at the worker, sandbox and process levels', async (t) => {
   const batch = awkwardMetrics(64);
   const many = Array.from({ length: 100 }, (_, i) => ({ key: `p${i}`, value: `v${i % 9}` }));
   const expected = [
@@ -172,7 +172,7 @@ test('through real workers, the plugin receives exactly what the caller sent, at
     ...many.map((p) => `param ${spellLikePlugin(p)}`),
     ...many.slice(0, 20).map((p) => `tag ${spellLikePlugin(p)}`),
   ];
-  for (const isolation of ['worker', 'sandbox'] as const) {
+  for (const isolation of ['worker', 'sandbox', 'process'] as const) {
     const { host } = testHost({ policy: { isolation } });
     try {
       const store = await host.trackingStore('misbehaving-echo-batch:x');

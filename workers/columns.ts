@@ -379,11 +379,15 @@ function knownLayouts(): Map<string, Layout> {
 /** Makes `schema`'s layout known to this thread (for a schema outside the SDK's kinds, in tests). */
 export function registerLayout(schema: Schema<unknown>): Layout | undefined {
   const flat = flatRecordArray(schema);
-  if (!flat || flat.fields.some((f) => f.name === '__proto__')) return undefined;
+  return flat && layoutFor(flat.fields);
+}
+
+function layoutFor(fields: readonly FlatField[]): Layout | undefined {
+  if (fields.some((f) => f.name === '__proto__')) return undefined;
   const layouts = knownLayouts();
-  const signature = signatureOf(flat.fields);
+  const signature = signatureOf(fields);
   let layout = layouts.get(signature);
-  if (!layout) layouts.set(signature, (layout = compileLayout(flat.fields)));
+  if (!layout) layouts.set(signature, (layout = compileLayout(fields)));
   return layout;
 }
 
@@ -393,13 +397,14 @@ export function registerLayout(schema: Schema<unknown>): Layout | undefined {
  * `schema` itself.
  */
 export function wireSchema<T>(schema: Schema<T>): Schema<T | Columns> {
-  const layout = registerLayout(schema);
+  const flat = flatRecordArray(schema);
+  const layout = flat && layoutFor(flat.fields);
   if (!layout) return schema;
-  const { maxItems } = flatRecordArray(schema)!;
+  const maxItems = flat.maxItems ?? Infinity;
   return {
     description: schema.description,
     parse(value, path) {
-      if (Array.isArray(value) && value.length >= MIN_ROWS && (maxItems === undefined || value.length <= maxItems)) {
+      if (Array.isArray(value) && value.length >= MIN_ROWS && value.length <= maxItems) {
         const columns = encodeColumns(layout, value);
         if (columns) return columns;
       }

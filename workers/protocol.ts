@@ -5,8 +5,10 @@
  *  - **frames** (`Uint8Array`): the hot path. A frame is a run of msgpack values packed back to back
  *    (msgpackr records), each one a `CallMessage` (host → worker) or a `ReplyMessage`
  *    (worker → host). Many calls travel in one frame: the sender coalesces everything queued in
- *    the same tick, which is what lets throughput exceed one postMessage per call. The frame's
- *    ArrayBuffer is transferred, not copied.
+ *    the same tick (64 messages or 1 MiB at most, then it leaves at once), which is what lets
+ *    throughput exceed one postMessage per call. The frame's ArrayBuffer is transferred, not copied.
+ *    Inside a message, an argument that is an array of flat records (a batch's metrics, params,
+ *    tags) is a `Columns` msgpack extension (columns.ts); the reader gets the array back.
  *  - **control messages** (plain objects, structured clone): the start-up handshake, statistics
  *    and shutdown. Rare, so clarity wins over speed.
  */
