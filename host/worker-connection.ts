@@ -366,7 +366,7 @@ export class WorkerConnection {
       return;
     }
     try {
-      readFrame(frame, (message, encodedBytes) => this.#settle(message as ReplyMessage, encodedBytes, maxResultBytes));
+      readFrame(frame, (message, encodedBytes) => this.#settle(message as ReplyMessage, encodedBytes, maxResultBytes), { columns: false });
     } catch (error) {
       this.#protocolViolation(`sent an undecodable frame (${(error as Error).message})`);
     }

@@ -194,3 +194,14 @@ function spellLikePlugin(record: object): string {
     .map(([key, value]) => `${key}=${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(value)}:${typeof value}`)
     .join(' ');
 }
+
+test('only calls carry columns: the host reading replies refuses them, so a worker has no decoder to aim at', async (t) => {
+  const frames: Uint8Array[] = [];
+  const writer = new FrameWriter((frame) => frames.push(frame));
+  writer.write([7, 0, wireSchema(metrics).parse(awkwardMetrics(16), '')]);
+  await Promise.resolve();
+  t.throws(() => readFrame(frames[0], () => {}, { columns: false }), { message: /columns where none are accepted/ });
+  let decoded: unknown;
+  readFrame(frames[0], (m) => (decoded = m));
+  t.is((decoded as unknown[][])[2].length, 16, 'a worker reading calls gets the records');
+});

@@ -14,8 +14,18 @@ const packr = new Packr({ useRecords: true, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: true });
 
 // Arrays of flat records (a batch's metrics, params, tags) travel as columns inside the frame.
-// (msgpackr passes the extension a second argument: keep `decodeColumns` from taking it for a layout.)
-addExtension({ Class: Columns, type: COLUMNS_EXTENSION_TYPE, pack: (columns: Columns) => columns.bytes, unpack: (bytes: Uint8Array) => decodeColumns(bytes) });
+// Only calls carry them: a reader of replies refuses them, so an untrusted worker has no decoder
+// to aim at. (msgpackr's extensions are global to the thread, hence the flag.)
+let columnsAccepted = true;
+addExtension({
+  Class: Columns,
+  type: COLUMNS_EXTENSION_TYPE,
+  pack: (columns: Columns) => columns.bytes,
+  unpack: (bytes: Uint8Array) => {
+    if (!columnsAccepted) throw new Error('columns where none are accepted');
+    return decodeColumns(bytes);
+  },
+});
 
 /**
  * A frame leaves as soon as it holds this many messages, without waiting for the end of the tick,
@@ -72,11 +82,20 @@ export class FrameWriter {
   }
 }
 
-/** Calls `onMessage` for each message of a frame with its encoded size (for per-message size caps). */
-export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encodedBytes: number) => void): void {
-  unpackr.unpackMultiple(frame, (value, start = 0, end = 0) => {
-    onMessage(value, end - start);
-  });
+/**
+ * Calls `onMessage` for each message of a frame with its encoded size (for per-message size caps).
+ * `columns: false` (the host reading replies) refuses columnar payloads.
+ */
+export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encodedBytes: number) => void, options: { columns?: boolean } = {}): void {
+  const before = columnsAccepted;
+  columnsAccepted = options.columns ?? true;
+  try {
+    unpackr.unpackMultiple(frame, (value, start = 0, end = 0) => {
+      onMessage(value, end - start);
+    });
+  } finally {
+    columnsAccepted = before;
+  }
 }
 
 /** One message in a buffer of its own (for calls that travel with ports, outside the coalesced frames). */
