@@ -222,7 +222,8 @@ export function array<T>(item: Schema<T>, options: { maxItems?: number } = {}): 
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** An object literal's kind of object: what `object()` and `record()` accept (no class instances, arrays or bytes). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;

@@ -26,7 +26,7 @@
 import { PLUGIN_GROUPS, kindOf, s as schemas, type KindShape, type Schema } from '@flowhost/sdk';
 
 type FlatField = schemas.FlatField;
-const { flatRecordArray } = schemas;
+const { flatRecordArray, isPlainObject } = schemas;
 
 /** An array of flat records, checked and encoded on the host; the worker receives the array itself. */
 export class Columns {
@@ -61,12 +61,6 @@ export interface Layout {
   readonly counts: { readonly f64: number; readonly u32: number; readonly u8: number };
   readonly encode: Encode;
   readonly decode: Decode;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

@@ -5,7 +5,7 @@
  * at the `sandbox` level.
  */
 import { defineTrackingStore } from '@flowhost/sdk';
-import { memoryStore } from './lib/base.js';
+import { memoryStore, reportAsRunInfo } from './lib/base.js';
 
 const received = new Map<string, string[]>();
 
@@ -24,15 +24,5 @@ export default defineTrackingStore(() => ({
     for (const t of tags) log.push(`tag ${spell(t)}`);
     received.set(runId, log);
   },
-  updateRunInfo: (runId, status, endTime) => ({
-    runId,
-    experimentId: '0',
-    userId: 'echo',
-    status,
-    startTime: 0,
-    endTime,
-    lifecycleStage: 'active',
-    artifactUri: '',
-    runName: JSON.stringify(received.get(runId) ?? []),
-  }),
+  updateRunInfo: (runId, status, endTime) => reportAsRunInfo(runId, status, endTime, received.get(runId) ?? []),
 }));

@@ -5,7 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { defineTrackingStore } from '@flowhost/sdk';
-import { memoryStore } from './lib/base.js';
+import { memoryStore, reportAsRunInfo } from './lib/base.js';
 
 const applied = new Map<string, { thread: number; step: number }[]>();
 
@@ -17,15 +17,5 @@ export default defineTrackingStore(() => ({
     for (const m of metrics) log.push({ thread: threadId, step: m.step });
     applied.set(runId, log);
   },
-  updateRunInfo: (runId, status, endTime) => ({
-    runId,
-    experimentId: '0',
-    userId: 'probe',
-    status,
-    startTime: 0,
-    endTime,
-    lifecycleStage: 'active',
-    artifactUri: '',
-    runName: JSON.stringify(applied.get(runId) ?? []),
-  }),
+  updateRunInfo: (runId, status, endTime) => reportAsRunInfo(runId, status, endTime, applied.get(runId) ?? []),
 }));

@@ -3,9 +3,17 @@
  * Each entry point misbehaves only when asked for the experiment id `boom`, so a test can show that
  * the failure was contained and that the next (ordinary) call works.
  */
-import { MlflowError, defineTrackingStore, type Experiment, type Run, type TrackingStore } from '@flowhost/sdk';
+import { MlflowError, defineTrackingStore, type Experiment, type Run, type RunInfo, type TrackingStore } from '@flowhost/sdk';
 
 export const BOOM = 'boom';
+
+/**
+ * A RunInfo whose name carries what a probe recorded: probes answer `updateRunInfo` with it, so a
+ * test reads back what the plugin saw.
+ */
+export function reportAsRunInfo(runId: string, status: RunInfo['status'], endTime: number | null, report: unknown): RunInfo {
+  return { runId, experimentId: '0', userId: 'probe', status, startTime: 0, endTime, lifecycleStage: 'active', artifactUri: '', runName: JSON.stringify(report) };
+}
 
 export function memoryStore(): TrackingStore {
   const experiments = new Map<string, Experiment>([
