@@ -5,7 +5,7 @@
  * check (a fresh copy of each object) and 90 ns to pack, most of the fire-and-forget logging path.
  * Here the host reads each declared field once, checks it exactly as the schema would, and writes
  * it into a typed column: about 30 ns per metric, and nothing copied to be thrown away
- * (docs/decisions/0005-columnar-batches.md has the measurements).
+ * (docs/decisions/0005-columnar-batches-and-frame-splitting.md has the measurements).
  *
  * The encoded form is a msgpack extension (type 0x43) inside the ordinary frame, so frames,
  * ordering, deadlines and the process level's pipe are unchanged; the worker's decoder turns it
