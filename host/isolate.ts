@@ -4,8 +4,9 @@
  * level shares one connection, one supervisor and one set of guarantees.
  */
 import type { Readable } from 'node:stream';
-import { Worker, type Transferable } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../workers/protocol.js';
+import type { StreamPort } from '../workers/streams.js';
 import type { PluginLimits } from './limits.js';
 import { bootstrapPath, sandboxBootstrapPath } from './paths.js';
 
@@ -26,8 +27,19 @@ export interface Isolate {
   forceKill(): void;
   ref(): void;
   unref(): void;
-  /** Whether MessagePorts can be handed to it (byte streams need them). */
-  readonly supportsPorts: boolean;
+  /**
+   * Opens the channel one byte stream of a call travels on (a MessageChannel between threads, a
+   * numbered channel on the pipe for a process): `local` is the host's end, `remote` goes with the
+   * call in `postStreamCall`.
+   */
+  openStreamChannel(): StreamChannel;
+  /** Sends a call that moves byte streams (`frame`: one encoded `CallMessage`) with its channels' remote ends. */
+  postStreamCall(frame: Uint8Array, remotes: StreamChannel['remote'][]): void;
+}
+
+export interface StreamChannel {
+  readonly local: StreamPort;
+  readonly remote: MessagePort | number;
 }
 
 /**
@@ -66,7 +78,18 @@ function startThread(entry: string, start: WorkerStartData, { env, limits }: Iso
     },
   });
   for (const stream of [worker.stdout, worker.stderr]) detachStdioFromEventLoop(stream);
-  return Object.assign(worker, { forceKill: () => worker.unref(), supportsPorts: true }) as unknown as Isolate;
+  const extras: Pick<Isolate, 'forceKill' | 'openStreamChannel' | 'postStreamCall'> = {
+    forceKill: () => worker.unref(),
+    openStreamChannel: () => {
+      const { port1, port2 } = new MessageChannel();
+      return { local: port1, remote: port2 };
+    },
+    postStreamCall: (frame, remotes) => {
+      const ports = remotes as MessagePort[];
+      worker.postMessage({ type: 'call', frame, ports } satisfies HostControlMessage, ports);
+    },
+  };
+  return Object.assign(worker, extras) as unknown as Isolate;
 }
 
 /**

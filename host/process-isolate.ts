@@ -20,8 +20,9 @@
  *  - its own framing on fd 3 (workers/pipe-frames.ts), size-capped before buffering: Node's IPC has
  *    no cap and crashes the parent on a 2 GiB frame.
  *
- * Byte streams need MessagePorts, which a process cannot receive: `supportsPorts` is false and the
- * connection refuses stream calls with NOT_IMPLEMENTED.
+ * Byte streams cannot use MessagePorts here (a process cannot receive them): each one is a numbered
+ * channel on the same pipe (workers/pipe-ports.ts), with the same credits and bounds, each stream
+ * message capped at one chunk before it is buffered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -29,9 +30,10 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { KIND_FRAME, PipeReader, encodeControl, pipeHeader } from '../workers/pipe-frames.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, pipeHeader } from '../workers/pipe-frames.js';
+import { PipePortHub, STREAM_HEADER_BYTES } from '../workers/pipe-ports.js';
 import { isFrame, type HostControlMessage, type WorkerStartData } from '../workers/protocol.js';
-import type { Isolate, IsolateFactory, IsolateOptions } from './isolate.js';
+import type { Isolate, IsolateFactory, IsolateOptions, StreamChannel } from './isolate.js';
 import { processBootstrapPath } from './paths.js';
 import { DEFAULT_PROCESS_USER } from './policy.js';
 
@@ -65,9 +67,10 @@ export function permissionFlags(entry: string, start: WorkerStartData): string[]
 class ChildIsolate extends EventEmitter implements Isolate {
   readonly stdout: Readable;
   readonly stderr: Readable;
-  readonly supportsPorts = false;
   readonly #child: ChildProcess;
   readonly #channel: Socket;
+  /** The byte streams of this child's calls, as channels on the pipe. */
+  readonly #streams = new PipePortHub((header, body) => this.#sendStreamMessage(header, body));
   readonly #exited: Promise<void>;
   #finished = false;
 
@@ -92,8 +95,10 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
     const reader = new PipeReader({
       maxFrameBytes: limits.maxFrameBytes,
+      maxStreamBytes: STREAM_HEADER_BYTES + limits.streamChunkBytes,
       onFrame: (frame) => this.emit('message', frame),
       onControl: (message) => this.emit('message', message),
+      onStream: (message) => this.#streams.receive(message),
       onViolation: (what) => {
         // Stop reading at once: nothing more of this child's output is worth memory.
         this.#channel.destroy();
@@ -111,6 +116,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (this.#finished) return;
       this.#finished = true;
+      this.#streams.lost();
       if (signal) {
         const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (V8 aborts on a fatal out-of-memory)' : '';
         this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
@@ -157,8 +163,27 @@ class ChildIsolate extends EventEmitter implements Isolate {
       this.#channel.uncork();
       return;
     }
-    if (message.type === 'call') throw new Error('byte streams need MessagePorts, which the process level does not carry');
+    if (message.type === 'call') throw new Error('a call with MessagePorts cannot reach a process: use postStreamCall');
     this.#send(encodeControl(message));
+  }
+
+  openStreamChannel(): StreamChannel {
+    const local = this.#streams.open();
+    return { local, remote: local.channel };
+  }
+
+  postStreamCall(frame: Uint8Array, remotes: StreamChannel['remote'][]): void {
+    if (this.#finished) return;
+    this.#send(encodeControl({ type: 'pipe-call', frame: Buffer.from(frame).toString('base64'), channels: remotes as number[] } satisfies HostControlMessage));
+  }
+
+  #sendStreamMessage(header: Uint8Array, body: Uint8Array | null): void {
+    if (this.#finished) return;
+    this.#channel.cork();
+    this.#send(pipeHeader(KIND_STREAM, header.byteLength + (body?.byteLength ?? 0)));
+    this.#send(header);
+    if (body) this.#send(body);
+    this.#channel.uncork();
   }
 
   #send(bytes: Uint8Array): void {

@@ -6,15 +6,14 @@
  * Restarts and crash budgets are the supervisor's business (supervisor.ts); a connection lives for
  * exactly one worker.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type KindShape, MlflowError, PROTOCOL_VERSION, s, SchemaError } from '@flowhost/sdk';
 import { FrameWriter, encodeMessage, readFrame, transferOf } from '../workers/frames.js';
-import { receiveStream, sendStream, type ByteSource, type StreamOptions } from '../workers/streams.js';
+import { receiveStream, sendStream, type ByteSource, type StreamOptions, type StreamPort } from '../workers/streams.js';
 import type { ByteBudget } from './byte-budget.js';
 import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
-import { startWorkerThread, type Isolate, type IsolateFactory, type ViolationSource } from './isolate.js';
+import { startWorkerThread, type Isolate, type IsolateFactory, type StreamChannel, type ViolationSource } from './isolate.js';
 
 export interface ConnectionOptions {
   readonly kind: KindShape;
@@ -232,7 +231,6 @@ export class WorkerConnection {
    */
   async #callWithStreams(method: string, args: unknown[], deadlineMs: number, layout: StreamLayout): Promise<unknown> {
     const { limits } = this.#options;
-    if (!this.#worker.supportsPorts) throw MlflowError.notImplemented(`${method} moves byte streams, which this isolation level does not carry yet`);
     const shares = layout.args.length + (layout.result ? 1 : 0);
     const release = await this.#options.streamBudget.acquire(shares * limits.streamChunkBytes * limits.streamWindow);
     if (!this.isAlive) {
@@ -250,22 +248,22 @@ export class WorkerConnection {
       if (pending) pending.deadline = performance.now() + pending.deadlineMs;
     };
     const options: StreamOptions = { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs, onProgress: touch };
-    const ports: MessagePort[] = [];
-    const uploads: [MessagePort, ByteSource][] = [];
+    const remotes: StreamChannel['remote'][] = [];
+    const uploads: [StreamPort, ByteSource][] = [];
     const sent = [...args];
     for (const index of layout.args) {
-      const { port1, port2 } = new MessageChannel();
-      sent[index] = { $stream: ports.length };
-      ports.push(port2);
-      uploads.push([port1, args[index] as ByteSource]);
+      const { local, remote } = this.#worker.openStreamChannel();
+      sent[index] = { $stream: remotes.length };
+      remotes.push(remote);
+      uploads.push([local, args[index] as ByteSource]);
     }
-    let download: ReturnType<typeof receiveStream> | null = null;
+    let result: StreamPort | null = null;
     let resultPort: number | undefined;
     if (layout.result) {
-      const { port1, port2 } = new MessageChannel();
-      resultPort = ports.length;
-      ports.push(port2);
-      download = receiveStream(port1, { ...options, onEnd: streamEnded });
+      const { local, remote } = this.#worker.openStreamChannel();
+      resultPort = remotes.length;
+      remotes.push(remote);
+      result = local;
     }
 
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -273,7 +271,10 @@ export class WorkerConnection {
     });
     if (this.#pending.size === 1) this.#worker.ref();
     if (performance.now() + deadlineMs < this.#armedFor) this.#armDeadlineTimer(performance.now() + deadlineMs);
-    this.#worker.postMessage({ type: 'call', frame: encodeMessage([id, method, sent, resultPort]), ports }, ports);
+    this.#worker.postStreamCall(encodeMessage([id, method, sent, resultPort]), remotes);
+    // The download's first credits leave only now: on a pipe, nothing may reach a channel before
+    // the call that names it (pipe-ports.ts).
+    const download = result && receiveStream(result, { ...options, onEnd: streamEnded });
 
     for (const [port, source] of uploads) {
       sendStream(port, source, options).then(streamEnded, (error: unknown) => {

@@ -5,6 +5,7 @@
  *
  *   kind 0: a frame (frames.ts: msgpack values back to back), passed through as bytes
  *   kind 1: a control message (protocol.ts), as UTF-8 JSON
+ *   kind 2: a byte stream's message on one of its channels (pipe-ports.ts)
  *
  * Why not Node's IPC channel: it has no size limit, and with `serialization: 'advanced'` a child
  * that writes a 2 GiB message crashes the parent (shared/reference/sandbox-findings.md, finding 4).
@@ -15,11 +16,15 @@
 export const HEADER_BYTES = 5;
 export const KIND_FRAME = 0;
 export const KIND_CONTROL = 1;
+export const KIND_STREAM = 2;
+type Kind = typeof KIND_FRAME | typeof KIND_CONTROL | typeof KIND_STREAM;
+
+const KIND_NAMES: Record<Kind, string> = { [KIND_FRAME]: 'frame', [KIND_CONTROL]: 'control message', [KIND_STREAM]: 'stream message' };
 
 /** Largest control message either side accepts: they are small (the plugin bundle is the largest). */
 export const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
 
-export function encodePipeMessage(kind: typeof KIND_FRAME | typeof KIND_CONTROL, payload: Uint8Array): Uint8Array {
+export function encodePipeMessage(kind: Kind, payload: Uint8Array): Uint8Array {
   const message = new Uint8Array(HEADER_BYTES + payload.byteLength);
   new DataView(message.buffer).setUint32(0, payload.byteLength);
   message[4] = kind;
@@ -28,7 +33,7 @@ export function encodePipeMessage(kind: typeof KIND_FRAME | typeof KIND_CONTROL,
 }
 
 /** The header alone, for a payload written right after it (no copy of a large frame). */
-export function pipeHeader(kind: typeof KIND_FRAME | typeof KIND_CONTROL, length: number): Uint8Array {
+export function pipeHeader(kind: Kind, length: number): Uint8Array {
   const header = new Uint8Array(HEADER_BYTES);
   new DataView(header.buffer).setUint32(0, length);
   header[4] = kind;
@@ -43,8 +48,11 @@ export interface PipeReaderOptions {
   /** Largest frame accepted (the `maxFrameBytes` limit). */
   readonly maxFrameBytes: number;
   readonly maxControlBytes?: number;
+  /** Largest stream message accepted: a chunk of the agreed size and its header (absent: streams refused). */
+  readonly maxStreamBytes?: number;
   readonly onFrame: (frame: Uint8Array) => void;
   readonly onControl: (message: unknown) => void;
+  readonly onStream?: (message: Uint8Array) => void;
   /** Called once when the stream breaks the framing; the reader ignores everything after it. */
   readonly onViolation: (what: string) => void;
 }
@@ -80,9 +88,9 @@ export class PipeReader {
         this.#kind = this.#header[4];
         this.#headerFilled = 0;
         // The check that matters: made on the header alone, before any memory is set aside.
-        const cap = this.#kind === KIND_FRAME ? this.#options.maxFrameBytes : (this.#options.maxControlBytes ?? MAX_CONTROL_BYTES);
-        if (this.#kind !== KIND_FRAME && this.#kind !== KIND_CONTROL) return this.#fail(`sent a message of unknown kind ${this.#kind}`);
-        if (length > cap) return this.#fail(`announced a ${length}-byte ${this.#kind === KIND_FRAME ? 'frame' : 'control message'}, over the ${cap}-byte limit; it was refused before being read`);
+        const cap = this.#capOf(this.#kind);
+        if (cap === undefined) return this.#fail(`sent a message of unknown kind ${this.#kind}`);
+        if (length > cap) return this.#fail(`announced a ${length}-byte ${KIND_NAMES[this.#kind as Kind]}, over the ${cap}-byte limit; it was refused before being read`);
         this.#body = new Uint8Array(length);
         this.#bodyFilled = 0;
       }
@@ -94,6 +102,7 @@ export class PipeReader {
         const body = this.#body;
         this.#body = null;
         if (this.#kind === KIND_FRAME) this.#options.onFrame(body);
+        else if (this.#kind === KIND_STREAM) this.#options.onStream?.(body);
         else {
           let message: unknown;
           try {
@@ -105,6 +114,13 @@ export class PipeReader {
         }
       }
     }
+  }
+
+  #capOf(kind: number): number | undefined {
+    if (kind === KIND_FRAME) return this.#options.maxFrameBytes;
+    if (kind === KIND_CONTROL) return this.#options.maxControlBytes ?? MAX_CONTROL_BYTES;
+    if (kind === KIND_STREAM && this.#options.onStream) return this.#options.maxStreamBytes ?? 0;
+    return undefined;
   }
 
   #fail(what: string): void {

@@ -7,7 +7,8 @@
  */
 import { Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { KIND_FRAME, PipeReader, encodeControl, pipeHeader } from './pipe-frames.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, pipeHeader } from './pipe-frames.js';
+import { PipePortHub } from './pipe-ports.js';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from './protocol.js';
 import { RpcServer } from './runtime.js';
 import { loadSandboxed } from './sandbox.js';
@@ -25,11 +26,22 @@ const sendFrame = (frame: Uint8Array) => {
   channel.uncork();
 };
 
+/** The byte streams of the host's calls: channels on this pipe (pipe-ports.ts). */
+const streams = new PipePortHub((header, body) => {
+  channel.cork();
+  channel.write(pipeHeader(KIND_STREAM, header.byteLength + (body?.byteLength ?? 0)));
+  channel.write(header);
+  if (body) channel.write(body);
+  channel.uncork();
+});
+
 const reader = new PipeReader({
   // The host is trusted; its frames are bounded by the checks it made on the arguments.
   maxFrameBytes: 2 ** 32 - 1,
+  maxStreamBytes: 2 ** 32 - 1,
   onFrame: (frame) => server?.receive(frame),
   onControl: (message) => handle(message as HostControlMessage),
+  onStream: (message) => streams.receive(message),
   onViolation: (what) => {
     process.stderr.write(`flowhost: the host ${what}\n`);
     process.exit(70);
@@ -64,8 +76,12 @@ function handle(message: HostControlMessage): void {
       control({ type: 'stats', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, rss: memory.rss });
       return;
     }
+    case 'pipe-call': {
+      const ports = message.channels.map((id) => streams.attach(id));
+      server?.receiveWithPorts(new Uint8Array(Buffer.from(message.frame, 'base64')), ports);
+      return;
+    }
     default:
-      // Streams over ports do not exist at this level (the host refuses them before sending).
       process.stderr.write(`flowhost: unexpected control message ${String((message as { type?: unknown })?.type)}\n`);
   }
 }

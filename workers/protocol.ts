@@ -101,7 +101,12 @@ export type HostControlMessage =
   /** `process` level only: the first message on the pipe, in place of `workerData`. */
   | { readonly type: 'start'; readonly start: WorkerStartData }
   /** A call with byte streams: `frame` is one encoded `CallMessage`, `ports` its streams' ports (transferred). */
-  | { readonly type: 'call'; readonly frame: Uint8Array; readonly ports: MessagePort[] };
+  | { readonly type: 'call'; readonly frame: Uint8Array; readonly ports: MessagePort[] }
+  /**
+   * The same call at the `process` level, where a stream is a channel on the pipe
+   * (pipe-ports.ts): `channels` are their numbers, `frame` the encoded `CallMessage` in base64.
+   */
+  | { readonly type: 'pipe-call'; readonly frame: string; readonly channels: number[] };
 
 export function isFrame(data: unknown): data is Uint8Array {
   return data instanceof Uint8Array;

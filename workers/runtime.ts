@@ -5,12 +5,11 @@
  * The plugin runs in this thread, so nothing here is a security boundary at the `worker` level;
  * the host trusts none of what comes back and checks every reply (host/worker-connection.ts).
  */
-import type { MessagePort } from 'node:worker_threads';
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
 import type { Dispatch } from './loader.js';
 import { FrameWriter, decodeMessage, readFrame } from './frames.js';
 import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from './protocol.js';
-import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions } from './streams.js';
+import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from './streams.js';
 
 
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
@@ -38,7 +37,7 @@ export class RpcServer {
    * A call that travels with byte streams: its stream arguments become readable streams on their
    * ports; a stream result is sent out on its port while the reply goes back at once.
    */
-  receiveWithPorts(frame: Uint8Array, ports: MessagePort[]): void {
+  receiveWithPorts(frame: Uint8Array, ports: StreamPort[]): void {
     const [id, method, rawArgs, resultPort] = decodeMessage(frame) as CallMessage;
     const receivers: ReturnType<typeof receiveStream>[] = [];
     const args = (Array.isArray(rawArgs) ? rawArgs : []).map((arg) => {

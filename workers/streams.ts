@@ -1,6 +1,7 @@
 /**
- * Byte streams across the worker boundary: one dedicated MessagePort per stream, credit-based
- * backpressure, buffers transferred (never copied by postMessage) and recycled.
+ * Byte streams across the worker boundary: one dedicated port per stream (a MessagePort, or a
+ * channel on the `process` level's pipe), credit-based backpressure, buffers transferred (never
+ * copied by postMessage) and recycled.
  *
  *   sender → receiver   { t: 'chunk', buffer, length }   buffer transferred
  *                       { t: 'end' } | { t: 'error', message }
@@ -15,7 +16,6 @@
  *
  * Both ends are used on both sides: uploads send host → worker, downloads worker → host.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { ByteStream } from '@flowhost/sdk';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -32,8 +32,20 @@ const MIN_HINTED_BUFFER = 64 * 1024;
  */
 export type ByteSource = ByteStream & { remaining?(): number };
 
-type ToReceiver = { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
-type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; message: string };
+export type ToReceiver = { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
+export type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; message: string };
+
+/**
+ * What a stream needs of its port: a MessagePort between threads, a channel multiplexed on the
+ * `process` level's pipe (pipe-ports.ts). Like a MessagePort, closing either end closes both, and
+ * each end sees `close` after the messages sent before it.
+ */
+export interface StreamPort {
+  postMessage(message: ToReceiver | ToSender, transfer?: ArrayBuffer[]): void;
+  // `any`: a MessagePort's own listener type, so a MessagePort is a StreamPort as it is.
+  on(event: 'message' | 'close', listener: (message: any) => void): unknown;
+  close(): void;
+}
 
 export interface StreamOptions {
   readonly chunkBytes?: number;
@@ -79,7 +91,7 @@ export interface SendResult {
  * Sends `source` over `port` and closes it. Resolves when the receiver has been sent everything;
  * rejects if the receiver aborts or goes away, or the source fails.
  */
-export function sendStream(port: MessagePort, source: ByteSource, options: StreamOptions = {}): Promise<SendResult> {
+export function sendStream(port: StreamPort, source: ByteSource, options: StreamOptions = {}): Promise<SendResult> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const window = options.window ?? DEFAULT_WINDOW;
   const free: ArrayBuffer[] = [];
@@ -216,7 +228,7 @@ export function sendStream(port: MessagePort, source: ByteSource, options: Strea
  * asked for**: its buffer then goes back to the sender for reuse (copy a chunk to keep it).
  * Breaking out of the loop aborts the stream and frees both sides.
  */
-export function receiveStream(port: MessagePort, options: StreamOptions = {}): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
+export function receiveStream(port: StreamPort, options: StreamOptions = {}): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const window = options.window ?? DEFAULT_WINDOW;
   const queue: ToReceiver[] = [];
