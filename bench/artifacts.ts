@@ -90,8 +90,53 @@ async function copyAll(from: string, to: string, lanes: number): Promise<void> {
   }));
 }
 
-function hostWith(limits: Partial<PluginLimits>): Flowhost {
-  return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} }, policy: { thirdParty: 'trusted', limits }, onOutput: () => {} });
+function hostWith(limits: Partial<PluginLimits>, isolation: 'worker' | 'sandbox' | 'process' = 'worker'): Flowhost {
+  return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} }, policy: { thirdParty: 'trusted', isolation, limits }, onOutput: () => {} });
+}
+
+const LEVELS = ['worker', 'sandbox', 'process'] as const;
+
+/**
+ * The same streams at each isolation level, 1 MiB × 4: uploads of the file to `artifacts-null`
+ * and downloads of as many pattern bytes from it, against the in-process read loop. At `process`
+ * the bytes cross a pipe (written, then read, by the kernel) instead of being transferred.
+ */
+async function levelsBench(file: string, hosts: Flowhost[]) {
+  const sinks = [];
+  for (const level of LEVELS) {
+    const host = hostWith({ streamChunkBytes: MiB, streamWindow: 4, callTimeoutMs: 120_000 }, level);
+    hosts.push(host);
+    const sink = await host.artifactRepository('artifacts-null:bench');
+    await sink.logArtifact(file, 'warm-up');
+    sinks.push({ level, sink, upload: [] as number[], download: [] as number[] });
+  }
+  const ceiling: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    ceiling.push(gbps(SIZE, await timed(() => readLoop(file, MiB))));
+    for (const s of sinks) {
+      s.upload.push(gbps(SIZE, await timed(() => s.sink.logArtifact(file, 'up'))));
+      s.download.push(
+        gbps(
+          SIZE,
+          await timed(async () => {
+            let received = 0;
+            for await (const bytes of await s.sink.remote.readArtifact(`${SIZE}.bin`)) received += bytes.byteLength;
+            if (received !== SIZE) throw new Error(`received ${received} bytes of ${SIZE}`);
+          }),
+        ),
+      );
+    }
+  }
+  const c = medianOf(ceiling);
+  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'plugin → host', 'ratio']];
+  for (const s of sinks) {
+    const [up, down] = [medianOf(s.upload), medianOf(s.download)];
+    rows.push([s.level, fmt(up, 2), ratio(up, c), fmt(down, 2), ratio(down, c)]);
+  }
+  console.log(`
+Byte streams per isolation level (artifacts-null; ceiling: the in-process read loop, ${fmt(c, 2)} GB/s)`);
+  printTable(rows);
+  return Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }]));
 }
 
 interface Sample {
@@ -194,6 +239,7 @@ export async function runArtifactsBench(): Promise<Record<string, unknown>> {
         `file → plugin with the built-in repository's 4 MiB × 4 = ${ratio(builtin.upload, builtin.ceiling)} of the read loop (target ≥ 0.8x), plugin → host ${ratio(builtin.download, builtin.ceiling)}; ` +
         `with the kernel's default 1 MiB × 4: ${ratio(kernel.upload, kernel.ceiling)} and ${ratio(kernel.download, kernel.ceiling)}.`,
     );
+    results.levels = await levelsBench(file, hosts);
     return results;
   } finally {
     await Promise.all(hosts.map((host) => host.close()));

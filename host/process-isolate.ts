@@ -70,7 +70,9 @@ class ChildIsolate extends EventEmitter implements Isolate {
   readonly #child: ChildProcess;
   readonly #channel: Socket;
   /** The byte streams of this child's calls, as channels on the pipe. */
-  readonly #streams = new PipePortHub((header, body) => this.#sendStreamMessage(header, body));
+  readonly #streams = new PipePortHub((header, body) => this.#sendStreamMessage(header, body), () => this.#applyRef());
+  #wantsRef = true;
+  #refed = true;
   readonly #exited: Promise<void>;
   #finished = false;
 
@@ -200,14 +202,28 @@ class ChildIsolate extends EventEmitter implements Isolate {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
   }
 
+  /**
+   * The connection refs the child while calls are in flight. A stream can outlive its call (a
+   * download is answered at once, then read), and unlike a MessagePort a pipe channel holds no ref
+   * of its own: the child stays ref'd while a channel is open too.
+   */
   ref(): void {
-    this.#child.ref();
-    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { ref?: () => void }[]) handle.ref?.();
+    this.#wantsRef = true;
+    this.#applyRef();
   }
 
   unref(): void {
-    this.#child.unref();
-    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { unref?: () => void }[]) handle.unref?.();
+    this.#wantsRef = false;
+    this.#applyRef();
+  }
+
+  #applyRef(): void {
+    const ref = this.#wantsRef || this.#streams.openChannels > 0;
+    if (ref === this.#refed) return;
+    this.#refed = ref;
+    if (ref) this.#child.ref();
+    else this.#child.unref();
+    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) (ref ? handle.ref : handle.unref)?.call(handle);
   }
 }
 

@@ -5,6 +5,7 @@
  * plugin's view of it: the same plugin, keeping to `capabilities`, works at every level within its
  * grants and gets an error naming the capability outside them.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { chmodSync, chownSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -320,3 +321,32 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
     }
   });
 }
+
+test('process: a download outlives its call (answered at once, read later) and keeps the host alive until it is read', async (t) => {
+  // A script with nothing else to wait for: if the pipe were unref'd with the call, Node would exit
+  // mid-stream (unsettled top-level await, exit code 13) instead of printing the total.
+  const dir = await mkdtemp(join(tmpdir(), 'flowhost-download-'));
+  const script = join(dir, 'download.mjs');
+  await writeFile(
+    script,
+    `import { Flowhost } from ${JSON.stringify(`${repoRoot}dist/host/flowhost.js`)};
+const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [${JSON.stringify(`${repoRoot}sample-plugins/misbehaving`)}], env: {} }, policy: { isolation: 'process', thirdParty: 'trusted' }, onOutput: () => {} });
+const repository = await host.artifactRepository('artifacts-null:x');
+const stream = await repository.remote.readArtifact('3145728.bin');
+await new Promise((resolve) => setTimeout(resolve, 50));
+let total = 0;
+for await (const chunk of stream) total += chunk.byteLength;
+console.log('read', total);
+await host.close();
+`,
+  );
+  try {
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    t.is(run.code, 0, run.stderr);
+    t.is(run.stdout.trim(), 'read 3145728');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

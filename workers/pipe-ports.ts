@@ -130,7 +130,11 @@ export class PipePortHub {
   #next = 1;
   #lost = false;
 
-  constructor(private readonly writeMessage: WriteStreamMessage) {}
+  /** `onOpenChannels` hears when the number of open channels changes (the host keeps a ref while any is open). */
+  constructor(
+    private readonly writeMessage: WriteStreamMessage,
+    private readonly onOpenChannels: (open: number) => void = () => {},
+  ) {}
 
   /** Host side: a new channel; its number travels with the call that uses it. */
   open(): PipePort {
@@ -141,7 +145,10 @@ export class PipePortHub {
   attach(channel: number): PipePort {
     const port = new PipePort(channel, this);
     if (this.#lost) setImmediate(() => port.lost());
-    else this.#ports.set(channel, port);
+    else {
+      this.#ports.set(channel, port);
+      this.onOpenChannels(this.#ports.size);
+    }
     return port;
   }
 
@@ -171,6 +178,6 @@ export class PipePortHub {
   }
 
   forget(channel: number): void {
-    this.#ports.delete(channel);
+    if (this.#ports.delete(channel)) this.onOpenChannels(this.#ports.size);
   }
 }
