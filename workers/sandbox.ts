@@ -18,6 +18,7 @@
  * Why this order: `lockdown()` must run before any plugin code and after the runtime's own
  * modules (msgpackr, the RPC server) have initialised, so they keep working on frozen intrinsics.
  */
+import './spec-freeze.js';
 import 'ses';
 import { CAPABILITIES_KEY, MlflowError, SchemaError } from '@flowhost/sdk';
 import { createCapabilities, type CapabilityOutput } from './capabilities.js';
