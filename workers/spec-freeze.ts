@@ -1,5 +1,6 @@
 /**
- * Installs a spec-exact `Object.freeze` before SES captures it (sandbox.ts imports this first).
+ * Installs an `Object.freeze` that freezes a few intrinsic prototypes the way the specification
+ * describes, before SES captures it (sandbox.ts imports this first).
  *
  * Why: V8's own `Object.freeze` on an object in a typed array's prototype chain (`Object.prototype`,
  * `%TypedArray%.prototype`, `Uint8Array.prototype`, all of which `lockdown()` freezes) makes every
@@ -9,27 +10,40 @@
  * describes it (SetIntegrityLevel: prevent extensions, then make every own property
  * non-configurable and every data property non-writable), gives the very same frozen objects
  * (`Object.isFrozen` is true, nothing is writable or configurable) and keeps those stores at
- * 0.73 ms (docs/decisions/0006-process-level-streams.md).
+ * 0.73 ms (docs/decisions/0006-process-level-streams.md). Everything else is frozen natively.
  */
 const { preventExtensions, getOwnPropertyDescriptor, defineProperty, freeze: nativeFreeze } = Object;
 const { ownKeys } = Reflect;
-const { isView } = ArrayBuffer;
-const DataViewClass = DataView;
+
+/**
+ * The prototypes whose native freezing slows element stores down (found one by one): every typed
+ * array's, `%TypedArray%.prototype`, `Object.prototype`, and `Array.prototype` (holey arrays). Any
+ * other object is frozen natively, which is faster: lockdown freezes thousands of them.
+ */
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const slowWhenFrozenNatively = new Set<unknown>([
+  Object.prototype,
+  Array.prototype,
+  TypedArrayPrototype,
+  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map((c) => c.prototype),
+]);
+const { has } = Set.prototype;
+
+/** The specification's SetIntegrityLevel(value, frozen), step by step. */
+export function freezeBySpec<T>(value: T): T {
+  preventExtensions(value);
+  for (const key of ownKeys(value as object)) {
+    const descriptor = getOwnPropertyDescriptor(value, key);
+    if (!descriptor) continue;
+    defineProperty(value, key, 'value' in descriptor ? { configurable: false, writable: false } : { configurable: false });
+  }
+  return value;
+}
 
 // A method, like the built-in: no `prototype` of its own (SES would remove one and say so).
 const { freeze } = {
   freeze<T>(value: T): T {
-    // Primitives are returned as they are, as by Object.freeze.
-    if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return value;
-    // A typed array with elements cannot be frozen (TypeError, as with Object.freeze): let V8 say so.
-    if (isView(value) && !(value instanceof DataViewClass) && (value as unknown as { length: number }).length > 0) return nativeFreeze(value);
-    preventExtensions(value);
-    for (const key of ownKeys(value as object)) {
-      const descriptor = getOwnPropertyDescriptor(value, key);
-      if (!descriptor) continue;
-      defineProperty(value, key, 'value' in descriptor ? { configurable: false, writable: false } : { configurable: false });
-    }
-    return value;
+    return has.call(slowWhenFrozenNatively, value) ? freezeBySpec(value) : nativeFreeze(value);
   },
 };
 
