@@ -112,7 +112,10 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
     } else if (message?.t === 'abort') failure ??= new StreamError(`the receiver aborted the stream: ${String(message.message)}`, 'aborted');
     notify();
   });
+  let finished = false;
   port.on('close', () => {
+    // Our own close after a finished send is no failure (and an Error's stack is not free).
+    if (finished) return;
     failure ??= new StreamError('the other side of the stream went away', 'peer-gone');
     notify();
   });
@@ -205,6 +208,7 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
 
   return pump().then(
     (total) => {
+      finished = true;
       port.close();
       return { bytes: total, buffersAllocated: allocated };
     },
