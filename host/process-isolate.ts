@@ -30,7 +30,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, pipeHeader } from '../workers/pipe-frames.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../workers/pipe-frames.js';
 import { PipePortHub, STREAM_HEADER_BYTES } from '../workers/pipe-ports.js';
 import { isFrame, type HostControlMessage, type WorkerStartData } from '../workers/protocol.js';
 import type { Isolate, IsolateFactory, IsolateOptions, StreamChannel } from './isolate.js';
@@ -159,10 +159,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
   postMessage(message: Uint8Array | HostControlMessage): void {
     if (this.#finished) return;
     if (isFrame(message)) {
-      this.#channel.cork();
-      this.#send(pipeHeader(KIND_FRAME, message.byteLength));
-      this.#send(message);
-      this.#channel.uncork();
+      this.#write(KIND_FRAME, message);
       return;
     }
     if (message.type === 'call') throw new Error('a call with MessagePorts cannot reach a process: use postStreamCall');
@@ -181,11 +178,12 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
   #sendStreamMessage(header: Uint8Array, body: Uint8Array | null): void {
     if (this.#finished) return;
-    this.#channel.cork();
-    this.#send(pipeHeader(KIND_STREAM, header.byteLength + (body?.byteLength ?? 0)));
-    this.#send(header);
-    if (body) this.#send(body);
-    this.#channel.uncork();
+    if (body) this.#write(KIND_STREAM, header, body);
+    else this.#write(KIND_STREAM, header);
+  }
+
+  #write(kind: typeof KIND_FRAME | typeof KIND_STREAM, ...parts: Uint8Array[]): void {
+    if (!this.#channel.destroyed) writePipeMessage(this.#channel, kind, ...parts);
   }
 
   #send(bytes: Uint8Array): void {

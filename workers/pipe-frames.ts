@@ -40,6 +40,17 @@ export function pipeHeader(kind: Kind, length: number): Uint8Array {
   return header;
 }
 
+/**
+ * Writes one message whose payload comes in parts (a frame; a stream message's header and chunk)
+ * behind its header, without copying the parts: corked, so they leave together.
+ */
+export function writePipeMessage(socket: { cork(): void; uncork(): void; write(bytes: Uint8Array): unknown }, kind: Kind, ...parts: Uint8Array[]): void {
+  socket.cork();
+  socket.write(pipeHeader(kind, parts.reduce((total, part) => total + part.byteLength, 0)));
+  for (const part of parts) socket.write(part);
+  socket.uncork();
+}
+
 export function encodeControl(message: unknown): Uint8Array {
   return encodePipeMessage(KIND_CONTROL, new TextEncoder().encode(JSON.stringify(message)));
 }

@@ -7,7 +7,7 @@
  */
 import { Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, pipeHeader } from './pipe-frames.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from './pipe-frames.js';
 import { PipePortHub } from './pipe-ports.js';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from './protocol.js';
 import { RpcServer } from './runtime.js';
@@ -19,21 +19,10 @@ let server: RpcServer | null = null;
 let started = false;
 
 const control = (message: WorkerControlMessage) => channel.write(encodeControl(message));
-const sendFrame = (frame: Uint8Array) => {
-  channel.cork();
-  channel.write(pipeHeader(KIND_FRAME, frame.byteLength));
-  channel.write(frame);
-  channel.uncork();
-};
+const sendFrame = (frame: Uint8Array) => writePipeMessage(channel, KIND_FRAME, frame);
 
 /** The byte streams of the host's calls: channels on this pipe (pipe-ports.ts). */
-const streams = new PipePortHub((header, body) => {
-  channel.cork();
-  channel.write(pipeHeader(KIND_STREAM, header.byteLength + (body?.byteLength ?? 0)));
-  channel.write(header);
-  if (body) channel.write(body);
-  channel.uncork();
-});
+const streams = new PipePortHub((header, body) => (body ? writePipeMessage(channel, KIND_STREAM, header, body) : writePipeMessage(channel, KIND_STREAM, header)));
 
 const reader = new PipeReader({
   // The host is trusted; its frames are bounded by the checks it made on the arguments.
