@@ -8,7 +8,7 @@
  *  - the runtime checks (arguments on the host before sending, results on the host on arrival).
  */
 import { MlflowError } from './errors.js';
-import { SchemaError, check, type Infer, type Schema } from './schema.js';
+import { SchemaError, check, type ByteStream, type Infer, type Schema } from './schema.js';
 
 /**
  * Version of the host ↔ worker protocol and of the `define*` contract a plugin was built against.
@@ -222,9 +222,28 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
   for (const [name, shape] of Object.entries(kind.methods)) {
     const target = table[name];
     remote[name] = async (...args: unknown[]) => {
-      const result = await target(...parseArgs(kind, name, args));
-      return check(shape.result, result, () => `${name}: result`);
+      const result = check(shape.result, await target(...parseArgs(kind, name, args)), () => `${name}: result`);
+      return shape.result.stream ? asReceivedStream(result as ByteStream) : result;
     };
   }
   return remote as Remote<K>;
+}
+
+/**
+ * A byte-stream result as a caller receives it from a worker (an iterator, with `abort`), from a
+ * plugin that returned any async iterable: callers read both the same way.
+ */
+function asReceivedStream(stream: ByteStream): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
+  const iterator = stream[Symbol.asyncIterator]();
+  const stop = async (): Promise<IteratorResult<Uint8Array>> => {
+    await iterator.return?.();
+    return { value: undefined, done: true };
+  };
+  const received = {
+    next: () => iterator.next(),
+    return: stop,
+    abort: (_reason: string) => void stop().catch(() => {}),
+    [Symbol.asyncIterator]: () => received,
+  };
+  return received;
 }

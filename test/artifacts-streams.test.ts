@@ -465,3 +465,21 @@ test.serial("a source's remaining() hint sizes the sender's buffers, and a wrong
     t.true(result.ordered, `hint ${name}`);
   }
 });
+
+test('in-process level: a plugin’s stream result reads as it does through a worker (iterator, Node stream, abort)', async (t) => {
+  const { host } = testHost({ policy: { isolation: 'in-process' } });
+  try {
+    const repo = await host.artifactRepository('artifacts-null:in-process');
+    let received = 0;
+    for await (const chunk of await repo.openArtifactReadStream(`${3 * MiB + 5}.bin`)) received += (chunk as Buffer).length;
+    t.is(received, 3 * MiB + 5);
+    const stream = (await repo.remote.readArtifact('1000.bin')) as AsyncIterableIterator<Uint8Array> & { abort(reason: string): void };
+    const first = await stream.next();
+    t.false(first.done);
+    t.is((first.value as Uint8Array)[999], 999 & 0xff);
+    stream.abort('enough');
+    t.true((await stream.next()).done, 'an aborted stream ends');
+  } finally {
+    await host.close();
+  }
+});
