@@ -365,17 +365,17 @@ function knownLayouts(): Map<string, Layout> {
   registry = new Map();
   for (const group of PLUGIN_GROUPS) {
     const kind = kindOf(group);
-    for (const method of Object.values(kind?.methods ?? {})) for (const arg of method.args) registerLayout(arg);
+    for (const method of Object.values(kind?.methods ?? {})) {
+      for (const arg of method.args) {
+        const flat = flatRecordArray(arg);
+        if (flat) layoutFor(flat.fields);
+      }
+    }
   }
   return registry;
 }
 
-/** Makes `schema`'s layout known to this thread (for a schema outside the SDK's kinds, in tests). */
-export function registerLayout(schema: Schema<unknown>): Layout | undefined {
-  const flat = flatRecordArray(schema);
-  return flat && layoutFor(flat.fields);
-}
-
+/** The layout of these fields, compiled once per thread and from then on decodable here. */
 function layoutFor(fields: readonly FlatField[]): Layout | undefined {
   if (fields.some((f) => f.name === '__proto__')) return undefined;
   const layouts = knownLayouts();
