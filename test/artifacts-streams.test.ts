@@ -368,9 +368,12 @@ test.serial('aborting from the caller frees both sides: uploads and downloads st
   try {
     const repo = await host.artifactRepository(join(dir, 'repo'));
 
-    // logArtifact, aborted once 8 MiB have left.
+    // logArtifact, aborted once 8 MiB have left and the plugin is writing its temporary file. (A
+    // stream opens with its window granted, so the first 16 MiB can leave before the plugin has
+    // even started: an abort then would race the plugin's own start, and the listing below with it.)
     const upload = new AbortController();
-    const up = await rejection(repo.logArtifact(source, 'up', { signal: upload.signal, onProgress: (p) => p.bytes >= 8 * MiB && upload.abort(new Error('enough')) }));
+    const writing = () => partials(join(dir, 'repo')).length > 0;
+    const up = await rejection(repo.logArtifact(source, 'up', { signal: upload.signal, onProgress: (p) => p.bytes >= 8 * MiB && writing() && upload.abort(new Error('enough')) }));
     t.is((up as { errorCode: string }).errorCode, 'CANCELLED');
     t.is((up as Error).message, 'The artifact transfer was aborted: enough');
     // The plugin learns of the abort through the stream, then drops its temporary file and the
@@ -379,9 +382,9 @@ test.serial('aborting from the caller frees both sides: uploads and downloads st
     t.deepEqual(await repo.listArtifacts(), []);
 
     // A write stream, destroyed through its signal.
-    const writing = new AbortController();
-    const stream = await repo.openArtifactWriteStream('stream/w.bin', { signal: writing.signal });
-    const written = rejection(writeAll(stream, 64 * MiB, (n) => n === 8 * MiB && writing.abort()));
+    const streamAbort = new AbortController();
+    const stream = await repo.openArtifactWriteStream('stream/w.bin', { signal: streamAbort.signal });
+    const written = rejection(writeAll(stream, 64 * MiB, (n) => n === 8 * MiB && streamAbort.abort()));
     t.is((await written as Error).name, 'AbortError');
     t.true(await eventually(() => partials(join(dir, 'repo')).length === 0));
     t.false(existsSync(join(dir, 'repo/stream/w.bin')));
