@@ -50,7 +50,7 @@ for (const c of cases) {
       t.is((await store.getExperiment('0')).name, 'Default', 'the plugin works before it misbehaves');
 
       const caller = c.deadline ? await host.trackingStore(`misbehaving-${c.plugin}:x`, { timeoutMs: DEADLINE_MS }) : store;
-      const { ms, error } = await timed(caller.getExperiment('boom'));
+      const { ms, error } = await timed(() => caller.getExperiment('boom'));
       t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
       t.is((error as { errorCode: string }).errorCode, c.code);
       t.regex((error as Error).message, c.message);
@@ -136,7 +136,7 @@ test('a slow start is waited for within the start-up timeout', async (t) => {
   const { host } = testHost();
   try {
     const store = await host.trackingStore('misbehaving-slow-start:x');
-    const { value, ms } = await timed(store.getExperiment('0'));
+    const { value, ms } = await timed(() => store.getExperiment('0'));
     t.is(value?.name, 'Default');
     t.true(ms >= 1400, `started after ${Math.round(ms)} ms`);
   } finally {
@@ -157,7 +157,7 @@ test('a start slower than the start-up timeout fails with startup-failed, and a 
   const patient = testHost();
   try {
     const store = await patient.host.trackingStore('misbehaving-slow-start:x', { timeoutMs: 300 });
-    const { error, ms } = await timed(store.getExperiment('0'));
+    const { error, ms } = await timed(() => store.getExperiment('0'));
     t.is(isPluginFailure(error) && error.reason, 'timed-out');
     t.true(ms < 300 + SLACK_MS && ms >= 250, `queued call settled after ${Math.round(ms)} ms`);
   } finally {
@@ -206,8 +206,8 @@ test('restarts back off exponentially between consecutive crashes', async (t) =>
     const store = await host.trackingStore('misbehaving-exits:x');
     await timed(store.getExperiment('boom')); // crash 1: restarted at once
     await timed(store.getExperiment('boom')); // start + crash 2
-    const afterSecond = await timed(store.getExperiment('boom')); // waits 200 ms, start, crash 3
-    const afterThird = await timed(store.getExperiment('0')); // waits 400 ms, start
+    const afterSecond = await timed(() => store.getExperiment('boom')); // waits 200 ms, start, crash 3
+    const afterThird = await timed(() => store.getExperiment('0')); // waits 400 ms, start
     t.true(afterSecond.ms >= 190, `second restart waited ${Math.round(afterSecond.ms)} ms`);
     t.true(afterThird.ms >= 390, `third restart waited ${Math.round(afterThird.ms)} ms`);
     t.is((await host.stats())[0].restarts, 3);
@@ -281,7 +281,7 @@ test('per-call deadlines: a caller may ask for a shorter deadline than the manif
   try {
     await (await host.trackingStore('misbehaving-never-replies:x')).getExperiment('0'); // started with the manifest's deadline
     const store = await host.trackingStore('misbehaving-never-replies:x', { timeoutMs: 200 });
-    const { error, ms } = await timed(store.getExperiment('boom'));
+    const { error, ms } = await timed(() => store.getExperiment('boom'));
     t.regex((error as Error).message, /did not answer within 200 ms/);
     t.true(ms >= 190 && ms < 200 + SLACK_MS);
   } finally {

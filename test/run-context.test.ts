@@ -193,7 +193,7 @@ for (const m of misbehaviours) {
       // Twice: the first run also starts every provider's worker; the second finds the culprit
       // restarted (after a crash or a deadline) and must be just as unaffected.
       for (const attempt of [1, 2]) {
-        const { ms, value: run, error } = await timed(fluent.startRun({ runName: `attempt-${attempt}` }));
+        const { ms, value: run, error } = await timed(() => fluent.startRun({ runName: `attempt-${attempt}` }));
         t.is(error, undefined, `startRun failed: ${String(error)}`);
         t.true(ms < (m.late ? DEADLINE_MS : 0) + SLACK_MS, `attempt ${attempt} took ${Math.round(ms)} ms`);
         // Only the first time for sure: the second may find the worker being stopped for the first
@@ -242,7 +242,7 @@ test.serial('the deadline is configurable', async (t) => {
     // worker, so the measured run meets a fresh one rather than one being stopped.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     warnings.length = 0;
-    const { ms, error } = await timed(fluent.startRun());
+    const { ms, error } = await timed(() => fluent.startRun());
     t.is(error, undefined);
     t.true(ms >= 550 && ms < 600 + SLACK_MS, `took ${Math.round(ms)} ms`);
     t.is(warnings.length, 1);
