@@ -1,7 +1,7 @@
 // Builds flowhost with esbuild (type checking is `tsc --noEmit`, run by `npm test` before this).
 //
 //  - sdk/**.ts                      → sdk/dist/**.js  (the SDK is its own package, resolved by name)
-//  - host, workers, test, bench, examples → dist/**.js (one file each, imports kept)
+//  - host, workers, wire, test, bench, examples → dist/**.js (one file each, imports kept)
 //  - workers/{,sandbox-,process-}bootstrap.ts → dist/workers/*.js, one bundle each: an isolate starts
 //                                     faster loading one file than walking an import graph
 //  - host/builtins/*.ts             → dist/builtins/*.js, bundled like any third-party plugin
@@ -41,7 +41,7 @@ const isolateEntries = ['bootstrap', 'sandbox-bootstrap', 'process-bootstrap'].m
 
 // Host-side code, tests, benchmarks, examples: transpiled file by file.
 const builtinsDir = join(root, 'host/builtins');
-const sources = ['host', 'workers', 'test', 'bench', 'examples']
+const sources = ['host', 'workers', 'wire', 'test', 'bench', 'examples']
   .flatMap((d) => tsFiles(join(root, d)))
   .filter((f) => !f.startsWith(builtinsDir + '/') && !isolateEntries.includes(f));
 jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), outbase: root }));

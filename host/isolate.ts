@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
-import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../workers/protocol.js';
-import type { StreamPort } from '../workers/streams.js';
+import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../wire/protocol.js';
+import type { StreamPort } from '../wire/streams.js';
 import type { PluginLimits } from './limits.js';
 import { bootstrapPath, sandboxBootstrapPath } from './paths.js';
 

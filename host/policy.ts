@@ -29,7 +29,7 @@
 import { realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { uriPath } from '@flowhost/sdk/file-store';
-import type { GrantedCapabilities } from '../workers/protocol.js';
+import type { GrantedCapabilities } from '../wire/protocol.js';
 import type { FsRequest, PluginEntry } from './discovery.js';
 import { resolveLimits, type PluginLimits } from './limits.js';
 

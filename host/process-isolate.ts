@@ -17,11 +17,11 @@
  *  - its own user: signals to the host's pid or its parent fail with EPERM;
  *  - permission flags: no files but the granted folders, no child processes, no workers, no addons
  *    (Node 20 has no network permission: SES inside is what keeps sockets out of reach);
- *  - its own framing on fd 3 (workers/pipe-frames.ts), size-capped before buffering: Node's IPC has
+ *  - its own framing on fd 3 (wire/pipe-frames.ts), size-capped before buffering: Node's IPC has
  *    no cap and crashes the parent on a 2 GiB frame.
  *
  * Byte streams cannot use MessagePorts here (a process cannot receive them): each one is a numbered
- * channel on the same pipe (workers/pipe-ports.ts), with the same credits and bounds, each stream
+ * channel on the same pipe (wire/pipe-ports.ts), with the same credits and bounds, each stream
  * message capped at one chunk before it is buffered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,9 +30,9 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../workers/pipe-frames.js';
-import { PipePortHub, STREAM_HEADER_BYTES } from '../workers/pipe-ports.js';
-import { isFrame, type HostControlMessage, type WorkerStartData } from '../workers/protocol.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../wire/pipe-frames.js';
+import { PipePortHub, STREAM_HEADER_BYTES } from '../wire/pipe-ports.js';
+import { isFrame, type HostControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import type { Isolate, IsolateFactory, IsolateOptions, StreamChannel } from './isolate.js';
 import { processBootstrapPath } from './paths.js';
 import { DEFAULT_PROCESS_USER } from './policy.js';

@@ -4,7 +4,7 @@
  * fails with MLflow's INVALID_PARAMETER_VALUE without costing the plugin a thing.
  */
 import { checkArgs, type KindShape, type Remote } from '@flowhost/sdk';
-import { wireArgs } from '../workers/columns.js';
+import { wireArgs } from '../wire/columns.js';
 import type { CallOptions, PluginInstance } from './supervisor.js';
 
 export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance, options: CallOptions = {}): Remote<K> {

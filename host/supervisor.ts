@@ -23,7 +23,7 @@ import { LatencyHistogram, type InstanceStats } from './stats.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
 import type { IsolateFactory } from './isolate.js';
 import type { TenantLedger } from './quota.js';
-import type { GrantedCapabilities } from '../workers/protocol.js';
+import type { GrantedCapabilities } from '../wire/protocol.js';
 
 export interface InstanceOptions {
   readonly entry: PluginEntry;

@@ -7,10 +7,10 @@
  * exactly one worker.
  */
 import { type KindShape, MlflowError, PROTOCOL_VERSION, s, SchemaError } from '@flowhost/sdk';
-import { FrameWriter, encodeMessage, readFrame, transferOf } from '../workers/frames.js';
-import { receiveStream, sendStream, type ByteSource, type StreamOptions, type StreamPort } from '../workers/streams.js';
+import { FrameWriter, encodeMessage, readFrame, transferOf } from '../wire/frames.js';
+import { receiveStream, sendStream, type ByteSource, type StreamOptions, type StreamPort } from '../wire/streams.js';
 import type { ByteBudget } from './byte-budget.js';
-import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../workers/protocol.js';
+import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
 import { startWorkerThread, type Isolate, type IsolateFactory, type StreamChannel, type ViolationSource } from './isolate.js';

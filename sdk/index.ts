@@ -16,5 +16,5 @@ export * from './kinds/project-backend.js';
 export * from './registry-entities.js';
 export * from './kinds/model-registry-store.js';
 // The JSON reading only; the stores' request reading is exported by `@flowhost/sdk/file-store`.
-export { pythonJsonDumps, pythonRepr, pythonStr, pythonStringRepr } from './python.js';
+export { pythonJsonDumps, pythonRepr, pythonStr, pythonStringRepr } from './mlflow/python.js';
 export * from './capabilities.js';

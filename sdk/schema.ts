@@ -327,7 +327,7 @@ const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inlin
 /**
  * Describes `schema` if it is an array of flat records: `object()`s whose every property is a plain
  * string, number, integer or boolean, optional or not (MLflow's metrics, params and tags). Such an
- * array can cross the boundary as columns (workers/columns.ts) with exactly the checks `parse`
+ * array can cross the boundary as columns (wire/columns.ts) with exactly the checks `parse`
  * makes; anything else (a length-limited string, a nested object, a union) answers `undefined`.
  */
 export function flatRecordArray(schema: Schema<unknown>): { fields: FlatField[]; maxItems?: number; schema: Schema<unknown> } | undefined {

@@ -193,7 +193,7 @@ export function parseArgs(kind: KindShape, name: string, args: readonly unknown[
 
 /**
  * `parseArgs` with the argument schemas given: a host that sends the call to a worker checks with
- * schemas that also encode (workers/columns.ts), with the same errors.
+ * schemas that also encode (wire/columns.ts), with the same errors.
  */
 export function checkArgs(name: string, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
   if (args.length > schemas.length) {

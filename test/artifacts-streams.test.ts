@@ -418,7 +418,7 @@ test.serial('aborting from the caller frees both sides: uploads and downloads st
 
 test.serial("a source's remaining() hint sizes the sender's buffers, and a wrong hint never cuts a stream short", async (t) => {
   const { MessageChannel } = await import('node:worker_threads');
-  const { receiveStream, sendStream } = await import('../workers/streams.js');
+  const { receiveStream, sendStream } = await import('../wire/streams.js');
   const chunkBytes = 4 * MiB;
   /** `size` bytes through readInto, with the given hint. */
   const source = (size: number, hint: (position: number) => number) => {

@@ -1,12 +1,12 @@
 /**
- * Arrays of flat records (metrics, params, tags) cross the boundary as columns (workers/columns.ts).
+ * Arrays of flat records (metrics, params, tags) cross the boundary as columns (wire/columns.ts).
  * The contract: what the plugin receives is exactly what `parse` would have given it, a refusal is
  * word for word the schema's own, and a damaged or hostile payload is refused, never misread.
  */
 import test from 'ava';
 import { MetricSchema, ParamSchema, SchemaError, type Metric, checkArgs, parseArgs, s, trackingStore } from '@flowhost/sdk';
-import { Columns, compileLayout, decodeColumns, encodeColumns, wireSchema } from '../workers/columns.js';
-import { FrameWriter, readFrame } from '../workers/frames.js';
+import { Columns, compileLayout, decodeColumns, encodeColumns, wireSchema } from '../wire/columns.js';
+import { FrameWriter, readFrame } from '../wire/frames.js';
 import { testHost } from './helpers/hosts.js';
 
 const metrics = s.array(MetricSchema);

@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Experiment, Run } from '../sdk/entities.js';
 import type { ErrorCode } from '../sdk/errors.js';
-import type * as SearchModule from '../sdk/file-store/search.js';
+import type * as SearchModule from '../sdk/mlflow/tracking-search.js';
 
 // Tests run from dist/test/ and the SDK is built to sdk/dist/; see file-store-validation.test.ts.
 const s = (await import(new URL('../../sdk/dist/file-store/search.js', import.meta.url).href)) as typeof SearchModule;

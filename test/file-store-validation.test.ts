@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { ErrorCode } from '../sdk/errors.js';
-import type * as ValidationModule from '../sdk/file-store/validation.js';
+import type * as ValidationModule from '../sdk/mlflow/validation.js';
 
 // esbuild transpiles tests to dist/test/ and the SDK to sdk/dist/ file by file, and
 // `@flowhost/sdk/file-store` does not export this module by subpath: load the built module from

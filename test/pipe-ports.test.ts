@@ -1,12 +1,12 @@
 /**
- * Byte streams at the `process` level: channels multiplexed on the pipe (workers/pipe-ports.ts),
- * driven by the very same stream code as MessagePorts (workers/streams.ts). Two hubs are joined
+ * Byte streams at the `process` level: channels multiplexed on the pipe (wire/pipe-ports.ts),
+ * driven by the very same stream code as MessagePorts (wire/streams.ts). Two hubs are joined
  * here by an in-memory pipe that delivers asynchronously, through the real pipe framing.
  */
 import test from 'ava';
-import { KIND_STREAM, PipeReader, encodePipeMessage } from '../workers/pipe-frames.js';
-import { PipePortHub, STREAM_HEADER_BYTES } from '../workers/pipe-ports.js';
-import { StreamError, receiveStream, sendStream, type ByteSource } from '../workers/streams.js';
+import { KIND_STREAM, PipeReader, encodePipeMessage } from '../wire/pipe-frames.js';
+import { PipePortHub, STREAM_HEADER_BYTES } from '../wire/pipe-ports.js';
+import { StreamError, receiveStream, sendStream, type ByteSource } from '../wire/streams.js';
 
 const CHUNK = 64 * 1024;
 const WINDOW = 4;

@@ -11,8 +11,8 @@ import test from 'ava';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { resolveLimits } from '../host/limits.js';
 import { permissionFlags, processIsolate } from '../host/process-isolate.js';
-import { PipeReader, encodeControl, encodePipeMessage, KIND_FRAME } from '../workers/pipe-frames.js';
-import type { GrantedCapabilities, WorkerStartData } from '../workers/protocol.js';
+import { PipeReader, encodeControl, encodePipeMessage, KIND_FRAME } from '../wire/pipe-frames.js';
+import type { GrantedCapabilities, WorkerStartData } from '../wire/protocol.js';
 import { NOTHING_GRANTED } from '../workers/capabilities.js';
 import { fixturesDir } from './helpers/hosts.js';
 

@@ -5,10 +5,10 @@
 import { MessageChannel } from 'node:worker_threads';
 import test from 'ava';
 import { MlflowError, dispatchTable, s, trackingStore, type AnyImplementation } from '@flowhost/sdk';
-import { FrameWriter, readFrame } from '../workers/frames.js';
-import { ReplyStatus, type ReplyMessage } from '../workers/protocol.js';
+import { FrameWriter, readFrame } from '../wire/frames.js';
+import { ReplyStatus, type ReplyMessage } from '../wire/protocol.js';
 import { RpcServer } from '../workers/runtime.js';
-import { StreamError, receiveStream, sendStream } from '../workers/streams.js';
+import { StreamError, receiveStream, sendStream } from '../wire/streams.js';
 
 test('what is written in one tick leaves together, 64 messages a frame at most, in order; each message keeps its encoded size', async (t) => {
   const frames: Uint8Array[] = [];

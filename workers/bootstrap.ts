@@ -7,7 +7,7 @@
 import { workerData } from 'node:worker_threads';
 import { createCapabilities, installCapabilities } from './capabilities.js';
 import { loadPlugin } from './loader.js';
-import type { WorkerStartData } from './protocol.js';
+import type { WorkerStartData } from '../wire/protocol.js';
 import { serveThread } from './thread-server.js';
 
 const start = workerData as WorkerStartData;

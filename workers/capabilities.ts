@@ -16,7 +16,7 @@
 import { mkdir, open, readdir, realpath, rename, rm, stat, appendFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { CAPABILITIES_KEY, type Capabilities, type DirEntry, type FetchInit, type FetchResponse, type FileStat } from '@flowhost/sdk';
-import type { GrantedCapabilities } from './protocol.js';
+import type { GrantedCapabilities } from '../wire/protocol.js';
 
 export const NOTHING_GRANTED: GrantedCapabilities = {
   fs: [],

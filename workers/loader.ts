@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { PLUGIN_BRAND, PROTOCOL_VERSION, dispatchTable, isPluginDefinition, kindOf, type AnyImplementation } from '@flowhost/sdk';
-import type { WorkerStartData } from './protocol.js';
+import type { WorkerStartData } from '../wire/protocol.js';
 
 export type Dispatch = Record<string, (...args: unknown[]) => unknown>;
 

@@ -7,9 +7,9 @@
  */
 import { Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from './pipe-frames.js';
-import { PipePortHub } from './pipe-ports.js';
-import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from './protocol.js';
+import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../wire/pipe-frames.js';
+import { PipePortHub } from '../wire/pipe-ports.js';
+import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../wire/protocol.js';
 import { RpcServer } from './runtime.js';
 import { loadSandboxed } from './sandbox.js';
 

@@ -7,9 +7,9 @@
  */
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
 import type { Dispatch } from './loader.js';
-import { FrameWriter, decodeMessage, readFrame } from './frames.js';
-import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from './protocol.js';
-import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from './streams.js';
+import { FrameWriter, decodeMessage, readFrame } from '../wire/frames.js';
+import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
+import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from '../wire/streams.js';
 
 
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {

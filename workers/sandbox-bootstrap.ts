@@ -4,7 +4,7 @@
  * not pay for parsing SES.
  */
 import { workerData } from 'node:worker_threads';
-import type { WorkerStartData } from './protocol.js';
+import type { WorkerStartData } from '../wire/protocol.js';
 import { loadSandboxed } from './sandbox.js';
 import { serveThread } from './thread-server.js';
 

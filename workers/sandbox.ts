@@ -23,8 +23,8 @@ import 'ses';
 import { CAPABILITIES_KEY, MlflowError, SchemaError } from '@flowhost/sdk';
 import { createCapabilities, type CapabilityOutput } from './capabilities.js';
 import { loadPlugin, type Dispatch } from './loader.js';
-import type { WorkerStartData } from './protocol.js';
-import { StreamError } from './streams.js';
+import type { WorkerStartData } from '../wire/protocol.js';
+import { StreamError } from '../wire/streams.js';
 
 let lockedDown = false;
 

@@ -6,9 +6,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
-import { transferOf } from './frames.js';
+import { transferOf } from '../wire/frames.js';
 import type { Dispatch } from './loader.js';
-import { isFrame, type HostControlMessage, type WorkerControlMessage, type WorkerStartData } from './protocol.js';
+import { isFrame, type HostControlMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import { RpcServer } from './runtime.js';
 
 export function serveThread(start: WorkerStartData, loading: Promise<Dispatch>): void {

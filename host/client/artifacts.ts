@@ -44,7 +44,7 @@ import {
   writeFileAtomically,
 } from '@flowhost/sdk/artifact-store';
 import { compareCodePoints } from '@flowhost/sdk/file-store';
-import { StreamError } from '../../workers/streams.js';
+import { StreamError } from '../../wire/streams.js';
 import type { PluginEntry } from '../discovery.js';
 import { PluginFailure, failures } from '../errors.js';
 import type { Flowhost, RemoteOptions } from '../flowhost.js';

@@ -5,7 +5,7 @@
  * a repository that wants to double-check its own input can use the very same rules.
  */
 import { MlflowError } from '../errors.js';
-import { posixNormpath, validatePathIsSafe } from '../file-store/validation.js';
+import { posixNormpath, validatePathIsSafe } from '../mlflow/validation.js';
 
 /**
  * Checks a caller's artifact path and returns its canonical form for the plugin: `null` for the

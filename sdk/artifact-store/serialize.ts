@@ -14,7 +14,7 @@
  * Hand-written rather than the `yaml` package: plugins and built-ins are bundled as ESM, and that
  * package's Node build is CommonJS requiring `process`, which an ESM bundle cannot load.
  */
-import { compareCodePoints, pythonFloatRepr } from '../python.js';
+import { compareCodePoints, pythonFloatRepr } from '../mlflow/python.js';
 
 export function serializeDict(dictionary: unknown, artifactFile: string): string {
   // Python's os.path.splitext: the last dot of the base name, leading dots not counting (`.yaml` has none).

@@ -55,8 +55,8 @@ import {
 } from '../entities.js';
 import { MlflowError, isMlflowError } from '../errors.js';
 import type { TrackingStore } from '../kinds/tracking-store.js';
-import { decodePageToken, encodePageToken, searchExperimentsInMemory, searchRunsInMemory } from './search.js';
-import { appendToUriPath, localPathOfFileUri, pathToFileUri, resolveUriIfLocal } from './uri.js';
+import { decodePageToken, encodePageToken, searchExperimentsInMemory, searchRunsInMemory } from '../mlflow/tracking-search.js';
+import { appendToUriPath, localPathOfFileUri, pathToFileUri, resolveUriIfLocal } from '../mlflow/uri.js';
 import {
   validateBatch,
   validateExperimentId,
@@ -68,9 +68,9 @@ import {
   validateSearchExperimentsMaxResults,
   validateSearchRunsMaxResults,
   validateTagKey,
-} from './validation.js';
-import { pythonFloatRepr } from '../python.js';
-import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlValue } from './yaml.js';
+} from '../mlflow/validation.js';
+import { pythonFloatRepr } from '../mlflow/python.js';
+import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlValue } from '../mlflow/yaml.js';
 
 // ---------------------------------------------------------------------------------------------
 // Layout constants (reference §9.1)

@@ -22,7 +22,7 @@
  * from the author's three members; authors never see the ids.
  */
 import { MlflowError } from '../errors.js';
-import { pythonRepr } from '../python.js';
+import { pythonRepr } from '../mlflow/python.js';
 import * as s from '../schema.js';
 import { defineKind, definePlugin, method, type ContextOf, type Implementation, type Remote } from '../shape.js';
 

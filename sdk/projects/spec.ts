@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type * as Yaml from 'yaml';
 import type { Scalar, ScalarTag, Tags } from 'yaml';
 import { MlflowError } from '../errors.js';
-import { pythonFloatRepr, pythonRepr, pythonStr } from '../python.js';
+import { pythonFloatRepr, pythonRepr, pythonStr } from '../mlflow/python.js';
 
 export const MLPROJECT_FILE_NAME = 'mlproject';
 

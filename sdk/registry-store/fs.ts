@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MlflowError } from '../errors.js';
-import { readYaml, type YamlData } from '../file-store/yaml.js';
+import { readYaml, type YamlData } from '../mlflow/yaml.js';
 
 /** Names of this store's temporary files; readers skip them, so a crash's leftover is never a tag. */
 const TEMP_PREFIX = '.flowhost-tmp-';

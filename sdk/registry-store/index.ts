@@ -18,7 +18,7 @@ export {
   validateModelVersionTag,
   validateRegisteredModelTag,
   validateRegistryMaxResults,
-} from './validation.js';
+} from '../mlflow/registry-validation.js';
 export {
   DEFAULT_MODEL_VERSION_ORDER_BY,
   filterModelVersions,
@@ -34,4 +34,4 @@ export {
   type RegistryClause,
   type RegistryComparator,
   type RegistryOrderBy,
-} from './search.js';
+} from '../mlflow/registry-search.js';

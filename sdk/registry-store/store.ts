@@ -28,10 +28,10 @@
 import { join } from 'node:path';
 import type { Page } from '../entities.js';
 import { MlflowError } from '../errors.js';
-import { localPathOfFileUri, splitUri } from '../file-store/uri.js';
-import { validateTagKey } from '../file-store/validation.js';
-import { compareCodePoints } from '../python.js';
-import { dumpYaml, type YamlData, type YamlValue } from '../file-store/yaml.js';
+import { localPathOfFileUri, splitUri } from '../mlflow/uri.js';
+import { validateTagKey } from '../mlflow/validation.js';
+import { compareCodePoints } from '../mlflow/python.js';
+import { dumpYaml, type YamlData, type YamlValue } from '../mlflow/yaml.js';
 import { canonicalStage, type ModelRegistryStore, type ModelRegistryStoreContext } from '../kinds/model-registry-store.js';
 import {
   ACTIVE_MODEL_VERSION_STAGES,
@@ -58,7 +58,7 @@ import {
   walkFiles,
   writeTextAtomic,
 } from './fs.js';
-import { searchModelVersionsInMemory, searchRegisteredModelsInMemory } from './search.js';
+import { searchModelVersionsInMemory, searchRegisteredModelsInMemory } from '../mlflow/registry-search.js';
 import {
   REGISTERED_MODEL_ALIAS_LATEST,
   validateAliasName,
@@ -68,7 +68,7 @@ import {
   validateModelVersionTag,
   validateRegisteredModelTag,
   versionNumber,
-} from './validation.js';
+} from '../mlflow/registry-validation.js';
 
 export const MODELS_FOLDER_NAME = 'models';
 const META = 'meta.yaml';

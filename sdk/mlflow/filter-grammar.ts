@@ -1,7 +1,7 @@
 /**
  * The filter language of MLflow's searches (`mlflow/utils/search_utils.py`, MLflow 3.6), shared by
  * the tracking store's run and experiment searches (`./search.ts`) and the model registry's
- * searches (`../registry-store/search.ts`): the tokenizer, the grouping into AND-ed comparisons,
+ * searches (`registry-search.ts`): the tokenizer, the grouping into AND-ed comparisons,
  * identifier and quoted-string parsing, comparator checks and the comparisons themselves.
  *
  * MLflow tokenises filters with sqlparse; this module has its own small tokenizer that accepts the
@@ -15,7 +15,7 @@
  * comparators and messages each search accepts stays in the store's own module.
  */
 import { MlflowError } from '../errors.js';
-import { pythonStringRepr } from '../python.js';
+import { pythonStringRepr } from './python.js';
 
 const invalid = (message: string) => MlflowError.invalidParameterValue(message);
 

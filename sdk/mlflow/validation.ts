@@ -13,7 +13,7 @@
 import type { Metric, Param, RunTag } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { SEARCH_MAX_RESULTS_THRESHOLD } from '../kinds/tracking-store.js';
-import { pythonJsonDumpsSorted, pythonNumber, pythonRequestRepr, pythonRequestStr, pythonStringRepr } from '../python.js';
+import { pythonJsonDumpsSorted, pythonNumber, pythonRequestRepr, pythonRequestStr, pythonStringRepr } from './python.js';
 
 export const MAX_ENTITY_KEY_LENGTH = 250;
 export const MAX_PARAM_VAL_LENGTH = 6000;
@@ -41,7 +41,7 @@ export {
   pythonRequestRepr as pythonRepr,
   pythonRequestStr as pythonStr,
   pythonStringRepr,
-} from '../python.js';
+} from './python.js';
 
 /** Python's `len(s)`: code points, not UTF-16 units, so limits agree with MLflow for emoji and CJK. */
 export function codePointLength(s: string): number {

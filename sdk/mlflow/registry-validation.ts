@@ -11,8 +11,8 @@ import {
   invalidValueMessage,
   missingValueMessage,
   validateTagKey,
-} from '../file-store/validation.js';
-import { pythonRequestStr } from '../python.js';
+} from './validation.js';
+import { pythonRequestStr } from './python.js';
 
 export const MAX_MODEL_REGISTRY_TAG_KEY_LENGTH = 250;
 export const MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000;

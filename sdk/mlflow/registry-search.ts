@@ -6,7 +6,7 @@
  *
  * The filter language (dotted identifiers whose parts may be backticked or double-quoted,
  * single-quoted strings, numbers, comparators, parenthesised lists, AND) is read by
- * `../file-store/filter-grammar.ts`, shared with the tracking searches, in the registry's dialect
+ * `filter-grammar.ts`, shared with the tracking searches, in the registry's dialect
  * (`REGISTRY_FILTER_DIALECT`). Two deliberate differences from MLflow: a bad comparator is
  * reported when the filter is parsed (MLflow notices it only when some model reaches the clause),
  * and MLflow's Python sets in messages are printed in a fixed order (Python's varies from run to
@@ -14,7 +14,7 @@
  */
 import type { Page } from '../entities.js';
 import { MlflowError } from '../errors.js';
-import { decodePageToken, paginate } from '../file-store/search.js';
+import { decodePageToken, paginate } from './tracking-search.js';
 import {
   TEXT_COMPARATORS,
   TEXT_OR_LIST_COMPARATORS,
@@ -34,19 +34,19 @@ import {
   type Comparator,
   type FilterDialect,
   type Token,
-} from '../file-store/filter-grammar.js';
-import { compareCodePoints } from '../python.js';
+} from './filter-grammar.js';
+import { compareCodePoints } from './python.js';
 import { IS_PROMPT_TAG_KEY, STAGE_DELETED_INTERNAL, type ModelVersion, type RegisteredModel } from '../registry-entities.js';
 import {
   SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
   SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
 } from '../kinds/model-registry-store.js';
-import { validateRegistryMaxResults } from './validation.js';
+import { validateRegistryMaxResults } from './registry-validation.js';
 
 const invalid = (message: string) => MlflowError.invalidParameterValue(message);
 
 // =============================================================================================
-// Identifiers and values (the language itself is ../file-store/filter-grammar.ts)
+// Identifiers and values (the language itself is filter-grammar.ts)
 // =============================================================================================
 
 /**

@@ -36,7 +36,7 @@ import {
   type RawComparison,
   type Token,
 } from './filter-grammar.js';
-import { compareCodePoints, pythonBytesRepr, pythonRequestRepr, pythonRequestStr } from '../python.js';
+import { compareCodePoints, pythonBytesRepr, pythonRequestRepr, pythonRequestStr } from './python.js';
 import { decodeUtf8, validateSearchExperimentsMaxResults, validateSearchRunsMaxResults } from './validation.js';
 
 const invalid = (message: string) => MlflowError.invalidParameterValue(message);
