@@ -22,12 +22,19 @@
  * Packages are found in `node_modules` folders (scoped ones too) and in plugin folders named by
  * configuration or `FLOWHOST_PLUGIN_PATH` (a folder that is itself a package, or holds packages).
  * A package that cannot be read is reported with its reason and skipped; it never stops the rest.
+ * Discovery reads only regular files (host/package-files.ts): a package.json that is a named pipe,
+ * a device or a link, or is over `MAX_PACKAGE_JSON_BYTES`, is reported, never waited on; an entry
+ * module must be a regular file too (a worker would wait forever importing a pipe).
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join, resolve, sep } from 'node:path';
 import { PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
 import { parseLimits, type PluginLimits } from './limits.js';
+import { readRegularFileSync } from './package-files.js';
 import { flowhostRoot } from './paths.js';
+
+/** A package.json larger than this is refused unread (the largest on npm are a few hundred KiB). */
+export const MAX_PACKAGE_JSON_BYTES = 1024 * 1024;
 
 export interface PluginManifest {
   readonly limits: Partial<PluginLimits>;
@@ -143,7 +150,7 @@ function safeReaddir(path: string): string[] {
 export function readPackage(dir: string): { entries: PluginEntry[]; problems: DiscoveryProblem[] } | null {
   let pkg: { name?: unknown; version?: unknown; flowhost?: unknown };
   try {
-    pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    pkg = JSON.parse(readRegularFileSync(join(dir, 'package.json'), MAX_PACKAGE_JSON_BYTES));
   } catch (error) {
     return { entries: [], problems: [{ packageName: dir, where: dir, reason: `package.json could not be read: ${(error as Error).message}` }] };
   }
@@ -187,8 +194,13 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
         problem(`${group}.${name}: the module ${module} lies outside the package`);
         continue;
       }
-      if (!existsSync(modulePath)) {
+      const info = statSync(modulePath, { throwIfNoEntry: false });
+      if (!info) {
         problem(`${group}.${name}: the module ${module} does not exist (is the plugin built?)`);
+        continue;
+      }
+      if (!info.isFile()) {
+        problem(`${group}.${name}: the module ${module} is not a regular file`);
         continue;
       }
       entries.push({ group: group as PluginGroup, name, packageName, packageVersion, packageDir: dir, modulePath, manifest, builtin: false });

@@ -27,7 +27,8 @@
  * `in-process` when a rule asks for it); `sandbox` and `process` apply to third-party plugins.
  */
 import { realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { MlflowError } from '@flowhost/sdk';
 import { uriPath } from '@flowhost/sdk/file-store';
 import type { GrantedCapabilities } from '../wire/protocol.js';
 import type { FsRequest, PluginEntry } from './discovery.js';
@@ -63,6 +64,14 @@ export interface PolicyRule {
   readonly grant?: GrantRule;
   /** `process` level, when the host runs as root: the user the child runs as (default nobody, 65534). */
   readonly processUser?: { readonly uid: number; readonly gid: number };
+  /**
+   * The folders a `$storeRoot` grant may lie in (absolute paths; links in them are resolved). The
+   * caller picks the URI, so the URI alone must never pick the grant: an instance whose URI points
+   * outside these folders (after percent-decoding, `..` and links) is refused with
+   * INVALID_PARAMETER_VALUE naming them. Unset: an untrusted plugin gets no `$storeRoot` grant at
+   * all; a trusted one gets the URI's folder (its user picks the URI and is the operator).
+   */
+  readonly storeRoots?: readonly string[];
 }
 
 /** What one tenant may hold at once, over all its plugin instances. */
@@ -165,7 +174,8 @@ export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry
     entry.builtin ? true : (mostSpecific(rules, (rule) => rule.grant?.[kind]) ?? trusted);
 
   const requests = entry.manifest.capabilities ?? { fs: [], net: [], env: entry.manifest.env };
-  const fs = grantFs(requests.fs, grantOf('fs'), entry, context);
+  const storeRoots = mostSpecific(rules, (rule) => rule.storeRoots);
+  const fs = grantFs(requests.fs, grantOf('fs'), entry, context, storeRoots === undefined && !trusted ? [] : storeRoots);
   const net = grantList(requests.net, grantOf('net'));
   const envNames = grantList(requests.env, grantOf('env'));
   const env: Record<string, string | null> = {};
@@ -196,11 +206,16 @@ function grantList(requested: readonly string[], rule: boolean | readonly string
   return { granted: requested.filter(allowed), refused: requested.filter((item) => !allowed(item)) };
 }
 
+/**
+ * The fs grants. `storeRoots`: where a `$storeRoot` grant may lie (`undefined`: anywhere, for
+ * trusted plugins; `[]`: nowhere, so it is refused).
+ */
 function grantFs(
   requested: readonly FsRequest[],
   rule: GrantRule['fs'] | boolean,
   entry: PluginEntry,
   context: unknown,
+  storeRoots: readonly string[] | undefined,
 ): { granted: GrantedCapabilities['fs'][number][]; refused: string[] } {
   const granted: { root: string; access: 'read' | 'write' }[] = [];
   const refused: string[] = [];
@@ -217,13 +232,35 @@ function grantFs(
       }
     }
     const path = access ? placeholderPath(request.path, entry, context) : null;
-    if (!access || !path) {
+    const fromStore = request.path === '$storeRoot' || request.path.startsWith('$storeRoot/');
+    if (!access || !path || (fromStore && storeRoots?.length === 0)) {
       refused.push(label);
       continue;
     }
-    granted.push({ root: realPathOf(path), access });
+    const root = realPathOf(path);
+    if (fromStore && storeRoots !== undefined) {
+      const allowed = storeRoots.map((folder) => {
+        if (typeof folder !== 'string' || !isAbsolute(folder)) throw new TypeError(`policy.storeRoots: ${JSON.stringify(folder)} is not an absolute path`);
+        return realPathOf(folder);
+      });
+      if (!allowed.some((folder) => within(root, folder))) {
+        throw MlflowError.invalidParameterValue(
+          `The URI of this ${entry.group} instance points at ${root}, outside the store roots this host allows (${allowed.join(', ')}). Use a URI under one of them, or have the operator add a root to the policy's storeRoots.`,
+        );
+      }
+    }
+    // `$packageDir/..` and the like: a manifest cannot name its way out of its own package.
+    if (request.path.startsWith('$packageDir') && !within(root, realPathOf(entry.packageDir))) {
+      refused.push(label);
+      continue;
+    }
+    granted.push({ root, access });
   }
   return { granted, refused };
+}
+
+function within(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder === sep ? sep : folder + sep);
 }
 
 /**

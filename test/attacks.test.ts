@@ -209,6 +209,7 @@ async function makeContext(level: Level): Promise<Context> {
       thirdParty: 'untrusted',
       isolation: level,
       grant: { fs: true, net: true },
+      storeRoots: [tmpdir()],
       limits: { callTimeoutMs: LONG_DEADLINE_MS, startupTimeoutMs: 60_000, maxFrameBytes: 8 * 1024 * 1024 },
     },
     onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),

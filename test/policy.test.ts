@@ -127,6 +127,7 @@ test('rules layer from general to specific: host, plugin, tenant, tenant × plug
   const policy: HostPolicy = {
     isolation: 'sandbox',
     grant: { net: true },
+    storeRoots: ['/data'],
     plugins: { 'flowhost-hostile-plugins': { grant: { fs: [{ path: '$storeRoot', access: 'read' }] }, limits: { callTimeoutMs: 2000 } } },
     tenants: {
       acme: { isolation: 'process', grant: { env: ['FLOWHOST_PROBE_TOKEN'] }, quota: { maxWorkers: 2 } },
@@ -161,7 +162,7 @@ test('$storeRoot is the folder the instance URI points at, as a real path: a lin
     await mkdir(join(dir, 'real'));
     await symlink(join(dir, 'real'), join(dir, 'link'));
     const entry = entryOf('hostile-capabilities-probe');
-    const resolved = resolvePolicy({ grant: { fs: true } }, entry, 'default', context(`${dir}/link/store`), {});
+    const resolved = resolvePolicy({ grant: { fs: true }, storeRoots: [dir] }, entry, 'default', context(`${dir}/link/store`), {});
     t.deepEqual(resolved.capabilities.fs, [{ root: `${dir}/real/store`, access: 'write' }]);
     const noUri = resolvePolicy({ grant: { fs: true } }, entry, 'default', { sourceName: 'x' }, {});
     t.deepEqual(noUri.capabilities.fs, [], 'no URI, no $storeRoot');
@@ -207,7 +208,7 @@ function probeHost(isolation: 'worker' | 'sandbox' | 'process', grant: HostPolic
   const output: string[] = [];
   const host = new Flowhost({
     discovery: { nodeModules: [], pluginDirs: [hostilePlugins], env: {} },
-    policy: { isolation, grant, limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs: 1000 } },
+    policy: { isolation, grant, storeRoots: [tmpdir()], limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs: 1000 } },
     onOutput: (plugin, stream, line) => output.push(`${stream}: ${line}`),
   });
   return { host, output };

@@ -73,6 +73,7 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
       policy: {
         isolation: level,
         grant: { fs: true },
+        storeRoots: [tmpdir()],
         limits: { startupTimeoutMs: 60_000, callTimeoutMs: 60_000 },
         // The noisy tenant's crash budget is lifted and its restarts are immediate: the worst case
         // for everyone else is a plugin that is restarted as fast as it can crash.
