@@ -116,7 +116,7 @@ async function measureCalls(levels: readonly OpenLevel[]): Promise<LevelFigures[
 export async function runIsolationBench(): Promise<Record<string, unknown>> {
   const modulePath = `${repo}sample-plugins/misbehaving/dist/ok.js`;
   const bundleStarted = performance.now();
-  await sandboxSource(modulePath);
+  await sandboxSource({ modulePath, packageDir: `${repo}sample-plugins/misbehaving` }, { timeoutMs: 60_000 });
   const bundleMs = performance.now() - bundleStarted;
 
   const open: OpenLevel[] = [];

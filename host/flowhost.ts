@@ -57,6 +57,8 @@ export class Flowhost {
   readonly #inProcess = new Map<string, Promise<unknown>>();
   readonly #ledgers = new Map<string, TenantLedger>();
   #closed = false;
+  /** Aborted by close(): bundles this host waits for are cancelled once nobody else waits for them. */
+  readonly #closing = new AbortController();
 
   constructor(options: FlowhostOptions = {}) {
     this.#options = options;
@@ -180,7 +182,7 @@ export class Flowhost {
     let bundled: string | undefined;
     if (policy.isolation === 'sandbox' || policy.isolation === 'process') {
       try {
-        bundled = await sandboxSource(entry.modulePath);
+        bundled = await sandboxSource(entry, { timeoutMs: policy.limits.startupTimeoutMs, signal: this.#closing.signal });
       } catch (error) {
         throw failures.startupFailed(`${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`, (error as Error).message);
       }
@@ -225,6 +227,7 @@ export class Flowhost {
   /** Drains and stops every worker. No worker, timer or handle is left behind. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     const instances = [...this.#instances.values()];
     this.#instances.clear();
     this.#inProcess.clear();
