@@ -13,10 +13,11 @@
  * prototype could be changed from inside; and it throws only plain `Error`s shaped as MlflowErrors
  * (name + errorCode), which reach the caller with their code if the plugin rethrows them.
  */
-import { mkdir, open, readdir, realpath, rename, rm, stat, appendFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, read as readCallback, write as writeCallback } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
 import { CAPABILITIES_KEY, type Capabilities, type DirEntry, type FetchInit, type FetchResponse, type FileStat } from '@flowhost/sdk';
 import type { GrantedCapabilities } from '../wire/protocol.js';
+import { closeDir, type Dir, listDir, openDir, openRoot, removeEntry, renameEntry, walkDown, WalkRefused, type Walker, walker } from './fs-walk.js';
 
 export const NOTHING_GRANTED: GrantedCapabilities = {
   fs: [],
@@ -76,11 +77,36 @@ const nodeOutput: CapabilityOutput = {
 // --- file system
 
 type Access = 'read' | 'write';
+type Grant = GrantedCapabilities['fs'][number];
 
 function within(path: string, root: string): boolean {
   return path === root || path.startsWith(root === '/' ? '/' : `${root}/`);
 }
 
+/** What a file that is not a regular one is, for messages. */
+function kindOf(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a named pipe';
+  if (info.isSocket()) return 'a socket';
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  return 'a device';
+}
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+const readAt = (fd: number, buffer: Uint8Array, offset: number) =>
+  new Promise<number>((resolve, reject) => readCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+const writeAt = (fd: number, buffer: Uint8Array, offset: number) =>
+  new Promise<number>((resolve, reject) => writeCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+
+/**
+ * The file system of one plugin instance. Paths are checked as written against the grants (no file
+ * is touched for a path outside them), then walked from the granted folder one name at a time
+ * without following any link (fs-walk.ts). Files are read and written only when they are regular
+ * files with a single link: capabilities never make hard links, so a second link was made by
+ * someone else and may be a file outside the grant (the inode's other names cannot be checked).
+ * Named pipes, devices and sockets are opened without waiting and refused.
+ */
 function fileSystem(granted: GrantedCapabilities) {
   const { maxFileBytes } = granted.limits;
   const grants = granted.fs;
@@ -103,44 +129,108 @@ function fileSystem(granted: GrantedCapabilities) {
     return denied(`fs.${op}: ${clip(path)} is outside the folders granted to this plugin: ${describeGrants()}`);
   };
 
-  /**
-   * The real path `path` names, links followed: `realpath` of the path, or of its deepest existing
-   * ancestor joined with the rest. The walk never goes above the granted root it started under (a
-   * `process`-level child may not even read what lies above).
-   */
-  const resolveUnder = async (lexical: string, root: string): Promise<string> => {
-    const tail: string[] = [];
-    let head = lexical;
-    for (;;) {
-      try {
-        const real = await realpath(head);
-        return tail.length === 0 ? real : join(real, ...tail.reverse());
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw capabilityError('IO_ERROR', `cannot resolve ${clip(lexical)}: ${code ?? (error as Error).message}`);
-        // The granted root itself is a real path (the host resolved it): when even it is missing, so is the rest.
-        if (head === root) return lexical;
-        tail.push(basename(head));
-        head = dirname(head);
-      }
-    }
+  /** The grant `lexical` is walked from: the deepest one holding it that allows `need`. */
+  const grantFor = (op: string, lexical: string, need: Access): Grant => {
+    const holding = grants.filter((g) => within(lexical, g.root));
+    if (holding.length === 0) throw refusal(op, lexical);
+    const usable = need === 'write' ? holding.filter((g) => g.access === 'write') : holding;
+    if (usable.length === 0) throw denied(`fs.${op}: ${clip(lexical)} lies in a folder granted read-only (${describeGrants()})`);
+    return usable.reduce((deepest, g) => (g.root.length > deepest.root.length ? g : deepest));
+  };
+
+  const failure = (op: string, path: string, error: unknown): Error => {
+    if ((error as { name?: string }).name === 'MlflowError') return error as Error;
+    if (error instanceof WalkRefused) return denied(`fs.${op}: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_ACCESS_DENIED') return denied(`fs.${op}: ${clip(path)}: the operating system refused access`);
+    if (code === 'ELOOP') return denied(`fs.${op}: ${clip(path)} is a symbolic link; links are not followed inside granted folders`);
+    if (typeof code === 'string') return capabilityError(code === 'ENOENT' ? 'RESOURCE_DOES_NOT_EXIST' : 'IO_ERROR', `fs.${op}: ${clip(path)}: ${code}`);
+    return error as Error;
   };
 
   /**
-   * Checks `path` for `need` and answers the real path to operate on. A path that is not, as
-   * written, under a granted folder is refused without touching the file system; one that is, is
-   * resolved and checked again, so a link inside a granted folder cannot lead outside it.
+   * Runs `work` on the folder holding `path` (opened, links refused) and the name of `path` in it;
+   * `name` is null when `path` is the granted folder itself. Every folder opened is closed after.
    */
-  const checked = async (op: string, path: unknown, need: Access): Promise<string> => {
+  const inFolder = async <T>(op: string, path: unknown, need: Access, work: (walk: Walker, folder: Dir, name: string | null, lexical: string, grant: Grant) => T | Promise<T>, create = false): Promise<T> => {
     const lexical = checkPath(op, path);
-    const start = grants.find((g) => within(lexical, g.root));
-    if (!start) throw refusal(op, lexical);
-    const real = await resolveUnder(lexical, start.root);
-    const holding = grants.filter((g) => within(real, g.root));
-    if (holding.length === 0) throw denied(`fs.${op}: ${clip(lexical)} resolves to ${clip(real)}, outside the folders granted to this plugin: ${describeGrants()}`);
-    if (need === 'write' && !holding.some((g) => g.access === 'write')) throw denied(`fs.${op}: ${clip(lexical)} lies in a folder granted read-only (${describeGrants()})`);
-    return real;
+    const grant = grantFor(op, lexical, need);
+    const walk = walker();
+    if (!walk) throw capabilityError('NOT_IMPLEMENTED', `fs.${op}: this isolate cannot open folders relative to each other (it needs Linux's /proc, or to be a process's main thread)`);
+    const names = lexical === grant.root ? [] : lexical.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
+    let root: Dir | undefined;
+    let folder: Dir | undefined;
+    try {
+      try {
+        root = openRoot(grant.root);
+      } catch (error) {
+        // A granted folder that does not exist yet is made by the first mkdir into it.
+        if (!create || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        mkdirSync(grant.root, { recursive: true });
+        root = openRoot(grant.root);
+      }
+      folder = walkDown(walk, root, names.slice(0, -1), create);
+      return await work(walk, folder, names.length === 0 ? null : names[names.length - 1], lexical, grant);
+    } catch (error) {
+      throw failure(op, lexical, error);
+    } finally {
+      if (folder && folder !== root) closeDir(folder);
+      if (root) closeDir(root);
+    }
   };
+
+  /** Opens `name` in `folder` as a regular file with one link (anything else is refused unread and unwritten). */
+  const openFile = (op: string, walk: Walker, folder: Dir, name: string | null, lexical: string, flags: number): number => {
+    if (name === null) throw capabilityError('INVALID_PARAMETER_VALUE', `fs.${op}: ${clip(lexical)} is a granted folder, not a file`);
+    // O_NONBLOCK: a named pipe opens at once (and is refused below) instead of waiting for a peer.
+    const fd = openSync(walk.at(folder, name), flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile()) throw denied(`fs.${op}: ${clip(lexical)} is ${kindOf(info)}; only regular files are read and written`);
+      if (info.nlink > 1) throw denied(`fs.${op}: ${clip(lexical)} has ${info.nlink} hard links; a file linked from elsewhere is refused (it may lie outside the granted folders)`);
+      return fd;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  };
+
+  const readCapped = (op: string, path: unknown): Promise<Uint8Array> =>
+    inFolder(op, path, 'read', async (walk, folder, name, lexical) => {
+      const fd = openFile(op, walk, folder, name, lexical, O_RDONLY);
+      try {
+        const { size } = fstatSync(fd);
+        if (size > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(lexical)} holds ${size} bytes, over the ${maxFileBytes}-byte limit of one call`);
+        // One byte more than the limit: a file that grew since stat is caught, not truncated.
+        const buffer = new Uint8Array(Math.min(size, maxFileBytes) + 1);
+        let filled = 0;
+        for (;;) {
+          const bytesRead = await readAt(fd, buffer, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+          if (filled === buffer.byteLength) {
+            if (filled > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(lexical)} is over the ${maxFileBytes}-byte limit of one call`);
+            break;
+          }
+        }
+        return buffer.slice(0, filled);
+      } finally {
+        closeSync(fd);
+      }
+    });
+
+  const writeAll = (op: string, path: unknown, bytes: Uint8Array, append: boolean): Promise<void> =>
+    inFolder(op, path, 'write', async (walk, folder, name, lexical) => {
+      const fd = openFile(op, walk, folder, name, lexical, O_WRONLY | O_CREAT | (append ? O_APPEND : 0));
+      try {
+        // Truncated only now, once it is known to be a regular file of this folder with no other name.
+        if (!append) ftruncateSync(fd, 0);
+        let written = 0;
+        while (written < bytes.byteLength) written += await writeAt(fd, bytes, written);
+      } finally {
+        closeSync(fd);
+      }
+    });
 
   const checkData = (op: string, data: unknown): Uint8Array => {
     if (typeof data === 'string') {
@@ -161,94 +251,86 @@ function fileSystem(granted: GrantedCapabilities) {
     return Uint8Array.prototype.slice.call(data) as Uint8Array;
   };
 
-  const io = async <T>(op: string, path: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_ACCESS_DENIED') throw denied(`fs.${op}: ${clip(path)}: the operating system refused access`);
-      if (typeof code === 'string') throw capabilityError(code === 'ENOENT' ? 'RESOURCE_DOES_NOT_EXIST' : 'IO_ERROR', `fs.${op}: ${clip(path)}: ${code}`);
-      throw error;
-    }
-  };
-
-  const readCapped = async (op: string, path: string): Promise<Uint8Array> =>
-    io(op, path, async () => {
-      const handle = await open(path, 'r');
-      try {
-        const { size } = await handle.stat();
-        if (size > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(path)} holds ${size} bytes, over the ${maxFileBytes}-byte limit of one call`);
-        // One byte more than the limit: a file that grew since stat is caught, not truncated.
-        const buffer = new Uint8Array(Math.min(size, maxFileBytes) + 1);
-        let filled = 0;
-        for (;;) {
-          const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, null);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-          if (filled === buffer.byteLength) {
-            if (filled > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(path)} is over the ${maxFileBytes}-byte limit of one call`);
-            break;
-          }
-        }
-        return buffer.slice(0, filled);
-      } finally {
-        await handle.close();
-      }
-    });
-
   const typeOf = (entry: { isFile(): boolean; isDirectory(): boolean }): DirEntry['type'] => (entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : 'other');
 
   return {
     async readFile(path: string): Promise<Uint8Array> {
-      return readCapped('readFile', await checked('readFile', path, 'read'));
+      return readCapped('readFile', path);
     },
     async readText(path: string): Promise<string> {
-      return new TextDecoder().decode(await readCapped('readText', await checked('readText', path, 'read')));
+      return new TextDecoder().decode(await readCapped('readText', path));
     },
     async writeFile(path: string, data: string | Uint8Array): Promise<void> {
       checkPath('writeFile', path);
-      const bytes = checkData('writeFile', data);
-      const real = await checked('writeFile', path, 'write');
-      await io('writeFile', real, () => writeFile(real, bytes));
+      await writeAll('writeFile', path, checkData('writeFile', data), false);
     },
     async appendFile(path: string, data: string | Uint8Array): Promise<void> {
       checkPath('appendFile', path);
-      const bytes = checkData('appendFile', data);
-      const real = await checked('appendFile', path, 'write');
-      await io('appendFile', real, () => appendFile(real, bytes));
+      await writeAll('appendFile', path, checkData('appendFile', data), true);
     },
     async readdir(path: string): Promise<DirEntry[]> {
-      const real = await checked('readdir', path, 'read');
-      const entries = await io('readdir', real, () => readdir(real, { withFileTypes: true }));
-      if (entries.length > MAX_DIR_ENTRIES) throw capabilityError('RESOURCE_EXHAUSTED', `fs.readdir: ${clip(real)} holds more than ${MAX_DIR_ENTRIES} entries`);
+      const entries = await inFolder('readdir', path, 'read', (walk, folder, name) => {
+        const dir = name === null ? folder : openDir(walk, folder, name);
+        try {
+          return listDir(walk, dir);
+        } finally {
+          if (dir !== folder) closeDir(dir);
+        }
+      });
+      if (entries.length > MAX_DIR_ENTRIES) throw capabilityError('RESOURCE_EXHAUSTED', `fs.readdir: ${clip(String(path))} holds more than ${MAX_DIR_ENTRIES} entries`);
+      // A link is listed as 'other': it is never followed.
       return entries.map((entry) => ({ name: entry.name, type: typeOf(entry) }));
     },
     async stat(path: string): Promise<FileStat | null> {
-      const real = await checked('stat', path, 'read');
       try {
-        const info = await stat(real);
-        return { type: typeOf(info), size: info.size, mtimeMs: info.mtimeMs };
+        return await inFolder('stat', path, 'read', (walk, folder, name) => {
+          const info = name === null ? fstatSync(folder.fd) : lstatSync(walk.at(folder, name), { throwIfNoEntry: false });
+          return info ? { type: typeOf(info), size: info.size, mtimeMs: info.mtimeMs } : null;
+        });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        return io('stat', real, () => Promise.reject(error));
+        if ((error as { errorCode?: string }).errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
+        throw error;
       }
     },
     async mkdir(path: string): Promise<void> {
-      const real = await checked('mkdir', path, 'write');
-      await io('mkdir', real, () => mkdir(real, { recursive: true }));
+      await inFolder(
+        'mkdir',
+        path,
+        'write',
+        (walk, folder, name) => {
+          if (name !== null) closeDir(walkDown(walk, folder, [name], true));
+        },
+        true,
+      );
     },
     async rm(path: string): Promise<void> {
-      const real = await checked('rm', path, 'write');
-      if (grants.some((g) => g.root === real)) throw denied(`fs.rm: ${clip(real)} is a granted folder itself; only what it holds can be removed`);
-      await io('rm', real, () => rm(real, { recursive: true }));
+      await inFolder('rm', path, 'write', (walk, folder, name, lexical) => {
+        if (name === null || grants.some((g) => g.root === lexical)) throw denied(`fs.rm: ${clip(lexical)} is a granted folder itself; only what it holds can be removed`);
+        removeEntry(walk, folder, name);
+      });
     },
     async rename(from: string, to: string): Promise<void> {
+      const target = checkPath('rename', to);
       checkPath('rename', from);
-      checkPath('rename', to);
-      const source = await checked('rename', from, 'write');
-      const target = await checked('rename', to, 'write');
-      if (grants.some((g) => g.root === source)) throw denied(`fs.rename: ${clip(source)} is a granted folder itself`);
-      await io('rename', source, () => rename(source, target));
+      await inFolder('rename', from, 'write', async (walk, folder, name, lexical, grant) => {
+        if (name === null || grants.some((g) => g.root === lexical)) throw denied(`fs.rename: ${clip(lexical)} is a granted folder itself`);
+        if (!within(target, grant.root) || target === grant.root) {
+          throw denied(`fs.rename: ${clip(target)} is not inside ${grant.root}, the granted folder ${clip(lexical)} is in; a rename stays within one granted folder`);
+        }
+        // The target's folder is opened from the same granted folder, as any path is.
+        const names = target.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
+        const root = openRoot(grant.root);
+        try {
+          const targetFolder = walkDown(walk, root, names.slice(0, -1), false);
+          try {
+            renameEntry(walk, folder, name, targetFolder, names[names.length - 1]);
+          } finally {
+            if (targetFolder !== root) closeDir(targetFolder);
+          }
+        } finally {
+          closeDir(root);
+        }
+      });
     },
   };
 }
