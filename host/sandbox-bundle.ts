@@ -61,6 +61,8 @@ interface Pending {
 }
 
 const cache = new Map<string, Pending>();
+/** Bundles esbuild is working on, in this process. */
+let active = 0;
 
 /**
  * The bundled source of the plugin module `modulePath` of the package in `packageDir`, from the
@@ -148,28 +150,39 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
   });
   let timer: NodeJS.Timeout | undefined;
   let onCancel: (() => void) | undefined;
+  let stoppedEarly = false;
   let text: string;
+  active++;
   try {
     const stopped = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SandboxBundleError(`the plugin module ${modulePath} was not bundled within ${timeoutMs} ms (its start-up deadline)`)), timeoutMs);
       // The deadline alone must not keep the host alive; esbuild's own process does while it works.
       timer.unref();
       onCancel = () => reject(new SandboxBundleError('the host was closed while the plugin was being bundled'));
-      cancelled.addEventListener('abort', onCancel);
+      if (cancelled.aborted) onCancel();
+      else cancelled.addEventListener('abort', onCancel);
     });
     stopped.catch(() => {});
     const result = await Promise.race([context.rebuild(), stopped]);
     text = result.outputFiles![0].text;
   } catch (error) {
-    if (error instanceof SandboxBundleError) throw error;
+    if (error instanceof SandboxBundleError) {
+      stoppedEarly = true;
+      throw error;
+    }
     const messages = (error as { errors?: { text: string }[] }).errors?.map((e) => e.text).join('; ') ?? (error as Error).message;
     throw new SandboxBundleError(`the plugin module ${modulePath} cannot be bundled for a sandbox: ${messages}`);
   } finally {
+    active--;
     clearTimeout(timer);
     if (onCancel) cancelled.removeEventListener('abort', onCancel);
-    // Ends a build still running (deadline, close) and frees esbuild's process for the host to exit.
-    await context.cancel().catch(() => {});
-    await context.dispose().catch(() => {});
+    if (!stoppedEarly) await context.dispose().catch(() => {});
+    else if (active === 0) {
+      // Past its deadline, or nobody waits for it: esbuild's process would keep the host alive until
+      // the build ends (cancel() waits for that). With no other bundle in progress, it is stopped;
+      // the next bundle starts a new one.
+      await esbuild.stop();
+    } else void context.cancel().then(() => context.dispose()).catch(() => {});
   }
   if (imported.size > 0) {
     throw new SandboxBundleError(
