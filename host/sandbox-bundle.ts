@@ -25,7 +25,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
-import type { Loader, Plugin, PluginBuild } from 'esbuild';
+import type { BuildContext, Loader, Plugin, PluginBuild } from 'esbuild';
 import { inside, readPackageFile } from './package-files.js';
 
 /** One module file of a plugin: larger ones are refused (a bundled plugin with its SDK is ~0.5 MiB). */
@@ -131,28 +131,14 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
   }
   const imported = new Set<string>();
   const walls = packageFiles(root, imported);
-  const esbuild = await import('esbuild');
-  const context = await esbuild.context({
-    entryPoints: [modulePath],
-    bundle: true,
-    write: false,
-    format: 'cjs',
-    platform: 'neutral',
-    target: 'es2022',
-    // No tsconfig.json is looked for: esbuild reads no file of the package itself.
-    tsconfigRaw: '{}',
-    // Comments go: SES refuses any source text that looks like `import(` or an HTML comment,
-    // even inside a comment.
-    minifyWhitespace: true,
-    legalComments: 'none',
-    logLevel: 'silent',
-    plugins: [walls],
-  });
   let timer: NodeJS.Timeout | undefined;
   let onCancel: (() => void) | undefined;
+  let context: BuildContext | undefined;
   let stoppedEarly = false;
   let text: string;
+  // Counted from the start: esbuild's process is stopped only when no bundle is at any stage.
   active++;
+  const esbuild = import('esbuild');
   try {
     const stopped = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SandboxBundleError(`the plugin module ${modulePath} was not bundled within ${timeoutMs} ms (its start-up deadline)`)), timeoutMs);
@@ -163,7 +149,30 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
       else cancelled.addEventListener('abort', onCancel);
     });
     stopped.catch(() => {});
-    const result = await Promise.race([context.rebuild(), stopped]);
+    const making = (await Promise.race([esbuild, stopped])).context({
+      entryPoints: [modulePath],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'es2022',
+      // No tsconfig.json is looked for: esbuild reads no file of the package itself.
+      tsconfigRaw: '{}',
+      // Comments go: SES refuses any source text that looks like `import(` or an HTML comment,
+      // even inside a comment.
+      minifyWhitespace: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+      plugins: [walls],
+    });
+    making
+      .then((made) => {
+        context = made;
+        // Made after the bundle was given up: freed at once, or it would hold esbuild's process.
+        if (stoppedEarly) void made.cancel().then(() => made.dispose()).catch(() => {});
+      })
+      .catch(() => {});
+    const result = await Promise.race([making.then((made) => made.rebuild()), stopped]);
     text = result.outputFiles![0].text;
   } catch (error) {
     if (error instanceof SandboxBundleError) {
@@ -176,13 +185,16 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
     active--;
     clearTimeout(timer);
     if (onCancel) cancelled.removeEventListener('abort', onCancel);
-    if (!stoppedEarly) await context.dispose().catch(() => {});
+    if (!stoppedEarly) await context?.dispose().catch(() => {});
     else if (active === 0) {
       // Past its deadline, or nobody waits for it: esbuild's process would keep the host alive until
-      // the build ends (cancel() waits for that). With no other bundle in progress, it is stopped;
+      // the build ends (cancel() waits for that). With no other bundle at any stage, it is stopped;
       // the next bundle starts a new one.
-      await esbuild.stop();
-    } else void context.cancel().then(() => context.dispose()).catch(() => {});
+      await (await esbuild).stop();
+    } else {
+      const abandoned = context;
+      void abandoned?.cancel().then(() => abandoned.dispose()).catch(() => {});
+    }
   }
   if (imported.size > 0) {
     throw new SandboxBundleError(
