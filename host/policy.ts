@@ -237,6 +237,7 @@ function grantFs(
       refused.push(label);
       continue;
     }
+    if (path.includes('\0')) throw MlflowError.invalidParameterValue(`The URI of this ${entry.group} instance decodes to a path with a NUL byte; remove the %00.`);
     const root = realPathOf(path);
     if (fromStore && storeRoots !== undefined) {
       const allowed = storeRoots.map((folder) => {
