@@ -32,9 +32,10 @@ export interface DirEntry {
 }
 
 /**
- * A file system limited to the folders granted. Paths are absolute; each is resolved (links
- * followed) and checked against the grants before anything is read or written. One call reads or
- * writes at most the `maxFileBytes` limit.
+ * A file system limited to the folders granted. Paths are absolute and checked against the grants
+ * as written; no link below a granted folder is ever followed (a link is listed as `other`, and
+ * `rm` removes the link itself). Only regular files with a single link are read or written. One
+ * call reads or writes at most the `maxFileBytes` limit.
  */
 export interface FileSystemCapability {
   readFile(path: string): Promise<Uint8Array>;
