@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { Flowhost } from '../host/flowhost.js';
+import { createCapabilities, NOTHING_GRANTED } from '../workers/capabilities.js';
 import { repoRoot } from './helpers/hosts.js';
 
 const wallsPlugins = `${repoRoot}sample-plugins/hostile-walls`;
@@ -347,3 +348,27 @@ for (const level of LEVELS) {
     }
   });
 }
+
+test('renames walk both ends from one granted folder: within nested grants they work, across separate grants they are refused', async (t) => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'flowhost-walls-rename-')));
+  try {
+    for (const dir of ['outer/inner', 'other']) mkdirSync(join(base, dir), { recursive: true });
+    writeFileSync(join(base, 'outer/inner/a.txt'), 'a');
+    writeFileSync(join(base, 'other/b.txt'), 'b');
+    const { fs } = createCapabilities({
+      ...NOTHING_GRANTED,
+      fs: [
+        { root: join(base, 'outer'), access: 'write' },
+        { root: join(base, 'outer/inner'), access: 'write' },
+        { root: join(base, 'other'), access: 'write' },
+      ],
+    });
+    await fs.rename(join(base, 'outer/inner/a.txt'), join(base, 'outer/a.txt'));
+    t.is(readFileSync(join(base, 'outer/a.txt'), 'utf8'), 'a', 'from the inner grant to the outer one that holds both');
+    await t.throwsAsync(fs.rename(join(base, 'other/b.txt'), join(base, 'outer/b.txt')), { message: /are not in one granted folder; a rename stays within one/ });
+    await t.throwsAsync(fs.rename(join(base, 'outer/inner'), join(base, 'outer/moved')), { message: /is a granted folder itself/ });
+    t.is(readFileSync(join(base, 'other/b.txt'), 'utf8'), 'b');
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

@@ -152,9 +152,16 @@ function fileSystem(granted: GrantedCapabilities) {
    * Runs `work` on the folder holding `path` (opened, links refused) and the name of `path` in it;
    * `name` is null when `path` is the granted folder itself. Every folder opened is closed after.
    */
-  const inFolder = async <T>(op: string, path: unknown, need: Access, work: (walk: Walker, folder: Dir, name: string | null, lexical: string, grant: Grant) => T | Promise<T>, create = false): Promise<T> => {
+  const inFolder = async <T>(
+    op: string,
+    path: unknown,
+    need: Access,
+    work: (walk: Walker, folder: Dir, name: string | null, lexical: string, grant: Grant) => T | Promise<T>,
+    options: { create?: boolean; grant?: Grant } = {},
+  ): Promise<T> => {
+    const create = options.create ?? false;
     const lexical = checkPath(op, path);
-    const grant = grantFor(op, lexical, need);
+    const grant = options.grant ?? grantFor(op, lexical, need);
     const walk = walker();
     if (!walk) throw capabilityError('NOT_IMPLEMENTED', `fs.${op}: this isolate cannot open folders relative to each other (it needs Linux's /proc, or to be a process's main thread)`);
     const names = lexical === grant.root ? [] : lexical.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
@@ -300,7 +307,7 @@ function fileSystem(granted: GrantedCapabilities) {
         (walk, folder, name) => {
           if (name !== null) closeDir(walkDown(walk, folder, [name], true));
         },
-        true,
+        { create: true },
       );
     },
     async rm(path: string): Promise<void> {
@@ -311,12 +318,15 @@ function fileSystem(granted: GrantedCapabilities) {
     },
     async rename(from: string, to: string): Promise<void> {
       const target = checkPath('rename', to);
-      checkPath('rename', from);
-      await inFolder('rename', from, 'write', async (walk, folder, name, lexical, grant) => {
+      const source = checkPath('rename', from);
+      grantFor('rename', source, 'write');
+      grantFor('rename', target, 'write');
+      // Both ends are walked from one granted folder: the deepest writable one holding both.
+      const shared = grants.filter((g) => g.access === 'write' && within(source, g.root) && within(target, g.root) && target !== g.root);
+      if (shared.length === 0) throw denied(`fs.rename: ${clip(source)} and ${clip(target)} are not in one granted folder; a rename stays within one (${describeGrants()})`);
+      const grant = shared.reduce((deepest, g) => (g.root.length > deepest.root.length ? g : deepest));
+      await inFolder('rename', from, 'write', async (walk, folder, name, lexical) => {
         if (name === null || grants.some((g) => g.root === lexical)) throw denied(`fs.rename: ${clip(lexical)} is a granted folder itself`);
-        if (!within(target, grant.root) || target === grant.root) {
-          throw denied(`fs.rename: ${clip(target)} is not inside ${grant.root}, the granted folder ${clip(lexical)} is in; a rename stays within one granted folder`);
-        }
         // The target's folder is opened from the same granted folder, as any path is.
         const names = target.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
         const root = openRoot(grant.root);
@@ -330,7 +340,7 @@ function fileSystem(granted: GrantedCapabilities) {
         } finally {
           closeDir(root);
         }
-      });
+      }, { grant });
     },
   };
 }
