@@ -95,8 +95,15 @@ export function sandboxSource(entry: { readonly modulePath: string; readonly pac
 
 /** `pending`'s source for one caller; when the last caller stops waiting, the bundle is cancelled. */
 function waitFor(pending: Pending, signal: AbortSignal | undefined): Promise<string> {
-  if (!signal) return pending.source;
   pending.waiters++;
+  if (!signal) {
+    // Waits to the end: the bundle is never cancelled under it.
+    pending.source.then(
+      () => pending.waiters--,
+      () => pending.waiters--,
+    );
+    return pending.source;
+  }
   return new Promise<string>((resolvePromise, reject) => {
     const leave = () => {
       signal.removeEventListener('abort', onAbort);
