@@ -110,6 +110,10 @@ export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult
       problems.push({ packageName: '(plugin folder)', where: folder, reason: 'the configured plugin folder does not exist' });
       continue;
     }
+    if (!statSync(folder).isDirectory()) {
+      problems.push({ packageName: '(plugin folder)', where: folder, reason: 'the configured plugin folder is not a folder' });
+      continue;
+    }
     if (existsSync(join(folder, 'package.json'))) add(folder);
     else for (const dir of packagesIn(folder)) add(dir);
   }
@@ -126,9 +130,9 @@ export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult
 
 /** Every package folder directly inside `folder`, and inside its `@scope` folders. */
 function packagesIn(folder: string): string[] {
-  if (!existsSync(folder)) return [];
   const out: string[] = [];
-  for (const name of readdirSync(folder)) {
+  // safeReaddir: a "folder" that is a file or a named pipe holds no packages (and is never read).
+  for (const name of safeReaddir(folder)) {
     if (name.startsWith('.')) continue;
     const path = join(folder, name);
     if (name.startsWith('@')) {

@@ -65,16 +65,19 @@ const EXPECTED: readonly [string, RegExp][] = [
   ['fifo-module', /walls-fifo-module: the module \.\/plugin\.js is not a regular file/],
 ];
 
-test.serial('new Flowhost() never waits on what a package ships: every special package.json and module is reported, quickly', async (t) => {
+test.serial('new Flowhost() never waits on what a package ships: every special package.json, module and folder is reported, quickly', async (t) => {
   const { folder, server, cleanup } = await pluginFolder();
   try {
     const script = `
       import { Flowhost } from ${JSON.stringify(`${repoRoot}dist/host/flowhost.js`)};
-      const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [process.argv[1]], env: {} } });
+      const [folder, pipe] = process.argv.slice(1);
+      const host = new Flowhost({ discovery: { nodeModules: [pipe], pluginDirs: [folder, pipe], env: {} } });
       console.log(JSON.stringify({ names: host.registry.names('tracking_store'), problems: host.registry.problems }));
       await host.close();`;
     const started = performance.now();
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, folder], { timeout: DISCOVERY_BOUND_MS, encoding: 'utf8' });
+    // The folders themselves may be special too: a named pipe as a plugin folder and as node_modules.
+    const pipe = join(folder, '..', 'elsewhere.fifo');
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, folder, pipe], { timeout: DISCOVERY_BOUND_MS, encoding: 'utf8' });
     t.log(`discovery with every special file took ${Math.round(performance.now() - started)} ms (process start included)`);
     const { names, problems } = JSON.parse(output) as { names: string[]; problems: { where: string; reason: string }[] };
     t.true(names.includes('walls-good'));
@@ -84,6 +87,7 @@ test.serial('new Flowhost() never waits on what a package ships: every special p
       t.truthy(found, `${name} is not reported: ${JSON.stringify(problems)}`);
       t.regex(found?.reason ?? '', reason, name);
     }
+    t.regex(problems.find((p) => p.where === pipe)?.reason ?? '', /the configured plugin folder is not a folder/);
     t.false(output.includes('PATH='), "the host's environment is not read into a report");
   } finally {
     server.close();
