@@ -75,6 +75,18 @@ export const ReplyStatus = {
   mlflowError: 1,
   /** `payload` is `{ name, message }`: anything else the plugin threw (reaches the caller as INTERNAL_ERROR). */
   error: 2,
+  /**
+   * `payload` is `[path, items]`: some of the items of the result's array at `path` (object keys
+   * from the top), sent ahead of the reply itself, which has an empty array there
+   * (reply-parts.ts). Only for results too large to decode in one go.
+   */
+  part: 3,
+  /**
+   * `payload` is `{ bytes, elements, why }`: the result was too large to send even in parts (its
+   * encoded size, its msgpack elements, and why it could not be cut). The host fails the call as a
+   * protocol violation; the worker lives on.
+   */
+  tooLarge: 4,
 } as const;
 export type ReplyStatus = (typeof ReplyStatus)[keyof typeof ReplyStatus];
 
@@ -107,6 +119,47 @@ export type HostControlMessage =
    * (pipe-ports.ts): `channels` are their numbers, `frame` the encoded `CallMessage` in base64.
    */
   | { readonly type: 'pipe-call'; readonly frame: string; readonly channels: number[] };
+
+/**
+ * The longest text the host takes from a worker's message (an error's message, name or code, a
+ * start failure's reason). Writers clip to it; the host clips again before using a message, since
+ * at `worker` the plugin can write its own.
+ */
+export const MAX_WORKER_TEXT_CHARS = 16 * 1024;
+
+/** `value` if it is a string no longer than `max`, clipped (saying how long it was) if longer; null if not a string. */
+export function clipText(value: unknown, max = MAX_WORKER_TEXT_CHARS): string | null {
+  if (typeof value !== 'string') return null;
+  return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+}
+
+/** The largest control message the host reads from a `process`-level child: they are a few numbers or a clipped reason. */
+export const MAX_WORKER_CONTROL_BYTES = 64 * 1024;
+
+/**
+ * A control message from a worker, checked field by field; null when it is not one the protocol
+ * declares. Texts are clipped.
+ */
+export function checkWorkerControl(data: unknown): WorkerControlMessage | null {
+  if (data === null || typeof data !== 'object') return null;
+  const message = data as Record<string, unknown>;
+  const isCount = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  switch (message.type) {
+    case 'ready':
+      return typeof message.protocolVersion === 'number' && isCount(message.startupMs) ? { type: 'ready', protocolVersion: message.protocolVersion, startupMs: message.startupMs as number } : null;
+    case 'start-failed': {
+      const reason = clipText(message.reason);
+      return typeof message.protocolVersion === 'number' && reason !== null ? { type: 'start-failed', protocolVersion: message.protocolVersion, reason } : null;
+    }
+    case 'stats': {
+      const { heapUsed, heapTotal, external, arrayBuffers, rss } = message;
+      if (![heapUsed, heapTotal, external, arrayBuffers].every(isCount) || (rss !== undefined && !isCount(rss))) return null;
+      return { type: 'stats', heapUsed: heapUsed as number, heapTotal: heapTotal as number, external: external as number, arrayBuffers: arrayBuffers as number, ...(rss === undefined ? {} : { rss: rss as number }) };
+    }
+    default:
+      return null;
+  }
+}
 
 export function isFrame(data: unknown): data is Uint8Array {
   return data instanceof Uint8Array;
