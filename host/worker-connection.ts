@@ -347,7 +347,11 @@ export class WorkerConnection {
         if (index < 0) return;
         this.#statsWaiters.splice(index, 1);
         this.#unrefWhenIdle();
-        if (this.#pending.size === 0) void this.stop(`did not answer a statistics request within ${controlTimeoutMs} ms with no call in flight (stuck outside any call)`);
+        if (this.#pending.size === 0) {
+          const why = `did not answer a statistics request within ${controlTimeoutMs} ms with no call in flight (stuck outside any call)`;
+          this.#options.onOutput('stderr', `flowhost: the worker ${why}; it was stopped`);
+          void this.stop(why);
+        }
         resolve(null);
       }, controlTimeoutMs);
       const answer = (stats: WorkerStats) => {

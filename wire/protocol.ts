@@ -133,6 +133,21 @@ export function clipText(value: unknown, max = MAX_WORKER_TEXT_CHARS): string | 
   return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
 }
 
+/**
+ * The text of something thrown, clipped, without converting what could be huge or hostile: an
+ * Error's message, a string, a primitive; anything else is named by its type (`String()` of a
+ * 256 MiB typed array would build a string of half a gigabyte).
+ */
+export function thrownText(thrown: unknown, max = MAX_WORKER_TEXT_CHARS): string {
+  try {
+    if (thrown instanceof Error) return clipText(thrown.message, max) ?? '(an error without a message)';
+    if (thrown === null || (typeof thrown !== 'object' && typeof thrown !== 'function')) return clipText(String(thrown), max)!;
+    return `(${Object.prototype.toString.call(thrown)} was thrown)`;
+  } catch {
+    return '(a value that cannot be described was thrown)';
+  }
+}
+
 /** The largest control message the host reads from a `process`-level child: they are a few numbers or a clipped reason. */
 export const MAX_WORKER_CONTROL_BYTES = 64 * 1024;
 

@@ -22,7 +22,7 @@
  * Both ends are used on both sides: uploads send host → worker, downloads worker → host.
  */
 import type { ByteStream } from '@flowhost/sdk';
-import { clipText } from './protocol.js';
+import { clipText, thrownText } from './protocol.js';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /**
@@ -37,14 +37,6 @@ export function streamReason(reason: unknown): string {
   return clipText(reason, MAX_STREAM_REASON_CHARS) ?? `(a ${reason === null ? 'null' : typeof reason} instead of a reason)`;
 }
 
-/** The message of whatever a stream's source threw, read without running the plugin's code twice. */
-function errorText(error: unknown): string {
-  try {
-    return streamReason(error instanceof Error ? error.message : String(error));
-  } catch {
-    return '(an error that cannot be described)';
-  }
-}
 export const DEFAULT_WINDOW = 4;
 /** The smallest buffer a `remaining()` hint can ask for (see `ByteSource`). */
 const MIN_HINTED_BUFFER = 64 * 1024;
@@ -242,7 +234,7 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
     },
     (error: unknown) => {
       if (!(error instanceof StreamError) || error.reason !== 'peer-gone') {
-        const message = errorText(error);
+        const message = thrownText(error, MAX_STREAM_REASON_CHARS);
         try {
           port.postMessage({ t: 'error', message } satisfies ToReceiver);
         } catch {
@@ -250,7 +242,7 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
         }
       }
       port.close();
-      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${errorText(error)}`, 'source-failed');
+      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${thrownText(error, MAX_STREAM_REASON_CHARS)}`, 'source-failed');
     },
   );
 }

@@ -8,7 +8,7 @@
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
 import type { Dispatch } from './loader.js';
 import { FrameWriter, decodeMessage, readFrame } from '../wire/frames.js';
-import { ReplyStatus, clipText, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
+import { ReplyStatus, clipText, thrownText, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
 import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from '../wire/streams.js';
 import { overMessageCaps, splitResult } from '../wire/reply-parts.js';
 
@@ -21,13 +21,12 @@ export function startFailure(error: unknown): string {
 /** What the plugin threw, as the reply carries it: texts clipped here, where it was thrown. */
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
   try {
-    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode) ?? 'INTERNAL_ERROR', message: clipText(error.message) ?? '' } };
-    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name) ?? 'Error', message: clipText(error.message) ?? '' } };
-    return { status: ReplyStatus.error, payload: { name: 'Error', message: clipText(String(error)) ?? '' } };
+    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: thrownText(error) } };
+    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name, 200) ?? 'Error', message: thrownText(error) } };
   } catch {
-    // A getter that throws, a value whose conversion throws: the plugin failed, and that is all we know.
-    return { status: ReplyStatus.error, payload: { name: 'Error', message: 'the plugin threw a value that cannot be described' } };
+    // A getter that throws: the plugin failed, and its text is all we cannot know.
   }
+  return { status: ReplyStatus.error, payload: { name: 'Error', message: thrownText(error) } };
 }
 
 export class RpcServer {

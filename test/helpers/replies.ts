@@ -1,0 +1,55 @@
+/** Shared by test/replies-*.test.ts: hosts of the hostile-replies plugins at a level, and an event-loop probe. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Flowhost } from '../../host/flowhost.js';
+import type { PluginLimits } from '../../host/limits.js';
+import { repoRoot } from './hosts.js';
+
+export const hostileReplies = `${repoRoot}sample-plugins/hostile-replies`;
+
+export type Level = 'worker' | 'sandbox' | 'process';
+export const LEVELS: readonly Level[] = ['worker', 'sandbox', 'process'];
+
+/**
+ * The bound SECURITY.md states: decoding replies never stops the host's event loop for longer than
+ * this on an idle core (one slice: 10 ms of decoding plus one message of at most 65,536 elements
+ * and 8 MiB).
+ */
+export const STATED_BOUND_MS = 100;
+
+/** A host whose only plugins are sample-plugins/hostile-replies, run untrusted at `level`. */
+export function repliesHost(level: Level, limits: Partial<PluginLimits> = {}): { host: Flowhost; output: string[] } {
+  const output: string[] = [];
+  const host = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [hostileReplies], env: {} },
+    policy: { thirdParty: 'untrusted', isolation: level, limits: { startupTimeoutMs: 60_000, ...limits } },
+    onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
+  });
+  return { host, output };
+}
+
+/**
+ * Runs `work` and reports the longest the host's event loop was kept from running meanwhile
+ * (perf_hooks' event-loop delay, sampled every 5 ms), and how `work` settled.
+ */
+export async function loopStall<T>(work: () => Promise<T>): Promise<{ maxMs: number; value?: T; error?: unknown }> {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  try {
+    const value = await work();
+    return { maxMs: delay.max / 1e6, value };
+  } catch (error) {
+    return { maxMs: delay.max / 1e6, error };
+  } finally {
+    delay.disable();
+  }
+}
+
+/**
+ * What a hostile reply may cost the loop in a test on a loaded machine: the stated bound, plus
+ * twice the longest stall measured in the same test while a plugin kept a core busy and the host
+ * had nothing to decode (the machine's own noise). Without bounded decoding, the shapes these
+ * tests send stall the loop for seconds.
+ */
+export function allowedStall(baselineMs: number): number {
+  return STATED_BOUND_MS + 2 * baselineMs;
+}
