@@ -87,7 +87,7 @@ type WorkerStats = WorkerControlMessage & { type: 'stats' };
 const STDERR_TAIL_LINES = 20;
 
 /** How long the host decodes replies before it lets the event loop run (then it goes on). */
-const REPLY_SLICE_MS = 10;
+const REPLY_SLICE_MS = 5;
 
 function isEmptyArrayAt(value: unknown, path: readonly string[]): boolean {
   let at = value;

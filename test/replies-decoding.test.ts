@@ -9,7 +9,7 @@
  */
 import test from 'ava';
 import { isPluginFailure } from '../host/errors.js';
-import { LEVELS, allowedStall, loopStall, repliesHost, type Level } from './helpers/replies.js';
+import { LEVELS, allowedStall, loopStall, repliesHost, slicedWorkBaseline, type Level } from './helpers/replies.js';
 
 /** A legal result of 2 million metrics: about 58 MB encoded, 10 million msgpack elements. */
 const LEGAL_METRICS = 2_000_000;
@@ -18,10 +18,8 @@ const LONG_DEADLINE_MS = 300_000;
 const BIG_HEAP = { maxOldGenerationSizeMb: 2048, maxDataMb: 4096, callTimeoutMs: LONG_DEADLINE_MS };
 
 async function baselineStall(store: Awaited<ReturnType<ReturnType<typeof repliesHost>['host']['trackingStore']>>): Promise<number> {
-  // A plugin keeping a core busy for a second, with nothing large to decode: the machine's noise.
-  const { maxMs, error } = await loopStall(() => store.getMetricHistory('spin', '1000', null, null));
-  if (error) throw error;
-  return maxMs;
+  // A plugin keeping a core busy for a second while the host works in bounded slices: the machine's noise.
+  return slicedWorkBaseline(() => store.getMetricHistory('spin', '1000', null, null));
 }
 
 for (const level of LEVELS) {
@@ -50,7 +48,7 @@ for (const level of LEVELS) {
     // Nested 1,000 deep: refused from the scan, past the depth cap.
     { shape: 'deep', n: 1000, message: /nests deeper than 64 levels/ },
     // A 60 MB string: no message may hold it, and the runtime says so without sending it.
-    { shape: 'huge-string', n: 60_000_000, message: /cannot be sent in parts of at most 65536 elements and 8388608 bytes: item 0 of its largest array is over the cap by itself/ },
+    { shape: 'huge-string', n: 60_000_000, message: /cannot be sent in parts of at most 16384 elements and 8388608 bytes: item 0 of its largest array is over the cap by itself/ },
     // One item of 2 million elements: it cannot be cut.
     { shape: 'wide-item', n: 2_000_000, message: /item 0 of its largest array is over the cap by itself/ },
   ];
@@ -87,7 +85,7 @@ for (const level of LEVELS) {
 
 // At `worker` the plugin can post frames of its own, past the runtime: bytes no runtime writes.
 const rawFrames: { shape: string; n: number; expect: RegExp }[] = [
-  { shape: 'tiny-objects', n: 4_000_000, expect: /sent a reply message that holds more than 65536 elements/ },
+  { shape: 'tiny-objects', n: 4_000_000, expect: /sent a reply message that holds more than 16384 elements/ },
   { shape: 'deep', n: 1_000_000, expect: /sent a reply message that nests deeper than 64 levels/ },
   { shape: 'lying-count', n: 0, expect: /sent a reply message that ends inside a value/ },
   { shape: 'unknown-ext', n: 0, expect: /sent a reply message that uses msgpack type 0xd6/ },

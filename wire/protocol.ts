@@ -127,10 +127,16 @@ export type HostControlMessage =
  */
 export const MAX_WORKER_TEXT_CHARS = 16 * 1024;
 
-/** `value` if it is a string no longer than `max`, clipped (saying how long it was) if longer; null if not a string. */
+/** Room for the note a clipped text ends with: a text clipped once passes a second clip unchanged. */
+const CLIP_NOTE_CHARS = 64;
+
+/**
+ * `value` if it is a string of at most about `max` characters; longer, its first `max` characters
+ * and how long it was; null if it is not a string.
+ */
 export function clipText(value: unknown, max = MAX_WORKER_TEXT_CHARS): string | null {
   if (typeof value !== 'string') return null;
-  return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+  return value.length > max + CLIP_NOTE_CHARS ? `${value.slice(0, max)}… (${value.length} characters)` : value;
 }
 
 /**

@@ -20,10 +20,11 @@ import { ReplyStatus, type ReplyMessage } from './protocol.js';
 import { scanMessage, type ScanCaps } from './msgpack-scan.js';
 
 /**
- * The most elements one reply message may hold. Decoding and checking 65,536 elements (13,000
- * metrics, about 350 KB) takes a few ms on an idle core (docs/decisions/0009).
+ * The most elements one reply message may hold: decoding and checking 16,384 elements (3,276
+ * metrics, about 90 KB) takes about 2 ms at best on the 2-core test machine
+ * (docs/decisions/0009-bounded-reply-decoding.md).
  */
-export const MAX_MESSAGE_ELEMENTS = 65_536;
+export const MAX_MESSAGE_ELEMENTS = 16_384;
 
 /**
  * The most bytes one reply message may take: what bounds decoding long strings and byte strings
