@@ -6,7 +6,7 @@
  *   tiny-objects   one reply message of `n` empty maps (one byte each)
  *   deep           one reply message nested `n` arrays deep
  *   lying-count    an array header that claims 2^32 - 1 elements, and nothing after it
- *   many-messages  `n` reply messages of 60,000 empty maps each, in one frame (each under the cap)
+ *   many-messages  `n` reply messages of 16,000 empty maps each, in one frame (each under the cap)
  *   unknown-ext    a msgpack extension replies never carry
  */
 import { parentPort, store } from './lib.js';
@@ -35,7 +35,7 @@ function frame(shape: string, n: number): Uint8Array {
     case 'lying-count':
       return Uint8Array.from([...REPLY_HEAD, 0xdd, 0xff, 0xff, 0xff, 0xff]);
     case 'many-messages': {
-      const one = frame('tiny-objects', 60_000);
+      const one = frame('tiny-objects', 16_000);
       const bytes = new Uint8Array(one.length * n);
       for (let i = 0; i < n; i++) bytes.set(one, i * one.length);
       return bytes;
