@@ -50,19 +50,28 @@ const BASELINE_SLICE_MS = 20;
 /**
  * The machine's noise, measured the way the fix works: for as long as `busy` runs (a plugin
  * keeping a core busy), the host does its own work in 20 ms slices, yielding between them, and the
- * longest stall seen is the baseline. On a loaded machine a 20 ms slice can take far longer (the
- * scheduler takes the core away); the baseline carries that, and the bound scales with it.
+ * longest stall seen is the baseline. With `build`, the slices also build and keep that many
+ * metric objects, as a legal result of that size makes the host hold them (and collect garbage
+ * around them); the baseline then lasts until they are all built. On a loaded machine a 20 ms
+ * slice can take far longer (the scheduler takes the core away); the baseline carries that, and
+ * the bound scales with it.
  */
-export async function slicedWorkBaseline(busy: () => Promise<unknown>): Promise<number> {
+export async function slicedWorkBaseline(busy: () => Promise<unknown>, build = 0): Promise<number> {
+  const built: object[] = [];
   let running = true;
   const slices = (async () => {
-    while (running) {
+    while (running || built.length < build) {
       const until = performance.now() + BASELINE_SLICE_MS;
-      while (performance.now() < until);
+      while (performance.now() < until) {
+        for (let i = 0; i < 256 && built.length < build; i++) built.push({ key: 'loss', value: built.length / 7, timestamp: built.length, step: built.length });
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
-  const { maxMs, error } = await loopStall(busy);
+  const { maxMs, error } = await loopStall(async () => {
+    await busy();
+    await slices;
+  });
   running = false;
   await slices;
   if (error) throw error;
