@@ -518,7 +518,7 @@ export class WorkerConnection {
             }
             const checked = s.check(schema, payload, () => `${pending.method}: result`);
             // The reply itself carries an empty array where the parts go.
-            if (arraySchemaAt(schema, path) && !isEmptyArrayAt(checked, path)) throw new SchemaError(`${pending.method}: result.${path.join('.')}`, 'an empty array after its parts', 'items');
+            if (!isEmptyArrayAt(checked, path)) throw new SchemaError(`${pending.method}: result.${path.join('.')}`, 'an empty array after its parts', 'items');
             pending.resolve(putAt(checked, path, items));
           }
         } catch (error) {
@@ -530,9 +530,9 @@ export class WorkerConnection {
       case ReplyStatus.error: {
         const { code, message, name } = (payload ?? {}) as ErrorPayload;
         const text = clipText(message) ?? 'the plugin threw a value that is not an Error';
-        // A plugin's MlflowError keeps its code (a short word); anything else it threw is INTERNAL_ERROR, as in MLflow.
-        const mlflowCode = typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? code : 'INTERNAL_ERROR';
-        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${clipText(name, 200) ?? 'Error'}: ${text}`, status === ReplyStatus.mlflowError ? mlflowCode : 'INTERNAL_ERROR');
+        // A plugin's MlflowError keeps its code (MlflowError takes only codes it knows); anything else
+        // it threw is INTERNAL_ERROR, as in MLflow.
+        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${clipText(name, 200) ?? 'Error'}: ${text}`, status === ReplyStatus.mlflowError && typeof code === 'string' ? code : 'INTERNAL_ERROR');
         pending.reject(error);
         return;
       }

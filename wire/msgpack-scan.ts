@@ -7,9 +7,9 @@
  *
  * It knows the one msgpackr extension our frames use (frames.ts): records. A record definition is
  * `d4 72 <id>` followed by an array of key strings and then the record's values; later, a byte
- * `0x40 | id` is a record of that shape, followed by one value per key. Every other extension
- * (timestamps, columns, anything unknown), two-byte record ids and the never-used byte `c1` are
- * refused: the packer behind a reply never writes them.
+ * `0x40 | id` is a record of that shape, followed by one value per key. Timestamps (a Date in a
+ * result) are leaves. Every other extension (columns, anything unknown), two-byte record ids and
+ * the never-used byte `c1` are refused: the packer behind a reply never writes them.
  *
  * Cost: one pass over the value's headers; strings and byte strings are skipped by their length,
  * so the walk is bounded by `maxElements`, whatever the byte count. A value is refused as soon as
@@ -185,6 +185,13 @@ export function scanMessage(bytes: Uint8Array, from: number, caps: ScanCaps): Sc
             recordScan[id] = scan;
             break;
           }
+          case 0xd6:
+          case 0xd7:
+          case 0xc7:
+            // A timestamp (a Date the plugin returned): a leaf of known length, which the result's
+            // schema then refuses as it always did.
+            skipTimestamp(token);
+            break;
           default:
             throw new ScanError(`uses msgpack type 0x${token.toString(16)}, which replies never carry`, 'malformed');
         }
@@ -206,6 +213,17 @@ export function scanMessage(bytes: Uint8Array, from: number, caps: ScanCaps): Sc
     // Not kept alive by the scanner until the next scan.
     src = NOTHING;
   }
+}
+
+const TIMESTAMP_EXTENSION = 0xff;
+
+/** msgpack's timestamp extension: 4 or 8 bytes (fixext), or 12 (ext 8); any other extension is refused. */
+function skipTimestamp(token: number): void {
+  const length = token === 0xd6 ? 4 : token === 0xd7 ? 8 : (need(1), src[pos++]);
+  need(1);
+  const type = src[pos++];
+  if (type !== TIMESTAMP_EXTENSION || (token === 0xc7 && length !== 12)) throw new ScanError(`uses msgpack extension ${type}, which replies never carry`, 'malformed');
+  skip(length);
 }
 
 /** A record definition's keys: an array of strings, each counted as an element. */

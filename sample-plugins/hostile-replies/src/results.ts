@@ -4,6 +4,7 @@
  * level.
  *
  *   legal          `key` schema-valid metrics (a legal result far larger than one message)
+ *   dense          `key` schema-valid metrics as small as they come (the most elements per byte)
  *   tiny-objects   a page of `key` empty objects (schema-invalid, the cheapest elements to encode)
  *   tiny-top       `key` empty objects as the whole result (no page around them)
  *   deep           items nested `key` arrays deep
@@ -26,6 +27,8 @@ export default store((shape, key) => {
   switch (shape) {
     case 'legal':
       return { items: Array.from({ length: n }, (_, i): Metric => ({ key: 'loss', value: i / 7, timestamp: 1_700_000_000_000 + i, step: i })), nextPageToken: null };
+    case 'dense':
+      return { items: Array.from({ length: n }, (): Metric => ({ key: 'k', value: 0, timestamp: 0, step: 0 })), nextPageToken: null };
     case 'tiny-objects':
       return { items: Array.from({ length: n }, () => ({})), nextPageToken: null } as never;
     case 'tiny-top':
