@@ -97,8 +97,9 @@ export class FrameWriter {
 }
 
 /**
- * Calls `onMessage` for each message of a frame with its encoded size (for per-message size caps).
- * `columns: false` (the host reading replies) refuses columnar payloads.
+ * Calls `onMessage` for each message of a frame with its encoded size (the worker reading calls;
+ * the host reads replies one scanned message at a time, `decodeReply`). `columns: false` refuses
+ * columnar payloads.
  */
 export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encodedBytes: number) => void, options: { columns?: boolean } = {}): void {
   const before = columnsAccepted;

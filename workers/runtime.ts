@@ -21,8 +21,8 @@ export function startFailure(error: unknown): string {
 /** What the plugin threw, as the reply carries it: texts clipped here, where it was thrown. */
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
   try {
-    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: thrownText(error) } };
-    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name, 200) ?? 'Error', message: thrownText(error) } };
+    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: clipText(error.message) ?? '' } };
+    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name, 200) ?? 'Error', message: clipText(error.message) ?? '' } };
   } catch {
     // A getter that throws: the plugin failed, and its text is all we cannot know.
   }
@@ -116,7 +116,7 @@ export class RpcServer {
       // The host refuses a message larger than it decodes in one go: a result that large leaves in
       // parts (reply-parts.ts). Counting costs one walk, and only for replies over 64 KiB.
       const elements = overMessageCaps(packed);
-      if (elements === false) this.#writer.writePacked(packed);
+      if (elements === false || status !== ReplyStatus.ok) this.#writer.writePacked(packed);
       else for (const message of splitResult(id, payload, elements, packed.byteLength, (m) => this.#writer.pack(m))) this.#writer.write(message);
     } catch (error) {
       // The result could not be encoded (a function, a cyclic structure, …): the caller gets an
