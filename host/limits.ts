@@ -3,6 +3,8 @@
  * host operator's policy. Every number here bounds something a faulty plugin could otherwise grow
  * without end: time, heap, bytes, restarts.
  */
+import { MAX_FRAME_BYTES } from '../wire/frames.js';
+import { MAX_MESSAGE_BYTES } from '../wire/reply-parts.js';
 export interface PluginLimits {
   /** Default deadline of one call; a call may pass its own. */
   readonly callTimeoutMs: number;
@@ -10,15 +12,27 @@ export interface PluginLimits {
   readonly startupTimeoutMs: number;
   /** How long `terminate()` may take before the worker is detached and reported. */
   readonly terminateTimeoutMs: number;
+  /**
+   * How long the host waits for a worker's answer to anything but a call (statistics); a worker
+   * that misses it with no call in flight is stopped.
+   */
+  readonly controlTimeoutMs: number;
   /** How long `close()` waits for in-flight calls before stopping the worker. */
   readonly drainTimeoutMs: number;
   /** V8 heap caps (`resourceLimits`): stop gradual growth; ArrayBuffers are not counted. */
   readonly maxOldGenerationSizeMb: number;
   readonly maxYoungGenerationSizeMb: number;
   readonly stackSizeMb: number;
-  /** Largest encoded result of one call; a larger one is a protocol violation. */
+  /** Largest encoded result of one call (all its parts); a larger one is a protocol violation. */
   readonly maxResultBytes: number;
-  /** Largest frame a worker may send; a larger one stops the worker. */
+  /** Most msgpack elements (values, keys) in one call's result, all its parts together. */
+  readonly maxResultElements: number;
+  /** Deepest nesting of containers in a result. */
+  readonly maxResultDepth: number;
+  /**
+   * Largest frame a worker may send; a larger one stops the worker. Never more than a frame of
+   * replies can be (`frameCap`), whatever is set here.
+   */
   readonly maxFrameBytes: number;
   /** Crash budget: this many crashes within `crashWindowMs` mark the plugin unavailable. */
   readonly maxCrashes: number;
@@ -67,12 +81,16 @@ export const DEFAULT_LIMITS: PluginLimits = Object.freeze({
   callTimeoutMs: 30_000,
   startupTimeoutMs: 10_000,
   terminateTimeoutMs: 2_000,
+  controlTimeoutMs: 5_000,
   drainTimeoutMs: 5_000,
   maxOldGenerationSizeMb: 256,
   maxYoungGenerationSizeMb: 32,
   stackSizeMb: 4,
   maxResultBytes: 64 * 1024 * 1024,
-  maxFrameBytes: 256 * 1024 * 1024,
+  // About 2.2 million metrics (a 63 MB metric history), 5 elements each.
+  maxResultElements: 16 * 1024 * 1024,
+  maxResultDepth: 64,
+  maxFrameBytes: 8 * 1024 * 1024,
   maxCrashes: 5,
   crashWindowMs: 60_000,
   restartDelayMs: 50,
@@ -120,4 +138,13 @@ export function parseLimits(input: unknown, where: string): { limits: Partial<Pl
 
 export function resolveLimits(...layers: (Partial<PluginLimits> | undefined)[]): PluginLimits {
   return Object.freeze(Object.assign({}, DEFAULT_LIMITS, ...layers.filter(Boolean)));
+}
+
+/**
+ * The frame cap the host applies: a frame is either one message (at most `MAX_MESSAGE_BYTES`, and
+ * no more than a result may be) or small ones coalesced to under twice `MAX_FRAME_BYTES`
+ * (wire/frames.ts), so nothing larger is ever legitimate, whatever `maxFrameBytes` says.
+ */
+export function frameCap(limits: Pick<PluginLimits, 'maxFrameBytes' | 'maxResultBytes'>): number {
+  return Math.min(limits.maxFrameBytes, Math.max(2 * MAX_FRAME_BYTES, Math.min(limits.maxResultBytes, MAX_MESSAGE_BYTES)));
 }

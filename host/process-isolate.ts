@@ -32,8 +32,9 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../wire/pipe-frames.js';
 import { PipePortHub, STREAM_HEADER_BYTES } from '../wire/pipe-ports.js';
-import { isFrame, type HostControlMessage, type WorkerStartData } from '../wire/protocol.js';
+import { MAX_WORKER_CONTROL_BYTES, isFrame, type HostControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import type { Isolate, IsolateFactory, IsolateOptions, StreamChannel } from './isolate.js';
+import { frameCap } from './limits.js';
 import { processBootstrapPath } from './paths.js';
 import { DEFAULT_PROCESS_USER } from './policy.js';
 
@@ -96,7 +97,9 @@ class ChildIsolate extends EventEmitter implements Isolate {
     this.#channel = this.#child.stdio[3] as Socket;
 
     const reader = new PipeReader({
-      maxFrameBytes: limits.maxFrameBytes,
+      maxFrameBytes: frameCap(limits),
+      // A child sends only small control messages (protocol.ts): nothing larger is read.
+      maxControlBytes: MAX_WORKER_CONTROL_BYTES,
       maxStreamBytes: STREAM_HEADER_BYTES + limits.streamChunkBytes,
       onFrame: (frame) => this.emit('message', frame),
       onControl: (message) => this.emit('message', message),

@@ -184,7 +184,8 @@ export class PluginInstance {
 
   async stats(): Promise<InstanceStats> {
     const { entry, tenant } = this.#options;
-    await Promise.all(this.#slots.filter((s) => s.ready).map(async (s) => (s.heapUsed = (await s.connection.stats()).heapUsed)));
+    // Each answer has a deadline (`controlTimeoutMs`); a worker that misses it keeps its last figure.
+    await Promise.all(this.#slots.filter((s) => s.ready).map(async (s) => (s.heapUsed = (await s.connection.stats())?.heapUsed ?? s.heapUsed)));
     return {
       plugin: this.label,
       group: entry.group,
@@ -225,7 +226,8 @@ export class PluginInstance {
       );
     }
     // Not just the pool's slots: a worker that failed to start has left them but may still be exiting.
-    await Promise.all([...this.#live].map((connection) => connection.exited));
+    // `settled`, not `exited`: a thread that cannot be terminated is detached, and close() returns.
+    await Promise.all([...this.#live].map((connection) => connection.settled));
   }
 
   // --- dispatch
@@ -385,7 +387,7 @@ export class PluginInstance {
     const slot: Slot = { connection, ready: false, retiring: false, calls: 0, idleSince: performance.now(), heapUsed: 0 };
     this.#slots.push(slot);
     this.#live.add(connection);
-    void connection.exited.then(() => {
+    void connection.settled.then(() => {
       this.#live.delete(connection);
       quota?.releaseWorker();
     });
@@ -448,7 +450,13 @@ export class PluginInstance {
   #ensureMaintenance(): void {
     if (this.#maintenanceTimer) return;
     const { idleTimeoutMs, heapCheckIntervalMs } = this.#options.limits;
-    this.#maintenanceTimer = setInterval(() => void this.#maintain(), Math.min(idleTimeoutMs, heapCheckIntervalMs));
+    let maintaining = false;
+    this.#maintenanceTimer = setInterval(() => {
+      // One round at a time: a round waits for workers' answers, which may take up to their deadline.
+      if (maintaining) return;
+      maintaining = true;
+      void this.#maintain().finally(() => (maintaining = false));
+    }, Math.min(idleTimeoutMs, heapCheckIntervalMs));
     this.#maintenanceTimer.unref();
   }
 
@@ -463,9 +471,11 @@ export class PluginInstance {
         live--;
         continue;
       }
-      const { heapUsed } = await slot.connection.stats();
-      slot.heapUsed = heapUsed;
-      if (heapUsed > maxHeapMb * 1024 * 1024) this.#retire(slot);
+      // Bounded by `controlTimeoutMs`: a worker stuck outside any call is stopped by its connection.
+      const stats = await slot.connection.stats();
+      if (!stats) continue;
+      slot.heapUsed = stats.heapUsed;
+      if (stats.heapUsed > maxHeapMb * 1024 * 1024) this.#retire(slot);
     }
     if (this.#slots.length === 0 && this.#maintenanceTimer) {
       clearInterval(this.#maintenanceTimer);

@@ -6,13 +6,15 @@
  * Restarts and crash budgets are the supervisor's business (supervisor.ts); a connection lives for
  * exactly one worker.
  */
-import { type KindShape, MlflowError, PROTOCOL_VERSION, s, SchemaError } from '@flowhost/sdk';
-import { FrameWriter, encodeMessage, readFrame, transferOf } from '../wire/frames.js';
+import { type KindShape, MlflowError, PROTOCOL_VERSION, s, type Schema, SchemaError } from '@flowhost/sdk';
+import { FrameWriter, decodeReply, encodeMessage, transferOf } from '../wire/frames.js';
+import { ScanError, scanMessage, type ScanCaps } from '../wire/msgpack-scan.js';
+import { MAX_MESSAGE_BYTES, MAX_MESSAGE_ELEMENTS, arraySchemaAt, putAt, type TooLargePayload } from '../wire/reply-parts.js';
 import { receiveStream, sendStream, type ByteSource, type StreamOptions, type StreamPort } from '../wire/streams.js';
 import type { ByteBudget } from './byte-budget.js';
-import { ReplyStatus, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
+import { ReplyStatus, checkWorkerControl, clipText, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
-import type { PluginLimits } from './limits.js';
+import { frameCap, type PluginLimits } from './limits.js';
 import { startWorkerThread, type Isolate, type IsolateFactory, type StreamChannel, type ViolationSource } from './isolate.js';
 
 export interface ConnectionOptions {
@@ -71,6 +73,8 @@ export interface ExitInfo {
 
 interface Pending {
   readonly method: string;
+  /** A large result arriving in parts (reply-parts.ts): the checked items so far, and what they cost. */
+  parts?: { readonly path: string[]; readonly arraySchema: Schema<unknown[]> & { maxItems?: number }; readonly items: unknown[]; bytes: number; elements: number };
   /** Mutable: a call moving stream bytes keeps pushing its deadline out (it is an idle deadline). */
   deadline: number;
   readonly deadlineMs: number;
@@ -78,7 +82,18 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+type WorkerStats = WorkerControlMessage & { type: 'stats' };
+
 const STDERR_TAIL_LINES = 20;
+
+/** How long the host decodes replies before it lets the event loop run (then it goes on). */
+const REPLY_SLICE_MS = 5;
+
+function isEmptyArrayAt(value: unknown, path: readonly string[]): boolean {
+  let at = value;
+  for (const key of path) at = (at as Record<string, unknown> | null)?.[key];
+  return Array.isArray(at) && at.length === 0;
+}
 
 export class WorkerConnection {
   readonly #options: ConnectionOptions;
@@ -92,12 +107,23 @@ export class WorkerConnection {
   #stoppedByHost: string | null = null;
   #deadlineTimer: NodeJS.Timeout | null = null;
   #armedFor = Infinity;
-  #statsWaiters: ((stats: WorkerControlMessage & { type: 'stats' }) => void)[] = [];
+  #statsWaiters: ((stats: WorkerStats) => void)[] = [];
+  /** Reply frames not yet decoded (see `#receive`), the first one possibly begun. */
+  readonly #inbox: { readonly frame: Uint8Array; offset: number }[] = [];
+  #decoding = false;
+  /** The worker exited while replies were still being decoded: its exit is handled after them. */
+  #exitAfterInbox: (() => void) | null = null;
 
   /** Settles when the handshake completes; rejects with a `startup-failed` failure otherwise. */
   readonly ready: Promise<void>;
   /** Settles once the thread has really exited. */
   readonly exited: Promise<void>;
+  /**
+   * Settles once the worker has exited, or was detached because it would not (`stop`): what a
+   * closing host waits for, with a deadline, where `exited` may never come for a stuck thread.
+   */
+  readonly settled: Promise<void>;
+  #detach!: () => void;
   /** Milliseconds from `new Worker` to the handshake. */
   startupMs = 0;
 
@@ -124,13 +150,16 @@ export class WorkerConnection {
 
     let resolveExit!: () => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
+    this.settled = Promise.race([this.exited, new Promise<void>((resolve) => (this.#detach = resolve))]);
     let lastError: string | null = null;
 
-    this.#worker.on('message', (data: Uint8Array | WorkerControlMessage) => {
-      if (isFrame(data)) {
-        this.#receive(data);
+    this.#worker.on('message', (raw: unknown) => {
+      if (isFrame(raw)) {
+        this.#receive(raw);
         return;
       }
+      // Typed and clipped before anything of it is used (at `worker` the plugin can post its own).
+      const data = checkWorkerControl(raw);
       switch (data?.type) {
         case 'ready':
           clearTimeout(startupTimer);
@@ -152,7 +181,7 @@ export class WorkerConnection {
           this.#unrefWhenIdle();
           return;
         default:
-          this.#protocolViolation(`unknown control message ${JSON.stringify(data)?.slice(0, 200)}`);
+          this.#protocolViolation(`sent a control message the protocol does not declare (type ${clipText(String((raw as { type?: unknown } | null)?.type), 64)})`);
       }
     });
     this.#worker.on('error', (error) => {
@@ -162,6 +191,11 @@ export class WorkerConnection {
     (this.#worker as Isolate & ViolationSource).on('violation', (what) => this.#protocolViolation(what));
     this.#worker.on('exit', (exitCode) => {
       clearTimeout(startupTimer);
+      // Replies it sent before exiting are still answers: they settle their calls first.
+      if (this.#decoding) this.#exitAfterInbox = () => onExit(exitCode);
+      else onExit(exitCode);
+    });
+    const onExit = (exitCode: number) => {
       this.#gone = true;
       this.#clearDeadlineTimer();
       const cause = this.#stoppedByHost ?? lastError ?? `exit code ${exitCode}`;
@@ -175,7 +209,7 @@ export class WorkerConnection {
       }
       for (const waiter of this.#statsWaiters.splice(0)) waiter({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
       resolveExit();
-    });
+    };
   }
 
   #startupFailure: string | null = null;
@@ -298,11 +332,33 @@ export class WorkerConnection {
     );
   }
 
-  /** Asks the worker for its own heap figures (0 when it is gone). */
-  stats(): Promise<WorkerControlMessage & { type: 'stats' }> {
+  /**
+   * Asks the worker for its own heap figures: zeros when it is gone, null when it does not answer
+   * within `controlTimeoutMs`. A worker that cannot answer while no call is in flight is stuck
+   * outside any call (a loop started from a timer, say), where no call deadline will ever reach
+   * it: it is stopped, like a call past its deadline.
+   */
+  stats(): Promise<WorkerStats | null> {
     if (this.#gone) return Promise.resolve({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
+    const { controlTimeoutMs } = this.#options.limits;
     return new Promise((resolve) => {
-      this.#statsWaiters.push(resolve);
+      const timer = setTimeout(() => {
+        const index = this.#statsWaiters.indexOf(answer);
+        if (index < 0) return;
+        this.#statsWaiters.splice(index, 1);
+        this.#unrefWhenIdle();
+        if (this.#pending.size === 0) {
+          const why = `did not answer a statistics request within ${controlTimeoutMs} ms with no call in flight (stuck outside any call)`;
+          this.#options.onOutput('stderr', `flowhost: the worker ${why}; it was stopped`);
+          void this.stop(why);
+        }
+        resolve(null);
+      }, controlTimeoutMs);
+      const answer = (stats: WorkerStats) => {
+        clearTimeout(timer);
+        resolve(stats);
+      };
+      this.#statsWaiters.push(answer);
       if (this.#statsWaiters.length === 1) {
         // Awaited like a call: the worker holds the event loop until it answers (an idle worker is unref'd).
         this.#worker.ref();
@@ -334,6 +390,7 @@ export class WorkerConnection {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.#worker.forceKill();
+      this.#detach();
       this.#options.onOutput('stderr', `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker was force-killed (a thread is detached)`);
     }
   }
@@ -360,23 +417,73 @@ export class WorkerConnection {
     void this.stop(`protocol violation: ${what}`);
   }
 
+  /**
+   * Replies are decoded one message at a time, each scanned first (msgpack-scan.ts): a message
+   * over a cap is refused before a byte of it is decoded, and after `REPLY_SLICE_MS` of decoding the
+   * rest waits for the next turn of the event loop. One message is at most `MAX_MESSAGE_ELEMENTS`
+   * elements and `MAX_MESSAGE_BYTES` bytes, so no reply stops the host's loop for long, however
+   * large or hostile (docs/decisions/0009-bounded-reply-decoding.md).
+   */
   #receive(frame: Uint8Array): void {
-    const { maxFrameBytes, maxResultBytes } = this.#options.limits;
-    if (frame.byteLength > maxFrameBytes) {
-      this.#protocolViolation(`sent a ${frame.byteLength}-byte frame, over the ${maxFrameBytes}-byte limit`);
+    const cap = frameCap(this.#options.limits);
+    if (frame.byteLength > cap) {
+      this.#protocolViolation(`sent a ${frame.byteLength}-byte frame, over the ${cap}-byte limit`);
       return;
     }
-    try {
-      readFrame(frame, (message, encodedBytes) => this.#settle(message as ReplyMessage, encodedBytes, maxResultBytes), { columns: false });
-    } catch (error) {
-      this.#protocolViolation(`sent an undecodable frame (${(error as Error).message})`);
-    }
+    this.#inbox.push({ frame, offset: 0 });
+    if (!this.#decoding) this.#decodeInbox();
   }
 
-  #settle(reply: ReplyMessage, encodedBytes: number, maxResultBytes: number): void {
+  readonly #decodeInbox = (): void => {
+    this.#decoding = true;
+    const { maxResultDepth } = this.#options.limits;
+    const caps: ScanCaps = { maxElements: MAX_MESSAGE_ELEMENTS, maxDepth: maxResultDepth, maxBytes: MAX_MESSAGE_BYTES };
+    const sliceEnds = performance.now() + REPLY_SLICE_MS;
+    while (this.#inbox.length > 0) {
+      const head = this.#inbox[0];
+      while (head.offset < head.frame.byteLength) {
+        if (this.#stoppedByHost !== null) {
+          // Stopped (a violation, a deadline, close): what it sent after that is not read.
+          this.#inbox.length = 0;
+          break;
+        }
+        const start = head.offset;
+        let message: unknown;
+        let elements: number;
+        try {
+          const scanned = scanMessage(head.frame, start, caps);
+          elements = scanned.elements;
+          head.offset = scanned.end;
+          message = decodeReply(head.frame, start, scanned.end);
+        } catch (error) {
+          this.#protocolViolation(error instanceof ScanError ? `sent a reply message that ${error.message}` : `sent an undecodable frame (${(error as Error).message})`);
+          continue;
+        }
+        try {
+          this.#settle(message as ReplyMessage, head.offset - start, elements);
+        } catch (error) {
+          this.#protocolViolation(`sent an undecodable frame (${(error as Error).message})`);
+          continue;
+        }
+        if (performance.now() >= sliceEnds && (head.offset < head.frame.byteLength || this.#inbox.length > 1)) {
+          if (head.offset >= head.frame.byteLength) this.#inbox.shift();
+          setImmediate(this.#decodeInbox);
+          return;
+        }
+      }
+      this.#inbox.shift();
+    }
+    this.#decoding = false;
+    const exit = this.#exitAfterInbox;
+    this.#exitAfterInbox = null;
+    exit?.();
+  };
+
+  #settle(reply: ReplyMessage, encodedBytes: number, elements: number): void {
     if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'number') {
       throw new Error('a reply is not [id, status, payload]');
     }
+    const { maxResultBytes, maxResultElements } = this.#options.limits;
     const [id, status, payload] = reply;
     const pending = this.#pending.get(id);
     if (!pending) {
@@ -384,18 +491,36 @@ export class WorkerConnection {
       // cannot change what the caller already has.
       return;
     }
+    const parts = pending.parts;
+    const resultBytes = encodedBytes + (parts?.bytes ?? 0);
+    const resultElements = elements + (parts?.elements ?? 0);
+    const fail = (what: string) => {
+      this.#pending.delete(id);
+      this.#unrefWhenIdle();
+      pending.reject(failures.protocolViolation(this.label, what));
+    };
+    if (resultBytes > maxResultBytes) return fail(`${pending.method} returned ${resultBytes} bytes, over the ${maxResultBytes}-byte limit`);
+    if (resultElements > maxResultElements) return fail(`${pending.method} returned ${resultElements} msgpack elements, over the limit of ${maxResultElements}`);
+    if (status === ReplyStatus.part) return this.#takePart(pending, payload, encodedBytes, elements, fail);
     this.#pending.delete(id);
     this.#unrefWhenIdle();
-    if (encodedBytes > maxResultBytes) {
-      pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${encodedBytes} bytes, over the ${maxResultBytes}-byte limit`));
-      return;
-    }
     switch (status) {
       case ReplyStatus.ok:
         try {
           const schema = this.#options.kind.methods[pending.method].result;
           // A stream result arrives on its own port; the reply only says the call succeeded.
-          pending.resolve(schema.stream ? null : s.check(schema, payload, () => `${pending.method}: result`));
+          if (schema.stream) pending.resolve(null);
+          else if (!parts) pending.resolve(s.check(schema, payload, () => `${pending.method}: result`));
+          else {
+            const { arraySchema, path, items } = parts;
+            if (arraySchema.maxItems !== undefined && items.length > arraySchema.maxItems) {
+              throw new SchemaError(`${pending.method}: result.${path.join('.')}`, `at most ${arraySchema.maxItems} items`, `${items.length} items`);
+            }
+            const checked = s.check(schema, payload, () => `${pending.method}: result`);
+            // The reply itself carries an empty array where the parts go.
+            if (!isEmptyArrayAt(checked, path)) throw new SchemaError(`${pending.method}: result.${path.join('.')}`, 'an empty array after its parts', 'items');
+            pending.resolve(putAt(checked, path, items));
+          }
         } catch (error) {
           if (!(error instanceof SchemaError)) throw error;
           pending.reject(failures.protocolViolation(this.label, `malformed result: ${error.message}`));
@@ -404,15 +529,47 @@ export class WorkerConnection {
       case ReplyStatus.mlflowError:
       case ReplyStatus.error: {
         const { code, message, name } = (payload ?? {}) as ErrorPayload;
-        const text = typeof message === 'string' ? message : 'the plugin threw a value that is not an Error';
-        // A plugin's MlflowError keeps its code; anything else it threw is INTERNAL_ERROR, as in MLflow.
-        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${typeof name === 'string' ? name : 'Error'}: ${text}`, status === ReplyStatus.mlflowError ? (code ?? 'INTERNAL_ERROR') : 'INTERNAL_ERROR');
+        const text = clipText(message) ?? 'the plugin threw a value that is not an Error';
+        // A plugin's MlflowError keeps its code (MlflowError takes only codes it knows); anything else
+        // it threw is INTERNAL_ERROR, as in MLflow.
+        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${clipText(name, 200) ?? 'Error'}: ${text}`, status === ReplyStatus.mlflowError && typeof code === 'string' ? code : 'INTERNAL_ERROR');
         pending.reject(error);
         return;
       }
+      case ReplyStatus.tooLarge: {
+        const { bytes, elements, why } = (payload ?? {}) as Partial<TooLargePayload>;
+        if (typeof bytes === 'number' && bytes > maxResultBytes) pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${bytes} bytes, over the ${maxResultBytes}-byte limit`));
+        else if (typeof elements === 'number' && elements > maxResultElements) pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${elements} msgpack elements, over the limit of ${maxResultElements}`));
+        else pending.reject(failures.protocolViolation(this.label, `${pending.method} returned a result that cannot be sent in parts of at most ${MAX_MESSAGE_ELEMENTS} elements and ${MAX_MESSAGE_BYTES} bytes: ${clipText(why, 200) ?? 'too large'}`));
+        return;
+      }
       default:
-        pending.reject(failures.protocolViolation(this.label, `reply with unknown status ${String(status)}`));
+        pending.reject(failures.protocolViolation(this.label, `reply with unknown status ${clipText(String(status), 64)}`));
     }
+  }
+
+  /** One part of a large result (reply-parts.ts): its items are checked now, kept until the reply. */
+  #takePart(pending: Pending, payload: unknown, bytes: number, elements: number, fail: (what: string) => void): void {
+    const schema = this.#options.kind.methods[pending.method].result;
+    if (schema.stream) return fail(`sent parts of a result for ${pending.method}, whose result is a stream`);
+    if (!Array.isArray(payload) || payload.length !== 2 || !Array.isArray(payload[0]) || !payload[0].every((key) => typeof key === 'string') || !Array.isArray(payload[1])) {
+      return fail(`sent a part of ${pending.method}'s result that is not [path, items]`);
+    }
+    const [path, items] = payload as [string[], unknown[]];
+    if (pending.parts && pending.parts.path.join('\0') !== path.join('\0')) return fail(`sent parts of ${pending.method}'s result for two different arrays`);
+    const arraySchema = pending.parts?.arraySchema ?? arraySchemaAt(schema, path);
+    if (!arraySchema) return fail(`sent parts of ${pending.method}'s result at ${path.join('.') || 'its top'}, where its schema has no array`);
+    let checked: unknown[];
+    try {
+      checked = s.check(arraySchema, items, () => `${pending.method}: result.${path.join('.')}`);
+    } catch (error) {
+      if (!(error instanceof SchemaError)) throw error;
+      return fail(`malformed result: ${error.message}`);
+    }
+    pending.parts ??= { path, arraySchema, items: [], bytes: 0, elements: 0 };
+    pending.parts.bytes += bytes;
+    pending.parts.elements += elements;
+    for (const item of checked) pending.parts.items.push(item);
   }
 
   /**

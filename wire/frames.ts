@@ -36,7 +36,7 @@ addExtension({
  */
 const MAX_FRAME_MESSAGES = 64;
 /** Likewise by size: a frame of many large replies stays far below the host's frame limit. */
-const MAX_FRAME_BYTES = 1024 * 1024;
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export class FrameWriter {
   #parts: Uint8Array[] = [];
@@ -47,9 +47,23 @@ export class FrameWriter {
 
   /** Queues one message; throws if it cannot be encoded (the caller turns that into an error reply). */
   write(message: unknown): void {
-    // msgpackr returns a view into its own buffer; later packs append after it and never overwrite,
-    // so the view stays valid until `flush` copies it out.
-    const packed = packr.pack(message);
+    this.writePacked(this.pack(message));
+  }
+
+  /**
+   * Encodes one message without queueing it (to look at it first). msgpackr returns a view into its
+   * own buffer; later packs append after it and never overwrite, so the view stays valid until
+   * `flush` copies it out.
+   */
+  pack(message: unknown): Uint8Array {
+    return packr.pack(message);
+  }
+
+  /** Queues a message `pack` encoded. */
+  writePacked(packed: Uint8Array): void {
+    // A message of a megabyte or more leaves in a frame of its own: a frame is then under two
+    // megabytes or a single message, which is what the reader's frame cap is measured against.
+    if (this.#bytes > 0 && packed.byteLength >= MAX_FRAME_BYTES) this.flush();
     this.#parts.push(packed);
     this.#bytes += packed.byteLength;
     if (this.#parts.length >= MAX_FRAME_MESSAGES || this.#bytes >= MAX_FRAME_BYTES) {
@@ -83,8 +97,9 @@ export class FrameWriter {
 }
 
 /**
- * Calls `onMessage` for each message of a frame with its encoded size (for per-message size caps).
- * `columns: false` (the host reading replies) refuses columnar payloads.
+ * Calls `onMessage` for each message of a frame with its encoded size (the worker reading calls;
+ * the host reads replies one scanned message at a time, `decodeReply`). `columns: false` refuses
+ * columnar payloads.
  */
 export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encodedBytes: number) => void, options: { columns?: boolean } = {}): void {
   const before = columnsAccepted;
@@ -108,6 +123,17 @@ export function encodeMessage(message: unknown): Uint8Array {
 
 export function decodeMessage(buffer: Uint8Array): unknown {
   return unpackr.unpack(buffer);
+}
+
+/** Decodes the one message in `frame[start, end)` (the host's replies, each scanned first); columns refused. */
+export function decodeReply(frame: Uint8Array, start: number, end: number): unknown {
+  const before = columnsAccepted;
+  columnsAccepted = false;
+  try {
+    return unpackr.unpack(frame.subarray(start, end));
+  } finally {
+    columnsAccepted = before;
+  }
 }
 
 /**

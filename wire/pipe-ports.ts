@@ -11,6 +11,9 @@
  *   end     (no body)                       abort   body = the reason, UTF-8
  *   error   body = the message, UTF-8       close   (no body): this end is closed
  *
+ * Reasons and messages are clipped to `MAX_STREAM_REASON_CHARS` when written and only their first
+ * bytes are decoded when read, whatever the peer sent.
+ *
  * Buffers cannot travel back over a pipe, so transfer is emulated: the sending end keeps each
  * chunk's buffer, oldest first, and hands it back to the sender with the credit that returns it.
  * streams.ts's bounds are unchanged (at most `window` buffers per stream on each side); the
@@ -21,7 +24,7 @@
  * sends a call before anything on its channels (host/worker-connection.ts).
  */
 import { EventEmitter } from 'node:events';
-import type { StreamPort, ToReceiver, ToSender } from './streams.js';
+import { MAX_STREAM_REASON_CHARS, streamReason, type StreamPort, type ToReceiver, type ToSender } from './streams.js';
 
 const CHUNK = 0;
 const END = 1;
@@ -35,6 +38,10 @@ export const STREAM_HEADER_BYTES = 5;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
+
+/** A reason as UTF-8, at most a few bytes per character of the clipped reason: only that much is decoded. */
+const MAX_REASON_BYTES = 4 * MAX_STREAM_REASON_CHARS;
+const reasonOf = (body: Uint8Array) => streamReason(fromUtf8.decode(body.subarray(0, MAX_REASON_BYTES)));
 
 /** Writes one stream message (its header, then its body) on the pipe. */
 export type WriteStreamMessage = (header: Uint8Array, body: Uint8Array | null) => void;
@@ -62,11 +69,11 @@ export class PipePort extends EventEmitter implements StreamPort {
       case 'end':
         return this.hub.write(this.channel, END, null);
       case 'error':
-        return this.hub.write(this.channel, ERROR, utf8.encode(message.message));
+        return this.hub.write(this.channel, ERROR, utf8.encode(streamReason(message.message)));
       case 'credit':
         return this.hub.write(this.channel, CREDIT, Uint8Array.of(message.buffer ? 1 : 0));
       case 'abort':
-        return this.hub.write(this.channel, ABORT, utf8.encode(message.message));
+        return this.hub.write(this.channel, ABORT, utf8.encode(streamReason(message.message)));
     }
   }
 
@@ -91,7 +98,7 @@ export class PipePort extends EventEmitter implements StreamPort {
         this.emit('message', { t: 'end' } satisfies ToReceiver);
         return;
       case ERROR:
-        this.emit('message', { t: 'error', message: fromUtf8.decode(body) } satisfies ToReceiver);
+        this.emit('message', { t: 'error', message: reasonOf(body) } satisfies ToReceiver);
         return;
       case CREDIT: {
         const buffer = body[0] === 1 ? this.#sent.shift() : undefined;
@@ -99,7 +106,7 @@ export class PipePort extends EventEmitter implements StreamPort {
         return;
       }
       case ABORT:
-        this.emit('message', { t: 'abort', message: fromUtf8.decode(body) } satisfies ToSender);
+        this.emit('message', { t: 'abort', message: reasonOf(body) } satisfies ToSender);
         return;
       case CLOSE:
         this.#end();

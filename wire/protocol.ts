@@ -75,6 +75,18 @@ export const ReplyStatus = {
   mlflowError: 1,
   /** `payload` is `{ name, message }`: anything else the plugin threw (reaches the caller as INTERNAL_ERROR). */
   error: 2,
+  /**
+   * `payload` is `[path, items]`: some of the items of the result's array at `path` (object keys
+   * from the top), sent ahead of the reply itself, which has an empty array there
+   * (reply-parts.ts). Only for results too large to decode in one go.
+   */
+  part: 3,
+  /**
+   * `payload` is `{ bytes, elements, why }`: the result was too large to send even in parts (its
+   * encoded size, its msgpack elements, and why it could not be cut). The host fails the call as a
+   * protocol violation; the worker lives on.
+   */
+  tooLarge: 4,
 } as const;
 export type ReplyStatus = (typeof ReplyStatus)[keyof typeof ReplyStatus];
 
@@ -107,6 +119,68 @@ export type HostControlMessage =
    * (pipe-ports.ts): `channels` are their numbers, `frame` the encoded `CallMessage` in base64.
    */
   | { readonly type: 'pipe-call'; readonly frame: string; readonly channels: number[] };
+
+/**
+ * The longest text the host takes from a worker's message (an error's message, name or code, a
+ * start failure's reason). Writers clip to it; the host clips again before using a message, since
+ * at `worker` the plugin can write its own.
+ */
+export const MAX_WORKER_TEXT_CHARS = 16 * 1024;
+
+/** Room for the note a clipped text ends with: a text clipped once passes a second clip unchanged. */
+const CLIP_NOTE_CHARS = 64;
+
+/**
+ * `value` if it is a string of at most about `max` characters; longer, its first `max` characters
+ * and how long it was; null if it is not a string.
+ */
+export function clipText(value: unknown, max = MAX_WORKER_TEXT_CHARS): string | null {
+  if (typeof value !== 'string') return null;
+  return value.length > max + CLIP_NOTE_CHARS ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+}
+
+/**
+ * The text of something thrown, clipped, without converting what could be huge or hostile: an
+ * Error's message, a string, a primitive; anything else is named by its type (`String()` of a
+ * 256 MiB typed array would build a string of half a gigabyte).
+ */
+export function thrownText(thrown: unknown, max = MAX_WORKER_TEXT_CHARS): string {
+  try {
+    if (thrown instanceof Error) return clipText(thrown.message, max) ?? '(an error without a message)';
+    if (thrown === null || (typeof thrown !== 'object' && typeof thrown !== 'function')) return clipText(String(thrown), max)!;
+    return `(${Object.prototype.toString.call(thrown)} was thrown)`;
+  } catch {
+    return '(a value that cannot be described was thrown)';
+  }
+}
+
+/** The largest control message the host reads from a `process`-level child: they are a few numbers or a clipped reason. */
+export const MAX_WORKER_CONTROL_BYTES = 64 * 1024;
+
+/**
+ * A control message from a worker, checked field by field; null when it is not one the protocol
+ * declares. Texts are clipped.
+ */
+export function checkWorkerControl(data: unknown): WorkerControlMessage | null {
+  if (data === null || typeof data !== 'object') return null;
+  const message = data as Record<string, unknown>;
+  const isCount = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  switch (message.type) {
+    case 'ready':
+      return typeof message.protocolVersion === 'number' && isCount(message.startupMs) ? { type: 'ready', protocolVersion: message.protocolVersion, startupMs: message.startupMs as number } : null;
+    case 'start-failed': {
+      const reason = clipText(message.reason);
+      return typeof message.protocolVersion === 'number' && reason !== null ? { type: 'start-failed', protocolVersion: message.protocolVersion, reason } : null;
+    }
+    case 'stats': {
+      const { heapUsed, heapTotal, external, arrayBuffers, rss } = message;
+      if (![heapUsed, heapTotal, external, arrayBuffers].every(isCount) || (rss !== undefined && !isCount(rss))) return null;
+      return { type: 'stats', heapUsed: heapUsed as number, heapTotal: heapTotal as number, external: external as number, arrayBuffers: arrayBuffers as number, ...(rss === undefined ? {} : { rss: rss as number }) };
+    }
+    default:
+      return null;
+  }
+}
 
 export function isFrame(data: unknown): data is Uint8Array {
   return data instanceof Uint8Array;

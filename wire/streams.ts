@@ -22,8 +22,21 @@
  * Both ends are used on both sides: uploads send host → worker, downloads worker → host.
  */
 import type { ByteStream } from '@flowhost/sdk';
+import { clipText, thrownText } from './protocol.js';
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * The longest reason an `abort` or `error` message carries. Clipped where it is written (a plugin
+ * at `sandbox` or `process` cannot reach the port) and checked again where it is read, since at
+ * `worker` the plugin can write to the port itself.
+ */
+export const MAX_STREAM_REASON_CHARS = 1024;
+
+/** What a stream message's reason may be: a string, clipped; anything else is named, not converted. */
+export function streamReason(reason: unknown): string {
+  return clipText(reason, MAX_STREAM_REASON_CHARS) ?? `(a ${reason === null ? 'null' : typeof reason} instead of a reason)`;
+}
+
 export const DEFAULT_WINDOW = 4;
 /** The smallest buffer a `remaining()` hint can ask for (see `ByteSource`). */
 const MIN_HINTED_BUFFER = 64 * 1024;
@@ -111,10 +124,12 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
   };
 
   port.on('message', (message: ToSender) => {
-    if (message?.t === 'credit') {
+    if (message?.t === 'credit' && credits < window) {
       credits++;
       if (message.buffer instanceof ArrayBuffer && message.buffer.byteLength === chunkBytes && free.length < window) free.push(message.buffer);
-    } else if (message?.t === 'abort') failure ??= new StreamError(`the receiver aborted the stream: ${String(message.message)}`, 'aborted');
+    } else if (message?.t === 'abort') failure ??= new StreamError(`the receiver aborted the stream: ${streamReason(message.message)}`, 'aborted');
+    // A credit past the window would let the receiver make this side allocate buffers without end.
+    else failure ??= new StreamError(message?.t === 'credit' ? 'the receiver granted more credit than the window' : 'the receiver sent a message streams do not have', 'protocol');
     notify();
   });
   let finished = false;
@@ -219,7 +234,7 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
     },
     (error: unknown) => {
       if (!(error instanceof StreamError) || error.reason !== 'peer-gone') {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = thrownText(error, MAX_STREAM_REASON_CHARS);
         try {
           port.postMessage({ t: 'error', message } satisfies ToReceiver);
         } catch {
@@ -227,7 +242,7 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
         }
       }
       port.close();
-      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${(error as Error)?.message ?? String(error)}`, 'source-failed');
+      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${thrownText(error, MAX_STREAM_REASON_CHARS)}`, 'source-failed');
     },
   );
 }
@@ -296,6 +311,11 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
       granted--;
       options.onProgress?.(message.length);
       armIdle();
+    } else if (message?.t === 'error') {
+      message = { t: 'error', message: streamReason(message.message) };
+    } else if (message?.t !== 'end') {
+      fail(new StreamError('the sender sent a message streams do not have', 'protocol'));
+      return;
     }
     queue.push(message);
     notify();
@@ -329,7 +349,7 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
           finish();
           return { value: undefined, done: true };
         }
-        if (message?.t === 'error') fail(new StreamError(`the stream failed at its source: ${String(message.message)}`, 'source-failed'));
+        if (message?.t === 'error') fail(new StreamError(`the stream failed at its source: ${message.message}`, 'source-failed'));
         if (failure) throw failure;
         if (done) return { value: undefined, done: true };
         await new Promise<void>((resolve) => (wake = resolve));
@@ -339,8 +359,10 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
       iterator.abort('the reader stopped early');
       return { value: undefined, done: true };
     },
-    abort(reason: string) {
+    abort(given: string) {
       if (done) return;
+      // A plugin reading an upload calls this with what it likes: clipped before it is posted.
+      const reason = streamReason(given);
       try {
         port.postMessage({ t: 'abort', message: reason } satisfies ToSender);
       } catch {

@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../wire/pipe-frames.js';
 import { PipePortHub } from '../wire/pipe-ports.js';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../wire/protocol.js';
-import { RpcServer } from './runtime.js';
+import { RpcServer, startFailure } from './runtime.js';
 import { loadSandboxed } from './sandbox.js';
 
 const channel = new Socket({ fd: 3, readable: true, writable: true });
@@ -53,7 +53,7 @@ function handle(message: HostControlMessage): void {
           control({ type: 'ready', protocolVersion: PROTOCOL_VERSION, startupMs: performance.now() - startedAt });
         },
         (error: unknown) => {
-          control({ type: 'start-failed', protocolVersion: PROTOCOL_VERSION, reason: error instanceof Error ? error.message : String(error) });
+          control({ type: 'start-failed', protocolVersion: PROTOCOL_VERSION, reason: startFailure(error) });
           // Let the message leave before the process does.
           channel.end(() => process.exit(1));
         },

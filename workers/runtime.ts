@@ -8,14 +8,25 @@
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
 import type { Dispatch } from './loader.js';
 import { FrameWriter, decodeMessage, readFrame } from '../wire/frames.js';
-import { ReplyStatus, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
+import { ReplyStatus, clipText, thrownText, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
 import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from '../wire/streams.js';
+import { overMessageCaps, splitResult } from '../wire/reply-parts.js';
 
 
+/** Why a plugin could not start, as `start-failed` carries it (clipped, like every text a worker sends). */
+export function startFailure(error: unknown): string {
+  return errorPayload(error).payload.message;
+}
+
+/** What the plugin threw, as the reply carries it: texts clipped here, where it was thrown. */
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
-  if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: error.errorCode, message: error.message } };
-  if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: error.name, message: error.message } };
-  return { status: ReplyStatus.error, payload: { name: 'Error', message: String(error) } };
+  try {
+    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: clipText(error.message) ?? '' } };
+    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name, 200) ?? 'Error', message: clipText(error.message) ?? '' } };
+  } catch {
+    // A getter that throws: the plugin failed, and its text is all we cannot know.
+  }
+  return { status: ReplyStatus.error, payload: { name: 'Error', message: thrownText(error) } };
 }
 
 export class RpcServer {
@@ -101,7 +112,12 @@ export class RpcServer {
   #reply(id: number, status: ReplyStatus, payload: unknown): void {
     const reply: ReplyMessage = [id, status, payload];
     try {
-      this.#writer.write(reply);
+      const packed = this.#writer.pack(reply);
+      // The host refuses a message larger than it decodes in one go: a result that large leaves in
+      // parts (reply-parts.ts). Counting costs one walk, and only for replies over 64 KiB.
+      const elements = overMessageCaps(packed);
+      if (elements === false || status !== ReplyStatus.ok) this.#writer.writePacked(packed);
+      else for (const message of splitResult(id, payload, elements, packed.byteLength, (m) => this.#writer.pack(m))) this.#writer.write(message);
     } catch (error) {
       // The result could not be encoded (a function, a cyclic structure, …): the caller gets an
       // error instead of a reply that never comes.

@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { transferOf } from '../wire/frames.js';
 import type { Dispatch } from './loader.js';
 import { isFrame, type HostControlMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
-import { RpcServer } from './runtime.js';
+import { RpcServer, startFailure } from './runtime.js';
 
 export function serveThread(start: WorkerStartData, loading: Promise<Dispatch>): void {
   const port = parentPort!;
@@ -30,7 +30,7 @@ export function serveThread(start: WorkerStartData, loading: Promise<Dispatch>):
       control({ type: 'ready', protocolVersion: PROTOCOL_VERSION, startupMs: performance.now() - startedAt });
     },
     (error: unknown) => {
-      control({ type: 'start-failed', protocolVersion: PROTOCOL_VERSION, reason: error instanceof Error ? error.message : String(error) });
+      control({ type: 'start-failed', protocolVersion: PROTOCOL_VERSION, reason: startFailure(error) });
       // Leave on our own: a plugin may have left timers or handles that would keep the thread alive.
       setImmediate(() => process.exit(1));
     },
