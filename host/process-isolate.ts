@@ -23,6 +23,13 @@
  * Byte streams cannot use MessagePorts here (a process cannot receive them): each one is a numbered
  * channel on the same pipe (wire/pipe-ports.ts), with the same credits and bounds, each stream
  * message capped at one chunk before it is buffered.
+ *
+ * The `subprocess` level is the same child with all of Node: the plugin is imported as at `worker`
+ * (process-bootstrap.js `--import-plugin`), without permission flags, SES or a change of user,
+ * because real plugins need Node's modules (fs, net, database and cloud SDKs). What it keeps is
+ * what contains a crash: its own process (and process group, so SIGKILL on a deadline reaches what
+ * the plugin started too), --max-old-space-size, RLIMIT_DATA (through `sh -c 'ulimit -d'` where
+ * prlimit is missing), the capped framing, and an environment of the granted variables only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -42,10 +49,24 @@ export interface ProcessIsolateOptions {
   readonly user?: { readonly uid: number; readonly gid: number };
   /** The child's entry script; tests replace it with a misbehaving child. Default: workers/process-bootstrap.js. */
   readonly entry?: string;
+  /** `subprocess`: the plugin keeps Node's APIs (see above). Default `process`. */
+  readonly level?: 'process' | 'subprocess';
 }
 
 /** util-linux's prlimit, found once; without it the level cannot start (it fails closed). */
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin/prlimit'].find((path) => existsSync(path)) ?? null;
+
+/**
+ * The command that runs `command` under RLIMIT_DATA = `bytes` and without core dumps (a plugin that
+ * aborts in a loop would otherwise fill a disk with them): prlimit, else the shell's `ulimit -d`
+ * (in KiB), else (no POSIX shell) `command` alone, capped by its V8 heap limit only. The `subprocess`
+ * level only: `process` refuses to start without prlimit.
+ */
+function withDataLimit(bytes: number, command: string[]): [string, string[]] {
+  if (PRLIMIT) return [PRLIMIT, [`--data=${bytes}:${bytes}`, '--core=0:0', '--', ...command]];
+  if (existsSync('/bin/sh')) return ['/bin/sh', ['-c', `ulimit -d ${Math.floor(bytes / 1024)} && ulimit -c 0 && exec "$@"`, 'sh', ...command]];
+  return [command[0], command.slice(1)];
+}
 
 export function processIsolate(options: ProcessIsolateOptions = {}): IsolateFactory {
   return (start, isolateOptions) => new ChildIsolate(start, isolateOptions, options);
@@ -75,22 +96,37 @@ class ChildIsolate extends EventEmitter implements Isolate {
   #refed = true;
   readonly #exited: Promise<void>;
   #finished = false;
+  /** `subprocess`: the child leads a process group, killed as a whole. */
+  readonly #group: boolean;
 
-  constructor(start: WorkerStartData, { limits }: IsolateOptions, options: ProcessIsolateOptions) {
+  constructor(start: WorkerStartData, { env, limits }: IsolateOptions, options: ProcessIsolateOptions) {
     super();
     const entry = options.entry ?? processBootstrapPath();
     const dataBytes = limits.maxDataMb * 1024 * 1024;
-    const nodeArgs = [...permissionFlags(entry, start), `--max-old-space-size=${limits.maxOldGenerationSizeMb}`, '--no-addons', '--no-warnings', entry];
-    const asRoot = process.getuid?.() === 0;
-    const user = options.user ?? DEFAULT_PROCESS_USER;
-    // Without prlimit the child would run without its data limit: spawning a name that does not exist
-    // fails the start with ENOENT, which is reported, rather than running the child unlimited.
-    this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
-      env: {},
-      cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
-    });
+    const heapCap = `--max-old-space-size=${limits.maxOldGenerationSizeMb}`;
+    this.#group = options.level === 'subprocess';
+    if (this.#group) {
+      this.#child = spawn(...withDataLimit(dataBytes, [process.execPath, heapCap, entry, '--import-plugin']), {
+        env: { ...env },
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // Its own process group (and session): SIGKILL goes to the group, so nothing the plugin
+        // started outlives a deadline, and the terminal's Ctrl-C reaches the host, not the plugin.
+        detached: true,
+      });
+    } else {
+      const nodeArgs = [...permissionFlags(entry, start), heapCap, '--no-addons', '--no-warnings', entry];
+      const asRoot = process.getuid?.() === 0;
+      const user = options.user ?? DEFAULT_PROCESS_USER;
+      // Without prlimit the child would run without its data limit: spawning a name that does not exist
+      // fails the start with ENOENT, which is reported, rather than running the child unlimited.
+      this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
+        env: {},
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
+      });
+    }
     this.stdout = this.#child.stdout!;
     this.stderr = this.#child.stderr!;
     this.#channel = this.#child.stdio[3] as Socket;
@@ -120,7 +156,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
       this.#finished = true;
       this.#streams.lost();
       if (signal) {
-        const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (V8 aborts on a fatal out-of-memory)' : '';
+        const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (a native abort: V8 aborts so on a fatal out-of-memory)' : '';
         this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
       }
       this.emit('exit', code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
@@ -131,6 +167,14 @@ class ChildIsolate extends EventEmitter implements Isolate {
       finish(1, null);
     });
     this.#child.on('exit', (code, signal) => {
+      // Whatever a `subprocess` plugin started dies with it.
+      if (this.#group && this.#child.pid !== undefined) {
+        try {
+          process.kill(-this.#child.pid, 'SIGKILL');
+        } catch {
+          /* no process left in the group */
+        }
+      }
       // Its last stderr lines (a V8 fatal error, say) may still be in the pipe: give them a moment.
       let pending = 2;
       const done = () => {
@@ -197,7 +241,16 @@ class ChildIsolate extends EventEmitter implements Isolate {
   }
 
   forceKill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    if (this.#group && this.#child.pid !== undefined) {
+      try {
+        process.kill(-this.#child.pid, 'SIGKILL');
+        return;
+      } catch {
+        /* the group is gone already: kill the child itself below */
+      }
+    }
+    this.#child.kill('SIGKILL');
   }
 
   /**
