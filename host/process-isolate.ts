@@ -96,6 +96,8 @@ class ChildIsolate extends EventEmitter implements Isolate {
   #refed = true;
   readonly #exited: Promise<void>;
   #finished = false;
+  /** What V8 printed after `FATAL ERROR:` (an out-of-memory, say), if it did. */
+  #fatalError: string | undefined;
   /** `subprocess`: the child leads a process group, killed as a whole. */
   readonly #group: boolean;
 
@@ -129,6 +131,11 @@ class ChildIsolate extends EventEmitter implements Isolate {
     }
     this.stdout = this.#child.stdout!;
     this.stderr = this.#child.stderr!;
+    // V8's reason for a fatal error, for the crash report: the stderr lines that travel with a crash
+    // are its last ones, the native stack printed after this line.
+    this.stderr.on('data', (chunk: Buffer | string) => {
+      this.#fatalError ??= /FATAL ERROR: ([^\n]{1,300})/.exec(String(chunk))?.[1];
+    });
     this.#channel = this.#child.stdio[3] as Socket;
 
     const reader = new PipeReader({
@@ -156,7 +163,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
       this.#finished = true;
       this.#streams.lost();
       if (signal) {
-        const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (a native abort: V8 aborts so on a fatal out-of-memory)' : '';
+        const why = this.#fatalError ? `: ${this.#fatalError}` : signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (a native abort, such as process.abort())' : '';
         this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
       }
       this.emit('exit', code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
