@@ -27,6 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { Flowhost } from '../host/flowhost.js';
 import type { PluginLimits } from '../host/limits.js';
+import type { IsolationLevel } from '../host/policy.js';
 import { fmt, machine, printTable, ratio } from './lib.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,16 +91,17 @@ async function copyAll(from: string, to: string, lanes: number): Promise<void> {
   }));
 }
 
-function hostWith(limits: Partial<PluginLimits>, isolation: 'worker' | 'sandbox' | 'process' = 'worker'): Flowhost {
+function hostWith(limits: Partial<PluginLimits>, isolation: IsolationLevel = 'worker'): Flowhost {
   return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} }, policy: { thirdParty: 'trusted', isolation, limits }, onOutput: () => {} });
 }
 
-const LEVELS = ['worker', 'sandbox', 'process'] as const;
+const LEVELS = ['worker', 'subprocess', 'sandbox', 'process'] as const;
 
 /**
  * The same streams at each isolation level, 1 MiB × 4: uploads of the file to `artifacts-null`
- * and downloads of as many pattern bytes from it, against the in-process read loop. At `process`
- * the bytes cross a pipe (written, then read, by the kernel) instead of being transferred.
+ * and downloads of as many pattern bytes from it, against the in-process read loop. At `subprocess`
+ * and `process` the bytes cross a pipe (written, then read, by the kernel) instead of being
+ * transferred.
  */
 async function levelsBench(file: string, hosts: Flowhost[]) {
   const sinks = [];

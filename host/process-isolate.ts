@@ -96,6 +96,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
   #refed = true;
   readonly #exited: Promise<void>;
   #finished = false;
+  #pending: (() => void)[] = [];
   /** What V8 printed after `FATAL ERROR:` (an out-of-memory, say), if it did. */
   #fatalError: string | undefined;
   /** `subprocess`: the child leads a process group, killed as a whole. */
@@ -141,9 +142,9 @@ class ChildIsolate extends EventEmitter implements Isolate {
     const reader = new PipeReader({
       maxFrameBytes: limits.maxFrameBytes,
       maxStreamBytes: STREAM_HEADER_BYTES + limits.streamChunkBytes,
-      onFrame: (frame) => this.emit('message', frame),
-      onControl: (message) => this.emit('message', message),
-      onStream: (message) => this.#streams.receive(message),
+      onFrame: (frame) => this.#deliver(() => this.emit('message', frame)),
+      onControl: (message) => this.#deliver(() => this.emit('message', message)),
+      onStream: (message) => this.#deliver(() => this.#streams.receive(message)),
       onViolation: (what) => {
         // Stop reading at once: nothing more of this child's output is worth memory.
         this.#channel.destroy();
@@ -160,6 +161,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
     this.#exited = new Promise((resolve) => (resolveExited = resolve));
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (this.#finished) return;
+      this.#flush(); // what it sent before it ended comes first
       this.#finished = true;
       this.#streams.lost();
       if (signal) {
@@ -197,6 +199,24 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
     this.#send(encodeControl({ type: 'start', start } satisfies HostControlMessage));
   }
+
+  /**
+   * What the child sends on its pipe is passed on in order, after the output it wrote before it:
+   * a plugin's stdout and stderr are pipes of their own, and a reply read in the same turn of the
+   * event loop as the line printed before it must not overtake it (a deployment client's `runLocal`
+   * prints its result, then answers). The poll phase reads every pipe that was ready; `setImmediate`
+   * runs after it.
+   */
+  #deliver(message: () => void): void {
+    this.#pending.push(message);
+    if (this.#pending.length === 1) setImmediate(this.#flush);
+  }
+
+  readonly #flush = () => {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const message of pending) message();
+  };
 
   /** Why the process ended, for whoever listens (the connection does); never an uncaught 'error'. */
   #report(error: Error): void {
