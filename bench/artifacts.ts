@@ -19,9 +19,11 @@
  *
  *   node dist/bench/artifacts.js [--quick]
  */
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +100,51 @@ function hostWith(limits: Partial<PluginLimits>, isolation: IsolationLevel = 'wo
 const LEVELS = ['worker', 'subprocess', 'sandbox', 'process'] as const;
 
 /**
+ * The ceiling of the levels with a child process: `SIZE` bytes between this process and a bare Node
+ * child over a pipe as the isolate's (fd 3), in 1 MiB writes, timed from the first byte (a child's
+ * start is not a transfer): `up` this process writes, `down` the child does.
+ */
+async function rawPipe(direction: 'up' | 'down'): Promise<number> {
+  const open = "const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true });";
+  const script =
+    direction === 'down'
+      ? `${open} const b = Buffer.alloc(${MiB}, 7); let n = 0; const pump = () => { while (n < ${SIZE}) { n += b.length; if (!s.write(b)) return s.once('drain', pump); } s.end(); }; pump();`
+      : `${open} let n = 0; s.on('data', (d) => { n += d.length; if (n >= ${SIZE}) s.end('x'); }); s.write('r');`;
+  const child = spawn(process.execPath, ['-e', script], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const socket = child.stdio[3] as Socket;
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      let started = 0;
+      if (direction === 'down') {
+        let received = 0;
+        socket.on('data', (bytes: Buffer) => {
+          started ||= performance.now();
+          received += bytes.byteLength;
+        });
+        socket.once('end', () => (received === SIZE ? resolve(gbps(SIZE, performance.now() - started)) : reject(new Error(`received ${received} bytes of ${SIZE}`))));
+        return;
+      }
+      const block = Buffer.alloc(MiB, 7);
+      socket.once('data', () => {
+        started = performance.now();
+        let sent = 0;
+        const pump = () => {
+          while (sent < SIZE) {
+            sent += block.byteLength;
+            if (!socket.write(block)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+        socket.once('data', () => resolve(gbps(SIZE, performance.now() - started)));
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/**
  * The same streams at each isolation level, 1 MiB × 4: uploads of the file to `artifacts-null`
  * and downloads of as many pattern bytes from it, against the in-process read loop. At `subprocess`
  * and `process` the bytes cross a pipe (written, then read, by the kernel) instead of being
@@ -113,8 +160,12 @@ async function levelsBench(file: string, hosts: Flowhost[]) {
     sinks.push({ level, sink, upload: [] as number[], download: [] as number[] });
   }
   const ceiling: number[] = [];
+  const pipeUp: number[] = [];
+  const pipeDown: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     ceiling.push(gbps(SIZE, await timed(() => readLoop(file, MiB))));
+    pipeUp.push(await rawPipe('up'));
+    pipeDown.push(await rawPipe('down'));
     for (const s of sinks) {
       s.upload.push(gbps(SIZE, await timed(() => s.sink.logArtifact(file, 'up'))));
       s.download.push(
@@ -130,15 +181,21 @@ async function levelsBench(file: string, hosts: Flowhost[]) {
     }
   }
   const c = medianOf(ceiling);
-  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'plugin → host', 'ratio']];
+  const [rawUp, rawDown] = [medianOf(pipeUp), medianOf(pipeDown)];
+  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'vs pipe', 'plugin → host', 'ratio', 'vs pipe']];
+  const child = (level: string) => level === 'subprocess' || level === 'process';
   for (const s of sinks) {
     const [up, down] = [medianOf(s.upload), medianOf(s.download)];
-    rows.push([s.level, fmt(up, 2), ratio(up, c), fmt(down, 2), ratio(down, c)]);
+    rows.push([s.level, fmt(up, 2), ratio(up, c), child(s.level) ? ratio(up, rawUp) : '-', fmt(down, 2), ratio(down, c), child(s.level) ? ratio(down, rawDown) : '-']);
   }
+  rows.push(['bare pipe (ceiling of a child)', fmt(rawUp, 2), ratio(rawUp, c), '1.00x', fmt(rawDown, 2), ratio(rawDown, c), '1.00x']);
   console.log(`
-Byte streams per isolation level (artifacts-null; ceiling: the in-process read loop, ${fmt(c, 2)} GB/s)`);
+Byte streams per isolation level (artifacts-null; ceilings: the in-process read loop, ${fmt(c, 2)} GB/s, and for a child process a bare pipe)`);
   printTable(rows);
-  return Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }]));
+  return {
+    ...Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }])),
+    barePipe: { upload: rawUp, download: rawDown },
+  };
 }
 
 interface Sample {
