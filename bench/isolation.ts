@@ -34,18 +34,23 @@ const LEVELS: readonly IsolationLevel[] = ['in-process', 'worker', 'subprocess',
 const pluginDirs = [`${repo}sample-plugins/misbehaving`];
 const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 1 };
 
-/** Resident memory of each child process this process started, in bytes, by pid. */
+/**
+ * Resident memory of each child process this process started, with its own descendants (a
+ * `subprocess` child runs under GNU timeout), in bytes, by the child's pid.
+ */
 function childrenResident(): Map<string, number> {
-  const sizes = new Map<string, number>();
+  const processes = new Map<string, { ppid: string; rss: number }>();
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
-      sizes.set(pid, Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024);
+      processes.set(pid, { ppid: /^PPid:\s+(\d+)/m.exec(status)?.[1] ?? '', rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024 });
     } catch {
       /* gone meanwhile */
     }
   }
+  const treeOf = (pid: string): number => [...processes].reduce((total, [child, { ppid }]) => (ppid === pid ? total + treeOf(child) : total), processes.get(pid)?.rss ?? 0);
+  const sizes = new Map<string, number>();
+  for (const [pid, { ppid }] of processes) if (ppid === String(process.pid)) sizes.set(pid, treeOf(pid));
   return sizes;
 }
 

@@ -29,7 +29,9 @@
  * because real plugins need Node's modules (fs, net, database and cloud SDKs). What it keeps is
  * what contains a crash: its own process (and process group, so SIGKILL on a deadline reaches what
  * the plugin started too), --max-old-space-size, RLIMIT_DATA (through `sh -c 'ulimit -d'` where
- * prlimit is missing), the capped framing, and an environment of the granted variables only.
+ * prlimit is missing), the capped framing, and an environment of the granted variables only:
+ *
+ *   prlimit --data=N:N --core=0:0 -- timeout 0 node --max-old-space-size=M process-bootstrap.js --import-plugin
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -67,6 +69,9 @@ function withDataLimit(bytes: number, command: string[]): [string, string[]] {
   if (existsSync('/bin/sh')) return ['/bin/sh', ['-c', `ulimit -d ${Math.floor(bytes / 1024)} && ulimit -c 0 && exec "$@"`, 'sh', ...command]];
   return [command[0], command.slice(1)];
 }
+
+/** GNU coreutils' timeout, found once: the `subprocess` level's way to a process group of its own (see there). */
+const TIMEOUT = ['/usr/bin/timeout', '/bin/timeout'].find((path) => existsSync(path)) ?? null;
 
 export function processIsolate(options: ProcessIsolateOptions = {}): IsolateFactory {
   return (start, isolateOptions) => new ChildIsolate(start, isolateOptions, options);
@@ -109,13 +114,19 @@ class ChildIsolate extends EventEmitter implements Isolate {
     const heapCap = `--max-old-space-size=${limits.maxOldGenerationSizeMb}`;
     this.#group = options.level === 'subprocess';
     if (this.#group) {
-      this.#child = spawn(...withDataLimit(dataBytes, [process.execPath, heapCap, entry, '--import-plugin']), {
+      // Its own process group: SIGKILL goes to the group, so nothing the plugin started outlives a
+      // deadline or a crash, and the terminal's Ctrl-C reaches the host, not the plugin. Node can only
+      // make one with a new session too (`detached`), and a session of its own is a scheduling group
+      // of its own (Linux's autogroup): on a busy machine every wake-up between host and child then
+      // waits, and byte streams ran 2-5x slower (docs/decisions/0007-subprocess-level.md). GNU
+      // timeout with no duration makes the group alone, and passes the child's exit status or
+      // signal on as its own.
+      const group = TIMEOUT ? [TIMEOUT, '0'] : [];
+      this.#child = spawn(...withDataLimit(dataBytes, [...group, process.execPath, heapCap, entry, '--import-plugin']), {
         env: { ...env },
         cwd: '/',
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        // Its own process group (and session): SIGKILL goes to the group, so nothing the plugin
-        // started outlives a deadline, and the terminal's Ctrl-C reaches the host, not the plugin.
-        detached: true,
+        detached: TIMEOUT === null,
       });
     } else {
       const nodeArgs = [...permissionFlags(entry, start), heapCap, '--no-addons', '--no-warnings', entry];
