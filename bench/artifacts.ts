@@ -17,7 +17,7 @@
  * Each is measured with 1 MiB (the default) and 4 MiB transfer buffers, 4 in flight per stream,
  * against a read loop with a buffer of the same size. Target (issue 4): file → plugin ≥ 0.8x.
  *
- *   node dist/bench/artifacts.js [--quick]
+ *   node dist/bench/artifacts.js [--quick] [--levels]   (--levels: only the streams per isolation level)
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -221,6 +221,7 @@ export async function runArtifactsBench(): Promise<Record<string, unknown>> {
     await makeFile(file, SIZE);
     for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(dir, 'small', `f${i}.txt`), 'x'.repeat(1024));
     await readLoop(file, MiB); // into the page cache
+    if (process.argv.includes('--levels')) return { size: SIZE, levels: await levelsBench(file, hosts) };
 
     const setups = [];
     for (const chunk of CHUNKS) {

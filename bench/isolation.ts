@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Flowhost } from '../host/flowhost.js';
 import type { IsolationLevel } from '../host/policy.js';
@@ -59,27 +59,55 @@ function residentBytes(): number {
   return [...childrenResident().values()].reduce((total, size) => total + size, process.memoryUsage().rss);
 }
 
+/** A call's size on the bare pipe: about what a small call and its reply take in frames. */
+const ECHO_BYTES = 64;
+
 /**
  * The floor under any level with a child process: a bare Node child spawned as the isolate spawns
- * it (empty environment, a pipe on fd 3), from spawn to its first byte on that pipe, and its RSS
- * once idle. The median over `INSTANCES` children.
+ * it (empty environment, a pipe on fd 3) that echoes what it reads: from spawn to its first byte on
+ * that pipe, its RSS once idle (medians over `INSTANCES` children), and round trips of
+ * `ECHO_BYTES` on the pipe, alone (p50) and 256 in flight (per second).
  */
-async function bareChild(): Promise<{ startMs: number; rssMib: number }> {
+async function bareChild(): Promise<{ startMs: number; rssMib: number; p50Us: number; rate256: number }> {
   const starts: number[] = [];
   const sizes: number[] = [];
+  let echo = { p50Us: 0, rate256: 0 };
   for (let i = 0; i < INSTANCES; i++) {
     const started = performance.now();
-    const child = spawn(process.execPath, ['-e', "require('node:fs').writeSync(3, 'x'); setInterval(() => {}, 1e9)"], { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const script = "const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true }); s.write('x'); s.on('data', (d) => s.write(d));";
+    const child = spawn(process.execPath, ['-e', script], { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const pipe = child.stdio[3] as Socket;
     await new Promise((resolve, reject) => {
-      (child.stdio[3] as Readable).once('data', resolve);
+      pipe.once('data', resolve);
       child.once('error', reject);
     });
     starts.push(performance.now() - started);
     await settle();
     sizes.push(Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+    if (i === 0) echo = await echoRoundTrips(pipe);
     child.kill('SIGKILL');
   }
-  return { startMs: median(starts), rssMib: median(sizes) };
+  return { startMs: median(starts), rssMib: median(sizes), ...echo };
+}
+
+/** Round trips of `ECHO_BYTES` through an echoing child, measured as `latency` and `throughput` measure calls. */
+async function echoRoundTrips(pipe: Socket): Promise<{ p50Us: number; rate256: number }> {
+  const message = Buffer.alloc(ECHO_BYTES, 1);
+  const waiting: (() => void)[] = [];
+  let received = 0;
+  pipe.on('data', (bytes: Buffer) => {
+    received += bytes.byteLength;
+    for (; received >= ECHO_BYTES; received -= ECHO_BYTES) waiting.shift()?.();
+  });
+  const call = () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      pipe.write(message);
+    });
+  const lone = await latency(call, SEQUENTIAL_CALLS, 200);
+  const rates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) rates.push(await throughput(call, 256, quick ? 150 : 400));
+  return { p50Us: lone.p50Us, rate256: median(rates) };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -196,9 +224,10 @@ export async function runIsolationBench(): Promise<Record<string, unknown>> {
   const floor = figures.find((f) => f.level === 'in-process')!;
   const subprocess = figures.find((f) => f.level === 'subprocess')!;
   console.log(
-    `ceilings: a bare Node child (spawn to its first byte on a pipe) starts in ${fmt(bare.startMs, 1)} ms and idles at ${fmt(bare.rssMib, 1)} MiB RSS; ` +
-      `subprocess: start ${ratio(subprocess.startupMs, bare.startMs)} of the bare child, child RSS ${subprocess.childRssMib === null ? 'n/a' : ratio(subprocess.childRssMib, bare.rssMib)} of it; ` +
-      `p50 ${ratio(subprocess.p50Us, floor.p50Us)} and 256 in flight ${ratio(subprocess.rate256, floor.rate256)} of in-process.`,
+    `ceilings of a child process: a bare Node child (spawn to its first byte on a pipe) starts in ${fmt(bare.startMs, 1)} ms, idles at ${fmt(bare.rssMib, 1)} MiB RSS, ` +
+      `echoes ${ECHO_BYTES} bytes in ${fmt(bare.p50Us, 1)} µs (p50) and ${fmt(bare.rate256)}/s with 256 in flight.\n` +
+      `subprocess against them: start ${ratio(subprocess.startupMs, bare.startMs)}, child RSS ${subprocess.childRssMib === null ? 'n/a' : ratio(subprocess.childRssMib, bare.rssMib)}, ` +
+      `p50 ${ratio(subprocess.p50Us, bare.p50Us)}, 256 in flight ${ratio(subprocess.rate256, bare.rate256)} (in-process: p50 ${ratio(subprocess.p50Us, floor.p50Us)}, 256 in flight ${ratio(subprocess.rate256, floor.rate256)}).`,
   );
   return { figures, bundleMs, bareChild: bare, machine: m };
 }

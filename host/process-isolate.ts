@@ -118,7 +118,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
       // deadline or a crash, and the terminal's Ctrl-C reaches the host, not the plugin. Node can only
       // make one with a new session too (`detached`), and a session of its own is a scheduling group
       // of its own (Linux's autogroup): on a busy machine every wake-up between host and child then
-      // waits, and byte streams ran 2-5x slower (docs/decisions/0007-subprocess-level.md). GNU
+      // waits, and byte streams ran 2-6x slower (docs/decisions/0007-subprocess-level.md). GNU
       // timeout with no duration makes the group alone, and passes the child's exit status or
       // signal on as its own.
       const group = TIMEOUT ? [TIMEOUT, '0'] : [];
