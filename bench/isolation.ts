@@ -11,7 +11,8 @@
  *    plus the children's for the process levels), over several instances; and for the levels with
  *    a child process, the idle child's own RSS;
  *  - the ceilings of the levels with a child process, measured in the same run: a bare Node child
- *    (spawned, answering one byte on its pipe): its start and its idle RSS.
+ *    echoing what it reads on its pipe: its start, its idle RSS, and round trips alone (p50) and
+ *    256 in flight.
  *
  * The plugin is the misbehaving package's in-memory store (`memory`), which imports nothing from
  * Node, so the same module runs at every level.
