@@ -17,16 +17,19 @@
  * Each is measured with 1 MiB (the default) and 4 MiB transfer buffers, 4 in flight per stream,
  * against a read loop with a buffer of the same size. Target (issue 4): file → plugin ≥ 0.8x.
  *
- *   node dist/bench/artifacts.js [--quick]
+ *   node dist/bench/artifacts.js [--quick] [--levels]   (--levels: only the streams per isolation level)
  */
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { Flowhost } from '../host/flowhost.js';
 import type { PluginLimits } from '../host/limits.js';
+import type { IsolationLevel } from '../host/policy.js';
 import { fmt, machine, printTable, ratio } from './lib.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,16 +93,62 @@ async function copyAll(from: string, to: string, lanes: number): Promise<void> {
   }));
 }
 
-function hostWith(limits: Partial<PluginLimits>, isolation: 'worker' | 'sandbox' | 'process' = 'worker'): Flowhost {
+function hostWith(limits: Partial<PluginLimits>, isolation: IsolationLevel = 'worker'): Flowhost {
   return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} }, policy: { thirdParty: 'trusted', isolation, limits }, onOutput: () => {} });
 }
 
-const LEVELS = ['worker', 'sandbox', 'process'] as const;
+const LEVELS = ['worker', 'subprocess', 'sandbox', 'process'] as const;
+
+/**
+ * The ceiling of the levels with a child process: `SIZE` bytes between this process and a bare Node
+ * child over a pipe as the isolate's (fd 3), in 1 MiB writes, timed from the first byte (a child's
+ * start is not a transfer): `up` this process writes, `down` the child does.
+ */
+async function rawPipe(direction: 'up' | 'down'): Promise<number> {
+  const open = "const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true });";
+  const script =
+    direction === 'down'
+      ? `${open} const b = Buffer.alloc(${MiB}, 7); let n = 0; const pump = () => { while (n < ${SIZE}) { n += b.length; if (!s.write(b)) return s.once('drain', pump); } s.end(); }; pump();`
+      : `${open} let n = 0; s.on('data', (d) => { n += d.length; if (n >= ${SIZE}) s.end('x'); }); s.write('r');`;
+  const child = spawn(process.execPath, ['-e', script], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const socket = child.stdio[3] as Socket;
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      let started = 0;
+      if (direction === 'down') {
+        let received = 0;
+        socket.on('data', (bytes: Buffer) => {
+          started ||= performance.now();
+          received += bytes.byteLength;
+        });
+        socket.once('end', () => (received === SIZE ? resolve(gbps(SIZE, performance.now() - started)) : reject(new Error(`received ${received} bytes of ${SIZE}`))));
+        return;
+      }
+      const block = Buffer.alloc(MiB, 7);
+      socket.once('data', () => {
+        started = performance.now();
+        let sent = 0;
+        const pump = () => {
+          while (sent < SIZE) {
+            sent += block.byteLength;
+            if (!socket.write(block)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+        socket.once('data', () => resolve(gbps(SIZE, performance.now() - started)));
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
 
 /**
  * The same streams at each isolation level, 1 MiB × 4: uploads of the file to `artifacts-null`
- * and downloads of as many pattern bytes from it, against the in-process read loop. At `process`
- * the bytes cross a pipe (written, then read, by the kernel) instead of being transferred.
+ * and downloads of as many pattern bytes from it, against the in-process read loop. At `subprocess`
+ * and `process` the bytes cross a pipe (written, then read, by the kernel) instead of being
+ * transferred.
  */
 async function levelsBench(file: string, hosts: Flowhost[]) {
   const sinks = [];
@@ -111,8 +160,12 @@ async function levelsBench(file: string, hosts: Flowhost[]) {
     sinks.push({ level, sink, upload: [] as number[], download: [] as number[] });
   }
   const ceiling: number[] = [];
+  const pipeUp: number[] = [];
+  const pipeDown: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     ceiling.push(gbps(SIZE, await timed(() => readLoop(file, MiB))));
+    pipeUp.push(await rawPipe('up'));
+    pipeDown.push(await rawPipe('down'));
     for (const s of sinks) {
       s.upload.push(gbps(SIZE, await timed(() => s.sink.logArtifact(file, 'up'))));
       s.download.push(
@@ -128,15 +181,21 @@ async function levelsBench(file: string, hosts: Flowhost[]) {
     }
   }
   const c = medianOf(ceiling);
-  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'plugin → host', 'ratio']];
+  const [rawUp, rawDown] = [medianOf(pipeUp), medianOf(pipeDown)];
+  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'vs pipe', 'plugin → host', 'ratio', 'vs pipe']];
+  const child = (level: string) => level === 'subprocess' || level === 'process';
   for (const s of sinks) {
     const [up, down] = [medianOf(s.upload), medianOf(s.download)];
-    rows.push([s.level, fmt(up, 2), ratio(up, c), fmt(down, 2), ratio(down, c)]);
+    rows.push([s.level, fmt(up, 2), ratio(up, c), child(s.level) ? ratio(up, rawUp) : '-', fmt(down, 2), ratio(down, c), child(s.level) ? ratio(down, rawDown) : '-']);
   }
+  rows.push(['bare pipe (ceiling of a child)', fmt(rawUp, 2), ratio(rawUp, c), '1.00x', fmt(rawDown, 2), ratio(rawDown, c), '1.00x']);
   console.log(`
-Byte streams per isolation level (artifacts-null; ceiling: the in-process read loop, ${fmt(c, 2)} GB/s)`);
+Byte streams per isolation level (artifacts-null; ceilings: the in-process read loop, ${fmt(c, 2)} GB/s, and for a child process a bare pipe)`);
   printTable(rows);
-  return Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }]));
+  return {
+    ...Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }])),
+    barePipe: { upload: rawUp, download: rawDown },
+  };
 }
 
 interface Sample {
@@ -162,6 +221,7 @@ export async function runArtifactsBench(): Promise<Record<string, unknown>> {
     await makeFile(file, SIZE);
     for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(dir, 'small', `f${i}.txt`), 'x'.repeat(1024));
     await readLoop(file, MiB); // into the page cache
+    if (process.argv.includes('--levels')) return { size: SIZE, levels: await levelsBench(file, hosts) };
 
     const setups = [];
     for (const chunk of CHUNKS) {

@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, one after the other (they would distort each other in parallel). */
 import { runArtifactsBench } from './artifacts.js';
+import { runChildTransportsBench } from './child-transports.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runThroughputBench } from './throughput.js';
@@ -10,3 +11,4 @@ await runTrackingBench();
 await runThroughputBench();
 await runArtifactsBench();
 await runIsolationBench();
+await runChildTransportsBench();

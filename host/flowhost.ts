@@ -14,13 +14,13 @@ import { PluginRegistry } from './registry.js';
 import { prometheusText, type InstanceStats } from './stats.js';
 import { PluginInstance, type CallOptions, type InstanceOptions } from './supervisor.js';
 import { failures } from './errors.js';
-import { startSandboxThread } from './isolate.js';
+import { startSandboxThread, type IsolateFactory } from './isolate.js';
 import { resolvePolicy, quotaOf, type HostPolicy, type IsolationLevel, type PolicyRule, type ResolvedPolicy } from './policy.js';
 import { processIsolate } from './process-isolate.js';
 import { TenantLedger } from './quota.js';
 import { sandboxSource } from './sandbox-bundle.js';
 
-/** The levels (`in-process`, `worker`, `sandbox`, `process`) are described in policy.ts and SECURITY.md. */
+/** The levels (`in-process`, `worker`, `subprocess`, `sandbox`, `process`) are described in policy.ts and SECURITY.md. */
 export type { IsolationLevel, HostPolicy, TenantPolicy, GrantRule, TenantQuota } from './policy.js';
 
 /** One rule of the policy (the name it had before tenants and grants). */
@@ -190,7 +190,7 @@ export class Flowhost {
     const env: Record<string, string> = {};
     // A worker-level plugin reads its granted variables from `process.env`; a Compartment has no
     // `process`, and its capabilities carry them instead.
-    if (policy.isolation === 'worker') for (const [name, value] of Object.entries(policy.capabilities.env)) if (value !== null) env[name] = value;
+    if (policy.isolation === 'worker' || policy.isolation === 'subprocess') for (const [name, value] of Object.entries(policy.capabilities.env)) if (value !== null) env[name] = value;
     return {
       entry,
       kind,
@@ -202,7 +202,7 @@ export class Flowhost {
       streamBudget: ledger.streamBudget,
       quota: ledger,
       capabilities: policy.capabilities,
-      startIsolate: policy.isolation === 'sandbox' ? startSandboxThread : policy.isolation === 'process' ? processIsolate({ user: policy.processUser }) : undefined,
+      startIsolate: isolateOf(policy),
       sandboxSource: bundled,
     };
   }
@@ -250,6 +250,20 @@ export class Flowhost {
       this.#ledgers.set(tenant, ledger);
     }
     return ledger;
+  }
+}
+
+/** The isolate of each level; `undefined` is the connection's default, a worker thread. */
+function isolateOf(policy: ResolvedPolicy): IsolateFactory | undefined {
+  switch (policy.isolation) {
+    case 'subprocess':
+      return processIsolate({ level: 'subprocess' });
+    case 'sandbox':
+      return startSandboxThread;
+    case 'process':
+      return processIsolate({ user: policy.processUser });
+    default:
+      return undefined;
   }
 }
 

@@ -11,10 +11,12 @@
  *
  *   'untrusted' — the `sandbox` level, nothing granted, and the manifest's limits taken only where
  *                 they tighten a bound. The default of every host given a policy.
- *   'trusted'   — the `worker` level, everything the manifest requests granted, its limits taken as
- *                 written: flowhost's behaviour before isolation levels existed, and MLflow's model
- *                 (installing a plugin is trusting it). The default of a host built with no policy at
- *                 all (the CLI, the fluent API, scripts), where one user runs what they installed.
+ *   'trusted'   — the `subprocess` level, everything the manifest requests granted, its limits taken
+ *                 as written: MLflow's model (installing a plugin is trusting it), with every crash of
+ *                 the plugin contained in a process of its own. The default of a host built with no
+ *                 policy at all (the CLI, the fluent API, scripts), where one user runs what they
+ *                 installed. (`worker` was this default until a one-shot allocation in a plugin was
+ *                 seen to abort the whole client: V8's fatal out-of-memory cannot be confined to a thread.)
  *
  * Why `sandbox` for untrusted plugins: it stops every capability and integrity attack measured
  * (shared/reference/sandbox-findings.md: files, programs, sockets, signals to the host, the host's
@@ -24,7 +26,7 @@
  * policy picks per tenant or plugin (SECURITY.md).
  *
  * Built-in plugins are first-party code that needs Node's APIs: they run at `worker` (or
- * `in-process` when a rule asks for it); `sandbox` and `process` apply to third-party plugins.
+ * `in-process` when a rule asks for it); `subprocess`, `sandbox` and `process` apply to third-party plugins.
  */
 import { realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
@@ -39,11 +41,15 @@ import { resolveLimits, type PluginLimits } from './limits.js';
  * `worker`: a worker thread: contains throws, exits, hangs and gradual heap growth; not attackers.
  * `sandbox`: a worker thread with SES `lockdown()` and the plugin in a Compartment whose only
  *   globals are its capabilities; stops capability and integrity attacks, not a one-allocation abort.
+ * `subprocess`: a child process per instance with all of Node (the plugin imported as at `worker`):
+ *   contains every crash (one-shot out of memory, native aborts, signals, exits) with a heap cap,
+ *   RLIMIT_DATA, an environment of granted variables only, its own process group and SIGKILL on
+ *   deadline; runs as the host's user, so it is a crash boundary, not a security one.
  * `process`: a child process per instance (so never shared between tenants) running as its own
  *   user, with Node's permission flags, an empty environment, RLIMIT_DATA and SES inside.
  */
-export type IsolationLevel = 'in-process' | 'worker' | 'sandbox' | 'process';
-export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['in-process', 'worker', 'sandbox', 'process'];
+export type IsolationLevel = 'in-process' | 'worker' | 'subprocess' | 'sandbox' | 'process';
+export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['in-process', 'worker', 'subprocess', 'sandbox', 'process'];
 
 /**
  * Which of the capabilities the manifest requests are granted. Per kind: `true` grants every
@@ -162,7 +168,7 @@ export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry
   const chosen = mostSpecific(rules, (rule) => rule.isolation);
   let isolation: IsolationLevel;
   if (entry.builtin) isolation = chosen === 'in-process' ? 'in-process' : 'worker';
-  else isolation = chosen ?? (trusted ? 'worker' : 'sandbox');
+  else isolation = chosen ?? (trusted ? 'subprocess' : 'sandbox');
 
   // Operator limits first, so an untrusted manifest is measured against what it would otherwise get.
   const operator = rules.map((rule) => rule.limits).filter((limits): limits is Partial<PluginLimits> => limits !== undefined);

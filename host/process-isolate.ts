@@ -23,6 +23,15 @@
  * Byte streams cannot use MessagePorts here (a process cannot receive them): each one is a numbered
  * channel on the same pipe (wire/pipe-ports.ts), with the same credits and bounds, each stream
  * message capped at one chunk before it is buffered.
+ *
+ * The `subprocess` level is the same child with all of Node: the plugin is imported as at `worker`
+ * (process-bootstrap.js `--import-plugin`), without permission flags, SES or a change of user,
+ * because real plugins need Node's modules (fs, net, database and cloud SDKs). What it keeps is
+ * what contains a crash: its own process (and process group, so SIGKILL on a deadline reaches what
+ * the plugin started too), --max-old-space-size, RLIMIT_DATA (through `sh -c 'ulimit -d'` where
+ * prlimit is missing), the capped framing, and an environment of the granted variables only:
+ *
+ *   prlimit --data=N:N --core=0:0 -- timeout 0 node --max-old-space-size=M process-bootstrap.js --import-plugin
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -43,10 +52,27 @@ export interface ProcessIsolateOptions {
   readonly user?: { readonly uid: number; readonly gid: number };
   /** The child's entry script; tests replace it with a misbehaving child. Default: workers/process-bootstrap.js. */
   readonly entry?: string;
+  /** `subprocess`: the plugin keeps Node's APIs (see above). Default `process`. */
+  readonly level?: 'process' | 'subprocess';
 }
 
 /** util-linux's prlimit, found once; without it the level cannot start (it fails closed). */
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin/prlimit'].find((path) => existsSync(path)) ?? null;
+
+/**
+ * The command that runs `command` under RLIMIT_DATA = `bytes` and without core dumps (a plugin that
+ * aborts in a loop would otherwise fill a disk with them): prlimit, else the shell's `ulimit -d`
+ * (in KiB), else (no POSIX shell) `command` alone, capped by its V8 heap limit only. The `subprocess`
+ * level only: `process` refuses to start without prlimit.
+ */
+function withDataLimit(bytes: number, command: string[]): [string, string[]] {
+  if (PRLIMIT) return [PRLIMIT, [`--data=${bytes}:${bytes}`, '--core=0:0', '--', ...command]];
+  if (existsSync('/bin/sh')) return ['/bin/sh', ['-c', `ulimit -d ${Math.floor(bytes / 1024)} && ulimit -c 0 && exec "$@"`, 'sh', ...command]];
+  return [command[0], command.slice(1)];
+}
+
+/** GNU coreutils' timeout, found once: the `subprocess` level's way to a process group of its own (see there). */
+const TIMEOUT = ['/usr/bin/timeout', '/bin/timeout'].find((path) => existsSync(path)) ?? null;
 
 export function processIsolate(options: ProcessIsolateOptions = {}): IsolateFactory {
   return (start, isolateOptions) => new ChildIsolate(start, isolateOptions, options);
@@ -76,24 +102,53 @@ class ChildIsolate extends EventEmitter implements Isolate {
   #refed = true;
   readonly #exited: Promise<void>;
   #finished = false;
+  #pending: (() => void)[] = [];
+  /** What V8 printed after `FATAL ERROR:` (an out-of-memory, say), if it did. */
+  #fatalError: string | undefined;
+  /** `subprocess`: the child leads a process group, killed as a whole. */
+  readonly #group: boolean;
 
-  constructor(start: WorkerStartData, { limits }: IsolateOptions, options: ProcessIsolateOptions) {
+  constructor(start: WorkerStartData, { env, limits }: IsolateOptions, options: ProcessIsolateOptions) {
     super();
     const entry = options.entry ?? processBootstrapPath();
     const dataBytes = limits.maxDataMb * 1024 * 1024;
-    const nodeArgs = [...permissionFlags(entry, start), `--max-old-space-size=${limits.maxOldGenerationSizeMb}`, '--no-addons', '--no-warnings', entry];
-    const asRoot = process.getuid?.() === 0;
-    const user = options.user ?? DEFAULT_PROCESS_USER;
-    // Without prlimit the child would run without its data limit: spawning a name that does not exist
-    // fails the start with ENOENT, which is reported, rather than running the child unlimited.
-    this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
-      env: {},
-      cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
-    });
+    const heapCap = `--max-old-space-size=${limits.maxOldGenerationSizeMb}`;
+    this.#group = options.level === 'subprocess';
+    if (this.#group) {
+      // Its own process group: SIGKILL goes to the group, so nothing the plugin started outlives a
+      // deadline or a crash, and the terminal's Ctrl-C reaches the host, not the plugin. Node can only
+      // make one with a new session too (`detached`), and a session of its own is a scheduling group
+      // of its own (Linux's autogroup): on a busy machine every wake-up between host and child then
+      // waits, and byte streams ran 2-6x slower (docs/decisions/0007-subprocess-level.md). GNU
+      // timeout with no duration makes the group alone, and passes the child's exit status or
+      // signal on as its own.
+      const group = TIMEOUT ? [TIMEOUT, '0'] : [];
+      this.#child = spawn(...withDataLimit(dataBytes, [...group, process.execPath, heapCap, entry, '--import-plugin']), {
+        env: { ...env },
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        detached: TIMEOUT === null,
+      });
+    } else {
+      const nodeArgs = [...permissionFlags(entry, start), heapCap, '--no-addons', '--no-warnings', entry];
+      const asRoot = process.getuid?.() === 0;
+      const user = options.user ?? DEFAULT_PROCESS_USER;
+      // Without prlimit the child would run without its data limit: spawning a name that does not exist
+      // fails the start with ENOENT, which is reported, rather than running the child unlimited.
+      this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
+        env: {},
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
+      });
+    }
     this.stdout = this.#child.stdout!;
     this.stderr = this.#child.stderr!;
+    // V8's reason for a fatal error, for the crash report: the stderr lines that travel with a crash
+    // are its last ones, the native stack printed after this line.
+    this.stderr.on('data', (chunk: Buffer | string) => {
+      this.#fatalError ??= /FATAL ERROR: ([^\n]{1,300})/.exec(String(chunk))?.[1];
+    });
     this.#channel = this.#child.stdio[3] as Socket;
 
     const reader = new PipeReader({
@@ -101,9 +156,9 @@ class ChildIsolate extends EventEmitter implements Isolate {
       // A child sends only small control messages (protocol.ts): nothing larger is read.
       maxControlBytes: MAX_WORKER_CONTROL_BYTES,
       maxStreamBytes: STREAM_HEADER_BYTES + limits.streamChunkBytes,
-      onFrame: (frame) => this.emit('message', frame),
-      onControl: (message) => this.emit('message', message),
-      onStream: (message) => this.#streams.receive(message),
+      onFrame: (frame) => this.#deliver(() => this.emit('message', frame)),
+      onControl: (message) => this.#deliver(() => this.emit('message', message)),
+      onStream: (message) => this.#deliver(() => this.#streams.receive(message)),
       onViolation: (what) => {
         // Stop reading at once: nothing more of this child's output is worth memory.
         this.#channel.destroy();
@@ -120,10 +175,11 @@ class ChildIsolate extends EventEmitter implements Isolate {
     this.#exited = new Promise((resolve) => (resolveExited = resolve));
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (this.#finished) return;
+      this.#flush(); // what it sent before it ended comes first
       this.#finished = true;
       this.#streams.lost();
       if (signal) {
-        const why = signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (V8 aborts on a fatal out-of-memory)' : '';
+        const why = this.#fatalError ? `: ${this.#fatalError}` : signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (a native abort, such as process.abort())' : '';
         this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
       }
       this.emit('exit', code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
@@ -134,6 +190,14 @@ class ChildIsolate extends EventEmitter implements Isolate {
       finish(1, null);
     });
     this.#child.on('exit', (code, signal) => {
+      // Whatever a `subprocess` plugin started dies with it.
+      if (this.#group && this.#child.pid !== undefined) {
+        try {
+          process.kill(-this.#child.pid, 'SIGKILL');
+        } catch {
+          /* no process left in the group */
+        }
+      }
       // Its last stderr lines (a V8 fatal error, say) may still be in the pipe: give them a moment.
       let pending = 2;
       const done = () => {
@@ -149,6 +213,24 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
     this.#send(encodeControl({ type: 'start', start } satisfies HostControlMessage));
   }
+
+  /**
+   * What the child sends on its pipe is passed on in order, after the output it wrote before it:
+   * a plugin's stdout and stderr are pipes of their own, and a reply read in the same turn of the
+   * event loop as the line printed before it must not overtake it (a deployment client's `runLocal`
+   * prints its result, then answers). The poll phase reads every pipe that was ready; `setImmediate`
+   * runs after it.
+   */
+  #deliver(message: () => void): void {
+    this.#pending.push(message);
+    if (this.#pending.length === 1) setImmediate(this.#flush);
+  }
+
+  readonly #flush = () => {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const message of pending) message();
+  };
 
   /** Why the process ended, for whoever listens (the connection does); never an uncaught 'error'. */
   #report(error: Error): void {
@@ -200,7 +282,16 @@ class ChildIsolate extends EventEmitter implements Isolate {
   }
 
   forceKill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    if (this.#group && this.#child.pid !== undefined) {
+      try {
+        process.kill(-this.#child.pid, 'SIGKILL');
+        return;
+      } catch {
+        /* the group is gone already: kill the child itself below */
+      }
+    }
+    this.#child.kill('SIGKILL');
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The kernel's promise, one misbehaving plugin at a time: the host survives, the caller gets the
  * right typed error within the deadline, the next call works (or fails fast once the budget is
- * spent), and after close() no worker is left.
+ * spent), and after close() no worker is left. The plugins run at the default level of installed
+ * third-party plugins, `subprocess`.
  */
 import test from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
@@ -25,6 +26,8 @@ interface Case {
   message: RegExp;
   /** The failure is a deadline: it must not come before the deadline either. */
   deadline?: boolean;
+  /** How long the failure may take, when longer than `SLACK_MS`. */
+  slackMs?: number;
 }
 
 const cases: Case[] = [
@@ -33,11 +36,13 @@ const cases: Case[] = [
   { plugin: 'rejects', code: 'INTERNAL_ERROR', message: /asynchronous plugin failure/ },
   { plugin: 'unhandled-rejection', code: 'INTERNAL_ERROR', reason: 'crashed', message: /nobody handles this rejection/ },
   { plugin: 'exits', code: 'INTERNAL_ERROR', reason: 'crashed', message: /exit code 1/ },
-  { plugin: 'aborts', code: 'INTERNAL_ERROR', message: /process\.abort\(\) is not supported in workers/ },
+  // At the default level, `subprocess`; a worker thread refuses process.abort() instead (attacks.test.ts).
+  { plugin: 'aborts', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT \(a native abort/ },
   { plugin: 'infinite-loop', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
   { plugin: 'atomics-wait', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
   { plugin: 'never-replies', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
-  { plugin: 'heap-oom', code: 'INTERNAL_ERROR', reason: 'crashed', message: /ERR_WORKER_OUT_OF_MEMORY|out of memory/i },
+  // V8 gives up only after several full collections near the limit: seconds, more on a loaded machine.
+  { plugin: 'heap-oom', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT: .*JavaScript heap out of memory/, slackMs: 30_000 },
   { plugin: 'malformed-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /malformed result: getExperiment: result\.experimentId: expected string, got number 42/ },
   { plugin: 'oversized-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /returned \d+ bytes, over the 16777216-byte limit/ },
 ];
@@ -56,7 +61,7 @@ for (const c of cases) {
       t.regex((error as Error).message, c.message);
       if (c.reason) t.is(isPluginFailure(error) ? error.reason : undefined, c.reason);
       else t.false(isPluginFailure(error), 'a plugin error is not a host failure');
-      t.true(ms < (c.deadline ? DEADLINE_MS : 0) + SLACK_MS, `settled after ${Math.round(ms)} ms`);
+      t.true(ms < (c.deadline ? DEADLINE_MS : 0) + (c.slackMs ?? SLACK_MS), `settled after ${Math.round(ms)} ms`);
       if (c.deadline) t.true(ms >= DEADLINE_MS - 50, `a deadline failure came early, after ${Math.round(ms)} ms`);
 
       t.is((await store.getExperiment('0')).name, 'Default', 'the next call works');

@@ -105,9 +105,9 @@ test('an untrusted manifest may tighten its limits, never loosen them; a trusted
   t.is(operator.callTimeoutMs, 1000, "the operator's limit wins over the manifest's");
 });
 
-test('a host built with no policy trusts what its user installed: worker level, everything requested granted', (t) => {
+test('a host built with no policy trusts what its user installed: subprocess level, everything requested granted', (t) => {
   const resolved = resolvePolicy(undefined, entryOf('hostile-capabilities-probe'), 'default', context('/data/store'), { FLOWHOST_PROBE_TOKEN: 'x' });
-  t.is(resolved.isolation, 'worker');
+  t.is(resolved.isolation, 'subprocess');
   t.deepEqual(resolved.capabilities.fs, [{ root: '/data/store', access: 'write' }]);
   t.deepEqual(resolved.capabilities.net, ['localhost:*']);
   t.deepEqual(resolved.capabilities.env, { FLOWHOST_PROBE_TOKEN: 'x', FLOWHOST_PROBE_MISSING: null });

@@ -3,6 +3,13 @@ import test from 'ava';
 import { isPluginFailure } from '../host/errors.js';
 import { testHost, timed } from './helpers/hosts.js';
 
+/**
+ * The pool's mechanics at the `worker` level, where a worker starts in tens of milliseconds and its
+ * heap is the plugin's alone: growth within a time window and heap-based recycling are measured
+ * against both (the `subprocess` default shares the same pool).
+ */
+const AT_WORKER = { isolation: 'worker' } as const;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `condition` until it holds or `ms` pass; returns whether it held. */
@@ -16,7 +23,7 @@ async function eventually(condition: () => Promise<boolean>, ms = 10_000): Promi
 }
 
 test('the pool grows to maxWorkers when every worker is busy, and every call is answered', async (t) => {
-  const { host } = testHost({ policy: { limits: { maxWorkers: 3, scaleUpInFlight: 4 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 3, scaleUpInFlight: 4 } } });
   try {
     const store = await host.trackingStore('misbehaving-slow-calls:x');
     await store.getExperiment('0');
@@ -40,7 +47,7 @@ test('the pool grows to maxWorkers when every worker is busy, and every call is 
 });
 
 test('idle workers above minWorkers stop after idleTimeoutMs; minWorkers stay', async (t) => {
-  const { host } = testHost({ policy: { limits: { minWorkers: 1, maxWorkers: 2, scaleUpInFlight: 2, idleTimeoutMs: 200, heapCheckIntervalMs: 50 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { minWorkers: 1, maxWorkers: 2, scaleUpInFlight: 2, idleTimeoutMs: 200, heapCheckIntervalMs: 50 } } });
   try {
     const store = await host.trackingStore('misbehaving-slow-calls:x');
     await Promise.all(Array.from({ length: 20 }, () => store.getExperiment('boom')));
@@ -56,7 +63,7 @@ test('idle workers above minWorkers stop after idleTimeoutMs; minWorkers stay', 
 });
 
 test('with no worker ready, calls beyond maxQueuedCalls are refused at once as overloaded', async (t) => {
-  const { host } = testHost({ policy: { limits: { maxQueuedCalls: 5 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxQueuedCalls: 5 } } });
   try {
     const store = await host.trackingStore('misbehaving-slow-start:x');
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.getExperiment('0')));
@@ -74,7 +81,7 @@ test('with no worker ready, calls beyond maxQueuedCalls are refused at once as o
 });
 
 test('a worker is recycled after maxCallsPerWorker calls, without failing a call', async (t) => {
-  const { host } = testHost({ policy: { limits: { maxCallsPerWorker: 3 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxCallsPerWorker: 3 } } });
   try {
     const store = await host.trackingStore('memory:x');
     const ids: string[] = [];
@@ -89,7 +96,7 @@ test('a worker is recycled after maxCallsPerWorker calls, without failing a call
 });
 
 test('a worker whose heap passes maxHeapMb is recycled', async (t) => {
-  const { host } = testHost({ policy: { limits: { maxHeapMb: 30, heapCheckIntervalMs: 50 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxHeapMb: 30, heapCheckIntervalMs: 50 } } });
   try {
     const store = await host.trackingStore('misbehaving-heap-hog:x');
     // Each call keeps 8 MB: past 30 MB the worker is retired and a fresh one starts counting at 1.
@@ -108,7 +115,7 @@ test('a worker whose heap passes maxHeapMb is recycled', async (t) => {
 });
 
 test('calls queued while a crashed worker is replaced are served by the replacement, not failed', async (t) => {
-  const { host } = testHost();
+  const { host } = testHost({ policy: AT_WORKER });
   try {
     const store = await host.trackingStore('misbehaving-exits:x');
     await store.getExperiment('0');
@@ -124,7 +131,7 @@ test('calls queued while a crashed worker is replaced are served by the replacem
 });
 
 test('statistics count calls, errors by kind and latency, and render as Prometheus text', async (t) => {
-  const { host } = testHost();
+  const { host } = testHost({ policy: AT_WORKER });
   try {
     const store = await host.trackingStore('misbehaving-throws-mlflow:x');
     for (let i = 0; i < 10; i++) await store.getExperiment('0');
@@ -149,7 +156,7 @@ test('statistics count calls, errors by kind and latency, and render as Promethe
 });
 
 test("a run's pipelined writes are applied in the order sent, on one worker, even in a pool and with a store that awaits", async (t) => {
-  const { host } = testHost({ policy: { limits: { maxWorkers: 2, scaleUpInFlight: 1 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 2, scaleUpInFlight: 1 } } });
   try {
     const store = await host.trackingStore('misbehaving-ordered-probe:x');
     // Grow the pool to two workers first.
@@ -175,7 +182,7 @@ test("a run's pipelined writes are applied in the order sent, on one worker, eve
 });
 
 test('minWorkers are started once the plugin has started, and kept', async (t) => {
-  const { host } = testHost({ policy: { limits: { minWorkers: 3, maxWorkers: 4 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { minWorkers: 3, maxWorkers: 4 } } });
   try {
     const store = await host.trackingStore('memory:x');
     await store.getExperiment('0');

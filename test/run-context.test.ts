@@ -29,6 +29,12 @@ const SLACK_MS = 5000;
  * machine that must fit in it with room to spare. The worker-heavy tests run one at a time.
  */
 const DEADLINE_MS = 3000;
+/**
+ * A dozen providers cold-start at once here: as threads (`worker`) they fit the deadline on a loaded
+ * machine, as a dozen Node processes (`subprocess`, the default) they do not, and what these tests
+ * check is the merging, not the level.
+ */
+const AT_WORKER = { isolation: 'worker' } as const;
 
 const scratch = mkdtempSync(join(tmpdir(), 'flowhost-run-context-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
@@ -46,6 +52,7 @@ function harness(options: { env?: Record<string, string>; runContext?: RunContex
   const output: string[] = [];
   const hostOptions: FlowhostOptions = {
     discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins, filePlugin], env: {} },
+    policy: { ...AT_WORKER, thirdParty: 'trusted' },
     env: options.env ?? {},
     onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
   };
@@ -91,7 +98,7 @@ test.serial('merge order: default, then system environment, then plugins; the us
 });
 
 test('registration order: the built-ins first (default, git, system environment), then plugins', (t) => {
-  const { host } = testHost({ discovery: { pluginDirs: [misbehavingPlugins, filePlugin] } });
+  const { host } = testHost({ policy: AT_WORKER, discovery: { pluginDirs: [misbehavingPlugins, filePlugin] } });
   const names = host.registry.entries('run_context_provider').map((e) => e.name);
   t.deepEqual(names.slice(0, 3), ['default', 'git', 'system-environment']);
   t.true(names.includes('unused'));
@@ -99,7 +106,7 @@ test('registration order: the built-ins first (default, git, system environment)
 });
 
 test("the default context without grants: the user from the password database, '<console>' without a script", async (t) => {
-  const { host } = testHost({ env: {} });
+  const { host } = testHost({ policy: AT_WORKER, env: {} });
   try {
     const warnings: string[] = [];
     const tags = await resolveRunContextTags(host, { sourceName: '<console>', warn: (m) => warnings.push(m), timeoutMs: DEADLINE_MS + SLACK_MS });
@@ -114,7 +121,7 @@ test("the default context without grants: the user from the password database, '
 });
 
 test("MLFLOW_RUN_CONTEXT that is not a JSON object: the provider is skipped with MLflow's warning", async (t) => {
-  const { host } = testHost({ env: { MLFLOW_RUN_CONTEXT: '[1, 2]' } });
+  const { host } = testHost({ policy: AT_WORKER, env: { MLFLOW_RUN_CONTEXT: '[1, 2]' } });
   try {
     const warnings: string[] = [];
     const tags = await resolveRunContextTags(host, { sourceName: 'x.js', warn: (m) => warnings.push(m), timeoutMs: DEADLINE_MS + SLACK_MS });
@@ -142,7 +149,7 @@ test('git context: the HEAD commit of the script’s repository, loose or packed
   t.is(gitCommit(repo), head, 'a detached HEAD too');
   t.is(gitCommit(join(scratch, 'no-such-script.js')), null);
 
-  const { host } = testHost();
+  const { host } = testHost({ policy: AT_WORKER });
   try {
     const warnings: string[] = [];
     const tags = await resolveRunContextTags(host, { sourceName: join(repo, 'src', 'train.js'), warn: (m) => warnings.push(m), timeoutMs: DEADLINE_MS + SLACK_MS });
@@ -156,7 +163,7 @@ test('git context: the HEAD commit of the script’s repository, loose or packed
 });
 
 test("file-plugin's provider (MLflow's test plugin): registered as 'unused', not in context, tags {test: 'tag'}", async (t) => {
-  const { host } = testHost({ discovery: { pluginDirs: [filePlugin] } });
+  const { host } = testHost({ policy: AT_WORKER, discovery: { pluginDirs: [filePlugin] } });
   try {
     const entry = host.entry('run_context_provider', 'unused');
     t.is(entry.packageName, 'flowhost-file-plugin');

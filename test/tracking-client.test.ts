@@ -18,7 +18,9 @@ import { misbehavingPlugins, repoRoot, testHost, timed } from './helpers/hosts.j
 /** A fluent API on a fresh `file-plugin:` store in a temporary folder. */
 async function fluentOnTempStore(): Promise<{ mlflow: Fluent; root: string; done: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'flowhost-fluent-'));
-  const mlflow = new Fluent({ discovery: { nodeModules: [`${repoRoot}node_modules`] }, onOutput: () => {} });
+  // Worker threads: the store and the run context providers cold-start at once on the first
+  // startRun, within the providers' 2 s deadline even on a loaded machine.
+  const mlflow = new Fluent({ discovery: { nodeModules: [`${repoRoot}node_modules`] }, policy: { isolation: 'worker', thirdParty: 'trusted' }, onOutput: () => {} });
   const previous = process.env.MLFLOW_TRACKING_URI;
   mlflow.setTrackingUri(`file-plugin:${root}/mlruns`);
   return {

@@ -4,14 +4,27 @@
  * host only over fd 3, in length-prefixed messages (pipe-frames.ts); the first one carries the
  * start data. The plugin runs in a SES Compartment (sandbox.ts), so it never sees this process's
  * `process`, the pipe, or anything but its capabilities; the flags and the user are the second wall.
+ *
+ * Started with `--import-plugin`, it is the `subprocess` level's child instead: the plugin is
+ * imported with all of Node, as at `worker` (bootstrap.ts), and SES is never loaded (the bundle
+ * initialises sandbox.ts only when it is imported, below).
  */
 import { Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
 import { KIND_FRAME, KIND_STREAM, PipeReader, encodeControl, writePipeMessage } from '../wire/pipe-frames.js';
 import { PipePortHub } from '../wire/pipe-ports.js';
 import type { HostControlMessage, WorkerControlMessage, WorkerStartData } from '../wire/protocol.js';
+import { createCapabilities, installCapabilities } from './capabilities.js';
+import { loadPlugin, type Dispatch } from './loader.js';
 import { RpcServer, startFailure } from './runtime.js';
-import { loadSandboxed } from './sandbox.js';
+
+const importsPlugin = process.argv.includes('--import-plugin');
+
+async function load(start: WorkerStartData): Promise<Dispatch> {
+  if (!importsPlugin) return (await import('./sandbox.js')).loadSandboxed(start);
+  installCapabilities(globalThis, createCapabilities(start.capabilities));
+  return loadPlugin(start);
+}
 
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const startedAt = performance.now();
@@ -47,7 +60,7 @@ function handle(message: HostControlMessage): void {
       if (started) return;
       started = true;
       const start: WorkerStartData = message.start;
-      loadSandboxed(start).then(
+      load(start).then(
         (dispatch) => {
           server = new RpcServer(dispatch, sendFrame, start.streams);
           control({ type: 'ready', protocolVersion: PROTOCOL_VERSION, startupMs: performance.now() - startedAt });

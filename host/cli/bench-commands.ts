@@ -14,7 +14,7 @@ import { JSON_OPTION, type Command, type CommandContext } from './command.js';
  * Every isolation level the host has. A `Record` over the type, so adding a level to
  * `IsolationLevel` fails the type check here until `--isolation` accepts it too.
  */
-const ISOLATION_LEVELS: Record<IsolationLevel, true> = { 'in-process': true, worker: true, sandbox: true, process: true };
+const ISOLATION_LEVELS: Record<IsolationLevel, true> = { 'in-process': true, worker: true, subprocess: true, sandbox: true, process: true };
 
 const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download'];
 

@@ -323,10 +323,10 @@ ${template.usage(input)}
 
 ${
     template.usesNode
-      ? `It uses Node's file system (through the SDK's libraries), so it runs at flowhost's \`worker\` isolation
-level. Hosts built without a policy (the CLI, the fluent API, scripts) run installed plugins so; a
-host given a policy runs third-party plugins in the \`sandbox\`, where only the SDK's \`capabilities\`
-reach the outside, unless it trusts this one: \`policy: { plugins: { '${packageName}': { isolation: 'worker' } } }\`.`
+      ? `It uses Node's file system (through the SDK's libraries), so it runs at flowhost's \`subprocess\` isolation
+level (a child process with all of Node). Hosts built without a policy (the CLI, the fluent API, scripts) run
+installed plugins so; a host given a policy runs third-party plugins in the \`sandbox\`, where only the SDK's
+\`capabilities\` reach the outside, unless it trusts this one: \`policy: { plugins: { '${packageName}': { isolation: 'subprocess' } } }\`.`
       : `It uses nothing but the SDK, so it also runs in flowhost's \`sandbox\`, where hosts given a policy put
 third-party plugins; reach files, the network or the environment only through the SDK's
 \`capabilities\` to keep it so.`

@@ -1,0 +1,4 @@
+/** `process.exit()` in the middle of a call. */
+import { crashing } from './lib/crashing.js';
+
+export default crashing(() => process.exit(3));
