@@ -17,6 +17,8 @@
  *    (written with `pythonFloatRepr` of ../python.ts).
  */
 
+import { isMap, isScalar, parseDocument } from 'yaml';
+
 // ---------------------------------------------------------------------------------------------
 // Python numbers (`repr(float)`, the other direction, is `pythonFloatRepr` in ../python.ts)
 
@@ -44,7 +46,15 @@ export function parsePythonInt(text: string): number | null {
 // Emitter
 
 export type YamlScalar = string | number | bigint | boolean | null;
-export type YamlValue = YamlScalar | readonly never[] | { readonly [key: string]: YamlValue };
+export type YamlValue = YamlScalar | readonly never[] | RawYamlEntry | { readonly [key: string]: YamlValue };
+
+/**
+ * A top-level `key: value` entry copied verbatim from a file being rewritten (see `unknownEntries`):
+ * how a rewrite keeps keys this code does not know, whatever their type, exactly as they were.
+ */
+export class RawYamlEntry {
+  constructor(readonly text: string) {}
+}
 
 const BEST_WIDTH = 80;
 const BEST_INDENT = 2;
@@ -213,6 +223,12 @@ class Emitter {
     }
     for (const key of keys) {
       this.writeIndent(indent);
+      const entry = map[key];
+      if (entry instanceof RawYamlEntry) {
+        if (indent !== 0) throw new TypeError('dumpYaml: verbatim entries are top-level only');
+        this.raw(entry);
+        continue;
+      }
       const chars = Array.from(key);
       // PyYAML's simple-key test counts the scalar's tag too (`!!str`, 5 characters) against 128.
       if (chars.length > 0 && chars.length + 5 < 128 && !chars.some((c) => LINE_BREAKS.has(c))) {
@@ -227,6 +243,14 @@ class Emitter {
       }
       this.value(map[key], indent);
     }
+  }
+
+  /** A whole entry as it was in the original file: its text starts at column 0 and ends its last line. */
+  private raw(entry: RawYamlEntry): void {
+    this.out.push(entry.text);
+    this.column = 1;
+    this.whitespace = false;
+    this.indention = false;
   }
 
   private value(value: YamlValue, mappingIndent: number): void {
@@ -396,6 +420,30 @@ export function dumpYaml(mapping: { readonly [key: string]: YamlValue }): string
   emitter.mapping(mapping, 0);
   emitter.writeIndent(0); // the document end: PyYAML closes the last line
   return emitter.text();
+}
+
+/**
+ * The top-level entries of the YAML mapping `text` whose keys are not in `known`, each as its
+ * verbatim text (from the key to the end of its value), for `dumpYaml` to write back unchanged.
+ * A rewrite of a file another program wrote (MLflow of another version, say) thus never drops a
+ * key, whatever its value's type. Throws if `text` is not a YAML mapping.
+ */
+export function unknownEntries(text: string, known: ReadonlySet<string>): Record<string, RawYamlEntry> {
+  const document = parseDocument(text, { version: '1.1', keepSourceTokens: false });
+  if (document.errors.length > 0) throw document.errors[0];
+  const entries: Record<string, RawYamlEntry> = {};
+  if (document.contents === null) return entries;
+  if (!isMap(document.contents)) throw new TypeError('not a YAML mapping');
+  for (const pair of document.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : null;
+    if (key === null || known.has(key)) continue;
+    const keyRange = (pair.key as { range?: [number, number, number] }).range;
+    const valueRange = (pair.value as { range?: [number, number, number] } | null)?.range;
+    if (!keyRange) continue;
+    const end = Math.max(keyRange[1], valueRange?.[1] ?? 0);
+    Object.defineProperty(entries, key, { value: new RawYamlEntry(text.slice(text.lastIndexOf('\n', keyRange[0] - 1) + 1, end).replace(/\s+$/, '')), enumerable: true, writable: true, configurable: true });
+  }
+  return entries;
 }
 
 // ---------------------------------------------------------------------------------------------
