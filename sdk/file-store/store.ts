@@ -69,9 +69,10 @@ import {
 } from '../mlflow/validation.js';
 import { pythonFloatRepr } from '../mlflow/python.js';
 import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
-import { LineFiles } from '../storage/append.js';
+import { LineFiles, completeLinesSize } from '../storage/append.js';
 import { createFileExclusive, errnoOf, replaceFile, writeFailure } from '../storage/atomic.js';
 import { withLock } from '../storage/lock.js';
+import { commitJournal, hasJournal, rollBack, writeJournal, type JournalEntry } from '../storage/journal.js';
 
 // ---------------------------------------------------------------------------------------------
 // Layout constants (reference §9.1)
@@ -521,6 +522,9 @@ function sameSignature(stats: fs.Stats, signature: FileSignature): boolean {
   return stats.ino === signature.ino && stats.size === signature.size && stats.mtimeMs === signature.mtimeMs && stats.ctimeMs === signature.ctimeMs;
 }
 
+/** Where a run's batch in flight is recorded (sdk/storage/journal.ts); MLflow reads no loose file of a run folder. */
+const journalPathOf = (runDir: string) => path.join(runDir, '.flowhost-batch-journal');
+
 /** `dir/` + a key whose parts are separated by `/`, in the platform's separators. */
 function keyPrefix(dir: string): string {
   return dir + path.sep;
@@ -786,7 +790,7 @@ export class FileStore implements TrackingStore {
    * The run `runId` with its current meta.yaml (MLflow's `_get_run_info`): from the cache when one
    * `stat` proves the file unchanged, else re-read, else found again by scanning.
    */
-  private async locateRun(runId: string, validated = false): Promise<CachedRun> {
+  private async locateRun(runId: string, validated = false, underLock = false): Promise<CachedRun> {
     if (!validated) validateRunId(runId);
     let entry = this.runs.get(runId);
     if (entry) {
@@ -805,7 +809,21 @@ export class FileStore implements TrackingStore {
       throw MlflowError.invalidState(`Run '${runId}' metadata is in invalid state.`);
     }
     this.remember(runId, entry);
+    if (hasJournal(journalPathOf(entry.runDir))) {
+      await this.settleBatch(entry, underLock);
+      return this.locateRun(runId, true, underLock);
+    }
     return entry;
+  }
+
+  /**
+   * A run's journal is a batch in flight (its writer holds the run's lock) or one whose writer
+   * died: waiting for the lock tells them apart, and a journal still there then is undone.
+   */
+  private async settleBatch(entry: CachedRun, underLock: boolean): Promise<void> {
+    const journal = journalPathOf(entry.runDir);
+    if (underLock) return rollBack(journal);
+    await this.locked(this.lockPath('run', entry.stored.info.runId), () => rollBack(journal));
   }
 
   /**
@@ -814,7 +832,7 @@ export class FileStore implements TrackingStore {
    */
   private async rewriteRun(runId: string, change: (current: StoredRun) => StoredRun): Promise<RunInfo> {
     return this.locked(this.lockPath('run', runId), async () => {
-      const entry = await this.locateRun(runId);
+      const entry = await this.locateRun(runId, false, true);
       const next = change(entry.stored);
       const mode = statOrNull(entry.metaPath)?.mode;
       const previous = readTextOrNull(entry.metaPath) ?? undefined;
@@ -903,34 +921,12 @@ export class FileStore implements TrackingStore {
     );
   }
 
-  /**
-   * Writes params, checking every one against what is stored before writing any, so a refused
-   * batch leaves no param behind (MLflow would have written those before the conflicting one).
-   */
-  private writeParams(entry: CachedRun, params: readonly Param[]): void {
-    const runId = entry.stored.info.runId;
-    const paramsDir = path.join(entry.runDir, 'params');
-    const fresh: Param[] = [];
-    for (const param of params) {
-      const existing = readTextOrNull(path.join(paramsDir, param.key));
-      if (existing === null) fresh.push(param);
-      else if (existing !== param.value) throw this.paramConflict(runId, param.key, existing, param.value);
-    }
-    for (const param of fresh) {
-      const target = path.join(paramsDir, param.key);
-      if (!this.createExclusive(target, param.value, entry.runDir)) {
-        const existing = readTextOrNull(target) ?? '';
-        if (existing !== param.value) throw this.paramConflict(runId, param.key, existing, param.value);
-      }
-    }
-  }
-
-  /** One O_APPEND write per metric key: the batch's lines of that key, in order. */
-  private appendMetrics(entry: CachedRun, metrics: readonly Metric[]): void {
-    if (metrics.length === 1) return this.lineFiles.append(entry.metricsPrefix + keyPath(metrics[0].key), metricLine(metrics[0]), entry.runDir);
-    const byKey = new Map<string, string>();
-    for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
-    for (const [key, lines] of byKey) this.lineFiles.append(entry.metricsPrefix + keyPath(key), lines, entry.runDir);
+  /** MLflow's param immutability: a new key is created, the same value again is fine, another one is refused. */
+  private writeParam(entry: CachedRun, param: Param): void {
+    const file = path.join(entry.runDir, 'params', param.key);
+    const existing = readTextOrNull(file);
+    if (existing === null) this.applyWrite(entry, { kind: 'create', file, data: param.value });
+    else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
   }
 
   private writeRunTag(entry: CachedRun, tag: RunTag): void {
@@ -938,12 +934,8 @@ export class FileStore implements TrackingStore {
   }
 
   /**
-   * MLflow's `update_run_info` as `set_tag`/`log_batch` call it for `mlflow.runName`: status and end
-   * time kept, the name changed if the value is non-empty, meta.yaml rewritten (which drops
-   * `deleted_time`).
-   */
-  /**
-   * Setting the `mlflow.runName` tag renames the run. The tag file and `meta.yaml` are written
+   * Setting the `mlflow.runName` tag renames the run (MLflow's `update_run_info`: status and end time
+   * kept, the name changed if the value is non-empty, meta.yaml rewritten, which drops `deleted_time`). The tag file and `meta.yaml` are written
    * under the run's lock, together: two writers renaming at once leave a tag and a name that agree.
    */
   private async renameThroughTag(runId: string, entry: CachedRun, value: string): Promise<void> {
@@ -1174,9 +1166,11 @@ export class FileStore implements TrackingStore {
     const slicer = new Slicer();
     const runs: Run[] = [];
     for (const experimentId of experimentIds) {
-      for (const entry of await this.listRuns(experimentId, runViewType, slicer)) {
+      for (const listed of await this.listRuns(experimentId, runViewType, slicer)) {
         await slicer.tick();
-        runs.push(this.readRun(entry));
+        // A batch in flight or left by a dead writer is settled first: no search sees half of one.
+        const entry = hasJournal(journalPathOf(listed.runDir)) ? await this.locateRun(listed.stored.info.runId, true) : listed;
+        if (matchesView(runViewType, entry.stored.info.lifecycleStage)) runs.push(this.readRun(entry));
       }
     }
     return searchRunsInMemory(runs, filterString, orderBy, maxResults, pageToken);
@@ -1203,23 +1197,94 @@ export class FileStore implements TrackingStore {
   // ------------------------------------------------------------------------------------------
   // Logging
 
+  /**
+   * All or nothing (sdk/storage/journal.ts): under the run's lock, every write of the batch is
+   * recorded in the run's journal before it is made, and the journal removed once all are made. A
+   * batch refused or failing part way is undone at once; one whose process died is undone by the
+   * next call that touches the run. Readers wait for a batch in flight and never see part of one.
+   */
   async logBatch(runId: string, metrics: Metric[], params: Param[], tags: RunTag[]): Promise<void> {
     validateRunId(runId);
     const batch = validateBatch(metrics, params, tags);
     checkStorable(batch.metrics);
-    const entry = await this.locateRun(runId, true);
-    checkRunIsActive(entry.stored.info);
-    try {
-      this.writeParams(entry, batch.params);
-      if (batch.metrics.length > 0) this.appendMetrics(entry, batch.metrics);
-      for (const tag of batch.tags) {
-        if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, entry, tag.value);
-        else this.writeRunTag(entry, tag);
+    checkRunIsActive((await this.locateRun(runId, true)).stored.info);
+    // MLflow's FileStore wraps whatever fails while writing a batch as INTERNAL_ERROR (HTTP 500), a
+    // param change included, keeping the message.
+    const internal = (error: unknown) => new MlflowError(messageOf(error), 'INTERNAL_ERROR');
+    await this.locked(this.lockPath('run', runId), async () => {
+      const entry = await this.locateRun(runId, true, true);
+      checkRunIsActive(entry.stored.info);
+      let plan: { entries: JournalEntry[]; renamed: StoredRun | null };
+      try {
+        plan = this.planBatch(entry, batch.metrics, batch.params, batch.tags);
+      } catch (error) {
+        throw internal(error);
       }
-    } catch (error) {
-      // MLflow's FileStore wraps whatever fails while writing a batch as INTERNAL_ERROR (HTTP 500),
-      // a param change included, keeping the message.
-      throw new MlflowError(messageOf(error), 'INTERNAL_ERROR');
+      if (plan.entries.length === 0) return;
+      const journal = journalPathOf(entry.runDir);
+      try {
+        writeJournal(journal, plan.entries);
+      } catch (error) {
+        throw internal(writeFailure(error, this.label, journal));
+      }
+      try {
+        for (const write of plan.entries) this.applyWrite(entry, write);
+      } catch (error) {
+        try {
+          rollBack(journal);
+        } catch {
+          // Left for the next call touching the run, which rolls back before anything else.
+        }
+        throw internal(error);
+      }
+      commitJournal(journal);
+      if (plan.renamed) this.remember(runId, { ...entry, signature: signatureOf(fs.statSync(entry.metaPath)), stored: plan.renamed });
+    });
+  }
+
+  /** The writes of a batch, in MLflow's order (params, metrics, tags), checked before any is made. */
+  private planBatch(entry: CachedRun, metrics: readonly Metric[], params: readonly Param[], tags: readonly RunTag[]): { entries: JournalEntry[]; renamed: StoredRun | null } {
+    const entries: JournalEntry[] = [];
+    const paramsDir = path.join(entry.runDir, 'params');
+    for (const param of params) {
+      const existing = readTextOrNull(path.join(paramsDir, param.key));
+      if (existing === null) entries.push({ kind: 'create', file: path.join(paramsDir, param.key), data: param.value });
+      else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
+    }
+    const byKey = new Map<string, string>();
+    for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
+    for (const [key, data] of byKey) {
+      const file = entry.metricsPrefix + keyPath(key);
+      entries.push({ kind: 'append', file, data, from: completeLinesSize(file) });
+    }
+    let renamed: StoredRun | null = null;
+    for (const tag of tags) {
+      const file = path.join(entry.runDir, 'tags', tag.key);
+      entries.push({ kind: 'replace', file, data: tag.value, previous: readTextOrNull(file) });
+      if (tag.key !== RUN_NAME_TAG) continue;
+      // Setting mlflow.runName renames the run: meta.yaml is rewritten (MLflow's update_run_info,
+      // which drops deleted_time).
+      const current: StoredRun = renamed ?? entry.stored;
+      renamed = { info: { ...current.info, runName: tag.value || current.info.runName } };
+      const previous = readTextOrNull(entry.metaPath);
+      entries.push({ kind: 'replace', file: entry.metaPath, data: runMetaYaml(renamed.info, undefined, previous ?? undefined), previous });
+    }
+    return { entries, renamed };
+  }
+
+  private applyWrite(entry: CachedRun, write: JournalEntry): void {
+    switch (write.kind) {
+      case 'append':
+        return this.lineFiles.append(write.file, write.data, entry.runDir);
+      case 'create':
+        if (!this.createExclusive(write.file, write.data, entry.runDir)) {
+          // Created by another writer since the check: the same value is fine, another is a change.
+          const existing = readTextOrNull(write.file) ?? '';
+          if (existing !== write.data) throw this.paramConflict(entry.stored.info.runId, path.relative(path.join(entry.runDir, 'params'), write.file).split(path.sep).join('/'), existing, write.data);
+        }
+        return;
+      case 'replace':
+        return this.replace(write.file, write.data, entry.runDir, write.file === entry.metaPath ? statOrNull(write.file)?.mode : undefined);
     }
   }
 
@@ -1229,7 +1294,7 @@ export class FileStore implements TrackingStore {
     checkStorable([metric]);
     const entry = await this.locateRun(runId, true);
     checkRunIsActive(entry.stored.info);
-    this.appendMetrics(entry, [metric]);
+    this.lineFiles.append(entry.metricsPrefix + keyPath(metric.key), metricLine(metric), entry.runDir);
   }
 
   async logParam(runId: string, param: Param): Promise<void> {
@@ -1237,7 +1302,7 @@ export class FileStore implements TrackingStore {
     const checked = validateParam(param);
     const entry = await this.locateRun(runId);
     checkRunIsActive(entry.stored.info);
-    this.writeParams(entry, [checked]);
+    this.writeParam(entry, checked);
   }
 
   async setTag(runId: string, tag: RunTag): Promise<void> {

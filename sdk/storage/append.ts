@@ -35,6 +35,22 @@ function sizeWithoutFragment(fd: number, size: number): number {
   return 0;
 }
 
+/** The size of `file` up to the end of its last complete line (0 if it does not exist). */
+export function completeLinesSize(file: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR') return 0;
+    throw error;
+  }
+  try {
+    return sizeWithoutFragment(fd, fs.fstatSync(fd).size);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class LineFiles {
   private readonly open = new Map<string, number>();
   private readonly byte = Buffer.alloc(1);
