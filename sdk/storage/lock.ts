@@ -1,20 +1,20 @@
 /**
  * Lock files shared by every writer of a store folder: threads, processes and hosts on a shared
- * file system. A lock is a file created with O_EXCL holding `<host> <pid> <thread> <time>`, removed
- * on release. A lock whose holder died is broken: at once when its process is known dead on this
+ * file system. A lock is a file holding `<host> <pid> <thread> <time>`, created only if absent
+ * and removed on release. A lock whose holder died is broken: at once when its process is known dead on this
  * host, else once it is older than `STALE_MS` (long holders refresh it). Writers of one thread wait
  * in line for each other instead of polling.
  *
- * The stores put lock files where MLflow reads nothing (the store root, the registry's `models`
- * folder, which MLflow reads only the sub-folders of), so a lock left by a crash is inert for MLflow.
+ * The stores put lock files where MLflow reads nothing (the store root, of which MLflow reads only
+ * the sub-folders), so a lock left by a crash is inert for MLflow.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
+import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { MlflowError } from '../errors.js';
-import { errnoOf, removeQuietly, writeAll, writeFailure } from './atomic.js';
-import { io } from './io.js';
+import { createFileExclusive, errnoOf, removeQuietly, writeFailure } from './atomic.js';
 
 export const LOCK_STALE_MS = 10_000;
 const LOCK_TIMEOUT_MS = 60_000;
@@ -51,8 +51,6 @@ function breakIfStale(lockPath: string): void {
       return;
     }
     const [host, pid] = holder.split(' ');
-    // An empty lock file is one being written right now (or one left by a crash between create
-    // and write, which the age test above breaks).
     stale = host === HOST && Number(pid) > 0 && Number(pid) !== process.pid && pidIsDead(Number(pid));
   }
   if (!stale) return;
@@ -76,26 +74,17 @@ function breakIfStale(lockPath: string): void {
 }
 
 /**
- * One attempt to take the lock. A lock file that cannot be written whole (a full disk) is removed
- * again and the failure reported naming `store`: no empty lock is left to stall the next writer.
+ * One attempt to take the lock. The lock file appears with its holder line already in it (written
+ * to a temporary file, then hard-linked to the lock's name, which fails if the lock is held): a
+ * writer killed while taking the lock leaves no empty lock that nobody can judge, and one failing
+ * to write it (a full disk) leaves nothing.
  */
 function tryAcquire(lockPath: string, store: string): boolean {
-  let fd: number;
   try {
-    fd = io.openSync(lockPath, 'wx');
+    return createFileExclusive(lockPath, `${HOST} ${process.pid} ${threadId} ${Date.now()}\n`, { tempDir: path.dirname(lockPath) });
   } catch (error) {
-    if (errnoOf(error) === 'EEXIST') return false;
     throw writeFailure(error, store, lockPath);
   }
-  try {
-    writeAll(fd, Buffer.from(`${HOST} ${process.pid} ${threadId} ${Date.now()}\n`));
-  } catch (error) {
-    fs.closeSync(fd);
-    removeQuietly(lockPath);
-    throw writeFailure(error, store, lockPath);
-  }
-  fs.closeSync(fd);
-  return true;
 }
 
 function timedOut(lockPath: string): MlflowError {
