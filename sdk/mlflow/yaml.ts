@@ -9,15 +9,19 @@
  *  - `readYaml`: what PyYAML's `safe_load` returns for such files. Flat `key: value` files (what
  *    MLflow and flowhost write nearly always) take a fast path of a few µs; anything else (folded
  *    or quoted multi-line scalars, `?` keys, sequences, comments) goes through `BlockReader`, a
- *    small reader following PyYAML's scanner rules. Not the `yaml` package: it costs ~70 µs per
- *    file on the search path, types plain scalars differently from PyYAML (`y`, `1e5`), and its
- *    Node build `require`s `process`, which breaks the ESM bundle every worker plugin is built as.
- *    Both readers were checked against PyYAML on thousands of generated documents.
+ *    small reader following PyYAML's scanner rules.
  *  - `parsePythonFloat` / `parsePythonInt`: Python's `float()` and `int()`, which read metric lines
  *    (written with `pythonFloatRepr` of ../python.ts).
+ *
+ * Both are checked against a corpus PyYAML generated (test/fixtures/pyyaml): the emitter writes all
+ * of it byte for byte, the reader reads all of it as `safe_load` does. The `yaml` package is not the
+ * reader because it does not: even with PyYAML's scalar rules (`pyyamlTags`) it misreads every
+ * string holding U+0085, U+2028 or U+2029, which PyYAML folds as line breaks
+ * (docs/decisions/0011-yaml-emitter-and-reader.md). It serves where exactness of that kind does not
+ * matter: MLproject files, and finding the verbatim text of keys a rewrite keeps (`unknownEntries`).
  */
 
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument, type ScalarTag, type Tags } from 'yaml';
 
 // ---------------------------------------------------------------------------------------------
 // Python numbers (`repr(float)`, the other direction, is `pythonFloatRepr` in ../python.ts)
@@ -72,8 +76,8 @@ const IMPLICIT_NON_STRING = [
   /^(?:!|&|\*)$/,
 ];
 
-/** Whether PyYAML's resolver reads `value`, written plain, back as a string. */
-function resolvesToString(value: string): boolean {
+/** Whether PyYAML's resolver reads `value`, written plain, back as a string (shared with ../artifact-store/serialize.ts). */
+export function resolvesToString(value: string): boolean {
   // Python's `$` also matches before one trailing newline.
   const candidates = value.endsWith('\n') ? [value, value.slice(0, -1)] : [value];
   return !candidates.some((c) => IMPLICIT_NON_STRING.some((re) => re.test(c)));
@@ -422,6 +426,37 @@ export function dumpYaml(mapping: { readonly [key: string]: YamlValue }): string
   return emitter.text();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The `yaml` package, where it serves: MLproject files (../projects/spec.ts) and keeping unknown keys
+
+const BOOL_TAG = 'tag:yaml.org,2002:bool';
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+/**
+ * PyYAML's YAML 1.1 resolvers where the `yaml` package follows the 1.1 spec instead: `y`/`n` are
+ * strings, not booleans (a parameter named `n` stays `n`), and a float needs a dot and a signed
+ * exponent (`1e3` and `1.5e3` are strings). Infinity, NaN and sexagesimal floats stay as they are.
+ */
+export function pyyamlTags(tags: Tags): Tags {
+  const kept = tags.map((tag) => {
+    if (typeof tag !== 'object' || tag.tag !== BOOL_TAG) return tag;
+    const truthy = (tag as ScalarTag).identify?.(true);
+    return { ...tag, test: truthy ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ } as ScalarTag;
+  });
+  // The yaml package's own float forms: infinity/NaN and sexagesimal stay, the decimal ones go.
+  const special = (tag: Tags[number]) => {
+    if (typeof tag !== 'object' || tag.tag !== FLOAT_TAG) return false;
+    const test = (tag as ScalarTag).test;
+    return !test || !(test.test('.inf') || test.test('190:20:30.15'));
+  };
+  const float: ScalarTag = {
+    tag: FLOAT_TAG,
+    default: true,
+    test: /^[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?$|^\.[0-9_]+(?:[eE][-+][0-9]+)?$/,
+    resolve: (text: string) => parseFloat(text.replace(/_/g, '')),
+  };
+  return [...kept.filter((tag) => !special(tag)), float];
+}
+
 /**
  * The top-level entries of the YAML mapping `text` whose keys are not in `known`, each as its
  * verbatim text (from the key to the end of its value), for `dumpYaml` to write back unchanged.
@@ -429,7 +464,7 @@ export function dumpYaml(mapping: { readonly [key: string]: YamlValue }): string
  * key, whatever its value's type. Throws if `text` is not a YAML mapping.
  */
 export function unknownEntries(text: string, known: ReadonlySet<string>): Record<string, RawYamlEntry> {
-  const document = parseDocument(text, { version: '1.1', keepSourceTokens: false });
+  const document = parseDocument(text, { version: '1.1', customTags: pyyamlTags });
   if (document.errors.length > 0) throw document.errors[0];
   const entries: Record<string, RawYamlEntry> = {};
   if (document.contents === null) return entries;
