@@ -413,11 +413,75 @@ function isLater(a: Metric, b: Metric): boolean {
   return a.value > b.value;
 }
 
-function latestMetric(points: Metric[], key: string): Metric {
-  if (points.length === 0) throw new MlflowError(`Metric '${key}' is malformed. No data found.`, 'INTERNAL_ERROR');
-  let latest = points[0];
-  for (let i = 1; i < points.length; i++) if (isLater(points[i], latest)) latest = points[i];
-  return latest;
+/**
+ * What a scan of a metric file found so far: the latest point of its first `scanned` bytes (whole
+ * lines), and the bytes just before `scanned`, which must still be there for the scan to go on
+ * from `scanned` (a file cut back by an undone batch and grown again is scanned afresh).
+ */
+interface LatestScan {
+  ino: number;
+  scanned: number;
+  seam: Buffer;
+  latest: Metric | null;
+}
+
+const SCAN_CHUNK = 1 << 20;
+const SEAM_BYTES = 32;
+const LATEST_CACHE_LIMIT = 100_000;
+
+/**
+ * The latest point of a metric file (MLflow's `_get_metric_from_file`: the max by (step, timestamp,
+ * value) over every line, not the last line: points may be logged out of order), in bounded
+ * memory: the file is read in 1 MB chunks and no point is kept but the best. `previous` is an
+ * earlier scan of the same file; only what was appended since is read then. Returns the new scan.
+ */
+function scanLatest(file: string, key: string, experimentId: string, previous: LatestScan | undefined): { scan: LatestScan; latest: Metric } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const ino = fs.fstatSync(fd).ino;
+    let scan: LatestScan = { ino, scanned: 0, seam: Buffer.alloc(0), latest: null };
+    if (previous && previous.ino === ino && previous.scanned <= size) {
+      const seam = Buffer.alloc(previous.seam.length);
+      fs.readSync(fd, seam, 0, seam.length, previous.scanned - seam.length);
+      if (seam.equals(previous.seam)) scan = { ...previous };
+    }
+    const buffer = Buffer.alloc(Math.min(SCAN_CHUNK, Math.max(1, size - scan.scanned)));
+    let carry = '';
+    let position = scan.scanned;
+    while (position < size) {
+      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, size - position), position);
+      if (read <= 0) break;
+      position += read;
+      const text = carry + buffer.toString('utf8', 0, read);
+      const lastBreak = text.lastIndexOf('\n');
+      carry = text.slice(lastBreak + 1);
+      for (const line of splitLines(text.slice(0, lastBreak + 1))) {
+        const point = parseMetricLine(key, line, experimentId);
+        if (!scan.latest || isLater(point, scan.latest)) scan.latest = point;
+      }
+      scan.scanned = position - Buffer.byteLength(carry);
+    }
+    if (scan.scanned > 0) {
+      scan.seam = Buffer.alloc(Math.min(SEAM_BYTES, scan.scanned));
+      fs.readSync(fd, scan.seam, 0, scan.seam.length, scan.scanned - scan.seam.length);
+    }
+    // A last line without its line break: MLflow reads it if it parses; one that does not is a
+    // point being appended by another writer right now (see readMetricFile).
+    let latest = scan.latest;
+    if (carry.trim() !== '') {
+      try {
+        const point = parseMetricLine(key, carry, experimentId);
+        if (!latest || isLater(point, latest)) latest = point;
+      } catch {
+        // Left for the next read.
+      }
+    }
+    if (!latest) throw new MlflowError(`Metric '${key}' is malformed. No data found.`, 'INTERNAL_ERROR');
+    return { scan, latest };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -543,6 +607,8 @@ export class FileStore implements TrackingStore {
   readonly artifactRootUri: string;
   private readonly trashDirectory: string;
   private readonly runs = new Map<string, CachedRun>();
+  /** Per metric file, how far it was scanned for its latest point (bounded, oldest dropped first). */
+  private readonly latestScans = new Map<string, LatestScan>();
   /** How errors name this store. */
   private readonly label: string;
   private readonly lineFiles: LineFiles;
@@ -842,6 +908,15 @@ export class FileStore implements TrackingStore {
     });
   }
 
+  /** The latest point of a metric file, reading only what was appended since this store last looked. */
+  private latestPoint(file: string, key: string, experimentId: string): Metric {
+    const { scan, latest } = scanLatest(file, key, experimentId, this.latestScans.get(file));
+    this.latestScans.delete(file);
+    if (this.latestScans.size >= LATEST_CACHE_LIMIT) this.latestScans.delete(this.latestScans.keys().next().value!);
+    this.latestScans.set(file, scan);
+    return latest;
+  }
+
   /** The run's folders of params, tags, metrics and inputs made into a `Run` (MLflow's `_get_run_from_info`). */
   private readRun(entry: CachedRun): Run {
     const info = { ...entry.stored.info };
@@ -849,7 +924,7 @@ export class FileStore implements TrackingStore {
     const metrics: Record<string, number> = {};
     const metricsDir = path.join(runDir, 'metrics');
     for (const key of keyFiles(metricsDir)) {
-      setEntry(metrics, key, latestMetric(readMetricFile(path.join(metricsDir, key), key, info.experimentId), key).value);
+      setEntry(metrics, key, this.latestPoint(path.join(metricsDir, key), key, info.experimentId).value);
     }
     const params: Record<string, string> = {};
     const paramsDir = path.join(runDir, 'params');
