@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, one after the other (they would distort each other in parallel). */
 import { runArtifactsBench } from './artifacts.js';
+import { runFileStoreBench } from './file-store.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runThroughputBench } from './throughput.js';
@@ -7,6 +8,7 @@ import { runTrackingBench } from './tracking.js';
 
 await runKernelBench();
 await runTrackingBench();
+await runFileStoreBench();
 await runThroughputBench();
 await runArtifactsBench();
 await runIsolationBench();
