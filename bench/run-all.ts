@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, one after the other (they would distort each other in parallel). */
 import { runArtifactsBench } from './artifacts.js';
 import { runChildTransportsBench } from './child-transports.js';
+import { runFileStoreBench } from './file-store.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runThroughputBench } from './throughput.js';
@@ -8,6 +9,7 @@ import { runTrackingBench } from './tracking.js';
 
 await runKernelBench();
 await runTrackingBench();
+await runFileStoreBench();
 await runThroughputBench();
 await runArtifactsBench();
 await runIsolationBench();

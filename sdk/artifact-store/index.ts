@@ -6,6 +6,7 @@
 export { createLocalArtifactRepository, fileSystemError, localArtifactDir, type LocalArtifactRepositoryOptions } from './local.js';
 export {
   FileSource,
+  ABANDONED_PARTIAL_MS,
   PARTIAL_DOWNLOAD_SUFFIX,
   PARTIAL_UPLOAD_SUFFIX,
   isPartialName,

@@ -11,14 +11,14 @@
  *    same);
  *  - every path is checked again here, so the library is safe to use without the host in front.
  */
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileInfo } from '../entities.js';
 import { MlflowError, isMlflowError } from '../errors.js';
 import { compareCodePoints } from '../mlflow/python.js';
 import { localPathOfFileUri } from '../mlflow/uri.js';
 import type { ArtifactRepository } from '../kinds/artifact-repository.js';
-import { FileSource, PARTIAL_UPLOAD_SUFFIX, isPartialName, localPathBelow, writeFileAtomically } from './files.js';
+import { ABANDONED_PARTIAL_MS, FileSource, PARTIAL_UPLOAD_SUFFIX, isPartialName, localPathBelow, writeFileAtomically } from './files.js';
 import { checkArtifactFilePath, checkArtifactPath, joinArtifactPath } from './paths.js';
 
 /**
@@ -60,6 +60,38 @@ export function fileSystemError(error: unknown, artifactPath: string | null): Ml
   }
 }
 
+/** Removes a partial upload whose writer is gone (see ABANDONED_PARTIAL_MS); best effort. */
+async function removeIfAbandoned(file: string): Promise<void> {
+  try {
+    if (Date.now() - (await lstat(file)).mtimeMs > ABANDONED_PARTIAL_MS) await rm(file, { force: true });
+  } catch {
+    // Finished or removed meanwhile.
+  }
+}
+
+/**
+ * Whether `dir` holds, at any depth, something other than partial uploads (an empty folder counts:
+ * MLflow lists it). Abandoned partial uploads met on the way are removed, and so is a folder they
+ * were all it held (the upload created it).
+ */
+async function holdsFinishedFile(dir: string): Promise<boolean> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return true;
+  }
+  if (entries.length === 0) return true;
+  let finished = false;
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (isPartialName(entry.name)) await removeIfAbandoned(full);
+    else if (!entry.isDirectory() || (await holdsFinishedFile(full))) finished = true;
+  }
+  if (!finished) await rmdir(dir).catch(() => {});
+  return finished;
+}
+
 export function createLocalArtifactRepository(options: LocalArtifactRepositoryOptions): ArtifactRepository {
   const { root } = options;
   return {
@@ -93,9 +125,15 @@ export function createLocalArtifactRepository(options: LocalArtifactRepositoryOp
         if (code === 'ENOENT' || code === 'ENOTDIR') return [];
         throw fileSystemError(error, checked);
       }
+      const visible: typeof entries = [];
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (isPartialName(entry.name)) await removeIfAbandoned(full);
+        // A folder holding only an unfinished upload's temporary file is not there yet.
+        else if (!entry.isDirectory() || (await holdsFinishedFile(full))) visible.push(entry);
+      }
       const infos = await Promise.all(
-        entries
-          .filter((entry) => !isPartialName(entry.name))
+        visible
           .map(async (entry): Promise<FileInfo> => {
             const full = join(dir, entry.name);
             const relativePath = joinArtifactPath(checked, entry.name);

@@ -15,6 +15,7 @@
  * package's Node build is CommonJS requiring `process`, which an ESM bundle cannot load.
  */
 import { compareCodePoints, pythonFloatRepr } from '../mlflow/python.js';
+import { resolvesToString } from '../mlflow/yaml.js';
 
 export function serializeDict(dictionary: unknown, artifactFile: string): string {
   // Python's os.path.splitext: the last dot of the base name, leading dots not counting (`.yaml` has none).
@@ -48,15 +49,6 @@ function pythonJson(value: unknown): string {
 
 // --- YAML
 
-const YAML_11_IMPLICIT = [
-  /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N)$/, // bool (y/n: other YAML 1.1 readers)
-  /^(?:~|null|Null|NULL)$/, // null
-  /^[-+]?(?:0b[0-1_]+|0[0-7_]+|(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/, // int
-  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/, // float
-  /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/, // timestamp
-  /^(?:<<|=)$/, // merge, value
-];
-
 function yamlString(text: string): string {
   if (/[^\x20-\x7e]/.test(text)) return doubleQuoted(text);
   const plain =
@@ -64,7 +56,7 @@ function yamlString(text: string): string {
     !/^[\s\-?:,[\]{}#&*!|>'"%@`]/.test(text) &&
     !/\s$/.test(text) &&
     !/: |:$| #/.test(text) &&
-    !YAML_11_IMPLICIT.some((pattern) => pattern.test(text));
+    resolvesToString(text);
   // A single dash or question mark followed by a space is a sequence entry or a key, not text.
   return plain ? text : `'${text.replace(/'/g, "''")}'`;
 }

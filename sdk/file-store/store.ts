@@ -31,11 +31,9 @@
  *    over the target, so readers never see a half-written file. `meta.yaml` rewrites are
  *    read-modify-write, made safe by a lock file per run or experiment (see `withLock`).
  */
-import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { threadId } from 'node:worker_threads';
 import {
   RUN_STATUSES,
   RUN_STATUS_NUMBERS,
@@ -70,7 +68,11 @@ import {
   validateTagKey,
 } from '../mlflow/validation.js';
 import { pythonFloatRepr } from '../mlflow/python.js';
-import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlValue } from '../mlflow/yaml.js';
+import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
+import { LineFiles, completeLinesSize } from '../storage/append.js';
+import { createFileExclusive, errnoOf, replaceFile, writeFailure } from '../storage/atomic.js';
+import { withLock } from '../storage/lock.js';
+import { commitJournal, hasJournal, rollBack, writeJournal, type JournalEntry } from '../storage/journal.js';
 
 // ---------------------------------------------------------------------------------------------
 // Layout constants (reference §9.1)
@@ -89,8 +91,6 @@ const SOURCE_TYPE_LOCAL = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | null)?.code;
 
 function statOrNull(target: string): fs.Stats | undefined {
   try {
@@ -214,240 +214,6 @@ class Slicer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Temporary files and atomic writes
-
-/** Unique per process and thread; temp names must not collide between writers of one store. */
-const TEMP_PREFIX = `.flowhost-${randomBytes(4).toString('hex')}-${process.pid}-${threadId}-`;
-let tempCounter = 0;
-
-/**
- * Temp files live in the run (or experiment) directory, never inside `tags/` or `params/`: a
- * reader walking those folders (MLflow's included) would take a temp file for a key. MLflow reads
- * only sub-directories of a run or experiment folder as anything, so a stray file there is inert.
- */
-function tempPath(dir: string): string {
-  return path.join(dir, `${TEMP_PREFIX}${++tempCounter}.tmp`);
-}
-
-function writeTemp(dir: string, data: string, mode?: number): string {
-  const temp = tempPath(dir);
-  const fd = fs.openSync(temp, 'wx');
-  try {
-    fs.writeFileSync(fd, data);
-    if (mode !== undefined) fs.fchmodSync(fd, mode & 0o7777);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return temp;
-}
-
-function unlinkQuietly(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    // Already gone, or never created: nothing to clean.
-  }
-}
-
-/** Runs `op` (a rename or link onto `target`), creating `target`'s parent folders once if missing. */
-function withParents(target: string, op: () => void): void {
-  try {
-    op();
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw error;
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    op();
-  }
-}
-
-/** Replaces `target` with `data` atomically (temp file in `tempDir` + rename), keeping `mode` if given. */
-function writeAtomic(target: string, data: string, tempDir: string, mode?: number): void {
-  const temp = writeTemp(tempDir, data, mode);
-  try {
-    withParents(target, () => fs.renameSync(temp, target));
-  } catch (error) {
-    unlinkQuietly(temp);
-    throw error;
-  }
-}
-
-/**
- * Creates `target` with `data` unless it exists, atomically: the content is complete before the
- * name appears, and of two concurrent creators exactly one wins. Returns false if it existed.
- */
-function createExclusive(target: string, data: string, tempDir: string): boolean {
-  const temp = writeTemp(tempDir, data);
-  try {
-    withParents(target, () => fs.linkSync(temp, target));
-    return true;
-  } catch (error) {
-    const code = errnoOf(error);
-    if (code === 'EEXIST') return false;
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
-      // A file system without hard links: O_EXCL still makes one creator win, at the cost of a
-      // short window in which the file exists but is empty.
-      try {
-        withParents(target, () => fs.writeFileSync(target, data, { flag: 'wx' }));
-        return true;
-      } catch (inner) {
-        if (errnoOf(inner) === 'EEXIST') return false;
-        throw inner;
-      }
-    }
-    throw error;
-  } finally {
-    unlinkQuietly(temp);
-  }
-}
-
-/**
- * Metric files kept open for appending (O_APPEND), most recently used last. Opening and closing a
- * file costs ~6 µs against ~1 µs for the write itself, and a run's metrics are appended to again
- * and again. Before each write an `fstat` checks the file still has a name (nlink > 0): a file
- * deleted or replaced behind the store's back is reopened by path, never written into the void.
- */
-class AppendFiles {
-  private readonly open = new Map<string, number>();
-
-  constructor(private readonly limit: number) {}
-
-  append(file: string, lines: string): void {
-    let fd = this.open.get(file);
-    if (fd !== undefined) {
-      this.open.delete(file);
-      if (fs.fstatSync(fd).nlink === 0) {
-        fs.closeSync(fd);
-        fd = undefined;
-      }
-    }
-    if (fd === undefined) {
-      withParents(file, () => (fd = fs.openSync(file, 'a')));
-      if (this.open.size >= this.limit) this.closeOne();
-    }
-    this.open.set(file, fd!);
-    const data = Buffer.from(lines, 'utf8');
-    // One write per call: with O_APPEND the kernel places it whole at the end, even with other writers.
-    let written = fs.writeSync(fd!, data);
-    while (written < data.length) written += fs.writeSync(fd!, data, written);
-  }
-
-  private closeOne(): void {
-    const [file, fd] = this.open.entries().next().value as [string, number];
-    this.open.delete(file);
-    fs.closeSync(fd);
-  }
-
-  closeAll(): void {
-    while (this.open.size > 0) this.closeOne();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Locks
-
-const LOCK_STALE_MS = 10_000;
-const LOCK_TIMEOUT_MS = 60_000;
-const HOST = hostname();
-/** One queue per lock file in this thread, so writers of one thread wait in line instead of polling. */
-const localLockQueues = new Map<string, Promise<void>>();
-
-function pidIsDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return errnoOf(error) === 'ESRCH';
-  }
-}
-
-/** Removes `lockPath` if its holder is gone (dead process on this host) or it is older than LOCK_STALE_MS. */
-function breakIfStale(lockPath: string): void {
-  const seen = statOrNull(lockPath);
-  if (!seen) return;
-  let stale = Date.now() - seen.mtimeMs > LOCK_STALE_MS;
-  if (!stale) {
-    const [host, pid] = (readTextOrNull(lockPath) ?? '').split(' ');
-    stale = host === HOST && Number(pid) > 0 && Number(pid) !== process.pid && pidIsDead(Number(pid));
-  }
-  if (!stale) return;
-  // Move it aside first and check it is the very file judged stale: another writer may have broken
-  // it and taken a fresh lock in between, and that fresh lock must survive.
-  const aside = `${lockPath}.stale-${randomBytes(4).toString('hex')}`;
-  try {
-    fs.renameSync(lockPath, aside);
-  } catch {
-    return;
-  }
-  const moved = statOrNull(aside);
-  if (moved && moved.ino !== seen.ino) {
-    try {
-      fs.linkSync(aside, lockPath);
-    } catch {
-      // Someone holds a newer lock already; theirs stands.
-    }
-  }
-  unlinkQuietly(aside);
-}
-
-/**
- * Runs `fn` holding the lock file `lockPath` (created with O_EXCL, removed after). Lock files live
- * in the store root, where MLflow looks only at sub-directories: they never move with an experiment
- * sent to `.trash`, and a lock left by a crashed writer is inert for MLflow and broken after
- * LOCK_STALE_MS (at once if its process is known dead). Critical sections last a few syscalls.
- */
-async function withLock<T>(lockPath: string, fn: () => T | Promise<T>): Promise<T> {
-  const previous = localLockQueues.get(lockPath) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous.then(() => mine);
-  localLockQueues.set(lockPath, tail);
-  await previous;
-  try {
-    const started = Date.now();
-    let delay = 1;
-    for (;;) {
-      try {
-        const fd = fs.openSync(lockPath, 'wx');
-        try {
-          fs.writeSync(fd, `${HOST} ${process.pid} ${threadId} ${Date.now()}\n`);
-        } finally {
-          fs.closeSync(fd);
-        }
-        break;
-      } catch (error) {
-        if (errnoOf(error) !== 'EEXIST') throw error;
-      }
-      if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        throw new MlflowError(`Could not acquire the lock ${lockPath} within ${LOCK_TIMEOUT_MS / 1000} s.`, 'COULD_NOT_ACQUIRE_LOCK');
-      }
-      breakIfStale(lockPath);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 25);
-    }
-    // Long holders (deleting an experiment of many runs) keep the lock fresh, so no other writer
-    // mistakes it for a crashed one.
-    const heartbeat = setInterval(() => {
-      const now = new Date();
-      try {
-        fs.utimesSync(lockPath, now, now);
-      } catch {
-        // Gone: released, or broken by someone who judged it stale; nothing to refresh.
-      }
-    }, LOCK_STALE_MS / 4);
-    heartbeat.unref();
-    try {
-      return await fn();
-    } finally {
-      clearInterval(heartbeat);
-      unlinkQuietly(lockPath);
-    }
-  } finally {
-    release();
-    if (localLockQueues.get(lockPath) === tail) localLockQueues.delete(lockPath);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // meta.yaml ⇄ entities (reference §9.2)
 
 /** A run's `meta.yaml`, parsed; `deletedTime` is absent when the file has no `deleted_time` key. */
@@ -455,6 +221,26 @@ interface StoredRun {
   info: RunInfo;
   deletedTime?: number | null;
 }
+
+/** The keys of a run's meta.yaml this store writes (MLflow 2.x's `_make_persisted_run_info_dict`, `deleted_time`). */
+const RUN_META_KEYS = new Set([
+  'artifact_uri',
+  'deleted_time',
+  'end_time',
+  'entry_point_name',
+  'experiment_id',
+  'lifecycle_stage',
+  'run_id',
+  'run_name',
+  'run_uuid',
+  'source_name',
+  'source_type',
+  'source_version',
+  'start_time',
+  'status',
+  'tags',
+  'user_id',
+]);
 
 function pyStr(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -498,9 +284,14 @@ function parseRunMeta(data: YamlData, runDirName: string): StoredRun {
   return stored;
 }
 
-/** MLflow's `_make_persisted_run_info_dict`, plus `deleted_time` when given. */
-function runMetaYaml(info: RunInfo, deletedTime?: number | null): string {
+/**
+ * What MLflow 2.x writes (`_make_persisted_run_info_dict` of `dict(RunInfo)`: `run_uuid` beside
+ * `run_id`, which MLflow 2.x cannot read a run without), plus `deleted_time` when given, plus every
+ * other key of `previousText` (the file being replaced) verbatim.
+ */
+function runMetaYaml(info: RunInfo, deletedTime?: number | null, previousText?: string): string {
   const dict: Record<string, YamlValue> = {
+    ...(previousText === undefined ? {} : unknownEntries(previousText, RUN_META_KEYS)),
     artifact_uri: info.artifactUri,
     end_time: info.endTime,
     entry_point_name: '',
@@ -508,6 +299,7 @@ function runMetaYaml(info: RunInfo, deletedTime?: number | null): string {
     lifecycle_stage: info.lifecycleStage,
     run_id: info.runId,
     run_name: info.runName,
+    run_uuid: info.runId,
     source_name: '',
     source_type: SOURCE_TYPE_LOCAL,
     source_version: '',
@@ -533,8 +325,11 @@ function parseExperimentMeta(data: YamlData): Omit<Experiment, 'tags'> {
 }
 
 /** `dict(experiment)`: on create MLflow drops `tags`; later rewrites keep it (a mapping readers ignore). */
-function experimentMetaYaml(experiment: Omit<Experiment, 'tags'> & { tags?: Record<string, string> }): string {
+const EXPERIMENT_META_KEYS = new Set(['artifact_location', 'creation_time', 'experiment_id', 'last_update_time', 'lifecycle_stage', 'name', 'tags']);
+
+function experimentMetaYaml(experiment: Omit<Experiment, 'tags'> & { tags?: Record<string, string> }, previousText?: string): string {
   const dict: Record<string, YamlValue> = {
+    ...(previousText === undefined ? {} : unknownEntries(previousText, EXPERIMENT_META_KEYS)),
     artifact_location: experiment.artifactLocation,
     creation_time: experiment.creationTime,
     experiment_id: experiment.experimentId,
@@ -618,11 +413,75 @@ function isLater(a: Metric, b: Metric): boolean {
   return a.value > b.value;
 }
 
-function latestMetric(points: Metric[], key: string): Metric {
-  if (points.length === 0) throw new MlflowError(`Metric '${key}' is malformed. No data found.`, 'INTERNAL_ERROR');
-  let latest = points[0];
-  for (let i = 1; i < points.length; i++) if (isLater(points[i], latest)) latest = points[i];
-  return latest;
+/**
+ * What a scan of a metric file found so far: the latest point of its first `scanned` bytes (whole
+ * lines), and the bytes just before `scanned`, which must still be there for the scan to go on
+ * from `scanned` (a file cut back by an undone batch and grown again is scanned afresh).
+ */
+interface LatestScan {
+  ino: number;
+  scanned: number;
+  seam: Buffer;
+  latest: Metric | null;
+}
+
+const SCAN_CHUNK = 1 << 20;
+const SEAM_BYTES = 32;
+const LATEST_CACHE_LIMIT = 100_000;
+
+/**
+ * The latest point of a metric file (MLflow's `_get_metric_from_file`: the max by (step, timestamp,
+ * value) over every line, not the last line: points may be logged out of order), in bounded
+ * memory: the file is read in 1 MB chunks and no point is kept but the best. `previous` is an
+ * earlier scan of the same file; only what was appended since is read then. Returns the new scan.
+ */
+function scanLatest(file: string, key: string, experimentId: string, previous: LatestScan | undefined): { scan: LatestScan; latest: Metric } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const ino = fs.fstatSync(fd).ino;
+    let scan: LatestScan = { ino, scanned: 0, seam: Buffer.alloc(0), latest: null };
+    if (previous && previous.ino === ino && previous.scanned <= size) {
+      const seam = Buffer.alloc(previous.seam.length);
+      fs.readSync(fd, seam, 0, seam.length, previous.scanned - seam.length);
+      if (seam.equals(previous.seam)) scan = { ...previous };
+    }
+    const buffer = Buffer.alloc(Math.min(SCAN_CHUNK, Math.max(1, size - scan.scanned)));
+    let carry = '';
+    let position = scan.scanned;
+    while (position < size) {
+      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, size - position), position);
+      if (read <= 0) break;
+      position += read;
+      const text = carry + buffer.toString('utf8', 0, read);
+      const lastBreak = text.lastIndexOf('\n');
+      carry = text.slice(lastBreak + 1);
+      for (const line of splitLines(text.slice(0, lastBreak + 1))) {
+        const point = parseMetricLine(key, line, experimentId);
+        if (!scan.latest || isLater(point, scan.latest)) scan.latest = point;
+      }
+      scan.scanned = position - Buffer.byteLength(carry);
+    }
+    if (scan.scanned > 0) {
+      scan.seam = Buffer.alloc(Math.min(SEAM_BYTES, scan.scanned));
+      fs.readSync(fd, scan.seam, 0, scan.seam.length, scan.scanned - scan.seam.length);
+    }
+    // A last line without its line break: MLflow reads it if it parses; one that does not is a
+    // point being appended by another writer right now (see readMetricFile).
+    let latest = scan.latest;
+    if (carry.trim() !== '') {
+      try {
+        const point = parseMetricLine(key, carry, experimentId);
+        if (!latest || isLater(point, latest)) latest = point;
+      } catch {
+        // Left for the next read.
+      }
+    }
+    if (!latest) throw new MlflowError(`Metric '${key}' is malformed. No data found.`, 'INTERNAL_ERROR');
+    return { scan, latest };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -727,6 +586,9 @@ function sameSignature(stats: fs.Stats, signature: FileSignature): boolean {
   return stats.ino === signature.ino && stats.size === signature.size && stats.mtimeMs === signature.mtimeMs && stats.ctimeMs === signature.ctimeMs;
 }
 
+/** Where a run's batch in flight is recorded (sdk/storage/journal.ts); MLflow reads no loose file of a run folder. */
+const journalPathOf = (runDir: string) => path.join(runDir, '.flowhost-batch-journal');
+
 /** `dir/` + a key whose parts are separated by `/`, in the platform's separators. */
 function keyPrefix(dir: string): string {
   return dir + path.sep;
@@ -745,12 +607,18 @@ export class FileStore implements TrackingStore {
   readonly artifactRootUri: string;
   private readonly trashDirectory: string;
   private readonly runs = new Map<string, CachedRun>();
-  private readonly appendFiles = new AppendFiles(64);
+  /** Per metric file, how far it was scanned for its latest point (bounded, oldest dropped first). */
+  private readonly latestScans = new Map<string, LatestScan>();
+  /** How errors name this store. */
+  private readonly label: string;
+  private readonly lineFiles: LineFiles;
 
   constructor(context: FileStoreContext) {
     this.rootDirectory = localPathOfFileUri(context.storeUri);
     this.artifactRootUri = context.artifactUri ? resolveUriIfLocal(context.artifactUri) : pathToFileUri(this.rootDirectory);
     this.trashDirectory = path.join(this.rootDirectory, TRASH);
+    this.label = `file store at ${this.rootDirectory}`;
+    this.lineFiles = new LineFiles(this.label);
     // As MLflow's constructor: the Default experiment exists only in stores created from nothing.
     if (!fs.existsSync(this.rootDirectory)) {
       fs.mkdirSync(this.rootDirectory, { recursive: true });
@@ -762,6 +630,31 @@ export class FileStore implements TrackingStore {
       // Present already, or a read-only store (which can still be read).
       if (!['EEXIST', 'EACCES', 'EROFS', 'EPERM'].includes(errnoOf(error) ?? '')) throw error;
     }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Writing files (sdk/storage): whole or not at all, failures naming the store and the file
+
+  /** Replaces `target` atomically; the temporary file goes to `tempDir` (never a key folder). */
+  private replace(target: string, data: string, tempDir: string, mode?: number): void {
+    try {
+      replaceFile(target, data, { tempDir, mode });
+    } catch (error) {
+      throw writeFailure(error, this.label, target);
+    }
+  }
+
+  /** Creates `target` with its content unless it exists (false then). */
+  private createExclusive(target: string, data: string, tempDir: string): boolean {
+    try {
+      return createFileExclusive(target, data, { tempDir });
+    } catch (error) {
+      throw writeFailure(error, this.label, target);
+    }
+  }
+
+  private locked<T>(lockPath: string, fn: () => T | Promise<T>): Promise<T> {
+    return withLock(lockPath, this.label, fn);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -905,13 +798,13 @@ export class FileStore implements TrackingStore {
       creationTime: now,
       lastUpdateTime: now,
     };
-    writeAtomic(path.join(dir, META), experimentMetaYaml(experiment), dir);
+    this.replace(path.join(dir, META), experimentMetaYaml(experiment), dir);
   }
 
   /** Rewrites an experiment's meta.yaml as MLflow's delete/restore/rename do: `dict(experiment)`, tags included. */
   private writeExperimentMeta(dir: string, experiment: Experiment): void {
     const metaPath = path.join(dir, META);
-    writeAtomic(metaPath, experimentMetaYaml(experiment), dir, statOrNull(metaPath)?.mode);
+    this.replace(metaPath, experimentMetaYaml(experiment, readTextOrNull(metaPath) ?? undefined), dir, statOrNull(metaPath)?.mode);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -963,7 +856,7 @@ export class FileStore implements TrackingStore {
    * The run `runId` with its current meta.yaml (MLflow's `_get_run_info`): from the cache when one
    * `stat` proves the file unchanged, else re-read, else found again by scanning.
    */
-  private async locateRun(runId: string, validated = false): Promise<CachedRun> {
+  private async locateRun(runId: string, validated = false, underLock = false): Promise<CachedRun> {
     if (!validated) validateRunId(runId);
     let entry = this.runs.get(runId);
     if (entry) {
@@ -982,7 +875,21 @@ export class FileStore implements TrackingStore {
       throw MlflowError.invalidState(`Run '${runId}' metadata is in invalid state.`);
     }
     this.remember(runId, entry);
+    if (hasJournal(journalPathOf(entry.runDir))) {
+      await this.settleBatch(entry, underLock);
+      return this.locateRun(runId, true, underLock);
+    }
     return entry;
+  }
+
+  /**
+   * A run's journal is a batch in flight (its writer holds the run's lock) or one whose writer
+   * died: waiting for the lock tells them apart, and a journal still there then is undone.
+   */
+  private async settleBatch(entry: CachedRun, underLock: boolean): Promise<void> {
+    const journal = journalPathOf(entry.runDir);
+    if (underLock) return rollBack(journal);
+    await this.locked(this.lockPath('run', entry.stored.info.runId), () => rollBack(journal));
   }
 
   /**
@@ -990,14 +897,24 @@ export class FileStore implements TrackingStore {
    * (re-read if anyone rewrote it) and returns the new one. The file keeps its mode.
    */
   private async rewriteRun(runId: string, change: (current: StoredRun) => StoredRun): Promise<RunInfo> {
-    return withLock(this.lockPath('run', runId), async () => {
-      const entry = await this.locateRun(runId);
+    return this.locked(this.lockPath('run', runId), async () => {
+      const entry = await this.locateRun(runId, false, true);
       const next = change(entry.stored);
       const mode = statOrNull(entry.metaPath)?.mode;
-      writeAtomic(entry.metaPath, runMetaYaml(next.info, next.deletedTime), entry.runDir, mode);
+      const previous = readTextOrNull(entry.metaPath) ?? undefined;
+      this.replace(entry.metaPath, runMetaYaml(next.info, next.deletedTime, previous), entry.runDir, mode);
       this.remember(runId, { ...entry, signature: signatureOf(fs.statSync(entry.metaPath)), stored: next });
       return next.info;
     });
+  }
+
+  /** The latest point of a metric file, reading only what was appended since this store last looked. */
+  private latestPoint(file: string, key: string, experimentId: string): Metric {
+    const { scan, latest } = scanLatest(file, key, experimentId, this.latestScans.get(file));
+    this.latestScans.delete(file);
+    if (this.latestScans.size >= LATEST_CACHE_LIMIT) this.latestScans.delete(this.latestScans.keys().next().value!);
+    this.latestScans.set(file, scan);
+    return latest;
   }
 
   /** The run's folders of params, tags, metrics and inputs made into a `Run` (MLflow's `_get_run_from_info`). */
@@ -1007,7 +924,7 @@ export class FileStore implements TrackingStore {
     const metrics: Record<string, number> = {};
     const metricsDir = path.join(runDir, 'metrics');
     for (const key of keyFiles(metricsDir)) {
-      setEntry(metrics, key, latestMetric(readMetricFile(path.join(metricsDir, key), key, info.experimentId), key).value);
+      setEntry(metrics, key, this.latestPoint(path.join(metricsDir, key), key, info.experimentId).value);
     }
     const params: Record<string, string> = {};
     const paramsDir = path.join(runDir, 'params');
@@ -1079,47 +996,21 @@ export class FileStore implements TrackingStore {
     );
   }
 
-  /**
-   * Writes params, checking every one against what is stored before writing any, so a refused
-   * batch leaves no param behind (MLflow would have written those before the conflicting one).
-   */
-  private writeParams(entry: CachedRun, params: readonly Param[]): void {
-    const runId = entry.stored.info.runId;
-    const paramsDir = path.join(entry.runDir, 'params');
-    const fresh: Param[] = [];
-    for (const param of params) {
-      const existing = readTextOrNull(path.join(paramsDir, param.key));
-      if (existing === null) fresh.push(param);
-      else if (existing !== param.value) throw this.paramConflict(runId, param.key, existing, param.value);
-    }
-    for (const param of fresh) {
-      const target = path.join(paramsDir, param.key);
-      if (!createExclusive(target, param.value, entry.runDir)) {
-        const existing = readTextOrNull(target) ?? '';
-        if (existing !== param.value) throw this.paramConflict(runId, param.key, existing, param.value);
-      }
-    }
-  }
-
-  /** One O_APPEND write per metric key: the batch's lines of that key, in order. */
-  private appendMetrics(entry: CachedRun, metrics: readonly Metric[]): void {
-    if (metrics.length === 1) return this.appendFiles.append(entry.metricsPrefix + keyPath(metrics[0].key), metricLine(metrics[0]));
-    const byKey = new Map<string, string>();
-    for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
-    for (const [key, lines] of byKey) this.appendFiles.append(entry.metricsPrefix + keyPath(key), lines);
+  /** MLflow's param immutability: a new key is created, the same value again is fine, another one is refused. */
+  private writeParam(entry: CachedRun, param: Param): void {
+    const file = path.join(entry.runDir, 'params', param.key);
+    const existing = readTextOrNull(file);
+    if (existing === null) this.applyWrite(entry, { kind: 'create', file, data: param.value });
+    else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
   }
 
   private writeRunTag(entry: CachedRun, tag: RunTag): void {
-    writeAtomic(path.join(entry.runDir, 'tags', tag.key), tag.value, entry.runDir);
+    this.replace(path.join(entry.runDir, 'tags', tag.key), tag.value, entry.runDir);
   }
 
   /**
-   * MLflow's `update_run_info` as `set_tag`/`log_batch` call it for `mlflow.runName`: status and end
-   * time kept, the name changed if the value is non-empty, meta.yaml rewritten (which drops
-   * `deleted_time`).
-   */
-  /**
-   * Setting the `mlflow.runName` tag renames the run. The tag file and `meta.yaml` are written
+   * Setting the `mlflow.runName` tag renames the run (MLflow's `update_run_info`: status and end time
+   * kept, the name changed if the value is non-empty, meta.yaml rewritten, which drops `deleted_time`). The tag file and `meta.yaml` are written
    * under the run's lock, together: two writers renaming at once leave a tag and a name that agree.
    */
   private async renameThroughTag(runId: string, entry: CachedRun, value: string): Promise<void> {
@@ -1152,13 +1043,13 @@ export class FileStore implements TrackingStore {
     // MLflow would create the experiment and then fail on a bad tag key; checking first leaves nothing half-made.
     for (const tag of tags ?? []) validateExperimentTagKey(tag.key);
     // The names lock makes "is the name free?" and "create it" one step for every writer of this root.
-    return withLock(this.lockPath('names'), async () => {
+    return this.locked(this.lockPath('names'), async () => {
       await this.assertNameIsFree(name);
       let id = generateExperimentId();
       while (this.experimentPath(id)) id = generateExperimentId();
       this.writeNewExperiment(name, id, artifactLocation);
       const dir = path.join(this.rootDirectory, id);
-      for (const tag of tags ?? []) writeAtomic(path.join(dir, 'tags', tag.key), tag.value, dir);
+      for (const tag of tags ?? []) this.replace(path.join(dir, 'tags', tag.key), tag.value, dir);
       return id;
     });
   }
@@ -1177,7 +1068,7 @@ export class FileStore implements TrackingStore {
       throw new MlflowError(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`);
     }
     this.checkRootDir();
-    await withLock(this.lockPath('experiment', experimentId), async () => {
+    await this.locked(this.lockPath('experiment', experimentId), async () => {
       const dir = this.experimentPath(experimentId, 'ACTIVE_ONLY');
       if (!dir) throw MlflowError.resourceDoesNotExist(`Could not find experiment with ID ${experimentId}`);
       const experiment = await this.readExperiment(dir, experimentId);
@@ -1199,7 +1090,7 @@ export class FileStore implements TrackingStore {
 
   async restoreExperiment(experimentId: string): Promise<void> {
     this.checkRootDir();
-    await withLock(this.lockPath('experiment', experimentId), async () => {
+    await this.locked(this.lockPath('experiment', experimentId), async () => {
       const trashed = this.experimentPath(experimentId, 'DELETED_ONLY');
       if (!trashed) throw MlflowError.resourceDoesNotExist(`Could not find deleted experiment with ID ${experimentId}`);
       if (this.experimentPath(experimentId, 'ACTIVE_ONLY')) {
@@ -1219,8 +1110,8 @@ export class FileStore implements TrackingStore {
 
   async renameExperiment(experimentId: string, newName: string): Promise<void> {
     validateExperimentName(newName);
-    await withLock(this.lockPath('names'), () =>
-      withLock(this.lockPath('experiment', experimentId), async () => {
+    await this.locked(this.lockPath('names'), () =>
+      this.locked(this.lockPath('experiment', experimentId), async () => {
         const { experiment, dir } = await this.experimentOrThrow(experimentId);
         await this.assertNameIsFree(newName);
         if (experiment.lifecycleStage !== 'active') {
@@ -1237,7 +1128,7 @@ export class FileStore implements TrackingStore {
     if (experiment.lifecycleStage !== 'active') {
       throw MlflowError.invalidParameterValue(`The experiment ${experiment.experimentId} must be in the 'active' lifecycle_stage to set tags`);
     }
-    writeAtomic(path.join(dir, 'tags', tag.key), tag.value, dir);
+    this.replace(path.join(dir, 'tags', tag.key), tag.value, dir);
   }
 
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
@@ -1292,7 +1183,7 @@ export class FileStore implements TrackingStore {
     for (const tag of allTags) if (tag.key === RUN_NAME_TAG && tag.value) name = tag.value;
 
     const runId = randomUUID().replace(/-/g, '');
-    await withLock(this.lockPath('experiment', expId), async () => {
+    await this.locked(this.lockPath('experiment', expId), async () => {
       // The experiment may have been deleted while this call waited for the lock.
       const current = this.experimentPath(expId, 'ACTIVE_ONLY');
       if (!current) throw MlflowError.invalidState(`Could not create run under non-active experiment with ID ${expId}.`);
@@ -1311,9 +1202,9 @@ export class FileStore implements TrackingStore {
       };
       // MLflow first writes `deleted_time: null`, then its own set_tag('mlflow.runName') rewrites the
       // file through update_run_info, which drops the key: the file MLflow leaves has none.
-      writeAtomic(path.join(runDir, META), runMetaYaml(info), runDir);
+      this.replace(path.join(runDir, META), runMetaYaml(info), runDir);
       for (const folder of ['metrics', 'params', 'artifacts', 'tags']) fs.mkdirSync(path.join(runDir, folder));
-      for (const tag of allTags) writeAtomic(path.join(runDir, 'tags', tag.key), tag.value, runDir);
+      for (const tag of allTags) this.replace(path.join(runDir, 'tags', tag.key), tag.value, runDir);
     });
     return this.getRun(runId);
   }
@@ -1350,9 +1241,11 @@ export class FileStore implements TrackingStore {
     const slicer = new Slicer();
     const runs: Run[] = [];
     for (const experimentId of experimentIds) {
-      for (const entry of await this.listRuns(experimentId, runViewType, slicer)) {
+      for (const listed of await this.listRuns(experimentId, runViewType, slicer)) {
         await slicer.tick();
-        runs.push(this.readRun(entry));
+        // A batch in flight or left by a dead writer is settled first: no search sees half of one.
+        const entry = hasJournal(journalPathOf(listed.runDir)) ? await this.locateRun(listed.stored.info.runId, true) : listed;
+        if (matchesView(runViewType, entry.stored.info.lifecycleStage)) runs.push(this.readRun(entry));
       }
     }
     return searchRunsInMemory(runs, filterString, orderBy, maxResults, pageToken);
@@ -1379,23 +1272,94 @@ export class FileStore implements TrackingStore {
   // ------------------------------------------------------------------------------------------
   // Logging
 
+  /**
+   * All or nothing (sdk/storage/journal.ts): under the run's lock, every write of the batch is
+   * recorded in the run's journal before it is made, and the journal removed once all are made. A
+   * batch refused or failing part way is undone at once; one whose process died is undone by the
+   * next call that touches the run. Readers wait for a batch in flight and never see part of one.
+   */
   async logBatch(runId: string, metrics: Metric[], params: Param[], tags: RunTag[]): Promise<void> {
     validateRunId(runId);
     const batch = validateBatch(metrics, params, tags);
     checkStorable(batch.metrics);
-    const entry = await this.locateRun(runId, true);
-    checkRunIsActive(entry.stored.info);
-    try {
-      this.writeParams(entry, batch.params);
-      if (batch.metrics.length > 0) this.appendMetrics(entry, batch.metrics);
-      for (const tag of batch.tags) {
-        if (tag.key === RUN_NAME_TAG) await this.renameThroughTag(runId, entry, tag.value);
-        else this.writeRunTag(entry, tag);
+    checkRunIsActive((await this.locateRun(runId, true)).stored.info);
+    // MLflow's FileStore wraps whatever fails while writing a batch as INTERNAL_ERROR (HTTP 500), a
+    // param change included, keeping the message.
+    const internal = (error: unknown) => new MlflowError(messageOf(error), 'INTERNAL_ERROR');
+    await this.locked(this.lockPath('run', runId), async () => {
+      const entry = await this.locateRun(runId, true, true);
+      checkRunIsActive(entry.stored.info);
+      let plan: { entries: JournalEntry[]; renamed: StoredRun | null };
+      try {
+        plan = this.planBatch(entry, batch.metrics, batch.params, batch.tags);
+      } catch (error) {
+        throw internal(error);
       }
-    } catch (error) {
-      // MLflow's FileStore wraps whatever fails while writing a batch as INTERNAL_ERROR (HTTP 500),
-      // a param change included, keeping the message.
-      throw new MlflowError(messageOf(error), 'INTERNAL_ERROR');
+      if (plan.entries.length === 0) return;
+      const journal = journalPathOf(entry.runDir);
+      try {
+        writeJournal(journal, plan.entries);
+      } catch (error) {
+        throw internal(writeFailure(error, this.label, journal));
+      }
+      try {
+        for (const write of plan.entries) this.applyWrite(entry, write);
+      } catch (error) {
+        try {
+          rollBack(journal);
+        } catch {
+          // Left for the next call touching the run, which rolls back before anything else.
+        }
+        throw internal(error);
+      }
+      commitJournal(journal);
+      if (plan.renamed) this.remember(runId, { ...entry, signature: signatureOf(fs.statSync(entry.metaPath)), stored: plan.renamed });
+    });
+  }
+
+  /** The writes of a batch, in MLflow's order (params, metrics, tags), checked before any is made. */
+  private planBatch(entry: CachedRun, metrics: readonly Metric[], params: readonly Param[], tags: readonly RunTag[]): { entries: JournalEntry[]; renamed: StoredRun | null } {
+    const entries: JournalEntry[] = [];
+    const paramsDir = path.join(entry.runDir, 'params');
+    for (const param of params) {
+      const existing = readTextOrNull(path.join(paramsDir, param.key));
+      if (existing === null) entries.push({ kind: 'create', file: path.join(paramsDir, param.key), data: param.value });
+      else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
+    }
+    const byKey = new Map<string, string>();
+    for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
+    for (const [key, data] of byKey) {
+      const file = entry.metricsPrefix + keyPath(key);
+      entries.push({ kind: 'append', file, data, from: completeLinesSize(file) });
+    }
+    let renamed: StoredRun | null = null;
+    for (const tag of tags) {
+      const file = path.join(entry.runDir, 'tags', tag.key);
+      entries.push({ kind: 'replace', file, data: tag.value, previous: readTextOrNull(file) });
+      if (tag.key !== RUN_NAME_TAG) continue;
+      // Setting mlflow.runName renames the run: meta.yaml is rewritten (MLflow's update_run_info,
+      // which drops deleted_time).
+      const current: StoredRun = renamed ?? entry.stored;
+      renamed = { info: { ...current.info, runName: tag.value || current.info.runName } };
+      const previous = readTextOrNull(entry.metaPath);
+      entries.push({ kind: 'replace', file: entry.metaPath, data: runMetaYaml(renamed.info, undefined, previous ?? undefined), previous });
+    }
+    return { entries, renamed };
+  }
+
+  private applyWrite(entry: CachedRun, write: JournalEntry): void {
+    switch (write.kind) {
+      case 'append':
+        return this.lineFiles.append(write.file, write.data, entry.runDir);
+      case 'create':
+        if (!this.createExclusive(write.file, write.data, entry.runDir)) {
+          // Created by another writer since the check: the same value is fine, another is a change.
+          const existing = readTextOrNull(write.file) ?? '';
+          if (existing !== write.data) throw this.paramConflict(entry.stored.info.runId, path.relative(path.join(entry.runDir, 'params'), write.file).split(path.sep).join('/'), existing, write.data);
+        }
+        return;
+      case 'replace':
+        return this.replace(write.file, write.data, entry.runDir, write.file === entry.metaPath ? statOrNull(write.file)?.mode : undefined);
     }
   }
 
@@ -1405,7 +1369,7 @@ export class FileStore implements TrackingStore {
     checkStorable([metric]);
     const entry = await this.locateRun(runId, true);
     checkRunIsActive(entry.stored.info);
-    this.appendMetrics(entry, [metric]);
+    this.lineFiles.append(entry.metricsPrefix + keyPath(metric.key), metricLine(metric), entry.runDir);
   }
 
   async logParam(runId: string, param: Param): Promise<void> {
@@ -1413,7 +1377,7 @@ export class FileStore implements TrackingStore {
     const checked = validateParam(param);
     const entry = await this.locateRun(runId);
     checkRunIsActive(entry.stored.info);
-    this.writeParams(entry, [checked]);
+    this.writeParam(entry, checked);
   }
 
   async setTag(runId: string, tag: RunTag): Promise<void> {
@@ -1442,7 +1406,7 @@ export class FileStore implements TrackingStore {
           source_type: dataset.sourceType,
         });
         // Whoever writes first wins; the content is the same for the same name and digest.
-        createExclusive(path.join(datasetDir, META), datasetMeta, datasetDir);
+        this.createExclusive(path.join(datasetDir, META), datasetMeta, datasetDir);
       }
       const inputId = md5Hex(datasetId, runId);
       const inputDir = path.join(entry.runDir, 'inputs', inputId);
@@ -1458,14 +1422,14 @@ export class FileStore implements TrackingStore {
           destination_id: datasetId,
           tags: inputTags,
         });
-        createExclusive(path.join(inputDir, META), inputMeta, inputDir);
+        this.createExclusive(path.join(inputDir, META), inputMeta, inputDir);
       }
     }
   }
 
   /** Closes the metric files kept open for appending (reopened on the next write if the store is used again). */
   close(): void {
-    this.appendFiles.closeAll();
+    this.lineFiles.closeAll();
   }
 }
 

@@ -15,7 +15,7 @@ export {
   uriPath,
   type SplitUri,
 } from './uri.js';
-export { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlScalar, type YamlValue } from './yaml.js';
+export { dumpYaml, parsePythonFloat, parsePythonInt, pyyamlTags, readYaml, type YamlData, type YamlScalar, type YamlValue } from './yaml.js';
 export { pythonFloatRepr } from './python.js';
 export * from './validation.js';
 export * from './tracking-search.js';

@@ -9,13 +9,19 @@
  *  - `readYaml`: what PyYAML's `safe_load` returns for such files. Flat `key: value` files (what
  *    MLflow and flowhost write nearly always) take a fast path of a few µs; anything else (folded
  *    or quoted multi-line scalars, `?` keys, sequences, comments) goes through `BlockReader`, a
- *    small reader following PyYAML's scanner rules. Not the `yaml` package: it costs ~70 µs per
- *    file on the search path, types plain scalars differently from PyYAML (`y`, `1e5`), and its
- *    Node build `require`s `process`, which breaks the ESM bundle every worker plugin is built as.
- *    Both readers were checked against PyYAML on thousands of generated documents.
+ *    small reader following PyYAML's scanner rules.
  *  - `parsePythonFloat` / `parsePythonInt`: Python's `float()` and `int()`, which read metric lines
  *    (written with `pythonFloatRepr` of ../python.ts).
+ *
+ * Both are checked against a corpus PyYAML generated (test/fixtures/pyyaml): the emitter writes all
+ * of it byte for byte, the reader reads all of it as `safe_load` does. The `yaml` package is not the
+ * reader because it does not: even with PyYAML's scalar rules (`pyyamlTags`) it misreads every
+ * string holding U+0085, U+2028 or U+2029, which PyYAML folds as line breaks
+ * (docs/decisions/0011-yaml-emitter-and-reader.md). It serves where exactness of that kind does not
+ * matter: MLproject files, and finding the verbatim text of keys a rewrite keeps (`unknownEntries`).
  */
+
+import { isMap, isScalar, parseDocument, type ScalarTag, type Tags } from 'yaml';
 
 // ---------------------------------------------------------------------------------------------
 // Python numbers (`repr(float)`, the other direction, is `pythonFloatRepr` in ../python.ts)
@@ -44,7 +50,15 @@ export function parsePythonInt(text: string): number | null {
 // Emitter
 
 export type YamlScalar = string | number | bigint | boolean | null;
-export type YamlValue = YamlScalar | readonly never[] | { readonly [key: string]: YamlValue };
+export type YamlValue = YamlScalar | readonly never[] | RawYamlEntry | { readonly [key: string]: YamlValue };
+
+/**
+ * A top-level `key: value` entry copied verbatim from a file being rewritten (see `unknownEntries`):
+ * how a rewrite keeps keys this code does not know, whatever their type, exactly as they were.
+ */
+export class RawYamlEntry {
+  constructor(readonly text: string) {}
+}
 
 const BEST_WIDTH = 80;
 const BEST_INDENT = 2;
@@ -62,8 +76,8 @@ const IMPLICIT_NON_STRING = [
   /^(?:!|&|\*)$/,
 ];
 
-/** Whether PyYAML's resolver reads `value`, written plain, back as a string. */
-function resolvesToString(value: string): boolean {
+/** Whether PyYAML's resolver reads `value`, written plain, back as a string (shared with ../artifact-store/serialize.ts). */
+export function resolvesToString(value: string): boolean {
   // Python's `$` also matches before one trailing newline.
   const candidates = value.endsWith('\n') ? [value, value.slice(0, -1)] : [value];
   return !candidates.some((c) => IMPLICIT_NON_STRING.some((re) => re.test(c)));
@@ -213,6 +227,12 @@ class Emitter {
     }
     for (const key of keys) {
       this.writeIndent(indent);
+      const entry = map[key];
+      if (entry instanceof RawYamlEntry) {
+        if (indent !== 0) throw new TypeError('dumpYaml: verbatim entries are top-level only');
+        this.raw(entry);
+        continue;
+      }
       const chars = Array.from(key);
       // PyYAML's simple-key test counts the scalar's tag too (`!!str`, 5 characters) against 128.
       if (chars.length > 0 && chars.length + 5 < 128 && !chars.some((c) => LINE_BREAKS.has(c))) {
@@ -227,6 +247,14 @@ class Emitter {
       }
       this.value(map[key], indent);
     }
+  }
+
+  /** A whole entry as it was in the original file: its text starts at column 0 and ends its last line. */
+  private raw(entry: RawYamlEntry): void {
+    this.out.push(entry.text);
+    this.column = 1;
+    this.whitespace = false;
+    this.indention = false;
   }
 
   private value(value: YamlValue, mappingIndent: number): void {
@@ -396,6 +424,61 @@ export function dumpYaml(mapping: { readonly [key: string]: YamlValue }): string
   emitter.mapping(mapping, 0);
   emitter.writeIndent(0); // the document end: PyYAML closes the last line
   return emitter.text();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `yaml` package, where it serves: MLproject files (../projects/spec.ts) and keeping unknown keys
+
+const BOOL_TAG = 'tag:yaml.org,2002:bool';
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+/**
+ * PyYAML's YAML 1.1 resolvers where the `yaml` package follows the 1.1 spec instead: `y`/`n` are
+ * strings, not booleans (a parameter named `n` stays `n`), and a float needs a dot and a signed
+ * exponent (`1e3` and `1.5e3` are strings). Infinity, NaN and sexagesimal floats stay as they are.
+ */
+export function pyyamlTags(tags: Tags): Tags {
+  const kept = tags.map((tag) => {
+    if (typeof tag !== 'object' || tag.tag !== BOOL_TAG) return tag;
+    const truthy = (tag as ScalarTag).identify?.(true);
+    return { ...tag, test: truthy ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ } as ScalarTag;
+  });
+  // The yaml package's own float forms: infinity/NaN and sexagesimal stay, the decimal ones go.
+  const special = (tag: Tags[number]) => {
+    if (typeof tag !== 'object' || tag.tag !== FLOAT_TAG) return false;
+    const test = (tag as ScalarTag).test;
+    return !test || !(test.test('.inf') || test.test('190:20:30.15'));
+  };
+  const float: ScalarTag = {
+    tag: FLOAT_TAG,
+    default: true,
+    test: /^[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?$|^\.[0-9_]+(?:[eE][-+][0-9]+)?$/,
+    resolve: (text: string) => parseFloat(text.replace(/_/g, '')),
+  };
+  return [...kept.filter((tag) => !special(tag)), float];
+}
+
+/**
+ * The top-level entries of the YAML mapping `text` whose keys are not in `known`, each as its
+ * verbatim text (from the key to the end of its value), for `dumpYaml` to write back unchanged.
+ * A rewrite of a file another program wrote (MLflow of another version, say) thus never drops a
+ * key, whatever its value's type. Throws if `text` is not a YAML mapping.
+ */
+export function unknownEntries(text: string, known: ReadonlySet<string>): Record<string, RawYamlEntry> {
+  const document = parseDocument(text, { version: '1.1', customTags: pyyamlTags });
+  if (document.errors.length > 0) throw document.errors[0];
+  const entries: Record<string, RawYamlEntry> = {};
+  if (document.contents === null) return entries;
+  if (!isMap(document.contents)) throw new TypeError('not a YAML mapping');
+  for (const pair of document.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : null;
+    if (key === null || known.has(key)) continue;
+    const keyRange = (pair.key as { range?: [number, number, number] }).range;
+    const valueRange = (pair.value as { range?: [number, number, number] } | null)?.range;
+    if (!keyRange) continue;
+    const end = Math.max(keyRange[1], valueRange?.[1] ?? 0);
+    Object.defineProperty(entries, key, { value: new RawYamlEntry(text.slice(text.lastIndexOf('\n', keyRange[0] - 1) + 1, end).replace(/\s+$/, '')), enumerable: true, writable: true, configurable: true });
+  }
+  return entries;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ import { createRequire } from 'node:module';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Yaml from 'yaml';
-import type { Scalar, ScalarTag, Tags } from 'yaml';
+import type { Scalar } from 'yaml';
 import { MlflowError } from '../errors.js';
 import { pythonFloatRepr, pythonRepr, pythonStr } from '../mlflow/python.js';
+import { pyyamlTags } from '../mlflow/yaml.js';
 
 export const MLPROJECT_FILE_NAME = 'mlproject';
 
@@ -36,34 +37,6 @@ let yamlLibrary: typeof Yaml | undefined;
  */
 function yaml(): typeof Yaml {
   return (yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
-}
-
-const BOOL_TAG = 'tag:yaml.org,2002:bool';
-const FLOAT_TAG = 'tag:yaml.org,2002:float';
-/**
- * PyYAML's YAML 1.1 resolvers where the `yaml` package follows the 1.1 spec instead: `y`/`n` are
- * strings, not booleans (a parameter named `n` stays `n`), and a float needs a dot and a signed
- * exponent (`1e3` and `1.5e3` are strings). Infinity, NaN and sexagesimal floats stay as they are.
- */
-function pyyamlTags(tags: Tags): Tags {
-  const kept = tags.map((tag) => {
-    if (typeof tag !== 'object' || tag.tag !== BOOL_TAG) return tag;
-    const truthy = (tag as ScalarTag).identify?.(true);
-    return { ...tag, test: truthy ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ } as ScalarTag;
-  });
-  // The yaml package's own float forms: infinity/NaN and sexagesimal stay, the decimal ones go.
-  const special = (tag: Tags[number]) => {
-    if (typeof tag !== 'object' || tag.tag !== FLOAT_TAG) return false;
-    const test = (tag as ScalarTag).test;
-    return !test || !(test.test('.inf') || test.test('190:20:30.15'));
-  };
-  const float: ScalarTag = {
-    tag: FLOAT_TAG,
-    default: true,
-    test: /^[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?$|^\.[0-9_]+(?:[eE][-+][0-9]+)?$/,
-    resolve: (text: string) => parseFloat(text.replace(/_/g, '')),
-  };
-  return [...kept.filter((tag) => !special(tag)), float];
 }
 
 /** MLflow's `ExecutionException`: an `MlflowException` with its default code, INTERNAL_ERROR. */

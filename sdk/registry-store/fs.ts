@@ -4,70 +4,47 @@
  * recursively (a key with `/` is a nested file), `meta.yaml` reads retry while a concurrent
  * writer leaves it empty.
  *
- * Every write goes to a temporary file beside its target and is renamed over it, so a reader (this
- * store, another flowhost, MLflow) never sees half a file and a crash never leaves one. The
- * operations are synchronous on purpose: one store call then runs to its end before the next one
- * starts in the same worker, so two calls of one worker cannot interleave their reads and writes.
+ * Every write goes to a temporary file and is renamed over its target, so a reader (this store,
+ * another flowhost, MLflow) never sees half a file and a crash never leaves one. The operations are
+ * synchronous: one store call runs to its end before the next one starts in the same worker, and
+ * the store's lock file (sdk/storage/lock.ts) keeps other workers and processes out meanwhile.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { MlflowError } from '../errors.js';
 import { readYaml, type YamlData } from '../mlflow/yaml.js';
-
-/** Names of this store's temporary files; readers skip them, so a crash's leftover is never a tag. */
-const TEMP_PREFIX = '.flowhost-tmp-';
-
-export const isTemporaryName = (name: string): boolean => name.startsWith(TEMP_PREFIX);
+import { isTemporaryName, replaceFile, writeFailure } from '../storage/atomic.js';
 
 /**
- * Writes `text` (UTF-8) to `path` atomically, creating its folder. A key too long to be a file name
- * (most file systems allow 255 bytes, so 250 characters of CJK text do not fit) is the caller's
- * mistake and is reported as one.
+ * Writes `text` (UTF-8) to `path` atomically (sdk/storage), creating its folder, flushed to disk
+ * before the rename: the registry's few small writes can afford it, and a rename of unflushed data
+ * can survive a power loss as an empty file. The temporary file goes to the folder holding the
+ * `tags`/`aliases` folder, never inside it, where MLflow would read it as a key. A failure (a full
+ * disk, a name too long for the file system) leaves the old file and is reported naming the store.
  */
-export function writeTextAtomic(path: string, text: string): void {
-  const dir = dirname(path);
-  const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+export function writeTextAtomic(path: string, text: string, store: string): void {
+  const keyFolder = /[/\\](?:tags|aliases)[/\\]/.exec(path);
+  const tempDir = keyFolder ? path.slice(0, keyFolder.index) : dirname(path);
   try {
-    mkdirSync(dir, { recursive: true });
-    writeAndRename(temp, path, text);
+    replaceFile(path, text, { tempDir, sync: true });
   } catch (error) {
-    throw nameTooLong(error, path);
-  }
-}
-
-function nameTooLong(error: unknown, path: string): unknown {
-  if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') return error;
-  const name = basename(path);
-  return MlflowError.invalidParameterValue(`'${name}' is too long to be stored as a file name (${Buffer.byteLength(name)} bytes; file systems allow 255).`);
-}
-
-function writeAndRename(temp: string, path: string, text: string): void {
-  const fd = openSync(temp, 'wx');
-  try {
-    const bytes = Buffer.from(text, 'utf8');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    // A rename of a file whose data is still in the page cache can survive a power loss as an
-    // empty file; the registry's few small writes can afford the flush.
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
+    throw writeFailure(error, store, path);
   }
 }
 
 /** Python's `open(path, encoding="utf-8").read()`: `\r\n` and lone `\r` read as `\n`. */
 export function readText(path: string): string {
   return readFileSync(path, 'utf8').replace(/\r\n?/g, '\n');
+}
+
+/** `readText` of a file that may be missing (null then). */
+export function readTextOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 
 export function isFile(path: string): boolean {
@@ -93,7 +70,8 @@ export function makeDirectoryExclusive(path: string): void {
   try {
     mkdirSync(path);
   } catch (error) {
-    throw nameTooLong(error, path);
+    if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw error;
+    throw writeFailure(error, 'model registry store', path);
   }
 }
 

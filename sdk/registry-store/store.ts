@@ -26,12 +26,13 @@
  *    read of the model.
  */
 import { join } from 'node:path';
+import { withLockSync } from '../storage/lock.js';
 import type { Page } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { localPathOfFileUri, splitUri } from '../mlflow/uri.js';
 import { validateTagKey } from '../mlflow/validation.js';
 import { compareCodePoints } from '../mlflow/python.js';
-import { dumpYaml, type YamlData, type YamlValue } from '../mlflow/yaml.js';
+import { dumpYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
 import { canonicalStage, type ModelRegistryStore, type ModelRegistryStoreContext } from '../kinds/model-registry-store.js';
 import {
   ACTIVE_MODEL_VERSION_STAGES,
@@ -52,6 +53,7 @@ import {
   makeDirectoryExclusive,
   readMeta,
   readText,
+  readTextOrNull,
   removeFile,
   removeTree,
   subdirectories,
@@ -146,10 +148,14 @@ function modelMetaFrom(data: YamlData, folderName: string): ModelMeta {
   };
 }
 
-function modelMetaYaml(meta: ModelMeta, aliases: Record<string, string>): string {
+const MODEL_META_KEYS = new Set(['aliases', 'creation_timestamp', 'deployment_job_id', 'deployment_job_state', 'description', 'last_updated_timestamp', 'name']);
+
+/** `previousText`: the file being replaced, whose keys this store does not write are kept verbatim. */
+function modelMetaYaml(meta: ModelMeta, aliases: Record<string, string>, previousText: string | null): string {
   // MLflow writes the aliases it read from `aliases/` into meta.yaml too (nobody reads them back).
   const aliasMap: Record<string, YamlValue> = { ...aliases };
   return dumpYaml({
+    ...(previousText === null ? {} : unknownEntries(previousText, MODEL_META_KEYS)),
     aliases: aliasMap,
     creation_timestamp: meta.creationTimestamp,
     deployment_job_id: meta.deploymentJobId,
@@ -183,8 +189,27 @@ function versionMetaFrom(data: YamlData, folderVersion: number): VersionMeta {
   };
 }
 
-function versionMetaYaml(meta: VersionMeta): string {
+const VERSION_META_KEYS = new Set([
+  'creation_timestamp',
+  'current_stage',
+  'deployment_job_state',
+  'description',
+  'last_updated_timestamp',
+  'model_id',
+  'name',
+  'run_id',
+  'run_link',
+  'source',
+  'status',
+  'status_message',
+  'storage_location',
+  'user_id',
+  'version',
+]);
+
+function versionMetaYaml(meta: VersionMeta, previousText: string | null): string {
   return dumpYaml({
+    ...(previousText === null ? {} : unknownEntries(previousText, VERSION_META_KEYS)),
     creation_timestamp: meta.creationTimestamp,
     current_stage: meta.currentStage,
     deployment_job_state: meta.deploymentJobState,
@@ -242,6 +267,10 @@ export class FileRegistryStore implements ModelRegistryStore {
   readonly root: string;
   readonly trackingUri: string | null;
   readonly #now: () => number;
+  #lockDepth = 0;
+  get #label(): string {
+    return `model registry store at ${this.root}`;
+  }
 
   constructor(context: ModelRegistryStoreContext, options: FileRegistryStoreOptions = {}) {
     this.root = context.storeUri === '' ? defaultRoot() : localPathOfFileUri(context.storeUri);
@@ -249,6 +278,21 @@ export class FileRegistryStore implements ModelRegistryStore {
     this.#now = options.now ?? Date.now;
     // As MLflow's constructor: the models folder (and the root) exist from the start.
     makeDirectories(this.modelsDirectory);
+  }
+
+  /**
+   * Runs a write holding the registry's lock file (in the root, beside the tracking store's): the
+   * read-modify-write of a `meta.yaml` is safe against other workers, tenants and processes
+   * writing the same folder. Reentrant, for writes made of other writes.
+   */
+  #locked<T>(write: () => T): T {
+    if (this.#lockDepth > 0) return write();
+    this.#lockDepth++;
+    try {
+      return withLockSync(join(this.root, '.lock-registry'), this.#label, write);
+    } finally {
+      this.#lockDepth--;
+    }
   }
 
   get modelsDirectory(): string {
@@ -386,8 +430,9 @@ export class FileRegistryStore implements ModelRegistryStore {
     this.#writeModelMeta(path, meta);
   }
 
-  #writeModelMeta(path: string, meta: ModelMeta): void {
-    writeTextAtomic(join(path, META), modelMetaYaml(meta, this.#readAliases(path)));
+  /** Rewrites a model's meta.yaml; `from` is the folder whose file's unknown keys are kept (default: `path`). */
+  #writeModelMeta(path: string, meta: ModelMeta, from = path): void {
+    writeTextAtomic(join(path, META), modelMetaYaml(meta, this.#readAliases(path), readTextOrNull(join(from, META))), this.#label);
   }
 
   /**
@@ -404,8 +449,8 @@ export class FileRegistryStore implements ModelRegistryStore {
     return { meta, path, modelPath };
   }
 
-  #writeVersionMeta(path: string, meta: VersionMeta): void {
-    writeTextAtomic(join(path, META), versionMetaYaml(meta));
+  #writeVersionMeta(path: string, meta: VersionMeta, from = path): void {
+    writeTextAtomic(join(path, META), versionMetaYaml(meta, readTextOrNull(join(from, META))), this.#label);
   }
 
   #allModels(): { path: string; folder: string }[] {
@@ -418,70 +463,78 @@ export class FileRegistryStore implements ModelRegistryStore {
   // --- registered models
 
   createRegisteredModel(name: string, tags: RegisteredModelTag[] | null, description: string | null, _deploymentJobId: string | null): RegisteredModel {
-    // MLflow's FileStore accepts deployment_job_id and does not keep it; neither does this store.
-    const path = this.#modelPath(name);
-    const taken = () => MlflowError.resourceAlreadyExists(`Registered Model (name=${name}) already exists.`);
-    if (exists(path)) throw taken();
-    for (const tag of tags ?? []) validateRegisteredModelTag(tag.key, tag.value);
-    try {
-      makeDirectoryExclusive(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
-      throw error;
-    }
-    const time = this.#now();
-    const meta: ModelMeta = { name, creationTimestamp: time, lastUpdatedTimestamp: time, description, deploymentJobId: null, deploymentJobState: null };
-    writeTextAtomic(join(path, META), modelMetaYaml(meta, {}));
-    if (tags && tags.length > 0) {
-      for (const tag of tags) writeTextAtomic(join(path, TAGS, tag.key), tag.value);
-      this.#touchModel(path, name);
-    }
-    return this.#modelEntity(path, name);
+    return this.#locked(() => {
+      // MLflow's FileStore accepts deployment_job_id and does not keep it; neither does this store.
+      const path = this.#modelPath(name);
+      const taken = () => MlflowError.resourceAlreadyExists(`Registered Model (name=${name}) already exists.`);
+      if (exists(path)) throw taken();
+      for (const tag of tags ?? []) validateRegisteredModelTag(tag.key, tag.value);
+      try {
+        makeDirectoryExclusive(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
+        throw error;
+      }
+      const time = this.#now();
+      const meta: ModelMeta = { name, creationTimestamp: time, lastUpdatedTimestamp: time, description, deploymentJobId: null, deploymentJobState: null };
+      writeTextAtomic(join(path, META), modelMetaYaml(meta, {}, null), this.#label);
+      if (tags && tags.length > 0) {
+        for (const tag of tags) writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+        this.#touchModel(path, name);
+      }
+      return this.#modelEntity(path, name);
+    });
   }
 
   updateRegisteredModel(name: string, description: string | null, _deploymentJobId: string | null): RegisteredModel {
-    const path = this.#existingModelPath(name);
-    const meta = this.#readModelMeta(path, name);
-    meta.description = description;
-    meta.lastUpdatedTimestamp = this.#now();
-    this.#writeModelMeta(path, meta);
-    return this.#modelEntity(path, name);
+    return this.#locked(() => {
+      const path = this.#existingModelPath(name);
+      const meta = this.#readModelMeta(path, name);
+      meta.description = description;
+      meta.lastUpdatedTimestamp = this.#now();
+      this.#writeModelMeta(path, meta);
+      return this.#modelEntity(path, name);
+    });
   }
 
   renameRegisteredModel(name: string, newName: string): RegisteredModel {
-    const path = this.#existingModelPath(name);
-    const newPath = this.#modelPath(newName);
-    const taken = () => MlflowError.resourceAlreadyExists(`Registered Model (name=${newName}) already exists.`);
-    if (exists(newPath)) throw taken();
-    try {
-      makeDirectoryExclusive(newPath);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
-      throw error;
-    }
-    const time = this.#now();
-    // Tags and aliases first, so the meta.yaml written next records the aliases as MLflow does.
-    for (const folder of [TAGS, ALIASES]) {
-      for (const key of walkFiles(join(path, folder))) writeTextAtomic(join(newPath, folder, key), readText(join(path, folder, key)));
-    }
-    const meta = this.#readModelMeta(path, name);
-    this.#writeModelMeta(newPath, { ...meta, name: newName, lastUpdatedTimestamp: time });
-    for (const { folder, number } of this.#versionFolders(path)) {
-      const from = join(path, folder);
-      const versionMeta = this.#readVersionMeta(from, number);
-      if (!versionMeta) continue;
-      const to = join(newPath, folder);
-      makeDirectories(to);
-      this.#writeVersionMeta(to, { ...versionMeta, name: newName, lastUpdatedTimestamp: time });
-      for (const key of walkFiles(join(from, TAGS))) writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)));
-    }
-    // The new folder is complete before the old one goes: a crash in between leaves both, not neither.
-    removeTree(path);
-    return this.#modelEntity(newPath, newName);
+    return this.#locked(() => {
+      const path = this.#existingModelPath(name);
+      const newPath = this.#modelPath(newName);
+      const taken = () => MlflowError.resourceAlreadyExists(`Registered Model (name=${newName}) already exists.`);
+      if (exists(newPath)) throw taken();
+      try {
+        makeDirectoryExclusive(newPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
+        throw error;
+      }
+      const time = this.#now();
+      // Tags and aliases first, so the meta.yaml written next records the aliases as MLflow does.
+      for (const folder of [TAGS, ALIASES]) {
+        for (const key of walkFiles(join(path, folder))) writeTextAtomic(join(newPath, folder, key), readText(join(path, folder, key)), this.#label);
+      }
+      const meta = this.#readModelMeta(path, name);
+      this.#writeModelMeta(newPath, { ...meta, name: newName, lastUpdatedTimestamp: time }, path);
+      for (const { folder, number } of this.#versionFolders(path)) {
+        const from = join(path, folder);
+        const versionMeta = this.#readVersionMeta(from, number);
+        if (!versionMeta) continue;
+        const to = join(newPath, folder);
+        makeDirectories(to);
+        this.#writeVersionMeta(to, { ...versionMeta, name: newName, lastUpdatedTimestamp: time }, from);
+        for (const key of walkFiles(join(from, TAGS))) writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)), this.#label);
+      }
+      // The new folder is complete before the old one goes: a crash in between leaves both, not neither.
+      removeTree(path);
+      return this.#modelEntity(newPath, newName);
+    });
   }
 
   deleteRegisteredModel(name: string): void {
-    removeTree(this.#existingModelPath(name));
+    return this.#locked(() => {
+      removeTree(this.#existingModelPath(name));
+    });
   }
 
   searchRegisteredModels(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Page<RegisteredModel> {
@@ -503,22 +556,26 @@ export class FileRegistryStore implements ModelRegistryStore {
   }
 
   setRegisteredModelTag(name: string, tag: RegisteredModelTag): void {
-    validateRegisteredModelTag(tag.key, tag.value);
-    const path = this.#existingModelPath(name);
-    writeTextAtomic(join(path, TAGS, tag.key), tag.value);
-    this.#touchModel(path, name);
+    return this.#locked(() => {
+      validateRegisteredModelTag(tag.key, tag.value);
+      const path = this.#existingModelPath(name);
+      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+      this.#touchModel(path, name);
+    });
   }
 
   deleteRegisteredModelTag(name: string, key: string): void {
-    validateModelName(name);
-    validateTagKey(key);
-    const path = this.#existingModelPath(name);
-    const tagPath = join(path, TAGS, key);
-    // Deleting a tag that is not there is not an error, as in MLflow.
-    if (isFile(tagPath)) {
-      removeFile(tagPath);
-      this.#touchModel(path, name);
-    }
+    return this.#locked(() => {
+      validateModelName(name);
+      validateTagKey(key);
+      const path = this.#existingModelPath(name);
+      const tagPath = join(path, TAGS, key);
+      // Deleting a tag that is not there is not an error, as in MLflow.
+      if (isFile(tagPath)) {
+        removeFile(tagPath);
+        this.#touchModel(path, name);
+      }
+    });
   }
 
   // --- model versions
@@ -550,98 +607,106 @@ export class FileRegistryStore implements ModelRegistryStore {
     _localModelPath: string | null,
     modelId: string | null,
   ): ModelVersion {
-    validateModelName(name);
-    for (const tag of tags ?? []) validateModelVersionTag(tag.key, tag.value);
-    const storageLocation = splitUri(source).scheme === 'models' ? this.#resolveModelsSource(source) : source;
-    const modelPath = this.#modelPath(name);
-    if (!isFile(join(modelPath, META))) {
-      // MLflow's FileStore retries three times and reports the missing model this way (HTTP 500).
-      throw new MlflowError(
-        `Model Version creation error (name=${name}). Error: Registered Model with name=${name} not found. Giving up after ${CREATE_MODEL_VERSION_RETRIES} attempts.`,
-      );
-    }
-    let lastError: unknown;
-    for (let attempt = 0; attempt < VERSION_NUMBER_CLAIMS; attempt++) {
-      const time = this.#now();
-      const folders = this.#versionFolders(modelPath);
-      const version = (folders.length > 0 ? folders[folders.length - 1].number : 0) + 1;
-      const versionPath = join(modelPath, `${VERSION_PREFIX}${version}`);
-      try {
-        // The exclusive mkdir is the claim on the number: two creators never share one.
-        makeDirectoryExclusive(versionPath);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        lastError = error;
-        continue;
+    return this.#locked(() => {
+      validateModelName(name);
+      for (const tag of tags ?? []) validateModelVersionTag(tag.key, tag.value);
+      const storageLocation = splitUri(source).scheme === 'models' ? this.#resolveModelsSource(source) : source;
+      const modelPath = this.#modelPath(name);
+      if (!isFile(join(modelPath, META))) {
+        // MLflow's FileStore retries three times and reports the missing model this way (HTTP 500).
+        throw new MlflowError(
+          `Model Version creation error (name=${name}). Error: Registered Model with name=${name} not found. Giving up after ${CREATE_MODEL_VERSION_RETRIES} attempts.`,
+        );
       }
-      this.#writeVersionMeta(versionPath, {
-        name,
-        version,
-        creationTimestamp: time,
-        lastUpdatedTimestamp: time,
-        description,
-        userId: null,
-        currentStage: 'None',
-        source,
-        runId,
-        runLink,
-        status: 'READY',
-        statusMessage: null,
-        storageLocation,
-        modelId,
-        deploymentJobState: null,
-      });
-      for (const tag of tags ?? []) writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value);
-      this.#touchModel(modelPath, name, tags && tags.length > 0 ? this.#now() : time);
-      return this.getModelVersion(name, String(version));
-    }
-    throw new MlflowError(
-      `Model Version creation error (name=${name}). Error: ${(lastError as Error)?.message}. Giving up after ${VERSION_NUMBER_CLAIMS} attempts.`,
-    );
+      let lastError: unknown;
+      for (let attempt = 0; attempt < VERSION_NUMBER_CLAIMS; attempt++) {
+        const time = this.#now();
+        const folders = this.#versionFolders(modelPath);
+        const version = (folders.length > 0 ? folders[folders.length - 1].number : 0) + 1;
+        const versionPath = join(modelPath, `${VERSION_PREFIX}${version}`);
+        try {
+          // The exclusive mkdir is the claim on the number: two creators never share one.
+          makeDirectoryExclusive(versionPath);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          lastError = error;
+          continue;
+        }
+        this.#writeVersionMeta(versionPath, {
+          name,
+          version,
+          creationTimestamp: time,
+          lastUpdatedTimestamp: time,
+          description,
+          userId: null,
+          currentStage: 'None',
+          source,
+          runId,
+          runLink,
+          status: 'READY',
+          statusMessage: null,
+          storageLocation,
+          modelId,
+          deploymentJobState: null,
+        });
+        for (const tag of tags ?? []) writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value, this.#label);
+        this.#touchModel(modelPath, name, tags && tags.length > 0 ? this.#now() : time);
+        return this.getModelVersion(name, String(version));
+      }
+      throw new MlflowError(
+        `Model Version creation error (name=${name}). Error: ${(lastError as Error)?.message}. Giving up after ${VERSION_NUMBER_CLAIMS} attempts.`,
+      );
+    });
   }
 
   updateModelVersion(name: string, version: string, description: string | null): ModelVersion {
-    const time = this.#now();
-    const { meta, path, modelPath } = this.#fetchVersion(name, version);
-    meta.description = description;
-    meta.lastUpdatedTimestamp = time;
-    this.#writeVersionMeta(path, meta);
-    return this.#versionEntity(meta, path, this.#readAliases(modelPath));
+    return this.#locked(() => {
+      const time = this.#now();
+      const { meta, path, modelPath } = this.#fetchVersion(name, version);
+      meta.description = description;
+      meta.lastUpdatedTimestamp = time;
+      this.#writeVersionMeta(path, meta);
+      return this.#versionEntity(meta, path, this.#readAliases(modelPath));
+    });
   }
 
   transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions: boolean): ModelVersion {
-    const target = canonicalStage(stage);
-    if (archiveExistingVersions && !(ACTIVE_MODEL_VERSION_STAGES as readonly string[]).includes(target)) {
-      // MLflow raises this without an error code, hence INTERNAL_ERROR (HTTP 500), as it answers.
-      throw new MlflowError(
-        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ['Staging', 'Production']`,
-      );
-    }
-    const time = this.#now();
-    const { meta, path, modelPath } = this.#fetchVersion(name, version);
-    if (archiveExistingVersions) {
-      for (const other of this.#listVersions(modelPath)) {
-        if (other.meta.version === meta.version || other.meta.currentStage !== target) continue;
-        this.#writeVersionMeta(other.path, { ...other.meta, currentStage: 'Archived', lastUpdatedTimestamp: time });
+    return this.#locked(() => {
+      const target = canonicalStage(stage);
+      if (archiveExistingVersions && !(ACTIVE_MODEL_VERSION_STAGES as readonly string[]).includes(target)) {
+        // MLflow raises this without an error code, hence INTERNAL_ERROR (HTTP 500), as it answers.
+        throw new MlflowError(
+          `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ['Staging', 'Production']`,
+        );
       }
-    }
-    meta.currentStage = target;
-    meta.lastUpdatedTimestamp = time;
-    this.#writeVersionMeta(path, meta);
-    this.#touchModel(modelPath, name, time);
-    return this.#versionEntity(meta, path, this.#readAliases(modelPath));
+      const time = this.#now();
+      const { meta, path, modelPath } = this.#fetchVersion(name, version);
+      if (archiveExistingVersions) {
+        for (const other of this.#listVersions(modelPath)) {
+          if (other.meta.version === meta.version || other.meta.currentStage !== target) continue;
+          this.#writeVersionMeta(other.path, { ...other.meta, currentStage: 'Archived', lastUpdatedTimestamp: time });
+        }
+      }
+      meta.currentStage = target;
+      meta.lastUpdatedTimestamp = time;
+      this.#writeVersionMeta(path, meta);
+      this.#touchModel(modelPath, name, time);
+      return this.#versionEntity(meta, path, this.#readAliases(modelPath));
+    });
   }
 
   deleteModelVersion(name: string, version: string): void {
-    const { meta, path, modelPath } = this.#fetchVersion(name, version);
-    const time = this.#now();
-    meta.currentStage = STAGE_DELETED_INTERNAL;
-    meta.lastUpdatedTimestamp = time;
-    this.#writeVersionMeta(path, meta);
-    // The aliases pointing at the version go with it.
-    const aliases = this.#readAliases(modelPath);
-    for (const [alias, target] of Object.entries(aliases)) if (target === String(meta.version)) removeFile(join(modelPath, ALIASES, alias));
-    this.#touchModel(modelPath, name, time);
+    return this.#locked(() => {
+      const { meta, path, modelPath } = this.#fetchVersion(name, version);
+      const time = this.#now();
+      meta.currentStage = STAGE_DELETED_INTERNAL;
+      meta.lastUpdatedTimestamp = time;
+      this.#writeVersionMeta(path, meta);
+      // The aliases pointing at the version go with it.
+      const aliases = this.#readAliases(modelPath);
+      for (const [alias, target] of Object.entries(aliases)) if (target === String(meta.version)) removeFile(join(modelPath, ALIASES, alias));
+      this.#touchModel(modelPath, name, time);
+    });
   }
 
   getModelVersion(name: string, version: string): ModelVersion {
@@ -669,20 +734,24 @@ export class FileRegistryStore implements ModelRegistryStore {
   }
 
   setModelVersionTag(name: string, version: string, tag: ModelVersionTag): void {
-    validateModelVersionTag(tag.key, tag.value);
-    const { path, modelPath } = this.#fetchVersion(name, version);
-    writeTextAtomic(join(path, TAGS, tag.key), tag.value);
-    this.#touchModel(modelPath, name);
+    return this.#locked(() => {
+      validateModelVersionTag(tag.key, tag.value);
+      const { path, modelPath } = this.#fetchVersion(name, version);
+      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+      this.#touchModel(modelPath, name);
+    });
   }
 
   deleteModelVersionTag(name: string, version: string, key: string): void {
-    validateTagKey(key);
-    const { path, modelPath } = this.#fetchVersion(name, version);
-    const tagPath = join(path, TAGS, key);
-    if (isFile(tagPath)) {
-      removeFile(tagPath);
-      this.#touchModel(modelPath, name);
-    }
+    return this.#locked(() => {
+      validateTagKey(key);
+      const { path, modelPath } = this.#fetchVersion(name, version);
+      const tagPath = join(path, TAGS, key);
+      if (isFile(tagPath)) {
+        removeFile(tagPath);
+        this.#touchModel(modelPath, name);
+      }
+    });
   }
 
   // --- aliases
@@ -696,19 +765,23 @@ export class FileRegistryStore implements ModelRegistryStore {
   }
 
   setRegisteredModelAlias(name: string, alias: string, version: string): void {
-    const { aliasPath, modelPath } = this.#aliasPath(name, alias);
-    validateAliasNameNotReserved(alias);
-    this.#fetchVersion(name, version);
-    writeTextAtomic(aliasPath, version);
-    this.#touchModel(modelPath, name);
+    return this.#locked(() => {
+      const { aliasPath, modelPath } = this.#aliasPath(name, alias);
+      validateAliasNameNotReserved(alias);
+      this.#fetchVersion(name, version);
+      writeTextAtomic(aliasPath, version, this.#label);
+      this.#touchModel(modelPath, name);
+    });
   }
 
   deleteRegisteredModelAlias(name: string, alias: string): void {
-    const { aliasPath, modelPath } = this.#aliasPath(name, alias);
-    if (isFile(aliasPath)) {
-      removeFile(aliasPath);
-      this.#touchModel(modelPath, name);
-    }
+    return this.#locked(() => {
+      const { aliasPath, modelPath } = this.#aliasPath(name, alias);
+      if (isFile(aliasPath)) {
+        removeFile(aliasPath);
+        this.#touchModel(modelPath, name);
+      }
+    });
   }
 
   getModelVersionByAlias(name: string, alias: string): ModelVersion {
