@@ -4,6 +4,7 @@
  * `--json` for machines) and resolve the registry URI as MLflow's client does.
  */
 import type { ModelVersion, RegisteredModel } from '@flowhost/sdk';
+import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { RegistryClient } from '../client/registry-client.js';
 import { resolveRegistryUri } from '../client/registry-uri.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
@@ -55,7 +56,7 @@ export const registryCommands: Command[] = [
     async run(context) {
       const client = await registry(context);
       const models = await allPages((pageToken) => client.searchRegisteredModels({ maxResults: MODEL_PAGE, orderBy: ['name ASC'], pageToken }));
-      if (context.values.json) return void context.out(JSON.stringify(models, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(models.map((m) => toMlflowJson('registeredModel', m)), 2));
       if (models.length === 0) return void context.out(`No registered models in ${client.registryUri}.`);
       context.out(
         table([
@@ -72,7 +73,7 @@ export const registryCommands: Command[] = [
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
       const model = await (await registry(context)).getRegisteredModel(context.positionals[0]);
-      if (context.values.json) return void context.out(JSON.stringify(model, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(toMlflowJson('registeredModel', model), 2));
       context.out(`Registered model '${model.name}'`);
       context.out(
         table([
@@ -106,7 +107,7 @@ export const registryCommands: Command[] = [
     async run(context) {
       const name = context.positionals[0];
       const versions = await versionsOf(await registry(context), name);
-      if (context.values.json) return void context.out(JSON.stringify(versions, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(versions.map((v) => toMlflowJson('modelVersion', v)), 2));
       if (versions.length === 0) return void context.out(`Registered model '${name}' has no versions.`);
       context.out(
         table([
