@@ -11,7 +11,7 @@ export const pause = (ms: number): Promise<void> => new Promise((resolve) => set
  * default bound is generous: it is how long a broken condition takes to fail the test, not a
  * speed requirement.
  */
-export async function eventually(condition: () => boolean | Promise<boolean>, { withinMs = 30_000, everyMs = 20 } = {}): Promise<boolean> {
+export async function eventually(condition: () => boolean | Promise<boolean>, { withinMs = PATIENCE_MS, everyMs = 20 } = {}): Promise<boolean> {
   const until = performance.now() + withinMs;
   while (performance.now() < until) {
     if (await condition()) return true;
@@ -19,6 +19,13 @@ export async function eventually(condition: () => boolean | Promise<boolean>, { 
   }
   return condition();
 }
+
+/**
+ * How long a test waits for something that must happen but has no deadline of its own (a process
+ * starting, a cancelled run ending, a worker noticed gone): the time a broken build takes to fail
+ * the test, far above what a loaded machine needs. Not a speed requirement: benchmarks measure speed.
+ */
+export const PATIENCE_MS = 60_000;
 
 /**
  * The slack a test allows beyond a deadline it checks: a fixed part for the host's own steps
