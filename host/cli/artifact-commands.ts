@@ -82,6 +82,7 @@ export const artifactCommands: Command[] = [
   },
   {
     path: ['artifacts', 'list'],
+    readsStore: 'tracking',
     summary: 'List the artifacts of a run, or of a directory within them (direct children, sorted).',
     options: { ...RUN_ID, ...artifactPathOf("directory within the run's artifacts (default: the root)"), ...JSON_OPTION },
     async run(context) {
@@ -96,6 +97,7 @@ export const artifactCommands: Command[] = [
   },
   {
     path: ['artifacts', 'download'],
+    readsStore: 'tracking',
     summary: 'Download the artifacts of a run (or a file or directory within them) and print the local path.',
     options: {
       ...RUN_ID,

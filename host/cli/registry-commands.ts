@@ -51,6 +51,7 @@ const latest = (model: RegisteredModel) => model.latestVersions.map((mv) => `${m
 export const registryCommands: Command[] = [
   {
     path: ['registry', 'list'],
+    readsStore: 'registry',
     summary: 'List registered models.',
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
@@ -68,6 +69,7 @@ export const registryCommands: Command[] = [
   },
   {
     path: ['registry', 'show'],
+    readsStore: 'registry',
     summary: 'Show a registered model: description, tags, aliases, latest version of each stage.',
     positionals: ['NAME'],
     options: { ...REGISTRY_URI, ...JSON_OPTION },
@@ -101,6 +103,7 @@ export const registryCommands: Command[] = [
   },
   {
     path: ['registry', 'versions'],
+    readsStore: 'registry',
     summary: 'List the versions of a registered model with their stage, status, source and tags.',
     positionals: ['NAME'],
     options: { ...REGISTRY_URI, ...JSON_OPTION },

@@ -18,6 +18,7 @@ function viewType(context: CommandContext): ViewType {
 export const trackingCommands: Command[] = [
   {
     path: ['experiments', 'search'],
+    readsStore: 'tracking',
     summary: 'List experiments.',
     options: { ...VIEW, ...JSON_OPTION },
     async run(context) {
@@ -73,6 +74,7 @@ export const trackingCommands: Command[] = [
   },
   {
     path: ['runs', 'list'],
+    readsStore: 'tracking',
     summary: 'List the runs of an experiment.',
     options: { 'experiment-id': { type: 'string', description: 'experiment id', required: true }, ...VIEW, ...JSON_OPTION },
     async run(context) {
@@ -85,6 +87,7 @@ export const trackingCommands: Command[] = [
   },
   {
     path: ['runs', 'describe'],
+    readsStore: 'tracking',
     summary: 'Show a run: its info, params, latest metrics and tags.',
     options: { 'run-id': { type: 'string', description: 'run id', required: true }, ...JSON_OPTION },
     async run(context) {

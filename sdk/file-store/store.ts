@@ -748,7 +748,8 @@ export class FileStore implements TrackingStore {
   private readonly appendFiles = new AppendFiles(64);
 
   constructor(context: FileStoreContext) {
-    this.rootDirectory = localPathOfFileUri(context.storeUri);
+    // `file:` with no path is MLflow's default root, `./mlruns` (`root_directory or _default_root_dir()`).
+    this.rootDirectory = /^(file:(\/\/)?)?$/.test(context.storeUri) ? path.resolve('mlruns') : localPathOfFileUri(context.storeUri);
     this.artifactRootUri = context.artifactUri ? resolveUriIfLocal(context.artifactUri) : pathToFileUri(this.rootDirectory);
     this.trashDirectory = path.join(this.rootDirectory, TRASH);
     // As MLflow's constructor: the Default experiment exists only in stores created from nothing.
