@@ -52,7 +52,7 @@ function mlflowError(error: unknown): { errorCode: string; message: string } {
 }
 
 const notFound = (item: string) =>
-  `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", find and install an appropriate plugin from https://mlflow.org/docs/latest/plugins.html#community-plugins using your package manager (pip, conda etc).`;
+  `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", install a flowhost plugin for it with npm: a package whose package.json declares a deployments entry point named after the target (\`flowhost plugins list\` shows the installed ones).`;
 
 // --- the fake target, method by method (test_deployments.py)
 
