@@ -31,10 +31,19 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
   return Object.freeze(remote) as Remote<K>;
 }
 
-/** `error` with the caller's frames (from `callSite`) after its own, so an uncaught one names the caller's line. */
-function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
+const CALLED_FROM = '\n    --- called from:\n';
+
+/**
+ * `error` with the caller's frames (from `callSite`) after its own, so an uncaught one names the
+ * caller's line. Called again by an outer layer (a client that opened its store lazily), the outer
+ * caller's frames replace the inner ones: they are the user's.
+ */
+export function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
   if (!(error instanceof Error)) return error;
   const frames = callSite.stack?.slice(callSite.stack.indexOf('\n') + 1);
-  if (frames) error.stack = `${error.stack ?? String(error)}\n    --- called from:\n${frames}`;
+  if (!frames) return error;
+  const own = error.stack ?? String(error);
+  const cut = own.indexOf(CALLED_FROM);
+  error.stack = `${cut < 0 ? own : own.slice(0, cut)}${CALLED_FROM}${frames}`;
   return error;
 }

@@ -20,6 +20,7 @@ import {
   type DatasetInput,
 } from '@flowhost/sdk';
 import { pythonStr } from '@flowhost/sdk/mlflow';
+import { withCallSite } from '../proxy.js';
 import { resolveTrackingUri } from './tracking-uri.js';
 
 export interface SearchExperimentsOptions {
@@ -227,11 +228,19 @@ function storeOpenedOnFirstCall(open: () => Promise<RemoteTrackingStore>): Remot
   return new Proxy({} as RemoteTrackingStore, {
     get: (_target, name) => {
       if (typeof name !== 'string' || name === 'then') return undefined;
-      return (...args: unknown[]) =>
-        (opened ??= open().catch((error: unknown) => {
+      return function call(...args: unknown[]) {
+        // The store's own call runs after the opening, out of the caller's stack: keep the caller's here.
+        const callSite: { stack?: string } = {};
+        Error.captureStackTrace(callSite, call);
+        return (opened ??= open().catch((error: unknown) => {
           opened = null;
           throw error;
-        })).then((store) => (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args));
+        }))
+          .then((store) => (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args))
+          .catch((error: unknown) => {
+            throw withCallSite(error, callSite);
+          });
+      };
     },
   });
 }
