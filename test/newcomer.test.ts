@@ -144,3 +144,24 @@ test('an MlflowError from a plugin names the line that made the call', async (t)
     await host.close();
   }
 });
+
+test('downloading a single file reports progress against the file’s size, not 100% from the start', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'repo', 'data'), { recursive: true });
+  mkdirSync(join(dir, 'dst'));
+  const size = 3 * 1024 * 1024;
+  writeFileSync(join(dir, 'repo', 'data', 'weights.bin'), Buffer.alloc(size, 7));
+  const host = new Flowhost({ onOutput: () => {} });
+  try {
+    // file-plugin: is served by a worker, so the bytes really stream (file: is read in place).
+    const repo = await host.artifactRepository(`file-plugin:${join(dir, 'repo')}`);
+    const seen: { bytes: number; totalBytes: number }[] = [];
+    await repo.downloadArtifacts('data/weights.bin', join(dir, 'dst'), { onProgress: ({ bytes, totalBytes }) => void seen.push({ bytes, totalBytes }) });
+    t.true(seen.length > 1, `${seen.length} progress reports`);
+    t.true(seen.every((p) => p.totalBytes === size), 'every report knows the file’s size');
+    t.true(seen[0].bytes < size, 'the first report is not 100%');
+    t.is(seen.at(-1)!.bytes, size);
+  } finally {
+    await host.close();
+  }
+});
