@@ -151,6 +151,9 @@ function safeReaddir(path: string): string[] {
 }
 
 /** Reads one package; `null` when it is not a flowhost plugin at all. */
+/** Groups whose entry-point names are the URI schemes (or target names) they serve. */
+const SCHEME_GROUPS: ReadonlySet<string> = new Set<PluginGroup>(['tracking_store', 'artifact_repository', 'model_registry_store', 'deployments']);
+
 export function readPackage(dir: string): { entries: PluginEntry[]; problems: DiscoveryProblem[] } | null {
   let pkg: { name?: unknown; version?: unknown; flowhost?: unknown };
   try {
@@ -189,6 +192,10 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
       continue;
     }
     for (const [name, module] of Object.entries(names)) {
+      if (SCHEME_GROUPS.has(group) && !/^[a-z][a-z0-9+.-]*$/.test(name)) {
+        problem(`${group}.${name}: '${name}' can never be a URI scheme, so no URI would reach it: use lower-case letters, digits, '+', '-' or '.', starting with a letter (URI schemes are compared lower-cased, as Python's urlparse gives them)`);
+        continue;
+      }
       if (typeof module !== 'string') {
         problem(`${group}.${name}: the module must be a path string`);
         continue;

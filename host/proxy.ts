@@ -12,15 +12,38 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
   // The shape's checks, fused with the encoding where an argument is an array of flat records.
   const schemas = wireArgs(kind);
   for (const name of Object.keys(kind.methods)) {
-    remote[name] = (...args: unknown[]) => {
+    remote[name] = function call(...args: unknown[]) {
       let checked: unknown[];
       try {
         checked = checkArgs(name, schemas[name], args);
       } catch (error) {
         return Promise.reject(error);
       }
-      return instance.invoke(name, checked, options);
+      // The caller's frames, for the error: a failure comes back from a worker (or the pool) with
+      // only flowhost's frames. V8 formats the captured frames only if `stack` is read.
+      const callSite: { stack?: string } = {};
+      Error.captureStackTrace(callSite, call);
+      return instance.invoke(name, checked, options).catch((error: unknown) => {
+        throw withCallSite(error, callSite);
+      });
     };
   }
   return Object.freeze(remote) as Remote<K>;
+}
+
+const CALLED_FROM = '\n    --- called from:\n';
+
+/**
+ * `error` with the caller's frames (from `callSite`) after its own, so an uncaught one names the
+ * caller's line. Called again by an outer layer (a client that opened its store lazily), the outer
+ * caller's frames replace the inner ones: they are the user's.
+ */
+export function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
+  if (!(error instanceof Error)) return error;
+  const frames = callSite.stack?.slice(callSite.stack.indexOf('\n') + 1);
+  if (!frames) return error;
+  const own = error.stack ?? String(error);
+  const cut = own.indexOf(CALLED_FROM);
+  error.stack = `${cut < 0 ? own : own.slice(0, cut)}${CALLED_FROM}${frames}`;
+  return error;
 }

@@ -70,7 +70,7 @@ export class PluginRegistry {
 
   /** MLflow's `get_store_builder` for the tracking and model registry stores. */
   storeFor(group: 'tracking_store' | 'model_registry_store', storeUri: string): PluginEntry {
-    const entry = this.find(group, uriScheme(storeUri));
+    const entry = this.find(group, storeUriScheme(storeUri));
     if (entry) return entry;
     // MLflow raises UnsupportedModelRegistryStoreURIException for both registries, text and leading space included.
     throw new MlflowError(
@@ -97,6 +97,14 @@ function slotOf(entry: PluginEntry): string {
 export function uriScheme(uri: string): string {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri);
   return match ? match[1].toLowerCase() : '';
+}
+
+/**
+ * The scheme of a tracking or registry store URI: `uriScheme`, except that MLflow takes the whole
+ * URIs `databricks` and `databricks-uc` as schemes (`mlflow/tracking/registry.py`), never as paths.
+ */
+export function storeUriScheme(uri: string): string {
+  return uri === 'databricks' || uri === 'databricks-uc' ? uri : uriScheme(uri);
 }
 
 /** Python's `repr` of a list of strings, as MLflow prints scheme lists in its messages. */

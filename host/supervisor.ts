@@ -11,13 +11,16 @@
  *    spends the budget, or cannot start at all, is marked unavailable and fails fast with its last
  *    error until a cool-down or an explicit reset.
  *  - Workers are recycled after `maxCallsPerWorker` calls or above `maxHeapMb` of heap (the worker
- *    reports its own heap; Node 20 cannot read it from outside).
+ *    reports its own heap; Node 20 cannot read it from outside). A key's ordered calls follow it to
+ *    a fresh worker once those still in flight on the retiring one have settled.
+ *  - A read (`readOnly` in the shape) lost because another call's missed deadline stopped their
+ *    shared worker is retried once on the replacement.
  *  - `close()` drains in-flight calls with a deadline, then stops every worker.
  */
 import { type KindShape, PROTOCOL_VERSION } from '@flowhost/sdk';
 import type { ByteBudget } from './byte-budget.js';
 import type { PluginEntry } from './discovery.js';
-import { failures, type FailureReason, type PluginFailure } from './errors.js';
+import { failures, isPluginFailure, type FailureReason, type PluginFailure } from './errors.js';
 import type { PluginLimits } from './limits.js';
 import { LatencyHistogram, type InstanceStats } from './stats.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
@@ -58,6 +61,8 @@ interface Queued {
   readonly args: unknown[];
   readonly deadline: number;
   readonly deadlineMs: number;
+  /** May be retried once when a neighbour's missed deadline stops its worker (see `#send`). */
+  readonly mayRetry: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: NodeJS.Timeout;
@@ -74,14 +79,24 @@ interface Slot {
   heapUsed: number;
 }
 
+/** Where a key's ordered calls go (`orderedBy` in the shape), and how many are in flight. */
+interface OrderedKey {
+  slot: Slot;
+  inFlight: number;
+  /** Resolved when `inFlight` drops to zero. */
+  readonly drained: (() => void)[];
+  /** Set while calls of the key wait for a retiring worker to drain: later calls wait behind them. */
+  held: Promise<void> | null;
+}
+
 const ERROR_KINDS: readonly (FailureReason | 'plugin')[] = ['crashed', 'timed-out', 'unavailable', 'startup-failed', 'protocol-violation', 'overloaded', 'closed', 'plugin'];
 
 export class PluginInstance {
   readonly label: string;
   readonly #options: InstanceOptions;
   readonly #slots: Slot[] = [];
-  /** Order key → the worker its last call went to (see `#pick`). */
-  readonly #stickyWorkers = new Map<unknown, Slot>();
+  /** Order key → the worker its calls go to, oldest key first (see `#sendOrdered`). */
+  readonly #orderedKeys = new Map<unknown, OrderedKey>();
   #closed = false;
   #queue: Queued[] = [];
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -140,8 +155,8 @@ export class PluginInstance {
     }
     const deadlineMs = options.timeoutMs ?? this.#options.limits.callTimeoutMs;
     const started = performance.now();
-    const slot = this.#pick(this.#orderKey(method, args));
-    const promise = slot ? this.#send(slot, method, args, deadlineMs) : this.#enqueue(method, args, deadlineMs);
+    const orderKey = this.#orderKey(method, args);
+    const promise = orderKey === undefined ? this.#dispatch(method, args, deadlineMs, started + deadlineMs, true) : this.#sendOrdered(orderKey, method, args, deadlineMs, started + deadlineMs);
     return promise.then(
       (value) => {
         quota?.releaseCall();
@@ -235,10 +250,11 @@ export class PluginInstance {
   /** The least-loaded ready worker, or null; adds a worker when all are busy and the pool may grow. */
   #pick(orderKey?: unknown): Slot | null {
     // Calls the shape orders by a key (a run's writes) follow their predecessors to the same
-    // worker while it lives, retiring or not, so they are applied in the order they were sent.
+    // worker, so they are applied in the order they were sent; never to a retiring one
+    // (`#sendOrdered` holds them back until the calls still there have settled).
     if (orderKey !== undefined) {
-      const sticky = this.#stickyWorkers.get(orderKey);
-      if (sticky?.ready && sticky.connection.isAlive) return sticky;
+      const key = this.#orderedKeys.get(orderKey);
+      if (key && key.slot.ready && key.slot.connection.isAlive && !key.slot.retiring) return key.slot;
     }
     let best: Slot | null = null;
     for (const slot of this.#slots) {
@@ -256,27 +272,86 @@ export class PluginInstance {
     return index === undefined ? undefined : args[index];
   }
 
-  #send(slot: Slot, method: string, args: unknown[], deadlineMs: number, deadline?: number): Promise<unknown> {
+  /** Sends the call to a worker now, or queues it until one is ready. */
+  #dispatch(method: string, args: unknown[], deadlineMs: number, deadline: number, mayRetry: boolean, orderKey?: unknown): Promise<unknown> {
+    const slot = this.#pick(orderKey);
+    return slot ? this.#send(slot, method, args, deadlineMs, deadline, mayRetry) : this.#enqueue(method, args, deadlineMs, deadline, mayRetry);
+  }
+
+  /**
+   * An ordered call. While its key's worker is retiring with calls of the key still in flight, the
+   * call (and every later one of the key, behind it) waits for them to settle and then goes to a
+   * fresh worker: recycling takes effect however busy the key, and the order still holds.
+   */
+  #sendOrdered(orderKey: unknown, method: string, args: unknown[], deadlineMs: number, deadline: number): Promise<unknown> {
+    const key = this.#heldBack(orderKey);
+    if (!key) return this.#dispatch(method, args, deadlineMs, deadline, false, orderKey);
+    let sent!: Promise<unknown>;
+    const dispatched = (key.held ?? Promise.resolve())
+      .then(() => (this.#drainingRetired(key) ? new Promise<void>((resolve) => key.drained.push(resolve)) : undefined))
+      .then(() => {
+        sent = this.#closed ? Promise.reject(failures.closed(this.label)) : this.#dispatch(method, args, deadlineMs, deadline, false, orderKey);
+      });
+    key.held = dispatched;
+    void dispatched.then(() => {
+      if (key.held === dispatched) key.held = null;
+    });
+    return dispatched.then(() => sent);
+  }
+
+  /** The key's worker is retiring but still has calls of the key in flight. */
+  #drainingRetired(key: OrderedKey): boolean {
+    return key.slot.retiring && key.slot.connection.isAlive && key.inFlight > 0;
+  }
+
+  /** The key's state when its next call must wait (see `#sendOrdered`); undefined when it may go now. */
+  #heldBack(orderKey: unknown): OrderedKey | undefined {
+    const key = orderKey === undefined ? undefined : this.#orderedKeys.get(orderKey);
+    return key && (key.held || this.#drainingRetired(key)) ? key : undefined;
+  }
+
+  #send(slot: Slot, method: string, args: unknown[], deadlineMs: number, deadline?: number, mayRetry = false): Promise<unknown> {
     const orderKey = this.#orderKey(method, args);
+    let key: OrderedKey | undefined;
     if (orderKey !== undefined) {
-      this.#stickyWorkers.delete(orderKey);
-      this.#stickyWorkers.set(orderKey, slot);
-      // Bounded: the oldest keys are forgotten (their runs went quiet long ago).
-      if (this.#stickyWorkers.size > 4096) this.#stickyWorkers.delete(this.#stickyWorkers.keys().next().value);
+      key = this.#orderedKeys.get(orderKey) ?? { slot, inFlight: 0, drained: [], held: null };
+      key.slot = slot;
+      key.inFlight++;
+      this.#orderedKeys.delete(orderKey);
+      this.#orderedKeys.set(orderKey, key);
+      // Bounded: the oldest idle key is forgotten (its run went quiet long ago).
+      if (this.#orderedKeys.size > 4096) {
+        for (const [oldKey, old] of this.#orderedKeys) {
+          if (old.inFlight === 0 && !old.held) {
+            this.#orderedKeys.delete(oldKey);
+            break;
+          }
+        }
+      }
     }
     const promise = slot.connection.call(method, args, deadlineMs, deadline);
     if (slot.connection.inFlight === 1) slot.idleSince = Infinity;
     // Retired after the call is on its way: the worker stops once this call (and the rest) is answered.
     if (++slot.calls >= this.#options.limits.maxCallsPerWorker) this.#retire(slot);
-    return promise.finally(() => {
+    const settled = promise.finally(() => {
+      if (key && --key.inFlight === 0) for (const resolve of key.drained.splice(0)) resolve();
       if (slot.connection.inFlight === 0) {
         slot.idleSince = performance.now();
         if (slot.retiring) void slot.connection.stop('recycled');
       }
     });
+    if (!mayRetry || !this.#options.kind.methods[method]?.readOnly) return settled;
+    return settled.catch((error: unknown) => {
+      // Lost to a neighbour: another call missed its deadline and the worker was stopped under this
+      // one. A read is safe to repeat; it gets a fresh deadline, since the time went to the neighbour.
+      if (!this.#closed && isPluginFailure(error) && error.reason === 'crashed' && slot.connection.stoppedForDeadline) {
+        return this.#dispatch(method, args, deadlineMs, performance.now() + deadlineMs, false);
+      }
+      throw error;
+    });
   }
 
-  #enqueue(method: string, args: unknown[], deadlineMs: number): Promise<unknown> {
+  #enqueue(method: string, args: unknown[], deadlineMs: number, deadline: number, mayRetry: boolean): Promise<unknown> {
     if (this.#closed) return Promise.reject(failures.closed(this.label));
     const refusal = this.#refusal();
     if (refusal) return Promise.reject(refusal);
@@ -284,12 +359,15 @@ export class PluginInstance {
     return new Promise((resolve, reject) => {
       // Waiting for a worker counts against the call's deadline: a plugin that is slow to start
       // cannot hold a caller longer than the caller asked for.
-      const timer = setTimeout(() => {
-        const index = this.#queue.indexOf(queued);
-        if (index >= 0) this.#queue.splice(index, 1);
-        reject(failures.timedOut(this.label, method, deadlineMs));
-      }, deadlineMs);
-      const queued: Queued = { method, args, deadline: performance.now() + deadlineMs, deadlineMs, resolve, reject, timer };
+      const timer = setTimeout(
+        () => {
+          const index = this.#queue.indexOf(queued);
+          if (index >= 0) this.#queue.splice(index, 1);
+          reject(failures.timedOut(this.label, method, deadlineMs));
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      const queued: Queued = { method, args, deadline, deadlineMs, mayRetry, resolve, reject, timer };
       this.#queue.push(queued);
       this.#pump();
     });
@@ -322,12 +400,16 @@ export class PluginInstance {
     if (this.#pick()) {
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
       while (this.#queue.length > 0) {
-        const slot = this.#pick(this.#orderKey(this.#queue[0].method, this.#queue[0].args));
-        if (!slot) break;
+        const orderKey = this.#orderKey(this.#queue[0].method, this.#queue[0].args);
+        // A call held back behind its key's retiring worker leaves the queue to wait in its key's line.
+        const heldBack = this.#heldBack(orderKey) !== undefined;
+        const slot = heldBack ? null : this.#pick(orderKey);
+        if (!slot && !heldBack) break;
         const queued = this.#queue.shift()!;
         clearTimeout(queued.timer);
         if (queued.deadline <= performance.now()) queued.reject(failures.timedOut(this.label, queued.method, queued.deadlineMs));
-        else this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
+        else if (!slot) this.#sendOrdered(orderKey, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
+        else this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline, queued.mayRetry).then(queued.resolve, queued.reject);
       }
       this.#topUp();
       return;

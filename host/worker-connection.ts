@@ -105,6 +105,8 @@ export class WorkerConnection {
   #ready = false;
   #gone = false;
   #stoppedByHost: string | null = null;
+  /** True when a call's missed deadline stopped this worker: its other calls were lost to a neighbour. */
+  #stoppedForDeadline = false;
   #deadlineTimer: NodeJS.Timeout | null = null;
   #armedFor = Infinity;
   #statsWaiters: ((stats: WorkerStats) => void)[] = [];
@@ -227,6 +229,10 @@ export class WorkerConnection {
 
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  get stoppedForDeadline(): boolean {
+    return this.#stoppedForDeadline;
   }
 
   get isAlive(): boolean {
@@ -615,6 +621,7 @@ export class WorkerConnection {
       pending.reject(failures.timedOut(this.label, pending.method, pending.deadlineMs));
       // A plugin that missed a deadline may be stuck for good (a loop, Atomics.wait): the only
       // primitive that always works is to stop the thread. Its other calls fail as abandoned.
+      this.#stoppedForDeadline = true;
       void this.stop(`${pending.method} passed its ${pending.deadlineMs} ms deadline`);
       return;
     }

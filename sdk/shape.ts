@@ -47,6 +47,12 @@ export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Sch
    * history ever coming out of order.
    */
   readonly orderedBy?: number;
+  /**
+   * The method only reads: calling it again changes nothing. A read that was lost because another
+   * call's missed deadline stopped their shared worker is retried once on the replacement. Set from
+   * the kind's `readOnly` list by `defineKind`.
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
@@ -96,8 +102,14 @@ export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<
   return { ...spec, required: spec.fallback === undefined } as MethodShape;
 }
 
-export function defineKind<G extends PluginGroup, C, M extends Record<string, MethodShape>>(shape: KindShape<G, C, M>): KindShape<G, C, M> {
-  return Object.freeze(shape);
+/** Declares a kind; `readOnly` names its methods that only read (see `MethodShape.readOnly`). */
+export function defineKind<G extends PluginGroup, C, M extends Record<string, MethodShape>>(
+  shape: KindShape<G, C, M> & { readonly readOnly?: readonly (keyof M & string)[] },
+): KindShape<G, C, M> {
+  const { readOnly = [], ...rest } = shape;
+  const methods = { ...rest.methods };
+  for (const name of readOnly) methods[name] = { ...methods[name], readOnly: true };
+  return Object.freeze({ ...rest, methods });
 }
 
 /** Marks a module's default export as a flowhost plugin; `Symbol.for` so copies bundled into plugins agree. */

@@ -17,6 +17,7 @@ import type { Flowhost } from '../host/flowhost.js';
 import { testHost } from './helpers/hosts.js';
 import { rejection } from './helpers/rejection.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { eventually } from './helpers/poll.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -66,15 +67,6 @@ async function sha256Of(path: string): Promise<string> {
 function partials(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => /\.flowhost-(partial|download)$/.test(p));
-}
-
-async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
 }
 
 /**

@@ -241,7 +241,7 @@ test('an unknown target, an empty target or no --target at all', async (t) => {
   t.is(wrong.code, 1);
   t.is(
     wrong.err,
-    'Error: RESOURCE_DOES_NOT_EXIST: No plugin found for managing model deployments to "wrong_target". In order to deploy models to "wrong_target", find and install an appropriate plugin from https://mlflow.org/docs/latest/plugins.html#community-plugins using your package manager (pip, conda etc).',
+    'Error: RESOURCE_DOES_NOT_EXIST: No plugin found for managing model deployments to "wrong_target". In order to deploy models to "wrong_target", install a flowhost plugin for it with npm: a package whose package.json declares a deployments entry point named after the target (`flowhost plugins list` shows the installed ones).',
   );
   const wrongHelp = await cli('deployments', 'help', '-t', 'wrong_target:/x');
   t.is(wrongHelp.code, 1);

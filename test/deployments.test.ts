@@ -18,6 +18,7 @@ import {
   type DeployClient,
 } from '../host/deployments/index.js';
 import { misbehavingPlugins, repoRoot, testHost } from './helpers/hosts.js';
+import { eventually } from './helpers/poll.js';
 
 const filePlugin = `${repoRoot}sample-plugins/file-plugin`;
 const F_TARGET = 'faketarget';
@@ -51,7 +52,7 @@ function mlflowError(error: unknown): { errorCode: string; message: string } {
 }
 
 const notFound = (item: string) =>
-  `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", find and install an appropriate plugin from https://mlflow.org/docs/latest/plugins.html#community-plugins using your package manager (pip, conda etc).`;
+  `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", install a flowhost plugin for it with npm: a package whose package.json declares a deployments entry point named after the target (\`flowhost plugins list\` shows the installed ones).`;
 
 // --- the fake target, method by method (test_deployments.py)
 
@@ -336,11 +337,7 @@ test('predictStream: a chunk that is not a dict is a protocol violation; the wor
     t.deepEqual(await stream.next(), { done: true, value: undefined });
     // The close is sent in the background; wait for the plugin to see it.
     let stats: unknown;
-    for (let i = 0; i < 200; i++) {
-      stats = await client.getDeployment('stats');
-      if ((stats as { stoppedEarly: number }).stoppedEarly === 1) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await eventually(async () => ((stats = await client.getDeployment('stats')) as { stoppedEarly: number }).stoppedEarly === 1);
     t.deepEqual(stats, { opened: 1, completed: 0, stoppedEarly: 1 });
   })(t);
 });

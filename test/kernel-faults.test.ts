@@ -8,6 +8,7 @@ import test from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
 import { isPluginFailure, type FailureReason } from '../host/errors.js';
 import { testHost, timed } from './helpers/hosts.js';
+import { eventually, pause } from './helpers/poll.js';
 
 /**
  * The deadline the deadline cases call with, on a worker that is already warm: worker start-up
@@ -15,7 +16,11 @@ import { testHost, timed } from './helpers/hosts.js';
  * loaded machine slows these tests down without failing them.
  */
 const DEADLINE_MS = 3000;
-/** Slack for a loaded 2-core machine: errors must come within the deadline plus this. */
+/**
+ * Slack for a loaded 2-core machine: deadline failures must come within the deadline plus this.
+ * Other failures have no time bound of their own: that they come as the failure they are (crashed,
+ * not timed-out after the 30 s default) is what shows they were noticed, not waited out.
+ */
 const SLACK_MS = 10_000;
 
 interface Case {
@@ -26,8 +31,6 @@ interface Case {
   message: RegExp;
   /** The failure is a deadline: it must not come before the deadline either. */
   deadline?: boolean;
-  /** How long the failure may take, when longer than `SLACK_MS`. */
-  slackMs?: number;
 }
 
 const cases: Case[] = [
@@ -42,7 +45,7 @@ const cases: Case[] = [
   { plugin: 'atomics-wait', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
   { plugin: 'never-replies', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
   // V8 gives up only after several full collections near the limit: seconds, more on a loaded machine.
-  { plugin: 'heap-oom', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT: .*JavaScript heap out of memory/, slackMs: 30_000 },
+  { plugin: 'heap-oom', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT: .*JavaScript heap out of memory/ },
   { plugin: 'malformed-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /malformed result: getExperiment: result\.experimentId: expected string, got number 42/ },
   { plugin: 'oversized-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /returned \d+ bytes, over the 16777216-byte limit/ },
 ];
@@ -61,8 +64,10 @@ for (const c of cases) {
       t.regex((error as Error).message, c.message);
       if (c.reason) t.is(isPluginFailure(error) ? error.reason : undefined, c.reason);
       else t.false(isPluginFailure(error), 'a plugin error is not a host failure');
-      t.true(ms < (c.deadline ? DEADLINE_MS : 0) + (c.slackMs ?? SLACK_MS), `settled after ${Math.round(ms)} ms`);
-      if (c.deadline) t.true(ms >= DEADLINE_MS - 50, `a deadline failure came early, after ${Math.round(ms)} ms`);
+      if (c.deadline) {
+        t.true(ms < DEADLINE_MS + SLACK_MS, `settled after ${Math.round(ms)} ms`);
+        t.true(ms >= DEADLINE_MS - 50, `a deadline failure came early, after ${Math.round(ms)} ms`);
+      }
 
       t.is((await store.getExperiment('0')).name, 'Default', 'the next call works');
     } finally {
@@ -77,9 +82,8 @@ test('a plugin that replies and then throws from a timer: the reply stands, the 
   try {
     const store = await host.trackingStore('misbehaving-throws-after-reply:x');
     t.is((await store.getExperiment('boom')).name, 'Default');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the timer fires and the worker dies
-    const stats = await host.stats();
-    t.is(stats[0].state, 'idle', 'the instance noticed the crash');
+    // The timer fires and the worker dies.
+    t.true(await eventually(async () => (await host.stats())[0].state === 'idle'), 'the instance noticed the crash');
     t.is((await store.getExperiment('0')).name, 'Default');
     t.is((await host.stats())[0].restarts, 1);
   } finally {
@@ -114,7 +118,7 @@ test('a plugin that crashes on every start is reported once and not restarted in
     t.regex((first.error as Error).message, /failed to start: cannot connect to the backing database/);
     const second = await timed(store.getExperiment('0'));
     t.is(isPluginFailure(second.error) && second.error.reason, 'startup-failed');
-    t.true(second.ms < 50, `the second call failed fast (${second.ms.toFixed(1)} ms), without a new worker`);
+    t.true(second.ms < first.ms, `the second call failed fast (${second.ms.toFixed(1)} ms, the first took ${first.ms.toFixed(1)} ms), without a new worker`);
     const [stats] = await host.stats();
     t.is(stats.state, 'unavailable');
     t.is(stats.restarts, 0);
@@ -174,15 +178,19 @@ test('the crash budget: repeated crashes mark the plugin unavailable, calls fail
   const { host } = testHost({ policy: { limits: { maxCrashes: 3, restartDelayMs: 10, coolDownMs: 600_000 } } });
   try {
     const store = await host.trackingStore('misbehaving-exits:x');
+    let fastestCrash = Infinity;
     for (let i = 0; i < 3; i++) {
-      const { error } = await timed(store.getExperiment('boom'));
+      const { error, ms } = await timed(store.getExperiment('boom'));
       t.is(isPluginFailure(error) && error.reason, 'crashed', `crash ${i + 1}`);
+      fastestCrash = Math.min(fastestCrash, ms);
     }
     const refused = await timed(store.getExperiment('0'));
     t.is(isPluginFailure(refused.error) && refused.error.reason, 'unavailable');
     t.is((refused.error as { errorCode: string }).errorCode, 'TEMPORARILY_UNAVAILABLE');
     t.regex((refused.error as Error).message, /unavailable after repeated failures \(last: exit code 1\)/);
-    t.true(refused.ms < 50, `failed fast (${refused.ms.toFixed(1)} ms)`);
+    // Faster than any call that had a worker to start and crash: no worker was started for it.
+    t.true(refused.ms < fastestCrash, `failed fast (${refused.ms.toFixed(1)} ms, a crash took ${fastestCrash.toFixed(1)} ms)`);
+    t.is((await host.stats())[0].workers, 0);
 
     host.reset('tracking_store', 'misbehaving-exits');
     t.is((await store.getExperiment('0')).name, 'Default', 'works again after reset');
@@ -198,7 +206,7 @@ test('an unavailable plugin is tried again after its cool-down', async (t) => {
     await timed(store.getExperiment('boom'));
     const refused = await timed(store.getExperiment('0'));
     t.is(isPluginFailure(refused.error) && refused.error.reason, 'unavailable');
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await pause(350); // past the 300 ms cool-down: a lower bound, which load only lengthens
     t.is((await store.getExperiment('0')).name, 'Default');
   } finally {
     await host.close();

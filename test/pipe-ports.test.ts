@@ -7,6 +7,7 @@ import test from 'ava';
 import { KIND_STREAM, PipeReader, encodePipeMessage } from '../wire/pipe-frames.js';
 import { PipePortHub, STREAM_HEADER_BYTES } from '../wire/pipe-ports.js';
 import { StreamError, receiveStream, sendStream, type ByteSource } from '../wire/streams.js';
+import { eventually } from './helpers/poll.js';
 
 const CHUNK = 64 * 1024;
 const WINDOW = 4;
@@ -71,8 +72,7 @@ test('bytes cross a pipe channel unchanged in both directions, with at most `win
     t.is(sent.bytes, bytes.byteLength);
     t.true(sent.buffersAllocated <= WINDOW, `${direction}: ${sent.buffersAllocated} buffers; they come back with the credits`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  t.is(host.openChannels + child.openChannels, 0, 'every channel is forgotten once its stream ended');
+  t.true(await eventually(() => host.openChannels + child.openChannels === 0), 'every channel is forgotten once its stream ended');
   t.deepEqual(violations, []);
 });
 
@@ -99,8 +99,7 @@ test('a reader that stops early aborts the sender, and both ends are freed', asy
   }
   const error = await t.throwsAsync(sending, { instanceOf: StreamError });
   t.is(error?.reason, 'aborted');
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  t.is(host.openChannels + child.openChannels, 0);
+  t.true(await eventually(() => host.openChannels + child.openChannels === 0));
 });
 
 test('a pipe that goes away fails every stream on it as peer-gone, on both sides, and later ones at once', async (t) => {

@@ -180,7 +180,8 @@ let port = 0;
 test.before(async () => {
   server = createServer((request, response) => {
     if (request.url === '/big') response.end('x'.repeat(64 * 1024));
-    else if (request.url === '/slow') setTimeout(() => response.end('late'), 3000).unref();
+    // Never answers in full: past any fetch deadline, however loaded the machine (closed with the server).
+    else if (request.url === '/slow') response.write('partial');
     else if (request.url === '/redirect-away') response.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
     else response.end(`hello from ${request.url}`);
   });
@@ -189,7 +190,13 @@ test.before(async () => {
   process.env.FLOWHOST_PROBE_TOKEN = 'probe-token';
 });
 
-test.after.always(() => new Promise<void>((resolve) => server.close(() => resolve())));
+test.after.always(
+  () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+);
 
 async function eventually(condition: () => boolean, ms = 10_000): Promise<void> {
   const until = performance.now() + ms;
@@ -204,11 +211,15 @@ async function storeRoot(): Promise<string> {
   return dir;
 }
 
-function probeHost(isolation: 'worker' | 'sandbox' | 'process', grant: HostPolicy['grant']) {
+/**
+ * A host for the capability probe. Fetches get a deadline no loaded machine reaches unless a test
+ * checks that deadline itself.
+ */
+function probeHost(isolation: 'worker' | 'sandbox' | 'process', grant: HostPolicy['grant'], fetchTimeoutMs = 60_000) {
   const output: string[] = [];
   const host = new Flowhost({
     discovery: { nodeModules: [], pluginDirs: [hostilePlugins], env: {} },
-    policy: { isolation, grant, storeRoots: [tmpdir()], limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs: 1000 } },
+    policy: { isolation, grant, storeRoots: [tmpdir()], limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs } },
     onOutput: (plugin, stream, line) => output.push(`${stream}: ${line}`),
   });
   return { host, output };
@@ -271,11 +282,13 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
 test('fetch keeps to its caps: a response over maxFetchBytes, one past fetchTimeoutMs, a redirect to a host not granted', async (t) => {
   const root = await storeRoot();
   const { host } = probeHost('sandbox', { net: true });
+  // The deadline under test: short, since the slow response never ends anyway.
+  const { host: impatient } = probeHost('sandbox', { net: true }, 1000);
   try {
     const big = await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/big` });
     t.is(big.error?.code, 'RESOURCE_EXHAUSTED');
     t.regex(big.error!.message, /over the 16384-byte limit/);
-    const slow = await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/slow` });
+    const slow = await probe(impatient, root, { op: 'fetch', url: `http://localhost:${port}/slow` });
     t.is(slow.error?.code, 'DEADLINE_EXCEEDED');
     t.regex(slow.error!.message, /did not answer in full within 1000 ms/);
     const away = await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/redirect-away` });
@@ -283,6 +296,7 @@ test('fetch keeps to its caps: a response over maxFetchBytes, one past fetchTime
     t.regex(away.error!.message, /127\.0\.0\.1:1 is not among the hosts granted to this plugin: localhost:\*/);
   } finally {
     await host.close();
+    await impatient.close();
     await rm(root, { recursive: true, force: true });
   }
 });

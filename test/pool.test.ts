@@ -1,7 +1,12 @@
 /** The worker pool of a plugin instance: scaling, queue limit, recycling, crashes while queued, statistics. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import { isPluginFailure } from '../host/errors.js';
 import { testHost, timed } from './helpers/hosts.js';
+import { PATIENCE_MS, eventually, pause } from './helpers/poll.js';
+import { rejection } from './helpers/rejection.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /**
  * The pool's mechanics at the `worker` level, where a worker starts in tens of milliseconds and its
@@ -10,17 +15,6 @@ import { testHost, timed } from './helpers/hosts.js';
  */
 const AT_WORKER = { isolation: 'worker' } as const;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` until it holds or `ms` pass; returns whether it held. */
-async function eventually(condition: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    if (await condition()) return true;
-    await sleep(25);
-  }
-  return condition();
-}
 
 test('the pool grows to maxWorkers when every worker is busy, and every call is answered', async (t) => {
   const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 3, scaleUpInFlight: 4 } } });
@@ -29,12 +23,15 @@ test('the pool grows to maxWorkers when every worker is busy, and every call is 
     await store.getExperiment('0');
     let peak = 0;
     let answered = 0;
-    // Twelve callers, each calling again as soon as answered: the load keeps coming while workers start.
-    const until = performance.now() + 2500;
+    // Twelve callers, each calling again as soon as answered: the load keeps coming while workers
+    // start (slowly, on a loaded machine), and 100 calls more once the pool is full.
+    const until = performance.now() + PATIENCE_MS;
+    let afterFull = 0;
     const lanes = Array.from({ length: 12 }, async () => {
-      while (performance.now() < until) {
+      while (performance.now() < until && afterFull < 100) {
         if ((await store.getExperiment('boom')).name === 'Default') answered++;
         peak = Math.max(peak, (await host.stats())[0].workers);
+        if (peak === 3) afterFull++;
       }
     });
     await Promise.all(lanes);
@@ -52,7 +49,7 @@ test('idle workers above minWorkers stop after idleTimeoutMs; minWorkers stay', 
     const store = await host.trackingStore('misbehaving-slow-calls:x');
     await Promise.all(Array.from({ length: 20 }, () => store.getExperiment('boom')));
     t.true(await eventually(async () => (await host.stats())[0].workers === 1), 'shrank to minWorkers');
-    await sleep(400);
+    await pause(400); // twice idleTimeoutMs: nothing more may stop
     const [stats] = await host.stats();
     t.is(stats.workers, 1, 'minWorkers is kept');
     t.is(stats.restarts, 0, 'shrinking is not a crash');
@@ -103,7 +100,9 @@ test('a worker whose heap passes maxHeapMb is recycled', async (t) => {
     const kept: number[] = [];
     for (let i = 0; i < 12 && !(kept.length > 1 && kept.at(-1) === 1); i++) {
       kept.push(Number((await store.getExperiment('boom')).tags.kept));
-      await sleep(150);
+      // Past the limit, wait for the periodic check to retire the worker (a loaded machine delays
+      // the check, not the outcome) before the next call.
+      if ((await host.stats())[0].heapUsedBytes > 30 * 1024 * 1024) t.true(await eventually(async () => (await host.stats())[0].recycled >= 1));
     }
     t.is(kept.at(-1), 1, `kept per call: ${kept.join(', ')}`);
     t.true(kept.length >= 4 && kept.length <= 7, `recycled after ${kept.length - 1} calls: ${kept.join(', ')}`);
@@ -191,4 +190,53 @@ test('minWorkers are started once the plugin has started, and kept', async (t) =
     await host.close();
   }
   t.is(host.liveWorkers(), 0);
+});
+
+test("a run written without a pause still moves to fresh workers when its worker is recycled, and keeps its order", async (t) => {
+  const dir = tempDir(t);
+  const { host } = testHost({ policy: { limits: { maxCallsPerWorker: 20, maxWorkers: 2 } } });
+  try {
+    const store = await host.trackingStore(`misbehaving-ordered-probe:${dir}`);
+    // 300 writes of one run sent at once: there is always one in flight, so the run never goes
+    // quiet long enough for its worker to drain on its own.
+    const sends: Promise<void>[] = [];
+    for (let step = 0; step < 300; step++) sends.push(store.logBatch('run-a', [{ key: 'm', value: step, timestamp: 0, step }], [], []));
+    await Promise.all(sends);
+    const applied = readFileSync(join(dir, 'run-a'), 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number));
+    t.deepEqual(
+      applied.map(([, step]) => step),
+      Array.from({ length: 300 }, (_, i) => i),
+      'applied in the order sent, across workers',
+    );
+    t.is(new Set(applied.map(([thread]) => thread)).size, 300 / 20, 'each worker took its 20 calls, then the run moved on');
+    t.true(await eventually(async () => (await host.stats())[0].recycled >= 300 / 20 - 1));
+    t.is((await host.stats())[0].restarts, 0);
+  } finally {
+    await host.close();
+  }
+});
+
+test('reads sharing a worker with a call that misses its deadline are answered by the replacement; a write is not repeated', async (t) => {
+  const { host } = testHost({ policy: { limits: { maxWorkers: 1, callTimeoutMs: 120_000, startupTimeoutMs: 120_000 } } });
+  try {
+    // One plugin instance, two callers: the stuck one with a short deadline, the others with a
+    // deadline no loaded machine reaches, so only the neighbour's deadline can fail them.
+    const store = await host.trackingStore('misbehaving-infinite-loop:x');
+    const impatient = await host.trackingStore('misbehaving-infinite-loop:x', { timeoutMs: 1000 });
+    await store.getExperiment('0');
+    const stuck = impatient.getExperiment('boom');
+    // Sent after the stuck call, to its worker (the only one): they wait behind it until it is stopped.
+    const reads = Array.from({ length: 5 }, () => store.getExperiment('0'));
+    const search = store.searchRuns(['0'], '', 'ACTIVE_ONLY', 10, null, null);
+    const write = store.createRun('0', 'u', 0, [], null);
+    const missed = await rejection(stuck);
+    t.is(isPluginFailure(missed) && missed.reason, 'timed-out');
+    for (const experiment of await Promise.all(reads)) t.is(experiment.name, 'Default');
+    t.deepEqual((await search).items, []);
+    const lost = await rejection(write);
+    t.is(isPluginFailure(lost) && lost.reason, 'crashed', 'a write lost with its worker is reported, not repeated');
+    t.is((await host.stats())[0].restarts, 1);
+  } finally {
+    await host.close();
+  }
 });

@@ -19,11 +19,15 @@ import type { Flowhost } from '../host/flowhost.js';
 import { runProject, type RunProjectOptions } from '../host/projects/index.js';
 import { cliLines as cli } from './helpers/cli.js';
 import { misbehavingPlugins, repoRoot, testHost, timed } from './helpers/hosts.js';
+import { PATIENCE_MS, eventually } from './helpers/poll.js';
 
 const filePlugin = `${repoRoot}sample-plugins/file-plugin`;
 const exampleProject = `${repoRoot}examples/project`;
-/** Slack for a loaded 2-core machine. */
-const SLACK_MS = 10_000;
+/**
+ * How long a test waits for what must happen without a deadline of its own; far below the
+ * sleeper's 600 s, so a cancel that does nothing still fails.
+ */
+const SLACK_MS = PATIENCE_MS;
 
 const scratch = mkdtempSync(join(tmpdir(), 'flowhost-projects-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
@@ -330,32 +334,16 @@ function groupAlive(pgid: number): boolean {
   });
 }
 
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
-}
+const until = (condition: () => boolean, withinMs: number) => eventually(condition, { withinMs, everyMs: 50 });
 
 // The command reports its process group, then starts a background sleeper and sleeps itself.
-const SLEEPER = 'entry_points:\n  main:\n    command: "echo pgid=$$; sleep 60 & sleep 60; wait"\n';
+const SLEEPER = 'entry_points:\n  main:\n    command: "echo pgid=$$; sleep 600 & sleep 600; wait"\n';
 
 async function startSleeper(h: Harness, options: RunProjectOptions = {}) {
   const submitted = runProject(h.host, project(SLEEPER), { trackingUri: h.trackingUri, log: (l) => h.logs.push(l), synchronous: false, ...options });
-  let pgid = 0;
-  t0: for (let i = 0; i < 200; i++) {
-    for (const line of h.output) {
-      const match = /stdout: pgid=(\d+)$/.exec(line);
-      if (match) {
-        pgid = Number(match[1]);
-        break t0;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { submitted, pgid };
+  const reported = () => h.output.map((line) => /stdout: pgid=(\d+)$/.exec(line)).find((match) => match !== null);
+  await until(() => reported() !== undefined, SLACK_MS);
+  return { submitted, pgid: Number(reported()?.[1] ?? 0) };
 }
 
 test.serial('local: cancel() stops the whole process group and the run is KILLED', async (t) => {

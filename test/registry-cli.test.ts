@@ -37,12 +37,13 @@ test('registry list: every model with its latest versions, aliases and last upda
   );
   const json = await run(['registry', 'list', '--json', '--registry-uri', root]);
   t.is(json.code, 0, json.err);
-  const models = JSON.parse(json.out) as { name: string; aliases: Record<string, string>; latestVersions: { version: string }[] }[];
+  // MLflow's JSON: a model's empty lists are left out.
+  const models = JSON.parse(json.out) as { name: string; aliases?: { alias: string; version: string }[]; latest_versions?: { version: string }[] }[];
   t.deepEqual(
-    models.map((m) => [m.name, m.aliases, m.latestVersions.map((v) => v.version)]),
+    models.map((m) => [m.name, m.aliases, m.latest_versions?.map((v) => v.version)]),
     [
-      ['churn', {}, []],
-      ['fraud-detector', { champion: '2' }, ['1', '2']],
+      ['churn', undefined, undefined],
+      ['fraud-detector', [{ alias: 'champion', version: '2' }], ['1', '2']],
     ],
   );
   const empty = await run(['registry', 'list', '--registry-uri', tempRoot(t)]);
@@ -75,7 +76,8 @@ test('registry show NAME: description, tags, aliases, latest versions; --json', 
   const churn = await run(['registry', 'show', 'churn', '--registry-uri', root]);
   t.true(churn.out.endsWith('Tags: none\nAliases: none\nLatest versions: none'), churn.out);
   const json = await run(['registry', 'show', 'fraud-detector', '--json', '--registry-uri', root]);
-  t.like(JSON.parse(json.out), { name: 'fraud-detector', description: 'Scores card transactions', tags: { team: 'risk' }, aliases: { champion: '2' } });
+  t.like(JSON.parse(json.out), { name: 'fraud-detector', description: 'Scores card transactions', aliases: [{ alias: 'champion', version: '2' }] });
+  t.true((JSON.parse(json.out) as { tags: { key: string; value: string }[] }).tags.some((tag) => tag.key === 'team' && tag.value === 'risk'));
 });
 
 test('registry versions NAME: live versions, newest first, with stage, status, aliases, source and tags; --json', async (t) => {
@@ -91,12 +93,12 @@ test('registry versions NAME: live versions, newest first, with stage, status, a
     ].join('\n'),
   );
   const json = await run(['registry', 'versions', 'fraud-detector', '--json', '--registry-uri', root]);
-  const versions = JSON.parse(json.out) as { version: string; currentStage: string; tags: Record<string, string> }[];
+  const versions = JSON.parse(json.out) as { version: string; current_stage: string; tags?: { key: string; value: string }[] }[];
   t.deepEqual(
-    versions.map((v) => [v.version, v.currentStage, v.tags]),
+    versions.map((v) => [v.version, v.current_stage, v.tags]),
     [
-      ['2', 'Production', { validated: 'yes' }],
-      ['1', 'Staging', {}],
+      ['2', 'Production', [{ key: 'validated', value: 'yes' }]],
+      ['1', 'Staging', undefined],
     ],
   );
   const none = await run(['registry', 'versions', 'churn', '--registry-uri', root]);

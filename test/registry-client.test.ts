@@ -70,7 +70,8 @@ test('the client: version numbers as numbers, tag values stringified, MLflow’s
   t.teardown(() => host.close());
   const client = new RegistryClient(await host.registryStore(root), root);
   await client.createRegisteredModel('m', { tags: { enabled: true, threshold: 0.5 }, description: 'd' });
-  t.deepEqual((await client.getRegisteredModel('m')).tags, { enabled: 'true', threshold: '0.5' });
+  // Python's str() of each value, as MLflow's RegisteredModelTag(key, str(value)).
+  t.deepEqual((await client.getRegisteredModel('m')).tags, { enabled: 'True', threshold: '0.5' });
   await client.createModelVersion('m', 's3://a', { runId: 'r', description: 'first' });
   await client.setModelVersionTag('m', 1, 'accuracy', 0.91);
   await client.transitionModelVersionStage('m', 1, 'staging');

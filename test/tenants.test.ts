@@ -15,6 +15,7 @@ import test from 'ava';
 import { isPluginFailure } from '../host/errors.js';
 import { Flowhost } from '../host/flowhost.js';
 import { misbehavingPlugins, repoRoot, testHost, timed } from './helpers/hosts.js';
+import { eventually } from './helpers/poll.js';
 
 const hostilePlugins = `${repoRoot}sample-plugins/hostile`;
 const MAX_QUIET_MS = 2000;
@@ -109,7 +110,8 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
           noiseCalls[plugin]++;
         }
       });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Measure once every noisy lane has misbehaved at least once.
+      await eventually(() => Object.values(noiseCalls).every((n) => n > 0));
       const loud = await sample(6000);
       noise = false;
       await Promise.all(running);

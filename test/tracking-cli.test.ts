@@ -26,8 +26,8 @@ test('experiments: create, search (table and JSON), rename, delete, restore, wit
     t.is((await run(['experiments', 'delete', '-x', id, ...uri])).out, `Experiment with ID ${id} has been deleted.`);
     const active = JSON.parse((await run(['experiments', 'search', '--json', ...uri])).out) as { name: string }[];
     t.deepEqual(active.map((e) => e.name), ['Default']);
-    const deleted = JSON.parse((await run(['experiments', 'search', '--view', 'deleted_only', '--json', ...uri])).out) as { name: string; lifecycleStage: string }[];
-    t.deepEqual(deleted.map((e) => [e.name, e.lifecycleStage]), [['renamed', 'deleted']]);
+    const deleted = JSON.parse((await run(['experiments', 'search', '--view', 'deleted_only', '--json', ...uri])).out) as { name: string; lifecycle_stage: string }[];
+    t.deepEqual(deleted.map((e) => [e.name, e.lifecycle_stage]), [['renamed', 'deleted']]);
     t.is((await run(['experiments', 'restore', '-x', id, ...uri])).code, 0);
 
     const duplicate = await run(['experiments', 'create', '-n', 'renamed', ...uri]);
@@ -64,8 +64,9 @@ test('runs: list, describe (info, params, latest metrics, tags), delete, restore
     t.regex(described.out, /Metrics \(latest\):\n\s+loss\s+0\.1/);
     t.regex(described.out, /Tags:\n(.*\n)*\s+team\s+ml/);
     const json = JSON.parse((await run(['runs', 'describe', '--run-id', run1.info.runId, '--json', ...uri])).out);
-    t.is(json.info.runName, 'first');
-    t.deepEqual(json.data.params, { alpha: '0.5' });
+    t.is(json.info.run_name, 'first');
+    t.deepEqual(json.data.params, [{ key: 'alpha', value: '0.5' }]);
+    t.like(json.data.metrics, [{ key: 'loss', value: 0.1, step: 1 }]);
 
     t.is((await run(['runs', 'delete', '--run-id', run1.info.runId, ...uri])).code, 0);
     t.deepEqual(JSON.parse((await run(['runs', 'list', '--experiment-id', '0', '--json', ...uri])).out), []);

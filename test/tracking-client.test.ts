@@ -81,12 +81,13 @@ test('logging to the active run lands in MLflow files, and bad input gets MLflow
   try {
     const run = await mlflow.startRun();
     await mlflow.logParam('alpha', 0.5);
-    await mlflow.logParams({ beta: 'b', gamma: true });
+    // Stored as Python's str() of the value, as MLflow stores them.
+    await mlflow.logParams({ beta: 'b', gamma: true, delta: { a: 1, b: [1, 'x', null] } });
     await mlflow.logMetric('loss', 0.25, { step: 3, timestamp: 1000 });
     await mlflow.logMetrics({ acc: 1, f1: 0.5 }, { step: 1 });
     await mlflow.setTags({ 'nested/key': 'v' });
     const { data } = await mlflow.getRun(run.info.runId);
-    t.deepEqual(data.params, { alpha: '0.5', beta: 'b', gamma: 'true' });
+    t.deepEqual(data.params, { alpha: '0.5', beta: 'b', gamma: 'True', delta: "{'a': 1, 'b': [1, 'x', None]}" });
     t.deepEqual({ loss: data.metrics.loss, acc: data.metrics.acc, f1: data.metrics.f1 }, { loss: 0.25, acc: 1, f1: 0.5 });
     t.is(data.tags['nested/key'], 'v');
     const runDir = join(root, 'mlruns', '0', run.info.runId);

@@ -7,6 +7,7 @@
  * a line per tenth of the way with `--progress` (for logs and CI). Ctrl-C aborts a transfer
  * cleanly (no partial artifact, no partial download); a second Ctrl-C ends the process at once.
  */
+import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { runArtifactRepository, type TransferOptions, type TransferProgress } from '../client/artifacts.js';
 import { JSON_OPTION, table, type Command, type CommandContext, type OptionSpec } from './command.js';
 
@@ -81,15 +82,14 @@ export const artifactCommands: Command[] = [
   },
   {
     path: ['artifacts', 'list'],
+    readsStore: 'tracking',
     summary: 'List the artifacts of a run, or of a directory within them (direct children, sorted).',
     options: { ...RUN_ID, ...artifactPathOf("directory within the run's artifacts (default: the root)"), ...JSON_OPTION },
     async run(context) {
       const repository = await repositoryOf(context);
       const infos = await repository.listArtifacts(context.values['artifact-path'] as string | undefined);
       if (context.values.json) {
-        // MLflow's FileInfo JSON: snake_case, and no file_size where there is none (directories).
-        const json = infos.map((f) => (f.fileSize === null ? { path: f.path, is_dir: f.isDir } : { path: f.path, is_dir: f.isDir, file_size: f.fileSize }));
-        return context.out(JSON.stringify(json, null, 2));
+        return context.out(stringifyMlflowJson(infos.map((f) => toMlflowJson('fileInfo', f)), 2));
       }
       if (infos.length === 0) return context.out('No artifacts.');
       context.out(table([['Path', 'Type', 'Size'], ...infos.map((f) => [f.isDir ? `${f.path}/` : f.path, f.isDir ? 'dir' : 'file', f.fileSize === null ? '' : formatBytes(f.fileSize)])]));
@@ -97,6 +97,7 @@ export const artifactCommands: Command[] = [
   },
   {
     path: ['artifacts', 'download'],
+    readsStore: 'tracking',
     summary: 'Download the artifacts of a run (or a file or directory within them) and print the local path.',
     options: {
       ...RUN_ID,

@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MlflowError, PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
+import { MlflowError, PLUGIN_GROUPS, kindOf, parseArgs, type PluginGroup } from '@flowhost/sdk';
 import { SCENARIOS, runBench, type BenchOptions, type CustomMethod, type ScenarioName } from '../bench/engine.js';
 import { formatTable, machineLine, renderHtml, tableRows } from '../bench/report.js';
 import type { IsolationLevel } from '../flowhost.js';
@@ -79,6 +79,12 @@ export function benchOptions(values: CommandContext['values']): BenchOptions {
     if (!Array.isArray(args)) throw usage('--args must be a JSON array of the method\'s arguments, e.g. \'["0"]\'');
     const group = (string('group') ?? 'tracking_store') as PluginGroup;
     if (!PLUGIN_GROUPS.includes(group)) throw usage(`--group: '${group}' is not a plugin group (one of ${PLUGIN_GROUPS.join(', ')})`);
+    // Checked before anything starts: a wrong name or argument fails at once, and once.
+    const kind = kindOf(group);
+    if (!kind || !Object.hasOwn(kind.methods, method)) {
+      throw usage(`--method: ${group} has no method '${method}' (its methods: ${Object.keys(kind?.methods ?? {}).join(', ')})`);
+    }
+    parseArgs(kind, method, args);
     custom = {
       group,
       method,

@@ -3,11 +3,13 @@
  * (parsed by `node:util` parseArgs, so unknown flags are refused), and a `run` that returns an exit
  * code. Areas (tracking, plugins, artifacts, …) each export their commands; main.ts collects them.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isMlflowError, type Page } from '@flowhost/sdk';
+import { MlflowError, isMlflowError, type Page } from '@flowhost/sdk';
 import { Flowhost } from '../flowhost.js';
 import { TrackingClient } from '../client/tracking-client.js';
-import { resolveTrackingUri } from '../client/tracking-uri.js';
+import { resolveRegistryUri } from '../client/registry-uri.js';
+import { localStoreFolder, resolveTrackingUri } from '../client/tracking-uri.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { readonly description: string; readonly required?: boolean };
 
@@ -29,6 +31,11 @@ export interface Command {
   readonly options?: Readonly<Record<string, OptionSpec>>;
   /** Names of positional arguments, for help. */
   readonly positionals?: readonly string[];
+  /**
+   * The command only reads this store: a local one that is not there is an error, not created
+   * (MLflow's FileStore makes its folder on open, so reading a mistyped path would leave one behind).
+   */
+  readonly readsStore?: 'tracking' | 'registry';
   run(context: CommandContext): Promise<number | void>;
 }
 
@@ -86,6 +93,10 @@ export async function runCommand(command: Command, argv: string[], io: { out: (l
     tracking: () => (tracking ??= context.host().trackingStore(trackingUri).then((store) => new TrackingClient(store, trackingUri))),
   };
   try {
+    if (command.readsStore) {
+      const registryUri = command.readsStore === 'registry' ? resolveRegistryUri({ explicit: parsed.values['registry-uri'] as string | undefined, trackingUri }) : null;
+      requireExistingStore(registryUri ?? trackingUri);
+    }
     return (await command.run(context)) ?? 0;
   } catch (error) {
     if (isMlflowError(error)) io.err(`Error: ${error.errorCode}: ${error.message.trim()}`);
@@ -118,4 +129,12 @@ export const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOSt
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** A read-only command's store, if local, must exist (see `Command.readsStore`). */
+function requireExistingStore(uri: string): void {
+  const folder = localStoreFolder(uri);
+  if (folder !== null && !existsSync(folder)) {
+    throw MlflowError.resourceDoesNotExist(`No store at '${folder}' (URI '${uri}'): nothing to read there. Check the URI; a store is created by the first write to it (e.g. 'flowhost experiments create').`);
+  }
 }

@@ -41,12 +41,18 @@ export const projectCommands: Command[] = [
       'backend-config': { type: 'string', short: 'c', description: 'backend configuration: a JSON object, or the path of a .json file holding one' },
       'run-name': { type: 'string', description: 'name of the run' },
       'storage-dir': { type: 'string', description: 'where the backend may store downloaded parameter files' },
+      'env-manager': { type: 'string', description: "'local': run a project that declares docker_env, python_env or conda_env here as it is (flowhost builds no environment)" },
     },
     async run(context) {
       const parameters = parameterList((context.values['param-list'] as string[] | undefined) ?? []);
       if (typeof parameters === 'string') {
         context.err(parameters);
         return 1;
+      }
+      const envManager = text(context, 'env-manager');
+      if (envManager !== undefined && envManager !== 'local') {
+        context.err(`Error: --env-manager: '${envManager}' is not supported; flowhost builds no environment, so the only manager is 'local'.`);
+        return 2;
       }
       // A host of the command's own, so the project's output reaches this command's stdout and stderr.
       const host = new Flowhost({
@@ -69,6 +75,7 @@ export const projectCommands: Command[] = [
           backendConfig: text(context, 'backend-config') ?? null,
           runName: text(context, 'run-name'),
           storageDir: text(context, 'storage-dir') ?? null,
+          envManager,
           trackingUri: text(context, 'tracking-uri') ?? resolveTrackingUri(),
           signal: interrupt.signal,
           log: context.err,

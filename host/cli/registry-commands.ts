@@ -4,6 +4,7 @@
  * `--json` for machines) and resolve the registry URI as MLflow's client does.
  */
 import type { ModelVersion, RegisteredModel } from '@flowhost/sdk';
+import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { RegistryClient } from '../client/registry-client.js';
 import { resolveRegistryUri } from '../client/registry-uri.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
@@ -50,12 +51,13 @@ const latest = (model: RegisteredModel) => model.latestVersions.map((mv) => `${m
 export const registryCommands: Command[] = [
   {
     path: ['registry', 'list'],
+    readsStore: 'registry',
     summary: 'List registered models.',
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
       const client = await registry(context);
       const models = await allPages((pageToken) => client.searchRegisteredModels({ maxResults: MODEL_PAGE, orderBy: ['name ASC'], pageToken }));
-      if (context.values.json) return void context.out(JSON.stringify(models, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(models.map((m) => toMlflowJson('registeredModel', m)), 2));
       if (models.length === 0) return void context.out(`No registered models in ${client.registryUri}.`);
       context.out(
         table([
@@ -67,12 +69,13 @@ export const registryCommands: Command[] = [
   },
   {
     path: ['registry', 'show'],
+    readsStore: 'registry',
     summary: 'Show a registered model: description, tags, aliases, latest version of each stage.',
     positionals: ['NAME'],
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
       const model = await (await registry(context)).getRegisteredModel(context.positionals[0]);
-      if (context.values.json) return void context.out(JSON.stringify(model, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(toMlflowJson('registeredModel', model), 2));
       context.out(`Registered model '${model.name}'`);
       context.out(
         table([
@@ -100,13 +103,14 @@ export const registryCommands: Command[] = [
   },
   {
     path: ['registry', 'versions'],
+    readsStore: 'registry',
     summary: 'List the versions of a registered model with their stage, status, source and tags.',
     positionals: ['NAME'],
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
       const name = context.positionals[0];
       const versions = await versionsOf(await registry(context), name);
-      if (context.values.json) return void context.out(JSON.stringify(versions, null, 2));
+      if (context.values.json) return void context.out(stringifyMlflowJson(versions.map((v) => toMlflowJson('modelVersion', v)), 2));
       if (versions.length === 0) return void context.out(`Registered model '${name}' has no versions.`);
       context.out(
         table([

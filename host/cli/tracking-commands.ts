@@ -1,5 +1,7 @@
 /** `flowhost experiments …` and `flowhost runs …`, named and flagged as MLflow's CLI. */
-import { MlflowError, VIEW_TYPES, type Experiment, type Run, type ViewType } from '@flowhost/sdk';
+import { MlflowError, VIEW_TYPES, type Experiment, type Metric, type Run, type ViewType } from '@flowhost/sdk';
+import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
+import type { TrackingClient } from '../client/tracking-client.js';
 import { JSON_OPTION, allPages, iso, table, type Command, type CommandContext, type OptionSpec } from './command.js';
 
 const VIEW: Record<string, OptionSpec> = {
@@ -16,13 +18,14 @@ function viewType(context: CommandContext): ViewType {
 export const trackingCommands: Command[] = [
   {
     path: ['experiments', 'search'],
+    readsStore: 'tracking',
     summary: 'List experiments.',
     options: { ...VIEW, ...JSON_OPTION },
     async run(context) {
       const client = await context.tracking();
       const view = viewType(context);
       const experiments = await allPages((pageToken) => client.searchExperiments({ viewType: view, pageToken }));
-      if (context.values.json) return context.out(JSON.stringify(experiments, null, 2));
+      if (context.values.json) return context.out(stringifyMlflowJson(experiments.map((e) => toMlflowJson('experiment', e)), 2));
       context.out(table([['Experiment Id', 'Name', 'Artifact Location'], ...experiments.map((e: Experiment) => [e.experimentId, e.name, e.artifactLocation])]));
     },
   },
@@ -71,23 +74,26 @@ export const trackingCommands: Command[] = [
   },
   {
     path: ['runs', 'list'],
+    readsStore: 'tracking',
     summary: 'List the runs of an experiment.',
     options: { 'experiment-id': { type: 'string', description: 'experiment id', required: true }, ...VIEW, ...JSON_OPTION },
     async run(context) {
       const client = await context.tracking();
       const view = viewType(context);
       const runs = await allPages((pageToken) => client.searchRuns([context.values['experiment-id'] as string], { runViewType: view, pageToken }));
-      if (context.values.json) return context.out(JSON.stringify(runs.map((r) => r.info), null, 2));
+      if (context.values.json) return context.out(stringifyMlflowJson(runs.map((r) => toMlflowJson('runInfo', r.info)), 2));
       context.out(table([['Date', 'Name', 'ID', 'Status'], ...runs.map((r: Run) => [iso(r.info.startTime), r.info.runName, r.info.runId, r.info.status])]));
     },
   },
   {
     path: ['runs', 'describe'],
+    readsStore: 'tracking',
     summary: 'Show a run: its info, params, latest metrics and tags.',
     options: { 'run-id': { type: 'string', description: 'run id', required: true }, ...JSON_OPTION },
     async run(context) {
-      const run = await (await context.tracking()).getRun(context.values['run-id'] as string);
-      if (context.values.json) return context.out(JSON.stringify(run, null, 2));
+      const client = await context.tracking();
+      const run = await client.getRun(context.values['run-id'] as string);
+      if (context.values.json) return context.out(stringifyMlflowJson(toMlflowJson('run', run, { latestMetrics: await latestMetrics(client, run) }), 2));
       const { info, data } = run;
       context.out(`Run ${info.runId} ("${info.runName}")`);
       context.out(
@@ -131,3 +137,17 @@ export const trackingCommands: Command[] = [
     },
   },
 ];
+
+/**
+ * The run's latest metrics with their step and timestamp, as MLflow's run data has them: of each
+ * key's history, the point the store reported as latest (its value), the highest (step, timestamp).
+ */
+async function latestMetrics(client: TrackingClient, run: Run): Promise<Metric[]> {
+  return Promise.all(
+    Object.entries(run.data.metrics).map(async ([key, value]) => {
+      const matching = (await client.getMetricHistory(run.info.runId, key)).filter((m) => Object.is(m.value, value));
+      const newest = matching.reduce<Metric | undefined>((best, m) => (!best || m.step > best.step || (m.step === best.step && m.timestamp > best.timestamp) ? m : best), undefined);
+      return newest ?? { key, value, timestamp: 0, step: 0 };
+    }),
+  );
+}

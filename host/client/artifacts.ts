@@ -244,7 +244,7 @@ export class ArtifactRepositoryClient {
     const emptyDirs: string[] = [];
     const listing = await this.#list(path);
     if (listing.length > 0) await this.#walk(listing, files, emptyDirs, 1, options.signal);
-    else if (path !== null) files.push({ path, isDir: false, fileSize: null });
+    else if (path !== null) files.push({ path, isDir: false, fileSize: await this.#sizeOf(path) });
     // (An empty repository root downloads as an empty directory; MLflow fails trying to copy it as a file.)
     for (const dir of emptyDirs) await mkdir(localPathBelow(dst, dir), { recursive: true });
 
@@ -272,6 +272,13 @@ export class ArtifactRepositoryClient {
   }
 
   // --- internals
+
+  /** A file's size from its folder's listing (a file's own listing is empty): the total a progress bar needs. */
+  async #sizeOf(path: string): Promise<number | null> {
+    const slash = path.lastIndexOf('/');
+    const listing = await this.#list(slash < 0 ? null : path.slice(0, slash)).catch(() => []);
+    return listing.find((info) => info.path === path && !info.isDir)?.fileSize ?? null;
+  }
 
   #isBuiltinLocal(): boolean {
     return this.#entry.builtin && (this.#entry.name === '' || this.#entry.name === 'file');

@@ -22,6 +22,7 @@ import { RegistryClient } from './registry-client.js';
 import { resolveRegistryUri } from './registry-uri.js';
 import { metric, TrackingClient, type Loggable, type SearchRunsOptions } from './tracking-client.js';
 import { DEFAULT_TRACKING_URI, resolveTrackingUri } from './tracking-uri.js';
+import { pythonStr } from '@flowhost/sdk/mlflow';
 
 export interface StartRunOptions {
   readonly runId?: string;
@@ -51,6 +52,8 @@ export class Fluent {
   readonly #activeRuns: Run[] = [];
   #asyncByDefault = false;
   #asyncLogger: AsyncLogger | null = null;
+  /** Ends the runs still open when the script is done (see `#endRunsAtExit`); set while a run is active. */
+  #atExit: (() => void) | null = null;
 
   constructor(hostOptions: FlowhostOptions = {}, options: { runContext?: RunContextOptions } = {}) {
     this.#hostOptions = hostOptions;
@@ -182,7 +185,30 @@ export class Fluent {
       run = await client.createRun(experimentId, { tags, runName: options.runName ?? null });
     }
     this.#activeRuns.push(run);
+    this.#endRunsAtExit();
     return run;
+  }
+
+  /**
+   * MLflow ends the active run when the interpreter exits (`atexit.register(_safe_end_run)` in
+   * `mlflow/tracking/fluent.py`). Node's equivalent that may still do asynchronous work is
+   * `beforeExit`: the event loop has nothing left, so the script is done. The open runs are ended
+   * (FINISHED, as MLflow does), pending logging flushed and the host closed; errors are swallowed,
+   * as MLflow's `_safe_end_run` does. (A `process.exit()` or a crash ends the process before any
+   * asynchronous work can run: such runs stay RUNNING.)
+   */
+  #endRunsAtExit(): void {
+    if (this.#atExit) return;
+    this.#atExit = () => {
+      this.#forgetExitHook();
+      void this.shutdown().catch(() => {});
+    };
+    process.on('beforeExit', this.#atExit);
+  }
+
+  #forgetExitHook(): void {
+    if (this.#atExit) process.off('beforeExit', this.#atExit);
+    this.#atExit = null;
   }
 
   /** Ends the active run: flushes its pending asynchronous logging first, then sets the status. */
@@ -193,6 +219,7 @@ export class Fluent {
       await this.#asyncLogger?.flush(run.info.runId);
     } finally {
       this.#activeRuns.pop();
+      if (this.#activeRuns.length === 0) this.#forgetExitHook();
       await (await this.client()).setTerminated(run.info.runId, status);
     }
   }
@@ -216,26 +243,26 @@ export class Fluent {
 
   async logParam(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    if (this.#isAsync(options)) return this.#logAsync((l) => l.logParam(runId, { key, value: String(value) }));
+    if (this.#isAsync(options)) return this.#logAsync((l) => l.logParam(runId, { key, value: pythonStr(value) }));
     return (await this.client()).logParam(runId, key, value);
   }
 
   async logParams(params: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    const pairs = Object.entries(params).map(([key, value]) => ({ key, value: String(value) }));
+    const pairs = Object.entries(params).map(([key, value]) => ({ key, value: pythonStr(value) }));
     if (this.#isAsync(options)) return this.#logAsync((l) => pairs.forEach((p) => l.logParam(runId, p)));
     return (await this.client()).logBatch(runId, { params: pairs });
   }
 
   async setTag(key: string, value: Loggable, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    if (this.#isAsync(options)) return this.#logAsync((l) => l.setTag(runId, { key, value: String(value) }));
+    if (this.#isAsync(options)) return this.#logAsync((l) => l.setTag(runId, { key, value: pythonStr(value) }));
     return (await this.client()).setTag(runId, key, value);
   }
 
   async setTags(tags: Record<string, Loggable>, options: LogOptions = {}): Promise<void> {
     const runId = await this.#activeRunId();
-    const pairs = Object.entries(tags).map(([key, value]) => ({ key, value: String(value) }));
+    const pairs = Object.entries(tags).map(([key, value]) => ({ key, value: pythonStr(value) }));
     if (this.#isAsync(options)) return this.#logAsync((l) => pairs.forEach((t) => l.setTag(runId, t)));
     return (await this.client()).logBatch(runId, { tags: pairs });
   }

@@ -4,16 +4,18 @@
  *
  * Providers are asked in registration order (built-ins, then discovered plugins) and their tags
  * merged so that a later provider wins a key; the caller then lays the user's own tags on top.
- * They are asked in parallel, and each has a short deadline for its whole answer (start-up
- * included): a provider that throws, answers with something else than a string map (its shape's
- * result schema refuses it), or is late is skipped with a warning naming it. So a provider can
- * never make run creation fail, and never make it wait longer than the deadline.
+ * They are asked in parallel, and each has a short deadline for its answer, counted once its
+ * worker has started (start-up has the plugin's own `startupTimeoutMs`: a dozen cold workers on a
+ * loaded machine must not cost a run its context tags): a provider that throws, answers with
+ * something else than a string map (its shape's result schema refuses it), fails to start or is
+ * late is skipped with a warning naming it. So a provider can never make run creation fail, and
+ * never make it wait longer than its start-up and the deadline.
  */
 import { MlflowError, runContextProvider } from '@flowhost/sdk';
 import type { PluginEntry } from '../discovery.js';
 import type { Flowhost } from '../flowhost.js';
 
-/** The deadline of one provider's whole answer (`inContext` then `tags`, worker start included). */
+/** The deadline of one provider's answer (`inContext` then `tags`), once its worker has started. */
 export const DEFAULT_RUN_CONTEXT_TIMEOUT_MS = 2_000;
 
 export interface RunContextOptions {
@@ -49,6 +51,7 @@ export async function resolveRunContextTags(host: Flowhost, options: RunContextO
 
 /** One provider's tags, or null when it is not in context; rejects after `timeoutMs`. */
 async function askProvider(host: Flowhost, entry: PluginEntry, context: { sourceName: string }, timeoutMs: number): Promise<Record<string, string> | null> {
+  await host.warmUp(runContextProvider, entry, context);
   const answer = (async () => {
     // Each call also carries the deadline, so the kernel stops a worker that is stuck for good.
     const provider = await host.remote(runContextProvider, entry, context, { timeoutMs });

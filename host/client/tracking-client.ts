@@ -19,6 +19,9 @@ import {
   type ViewType,
   type DatasetInput,
 } from '@flowhost/sdk';
+import { pythonStr } from '@flowhost/sdk/mlflow';
+import { withCallSite } from '../proxy.js';
+import { resolveTrackingUri } from './tracking-uri.js';
 
 export interface SearchExperimentsOptions {
   readonly viewType?: ViewType;
@@ -43,13 +46,35 @@ export interface LogBatchInput {
 }
 
 /** What MLflow's client accepts for a param or tag value: it stores `str(value)`. */
-export type Loggable = string | number | boolean;
+/**
+ * A value for a param or tag. Stored as MLflow stores it, Python's `str()` of the value
+ * (`Param(key, str(value))` in `mlflow/tracking/_tracking_service/client.py`): `True`, `None`,
+ * `{'a': 1}`, `[1, 2]`.
+ */
+export type Loggable = string | number | boolean | bigint | null | readonly unknown[] | Readonly<Record<string, unknown>>;
 
 export class TrackingClient {
-  constructor(
-    readonly store: RemoteTrackingStore,
-    readonly trackingUri: string,
-  ) {}
+  readonly store: RemoteTrackingStore;
+  readonly trackingUri: string;
+
+  /**
+   * As MLflow's `MlflowClient(tracking_uri=None)`: `new TrackingClient()` uses the tracking URI of
+   * `resolveTrackingUri()` (`MLFLOW_TRACKING_URI`, else `./mlruns`), `new TrackingClient(uri)` that
+   * URI; both open the store through the fluent API's host on first use. Given a store, the client
+   * uses it (an explicit host: `new TrackingClient(await host.trackingStore(uri), uri)`).
+   */
+  constructor(trackingUri?: string | null);
+  constructor(store: RemoteTrackingStore, trackingUri: string);
+  constructor(storeOrUri?: RemoteTrackingStore | string | null, trackingUri?: string) {
+    if (typeof storeOrUri === 'object' && storeOrUri !== null) {
+      this.store = storeOrUri;
+      this.trackingUri = trackingUri!;
+    } else {
+      const uri = storeOrUri || resolveTrackingUri();
+      this.trackingUri = uri;
+      this.store = storeOpenedOnFirstCall(async () => (await import('./fluent.js')).mlflow.host.trackingStore(uri));
+    }
+  }
 
   // --- experiments
 
@@ -92,7 +117,7 @@ export class TrackingClient {
   }
 
   setExperimentTag(experimentId: string, key: string, value: Loggable): Promise<void> {
-    return this.store.setExperimentTag(experimentId, { key, value: String(value) });
+    return this.store.setExperimentTag(experimentId, { key, value: pythonStr(value) });
   }
 
   deleteExperimentTag(experimentId: string, key: string): Promise<void> {
@@ -165,11 +190,11 @@ export class TrackingClient {
   }
 
   logParam(runId: string, key: string, value: Loggable): Promise<void> {
-    return this.store.logParam(runId, { key, value: String(value) });
+    return this.store.logParam(runId, { key, value: pythonStr(value) });
   }
 
   setTag(runId: string, key: string, value: Loggable): Promise<void> {
-    return this.store.setTag(runId, { key, value: String(value) });
+    return this.store.setTag(runId, { key, value: pythonStr(value) });
   }
 
   deleteTag(runId: string, key: string): Promise<void> {
@@ -191,5 +216,31 @@ export function metric(key: string, value: number, options: { timestamp?: number
 }
 
 export function toPairs(values: Record<string, Loggable> | undefined): ExperimentTag[] {
-  return values ? Object.entries(values).map(([key, value]) => ({ key, value: String(value) })) : [];
+  return values ? Object.entries(values).map(([key, value]) => ({ key, value: pythonStr(value) })) : [];
+}
+
+/**
+ * A store whose methods open it on their first call (a constructor cannot wait): each call waits
+ * for the store once opened, so a failure to open it is the call's failure.
+ */
+function storeOpenedOnFirstCall(open: () => Promise<RemoteTrackingStore>): RemoteTrackingStore {
+  let opened: Promise<RemoteTrackingStore> | null = null;
+  return new Proxy({} as RemoteTrackingStore, {
+    get: (_target, name) => {
+      if (typeof name !== 'string' || name === 'then') return undefined;
+      return function call(...args: unknown[]) {
+        // The store's own call runs after the opening, out of the caller's stack: keep the caller's here.
+        const callSite: { stack?: string } = {};
+        Error.captureStackTrace(callSite, call);
+        return (opened ??= open().catch((error: unknown) => {
+          opened = null;
+          throw error;
+        }))
+          .then((store) => (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args))
+          .catch((error: unknown) => {
+            throw withCallSite(error, callSite);
+          });
+      };
+    },
+  });
 }

@@ -28,7 +28,7 @@ async function pluginFor(host: Flowhost, item: string, targetUri: string, option
   const entry = host.registry.find('deployments', parseTargetUri(item));
   if (!entry) {
     throw MlflowError.resourceDoesNotExist(
-      `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", find and install an appropriate plugin from https://mlflow.org/docs/latest/plugins.html#community-plugins using your package manager (pip, conda etc).`,
+      `No plugin found for managing model deployments to "${item}". In order to deploy models to "${item}", install a flowhost plugin for it with npm: a package whose package.json declares a deployments entry point named after the target (\`flowhost plugins list\` shows the installed ones).`,
     );
   }
   const remote = await host.remote(deployments, entry, { targetUri }, options);

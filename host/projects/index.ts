@@ -78,6 +78,11 @@ export interface RunProjectOptions {
   readonly trackingUri?: string;
   /** Tagged `mlflow.parentRunId`. */
   readonly parentRunId?: string | null;
+  /**
+   * `local`: run a project that declares an environment (`docker_env`, `python_env`, `conda_env`)
+   * on this machine as it is. flowhost builds no environment, so without it such a project is refused.
+   */
+  readonly envManager?: 'local';
   /** MLflow's `storage_dir`, handed to the backend. */
   readonly storageDir?: string | null;
   /** Synchronous runs: aborting cancels the run (KILLED) and the call rejects with CANCELLED. */
@@ -113,6 +118,11 @@ export async function runProject(host: Flowhost, uri: string, options: RunProjec
   if (!entry) throw executionError(`Got unsupported execution mode ${backendName}. Supported values: ${pythonRepr(host.registry.names('project_backend'))}`);
 
   const { directory, project } = fetchAndValidateProject(uri, version, entryPoint, parameters);
+  if (project.environment && options.envManager !== 'local') {
+    throw executionError(
+      `The project declares ${project.environment}, an environment flowhost does not build (no Docker, virtualenv or conda). To run it on this machine as it is, with whatever is installed here, pass --env-manager local (envManager: 'local'), as MLflow needs for a project's own environment to be skipped.`,
+    );
+  }
   // The backend may not share the caller's working folder: hand it the project's absolute location.
   const [base, subdirectory] = parseSubdirectory(uri);
   const projectUri = subdirectory ? `${resolve(localPathOrNull(base) ?? base)}#${subdirectory}` : directory;

@@ -614,7 +614,8 @@ export class FileStore implements TrackingStore {
   private readonly lineFiles: LineFiles;
 
   constructor(context: FileStoreContext) {
-    this.rootDirectory = localPathOfFileUri(context.storeUri);
+    // `file:` with no path is MLflow's default root, `./mlruns` (`root_directory or _default_root_dir()`).
+    this.rootDirectory = /^(file:(\/\/)?)?$/.test(context.storeUri) ? path.resolve('mlruns') : localPathOfFileUri(context.storeUri);
     this.artifactRootUri = context.artifactUri ? resolveUriIfLocal(context.artifactUri) : pathToFileUri(this.rootDirectory);
     this.trashDirectory = path.join(this.rootDirectory, TRASH);
     this.label = `file store at ${this.rootDirectory}`;

@@ -19,6 +19,7 @@ export const artifactRepository = defineKind({
     'artifact repository context',
   ),
   contextForUri: (uri) => ({ artifactUri: uri, trackingUri: null, registryUri: null }),
+  readOnly: ['listArtifacts'],
   methods: {
     writeArtifact: method({
       args: [artifactPath, s.byteStream()],

@@ -78,6 +78,7 @@ export const modelRegistryStore = defineKind({
   /** MLflow's `builder(store_uri=…, tracking_uri=…)`. */
   context: s.object({ storeUri: s.string(), trackingUri: s.nullable(s.string()) }, 'model registry store context'),
   contextForUri: (uri) => ({ storeUri: uri, trackingUri: uri }),
+  readOnly: ['searchRegisteredModels', 'getRegisteredModel', 'getLatestVersions', 'getModelVersion', 'getModelVersionDownloadUri', 'searchModelVersions', 'getModelVersionByAlias'],
   methods: {
     // --- registered models
     createRegisteredModel: method({

@@ -45,6 +45,7 @@ export const trackingStore = defineKind({
   /** MLflow's `builder(store_uri=…, artifact_uri=…)`. */
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
   contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
+  readOnly: ['searchExperiments', 'getExperiment', 'getExperimentByName', 'getRun', 'searchRuns', 'getMetricHistory'],
   methods: {
     // --- experiments
     searchExperiments: method({

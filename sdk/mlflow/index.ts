@@ -21,3 +21,4 @@ export * from './validation.js';
 export * from './tracking-search.js';
 export * from './registry-validation.js';
 export * from './registry-search.js';
+export { stringifyMlflowJson, toMlflowJson, type MlflowEntities, type MlflowEntityKind, type MlflowJson, type RunJsonOptions } from './json.js';

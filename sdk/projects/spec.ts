@@ -173,6 +173,8 @@ export class Project {
     readonly directory: string,
     readonly name: string | null,
     readonly entryPoints: ReadonlyMap<string, EntryPoint>,
+    /** The environment the MLproject asks MLflow to build (`docker_env`, `python_env`, `conda_env`), if any. */
+    readonly environment: 'docker_env' | 'python_env' | 'conda_env' | null = null,
   ) {}
 
   /**
@@ -250,7 +252,8 @@ export function loadProject(directory: string): Project {
       entryPoints.set(name, new EntryPoint(name, parameters, command));
     }
   }
-  return new Project(directory, typeof nameNode === 'string' ? nameNode : nameNode === undefined || nameNode === null ? null : pythonStr(nameNode), entryPoints);
+  const environment = (['docker_env', 'python_env', 'conda_env'] as const).find((key) => document.has(key)) ?? null;
+  return new Project(directory, typeof nameNode === 'string' ? nameNode : nameNode === undefined || nameNode === null ? null : pythonStr(nameNode), entryPoints, environment);
 }
 
 /**

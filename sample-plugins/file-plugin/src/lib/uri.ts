@@ -6,5 +6,7 @@
 export function pathOfPluginUri(uri: string): string {
   const rest = uri.replace(/^[A-Za-z][A-Za-z0-9+.-]*:/, '');
   const withoutAuthority = rest.startsWith('//') ? rest.slice(2).replace(/^[^/]*/, '') : rest;
-  return decodeURIComponent(withoutAuthority.replace(/[?#].*$/, ''));
+  const path = decodeURIComponent(withoutAuthority.replace(/[?#].*$/, ''));
+  // An empty path is MLflow's default root, as `FileStore(root_directory or _default_root_dir())`.
+  return path === '' ? 'mlruns' : path;
 }
