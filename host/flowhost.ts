@@ -143,7 +143,6 @@ export class Flowhost {
   /** Starts `entry` in a worker and completes the handshake, for `plugins doctor`. */
   async probe(entry: PluginEntry, context: unknown): Promise<{ startupMs: number }> {
     const kind = kindOf(entry.group);
-    if (!kind) throw new MlflowError(`flowhost does not support the ${entry.group} group yet`, 'NOT_IMPLEMENTED');
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
     const resolved = this.#resolve(entry, 'doctor', checkedContext);
     // An in-process plugin is still probed in a worker: the point is to see it load and answer.

@@ -11,11 +11,12 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
   const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = Object.create(null);
   // The shape's checks, fused with the encoding where an argument is an array of flat records.
   const schemas = wireArgs(kind);
-  for (const name of Object.keys(kind.methods)) {
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    const argSchemas = schemas[name];
     remote[name] = (...args: unknown[]) => {
       let checked: unknown[];
       try {
-        checked = checkArgs(name, schemas[name], args);
+        checked = checkArgs(name, shape, argSchemas, args);
       } catch (error) {
         return Promise.reject(error);
       }

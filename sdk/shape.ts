@@ -31,9 +31,20 @@ type AnyFunction = (...args: never[]) => unknown;
 /** A plugin implementation as the worker sees it: a bag of methods. */
 export type AnyImplementation = Record<string, AnyFunction | undefined>;
 
-export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Schema<unknown>[], R = unknown> {
-  /** Positional arguments, in MLflow's order. */
+/** A method's arguments as declared: `[name, schema]` pairs in MLflow's order, names in camelCase. */
+export type ArgList = readonly (readonly [name: string, schema: Schema<unknown>])[];
+
+export interface MethodShape<A extends ArgList = ArgList, R = unknown> {
+  /**
+   * The arguments: MLflow's parameter names (camelCased) with their schemas, in MLflow's order.
+   * Calls carry them by position (`argSchemas[i]` checks argument i); the names are what errors,
+   * option objects, templates, `bench --args` and REST request fields refer to.
+   */
   readonly args: A;
+  /** `args`' names, in order. */
+  readonly argNames: readonly string[];
+  /** `args`' schemas, in order. */
+  readonly argSchemas: readonly Schema<unknown>[];
   readonly result: Schema<R>;
   /** A required method must be implemented; the others have `fallback`, MLflow's default behaviour. */
   readonly required: boolean;
@@ -41,10 +52,10 @@ export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Sch
   readonly fallback?: (self: AnyImplementation) => (...args: never[]) => unknown;
   readonly doc: string;
   /**
-   * Calls whose argument at this index is equal are applied one after another, in the order they
-   * were sent, whatever the plugin awaits inside (and the pool sends them to one worker). The
-   * tracking store orders a run's writes this way, so a caller may pipeline them without a metric
-   * history ever coming out of order.
+   * Index of the argument named by the declaration's `orderedBy`. Calls whose argument at this
+   * index is equal are applied one after another, in the order they were sent, whatever the plugin
+   * awaits inside (and the pool sends them to one worker). The tracking store orders a run's
+   * writes this way, so a caller may pipeline them without a metric history ever coming out of order.
    */
   readonly orderedBy?: number;
 }
@@ -67,18 +78,18 @@ export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M e
   readonly contextForUri: (uri: string) => C;
 }
 
-type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I]> } : never;
-type ResultOf<M> = M extends MethodShape<readonly Schema<unknown>[], infer R> ? R : never;
+type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I][1]> } : never;
+type ResultOf<M> = M extends MethodShape<ArgList, infer R> ? R : never;
 type RequiredNames<M> = { [N in keyof M]: M[N] extends { required: true } ? N : never }[keyof M];
+type OptionalNames<M> = Exclude<keyof M, RequiredNames<M>>;
 
 type PluginMethod<M> = (...args: ArgsOf<M>) => ResultOf<M> | Promise<ResultOf<M>>;
 
+/** What implements a record of methods: every required one, optionally the others. */
+type ImplementationOf<M> = { [N in RequiredNames<M>]: PluginMethod<M[N]> } & { [N in OptionalNames<M>]?: PluginMethod<M[N]> };
+
 /** What a plugin author implements: every required method, optionally the others. */
-export type Implementation<K extends KindShape> = {
-  [N in RequiredNames<K['methods']>]: PluginMethod<K['methods'][N]>;
-} & {
-  [N in Exclude<keyof K['methods'], RequiredNames<K['methods']>>]?: PluginMethod<K['methods'][N]>;
-};
+export type Implementation<K extends KindShape> = ImplementationOf<K['methods']>;
 
 /** What a caller holds: every method of the kind, asynchronous because it crosses a boundary. */
 export type Remote<K extends KindShape> = {
@@ -87,17 +98,64 @@ export type Remote<K extends KindShape> = {
 
 export type ContextOf<K extends KindShape> = Infer<K['context']>;
 
-type Fallback<A extends readonly Schema<unknown>[], R> = (self: AnyImplementation) => (...args: { -readonly [I in keyof A]: Infer<A[I]> }) => R | Promise<R>;
+/**
+ * A method's arguments as one object keyed by their names (the shape of a client's option object
+ * or of a REST request). An argument that may be null may be left out.
+ */
+export type NamedArgs<M> =
+  M extends MethodShape<infer A, unknown>
+    ? Simplify<
+        { [P in A[number] as null extends Infer<P[1]> ? never : P[0]]: Infer<P[1]> } & {
+          [P in A[number] as null extends Infer<P[1]> ? P[0] : never]?: Infer<P[1]>;
+        }
+      >
+    : never;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** Declares one method of a shape. A `fallback` (MLflow's default behaviour) makes it optional. */
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; fallback: Fallback<A, R>; orderedBy?: number }): MethodShape<A, R> & { required: false };
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; orderedBy?: number }): MethodShape<A, R> & { required: true };
-export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<unknown>; doc: string; fallback?: unknown; orderedBy?: number }): MethodShape {
-  return { ...spec, required: spec.fallback === undefined } as MethodShape;
+/** Declares one method of a shape. `optional` methods get MLflow's default from the kind's `fallbacks`. */
+export function method<const A extends ArgList, R>(spec: {
+  args: A;
+  result: Schema<R>;
+  doc: string;
+  optional: true;
+  orderedBy?: A[number][0];
+}): MethodShape<A, R> & { required: false };
+export function method<const A extends ArgList, R>(spec: { args: A; result: Schema<R>; doc: string; optional?: false; orderedBy?: A[number][0] }): MethodShape<A, R> & { required: true };
+export function method(spec: { args: ArgList; result: Schema<unknown>; doc: string; optional?: boolean; orderedBy?: string }): MethodShape {
+  const argNames = spec.args.map(([name]) => name);
+  if (new Set(argNames).size !== argNames.length) throw new TypeError(`method: argument names repeat (${argNames.join(', ')})`);
+  const orderedBy = spec.orderedBy === undefined ? undefined : argNames.indexOf(spec.orderedBy);
+  return {
+    args: spec.args,
+    argNames,
+    argSchemas: spec.args.map(([, schema]) => schema),
+    result: spec.result,
+    doc: spec.doc,
+    required: spec.optional !== true,
+    ...(orderedBy === undefined ? {} : { orderedBy }),
+  };
 }
 
-export function defineKind<G extends PluginGroup, C, M extends Record<string, MethodShape>>(shape: KindShape<G, C, M>): KindShape<G, C, M> {
-  return Object.freeze(shape);
+/**
+ * MLflow's default for each optional method, built from the plugin's own implementation (`self`,
+ * typed as the kind's implementation). Every optional method has one; required ones have none.
+ */
+type Fallbacks<M> = { [N in OptionalNames<M>]: (self: ImplementationOf<M>) => PluginMethod<M[N]> };
+type FallbacksSpec<M> = [OptionalNames<M>] extends [never] ? { fallbacks?: Record<string, never> } : { fallbacks: Fallbacks<M> };
+
+export function defineKind<G extends PluginGroup, C, const M extends Record<string, MethodShape>>(
+  shape: Omit<KindShape<G, C, M>, 'methods'> & { methods: M } & FallbacksSpec<M>,
+): KindShape<G, C, M> {
+  const { fallbacks = {}, methods, ...rest } = shape as typeof shape & { fallbacks?: Record<string, (self: AnyImplementation) => AnyFunction> };
+  const withFallbacks: Record<string, MethodShape> = {};
+  for (const [name, declared] of Object.entries(methods)) {
+    const fallback = Object.hasOwn(fallbacks, name) ? fallbacks[name] : undefined;
+    if (declared.required === (fallback !== undefined)) {
+      throw new TypeError(`${shape.group}.${name}: ${declared.required ? 'a required method has no fallback' : 'an optional method needs a fallback'}`);
+    }
+    withFallbacks[name] = Object.freeze(fallback ? { ...declared, fallback } : declared);
+  }
+  return Object.freeze({ ...rest, methods: Object.freeze(withFallbacks) as M });
 }
 
 /** Marks a module's default export as a flowhost plugin; `Symbol.for` so copies bundled into plugins agree. */
@@ -188,27 +246,72 @@ function inOrder(target: (...args: unknown[]) => unknown, index: number, queues:
 export function parseArgs(kind: KindShape, name: string, args: readonly unknown[]): unknown[] {
   const shape = Object.hasOwn(kind.methods, name) ? kind.methods[name] : undefined;
   if (!shape) throw MlflowError.notImplemented(`${kind.group} has no method '${name}'`);
-  return checkArgs(name, shape.args, args);
+  return checkArgs(name, shape, shape.argSchemas, args);
 }
 
 /**
  * `parseArgs` with the argument schemas given: a host that sends the call to a worker checks with
  * schemas that also encode (wire/columns.ts), with the same errors.
  */
-export function checkArgs(name: string, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
+export function checkArgs(name: string, shape: MethodShape, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
   if (args.length > schemas.length) {
-    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s), got ${args.length}`);
+    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s) (${shape.argNames.join(', ')}), got ${args.length}`);
   }
+  let i = 0;
   try {
     const checked = new Array<unknown>(schemas.length);
-    for (let i = 0; i < schemas.length; i++) checked[i] = check(schemas[i], args[i], () => `${name}: argument ${i + 1}`);
+    for (; i < schemas.length; i++) checked[i] = schemas[i].parse(args[i], '');
     return checked;
   } catch (error) {
     if (error instanceof SchemaError) {
-      throw MlflowError.invalidParameterValue(`Invalid value ${error.actual} for parameter '${error.path}' supplied: expected ${error.expected}`);
+      const path = `${shape.argNames[i]}${error.path}`;
+      throw MlflowError.invalidParameterValue(`${name}: Invalid value ${error.actual} for parameter '${path}' supplied: expected ${error.expected}`);
     }
     throw error;
   }
+}
+
+/**
+ * Named arguments (an option object, a REST request, `bench --args '{…}'`) as the positional list
+ * a call carries: each declared argument in order, one left out as `null`. A name the method does
+ * not declare is refused, saying which names it has. The values are checked later, with the call.
+ */
+export function positional<M extends MethodShape>(name: string, shape: M, named: NamedArgs<M>): ArgsOf<M>;
+export function positional(name: string, shape: MethodShape, named: Record<string, unknown>): unknown[];
+export function positional(name: string, shape: MethodShape, named: Record<string, unknown>): unknown[] {
+  for (const key of Object.keys(named)) {
+    if (!shape.argNames.includes(key)) {
+      throw MlflowError.invalidParameterValue(`${name} has no argument '${key}'; its arguments are: ${shape.argNames.join(', ') || 'none'}`);
+    }
+  }
+  return shape.argNames.map((arg) => named[arg] ?? null);
+}
+
+/** `name(arg, …) → what it answers` or `name(arg, …): what it does`, from the shape: for docs, templates and help. */
+export function describeMethod(name: string, shape: MethodShape): string {
+  const signature = `${name}(${shape.argNames.join(', ')})`;
+  return shape.doc.startsWith('→') ? `${signature} ${shape.doc}` : `${signature}: ${shape.doc}`;
+}
+
+/** A remote called with named arguments: what clients build their option objects on. */
+export type NamedRemote<K extends KindShape> = {
+  [N in keyof K['methods']]: (args: NamedArgs<K['methods'][N]>) => Promise<ResultOf<K['methods'][N]>>;
+};
+
+/** `remote` with each method taking one object of named arguments (see `positional`). */
+export function namedRemote<K extends KindShape>(kind: K, remote: Remote<K>): NamedRemote<K> {
+  const named: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = Object.create(null);
+  const calls = remote as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    named[name] = (args) => {
+      try {
+        return calls[name](...positional(name, shape, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
+  return Object.freeze(named) as NamedRemote<K>;
 }
 
 /**

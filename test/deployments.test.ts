@@ -264,9 +264,14 @@ test('bad arguments are refused by the shape before they reach the plugin', asyn
     const client = await getDeployClient(host, F_TARGET);
     const error = mlflowError(await t.throwsAsync(client.createDeployment(42 as unknown as string, F_MODEL_URI)));
     t.is(error.errorCode, 'INVALID_PARAMETER_VALUE');
-    t.regex(error.message, /createDeployment: argument 1/);
+    t.is(error.message, "createDeployment: Invalid value number 42 for parameter 'name' supplied: expected string");
     const config = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { config: 'raiseError=True' as unknown as Record<string, string> })));
     t.is(config.errorCode, 'INVALID_PARAMETER_VALUE');
+    t.regex(config.message, /parameter 'config' supplied/);
+    // An option the method does not have is named, with the ones it has.
+    const unknown = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { flavour: 'pyfunc' } as never)));
+    t.is(unknown.errorCode, 'INVALID_PARAMETER_VALUE');
+    t.is(unknown.message, "createDeployment has no argument 'flavour'; its arguments are: name, modelUri, flavor, config, endpoint");
   })(t);
 });
 

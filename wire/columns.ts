@@ -364,9 +364,8 @@ function knownLayouts(): Map<string, Layout> {
   if (registry) return registry;
   registry = new Map();
   for (const group of PLUGIN_GROUPS) {
-    const kind = kindOf(group);
-    for (const method of Object.values(kind?.methods ?? {})) {
-      for (const arg of method.args) {
+    for (const method of Object.values(kindOf(group).methods)) {
+      for (const arg of method.argSchemas) {
         const flat = flatRecordArray(arg);
         if (flat) layoutFor(flat.fields);
       }
@@ -415,7 +414,7 @@ export function wireArgs(kind: KindShape): Record<string, readonly Schema<unknow
   let byMethod = wireArgsByKind.get(kind);
   if (!byMethod) {
     byMethod = Object.create(null) as Record<string, readonly Schema<unknown>[]>;
-    for (const [name, method] of Object.entries(kind.methods)) byMethod[name] = method.args.map((arg) => wireSchema(arg));
+    for (const [name, method] of Object.entries(kind.methods)) byMethod[name] = method.argSchemas.map((arg) => wireSchema(arg));
     wireArgsByKind.set(kind, byMethod);
   }
   return byMethod;

@@ -530,7 +530,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 function resolveCustom(host: Flowhost, spec: CustomMethod, trackingUri: string): { kind: KindShape; entry: ReturnType<Flowhost['entry']>; context: unknown } {
   const group = spec.group ?? 'tracking_store';
   const kind = kindOf(group);
-  if (!kind) throw new TypeError(`no plugin kind '${group}'`);
   const uri = spec.uri ?? (group === 'tracking_store' ? trackingUri : undefined);
   const name = spec.name ?? (uri !== undefined && URI_GROUPS.has(group) ? uriScheme(uri) : undefined);
   if (name === undefined) throw new TypeError(`say which ${group} plugin to call: give its entry-point name (and its context)`);

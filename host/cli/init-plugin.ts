@@ -32,7 +32,7 @@ const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
 /** Kinds init-plugin can scaffold: a template exists and this SDK declares the kind's shape. */
 export function supportedKinds(): PluginGroup[] {
-  return PLUGIN_GROUPS.filter((group) => TEMPLATES[group] !== undefined && kindOf(group) !== undefined);
+  return PLUGIN_GROUPS.filter((group) => TEMPLATES[group] !== undefined);
 }
 
 /** Why `name` cannot be an entry-point name, or null when it can. */

@@ -21,32 +21,35 @@ export const artifactRepository = defineKind({
   contextForUri: (uri) => ({ artifactUri: uri, trackingUri: null, registryUri: null }),
   methods: {
     writeArtifact: method({
-      args: [artifactPath, s.byteStream()],
+      args: [['artifactPath', artifactPath], ['content', s.byteStream()]],
       result: s.none(),
-      doc: '(artifactPath, content): store the bytes at the path, replacing a file there; a write that fails must leave no complete-looking artifact',
+      doc: 'store the bytes at the path, replacing a file there; a write that fails must leave no complete-looking artifact',
     }),
     readArtifact: method({
-      args: [artifactPath],
+      args: [['artifactPath', artifactPath]],
       result: s.byteStream(),
       // A source with `readInto` (and `remaining()`) is read straight into the transfer buffers:
       // `FileSource` of @flowhost/sdk/artifact-store is one.
-      doc: '(artifactPath) → the bytes of one file; RESOURCE_DOES_NOT_EXIST if there is none',
+      doc: '→ the bytes of one file; RESOURCE_DOES_NOT_EXIST if there is none',
     }),
     listArtifacts: method({
-      args: [s.nullable(artifactPath)],
+      args: [['path', s.nullable(artifactPath)]],
       result: s.array(FileInfoSchema),
       // The host refuses (protocol violation) a listing naming anything but direct children of `path`.
-      doc: '(path) → the direct children of a directory (null = the root), paths relative to the root; [] for a file or a missing path',
+      doc: '→ the direct children of a directory (null = the root), paths relative to the root; [] for a file or a missing path',
     }),
     deleteArtifacts: method({
-      args: [s.nullable(artifactPath)],
+      args: [['path', s.nullable(artifactPath)]],
       result: s.none(),
-      doc: '(path): delete a file or a directory tree (null = everything)',
-      // MLflow's base class silently does nothing; a repository that cannot delete must say so.
-      fallback: () => () => {
-        throw MlflowError.notImplemented('This artifact repository does not support deleting artifacts.');
-      },
+      doc: 'delete a file or a directory tree (null = everything)',
+      optional: true,
     }),
+  },
+  fallbacks: {
+    // MLflow's base class silently does nothing; a repository that cannot delete must say so.
+    deleteArtifacts: () => () => {
+      throw MlflowError.notImplemented('This artifact repository does not support deleting artifacts.');
+    },
   },
 });
 

@@ -49,7 +49,7 @@ const anything = s.unknown();
 const discarded: s.Schema<void> = { description: 'nothing (any value is ignored)', parse: () => undefined };
 
 /** The base client's default for the endpoint methods (`BaseDeploymentClient`). */
-const unimplementedInBase = () => {
+const unimplementedInBase = (): never => {
   throw new MlflowError('Method is unimplemented in base client. Implementation should be provided by specific target plugins.');
 };
 
@@ -58,11 +58,11 @@ const unimplementedInBase = () => {
  * and by `defineDeploymentPlugin`, which cannot know before the client is built which ones it has.
  */
 const CLIENT_DEFAULTS = {
-  explain: () => {
+  explain: (): never => {
     throw new MlflowError('Computing model explanations is not yet supported for this deployment target');
   },
   // MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary.
-  predictStream: () => {
+  predictStream: (): never => {
     throw MlflowError.notImplemented('This deployment client does not implement predictStream.');
   },
   createEndpoint: unimplementedInBase,
@@ -93,57 +93,68 @@ export const deployments = defineKind({
     pluginInterfaces: method({
       args: [],
       result: s.object({ missingInterfaces: s.array(s.string()), clients: s.array(s.string()) }, 'deployment plugin interfaces'),
-      doc: '() → the required module functions it lacks, and the names of the clients it defines (MLflow wants exactly one)',
+      doc: '→ the required module functions it lacks, and the names of the clients it defines (MLflow wants exactly one)',
     }),
-    openClient: method({ args: [], result: nothing, doc: '() → builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there' }),
-    runLocal: method({ args: [text, text, maybeText, config], result: discarded, doc: '(name, modelUri, flavor, config): deploy locally, for testing' }),
-    targetHelp: method({ args: [], result: s.string(), doc: '() → target-specific help: config fields, target URI format' }),
+    openClient: method({ args: [], result: nothing, doc: 'builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there' }),
+    runLocal: method({ args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config]], result: discarded, doc: 'deploy locally, for testing' }),
+    targetHelp: method({ args: [], result: s.string(), doc: '→ target-specific help: config fields, target URI format' }),
 
     // --- deployments (abstract in BaseDeploymentClient: every client must have them)
     createDeployment: method({
-      args: [text, text, maybeText, config, maybeText],
+      args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
       result: dict,
-      doc: '(name, modelUri, flavor, config, endpoint) → the deployment (a dict with "name"; the CLI also prints "flavor")',
+      doc: '→ the deployment (a dict with "name"; the CLI also prints "flavor")',
     }),
     updateDeployment: method({
-      args: [text, maybeText, maybeText, config, maybeText],
+      args: [['name', text], ['modelUri', maybeText], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
       result: s.nullable(dict),
-      doc: '(name, modelUri, flavor, config, endpoint) → a dict or null (the CLI prints its "flavor")',
+      doc: '→ a dict or null (the CLI prints its "flavor")',
     }),
-    deleteDeployment: method({ args: [text, config, maybeText], result: discarded, doc: '(name, config, endpoint): idempotent' }),
-    listDeployments: method({ args: [maybeText], result: s.array(dict), doc: '(endpoint) → the deployments, dicts with "name"' }),
-    getDeployment: method({ args: [text, maybeText], result: dict, doc: '(name, endpoint) → a dict describing the deployment' }),
-    predict: method({ args: [maybeText, anything, maybeText], result: dict, doc: '(deploymentName, inputs, endpoint) → PredictionsResponse' }),
+    deleteDeployment: method({ args: [['name', text], ['config', config], ['endpoint', maybeText]], result: discarded, doc: 'idempotent' }),
+    listDeployments: method({ args: [['endpoint', maybeText]], result: s.array(dict), doc: '→ the deployments, dicts with "name"' }),
+    getDeployment: method({ args: [['name', text], ['endpoint', maybeText]], result: dict, doc: '→ a dict describing the deployment' }),
+    predict: method({ args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]], result: dict, doc: '→ PredictionsResponse' }),
 
     // --- predict_stream, as ids: an iterator cannot cross the boundary
     predictStreamOpen: method({
-      args: [maybeText, anything, maybeText],
+      args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]],
       result: s.string(),
-      doc: '(deploymentName, inputs, endpoint) → a stream id; MLflow’s default raises NotImplementedError',
-      fallback: () => CLIENT_DEFAULTS.predictStream,
+      doc: '→ a stream id; MLflow’s default raises NotImplementedError',
+      optional: true,
     }),
     predictStreamNext: method({
-      args: [text],
+      args: [['streamId', text]],
       result: s.object({ done: s.boolean(), chunk: s.nullable(dict) }, 'stream step'),
-      doc: '(streamId) → { done, chunk }; the stream is forgotten once done or failed',
-      fallback: () => (streamId: string) => {
-        throw noSuchStream(streamId);
-      },
+      doc: '→ { done, chunk }; the stream is forgotten once done or failed',
+      optional: true,
     }),
     predictStreamClose: method({
-      args: [text],
+      args: [['streamId', text]],
       result: nothing,
-      doc: '(streamId): stops the stream early (the iterator’s return()); unknown ids are ignored',
-      fallback: () => () => undefined,
+      doc: 'stops the stream early (the iterator’s return()); unknown ids are ignored',
+      optional: true,
     }),
 
     // --- methods with a default in BaseDeploymentClient
-    explain: method({ args: [maybeText, anything, maybeText], result: anything, doc: '(deploymentName, df, endpoint) → explanations', fallback: () => CLIENT_DEFAULTS.explain }),
-    createEndpoint: method({ args: [text, config], result: dict, doc: '(name, config) → the endpoint, a dict with "name"', fallback: () => unimplementedInBase }),
-    updateEndpoint: method({ args: [text, config], result: discarded, doc: '(endpoint, config)', fallback: () => unimplementedInBase }),
-    deleteEndpoint: method({ args: [text], result: discarded, doc: '(endpoint)', fallback: () => unimplementedInBase }),
-    listEndpoints: method({ args: [], result: s.array(dict), doc: '() → the endpoints, dicts with "name"', fallback: () => unimplementedInBase }),
-    getEndpoint: method({ args: [text], result: dict, doc: '(endpoint) → a dict with "name"', fallback: () => unimplementedInBase }),
+    explain: method({ args: [['deploymentName', maybeText], ['df', anything], ['endpoint', maybeText]], result: anything, doc: '→ explanations', optional: true }),
+    createEndpoint: method({ args: [['name', text], ['config', config]], result: dict, doc: '→ the endpoint, a dict with "name"', optional: true }),
+    updateEndpoint: method({ args: [['endpoint', text], ['config', config]], result: discarded, doc: 'change the endpoint\'s configuration', optional: true }),
+    deleteEndpoint: method({ args: [['endpoint', text]], result: discarded, doc: 'delete the endpoint', optional: true }),
+    listEndpoints: method({ args: [], result: s.array(dict), doc: '→ the endpoints, dicts with "name"', optional: true }),
+    getEndpoint: method({ args: [['endpoint', text]], result: dict, doc: '→ a dict with "name"', optional: true }),
+  },
+  fallbacks: {
+    predictStreamOpen: () => CLIENT_DEFAULTS.predictStream,
+    predictStreamNext: () => (streamId) => {
+      throw noSuchStream(streamId);
+    },
+    predictStreamClose: () => () => undefined,
+    explain: () => CLIENT_DEFAULTS.explain,
+    createEndpoint: () => unimplementedInBase,
+    updateEndpoint: () => unimplementedInBase,
+    deleteEndpoint: () => unimplementedInBase,
+    listEndpoints: () => unimplementedInBase,
+    getEndpoint: () => unimplementedInBase,
   },
 });
 

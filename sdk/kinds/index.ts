@@ -7,7 +7,8 @@ import { projectBackend } from './project-backend.js';
 import { runContextProvider } from './run-context-provider.js';
 import { trackingStore } from './tracking-store.js';
 
-export const KINDS: Partial<Record<PluginGroup, KindShape>> = {
+/** Complete: a group without a kind does not type-check. */
+export const KINDS: { readonly [G in PluginGroup]: KindShape<G> } = {
   tracking_store: trackingStore,
   artifact_repository: artifactRepository,
   deployments,
@@ -16,6 +17,6 @@ export const KINDS: Partial<Record<PluginGroup, KindShape>> = {
   model_registry_store: modelRegistryStore,
 };
 
-export function kindOf(group: PluginGroup): KindShape | undefined {
+export function kindOf<G extends PluginGroup>(group: G): KindShape<G> {
   return KINDS[group];
 }

@@ -34,13 +34,13 @@ export const projectBackend = defineKind({
   contextForUri: () => ({}),
   methods: {
     run: method({
-      args: [s.string(), s.string(), s.record(s.string()), s.nullable(s.string()), s.record(s.unknown()), s.string(), s.string()],
+      args: [['projectUri', s.string()], ['entryPoint', s.string()], ['params', s.record(s.string())], ['version', s.nullable(s.string())], ['backendConfig', s.record(s.unknown())], ['trackingUri', s.string()], ['experimentId', s.string()]],
       result: s.object({ runId }, 'submitted run'),
-      doc: '(projectUri, entryPoint, params, version, backendConfig, trackingUri, experimentId) → { runId }; starts the run and returns at once',
+      doc: '→ { runId }; starts the run and returns at once',
     }),
-    wait: method({ args: [runId], result: s.boolean(), doc: '(runId) → true when the run succeeded, false when it failed or was cancelled; resolves when it ends' }),
-    getStatus: method({ args: [runId], result: s.oneOf(RUN_STATUSES), doc: '(runId) → RUNNING, SCHEDULED, FINISHED, FAILED or KILLED' }),
-    cancel: method({ args: [runId], result: s.none(), doc: '(runId): stops the run and returns once it has stopped' }),
+    wait: method({ args: [['runId', runId]], result: s.boolean(), doc: '→ true when the run succeeded, false when it failed or was cancelled; resolves when it ends' }),
+    getStatus: method({ args: [['runId', runId]], result: s.oneOf(RUN_STATUSES), doc: '→ RUNNING, SCHEDULED, FINISHED, FAILED or KILLED' }),
+    cancel: method({ args: [['runId', runId]], result: s.none(), doc: 'stops the run and returns once it has stopped' }),
   },
 });
 
