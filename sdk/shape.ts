@@ -58,6 +58,18 @@ export interface MethodShape<A extends ArgList = ArgList, R = unknown> {
    * writes this way, so a caller may pipeline them without a metric history ever coming out of order.
    */
   readonly orderedBy?: number;
+  /**
+   * The method's own deadline in ms, where the host's default for every call does not fit (a
+   * project's `wait` lasts as long as the run). A remote's `timeoutMs` option overrides it.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * A check of the result against the arguments, beyond the result's schema: what the plugin
+   * answered must make sense for what was asked (a listing of a folder names only its children).
+   * Answers why not, in words that name the method, or null. A broken rule is the plugin's protocol
+   * violation, at every level.
+   */
+  readonly resultRule?: (result: unknown, args: readonly unknown[]) => string | null;
 }
 
 export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
@@ -112,16 +124,19 @@ export type NamedArgs<M> =
     : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** Declares one method of a shape. `optional` methods get MLflow's default from the kind's `fallbacks`. */
-export function method<const A extends ArgList, R>(spec: {
+interface MethodSpec<A extends ArgList, R> {
   args: A;
   result: Schema<R>;
   doc: string;
-  optional: true;
   orderedBy?: A[number][0];
-}): MethodShape<A, R> & { required: false };
-export function method<const A extends ArgList, R>(spec: { args: A; result: Schema<R>; doc: string; optional?: false; orderedBy?: A[number][0] }): MethodShape<A, R> & { required: true };
-export function method(spec: { args: ArgList; result: Schema<unknown>; doc: string; optional?: boolean; orderedBy?: string }): MethodShape {
+  timeoutMs?: number;
+  resultRule?: (result: R, args: { -readonly [I in keyof A]: Infer<A[I][1]> }) => string | null;
+}
+
+/** Declares one method of a shape. `optional` methods get MLflow's default from the kind's `fallbacks`. */
+export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional: true }): MethodShape<A, R> & { required: false };
+export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional?: false }): MethodShape<A, R> & { required: true };
+export function method(spec: MethodSpec<ArgList, unknown> & { optional?: boolean }): MethodShape {
   const argNames = spec.args.map(([name]) => name);
   if (new Set(argNames).size !== argNames.length) throw new TypeError(`method: argument names repeat (${argNames.join(', ')})`);
   const orderedBy = spec.orderedBy === undefined ? undefined : argNames.indexOf(spec.orderedBy);
@@ -133,6 +148,8 @@ export function method(spec: { args: ArgList; result: Schema<unknown>; doc: stri
     doc: spec.doc,
     required: spec.optional !== true,
     ...(orderedBy === undefined ? {} : { orderedBy }),
+    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+    ...(spec.resultRule === undefined ? {} : { resultRule: spec.resultRule as MethodShape['resultRule'] }),
   };
 }
 
@@ -324,12 +341,29 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
   const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const [name, shape] of Object.entries(kind.methods)) {
     const target = table[name];
-    remote[name] = async (...args: unknown[]) => {
-      const result = check(shape.result, await target(...parseArgs(kind, name, args)), () => `${name}: result`);
+    const call = async (...args: unknown[]) => {
+      const checkedArgs = parseArgs(kind, name, args);
+      const result = check(shape.result, await target(...checkedArgs), () => `${name}: result`);
+      const broken = shape.resultRule?.(result, checkedArgs);
+      if (broken) throw new MlflowError(`protocol violation: ${broken}`, 'INTERNAL_ERROR');
       return shape.result.stream ? asReceivedStream(result as ByteStream) : result;
     };
+    const { timeoutMs } = shape;
+    remote[name] = timeoutMs === undefined ? call : (...args: unknown[]) => withinDeadline(call(...args), name, timeoutMs);
   }
   return remote as Remote<K>;
+}
+
+/**
+ * An in-process call that outlives its method's deadline fails with DEADLINE_EXCEEDED, as it would
+ * at the other levels; the plugin's own work cannot be stopped in this thread, only no longer awaited.
+ */
+function withinDeadline<T>(call: Promise<T>, name: string, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MlflowError(`${name} did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')), timeoutMs);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
 /**
