@@ -7,7 +7,7 @@
 import test from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
 import { isPluginFailure } from '../host/errors.js';
-import { Flowhost, type FlowhostOptions } from '../host/flowhost.js';
+import { type Flowhost, type FlowhostOptions } from '../host/flowhost.js';
 import {
   clearDeploymentsTarget,
   getDeployClient,

@@ -151,7 +151,10 @@ function encodeGeneric(slots: readonly Slot[], rows: readonly unknown[], n: numb
       if (field.optional && (v === undefined || v === null)) {
         if (field.type === 'string') u32[at] = NONE;
         else if (field.type === 'boolean') u8[at] = ABSENT;
-        else (u8[presence * n + r] = 0), (f64[at] = 0);
+        else {
+          u8[presence * n + r] = 0;
+          f64[at] = 0;
+        }
         continue;
       }
       switch (field.type) {

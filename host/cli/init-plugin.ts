@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { MlflowError, PLUGIN_GROUPS, kindOf, type PluginGroup } from '@flowhost/sdk';
+import { MlflowError, PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from '../builtins.js';
 import { flowhostRoot } from '../paths.js';
 import type { Command } from './command.js';

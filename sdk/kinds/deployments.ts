@@ -24,7 +24,7 @@
 import { MlflowError } from '../errors.js';
 import { pythonRepr } from '../mlflow/python.js';
 import * as s from '../schema.js';
-import { defineKind, definePlugin, method, type ContextOf, type Implementation, type Remote } from '../shape.js';
+import { defineKind, definePlugin, method, type AnyImplementation, type ContextOf, type Implementation, type Remote } from '../shape.js';
 
 /** A deployment or endpoint description: MLflow returns plain dicts (`"name"` by convention only). */
 export type DeploymentDict = Record<string, unknown>;
@@ -53,24 +53,10 @@ const unimplementedInBase = (): never => {
   throw new MlflowError('Method is unimplemented in base client. Implementation should be provided by specific target plugins.');
 };
 
-/**
- * MLflow's defaults for the client methods a plugin may leave out. Shared by the shape's fallbacks
- * and by `defineDeploymentPlugin`, which cannot know before the client is built which ones it has.
- */
-const CLIENT_DEFAULTS = {
-  explain: (): never => {
-    throw new MlflowError('Computing model explanations is not yet supported for this deployment target');
-  },
-  // MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary.
-  predictStream: (): never => {
-    throw MlflowError.notImplemented('This deployment client does not implement predictStream.');
-  },
-  createEndpoint: unimplementedInBase,
-  updateEndpoint: unimplementedInBase,
-  deleteEndpoint: unimplementedInBase,
-  listEndpoints: unimplementedInBase,
-  getEndpoint: unimplementedInBase,
-} as const;
+/** MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary. */
+const noPredictStream = (): never => {
+  throw MlflowError.notImplemented('This deployment client does not implement predictStream.');
+};
 
 /**
  * A stream lives in the worker that opened it (the kind is `stateful`: one worker, never retired on
@@ -144,12 +130,14 @@ export const deployments = defineKind({
     getEndpoint: method({ args: [['endpoint', text]], result: dict, doc: '→ a dict with "name"', optional: true }),
   },
   fallbacks: {
-    predictStreamOpen: () => CLIENT_DEFAULTS.predictStream,
+    predictStreamOpen: () => noPredictStream,
     predictStreamNext: () => (streamId) => {
       throw noSuchStream(streamId);
     },
     predictStreamClose: () => () => undefined,
-    explain: () => CLIENT_DEFAULTS.explain,
+    explain: () => () => {
+      throw new MlflowError('Computing model explanations is not yet supported for this deployment target');
+    },
     createEndpoint: () => unimplementedInBase,
     updateEndpoint: () => unimplementedInBase,
     deleteEndpoint: () => unimplementedInBase,
@@ -165,10 +153,15 @@ export type DeploymentsImplementation = Implementation<DeploymentsKind>;
 /** What the host holds: every method of the flat shape, asynchronous. */
 export type RemoteDeployments = Remote<DeploymentsKind>;
 
-const REQUIRED_CLIENT_METHODS = ['createDeployment', 'updateDeployment', 'deleteDeployment', 'listDeployments', 'getDeployment', 'predict'] as const;
-const OPTIONAL_CLIENT_METHODS = ['explain', 'createEndpoint', 'updateEndpoint', 'deleteEndpoint', 'listEndpoints', 'getEndpoint'] as const;
-type RequiredClientMethod = (typeof REQUIRED_CLIENT_METHODS)[number];
-type OptionalClientMethod = (typeof OPTIONAL_CLIENT_METHODS)[number];
+/** The kind's methods that are not the client's: the module's functions and the stream protocol. */
+const MODULE_METHODS = ['pluginInterfaces', 'openClient', 'runLocal', 'targetHelp', 'predictStreamOpen', 'predictStreamNext', 'predictStreamClose'] as const;
+type Methods = DeploymentsKind['methods'];
+type ClientMethod = Exclude<keyof Methods, (typeof MODULE_METHODS)[number]>;
+/** MLflow's abstract methods of `BaseDeploymentClient`: those the shape requires. The others have the shape's fallback. */
+type RequiredClientMethod = { [N in ClientMethod]: Methods[N] extends { required: true } ? N : never }[ClientMethod];
+type OptionalClientMethod = Exclude<ClientMethod, RequiredClientMethod>;
+const CLIENT_METHODS = Object.keys(deployments.methods).filter((name) => !(MODULE_METHODS as readonly string[]).includes(name)) as ClientMethod[];
+const REQUIRED_CLIENT_METHODS = CLIENT_METHODS.filter((name) => deployments.methods[name].required);
 
 /** One chunk of a prediction stream: MLflow's `predict_stream` yields dicts. */
 export type PredictionChunk = Record<string, unknown>;
@@ -279,14 +272,18 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
     return client;
   };
 
-  const call = (name: RequiredClientMethod | OptionalClientMethod) =>
+  const call = (name: ClientMethod) =>
     async (...args: unknown[]): Promise<unknown> => {
       const target = await getClient();
       const own = (target as unknown as Record<string, unknown>)[name];
-      const result = typeof own === 'function' ? await (own as AnyFunction).apply(target, args) : await (CLIENT_DEFAULTS[name as OptionalClientMethod] as AnyFunction)(...args);
+      // A method the client lacks gets MLflow's base-class default: the shape's fallback.
+      const fallback = deployments.methods[name].fallback;
+      const run = typeof own === 'function' ? (own as AnyFunction).bind(target) : (fallback!(target as unknown as AnyImplementation) as AnyFunction);
+      const result = await run(...args);
       await flushStdio();
       return result;
     };
+  const clientCalls = Object.fromEntries(CLIENT_METHODS.map((name) => [name, call(name)]));
 
   const streams = new Map<string, AsyncIterator<unknown>>();
   // Ids must not repeat across worker restarts: a caller still holding an id from a worker that
@@ -309,22 +306,11 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
       await flushStdio();
       return help;
     },
-    createDeployment: call('createDeployment'),
-    updateDeployment: call('updateDeployment'),
-    deleteDeployment: call('deleteDeployment'),
-    listDeployments: call('listDeployments'),
-    getDeployment: call('getDeployment'),
-    predict: call('predict'),
-    explain: call('explain'),
-    createEndpoint: call('createEndpoint'),
-    updateEndpoint: call('updateEndpoint'),
-    deleteEndpoint: call('deleteEndpoint'),
-    listEndpoints: call('listEndpoints'),
-    getEndpoint: call('getEndpoint'),
+    ...clientCalls,
 
     predictStreamOpen: async (deploymentName: string | null, inputs: unknown, endpoint: string | null) => {
       const target = await getClient();
-      if (typeof target.predictStream !== 'function') return CLIENT_DEFAULTS.predictStream();
+      if (typeof target.predictStream !== 'function') return noPredictStream();
       if (streams.size >= MAX_OPEN_PREDICTION_STREAMS) {
         throw new MlflowError(
           `${MAX_OPEN_PREDICTION_STREAMS} prediction streams are already open on this deployment client; finish or close one (its iterator's return()) first.`,
