@@ -16,7 +16,7 @@ import { SchemaError, check, type ByteStream, type Infer, type Schema } from './
  */
 export const PROTOCOL_VERSION = 1;
 
-/** The six entry-point groups of MLflow's plugin system (DESIGN.md). */
+/** The six entry-point groups of MLflow's plugin system (`mlflow/utils/plugins.py`, the `mlflow.*` groups). */
 export const PLUGIN_GROUPS = [
   'tracking_store',
   'artifact_repository',

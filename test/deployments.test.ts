@@ -1,6 +1,6 @@
 /**
  * Deployment plugins through the API: MLflow's `tests/deployments/test_deployments.py` replayed
- * against the `faketarget` plugin (reference §7, §8), target URI rules, malformed plugin modules
+ * against the `faketarget` plugin (MLflow's `tests/resources/mlflow-test-plugin/mlflow_test_plugin/fake_deployment_plugin.py`), target URI rules, malformed plugin modules
  * reported as MLflow reports them, and prediction streams across the worker boundary (early
  * return, a plugin failing mid-stream, a worker dying mid-stream).
  */

@@ -1,5 +1,5 @@
 /**
- * flowhost's FileStore against MLflow's on-disk format (reference §9): the exact bytes it writes,
+ * flowhost's FileStore against MLflow's on-disk format (`mlflow/store/tracking/file_store.py`): the exact bytes it writes,
  * what it reads of files MLflow wrote, its errors (code and message), and that concurrent writers
  * lose nothing. Every test works in its own temporary directory.
  */

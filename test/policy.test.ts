@@ -1,5 +1,5 @@
 /**
- * Manifest and policy (issue 8): what a manifest may request, what the operator's policy grants
+ * Manifest and policy: what a manifest may request, what the operator's policy grants
  * (per plugin, per tenant, most specific rule first), the defaults (untrusted: sandbox and nothing
  * granted; built-ins at worker; a host with no policy trusts what its user installed), and a
  * plugin's view of it: the same plugin, keeping to `capabilities`, works at every level within its

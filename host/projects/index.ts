@@ -212,7 +212,7 @@ async function resolveExperimentId(client: TrackingClient, options: RunProjectOp
   return process.env.MLFLOW_EXPERIMENT_ID || '0';
 }
 
-/** The tags MLflow's `_create_run` gives a project run (reference §4.2). */
+/** The tags MLflow's `_create_run` gives a project run (`mlflow/projects/utils.py`). */
 function projectTags(directory: string, entryPoint: string, parentRunId: string | null): Record<string, string> {
   const tags: Record<string, string> = {
     'mlflow.user': systemUser(),

@@ -25,7 +25,6 @@ import { defineKind, definePlugin, method, type ContextOf, type Implementation, 
 /** `SEARCH_MAX_RESULTS_DEFAULT` and friends, `mlflow/store/tracking/__init__.py`. */
 export const SEARCH_MAX_RESULTS_DEFAULT = 1000;
 export const SEARCH_MAX_RESULTS_THRESHOLD = 50000;
-export const GET_METRIC_HISTORY_MAX_RESULTS = 25000;
 
 const id = s.string();
 const maybeText = s.nullable(s.string());
