@@ -16,16 +16,17 @@ import { SchemaError, check, type ByteStream, type Infer, type Schema } from './
  */
 export const PROTOCOL_VERSION = 1;
 
-/** The six entry-point groups of MLflow's plugin system (`mlflow/utils/plugins.py`, the `mlflow.*` groups). */
-export const PLUGIN_GROUPS = [
-  'tracking_store',
-  'artifact_repository',
-  'run_context_provider',
-  'model_registry_store',
-  'project_backend',
-  'deployments',
-] as const;
-export type PluginGroup = (typeof PLUGIN_GROUPS)[number];
+/**
+ * The six entry-point groups of MLflow's plugin system (`mlflow/utils/plugins.py`, the `mlflow.*`
+ * groups). Each has its kind in `sdk/kinds/`; `KINDS` and `PLUGIN_GROUPS` (sdk/kinds/index.ts) list them.
+ */
+export type PluginGroup =
+  | 'tracking_store'
+  | 'artifact_repository'
+  | 'run_context_provider'
+  | 'model_registry_store'
+  | 'project_backend'
+  | 'deployments';
 
 type AnyFunction = (...args: never[]) => unknown;
 /** A plugin implementation as the worker sees it: a bag of methods. */
@@ -88,6 +89,14 @@ export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M e
    * health check (`flowhost plugins doctor`) starts the plugin with.
    */
   readonly contextForUri: (uri: string) => C;
+  /**
+   * How a caller names the plugin it wants. `uri-scheme`: by the scheme of a URI (MLflow's store
+   * registries: `file:`, `sqlite:`, `s3:`; a plain path is the `''` scheme). `name`: by its
+   * entry-point name (a deployment target, a project backend). `none`: not at all; every installed
+   * plugin of the kind takes part (run context providers), so two packages' entry points never
+   * conflict, whatever they are called.
+   */
+  readonly naming: 'uri-scheme' | 'name' | 'none';
 }
 
 type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I][1]> } : never;

@@ -22,6 +22,7 @@ const kind = defineKind({
   group: 'tracking_store',
   context: s.object({}),
   contextForUri: () => ({}),
+  naming: 'uri-scheme',
   methods: {
     search: method({
       args: [['experimentIds', s.array(s.string())], ['maxResults', s.integer()], ['pageToken', s.nullable(s.string())]],
@@ -63,7 +64,7 @@ test('named arguments map to positions; left out is null; an unknown name is ref
 
 test('a kind refuses a fallback on a required method, or an optional method without one', (t) => {
   const declare = (methods: Record<string, MethodShape>, fallbacks: Record<string, unknown>) => () =>
-    defineKind({ group: 'tracking_store', context: s.object({}), contextForUri: () => ({}), methods, fallbacks } as never);
+    defineKind({ group: 'tracking_store', context: s.object({}), contextForUri: () => ({}), naming: 'uri-scheme', methods, fallbacks } as never);
   t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x' }) }, { m: () => () => undefined }), { message: /a required method has no fallback/ });
   t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x', optional: true }) }, {}), { message: /an optional method needs a fallback/ });
   t.throws(() => method({ args: [['a', s.string()], ['a', s.string()]], result: s.none(), doc: 'x' }), { message: /argument names repeat/ });

@@ -41,6 +41,7 @@ export const artifactRepository = defineKind({
     'artifact repository context',
   ),
   contextForUri: (uri) => ({ artifactUri: uri, trackingUri: null, registryUri: null }),
+  naming: 'uri-scheme',
   methods: {
     writeArtifact: method({
       args: [['artifactPath', artifactPath], ['content', s.byteStream()]],

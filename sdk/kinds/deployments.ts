@@ -74,6 +74,7 @@ export const deployments = defineKind({
   /** MLflow instantiates the client with the full, original target URI (`faketarget:/suffix` included). */
   context: s.object({ targetUri: s.string() }, 'deployments context'),
   contextForUri: (uri) => ({ targetUri: uri }),
+  naming: 'name',
   methods: {
     // --- the module (MLflow's plugin_manager checks, run_local, target_help)
     pluginInterfaces: method({

@@ -81,6 +81,7 @@ export const modelRegistryStore = defineKind({
   /** MLflow's `builder(store_uri=…, tracking_uri=…)`. */
   context: s.object({ storeUri: s.string(), trackingUri: s.nullable(s.string()) }, 'model registry store context'),
   contextForUri: (uri) => ({ storeUri: uri, trackingUri: uri }),
+  naming: 'uri-scheme',
   methods: {
     // --- registered models
     createRegisteredModel: method({

@@ -38,6 +38,7 @@ export const projectBackend = defineKind({
   /** MLflow builds a backend with no arguments (`entrypoint.load()()`). */
   context: s.object({}, 'project backend context'),
   contextForUri: () => ({}),
+  naming: 'name',
   methods: {
     run: method({
       args: [['projectUri', s.string()], ['entryPoint', s.string()], ['params', s.record(s.string())], ['version', s.nullable(s.string())], ['backendConfig', s.record(s.unknown())], ['trackingUri', s.string()], ['experimentId', s.string()]],

@@ -44,6 +44,7 @@ export const trackingStore = defineKind({
   /** MLflow's `builder(store_uri=…, artifact_uri=…)`. */
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
   contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
+  naming: 'uri-scheme',
   methods: {
     // --- experiments
     searchExperiments: method({
