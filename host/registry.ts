@@ -80,6 +80,11 @@ export class PluginRegistry {
   }
 }
 
+/** How messages and stats name one plugin instance: `group:name (package[, tenant t])`. */
+export function pluginLabel(entry: PluginEntry, tenant = 'default'): string {
+  return `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+}
+
 /**
  * Where an entry sits in its group's table: under its name, or, for a kind whose plugins are not
  * named (MLflow ignores those names: its test plugin's run context provider is called `unused`),

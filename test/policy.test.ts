@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { artifactRepository, isMlflowError } from '@flowhost/sdk';
-import { BUILTIN_PLUGINS } from '../host/builtins.js';
+import { BUILTIN_PLUGINS } from '../host/builtin-plugins.js';
 import { discoverPlugins, type PluginEntry } from '../host/discovery.js';
 import { Flowhost } from '../host/flowhost.js';
 import { DEFAULT_LIMITS } from '../host/limits.js';

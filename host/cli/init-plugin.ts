@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MlflowError, PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
-import { BUILTIN_PLUGINS } from '../builtins.js';
+import { BUILTIN_PLUGINS } from '../builtin-plugins.js';
 import { flowhostRoot } from '../paths.js';
 import type { Command } from './command.js';
 import { TEMPLATES, type KindTemplate, type TemplateInput } from './plugin-templates.js';
@@ -339,7 +339,7 @@ third-party plugins; reach files, the network or the environment only through th
       ? `: the SDK folder of the flowhost that created the package,
 because flowhost is not published to npm. \`npm install\` links that folder (no network needed for
 it). If that flowhost moves, change the path and run \`npm install\` again; once the SDK is published,
-replace it with a version (\`npm install @flowhost/sdk@^${tools.sdkVersion ?? '0.1.0'}\`) and drop \`"private": true\`.`
+replace it with a version (\`npm install @flowhost/sdk${tools.sdkVersion ? `@^${tools.sdkVersion}` : ''}\`) and drop \`"private": true\`.`
       : '.'
   }
 

@@ -47,7 +47,7 @@ import { StreamError } from '../../wire/streams.js';
 import type { PluginEntry } from '../discovery.js';
 import { PluginFailure, failures } from '../errors.js';
 import type { Flowhost, RemoteOptions } from '../flowhost.js';
-import { pythonList, uriScheme } from '../registry.js';
+import { pluginLabel, pythonList, uriScheme } from '../registry.js';
 import type { TrackingClient } from './tracking-client.js';
 
 export interface ArtifactRepositoryOptions extends RemoteOptions {
@@ -127,7 +127,7 @@ export class ArtifactRepositoryClient {
     this.#remote = remote;
     this.#entry = entry;
     const tenant = options.tenant ?? 'default';
-    this.#label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+    this.#label = pluginLabel(entry, tenant);
     this.#maxParallel = Math.max(1, Math.floor(options.maxParallel ?? DEFAULT_MAX_PARALLEL));
   }
 
