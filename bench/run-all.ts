@@ -2,11 +2,13 @@
 import { runArtifactsBench } from './artifacts.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
+import { runNamedArgsBench } from './named-args.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
 
 await runKernelBench();
 await runTrackingBench();
 await runThroughputBench();
+runNamedArgsBench();
 await runArtifactsBench();
 await runIsolationBench();
