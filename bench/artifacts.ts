@@ -15,7 +15,7 @@
  *    against the same 1,000 copies made in-process, 4 at a time.
  *
  * Each is measured with 1 MiB (the default) and 4 MiB transfer buffers, 4 in flight per stream,
- * against a read loop with a buffer of the same size. Target (issue 4): file → plugin ≥ 0.8x.
+ * against a read loop with a buffer of the same size. Target: file → plugin ≥ 0.8x.
  *
  *   node dist/bench/artifacts.js [--quick] [--levels]   (--levels: only the streams per isolation level)
  */

@@ -1,5 +1,5 @@
 /**
- * Isolation levels benchmark (issue 8): what each level costs, with the `worker` level as the
+ * Isolation levels benchmark: what each level costs, with the `worker` level as the
  * reference measured in the same run (and `in-process` beside it as the floor):
  *
  *  - start-up: from opening a plugin instance to its first answered call (cold), the median of

@@ -3,9 +3,9 @@
  * store) called through flowhost, against, in the same run:
  *  - the raw ceiling: a bare worker echoing postMessage round trips;
  *  - an in-process call of the same plugin behind the same checks (`in-process` isolation);
- *  - piscina and comlink doing the same round trip (the card's packages, for the decision record).
+ *  - piscina and comlink doing the same round trip (the packages weighed in decision 0001).
  *
- * Targets (issue 2): p50 ≤ 1.5x the raw round trip; with many in flight ≥ 0.7x the raw ceiling.
+ * Targets: p50 ≤ 1.5x the raw round trip; with many in flight ≥ 0.7x the raw ceiling.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -71,7 +71,7 @@ export async function measureAll(targets: Target[]) {
 
 /**
  * The targets of the engine comparison, ready to measure: the raw ceiling, in-process, flowhost
- * (worker), piscina, comlink, flowhost (sandbox), in that order. Shared with bench/throughput.ts (issue 7's targets).
+ * (worker), piscina, comlink, flowhost (sandbox), in that order. Shared with bench/throughput.ts (its targets).
  */
 export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowhost; close: () => Promise<void> }> {
   const raw = rawWorker();
@@ -80,7 +80,7 @@ export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowho
   const local = await inProcessHost.trackingStore('memory:bench');
   const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs } });
   const store = await host.trackingStore('memory:bench');
-  // The same plugin at the `sandbox` level (SES Compartment in the worker): issue 7 sets its target there.
+  // The same plugin at the `sandbox` level (SES Compartment in the worker): the throughput target is set there.
   const sandboxHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs, env: {} }, policy: { isolation: 'sandbox', thirdParty: 'trusted' }, onOutput: () => {} });
   const sandboxed = await sandboxHost.trackingStore('memory:bench');
   const piscina = new Piscina({ filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)), maxThreads: 1, minThreads: 1, concurrentTasksPerWorker: 16 });

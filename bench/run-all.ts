@@ -4,6 +4,7 @@ import { runChildTransportsBench } from './child-transports.js';
 import { runFileStoreBench } from './file-store.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
+import { runNamedArgsBench } from './named-args.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
 
@@ -11,6 +12,7 @@ await runKernelBench();
 await runTrackingBench();
 await runFileStoreBench();
 await runThroughputBench();
+runNamedArgsBench();
 await runArtifactsBench();
 await runIsolationBench();
 await runChildTransportsBench();

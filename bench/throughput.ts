@@ -222,7 +222,7 @@ async function lifecycle() {
 
 export async function runThroughputBench(): Promise<Record<string, unknown>> {
   const m = machine();
-  console.log(`\nThroughput (issue 7): ${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds per comparison, medians`);
+  console.log(`\nThroughput: ${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds per comparison, medians`);
   // `--only=cpu,lifecycle` runs some parts alone (while investigating one figure).
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const want = (part: string) => !only || only.includes(part);
@@ -241,7 +241,7 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
       ['comlink', fmt(e.comlink), ''],
       ['in-process (same checks)', fmt(e.local), `${(e.local / e.raw).toFixed(2)}x raw`],
     ]);
-    // The issue sets the target "through the sandbox"; the worker level must meet it too.
+    // The target is set "through the sandbox"; the worker level must meet it too.
     const meets = (figure: number) => figure / e.raw >= 0.7 && figure / e.piscina >= 3 && figure / e.comlink >= 3;
     met.engines = meets(e.sandbox) && meets(e.flowhost);
     console.log(`   target ≥ 0.7x raw and ≥ 3x piscina/comlink: ${verdict(met.engines)} (sandbox ${verdict(meets(e.sandbox))}, worker ${verdict(meets(e.flowhost))})\n`);

@@ -1,5 +1,5 @@
 /**
- * Tracking benchmark (issue 3): the built-in MLflow FileStore (a temporary folder, plain path: the
+ * Tracking benchmark: the built-in MLflow FileStore (a temporary folder, plain path: the
  * `file-plugin:` scheme delegates to the same store) through a worker and in-process, side by side
  * in interleaved rounds:
  *
@@ -111,7 +111,7 @@ export async function runTrackingBench(): Promise<Record<string, unknown>> {
   const [awaited, batched, logger, fluentAsync] = pairs;
   const batchMs = (rate: number) => 1000 / rate;
   printTable([
-    ['', 'worker', 'in-process', 'worker / in-process', 'worker p50 µs', 'raw ceiling', 'worker / ceiling', 'target (issue 3)', 'met'],
+    ['', 'worker', 'in-process', 'worker / in-process', 'worker p50 µs', 'raw ceiling', 'worker / ceiling', 'target', 'met'],
     [
       'awaited logMetric, metrics/s',
       fmt(awaited[0].figure),

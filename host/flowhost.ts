@@ -5,12 +5,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import { bindInProcess, type Implementation, isPluginDefinition, kindOf, type KindShape, MlflowError, modelRegistryStore, type PluginGroup, type Remote, type RemoteModelRegistryStore, type RemoteTrackingStore, trackingStore } from '@flowhost/sdk';
-import { BUILTIN_PLUGINS } from './builtins.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { openArtifactRepository, type ArtifactRepositoryClient, type ArtifactRepositoryOptions } from './client/artifacts.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
 import { remoteOf } from './proxy.js';
-import { PluginRegistry } from './registry.js';
+import { PluginRegistry, pluginLabel } from './registry.js';
 import { prometheusText, type InstanceStats } from './stats.js';
 import { PluginInstance, type CallOptions, type InstanceOptions } from './supervisor.js';
 import { failures } from './errors.js';
@@ -145,7 +145,6 @@ export class Flowhost {
   /** Starts `entry` in a worker and completes the handshake, for `plugins doctor`. */
   async probe(entry: PluginEntry, context: unknown): Promise<{ startupMs: number }> {
     const kind = kindOf(entry.group);
-    if (!kind) throw new MlflowError(`flowhost does not support the ${entry.group} group yet`, 'NOT_IMPLEMENTED');
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
     const resolved = this.#resolve(entry, 'doctor', checkedContext);
     // An in-process plugin is still probed in a worker: the point is to see it load and answer.
@@ -184,7 +183,7 @@ export class Flowhost {
       try {
         bundled = await sandboxSource(entry, { timeoutMs: policy.limits.startupTimeoutMs, signal: this.#closing.signal });
       } catch (error) {
-        throw failures.startupFailed(`${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`, (error as Error).message);
+        throw failures.startupFailed(pluginLabel(entry, tenant), (error as Error).message);
       }
     }
     const env: Record<string, string> = {};

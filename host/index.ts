@@ -8,7 +8,7 @@ export { PluginFailure, isPluginFailure, type FailureReason } from './errors.js'
 export { DEFAULT_LIMITS, type PluginLimits } from './limits.js';
 export { discoverPlugins, type PluginEntry, type DiscoveryProblem } from './discovery.js';
 export { TrackingClient } from './client/tracking-client.js';
-export { RegistryClient, parseRunsUri, type RegistryClientOptions, type SearchRegistryOptions, type VersionRef } from './client/registry-client.js';
+export { RegistryClient, parseRunsUri, type CreateModelVersionOptions, type RegistryClientOptions, type SearchRegistryOptions, type VersionRef } from './client/registry-client.js';
 export { resolveRegistryUri } from './client/registry-uri.js';
 export { AsyncLogger } from './client/async-logging.js';
 export {

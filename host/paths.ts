@@ -1,4 +1,6 @@
 /** Where the built files flowhost starts in workers live, relative to this module once built into dist/. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export function bootstrapPath(): string {
@@ -22,4 +24,11 @@ export function builtinPluginPath(name: string): string {
 /** The folder flowhost is installed in (its package root), found from this built module. */
 export function flowhostRoot(): string {
   return fileURLToPath(new URL('../../', import.meta.url));
+}
+
+let version: string | undefined;
+
+/** flowhost's version, read once from its package.json: the one place it is written. */
+export function flowhostVersion(): string {
+  return (version ??= (JSON.parse(readFileSync(join(flowhostRoot(), 'package.json'), 'utf8')) as { version: string }).version);
 }

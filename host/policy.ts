@@ -19,7 +19,7 @@
  *                 seen to abort the whole client: V8's fatal out-of-memory cannot be confined to a thread.)
  *
  * Why `sandbox` for untrusted plugins: it stops every capability and integrity attack measured
- * (shared/reference/sandbox-findings.md: files, programs, sockets, signals to the host, the host's
+ * (docs/reference/sandbox-findings.md: files, programs, sockets, signals to the host, the host's
  * `process`, prototype pollution, nested workers) for ~60 ms more per start, ~6 MB per worker and
  * nothing per call. It cannot stop one huge allocation from aborting the host process (V8's fatal
  * OOM, nodejs/node#47224) nor ArrayBuffer growth: hostile tenants belong at `process`, which the

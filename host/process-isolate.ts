@@ -9,7 +9,7 @@
  *
  * with an empty environment, `/` as its working folder, and, when the host runs as root, its own
  * user (nobody by default; policy `processUser`). Each measure answers a measured attack
- * (shared/reference/sandbox-findings.md):
+ * (docs/reference/sandbox-findings.md):
  *
  *  - its own process: one huge allocation aborts the child, not the host (V8's fatal OOM cannot be
  *    contained in a thread); SIGKILL always ends it, whatever it is doing;

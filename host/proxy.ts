@@ -5,17 +5,23 @@
  */
 import { checkArgs, type KindShape, type Remote } from '@flowhost/sdk';
 import { wireArgs } from '../wire/columns.js';
+import { failures } from './errors.js';
 import type { CallOptions, PluginInstance } from './supervisor.js';
 
 export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance, options: CallOptions = {}): Remote<K> {
   const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = Object.create(null);
   // The shape's checks, fused with the encoding where an argument is an array of flat records.
   const schemas = wireArgs(kind);
-  for (const name of Object.keys(kind.methods)) {
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    const { resultRule, timeoutMs } = shape;
+    // A result rule reads the arguments as the plugin got them, so they are not encoded as columns.
+    const argSchemas = resultRule ? shape.argSchemas : schemas[name];
+    // The caller's deadline for this remote, else the method's own, else the instance's default.
+    const callOptions = options.timeoutMs === undefined && timeoutMs !== undefined ? { ...options, timeoutMs } : options;
     remote[name] = function call(...args: unknown[]) {
       let checked: unknown[];
       try {
-        checked = checkArgs(name, schemas[name], args);
+        checked = checkArgs(name, shape, argSchemas, args);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -23,7 +29,15 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
       // only flowhost's frames. V8 formats the captured frames only if `stack` is read.
       const callSite: { stack?: string } = {};
       Error.captureStackTrace(callSite, call);
-      return instance.invoke(name, checked, options).catch((error: unknown) => {
+      const reply = instance.invoke(name, checked, callOptions);
+      const checkedReply = resultRule
+        ? reply.then((result) => {
+            const broken = resultRule(result, checked);
+            if (broken) throw failures.protocolViolation(instance.label, broken);
+            return result;
+          })
+        : reply;
+      return checkedReply.catch((error: unknown) => {
         throw withCallSite(error, callSite);
       });
     };

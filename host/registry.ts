@@ -5,7 +5,7 @@
  * MLflow, where entry points are registered after the built-ins). Two third-party packages claiming
  * one name is a conflict: the name resolves to an error naming both, and neither is used.
  */
-import { MlflowError, type PluginGroup } from '@flowhost/sdk';
+import { KINDS, MlflowError, type PluginGroup } from '@flowhost/sdk';
 import type { DiscoveryProblem, PluginEntry } from './discovery.js';
 
 export interface Conflict {
@@ -21,18 +21,18 @@ export class PluginRegistry {
 
   constructor(builtins: readonly PluginEntry[], discovered: readonly PluginEntry[], problems: readonly DiscoveryProblem[] = []) {
     this.problems = [...problems];
-    for (const entry of builtins) this.#table(entry.group).set(slotOf(entry), entry);
+    for (const entry of builtins) this.#table(entry.group).set(keyOf(entry), entry);
     for (const entry of discovered) {
       const table = this.#table(entry.group);
-      const slot = slotOf(entry);
-      const key = `${entry.group}\u0000${slot}`;
-      const conflict = this.#conflicts.get(key);
-      const existing = table.get(slot);
+      const key = keyOf(entry);
+      const conflictKey = `${entry.group}\u0000${key}`;
+      const conflict = this.#conflicts.get(conflictKey);
+      const existing = table.get(key);
       if (conflict) conflict.packages.push(entry.packageName);
       else if (existing && !existing.builtin && existing.packageDir !== entry.packageDir) {
-        table.delete(slot);
-        this.#conflicts.set(key, { group: entry.group, name: entry.name, packages: [existing.packageName, entry.packageName] });
-      } else table.set(slot, entry);
+        table.delete(key);
+        this.#conflicts.set(conflictKey, { group: entry.group, name: entry.name, packages: [existing.packageName, entry.packageName] });
+      } else table.set(key, entry);
     }
   }
 
@@ -64,7 +64,7 @@ export class PluginRegistry {
         'INVALID_STATE',
       );
     }
-    if (NAMELESS_GROUPS.has(group)) return this.entries(group).find((e) => e.name === name);
+    if (KINDS[group].naming === 'none') return this.entries(group).find((e) => e.name === name);
     return this.#byGroup.get(group)?.get(name);
   }
 
@@ -80,14 +80,18 @@ export class PluginRegistry {
   }
 }
 
-/**
- * Groups whose entry-point names mean nothing (MLflow ignores them: its test plugin's run context
- * provider is called `unused`): every package's provider is kept, so two of them never conflict.
- */
-const NAMELESS_GROUPS: ReadonlySet<PluginGroup> = new Set(['run_context_provider']);
+/** How messages and stats name one plugin instance: `group:name (package[, tenant t])`. */
+export function pluginLabel(entry: PluginEntry, tenant = 'default'): string {
+  return `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+}
 
-function slotOf(entry: PluginEntry): string {
-  return NAMELESS_GROUPS.has(entry.group) ? `${entry.packageName}\u0000${entry.name}` : entry.name;
+/**
+ * Where an entry sits in its group's table: under its name, or, for a kind whose plugins are not
+ * named (MLflow ignores those names: its test plugin's run context provider is called `unused`),
+ * under its package and name, so every package's plugin is kept and two never conflict.
+ */
+function keyOf(entry: PluginEntry): string {
+  return KINDS[entry.group].naming === 'none' ? `${entry.packageName}\u0000${entry.name}` : entry.name;
 }
 
 /**

@@ -26,6 +26,7 @@ import { LatencyHistogram, type InstanceStats } from './stats.js';
 import { WorkerConnection, type ExitInfo } from './worker-connection.js';
 import type { IsolateFactory } from './isolate.js';
 import type { TenantLedger } from './quota.js';
+import { pluginLabel } from './registry.js';
 import type { GrantedCapabilities } from '../wire/protocol.js';
 
 export interface InstanceOptions {
@@ -122,7 +123,7 @@ export class PluginInstance {
       ? { ...options, limits: { ...options.limits, maxWorkers: 1, idleTimeoutMs: Number.MAX_SAFE_INTEGER, maxCallsPerWorker: Number.MAX_SAFE_INTEGER, maxHeapMb: Number.MAX_SAFE_INTEGER } }
       : options;
     const { entry, tenant } = options;
-    this.label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+    this.label = pluginLabel(entry, tenant);
   }
 
   get entry(): PluginEntry {

@@ -54,7 +54,7 @@ function streamLayout(kind: KindShape, method: string): StreamLayout | null {
   let layout = byMethod.get(method);
   if (layout === undefined) {
     const shape = kind.methods[method];
-    const args = shape ? shape.args.flatMap((schema, i) => (schema.stream ? [i] : [])) : [];
+    const args = shape ? shape.argSchemas.flatMap((schema, i) => (schema.stream ? [i] : [])) : [];
     const result = Boolean(shape?.result.stream);
     layout = args.length > 0 || result ? { args, result } : null;
     byMethod.set(method, layout);

@@ -16,24 +16,36 @@ import { SchemaError, check, type ByteStream, type Infer, type Schema } from './
  */
 export const PROTOCOL_VERSION = 1;
 
-/** The six entry-point groups of MLflow's plugin system (DESIGN.md). */
-export const PLUGIN_GROUPS = [
-  'tracking_store',
-  'artifact_repository',
-  'run_context_provider',
-  'model_registry_store',
-  'project_backend',
-  'deployments',
-] as const;
-export type PluginGroup = (typeof PLUGIN_GROUPS)[number];
+/**
+ * The six entry-point groups of MLflow's plugin system (`mlflow/utils/plugins.py`, the `mlflow.*`
+ * groups). Each has its kind in `sdk/kinds/`; `KINDS` and `PLUGIN_GROUPS` (sdk/kinds/index.ts) list them.
+ */
+export type PluginGroup =
+  | 'tracking_store'
+  | 'artifact_repository'
+  | 'run_context_provider'
+  | 'model_registry_store'
+  | 'project_backend'
+  | 'deployments';
 
 type AnyFunction = (...args: never[]) => unknown;
 /** A plugin implementation as the worker sees it: a bag of methods. */
 export type AnyImplementation = Record<string, AnyFunction | undefined>;
 
-export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Schema<unknown>[], R = unknown> {
-  /** Positional arguments, in MLflow's order. */
+/** A method's arguments as declared: `[name, schema]` pairs in MLflow's order, names in camelCase. */
+export type ArgList = readonly (readonly [name: string, schema: Schema<unknown>])[];
+
+export interface MethodShape<A extends ArgList = ArgList, R = unknown> {
+  /**
+   * The arguments: MLflow's parameter names (camelCased) with their schemas, in MLflow's order.
+   * Calls carry them by position (`argSchemas[i]` checks argument i); the names are what errors,
+   * option objects, templates, `bench --args` and REST request fields refer to.
+   */
   readonly args: A;
+  /** `args`' names, in order. */
+  readonly argNames: readonly string[];
+  /** `args`' schemas, in order. */
+  readonly argSchemas: readonly Schema<unknown>[];
   readonly result: Schema<R>;
   /** A required method must be implemented; the others have `fallback`, MLflow's default behaviour. */
   readonly required: boolean;
@@ -41,10 +53,10 @@ export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Sch
   readonly fallback?: (self: AnyImplementation) => (...args: never[]) => unknown;
   readonly doc: string;
   /**
-   * Calls whose argument at this index is equal are applied one after another, in the order they
-   * were sent, whatever the plugin awaits inside (and the pool sends them to one worker). The
-   * tracking store orders a run's writes this way, so a caller may pipeline them without a metric
-   * history ever coming out of order.
+   * Index of the argument named by the declaration's `orderedBy`. Calls whose argument at this
+   * index is equal are applied one after another, in the order they were sent, whatever the plugin
+   * awaits inside (and the pool sends them to one worker). The tracking store orders a run's
+   * writes this way, so a caller may pipeline them without a metric history ever coming out of order.
    */
   readonly orderedBy?: number;
   /**
@@ -53,6 +65,18 @@ export interface MethodShape<A extends readonly Schema<unknown>[] = readonly Sch
    * the kind's `readOnly` list by `defineKind`.
    */
   readonly readOnly?: boolean;
+  /**
+   * The method's own deadline in ms, where the host's default for every call does not fit (a
+   * project's `wait` lasts as long as the run). A remote's `timeoutMs` option overrides it.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * A check of the result against the arguments, beyond the result's schema: what the plugin
+   * answered must make sense for what was asked (a listing of a folder names only its children).
+   * Answers why not, in words that name the method, or null. A broken rule is the plugin's protocol
+   * violation, at every level.
+   */
+  readonly resultRule?: (result: unknown, args: readonly unknown[]) => string | null;
 }
 
 export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
@@ -71,20 +95,28 @@ export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M e
    * health check (`flowhost plugins doctor`) starts the plugin with.
    */
   readonly contextForUri: (uri: string) => C;
+  /**
+   * How a caller names the plugin it wants. `uri-scheme`: by the scheme of a URI (MLflow's store
+   * registries: `file:`, `sqlite:`, `s3:`; a plain path is the `''` scheme). `name`: by its
+   * entry-point name (a deployment target, a project backend). `none`: not at all; every installed
+   * plugin of the kind takes part (run context providers), so two packages' entry points never
+   * conflict, whatever they are called.
+   */
+  readonly naming: 'uri-scheme' | 'name' | 'none';
 }
 
-type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I]> } : never;
-type ResultOf<M> = M extends MethodShape<readonly Schema<unknown>[], infer R> ? R : never;
+type ArgsOf<M> = M extends MethodShape<infer A, unknown> ? { -readonly [I in keyof A]: Infer<A[I][1]> } : never;
+type ResultOf<M> = M extends MethodShape<ArgList, infer R> ? R : never;
 type RequiredNames<M> = { [N in keyof M]: M[N] extends { required: true } ? N : never }[keyof M];
+type OptionalNames<M> = Exclude<keyof M, RequiredNames<M>>;
 
 type PluginMethod<M> = (...args: ArgsOf<M>) => ResultOf<M> | Promise<ResultOf<M>>;
 
+/** What implements a record of methods: every required one, optionally the others. */
+type ImplementationOf<M> = { [N in RequiredNames<M>]: PluginMethod<M[N]> } & { [N in OptionalNames<M>]?: PluginMethod<M[N]> };
+
 /** What a plugin author implements: every required method, optionally the others. */
-export type Implementation<K extends KindShape> = {
-  [N in RequiredNames<K['methods']>]: PluginMethod<K['methods'][N]>;
-} & {
-  [N in Exclude<keyof K['methods'], RequiredNames<K['methods']>>]?: PluginMethod<K['methods'][N]>;
-};
+export type Implementation<K extends KindShape> = ImplementationOf<K['methods']>;
 
 /** What a caller holds: every method of the kind, asynchronous because it crosses a boundary. */
 export type Remote<K extends KindShape> = {
@@ -93,23 +125,71 @@ export type Remote<K extends KindShape> = {
 
 export type ContextOf<K extends KindShape> = Infer<K['context']>;
 
-type Fallback<A extends readonly Schema<unknown>[], R> = (self: AnyImplementation) => (...args: { -readonly [I in keyof A]: Infer<A[I]> }) => R | Promise<R>;
+/**
+ * A method's arguments as one object keyed by their names (the shape of a client's option object
+ * or of a REST request). An argument that may be null may be left out.
+ */
+export type NamedArgs<M> =
+  M extends MethodShape<infer A, unknown>
+    ? Simplify<
+        { [P in A[number] as null extends Infer<P[1]> ? never : P[0]]: Infer<P[1]> } & {
+          [P in A[number] as null extends Infer<P[1]> ? P[0] : never]?: Infer<P[1]>;
+        }
+      >
+    : never;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** Declares one method of a shape. A `fallback` (MLflow's default behaviour) makes it optional. */
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; fallback: Fallback<A, R>; orderedBy?: number }): MethodShape<A, R> & { required: false };
-export function method<const A extends readonly Schema<unknown>[], R>(spec: { args: A; result: Schema<R>; doc: string; orderedBy?: number }): MethodShape<A, R> & { required: true };
-export function method(spec: { args: readonly Schema<unknown>[]; result: Schema<unknown>; doc: string; fallback?: unknown; orderedBy?: number }): MethodShape {
-  return { ...spec, required: spec.fallback === undefined } as MethodShape;
+interface MethodSpec<A extends ArgList, R> {
+  args: A;
+  result: Schema<R>;
+  doc: string;
+  orderedBy?: A[number][0];
+  timeoutMs?: number;
+  resultRule?: (result: R, args: { -readonly [I in keyof A]: Infer<A[I][1]> }) => string | null;
 }
 
+/** Declares one method of a shape. `optional` methods get MLflow's default from the kind's `fallbacks`. */
+export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional: true }): MethodShape<A, R> & { required: false };
+export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional?: false }): MethodShape<A, R> & { required: true };
+export function method(spec: MethodSpec<ArgList, unknown> & { optional?: boolean }): MethodShape {
+  const argNames = spec.args.map(([name]) => name);
+  if (new Set(argNames).size !== argNames.length) throw new TypeError(`method: argument names repeat (${argNames.join(', ')})`);
+  const orderedBy = spec.orderedBy === undefined ? undefined : argNames.indexOf(spec.orderedBy);
+  return {
+    args: spec.args,
+    argNames,
+    argSchemas: spec.args.map(([, schema]) => schema),
+    result: spec.result,
+    doc: spec.doc,
+    required: spec.optional !== true,
+    ...(orderedBy === undefined ? {} : { orderedBy }),
+    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+    ...(spec.resultRule === undefined ? {} : { resultRule: spec.resultRule as MethodShape['resultRule'] }),
+  };
+}
+
+/**
+ * MLflow's default for each optional method, built from the plugin's own implementation (`self`,
+ * typed as the kind's implementation). Every optional method has one; required ones have none.
+ */
+type Fallbacks<M> = { [N in OptionalNames<M>]: (self: ImplementationOf<M>) => PluginMethod<M[N]> };
+type FallbacksSpec<M> = [OptionalNames<M>] extends [never] ? { fallbacks?: Record<string, never> } : { fallbacks: Fallbacks<M> };
+
 /** Declares a kind; `readOnly` names its methods that only read (see `MethodShape.readOnly`). */
-export function defineKind<G extends PluginGroup, C, M extends Record<string, MethodShape>>(
-  shape: KindShape<G, C, M> & { readonly readOnly?: readonly (keyof M & string)[] },
+export function defineKind<G extends PluginGroup, C, const M extends Record<string, MethodShape>>(
+  shape: Omit<KindShape<G, C, M>, 'methods'> & { methods: M; readOnly?: readonly (keyof M & string)[] } & FallbacksSpec<M>,
 ): KindShape<G, C, M> {
-  const { readOnly = [], ...rest } = shape;
-  const methods = { ...rest.methods };
-  for (const name of readOnly) methods[name] = { ...methods[name], readOnly: true };
-  return Object.freeze({ ...rest, methods });
+  const { fallbacks = {}, methods, readOnly = [], ...rest } = shape as typeof shape & { fallbacks?: Record<string, (self: AnyImplementation) => AnyFunction> };
+  const withFallbacks: Record<string, MethodShape> = {};
+  for (const [name, declared] of Object.entries(methods)) {
+    const fallback = Object.hasOwn(fallbacks, name) ? fallbacks[name] : undefined;
+    if (declared.required === (fallback !== undefined)) {
+      throw new TypeError(`${shape.group}.${name}: ${declared.required ? 'a required method has no fallback' : 'an optional method needs a fallback'}`);
+    }
+    const marked = readOnly.includes(name) ? { ...declared, readOnly: true } : declared;
+    withFallbacks[name] = Object.freeze(fallback ? { ...marked, fallback } : marked);
+  }
+  return Object.freeze({ ...rest, methods: Object.freeze(withFallbacks) as M });
 }
 
 /** Marks a module's default export as a flowhost plugin; `Symbol.for` so copies bundled into plugins agree. */
@@ -200,27 +280,72 @@ function inOrder(target: (...args: unknown[]) => unknown, index: number, queues:
 export function parseArgs(kind: KindShape, name: string, args: readonly unknown[]): unknown[] {
   const shape = Object.hasOwn(kind.methods, name) ? kind.methods[name] : undefined;
   if (!shape) throw MlflowError.notImplemented(`${kind.group} has no method '${name}'`);
-  return checkArgs(name, shape.args, args);
+  return checkArgs(name, shape, shape.argSchemas, args);
 }
 
 /**
  * `parseArgs` with the argument schemas given: a host that sends the call to a worker checks with
  * schemas that also encode (wire/columns.ts), with the same errors.
  */
-export function checkArgs(name: string, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
+export function checkArgs(name: string, shape: MethodShape, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
   if (args.length > schemas.length) {
-    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s), got ${args.length}`);
+    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s) (${shape.argNames.join(', ')}), got ${args.length}`);
   }
+  let i = 0;
   try {
     const checked = new Array<unknown>(schemas.length);
-    for (let i = 0; i < schemas.length; i++) checked[i] = check(schemas[i], args[i], () => `${name}: argument ${i + 1}`);
+    for (; i < schemas.length; i++) checked[i] = schemas[i].parse(args[i], '');
     return checked;
   } catch (error) {
     if (error instanceof SchemaError) {
-      throw MlflowError.invalidParameterValue(`Invalid value ${error.actual} for parameter '${error.path}' supplied: expected ${error.expected}`);
+      const path = `${shape.argNames[i]}${error.path}`;
+      throw MlflowError.invalidParameterValue(`${name}: Invalid value ${error.actual} for parameter '${path}' supplied: expected ${error.expected}`);
     }
     throw error;
   }
+}
+
+/**
+ * Named arguments (an option object, a REST request, `bench --args '{…}'`) as the positional list
+ * a call carries: each declared argument in order, one left out as `null`. A name the method does
+ * not declare is refused, saying which names it has. The values are checked later, with the call.
+ */
+export function positional<M extends MethodShape>(name: string, shape: M, named: NamedArgs<M>): ArgsOf<M>;
+export function positional(name: string, shape: MethodShape, named: Record<string, unknown>): unknown[];
+export function positional(name: string, shape: MethodShape, named: Record<string, unknown>): unknown[] {
+  for (const key of Object.keys(named)) {
+    if (!shape.argNames.includes(key)) {
+      throw MlflowError.invalidParameterValue(`${name} has no argument '${key}'; its arguments are: ${shape.argNames.join(', ') || 'none'}`);
+    }
+  }
+  return shape.argNames.map((arg) => named[arg] ?? null);
+}
+
+/** `name(arg, …) → what it answers` or `name(arg, …): what it does`, from the shape: for docs, templates and help. */
+export function describeMethod(name: string, shape: MethodShape): string {
+  const signature = `${name}(${shape.argNames.join(', ')})`;
+  return shape.doc.startsWith('→') ? `${signature} ${shape.doc}` : `${signature}: ${shape.doc}`;
+}
+
+/** A remote called with named arguments: what clients build their option objects on. */
+export type NamedRemote<K extends KindShape> = {
+  [N in keyof K['methods']]: (args: NamedArgs<K['methods'][N]>) => Promise<ResultOf<K['methods'][N]>>;
+};
+
+/** `remote` with each method taking one object of named arguments (see `positional`). */
+export function namedRemote<K extends KindShape>(kind: K, remote: Remote<K>): NamedRemote<K> {
+  const named: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = Object.create(null);
+  const calls = remote as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const [name, shape] of Object.entries(kind.methods)) {
+    named[name] = (args) => {
+      try {
+        return calls[name](...positional(name, shape, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
+  return Object.freeze(named) as NamedRemote<K>;
 }
 
 /**
@@ -233,12 +358,29 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
   const remote: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const [name, shape] of Object.entries(kind.methods)) {
     const target = table[name];
-    remote[name] = async (...args: unknown[]) => {
-      const result = check(shape.result, await target(...parseArgs(kind, name, args)), () => `${name}: result`);
+    const call = async (...args: unknown[]) => {
+      const checkedArgs = parseArgs(kind, name, args);
+      const result = check(shape.result, await target(...checkedArgs), () => `${name}: result`);
+      const broken = shape.resultRule?.(result, checkedArgs);
+      if (broken) throw new MlflowError(`protocol violation: ${broken}`, 'INTERNAL_ERROR');
       return shape.result.stream ? asReceivedStream(result as ByteStream) : result;
     };
+    const { timeoutMs } = shape;
+    remote[name] = timeoutMs === undefined ? call : (...args: unknown[]) => withinDeadline(call(...args), name, timeoutMs);
   }
   return remote as Remote<K>;
+}
+
+/**
+ * An in-process call that outlives its method's deadline fails with DEADLINE_EXCEEDED, as it would
+ * at the other levels; the plugin's own work cannot be stopped in this thread, only no longer awaited.
+ */
+function withinDeadline<T>(call: Promise<T>, name: string, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MlflowError(`${name} did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')), timeoutMs);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
 /**

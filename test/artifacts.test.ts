@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isMlflowError } from '@flowhost/sdk';
+import { artifactRepository, bindInProcess, isMlflowError, type ArtifactRepository } from '@flowhost/sdk';
 import { ArtifactTransferError, runArtifactRepository } from '../host/client/artifacts.js';
 import { Fluent } from '../host/client/fluent.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
@@ -322,9 +322,32 @@ test('a listing naming paths outside the requested directory is a protocol viola
     // The reply was well-formed, only its meaning refused: the worker carries on.
     t.is(await repo.downloadArtifacts('ok', dst), `${dst}/ok`);
     t.is(readFileSync(join(dst, 'ok/file'), 'utf8'), 'hello');
+    // The rule is the kind's: a bare remote, without the artifact client, refuses the same listings.
+    const entry = host.registry.find('artifact_repository', 'artifacts-escapes')!;
+    const bare = await host.remote(artifactRepository, entry, { artifactUri: 'artifacts-escapes:x', trackingUri: null, registryUri: null });
+    const sibling = await rejection(bare.listArtifacts('sibling'));
+    t.is(isPluginFailure(sibling) && sibling.reason, 'protocol-violation');
+    t.regex((sibling as Error).message, /protocol violation: listArtifacts of 'sibling' named/);
   } finally {
     await host.close();
   }
+});
+
+test('in-process, the listing rule holds too', async (t) => {
+  const listing: Record<string, { path: string; isDir: boolean; fileSize: number | null }[]> = {
+    a: [{ path: 'a/x', isDir: false, fileSize: 1 }, { path: 'a/x', isDir: false, fileSize: 1 }],
+    b: [{ path: 'b/y', isDir: false, fileSize: -1 }],
+    c: [{ path: 'c', isDir: true, fileSize: null }, { path: 'c/z', isDir: false, fileSize: 0 }],
+  };
+  const implementation: ArtifactRepository = {
+    writeArtifact: () => undefined,
+    readArtifact: () => (async function* () {})(),
+    listArtifacts: (path) => listing[path ?? ''] ?? [],
+  };
+  const repo = bindInProcess(artifactRepository, implementation);
+  await t.throwsAsync(repo.listArtifacts('a'), { message: "protocol violation: listArtifacts of 'a' named \"a/x\" twice" });
+  await t.throwsAsync(repo.listArtifacts('b'), { message: "protocol violation: listArtifacts of 'b' gave \"b/y\" a negative size" });
+  t.is((await repo.listArtifacts('c')).length, 2, 'the folder itself may be listed');
 });
 
 test('streaming handles: Node streams and web streams, each way', async (t) => {

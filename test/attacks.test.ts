@@ -1,5 +1,5 @@
 /**
- * The attack suite: every attack of shared/reference/sandbox-findings.md, plus attacks on the
+ * The attack suite: every attack of docs/reference/sandbox-findings.md, plus attacks on the
  * capabilities themselves, as hostile plugin packages (sample-plugins/hostile), run at each
  * isolation level. One row per attack says what each level must do with it:
  *

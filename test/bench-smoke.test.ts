@@ -23,7 +23,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 /** The smallest run that still goes through every scenario, both levels and a pool of two. */
-const TINY = ['--plugin-dir', misbehavingPlugins, '--count', '8', '--rounds', '1', '--concurrency', '1,2', '--workers', '1-2', '--size', '64k', '--method', 'getExperiment', '--args', '["0"]'];
+const TINY = ['--plugin-dir', misbehavingPlugins, '--count', '8', '--rounds', '1', '--concurrency', '1,2', '--workers', '1-2', '--size', '64k', '--method', 'getExperiment', '--args', '{"experimentId": "0"}'];
 const SCENARIOS = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download', 'custom'];
 
 const positive = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n > 0;
@@ -93,7 +93,9 @@ test('bench refuses bad options with a message that says what to fix', async (t)
     [['--workers', '0'], /positive integer/],
     [['--size', '12 parsecs'], /not a size/],
     [['--scenarios', 'custom'], /needs --method/],
-    [['--method', 'getExperiment', '--args', '{"a":1}'], /JSON array/],
+    [['--method', 'getExperiment', '--args', '{"a":1}'], /getExperiment has no argument 'a'; its arguments are: experimentId/],
+    [['--method', 'getExperiment', '--args', '"0"'], /JSON array of getExperiment's arguments or an object naming them \(experimentId\)/],
+    [['--method', 'getExperimnt', '--args', '{}'], /tracking_store has no method 'getExperimnt'/],
     [['--count', '5', '--duration', '1s'], /not both/],
   ];
   for (const [argv, message] of cases) {

@@ -4,7 +4,7 @@
  * word for word the schema's own, and a damaged or hostile payload is refused, never misread.
  */
 import test from 'ava';
-import { MetricSchema, ParamSchema, SchemaError, type Metric, checkArgs, parseArgs, s, trackingStore } from '@flowhost/sdk';
+import { MetricSchema, ParamSchema, SchemaError, type Metric, checkArgs, method, parseArgs, s, trackingStore } from '@flowhost/sdk';
 import { Columns, compileLayout, decodeColumns, encodeColumns, wireSchema } from '../wire/columns.js';
 import { FrameWriter, readFrame } from '../wire/frames.js';
 import { testHost } from './helpers/hosts.js';
@@ -86,12 +86,13 @@ test('a refused record gets the schema’s own error, word for word, wherever it
   ];
   const wire = [s.string(), wireSchema(metrics)];
   const plain = [s.string(), metrics];
+  const shape = method({ args: [['runId', plain[0]], ['metrics', metrics]], result: s.none(), doc: 'a batch' });
   for (const [what, bad] of cases) {
     for (const at of [0, 17, 29]) {
       const batch = good.slice();
       batch[at] = bad as (typeof good)[number];
-      const expected = t.throws(() => checkArgs('logBatch', plain, ['run', batch]));
-      const actual = t.throws(() => checkArgs('logBatch', wire, ['run', batch]));
+      const expected = t.throws(() => checkArgs('logBatch', shape, plain, ['run', batch]));
+      const actual = t.throws(() => checkArgs('logBatch', shape, wire, ['run', batch]));
       t.is(actual?.message, expected?.message, `${what} at ${at}`);
       t.is((actual as { errorCode?: string }).errorCode, 'INVALID_PARAMETER_VALUE');
     }

@@ -1,6 +1,6 @@
 /**
  * `flowhost deployments …` end to end through `main()`: MLflow's `tests/deployments/test_cli.py`
- * against the `faketarget` plugin (outputs as in reference §7/§8), the endpoint commands, `--json`,
+ * against the `faketarget` plugin (outputs as `mlflow/deployments/cli.py` prints them), the endpoint commands, `--json`,
  * `-C` parsing and its messages, bad targets and malformed plugin modules.
  *
  * The CLI builds its own host from the working directory's node_modules (where the file-plugin

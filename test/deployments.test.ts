@@ -1,13 +1,13 @@
 /**
  * Deployment plugins through the API: MLflow's `tests/deployments/test_deployments.py` replayed
- * against the `faketarget` plugin (reference §7, §8), target URI rules, malformed plugin modules
+ * against the `faketarget` plugin (MLflow's `tests/resources/mlflow-test-plugin/mlflow_test_plugin/fake_deployment_plugin.py`), target URI rules, malformed plugin modules
  * reported as MLflow reports them, and prediction streams across the worker boundary (early
  * return, a plugin failing mid-stream, a worker dying mid-stream).
  */
 import test from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
 import { isPluginFailure } from '../host/errors.js';
-import { Flowhost, type FlowhostOptions } from '../host/flowhost.js';
+import { type Flowhost, type FlowhostOptions } from '../host/flowhost.js';
 import {
   clearDeploymentsTarget,
   getDeployClient,
@@ -265,9 +265,14 @@ test('bad arguments are refused by the shape before they reach the plugin', asyn
     const client = await getDeployClient(host, F_TARGET);
     const error = mlflowError(await t.throwsAsync(client.createDeployment(42 as unknown as string, F_MODEL_URI)));
     t.is(error.errorCode, 'INVALID_PARAMETER_VALUE');
-    t.regex(error.message, /createDeployment: argument 1/);
+    t.is(error.message, "createDeployment: Invalid value number 42 for parameter 'name' supplied: expected string");
     const config = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { config: 'raiseError=True' as unknown as Record<string, string> })));
     t.is(config.errorCode, 'INVALID_PARAMETER_VALUE');
+    t.regex(config.message, /parameter 'config' supplied/);
+    // An option the method does not have is named, with the ones it has.
+    const unknown = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { flavour: 'pyfunc' } as never)));
+    t.is(unknown.errorCode, 'INVALID_PARAMETER_VALUE');
+    t.is(unknown.message, "createDeployment has no argument 'flavour'; its arguments are: name, modelUri, flavor, config, endpoint");
   })(t);
 });
 

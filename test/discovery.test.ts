@@ -10,7 +10,7 @@ import test from 'ava';
 import { discoverPlugins } from '../host/discovery.js';
 import { Flowhost } from '../host/flowhost.js';
 import { PluginRegistry, pythonList, uriScheme } from '../host/registry.js';
-import { BUILTIN_PLUGINS } from '../host/builtins.js';
+import { BUILTIN_PLUGINS } from '../host/builtin-plugins.js';
 import { main } from '../host/cli/main.js';
 import { captureIo as capture } from './helpers/cli.js';
 import { misbehavingPlugins } from './helpers/hosts.js';

@@ -1,5 +1,5 @@
 /**
- * MLflow's run and experiment search (`SearchUtils`, `SearchExperimentsUtils`; reference §2.3) as
+ * MLflow's run and experiment search (`SearchUtils`, `SearchExperimentsUtils` in `mlflow/utils/search_utils.py`) as
  * the file store does it in memory: the filter grammar and its errors, LIKE/ILIKE, IN/NOT IN,
  * missing keys, ordering with ties and gaps, page tokens and paging.
  */

@@ -1,5 +1,5 @@
 /**
- * MLflow's validation rules (`mlflow/utils/validation.py`, reference §9.4–§9.5) as the file store
+ * MLflow's validation rules (`mlflow/utils/validation.py`) as the file store
  * applies them: every limit at N-1 / N / N+1, every message word for word, and the Python
  * renderings those messages depend on (expected values computed with CPython 3.11).
  */

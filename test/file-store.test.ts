@@ -1,9 +1,9 @@
 /**
- * flowhost's FileStore against MLflow's on-disk format (reference §9): the exact bytes it writes,
+ * flowhost's FileStore against MLflow's on-disk format (`mlflow/store/tracking/file_store.py`): the exact bytes it writes,
  * what it reads of files MLflow wrote, its errors (code and message), and that concurrent writers
  * lose nothing. Every test works in its own temporary directory.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -51,7 +51,7 @@ const write = (file: string, text: string) => {
 const metric = (key: string, value: number, timestamp = 1, step = 0, extra: Partial<Metric> = {}): Metric => ({ key, value, timestamp, step, ...extra });
 
 /** Asserts a rejection with MLflow's error code and, if given, the exact message (or a pattern). */
-async function rejects(t: import('ava').ExecutionContext, promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<void> {
+async function rejects(t: ExecutionContext, promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<void> {
   const error = await t.throwsAsync(promise);
   t.is((error as { errorCode?: string }).errorCode, code, `code of: ${error?.message}`);
   if (typeof message === 'string') t.is(error?.message, message);
@@ -181,6 +181,7 @@ test('metric lines are "<timestamp> <value> <step>" with Python float reprs; par
 test('pythonFloatRepr matches repr(float) at the format boundaries', (t) => {
   const cases: [number, string][] = [
     [0, '0.0'], [-0, '-0.0'], [1, '1.0'], [0.1, '0.1'], [1e-4, '0.0001'], [1e-5, '1e-05'], [1.5e-7, '1.5e-07'],
+    // eslint-disable-next-line no-loss-of-precision -- the last literal rounds, as Python's would
     [1e15, '1000000000000000.0'], [9999999999999998, '9999999999999998.0'], [1e16, '1e+16'], [12345678901234567, '1.2345678901234568e+16'],
     [1.7976931348623157e308, '1.7976931348623157e+308'], [NaN, 'nan'], [Infinity, 'inf'], [-Infinity, '-inf'], [-2.5, '-2.5'], [1 / 3, '0.3333333333333333'],
   ];

@@ -1,5 +1,5 @@
 /**
- * Manifest and policy (issue 8): what a manifest may request, what the operator's policy grants
+ * Manifest and policy: what a manifest may request, what the operator's policy grants
  * (per plugin, per tenant, most specific rule first), the defaults (untrusted: sandbox and nothing
  * granted; built-ins at worker; a host with no policy trusts what its user installed), and a
  * plugin's view of it: the same plugin, keeping to `capabilities`, works at every level within its
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { artifactRepository, isMlflowError } from '@flowhost/sdk';
-import { BUILTIN_PLUGINS } from '../host/builtins.js';
+import { BUILTIN_PLUGINS } from '../host/builtin-plugins.js';
 import { discoverPlugins, type PluginEntry } from '../host/discovery.js';
 import { Flowhost } from '../host/flowhost.js';
 import { DEFAULT_LIMITS } from '../host/limits.js';

@@ -1,5 +1,5 @@
 /**
- * Projects (issue 6, reference §6/§8): MLproject parameter rules, the run lifecycle MLflow's
+ * Projects (`mlflow/projects/`): MLproject parameter rules, the run lifecycle MLflow's
  * `projects.run` gives a run (project tags, params, `mlflow.project.backend`, FINISHED / FAILED /
  * KILLED), the `dummy-backend` of the file-plugin package, the built-in `local` backend end to end
  * with the example project (output streamed, a metric logged from the command into the same run),

@@ -50,7 +50,7 @@ test('registered model names that cannot name a folder are refused with MLflow�
   await rejects(t, store.getRegisteredModel('.'), 'INVALID_PARAMETER_VALUE', "Invalid name: '.'. Registered model name cannot be '.' or '..'");
   await rejects(t, store.getRegisteredModel('../../etc'), 'INVALID_PARAMETER_VALUE', /cannot contain path separator/);
   // A wrong type never reaches the store: the shape refuses it with the argument named.
-  await rejects(t, store.getRegisteredModel(42 as unknown as string), 'INVALID_PARAMETER_VALUE', /getRegisteredModel: argument 1.*expected string/);
+  await rejects(t, store.getRegisteredModel(42 as unknown as string), 'INVALID_PARAMETER_VALUE', /getRegisteredModel: Invalid value .* for parameter 'name' supplied: expected string/);
   t.false(existsSync(join(root, 'models', '50%')));
   // Names MLflow accepts are accepted: spaces, dots, unicode, a backslash (a plain character on POSIX).
   for (const name of ['my model', 'v1.2', 'modèle-日本', 'a\\b', '.hidden']) t.is((await store.createRegisteredModel(name, null, null, null)).name, name);

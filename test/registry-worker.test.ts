@@ -43,7 +43,7 @@ test('the built-in file registry store serves plain paths and file: URIs from a 
   await rejects(t, store.searchRegisteredModels("name > 'a'", 10, null, null), 'INVALID_PARAMETER_VALUE', /Invalid comparator '>'/);
   await rejects(t, store.getModelVersion('fraud', '7'), 'RESOURCE_DOES_NOT_EXIST', 'Model Version (name=fraud, version=7) not found');
   // A wrong type is refused on the host, before it is sent.
-  await rejects(t, store.getModelVersion('fraud', 1 as unknown as string), 'INVALID_PARAMETER_VALUE', /getModelVersion: argument 2.*expected string/);
+  await rejects(t, store.getModelVersion('fraud', 1 as unknown as string), 'INVALID_PARAMETER_VALUE', /getModelVersion: Invalid value .* for parameter 'version' supplied: expected string/);
   await host.close();
   t.is(host.liveWorkers(), 0);
 });

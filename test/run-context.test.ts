@@ -1,5 +1,5 @@
 /**
- * Run context providers (issue 5, reference §4): the built-ins (default, git, system environment),
+ * Run context providers (`mlflow/tracking/context/`): the built-ins (default, git, system environment),
  * a plugin's provider, MLflow's merge order (built-ins, then plugins; later wins; the user's tags
  * win over all), and the promise that a provider which throws, hangs, spins, crashes or answers
  * with something else than a string map is skipped with a warning naming it, within its deadline,

@@ -15,6 +15,7 @@ function samples(): [string, () => unknown][] {
   return [
     ['a plain object', () => ({ a: 1, b: { c: 2 }, [Symbol('s')]: 3 })],
     ['an object with an accessor', () => Object.defineProperty({ x: 1 }, 'y', { get: () => 2, set: () => {}, enumerable: true, configurable: true })],
+    // eslint-disable-next-line no-sparse-arrays -- a hole is part of what is frozen
     ['an array', () => [1, 2, , 4]],
     ['a function', () => function named() {}],
     ['a class', () => class Example { static field = 1; method() {} }],

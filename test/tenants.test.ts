@@ -1,5 +1,5 @@
 /**
- * Tenants (issue 8): quotas per tenant (workers, calls in flight), and the bound on what one
+ * Tenants: quotas per tenant (workers, calls in flight), and the bound on what one
  * tenant's misbehaving plugin can do to another's calls, measured at each isolation level.
  *
  * The stated bound: while a noisy tenant's plugins crash in a loop, hang to their deadlines and

@@ -151,7 +151,10 @@ function encodeGeneric(slots: readonly Slot[], rows: readonly unknown[], n: numb
       if (field.optional && (v === undefined || v === null)) {
         if (field.type === 'string') u32[at] = NONE;
         else if (field.type === 'boolean') u8[at] = ABSENT;
-        else (u8[presence * n + r] = 0), (f64[at] = 0);
+        else {
+          u8[presence * n + r] = 0;
+          f64[at] = 0;
+        }
         continue;
       }
       switch (field.type) {
@@ -364,9 +367,8 @@ function knownLayouts(): Map<string, Layout> {
   if (registry) return registry;
   registry = new Map();
   for (const group of PLUGIN_GROUPS) {
-    const kind = kindOf(group);
-    for (const method of Object.values(kind?.methods ?? {})) {
-      for (const arg of method.args) {
+    for (const method of Object.values(kindOf(group).methods)) {
+      for (const arg of method.argSchemas) {
         const flat = flatRecordArray(arg);
         if (flat) layoutFor(flat.fields);
       }
@@ -415,7 +417,7 @@ export function wireArgs(kind: KindShape): Record<string, readonly Schema<unknow
   let byMethod = wireArgsByKind.get(kind);
   if (!byMethod) {
     byMethod = Object.create(null) as Record<string, readonly Schema<unknown>[]>;
-    for (const [name, method] of Object.entries(kind.methods)) byMethod[name] = method.args.map((arg) => wireSchema(arg));
+    for (const [name, method] of Object.entries(kind.methods)) byMethod[name] = method.argSchemas.map((arg) => wireSchema(arg));
     wireArgsByKind.set(kind, byMethod);
   }
   return byMethod;

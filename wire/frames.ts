@@ -2,7 +2,7 @@
  * Frames: how hot-path messages cross the boundary (see protocol.ts). Both ends use this file.
  *
  * Why coalesce: the measured limit for small calls is CPU per postMessage on the host thread, not
- * the crossing (shared/reference/worker-limits.md). Everything written in one tick leaves together
+ * the crossing (docs/reference/worker-limits.md). Everything written in one tick leaves together
  * on the next microtask, 64 messages a frame at most, so a lone call pays no added latency and 256
  * calls in flight pay four postMessages instead of 256.
  */

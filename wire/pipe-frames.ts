@@ -8,7 +8,7 @@
  *   kind 2: a byte stream's message on one of its channels (pipe-ports.ts)
  *
  * Why not Node's IPC channel: it has no size limit, and with `serialization: 'advanced'` a child
- * that writes a 2 GiB message crashes the parent (shared/reference/sandbox-findings.md, finding 4).
+ * that writes a 2 GiB message crashes the parent (docs/reference/sandbox-findings.md, finding 4).
  * Here the reader learns a message's size from its header and refuses an oversized one **before
  * buffering a byte of it**: the only memory a hostile child can make the host hold is one message
  * under the cap.

@@ -61,6 +61,7 @@ export type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; mes
 export interface StreamPort {
   postMessage(message: ToReceiver | ToSender, transfer?: ArrayBuffer[]): void;
   // `any`: a MessagePort's own listener type, so a MessagePort is a StreamPort as it is.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: 'message' | 'close', listener: (message: any) => void): unknown;
   close(): void;
 }

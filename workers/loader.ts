@@ -4,7 +4,7 @@
  * isolate's bootstrap. Throws with a reason a person can act on.
  */
 import { pathToFileURL } from 'node:url';
-import { PLUGIN_BRAND, PROTOCOL_VERSION, dispatchTable, isPluginDefinition, kindOf, type AnyImplementation } from '@flowhost/sdk';
+import { PLUGIN_BRAND, PLUGIN_GROUPS, PROTOCOL_VERSION, dispatchTable, isPluginDefinition, kindOf, type AnyImplementation } from '@flowhost/sdk';
 import type { WorkerStartData } from '../wire/protocol.js';
 
 export type Dispatch = Record<string, (...args: unknown[]) => unknown>;
@@ -18,8 +18,9 @@ export async function loadPlugin(start: WorkerStartData, load: ModuleLoader = im
   if (start.protocolVersion !== PROTOCOL_VERSION) {
     throw new Error(`the host speaks flowhost protocol ${start.protocolVersion}, this worker runtime speaks ${PROTOCOL_VERSION}`);
   }
+  // The group arrives in a message: check it is one before looking it up.
+  if (!PLUGIN_GROUPS.includes(start.group)) throw new Error(`flowhost does not support the plugin group '${start.group}' yet`);
   const kind = kindOf(start.group);
-  if (!kind) throw new Error(`flowhost does not support the plugin group '${start.group}' yet`);
 
   const module = await load(start);
   const definition = module.default;

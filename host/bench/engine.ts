@@ -152,7 +152,6 @@ export interface BenchReport {
 /** Fire-and-forget calls are ~200 ns: timing each would cost as much as the call. */
 const SYNC_SAMPLE_EVERY = 16;
 const BYTE_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['upload', 'download']);
-const URI_GROUPS: ReadonlySet<PluginGroup> = new Set(['tracking_store', 'model_registry_store', 'artifact_repository']);
 
 interface Config {
   readonly isolation: IsolationLevel;
@@ -530,16 +529,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 function resolveCustom(host: Flowhost, spec: CustomMethod, trackingUri: string): { kind: KindShape; entry: ReturnType<Flowhost['entry']>; context: unknown } {
   const group = spec.group ?? 'tracking_store';
   const kind = kindOf(group);
-  if (!kind) throw new TypeError(`no plugin kind '${group}'`);
   const uri = spec.uri ?? (group === 'tracking_store' ? trackingUri : undefined);
-  const name = spec.name ?? (uri !== undefined && URI_GROUPS.has(group) ? uriScheme(uri) : undefined);
+  const name = spec.name ?? (uri !== undefined && kind.naming === 'uri-scheme' ? uriScheme(uri) : undefined);
   if (name === undefined) throw new TypeError(`say which ${group} plugin to call: give its entry-point name (and its context)`);
   const entry = host.entry(group, name);
   let context = spec.context;
   if (context === undefined) {
-    if (group === 'tracking_store') context = { storeUri: uri, artifactUri: null };
-    else if (group === 'model_registry_store') context = { storeUri: uri, trackingUri: null };
-    else if (group === 'artifact_repository') context = { artifactUri: uri, trackingUri: null, registryUri: null };
+    // A plugin named by a URI is built from it; the others need their context given.
+    if (uri !== undefined && kind.naming === 'uri-scheme') context = kind.contextForUri(uri);
     else throw new TypeError(`give the context a ${group} plugin is built with (JSON)`);
   }
   return { kind, entry, context };

@@ -5,7 +5,7 @@
  * The user is `MLFLOW_TRACKING_USERNAME`, else `mlflow_tracking_username` of the `[mlflow]`
  * section of `~/.mlflow/credentials`, else what Python's `getpass.getuser()` finds (`LOGNAME`,
  * `USER`, `LNAME`, `USERNAME`, then the password database), else `unknown`. The worker sees only
- * those variables (and `HOME`): the host grants them by name (host/builtins.ts).
+ * those variables (and `HOME`): the host grants them by name (host/builtin-plugins.ts).
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';

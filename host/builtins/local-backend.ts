@@ -13,7 +13,7 @@
  * have reaped it.)
  *
  * The worker's environment is what the host grants this built-in by name (PATH and a few more,
- * host/builtins.ts); the command gets that plus the three MLflow variables, not the host's whole
+ * host/builtin-plugins.ts); the command gets that plus the three MLflow variables, not the host's whole
  * environment.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -4,7 +4,7 @@
  * stores `str(value)`). Invalid JSON, or JSON that is not an object, is an error: the host skips
  * this provider with a warning, as MLflow does.
  *
- * The worker sees `MLFLOW_RUN_CONTEXT` only because the host grants it by name (host/builtins.ts),
+ * The worker sees `MLFLOW_RUN_CONTEXT` only because the host grants it by name (host/builtin-plugins.ts),
  * and reads it when the worker starts.
  */
 import { MlflowError, defineRunContextProvider, pythonStr } from '@flowhost/sdk';

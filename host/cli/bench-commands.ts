@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MlflowError, PLUGIN_GROUPS, kindOf, parseArgs, type PluginGroup } from '@flowhost/sdk';
+import { KINDS, MlflowError, PLUGIN_GROUPS, checkArgs, positional, s, type PluginGroup } from '@flowhost/sdk';
 import { SCENARIOS, runBench, type BenchOptions, type CustomMethod, type ScenarioName } from '../bench/engine.js';
 import { formatTable, machineLine, renderHtml, tableRows } from '../bench/report.js';
 import type { IsolationLevel } from '../flowhost.js';
@@ -69,22 +69,34 @@ function words(value: unknown): string[] {
   return typeof value === 'string' ? value.split(',').map((w) => w.trim()).filter(Boolean) : [];
 }
 
+/**
+ * `--args` as the call's positional arguments: a JSON array in the method's order, or a JSON object
+ * keyed by the argument names the kind's shape declares (left-out ones are null).
+ */
+function methodArgs(group: PluginGroup, method: string, args: unknown): unknown[] {
+  if (Array.isArray(args)) return args;
+  const shape = KINDS[group].methods[method];
+  if (!s.isPlainObject(args)) {
+    throw usage(`--args must be a JSON array of ${method}'s arguments or an object naming them (${shape.argNames.join(', ') || 'it takes none'})`);
+  }
+  return positional(method, shape, args);
+}
+
 /** The engine's options from the command line; throws INVALID_PARAMETER_VALUE naming what to fix. */
 export function benchOptions(values: CommandContext['values']): BenchOptions {
   const string = (name: string) => values[name] as string | undefined;
   const method = string('method');
   let custom: CustomMethod | undefined;
   if (method !== undefined) {
-    const args = string('args') === undefined ? [] : parseJson(string('args')!, '--args');
-    if (!Array.isArray(args)) throw usage('--args must be a JSON array of the method\'s arguments, e.g. \'["0"]\'');
     const group = (string('group') ?? 'tracking_store') as PluginGroup;
     if (!PLUGIN_GROUPS.includes(group)) throw usage(`--group: '${group}' is not a plugin group (one of ${PLUGIN_GROUPS.join(', ')})`);
     // Checked before anything starts: a wrong name or argument fails at once, and once.
-    const kind = kindOf(group);
-    if (!kind || !Object.hasOwn(kind.methods, method)) {
-      throw usage(`--method: ${group} has no method '${method}' (its methods: ${Object.keys(kind?.methods ?? {}).join(', ')})`);
+    const kind = KINDS[group];
+    if (!Object.hasOwn(kind.methods, method)) {
+      throw usage(`--method: ${group} has no method '${method}' (its methods: ${Object.keys(kind.methods).join(', ')})`);
     }
-    parseArgs(kind, method, args);
+    const args = methodArgs(group, method, string('args') === undefined ? [] : parseJson(string('args')!, '--args'));
+    checkArgs(method, kind.methods[method], kind.methods[method].argSchemas, args);
     custom = {
       group,
       method,
@@ -166,7 +178,7 @@ export const benchCommands: Command[] = [
       size: { type: 'string', description: 'artifact size for upload/download, e.g. 64k, 8MiB (default 8MiB)' },
       'batch-size': { type: 'string', description: 'metrics per logBatch call (default 1000, MLflow\'s limit)' },
       method: { type: 'string', description: "custom scenario: a method of the plugin's shape, e.g. getExperiment" },
-      args: { type: 'string', description: 'custom scenario: its arguments as a JSON array, e.g. \'["0"]\'' },
+      args: { type: 'string', description: 'custom scenario: its arguments as a JSON array, e.g. \'["0"]\', or an object naming them, e.g. \'{"experimentId": "0"}\'' },
       group: { type: 'string', description: 'custom scenario: the plugin kind (default tracking_store)' },
       uri: { type: 'string', description: 'custom scenario: the plugin\'s URI (URI-keyed kinds; default the tracking URI)' },
       name: { type: 'string', description: 'custom scenario: the plugin\'s entry-point name (other kinds)' },

@@ -12,8 +12,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { MlflowError, PLUGIN_GROUPS, kindOf, type PluginGroup } from '@flowhost/sdk';
-import { BUILTIN_PLUGINS } from '../builtins.js';
+import { MlflowError, PLUGIN_GROUPS, type PluginGroup } from '@flowhost/sdk';
+import { BUILTIN_PLUGINS } from '../builtin-plugins.js';
 import { flowhostRoot } from '../paths.js';
 import type { Command } from './command.js';
 import { TEMPLATES, type KindTemplate, type TemplateInput } from './plugin-templates.js';
@@ -32,7 +32,7 @@ const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
 /** Kinds init-plugin can scaffold: a template exists and this SDK declares the kind's shape. */
 export function supportedKinds(): PluginGroup[] {
-  return PLUGIN_GROUPS.filter((group) => TEMPLATES[group] !== undefined && kindOf(group) !== undefined);
+  return PLUGIN_GROUPS.filter((group) => TEMPLATES[group] !== undefined);
 }
 
 /** Why `name` cannot be an entry-point name, or null when it can. */
@@ -339,7 +339,7 @@ third-party plugins; reach files, the network or the environment only through th
       ? `: the SDK folder of the flowhost that created the package,
 because flowhost is not published to npm. \`npm install\` links that folder (no network needed for
 it). If that flowhost moves, change the path and run \`npm install\` again; once the SDK is published,
-replace it with a version (\`npm install @flowhost/sdk@^${tools.sdkVersion ?? '0.1.0'}\`) and drop \`"private": true\`.`
+replace it with a version (\`npm install @flowhost/sdk${tools.sdkVersion ? `@^${tools.sdkVersion}` : ''}\`) and drop \`"private": true\`.`
       : '.'
   }
 

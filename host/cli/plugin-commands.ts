@@ -48,7 +48,6 @@ export const pluginCommands: Command[] = [
       const report: Record<string, unknown> = { group: entry.group, name: entry.name, package: entry.packageName, version: entry.packageVersion, module: entry.modulePath, limits: host.policyFor(entry).limits };
       try {
         const kind = kindOf(entry.group);
-        if (!kind) throw new MlflowError(`flowhost does not support the ${entry.group} group`, 'NOT_IMPLEMENTED');
         const { startupMs } = await host.probe(entry, kind.contextForUri(uri));
         Object.assign(report, { status: 'ok', handshakeMs: Math.round(startupMs) });
       } catch (error) {

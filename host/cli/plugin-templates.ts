@@ -10,7 +10,7 @@
  * The delegations are generated from the kind's shape and the library's own methods, so they
  * follow the SDK this flowhost ships rather than a copy of its method list kept here.
  */
-import { artifactRepository, deployments, modelRegistryStore, projectBackend, runContextProvider, trackingStore, type KindShape, type PluginGroup } from '@flowhost/sdk';
+import { artifactRepository, describeMethod, deployments, modelRegistryStore, projectBackend, runContextProvider, trackingStore, type KindShape, type PluginGroup } from '@flowhost/sdk';
 import { FileStore } from '@flowhost/sdk/file-store';
 import { FileRegistryStore } from '@flowhost/sdk/registry-store';
 
@@ -72,8 +72,9 @@ function delegations(kind: KindShape, prototype: object, target: string): string
       lines.push(`    ${heading}`);
       section = heading;
     }
-    lines.push(`    // ${shape.doc}`);
-    lines.push(`    ${name}: (...args) => ${target}.${name}(...args),`);
+    const args = shape.argNames.join(', ');
+    lines.push(`    // ${describeMethod(name, shape)}`);
+    lines.push(`    ${name}: (${args}) => ${target}.${name}(${args}),`);
   }
   return lines.join('\n');
 }
@@ -254,13 +255,13 @@ export default defineArtifactRepository(({ artifactUri }) => {
   const local = createLocalArtifactRepository({ root: localPathOfFileUri(folderOf(artifactUri)) });
 
   const repository: ArtifactRepository = {
-    // ${artifactRepository.methods.writeArtifact.doc}
-    writeArtifact: (path, content) => local.writeArtifact(path, content),
-    // ${artifactRepository.methods.readArtifact.doc}
-    readArtifact: (path) => local.readArtifact(path),
-    // ${artifactRepository.methods.listArtifacts.doc}
+    // ${describeMethod('writeArtifact', artifactRepository.methods.writeArtifact)}
+    writeArtifact: (artifactPath, content) => local.writeArtifact(artifactPath, content),
+    // ${describeMethod('readArtifact', artifactRepository.methods.readArtifact)}
+    readArtifact: (artifactPath) => local.readArtifact(artifactPath),
+    // ${describeMethod('listArtifacts', artifactRepository.methods.listArtifacts)}
     listArtifacts: (path) => local.listArtifacts(path),
-    // ${artifactRepository.methods.deleteArtifacts.doc}
+    // ${describeMethod('deleteArtifacts', artifactRepository.methods.deleteArtifacts)}
     deleteArtifacts: async (path) => {
       if (!local.deleteArtifacts) throw MlflowError.notImplemented('This artifact repository does not support deleting artifacts.');
       await local.deleteArtifacts(path);
@@ -335,10 +336,10 @@ const runContextProviderTemplate: KindTemplate = {
 import { defineRunContextProvider } from '@flowhost/sdk';
 
 export default defineRunContextProvider(({ sourceName }) => ({
-  // ${runContextProvider.methods.inContext.doc}. Answer false where your tags would mean nothing
+  // ${describeMethod('inContext', runContextProvider.methods.inContext)}. Answer false where your tags would mean nothing
   // (say, outside your CI), so installing the plugin changes nobody else's runs.
   inContext: () => true,
-  // ${runContextProvider.methods.tags.doc}. \`sourceName\` is the script the run was started from
+  // ${describeMethod('tags', runContextProvider.methods.tags)}. \`sourceName\` is the script the run was started from
   // (\`<console>\` when there is none): the host passes it, a worker cannot see the caller's argv.
   tags: () => ({ '${tagPrefix(name)}.source_name': sourceName }),
 }));
@@ -397,7 +398,7 @@ export default defineProjectBackend(() => {
   };
 
   return {
-    // ${projectBackend.methods.run.doc}
+    // ${describeMethod('run', projectBackend.methods.run)}
     run(projectUri, entryPoint, params, version, backendConfig) {
       // The project folder, its MLproject file, the entry point and the parameters, checked as
       // MLflow checks them before anything runs; errors reach the caller as MLflow's.
@@ -410,11 +411,11 @@ export default defineProjectBackend(() => {
       runs.set(runId, 'FINISHED');
       return { runId };
     },
-    // ${projectBackend.methods.wait.doc}
+    // ${describeMethod('wait', projectBackend.methods.wait)}
     wait: (runId) => statusOf(runId) === 'FINISHED',
-    // ${projectBackend.methods.getStatus.doc}
+    // ${describeMethod('getStatus', projectBackend.methods.getStatus)}
     getStatus: (runId) => statusOf(runId),
-    // ${projectBackend.methods.cancel.doc}
+    // ${describeMethod('cancel', projectBackend.methods.cancel)}
     cancel: (runId) => {
       if (statusOf(runId) === 'RUNNING' || statusOf(runId) === 'SCHEDULED') runs.set(runId, 'KILLED');
     },

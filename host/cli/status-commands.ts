@@ -32,7 +32,6 @@ export const statusCommands: Command[] = [
         await Promise.all(
           host.registry.entries(group).map(async (entry) => {
             const kind = kindOf(entry.group);
-            if (!kind) return;
             try {
               await host.warmUp(kind, entry, kind.contextForUri(`${entry.name || 'file'}:${join(scratch, entry.group, entry.name || 'default')}`));
             } catch (error) {

@@ -39,7 +39,6 @@ import {
   joinArtifactPath,
   localArtifactDir,
   localPathBelow,
-  notADirectChild,
   serializeDict,
   writeFileAtomically,
 } from '@flowhost/sdk/artifact-store';
@@ -48,7 +47,7 @@ import { StreamError } from '../../wire/streams.js';
 import type { PluginEntry } from '../discovery.js';
 import { PluginFailure, failures } from '../errors.js';
 import type { Flowhost, RemoteOptions } from '../flowhost.js';
-import { pythonList, uriScheme } from '../registry.js';
+import { pluginLabel, pythonList, uriScheme } from '../registry.js';
 import type { TrackingClient } from './tracking-client.js';
 
 export interface ArtifactRepositoryOptions extends RemoteOptions {
@@ -128,7 +127,7 @@ export class ArtifactRepositoryClient {
     this.#remote = remote;
     this.#entry = entry;
     const tenant = options.tenant ?? 'default';
-    this.#label = `${entry.group}:${entry.name} (${entry.packageName}${tenant === 'default' ? '' : `, tenant ${tenant}`})`;
+    this.#label = pluginLabel(entry, tenant);
     this.#maxParallel = Math.max(1, Math.floor(options.maxParallel ?? DEFAULT_MAX_PARALLEL));
   }
 
@@ -351,23 +350,11 @@ export class ArtifactRepositoryClient {
     progress.fileDone();
   }
 
+  /** The listing, checked by the kind's result rule (direct children only, once each, no negative size), sorted. */
   async #list(dir: string | null): Promise<FileInfo[]> {
     const infos = await this.#remote.listArtifacts(dir);
-    const shownDir = dir === null ? 'the root' : `'${dir}'`;
-    const seen = new Set<string>();
-    const out: FileInfo[] = [];
-    for (const info of infos) {
-      // MLflow's own recursion skips a directory listing itself; so does this.
-      if (info.path === '.' || info.path === dir) continue;
-      const why = notADirectChild(dir, info.path);
-      const shown = JSON.stringify(info.path.length > 200 ? `${info.path.slice(0, 200)}…` : info.path);
-      if (why) throw failures.protocolViolation(this.#label, `listArtifacts of ${shownDir} named ${shown}: ${why}`);
-      if (seen.has(info.path)) throw failures.protocolViolation(this.#label, `listArtifacts of ${shownDir} named ${shown} twice`);
-      if (info.fileSize !== null && info.fileSize < 0) throw failures.protocolViolation(this.#label, `listArtifacts of ${shownDir} gave ${shown} a negative size`);
-      seen.add(info.path);
-      out.push(info);
-    }
-    return out.sort((a, b) => compareCodePoints(a.path, b.path));
+    // MLflow's own recursion skips a directory listing itself; so does this.
+    return infos.filter((info) => info.path !== '.' && info.path !== dir).sort((a, b) => compareCodePoints(a.path, b.path));
   }
 
   /** MLflow's `_iter_artifacts_recursive`: files, and directories that hold nothing (created as such). */

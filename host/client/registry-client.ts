@@ -10,7 +10,12 @@ import {
   SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
   SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
   isMlflowError,
+  modelRegistryStore,
+  namedRemote,
+  type ModelRegistryStoreKind,
   type ModelVersion,
+  type NamedArgs,
+  type NamedRemote,
   type Page,
   type RegisteredModel,
   type RemoteModelRegistryStore,
@@ -21,12 +26,15 @@ import { toPairs, type Loggable, type TrackingClient } from './tracking-client.j
 /** A version number as MLflow's client takes it: `3` or `'3'`. */
 export type VersionRef = string | number;
 
-export interface SearchRegistryOptions {
-  readonly filterString?: string | null;
-  readonly maxResults?: number;
-  readonly orderBy?: string[] | null;
-  readonly pageToken?: string | null;
-}
+type Args<N extends keyof ModelRegistryStoreKind['methods']> = NamedArgs<ModelRegistryStoreKind['methods'][N]>;
+
+/** The store's search arguments by name (the same for models and versions), each optional. */
+export type SearchRegistryOptions = Partial<Args<'searchRegisteredModels'>>;
+
+/** `createModelVersion`'s optional arguments, tags as a map (`localModelPath` is the store's own business). */
+export type CreateModelVersionOptions = Partial<Omit<Args<'createModelVersion'>, 'name' | 'source' | 'tags' | 'localModelPath'>> & {
+  readonly tags?: Record<string, Loggable>;
+};
 
 export interface RegistryClientOptions {
   /**
@@ -55,6 +63,7 @@ export function parseRunsUri(uri: string): { runId: string; artifactPath: string
 
 export class RegistryClient {
   readonly #tracking: RegistryClientOptions['tracking'];
+  #named: NamedRemote<ModelRegistryStoreKind> | undefined;
 
   constructor(
     readonly store: RemoteModelRegistryStore,
@@ -64,14 +73,22 @@ export class RegistryClient {
     this.#tracking = options.tracking;
   }
 
-  // --- registered models
-
-  createRegisteredModel(name: string, options: { tags?: Record<string, Loggable>; description?: string | null; deploymentJobId?: string | null } = {}): Promise<RegisteredModel> {
-    return this.store.createRegisteredModel(name, toPairs(options.tags), options.description ?? null, options.deploymentJobId ?? null);
+  /** The store, called with named arguments (the store's own names; what is left out is null). */
+  get #call(): NamedRemote<ModelRegistryStoreKind> {
+    return (this.#named ??= namedRemote(modelRegistryStore, this.store));
   }
 
-  updateRegisteredModel(name: string, options: { description?: string | null; deploymentJobId?: string | null } = {}): Promise<RegisteredModel> {
-    return this.store.updateRegisteredModel(name, options.description ?? null, options.deploymentJobId ?? null);
+  // --- registered models
+
+  createRegisteredModel(
+    name: string,
+    options: Partial<Omit<Args<'createRegisteredModel'>, 'name' | 'tags'>> & { tags?: Record<string, Loggable> } = {},
+  ): Promise<RegisteredModel> {
+    return this.#call.createRegisteredModel({ ...options, name, tags: toPairs(options.tags) });
+  }
+
+  updateRegisteredModel(name: string, options: Partial<Omit<Args<'updateRegisteredModel'>, 'name'>> = {}): Promise<RegisteredModel> {
+    return this.#call.updateRegisteredModel({ ...options, name });
   }
 
   renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
@@ -88,17 +105,12 @@ export class RegistryClient {
 
   /** One page of registered models (100 by default, as MLflow's client). */
   searchRegisteredModels(options: SearchRegistryOptions = {}): Promise<Page<RegisteredModel>> {
-    return this.store.searchRegisteredModels(
-      options.filterString ?? null,
-      options.maxResults ?? SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
-      options.orderBy ?? null,
-      options.pageToken ?? null,
-    );
+    return this.#call.searchRegisteredModels({ ...options, maxResults: options.maxResults ?? SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT });
   }
 
   /** The highest version of each stage (every stage when `stages` is left out); stage names in any case. */
   getLatestVersions(name: string, stages?: string[] | null): Promise<ModelVersion[]> {
-    return this.store.getLatestVersions(name, stages ?? null);
+    return this.#call.getLatestVersions({ name, stages });
   }
 
   setRegisteredModelTag(name: string, key: string, value: Loggable): Promise<void> {
@@ -111,21 +123,8 @@ export class RegistryClient {
 
   // --- model versions
 
-  createModelVersion(
-    name: string,
-    source: string,
-    options: { runId?: string | null; tags?: Record<string, Loggable>; runLink?: string | null; description?: string | null; modelId?: string | null } = {},
-  ): Promise<ModelVersion> {
-    return this.store.createModelVersion(
-      name,
-      source,
-      options.runId ?? null,
-      toPairs(options.tags),
-      options.runLink ?? null,
-      options.description ?? null,
-      null,
-      options.modelId ?? null,
-    );
+  createModelVersion(name: string, source: string, options: CreateModelVersionOptions = {}): Promise<ModelVersion> {
+    return this.#call.createModelVersion({ ...options, name, source, tags: toPairs(options.tags) });
   }
 
   updateModelVersion(name: string, v: VersionRef, description: string | null): Promise<ModelVersion> {
@@ -150,12 +149,7 @@ export class RegistryClient {
 
   /** One page of model versions (10,000 by default, as MLflow's client). */
   searchModelVersions(options: SearchRegistryOptions = {}): Promise<Page<ModelVersion>> {
-    return this.store.searchModelVersions(
-      options.filterString ?? null,
-      options.maxResults ?? SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
-      options.orderBy ?? null,
-      options.pageToken ?? null,
-    );
+    return this.#call.searchModelVersions({ ...options, maxResults: options.maxResults ?? SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT });
   }
 
   setModelVersionTag(name: string, v: VersionRef, key: string, value: Loggable): Promise<void> {
@@ -198,12 +192,12 @@ export class RegistryClient {
       source = parsed.artifactPath === null ? run.info.artifactUri : appendToUriPath(run.info.artifactUri, parsed.artifactPath);
     }
     try {
-      await this.store.createRegisteredModel(name, [], null, null);
+      await this.#call.createRegisteredModel({ name, tags: [] });
     } catch (error) {
       // An existing model gets a new version, as in MLflow; anything else is the caller's to see.
       if (!(isMlflowError(error) && (error.errorCode === 'RESOURCE_ALREADY_EXISTS' || error.errorCode === 'ALREADY_EXISTS'))) throw error;
     }
-    return this.store.createModelVersion(name, source, runId, toPairs(options.tags), null, null, null, null);
+    return this.#call.createModelVersion({ name, source, runId, tags: toPairs(options.tags) });
   }
 
   async #trackingClient(): Promise<TrackingClient> {

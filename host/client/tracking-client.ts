@@ -6,6 +6,8 @@
 import {
   MlflowError,
   SEARCH_MAX_RESULTS_DEFAULT,
+  namedRemote,
+  trackingStore,
   type Experiment,
   type ExperimentTag,
   type Metric,
@@ -16,28 +18,22 @@ import {
   type RunInfo,
   type RunStatus,
   type RunTag,
-  type ViewType,
   type DatasetInput,
+  type NamedArgs,
+  type NamedRemote,
+  type TrackingStoreKind,
 } from '@flowhost/sdk';
 import { pythonStr } from '@flowhost/sdk/mlflow';
 import { withCallSite } from '../proxy.js';
 import { resolveTrackingUri } from './tracking-uri.js';
 
-export interface SearchExperimentsOptions {
-  readonly viewType?: ViewType;
-  readonly maxResults?: number;
-  readonly filterString?: string | null;
-  readonly orderBy?: string[] | null;
-  readonly pageToken?: string | null;
-}
+type Args<N extends keyof TrackingStoreKind['methods']> = NamedArgs<TrackingStoreKind['methods'][N]>;
 
-export interface SearchRunsOptions {
-  readonly filterString?: string | null;
-  readonly runViewType?: ViewType;
-  readonly maxResults?: number;
-  readonly orderBy?: string[] | null;
-  readonly pageToken?: string | null;
-}
+/** The store's `searchExperiments` arguments by name, each optional (MLflow's client defaults fill them). */
+export type SearchExperimentsOptions = Partial<Args<'searchExperiments'>>;
+
+/** The store's `searchRuns` arguments but the experiments, each optional. */
+export type SearchRunsOptions = Partial<Omit<Args<'searchRuns'>, 'experimentIds'>>;
 
 export interface LogBatchInput {
   readonly metrics?: Metric[];
@@ -45,7 +41,6 @@ export interface LogBatchInput {
   readonly tags?: RunTag[];
 }
 
-/** What MLflow's client accepts for a param or tag value: it stores `str(value)`. */
 /**
  * A value for a param or tag. Stored as MLflow stores it, Python's `str()` of the value
  * (`Param(key, str(value))` in `mlflow/tracking/_tracking_service/client.py`): `True`, `None`,
@@ -54,6 +49,7 @@ export interface LogBatchInput {
 export type Loggable = string | number | boolean | bigint | null | readonly unknown[] | Readonly<Record<string, unknown>>;
 
 export class TrackingClient {
+  #named: NamedRemote<TrackingStoreKind> | undefined;
   readonly store: RemoteTrackingStore;
   readonly trackingUri: string;
 
@@ -76,6 +72,11 @@ export class TrackingClient {
     }
   }
 
+  /** The store, called with named arguments (the store's own names; what is left out is null). */
+  get #call(): NamedRemote<TrackingStoreKind> {
+    return (this.#named ??= namedRemote(trackingStore, this.store));
+  }
+
   // --- experiments
 
   createExperiment(name: string, options: { artifactLocation?: string | null; tags?: Record<string, Loggable> } = {}): Promise<string> {
@@ -83,7 +84,7 @@ export class TrackingClient {
     if (artifactLocation?.startsWith('runs:')) {
       return Promise.reject(MlflowError.invalidParameterValue(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`));
     }
-    return this.store.createExperiment(name, artifactLocation, toPairs(options.tags));
+    return this.#call.createExperiment({ name, artifactLocation, tags: toPairs(options.tags) });
   }
 
   getExperiment(experimentId: string): Promise<Experiment> {
@@ -107,13 +108,11 @@ export class TrackingClient {
   }
 
   searchExperiments(options: SearchExperimentsOptions = {}): Promise<Page<Experiment>> {
-    return this.store.searchExperiments(
-      options.viewType ?? 'ACTIVE_ONLY',
-      options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
-      options.filterString ?? null,
-      options.orderBy ?? null,
-      options.pageToken ?? null,
-    );
+    return this.#call.searchExperiments({
+      ...options,
+      viewType: options.viewType ?? 'ACTIVE_ONLY',
+      maxResults: options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
+    });
   }
 
   setExperimentTag(experimentId: string, key: string, value: Loggable): Promise<void> {
@@ -130,7 +129,7 @@ export class TrackingClient {
   createRun(experimentId: string | null, options: { startTime?: number; tags?: Record<string, Loggable>; runName?: string | null } = {}): Promise<Run> {
     const tags = toPairs(options.tags);
     const userId = tags.find((t) => t.key === 'mlflow.user')?.value ?? 'unknown';
-    return this.store.createRun(experimentId, userId, options.startTime ?? Date.now(), tags, options.runName ?? null);
+    return this.#call.createRun({ ...options, experimentId, userId, startTime: options.startTime ?? Date.now(), tags });
   }
 
   getRun(runId: string): Promise<Run> {
@@ -149,7 +148,7 @@ export class TrackingClient {
   async #updateRun(runId: string, options: { status?: RunStatus; name?: string | null; endTime?: number | null }): Promise<RunInfo> {
     // MLflow's store takes the status whole; keep the current one when the caller changes only the name.
     const status = options.status ?? (await this.store.getRun(runId)).info.status;
-    return this.store.updateRunInfo(runId, status, options.endTime ?? null, options.name ?? null);
+    return this.#call.updateRunInfo({ runId, runStatus: status, endTime: options.endTime, runName: options.name });
   }
 
   deleteRun(runId: string): Promise<void> {
@@ -161,14 +160,12 @@ export class TrackingClient {
   }
 
   searchRuns(experimentIds: string[], options: SearchRunsOptions = {}): Promise<Page<Run>> {
-    return this.store.searchRuns(
+    return this.#call.searchRuns({
+      ...options,
       experimentIds,
-      options.filterString ?? null,
-      options.runViewType ?? 'ACTIVE_ONLY',
-      options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
-      options.orderBy ?? null,
-      options.pageToken ?? null,
-    );
+      runViewType: options.runViewType ?? 'ACTIVE_ONLY',
+      maxResults: options.maxResults ?? SEARCH_MAX_RESULTS_DEFAULT,
+    });
   }
 
   /** Every point of a metric, in logging order, following page tokens. */
@@ -176,7 +173,7 @@ export class TrackingClient {
     const points: Metric[] = [];
     let token: string | null = null;
     do {
-      const page: Page<Metric> = await this.store.getMetricHistory(runId, key, null, token);
+      const page: Page<Metric> = await this.#call.getMetricHistory({ runId, metricKey: key, pageToken: token });
       points.push(...page.items);
       token = page.nextPageToken;
     } while (token);

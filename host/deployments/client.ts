@@ -1,20 +1,29 @@
 /**
  * `DeployClient`: MLflow's `BaseDeploymentClient` surface over a deployment plugin running in a
  * worker. Required arguments are positional, MLflow's optional ones go in an options object (as
- * `TrackingClient` does); what the caller leaves out reaches the plugin as `null`, MLflow's None.
+ * `TrackingClient` does), named as the kind's shape names them; what the caller leaves out reaches
+ * the plugin as `null`, MLflow's None.
  */
-import type { DeploymentConfig, DeploymentDict, PredictionChunk, PredictionsResponse, RemoteDeployments } from '@flowhost/sdk';
+import {
+  deployments,
+  namedRemote,
+  type DeploymentDict,
+  type DeploymentsKind,
+  type NamedArgs,
+  type NamedRemote,
+  type PredictionChunk,
+  type PredictionsResponse,
+  type RemoteDeployments,
+} from '@flowhost/sdk';
 import { isPluginFailure } from '../errors.js';
 
-export interface DeploymentOptions {
-  readonly flavor?: string | null;
-  readonly config?: DeploymentConfig | null;
-  readonly endpoint?: string | null;
-}
+type Method = keyof DeploymentsKind['methods'];
+/** A method's arguments by name, those named in `Positional` left out (the client takes them in front). */
+type Options<N extends Method, Positional extends string = never> = Partial<Omit<NamedArgs<DeploymentsKind['methods'][N]>, Positional>>;
 
-export interface EndpointOption {
-  readonly endpoint?: string | null;
-}
+export type DeploymentOptions = Options<'createDeployment', 'name' | 'modelUri'>;
+
+export type EndpointOption = Options<'listDeployments'>;
 
 export class DeployClient {
   constructor(
@@ -24,30 +33,37 @@ export class DeployClient {
     readonly targetUri: string,
   ) {}
 
+  #named: NamedRemote<DeploymentsKind> | undefined;
+
+  /** The plugin, called with named arguments (the shape's names; what is left out is null). */
+  get #call(): NamedRemote<DeploymentsKind> {
+    return (this.#named ??= namedRemote(deployments, this.remote));
+  }
+
   // --- deployments
 
   createDeployment(name: string, modelUri: string, options: DeploymentOptions = {}): Promise<DeploymentDict> {
-    return this.remote.createDeployment(name, modelUri, options.flavor ?? null, options.config ?? null, options.endpoint ?? null);
+    return this.#call.createDeployment({ ...options, name, modelUri });
   }
 
-  updateDeployment(name: string, options: DeploymentOptions & { modelUri?: string | null } = {}): Promise<DeploymentDict | null> {
-    return this.remote.updateDeployment(name, options.modelUri ?? null, options.flavor ?? null, options.config ?? null, options.endpoint ?? null);
+  updateDeployment(name: string, options: Options<'updateDeployment', 'name'> = {}): Promise<DeploymentDict | null> {
+    return this.#call.updateDeployment({ ...options, name });
   }
 
-  deleteDeployment(name: string, options: { config?: DeploymentConfig | null; endpoint?: string | null } = {}): Promise<void> {
-    return this.remote.deleteDeployment(name, options.config ?? null, options.endpoint ?? null);
+  deleteDeployment(name: string, options: Options<'deleteDeployment', 'name'> = {}): Promise<void> {
+    return this.#call.deleteDeployment({ ...options, name });
   }
 
   listDeployments(options: EndpointOption = {}): Promise<DeploymentDict[]> {
-    return this.remote.listDeployments(options.endpoint ?? null);
+    return this.#call.listDeployments(options);
   }
 
-  getDeployment(name: string, options: EndpointOption = {}): Promise<DeploymentDict> {
-    return this.remote.getDeployment(name, options.endpoint ?? null);
+  getDeployment(name: string, options: Options<'getDeployment', 'name'> = {}): Promise<DeploymentDict> {
+    return this.#call.getDeployment({ ...options, name });
   }
 
   predict(deploymentName: string | null = null, inputs: unknown = null, options: EndpointOption = {}): Promise<PredictionsResponse> {
-    return this.remote.predict(deploymentName, inputs, options.endpoint ?? null);
+    return this.#call.predict({ ...options, deploymentName, inputs });
   }
 
   /**
@@ -60,17 +76,17 @@ export class DeployClient {
   }
 
   explain(deploymentName: string | null = null, df: unknown = null, options: EndpointOption = {}): Promise<unknown> {
-    return this.remote.explain(deploymentName, df, options.endpoint ?? null);
+    return this.#call.explain({ ...options, deploymentName, df });
   }
 
   // --- endpoints
 
-  createEndpoint(name: string, options: { config?: DeploymentConfig | null } = {}): Promise<DeploymentDict> {
-    return this.remote.createEndpoint(name, options.config ?? null);
+  createEndpoint(name: string, options: Options<'createEndpoint', 'name'> = {}): Promise<DeploymentDict> {
+    return this.#call.createEndpoint({ ...options, name });
   }
 
-  updateEndpoint(endpoint: string, options: { config?: DeploymentConfig | null } = {}): Promise<void> {
-    return this.remote.updateEndpoint(endpoint, options.config ?? null);
+  updateEndpoint(endpoint: string, options: Options<'updateEndpoint', 'endpoint'> = {}): Promise<void> {
+    return this.#call.updateEndpoint({ ...options, endpoint });
   }
 
   deleteEndpoint(endpoint: string): Promise<void> {
@@ -87,8 +103,8 @@ export class DeployClient {
 
   // --- the plugin module's functions, for convenience (MLflow has them at module level only)
 
-  runLocal(name: string, modelUri: string, options: { flavor?: string | null; config?: DeploymentConfig | null } = {}): Promise<void> {
-    return this.remote.runLocal(name, modelUri, options.flavor ?? null, options.config ?? null);
+  runLocal(name: string, modelUri: string, options: Options<'runLocal', 'name' | 'modelUri'> = {}): Promise<void> {
+    return this.#call.runLocal({ ...options, name, modelUri });
   }
 
   targetHelp(): Promise<string> {

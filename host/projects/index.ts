@@ -29,6 +29,7 @@ import {
   PROJECT_RUN_ID,
   PROJECT_STORAGE_DIR,
   PROJECT_SYNCHRONOUS,
+  PROJECT_WAIT_TIMEOUT_MS,
   projectBackend,
   pythonRepr,
   pythonStr,
@@ -52,11 +53,8 @@ import { SubmittedRun } from './submitted-run.js';
 
 export { SubmittedRun } from './submitted-run.js';
 
-/**
- * How long one `wait` may take before the backend counts as stuck: long projects are normal, and a
- * backend whose worker dies still fails the wait at once (the kernel rejects what a dead worker held).
- */
-export const DEFAULT_WAIT_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+/** How long one `wait` may take: the deadline the project backend kind gives its `wait` method. */
+export const DEFAULT_WAIT_TIMEOUT_MS = PROJECT_WAIT_TIMEOUT_MS;
 
 export interface RunProjectOptions {
   /** Default `main`. A `.py`, `.sh` or `.js` file of the project may be named instead. */
@@ -87,7 +85,7 @@ export interface RunProjectOptions {
   readonly storageDir?: string | null;
   /** Synchronous runs: aborting cancels the run (KILLED) and the call rejects with CANCELLED. */
   readonly signal?: AbortSignal;
-  /** Deadline of one `wait` call to the backend; default `DEFAULT_WAIT_TIMEOUT_MS`. */
+  /** Deadline of one `wait` call to the backend; default the method's own, `DEFAULT_WAIT_TIMEOUT_MS`. */
   readonly waitTimeoutMs?: number;
   /** Receives MLflow's progress lines (`=== Run (ID '…') succeeded ===`); default: stderr. */
   readonly log?: (line: string) => void;
@@ -139,7 +137,8 @@ export async function runProject(host: Flowhost, uri: string, options: RunProjec
   try {
     await client.logBatch(runId, { params: Object.entries({ ...params, ...extraParams }).map(([key, value]) => ({ key, value })) });
     const backend = await host.remote(projectBackend, entry, {});
-    const waiter = await host.remote(projectBackend, entry, {}, { timeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS });
+    // `wait` has its own long deadline in the kind's shape; another one needs a remote of its own.
+    const waiter = options.waitTimeoutMs === undefined ? backend : await host.remote(projectBackend, entry, {}, { timeoutMs: options.waitTimeoutMs });
     const answer = await backend.run(projectUri, entryPoint, parameters, version, { ...backendConfig, [PROJECT_RUN_ID]: runId }, trackingUri, experimentId);
     if (answer.runId !== runId) {
       throw new MlflowError(`The ${backendName} backend answered with run ID '${answer.runId}', not the run it was given ('${runId}'): a backend must run the project in that run.`, 'INTERNAL_ERROR');
@@ -223,7 +222,7 @@ async function resolveExperimentId(client: TrackingClient, options: RunProjectOp
   return process.env.MLFLOW_EXPERIMENT_ID || '0';
 }
 
-/** The tags MLflow's `_create_run` gives a project run (reference §4.2). */
+/** The tags MLflow's `_create_run` gives a project run (`mlflow/projects/utils.py`). */
 function projectTags(directory: string, entryPoint: string, parentRunId: string | null): Record<string, string> {
   const tags: Record<string, string> = {
     'mlflow.user': systemUser(),

@@ -1,6 +1,6 @@
 /**
  * MLflow's FileStore (`mlflow/store/tracking/file_store.py`, MLflow 3.6) as a flowhost tracking
- * store. It reads and writes MLflow's on-disk layout exactly (reference §9): real MLflow reads what
+ * store. It reads and writes MLflow's on-disk layout exactly (`mlflow/store/tracking/file_store.py`): real MLflow reads what
  * this store writes, and this store reads what MLflow wrote.
  *
  * ```
@@ -75,7 +75,7 @@ import { withLock } from '../storage/lock.js';
 import { commitJournal, hasJournal, rollBack, writeJournal, type JournalEntry } from '../storage/journal.js';
 
 // ---------------------------------------------------------------------------------------------
-// Layout constants (reference §9.1)
+// Layout constants (`FileStore` in mlflow/store/tracking/file_store.py)
 
 const META = 'meta.yaml';
 const TRASH = '.trash';
@@ -214,7 +214,7 @@ class Slicer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// meta.yaml ⇄ entities (reference §9.2)
+// meta.yaml ⇄ entities (`FileStore._get_*_from_dir`, `write_yaml` calls)
 
 /** A run's `meta.yaml`, parsed; `deletedTime` is absent when the file has no `deleted_time` key. */
 interface StoredRun {
@@ -513,7 +513,7 @@ function matchesView(view: ViewType, stage: LifecycleStage): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ids and names (reference §9.5)
+// Ids and names (`FileStore`, `mlflow/utils/validation.py`)
 
 /**
  * MLflow's `_generate_unique_integer_id`: the last 18 decimal digits of a random 128-bit integer,
@@ -937,7 +937,7 @@ export class FileStore implements TrackingStore {
     return { info, data: { metrics, params, tags }, inputs: { datasetInputs: this.readInputs(entry) } };
   }
 
-  /** Dataset inputs (reference §9.2): `inputs/<id>/meta.yaml` pointing at `<experiment>/datasets/<id>/meta.yaml`. */
+  /** Dataset inputs (`FileStore.log_inputs`): `inputs/<id>/meta.yaml` pointing at `<experiment>/datasets/<id>/meta.yaml`. */
   private readInputs(entry: CachedRun): DatasetInput[] {
     const inputsDir = path.join(entry.runDir, 'inputs');
     const datasetsDir = path.join(entry.experimentDir, 'datasets');
@@ -1419,7 +1419,7 @@ export class FileStore implements TrackingStore {
           source_type: 'DATASET',
           source_id: datasetId,
           destination_type: 'RUN',
-          // MLflow writes the source id here too (a bug kept for compatibility, reference §9.2).
+          // MLflow writes the source id here too (a bug kept for compatibility: `FileStore.log_inputs`).
           destination_id: datasetId,
           tags: inputTags,
         });

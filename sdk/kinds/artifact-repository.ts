@@ -4,12 +4,34 @@
  * builds MLflow's API (`log_artifact(s)`, `download_artifacts`, …) on these four methods, checks
  * every path before the plugin sees it, and checks every listing the plugin returns.
  */
-import { FileInfoSchema } from '../entities.js';
+import { notADirectChild } from '../artifact-store/paths.js';
+import { FileInfoSchema, type FileInfo } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import * as s from '../schema.js';
 import { defineKind, definePlugin, method, type ContextOf, type Implementation, type Remote } from '../shape.js';
 
 const artifactPath = s.string();
+
+/**
+ * What a listing of `dir` may name: its direct children, each once, none with a negative size. A
+ * plugin naming anything else (a parent, a sibling, `..`) would steer a download outside the
+ * folder asked for. An entry for the folder itself (`.` or `dir`) is allowed: MLflow's own
+ * recursion skips it, and so does the host's client.
+ */
+function listingOfChildren(listing: FileInfo[], dir: string | null): string | null {
+  const shownDir = dir === null ? 'the root' : `'${dir}'`;
+  const seen = new Set<string>();
+  for (const info of listing) {
+    if (info.path === '.' || info.path === dir) continue;
+    const shown = JSON.stringify(info.path.length > 200 ? `${info.path.slice(0, 200)}…` : info.path);
+    const why = notADirectChild(dir, info.path);
+    if (why) return `listArtifacts of ${shownDir} named ${shown}: ${why}`;
+    if (seen.has(info.path)) return `listArtifacts of ${shownDir} named ${shown} twice`;
+    if (info.fileSize !== null && info.fileSize < 0) return `listArtifacts of ${shownDir} gave ${shown} a negative size`;
+    seen.add(info.path);
+  }
+  return null;
+}
 
 export const artifactRepository = defineKind({
   group: 'artifact_repository',
@@ -20,34 +42,39 @@ export const artifactRepository = defineKind({
   ),
   contextForUri: (uri) => ({ artifactUri: uri, trackingUri: null, registryUri: null }),
   readOnly: ['listArtifacts'],
+  naming: 'uri-scheme',
   methods: {
     writeArtifact: method({
-      args: [artifactPath, s.byteStream()],
+      args: [['artifactPath', artifactPath], ['content', s.byteStream()]],
       result: s.none(),
-      doc: '(artifactPath, content): store the bytes at the path, replacing a file there; a write that fails must leave no complete-looking artifact',
+      doc: 'store the bytes at the path, replacing a file there; a write that fails must leave no complete-looking artifact',
     }),
     readArtifact: method({
-      args: [artifactPath],
+      args: [['artifactPath', artifactPath]],
       result: s.byteStream(),
       // A source with `readInto` (and `remaining()`) is read straight into the transfer buffers:
       // `FileSource` of @flowhost/sdk/artifact-store is one.
-      doc: '(artifactPath) → the bytes of one file; RESOURCE_DOES_NOT_EXIST if there is none',
+      doc: '→ the bytes of one file; RESOURCE_DOES_NOT_EXIST if there is none',
     }),
     listArtifacts: method({
-      args: [s.nullable(artifactPath)],
+      args: [['path', s.nullable(artifactPath)]],
       result: s.array(FileInfoSchema),
-      // The host refuses (protocol violation) a listing naming anything but direct children of `path`.
-      doc: '(path) → the direct children of a directory (null = the root), paths relative to the root; [] for a file or a missing path',
+      // Anything else is the plugin's protocol violation, refused at every level.
+      resultRule: (listing, [path]) => listingOfChildren(listing, path),
+      doc: '→ the direct children of a directory (null = the root), paths relative to the root; [] for a file or a missing path',
     }),
     deleteArtifacts: method({
-      args: [s.nullable(artifactPath)],
+      args: [['path', s.nullable(artifactPath)]],
       result: s.none(),
-      doc: '(path): delete a file or a directory tree (null = everything)',
-      // MLflow's base class silently does nothing; a repository that cannot delete must say so.
-      fallback: () => () => {
-        throw MlflowError.notImplemented('This artifact repository does not support deleting artifacts.');
-      },
+      doc: 'delete a file or a directory tree (null = everything)',
+      optional: true,
     }),
+  },
+  fallbacks: {
+    // MLflow's base class silently does nothing; a repository that cannot delete must say so.
+    deleteArtifacts: () => () => {
+      throw MlflowError.notImplemented('This artifact repository does not support deleting artifacts.');
+    },
   },
 });
 

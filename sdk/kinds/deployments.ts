@@ -24,7 +24,7 @@
 import { MlflowError } from '../errors.js';
 import { pythonRepr } from '../mlflow/python.js';
 import * as s from '../schema.js';
-import { defineKind, definePlugin, method, type ContextOf, type Implementation, type Remote } from '../shape.js';
+import { defineKind, definePlugin, method, type AnyImplementation, type ContextOf, type Implementation, type Remote } from '../shape.js';
 
 /** A deployment or endpoint description: MLflow returns plain dicts (`"name"` by convention only). */
 export type DeploymentDict = Record<string, unknown>;
@@ -49,28 +49,14 @@ const anything = s.unknown();
 const discarded: s.Schema<void> = { description: 'nothing (any value is ignored)', parse: () => undefined };
 
 /** The base client's default for the endpoint methods (`BaseDeploymentClient`). */
-const unimplementedInBase = () => {
+const unimplementedInBase = (): never => {
   throw new MlflowError('Method is unimplemented in base client. Implementation should be provided by specific target plugins.');
 };
 
-/**
- * MLflow's defaults for the client methods a plugin may leave out. Shared by the shape's fallbacks
- * and by `defineDeploymentPlugin`, which cannot know before the client is built which ones it has.
- */
-const CLIENT_DEFAULTS = {
-  explain: () => {
-    throw new MlflowError('Computing model explanations is not yet supported for this deployment target');
-  },
-  // MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary.
-  predictStream: () => {
-    throw MlflowError.notImplemented('This deployment client does not implement predictStream.');
-  },
-  createEndpoint: unimplementedInBase,
-  updateEndpoint: unimplementedInBase,
-  deleteEndpoint: unimplementedInBase,
-  listEndpoints: unimplementedInBase,
-  getEndpoint: unimplementedInBase,
-} as const;
+/** MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary. */
+const noPredictStream = (): never => {
+  throw MlflowError.notImplemented('This deployment client does not implement predictStream.');
+};
 
 /**
  * A stream lives in the worker that opened it (the kind is `stateful`: one worker, never retired on
@@ -88,62 +74,76 @@ export const deployments = defineKind({
   /** MLflow instantiates the client with the full, original target URI (`faketarget:/suffix` included). */
   context: s.object({ targetUri: s.string() }, 'deployments context'),
   contextForUri: (uri) => ({ targetUri: uri }),
+  naming: 'name',
   methods: {
     // --- the module (MLflow's plugin_manager checks, run_local, target_help)
     pluginInterfaces: method({
       args: [],
       result: s.object({ missingInterfaces: s.array(s.string()), clients: s.array(s.string()) }, 'deployment plugin interfaces'),
-      doc: '() → the required module functions it lacks, and the names of the clients it defines (MLflow wants exactly one)',
+      doc: '→ the required module functions it lacks, and the names of the clients it defines (MLflow wants exactly one)',
     }),
-    openClient: method({ args: [], result: nothing, doc: '() → builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there' }),
-    runLocal: method({ args: [text, text, maybeText, config], result: discarded, doc: '(name, modelUri, flavor, config): deploy locally, for testing' }),
-    targetHelp: method({ args: [], result: s.string(), doc: '() → target-specific help: config fields, target URI format' }),
+    openClient: method({ args: [], result: nothing, doc: 'builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there' }),
+    runLocal: method({ args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config]], result: discarded, doc: 'deploy locally, for testing' }),
+    targetHelp: method({ args: [], result: s.string(), doc: '→ target-specific help: config fields, target URI format' }),
 
     // --- deployments (abstract in BaseDeploymentClient: every client must have them)
     createDeployment: method({
-      args: [text, text, maybeText, config, maybeText],
+      args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
       result: dict,
-      doc: '(name, modelUri, flavor, config, endpoint) → the deployment (a dict with "name"; the CLI also prints "flavor")',
+      doc: '→ the deployment (a dict with "name"; the CLI also prints "flavor")',
     }),
     updateDeployment: method({
-      args: [text, maybeText, maybeText, config, maybeText],
+      args: [['name', text], ['modelUri', maybeText], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
       result: s.nullable(dict),
-      doc: '(name, modelUri, flavor, config, endpoint) → a dict or null (the CLI prints its "flavor")',
+      doc: '→ a dict or null (the CLI prints its "flavor")',
     }),
-    deleteDeployment: method({ args: [text, config, maybeText], result: discarded, doc: '(name, config, endpoint): idempotent' }),
-    listDeployments: method({ args: [maybeText], result: s.array(dict), doc: '(endpoint) → the deployments, dicts with "name"' }),
-    getDeployment: method({ args: [text, maybeText], result: dict, doc: '(name, endpoint) → a dict describing the deployment' }),
-    predict: method({ args: [maybeText, anything, maybeText], result: dict, doc: '(deploymentName, inputs, endpoint) → PredictionsResponse' }),
+    deleteDeployment: method({ args: [['name', text], ['config', config], ['endpoint', maybeText]], result: discarded, doc: 'idempotent' }),
+    listDeployments: method({ args: [['endpoint', maybeText]], result: s.array(dict), doc: '→ the deployments, dicts with "name"' }),
+    getDeployment: method({ args: [['name', text], ['endpoint', maybeText]], result: dict, doc: '→ a dict describing the deployment' }),
+    predict: method({ args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]], result: dict, doc: '→ PredictionsResponse' }),
 
     // --- predict_stream, as ids: an iterator cannot cross the boundary
     predictStreamOpen: method({
-      args: [maybeText, anything, maybeText],
+      args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]],
       result: s.string(),
-      doc: '(deploymentName, inputs, endpoint) → a stream id; MLflow’s default raises NotImplementedError',
-      fallback: () => CLIENT_DEFAULTS.predictStream,
+      doc: '→ a stream id; MLflow’s default raises NotImplementedError',
+      optional: true,
     }),
     predictStreamNext: method({
-      args: [text],
+      args: [['streamId', text]],
       result: s.object({ done: s.boolean(), chunk: s.nullable(dict) }, 'stream step'),
-      doc: '(streamId) → { done, chunk }; the stream is forgotten once done or failed',
-      fallback: () => (streamId: string) => {
-        throw noSuchStream(streamId);
-      },
+      doc: '→ { done, chunk }; the stream is forgotten once done or failed',
+      optional: true,
     }),
     predictStreamClose: method({
-      args: [text],
+      args: [['streamId', text]],
       result: nothing,
-      doc: '(streamId): stops the stream early (the iterator’s return()); unknown ids are ignored',
-      fallback: () => () => undefined,
+      doc: 'stops the stream early (the iterator’s return()); unknown ids are ignored',
+      optional: true,
     }),
 
     // --- methods with a default in BaseDeploymentClient
-    explain: method({ args: [maybeText, anything, maybeText], result: anything, doc: '(deploymentName, df, endpoint) → explanations', fallback: () => CLIENT_DEFAULTS.explain }),
-    createEndpoint: method({ args: [text, config], result: dict, doc: '(name, config) → the endpoint, a dict with "name"', fallback: () => unimplementedInBase }),
-    updateEndpoint: method({ args: [text, config], result: discarded, doc: '(endpoint, config)', fallback: () => unimplementedInBase }),
-    deleteEndpoint: method({ args: [text], result: discarded, doc: '(endpoint)', fallback: () => unimplementedInBase }),
-    listEndpoints: method({ args: [], result: s.array(dict), doc: '() → the endpoints, dicts with "name"', fallback: () => unimplementedInBase }),
-    getEndpoint: method({ args: [text], result: dict, doc: '(endpoint) → a dict with "name"', fallback: () => unimplementedInBase }),
+    explain: method({ args: [['deploymentName', maybeText], ['df', anything], ['endpoint', maybeText]], result: anything, doc: '→ explanations', optional: true }),
+    createEndpoint: method({ args: [['name', text], ['config', config]], result: dict, doc: '→ the endpoint, a dict with "name"', optional: true }),
+    updateEndpoint: method({ args: [['endpoint', text], ['config', config]], result: discarded, doc: 'change the endpoint\'s configuration', optional: true }),
+    deleteEndpoint: method({ args: [['endpoint', text]], result: discarded, doc: 'delete the endpoint', optional: true }),
+    listEndpoints: method({ args: [], result: s.array(dict), doc: '→ the endpoints, dicts with "name"', optional: true }),
+    getEndpoint: method({ args: [['endpoint', text]], result: dict, doc: '→ a dict with "name"', optional: true }),
+  },
+  fallbacks: {
+    predictStreamOpen: () => noPredictStream,
+    predictStreamNext: () => (streamId) => {
+      throw noSuchStream(streamId);
+    },
+    predictStreamClose: () => () => undefined,
+    explain: () => () => {
+      throw new MlflowError('Computing model explanations is not yet supported for this deployment target');
+    },
+    createEndpoint: () => unimplementedInBase,
+    updateEndpoint: () => unimplementedInBase,
+    deleteEndpoint: () => unimplementedInBase,
+    listEndpoints: () => unimplementedInBase,
+    getEndpoint: () => unimplementedInBase,
   },
 });
 
@@ -154,10 +154,15 @@ export type DeploymentsImplementation = Implementation<DeploymentsKind>;
 /** What the host holds: every method of the flat shape, asynchronous. */
 export type RemoteDeployments = Remote<DeploymentsKind>;
 
-const REQUIRED_CLIENT_METHODS = ['createDeployment', 'updateDeployment', 'deleteDeployment', 'listDeployments', 'getDeployment', 'predict'] as const;
-const OPTIONAL_CLIENT_METHODS = ['explain', 'createEndpoint', 'updateEndpoint', 'deleteEndpoint', 'listEndpoints', 'getEndpoint'] as const;
-type RequiredClientMethod = (typeof REQUIRED_CLIENT_METHODS)[number];
-type OptionalClientMethod = (typeof OPTIONAL_CLIENT_METHODS)[number];
+/** The kind's methods that are not the client's: the module's functions and the stream protocol. */
+const MODULE_METHODS = ['pluginInterfaces', 'openClient', 'runLocal', 'targetHelp', 'predictStreamOpen', 'predictStreamNext', 'predictStreamClose'] as const;
+type Methods = DeploymentsKind['methods'];
+type ClientMethod = Exclude<keyof Methods, (typeof MODULE_METHODS)[number]>;
+/** MLflow's abstract methods of `BaseDeploymentClient`: those the shape requires. The others have the shape's fallback. */
+type RequiredClientMethod = { [N in ClientMethod]: Methods[N] extends { required: true } ? N : never }[ClientMethod];
+type OptionalClientMethod = Exclude<ClientMethod, RequiredClientMethod>;
+const CLIENT_METHODS = Object.keys(deployments.methods).filter((name) => !(MODULE_METHODS as readonly string[]).includes(name)) as ClientMethod[];
+const REQUIRED_CLIENT_METHODS = CLIENT_METHODS.filter((name) => deployments.methods[name].required);
 
 /** One chunk of a prediction stream: MLflow's `predict_stream` yields dicts. */
 export type PredictionChunk = Record<string, unknown>;
@@ -268,14 +273,18 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
     return client;
   };
 
-  const call = (name: RequiredClientMethod | OptionalClientMethod) =>
+  const call = (name: ClientMethod) =>
     async (...args: unknown[]): Promise<unknown> => {
       const target = await getClient();
       const own = (target as unknown as Record<string, unknown>)[name];
-      const result = typeof own === 'function' ? await (own as AnyFunction).apply(target, args) : await (CLIENT_DEFAULTS[name as OptionalClientMethod] as AnyFunction)(...args);
+      // A method the client lacks gets MLflow's base-class default: the shape's fallback.
+      const fallback = deployments.methods[name].fallback;
+      const run = typeof own === 'function' ? (own as AnyFunction).bind(target) : (fallback!(target as unknown as AnyImplementation) as AnyFunction);
+      const result = await run(...args);
       await flushStdio();
       return result;
     };
+  const clientCalls = Object.fromEntries(CLIENT_METHODS.map((name) => [name, call(name)]));
 
   const streams = new Map<string, AsyncIterator<unknown>>();
   // Ids must not repeat across worker restarts: a caller still holding an id from a worker that
@@ -298,22 +307,11 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
       await flushStdio();
       return help;
     },
-    createDeployment: call('createDeployment'),
-    updateDeployment: call('updateDeployment'),
-    deleteDeployment: call('deleteDeployment'),
-    listDeployments: call('listDeployments'),
-    getDeployment: call('getDeployment'),
-    predict: call('predict'),
-    explain: call('explain'),
-    createEndpoint: call('createEndpoint'),
-    updateEndpoint: call('updateEndpoint'),
-    deleteEndpoint: call('deleteEndpoint'),
-    listEndpoints: call('listEndpoints'),
-    getEndpoint: call('getEndpoint'),
+    ...clientCalls,
 
     predictStreamOpen: async (deploymentName: string | null, inputs: unknown, endpoint: string | null) => {
       const target = await getClient();
-      if (typeof target.predictStream !== 'function') return CLIENT_DEFAULTS.predictStream();
+      if (typeof target.predictStream !== 'function') return noPredictStream();
       if (streams.size >= MAX_OPEN_PREDICTION_STREAMS) {
         throw new MlflowError(
           `${MAX_OPEN_PREDICTION_STREAMS} prediction streams are already open on this deployment client; finish or close one (its iterator's return()) first.`,

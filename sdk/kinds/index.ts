@@ -7,15 +7,19 @@ import { projectBackend } from './project-backend.js';
 import { runContextProvider } from './run-context-provider.js';
 import { trackingStore } from './tracking-store.js';
 
-export const KINDS: Partial<Record<PluginGroup, KindShape>> = {
+/** Complete: a group without a kind does not type-check. */
+export const KINDS: { readonly [G in PluginGroup]: KindShape<G> } = {
   tracking_store: trackingStore,
   artifact_repository: artifactRepository,
-  deployments,
   run_context_provider: runContextProvider,
-  project_backend: projectBackend,
   model_registry_store: modelRegistryStore,
+  project_backend: projectBackend,
+  deployments,
 };
 
-export function kindOf(group: PluginGroup): KindShape | undefined {
+/** Every entry-point group, in the order listings show them. */
+export const PLUGIN_GROUPS = Object.freeze(Object.keys(KINDS)) as readonly PluginGroup[];
+
+export function kindOf<G extends PluginGroup>(group: G): KindShape<G> {
   return KINDS[group];
 }

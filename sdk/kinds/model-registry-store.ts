@@ -17,7 +17,6 @@ import {
   RegisteredModelSchema,
   RegisteredModelTagSchema,
   type ModelVersion,
-  type RegisteredModel,
 } from '../registry-entities.js';
 import * as s from '../schema.js';
 import { defineKind, definePlugin, method, type ContextOf, type Implementation, type Remote } from '../shape.js';
@@ -34,23 +33,27 @@ const maybeText = s.nullable(s.string());
 const orderBy = s.nullable(s.array(s.string()));
 const nothing = s.none();
 
-const notImplemented = (what: string) => () => () => {
+const notImplemented = (what: string) => () => (): never => {
   throw MlflowError.notImplemented(`This model registry store does not implement ${what}.`);
 };
 
-type Call = (...args: unknown[]) => Promise<unknown>;
+/** What `latestVersionsBySearch` needs of a store (the kind's own methods, by their shape). */
+interface VersionSearch {
+  getRegisteredModel(name: string): unknown;
+  searchModelVersions(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Page<ModelVersion> | Promise<Page<ModelVersion>>;
+}
 
 /** The highest version of each stage asked for, found through `searchModelVersions`. */
-async function latestVersionsBySearch(self: Record<string, unknown>, modelName: string, stages: string[] | null): Promise<ModelVersion[]> {
+async function latestVersionsBySearch(self: VersionSearch, modelName: string, stages: string[] | null): Promise<ModelVersion[]> {
   // The name must exist: MLflow answers RESOURCE_DOES_NOT_EXIST rather than an empty list.
-  await (self.getRegisteredModel as Call)(modelName);
+  await self.getRegisteredModel(modelName);
   const wanted: string[] = stages && stages.length > 0 ? stages.map((stage) => canonicalStage(stage)) : [...MODEL_VERSION_STAGES];
   // MLflow's filter strings cannot escape a quote: a name holding both kinds is checked below instead.
   const filter = !modelName.includes("'") ? `name = '${modelName}'` : !modelName.includes('"') ? `name = "${modelName}"` : null;
   const latest = new Map<string, ModelVersion>();
   let token: string | null = null;
   do {
-    const page = (await (self.searchModelVersions as Call)(filter, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD, null, token)) as Page<ModelVersion>;
+    const page: Page<ModelVersion> = await self.searchModelVersions(filter, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD, null, token);
     for (const mv of page.items) {
       if (mv.name !== modelName || mv.currentStage === null || !wanted.includes(mv.currentStage)) continue;
       const seen = latest.get(mv.currentStage);
@@ -79,111 +82,113 @@ export const modelRegistryStore = defineKind({
   context: s.object({ storeUri: s.string(), trackingUri: s.nullable(s.string()) }, 'model registry store context'),
   contextForUri: (uri) => ({ storeUri: uri, trackingUri: uri }),
   readOnly: ['searchRegisteredModels', 'getRegisteredModel', 'getLatestVersions', 'getModelVersion', 'getModelVersionDownloadUri', 'searchModelVersions', 'getModelVersionByAlias'],
+  naming: 'uri-scheme',
   methods: {
     // --- registered models
     createRegisteredModel: method({
-      args: [name, s.nullable(s.array(RegisteredModelTagSchema)), maybeText, maybeText],
+      args: [['name', name], ['tags', s.nullable(s.array(RegisteredModelTagSchema))], ['description', maybeText], ['deploymentJobId', maybeText]],
       result: RegisteredModelSchema,
-      doc: '(name, tags, description, deploymentJobId) → the new RegisteredModel; RESOURCE_ALREADY_EXISTS if taken',
+      doc: '→ the new RegisteredModel; RESOURCE_ALREADY_EXISTS if taken',
     }),
     updateRegisteredModel: method({
-      args: [name, maybeText, maybeText],
+      args: [['name', name], ['description', maybeText], ['deploymentJobId', maybeText]],
       result: RegisteredModelSchema,
-      doc: '(name, description, deploymentJobId) → the updated RegisteredModel',
+      doc: '→ the updated RegisteredModel',
     }),
-    renameRegisteredModel: method({ args: [name, s.string()], result: RegisteredModelSchema, doc: '(name, newName) → the renamed RegisteredModel, its versions moved along' }),
-    deleteRegisteredModel: method({ args: [name], result: nothing, doc: '(name): the model and every version; RESOURCE_DOES_NOT_EXIST if missing' }),
+    renameRegisteredModel: method({ args: [['name', name], ['newName', s.string()]], result: RegisteredModelSchema, doc: '→ the renamed RegisteredModel, its versions moved along' }),
+    deleteRegisteredModel: method({ args: [['name', name]], result: nothing, doc: 'the model and every version; RESOURCE_DOES_NOT_EXIST if missing' }),
     searchRegisteredModels: method({
-      args: [maybeText, s.integer(), orderBy, maybeText],
+      args: [['filterString', maybeText], ['maxResults', s.integer()], ['orderBy', orderBy], ['pageToken', maybeText]],
       result: pageSchema(RegisteredModelSchema),
-      doc: "(filterString, maxResults, orderBy, pageToken) → one page of registered models (filter on name and tags; order by name, creation_timestamp, last_updated_timestamp)",
+      doc: "→ one page of registered models (filter on name and tags; order by name, creation_timestamp, last_updated_timestamp)",
     }),
-    getRegisteredModel: method({ args: [name], result: RegisteredModelSchema, doc: '(name) → RegisteredModel with its latest versions, tags and aliases' }),
+    getRegisteredModel: method({ args: [['name', name]], result: RegisteredModelSchema, doc: '→ RegisteredModel with its latest versions, tags and aliases' }),
     getLatestVersions: method({
-      args: [name, s.nullable(s.array(s.string()))],
+      args: [['name', name], ['stages', s.nullable(s.array(s.string()))]],
       result: s.array(ModelVersionSchema),
-      doc: '(name, stages) → the highest version of each stage; null or empty stages = every stage',
-      fallback: (self) => (modelName: string, stages: string[] | null) => latestVersionsBySearch(self, modelName, stages),
+      doc: '→ the highest version of each stage; null or empty stages = every stage', optional: true,
     }),
     setRegisteredModelTag: method({
-      args: [name, RegisteredModelTagSchema],
+      args: [['name', name], ['tag', RegisteredModelTagSchema]],
       result: nothing,
-      doc: '(name, tag)',
-      fallback: notImplemented('setRegisteredModelTag'),
+      doc: 'set (or overwrite) one registered model tag', optional: true,
     }),
     deleteRegisteredModelTag: method({
-      args: [name, s.string()],
+      args: [['name', name], ['key', s.string()]],
       result: nothing,
-      doc: '(name, key)',
-      fallback: notImplemented('deleteRegisteredModelTag'),
+      doc: 'remove one registered model tag', optional: true,
     }),
 
     // --- model versions
     createModelVersion: method({
-      args: [name, s.string(), maybeText, s.nullable(s.array(ModelVersionTagSchema)), maybeText, maybeText, maybeText, maybeText],
+      args: [['name', name], ['source', s.string()], ['runId', maybeText], ['tags', s.nullable(s.array(ModelVersionTagSchema))], ['runLink', maybeText], ['description', maybeText], ['localModelPath', maybeText], ['modelId', maybeText]],
       result: ModelVersionSchema,
-      doc: '(name, source, runId, tags, runLink, description, localModelPath, modelId) → the new ModelVersion (next number, stage None, READY)',
+      doc: '→ the new ModelVersion (next number, stage None, READY)',
     }),
-    updateModelVersion: method({ args: [name, version, maybeText], result: ModelVersionSchema, doc: '(name, version, description) → the updated ModelVersion' }),
+    updateModelVersion: method({ args: [['name', name], ['version', version], ['description', maybeText]], result: ModelVersionSchema, doc: '→ the updated ModelVersion' }),
     transitionModelVersionStage: method({
-      args: [name, version, s.string(), s.boolean()],
+      args: [['name', name], ['version', version], ['stage', s.string()], ['archiveExistingVersions', s.boolean()]],
       result: ModelVersionSchema,
-      doc: '(name, version, stage, archiveExistingVersions) → the moved ModelVersion; stage matched case-insensitively',
+      doc: '→ the moved ModelVersion; stage matched case-insensitively',
     }),
-    deleteModelVersion: method({ args: [name, version], result: nothing, doc: '(name, version): the version and the aliases pointing at it' }),
-    getModelVersion: method({ args: [name, version], result: ModelVersionSchema, doc: '(name, version) → ModelVersion; RESOURCE_DOES_NOT_EXIST if missing or deleted' }),
+    deleteModelVersion: method({ args: [['name', name], ['version', version]], result: nothing, doc: 'the version and the aliases pointing at it' }),
+    getModelVersion: method({ args: [['name', name], ['version', version]], result: ModelVersionSchema, doc: '→ ModelVersion; RESOURCE_DOES_NOT_EXIST if missing or deleted' }),
     getModelVersionDownloadUri: method({
-      args: [name, version],
+      args: [['name', name], ['version', version]],
       result: s.string(),
-      doc: '(name, version) → where the version\'s files can be read',
-      // MLflow's stores answer the storage location, which is the source unless the store copied it.
-      fallback: (self) => async (modelName: string, modelVersion: string) => {
-        const mv = (await (self.getModelVersion as Call)(modelName, modelVersion)) as ModelVersion;
-        return mv.source ?? '';
-      },
+      doc: '→ where the version\'s files can be read',
+      optional: true,
     }),
     searchModelVersions: method({
-      args: [maybeText, s.integer(), orderBy, maybeText],
+      args: [['filterString', maybeText], ['maxResults', s.integer()], ['orderBy', orderBy], ['pageToken', maybeText]],
       result: pageSchema(ModelVersionSchema),
-      doc: '(filterString, maxResults, orderBy, pageToken) → one page of model versions (filter on name, version_number, run_id, source_path and tags)',
+      doc: '→ one page of model versions (filter on name, version_number, run_id, source_path and tags)',
     }),
     setModelVersionTag: method({
-      args: [name, version, ModelVersionTagSchema],
+      args: [['name', name], ['version', version], ['tag', ModelVersionTagSchema]],
       result: nothing,
-      doc: '(name, version, tag)',
-      fallback: notImplemented('setModelVersionTag'),
+      doc: 'set (or overwrite) one model version tag', optional: true,
     }),
     deleteModelVersionTag: method({
-      args: [name, version, s.string()],
+      args: [['name', name], ['version', version], ['key', s.string()]],
       result: nothing,
-      doc: '(name, version, key)',
-      fallback: notImplemented('deleteModelVersionTag'),
+      doc: 'remove one model version tag', optional: true,
     }),
 
     // --- aliases
     setRegisteredModelAlias: method({
-      args: [name, s.string(), version],
+      args: [['name', name], ['alias', s.string()], ['version', version]],
       result: nothing,
-      doc: '(name, alias, version): points the alias at the version, moving it if set',
-      fallback: notImplemented('setRegisteredModelAlias'),
+      doc: 'points the alias at the version, moving it if set', optional: true,
     }),
     deleteRegisteredModelAlias: method({
-      args: [name, s.string()],
+      args: [['name', name], ['alias', s.string()]],
       result: nothing,
-      doc: '(name, alias)',
-      fallback: notImplemented('deleteRegisteredModelAlias'),
+      doc: 'remove the alias', optional: true,
     }),
     getModelVersionByAlias: method({
-      args: [name, s.string()],
+      args: [['name', name], ['alias', s.string()]],
       result: ModelVersionSchema,
-      doc: '(name, alias) → the ModelVersion the alias points at',
-      fallback: (self) => async (modelName: string, alias: string) => {
-        const model = (await (self.getRegisteredModel as Call)(modelName)) as RegisteredModel;
-        const target = Object.hasOwn(model.aliases, alias) ? model.aliases[alias] : undefined;
-        if (target === undefined) throw MlflowError.invalidParameterValue(`Registered model alias ${alias} not found.`);
-        return (await (self.getModelVersion as Call)(modelName, target)) as ModelVersion;
-      },
+      doc: '→ the ModelVersion the alias points at', optional: true,
     }),
+  },
+  fallbacks: {
+    getLatestVersions: (self) => (name, stages) => latestVersionsBySearch(self, name, stages),
+    // MLflow's stores answer the storage location, which is the source unless the store copied it.
+    getModelVersionDownloadUri: (self) => async (name, version) => (await self.getModelVersion(name, version)).source ?? '',
+    getModelVersionByAlias: (self) => async (name, alias) => {
+      const model = await self.getRegisteredModel(name);
+      const target = Object.hasOwn(model.aliases, alias) ? model.aliases[alias] : undefined;
+      if (target === undefined) throw MlflowError.invalidParameterValue(`Registered model alias ${alias} not found.`);
+      return self.getModelVersion(name, target);
+    },
+    // A store that cannot keep a tag or an alias must say so rather than drop it.
+    setRegisteredModelTag: notImplemented('setRegisteredModelTag'),
+    deleteRegisteredModelTag: notImplemented('deleteRegisteredModelTag'),
+    setModelVersionTag: notImplemented('setModelVersionTag'),
+    deleteModelVersionTag: notImplemented('deleteModelVersionTag'),
+    setRegisteredModelAlias: notImplemented('setRegisteredModelAlias'),
+    deleteRegisteredModelAlias: notImplemented('deleteRegisteredModelAlias'),
   },
 });
 

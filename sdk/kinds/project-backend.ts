@@ -25,6 +25,12 @@ export const PROJECT_RUN_ID = 'RUN_ID';
 
 const runId = s.string();
 
+/**
+ * How long one `wait` may take before the backend counts as stuck: long projects are normal, and a
+ * backend whose worker dies still fails the wait at once (the kernel rejects what a dead worker held).
+ */
+export const PROJECT_WAIT_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+
 export const projectBackend = defineKind({
   group: 'project_backend',
   // Submitted runs are ids into the backend's memory: one worker, never retired on purpose.
@@ -32,15 +38,16 @@ export const projectBackend = defineKind({
   /** MLflow builds a backend with no arguments (`entrypoint.load()()`). */
   context: s.object({}, 'project backend context'),
   contextForUri: () => ({}),
+  naming: 'name',
   methods: {
     run: method({
-      args: [s.string(), s.string(), s.record(s.string()), s.nullable(s.string()), s.record(s.unknown()), s.string(), s.string()],
+      args: [['projectUri', s.string()], ['entryPoint', s.string()], ['params', s.record(s.string())], ['version', s.nullable(s.string())], ['backendConfig', s.record(s.unknown())], ['trackingUri', s.string()], ['experimentId', s.string()]],
       result: s.object({ runId }, 'submitted run'),
-      doc: '(projectUri, entryPoint, params, version, backendConfig, trackingUri, experimentId) → { runId }; starts the run and returns at once',
+      doc: '→ { runId }; starts the run and returns at once',
     }),
-    wait: method({ args: [runId], result: s.boolean(), doc: '(runId) → true when the run succeeded, false when it failed or was cancelled; resolves when it ends' }),
-    getStatus: method({ args: [runId], result: s.oneOf(RUN_STATUSES), doc: '(runId) → RUNNING, SCHEDULED, FINISHED, FAILED or KILLED' }),
-    cancel: method({ args: [runId], result: s.none(), doc: '(runId): stops the run and returns once it has stopped' }),
+    wait: method({ args: [['runId', runId]], timeoutMs: PROJECT_WAIT_TIMEOUT_MS, result: s.boolean(), doc: '→ true when the run succeeded, false when it failed or was cancelled; resolves when it ends' }),
+    getStatus: method({ args: [['runId', runId]], result: s.oneOf(RUN_STATUSES), doc: '→ RUNNING, SCHEDULED, FINISHED, FAILED or KILLED' }),
+    cancel: method({ args: [['runId', runId]], result: s.none(), doc: 'stops the run and returns once it has stopped' }),
   },
 });
 

@@ -18,9 +18,10 @@ export const runContextProvider = defineKind({
    */
   context: s.object({ sourceName: s.string() }, 'run context provider context'),
   contextForUri: () => ({ sourceName: '<console>' }),
+  naming: 'none',
   methods: {
-    inContext: method({ args: [], result: s.boolean(), doc: '() → whether this provider applies to runs started now' }),
-    tags: method({ args: [], result: s.record(s.string()), doc: '() → tags (string → string) every new run gets' }),
+    inContext: method({ args: [], result: s.boolean(), doc: '→ whether this provider applies to runs started now' }),
+    tags: method({ args: [], result: s.record(s.string()), doc: '→ tags (string → string) every new run gets' }),
   },
 });
 

@@ -25,7 +25,6 @@ import { defineKind, definePlugin, method, type ContextOf, type Implementation, 
 /** `SEARCH_MAX_RESULTS_DEFAULT` and friends, `mlflow/store/tracking/__init__.py`. */
 export const SEARCH_MAX_RESULTS_DEFAULT = 1000;
 export const SEARCH_MAX_RESULTS_THRESHOLD = 50000;
-export const GET_METRIC_HISTORY_MAX_RESULTS = 25000;
 
 const id = s.string();
 const maybeText = s.nullable(s.string());
@@ -36,7 +35,7 @@ const params = s.array(ParamSchema);
 const tags = s.array(RunTagSchema);
 const nothing = s.none();
 
-const notImplemented = (name: string) => () => () => {
+const notImplemented = (name: string) => () => (): never => {
   throw MlflowError.notImplemented(`This tracking store does not implement ${name}.`);
 };
 
@@ -46,107 +45,111 @@ export const trackingStore = defineKind({
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
   contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
   readOnly: ['searchExperiments', 'getExperiment', 'getExperimentByName', 'getRun', 'searchRuns', 'getMetricHistory'],
+  naming: 'uri-scheme',
   methods: {
     // --- experiments
     searchExperiments: method({
-      args: [viewType, s.integer(), maybeText, orderBy, maybeText],
+      args: [['viewType', viewType], ['maxResults', s.integer()], ['filterString', maybeText], ['orderBy', orderBy], ['pageToken', maybeText]],
       result: pageSchema(ExperimentSchema),
-      doc: '(viewType, maxResults, filterString, orderBy, pageToken) → one page of experiments',
+      doc: '→ one page of experiments',
     }),
     createExperiment: method({
-      args: [s.string(), maybeText, s.nullable(s.array(ExperimentTagSchema))],
+      args: [['name', s.string()], ['artifactLocation', maybeText], ['tags', s.nullable(s.array(ExperimentTagSchema))]],
       result: s.string(),
-      doc: '(name, artifactLocation, tags) → the new experiment id',
+      doc: '→ the new experiment id',
     }),
-    getExperiment: method({ args: [id], result: ExperimentSchema, doc: '(experimentId) → Experiment; RESOURCE_DOES_NOT_EXIST if missing' }),
+    getExperiment: method({ args: [['experimentId', id]], result: ExperimentSchema, doc: '→ Experiment; RESOURCE_DOES_NOT_EXIST if missing' }),
     getExperimentByName: method({
-      args: [s.string()],
+      args: [['experimentName', s.string()]],
       result: s.nullable(ExperimentSchema),
-      doc: '(name) → Experiment or null, active and deleted experiments alike',
-      // MLflow's base class answers None; looking the name up through search is what callers expect.
-      fallback: (self) => async (name: string) => {
-        const search = self.searchExperiments as (...a: unknown[]) => Promise<Page<Experiment>>;
-        let token: string | null = null;
-        do {
-          const page: Page<Experiment> = await search('ALL', SEARCH_MAX_RESULTS_DEFAULT, null, null, token);
-          const found = page.items.find((e) => e.name === name);
-          if (found) return found;
-          token = page.nextPageToken;
-        } while (token);
-        return null;
-      },
+      doc: '→ Experiment or null, active and deleted experiments alike',
+      optional: true,
     }),
-    deleteExperiment: method({ args: [id], result: nothing, doc: '(experimentId): soft delete' }),
-    restoreExperiment: method({ args: [id], result: nothing, doc: '(experimentId)' }),
-    renameExperiment: method({ args: [id, s.string()], result: nothing, doc: '(experimentId, newName)' }),
-    // MLflow's base class silently ignores these two; a store that cannot keep a tag must say so.
+    deleteExperiment: method({ args: [['experimentId', id]], result: nothing, doc: 'soft delete' }),
+    restoreExperiment: method({ args: [['experimentId', id]], result: nothing, doc: 'undo a soft delete' }),
+    renameExperiment: method({ args: [['experimentId', id], ['newName', s.string()]], result: nothing, doc: 'give the experiment a new name' }),
     setExperimentTag: method({
-      args: [id, ExperimentTagSchema],
+      args: [['experimentId', id], ['tag', ExperimentTagSchema]],
       result: nothing,
-      doc: '(experimentId, tag)',
-      fallback: notImplemented('setExperimentTag'),
+      doc: 'set (or overwrite) one experiment tag', optional: true,
     }),
     deleteExperimentTag: method({
-      args: [id, s.string()],
+      args: [['experimentId', id], ['key', s.string()]],
       result: nothing,
-      doc: '(experimentId, key)',
-      fallback: notImplemented('deleteExperimentTag'),
+      doc: 'remove one experiment tag', optional: true,
     }),
 
     // --- runs
-    getRun: method({ args: [id], result: RunSchema, doc: '(runId) → Run with the latest value of each metric' }),
+    getRun: method({ args: [['runId', id]], result: RunSchema, doc: '→ Run with the latest value of each metric' }),
     updateRunInfo: method({
-      orderedBy: 0,
-      args: [id, s.oneOf(RUN_STATUSES), s.nullable(s.integer()), maybeText],
+      orderedBy: 'runId',
+      args: [['runId', id], ['runStatus', s.oneOf(RUN_STATUSES)], ['endTime', s.nullable(s.integer())], ['runName', maybeText]],
       result: RunInfoSchema,
-      doc: '(runId, runStatus, endTime, runName) → the updated RunInfo',
+      doc: '→ the updated RunInfo',
     }),
     createRun: method({
-      args: [s.nullable(s.string()), s.string(), s.integer(), tags, maybeText],
+      args: [['experimentId', s.nullable(s.string())], ['userId', s.string()], ['startTime', s.integer()], ['tags', tags], ['runName', maybeText]],
       result: RunSchema,
-      doc: '(experimentId, userId, startTime, tags, runName) → the new Run, status RUNNING',
+      doc: '→ the new Run, status RUNNING',
     }),
-    deleteRun: method({ args: [id], result: nothing, doc: '(runId): soft delete' }),
-    restoreRun: method({ args: [id], result: nothing, doc: '(runId)' }),
+    deleteRun: method({ args: [['runId', id]], result: nothing, doc: 'soft delete' }),
+    restoreRun: method({ args: [['runId', id]], result: nothing, doc: 'undo a soft delete' }),
     deleteTag: method({
-      orderedBy: 0, args: [id, s.string()], result: nothing, doc: '(runId, key)', fallback: notImplemented('deleteTag') }),
+      orderedBy: 'runId', args: [['runId', id], ['key', s.string()]], result: nothing, doc: 'remove one run tag', optional: true}),
     searchRuns: method({
-      args: [s.array(s.string()), maybeText, viewType, s.integer(), orderBy, maybeText],
+      args: [['experimentIds', s.array(s.string())], ['filterString', maybeText], ['runViewType', viewType], ['maxResults', s.integer()], ['orderBy', orderBy], ['pageToken', maybeText]],
       result: pageSchema(RunSchema),
-      doc: '(experimentIds, filterString, runViewType, maxResults, orderBy, pageToken) → one page of runs',
+      doc: '→ one page of runs',
     }),
     getMetricHistory: method({
-      args: [id, s.string(), s.nullable(s.integer()), maybeText],
+      args: [['runId', id], ['metricKey', s.string()], ['maxResults', s.nullable(s.integer())], ['pageToken', maybeText]],
       result: pageSchema(MetricSchema),
-      doc: '(runId, metricKey, maxResults, pageToken) → the metric points in logging order; maxResults null = all',
+      doc: '→ the metric points in logging order; maxResults null = all',
     }),
 
     // --- logging
     logBatch: method({
-      orderedBy: 0, args: [id, metrics, params, tags], result: nothing, doc: '(runId, metrics, params, tags): all or nothing' }),
+      orderedBy: 'runId', args: [['runId', id], ['metrics', metrics], ['params', params], ['tags', tags]], result: nothing, doc: 'all or nothing' }),
     logMetric: method({
-      orderedBy: 0,
-      args: [id, MetricSchema],
+      orderedBy: 'runId',
+      args: [['runId', id], ['metric', MetricSchema]],
       result: nothing,
-      doc: '(runId, metric)',
-      fallback: (self) => (runId, metric) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [metric], [], []),
+      doc: 'append one metric point', optional: true,
     }),
     logParam: method({
-      orderedBy: 0,
-      args: [id, ParamSchema],
+      orderedBy: 'runId',
+      args: [['runId', id], ['param', ParamSchema]],
       result: nothing,
-      doc: '(runId, param)',
-      fallback: (self) => (runId, param) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [], [param], []),
+      doc: 'log one param (a value once logged cannot change)', optional: true,
     }),
     setTag: method({
-      orderedBy: 0,
-      args: [id, RunTagSchema],
+      orderedBy: 'runId',
+      args: [['runId', id], ['tag', RunTagSchema]],
       result: nothing,
-      doc: '(runId, tag)',
-      fallback: (self) => (runId, tag) => (self.logBatch as (...a: unknown[]) => Promise<void>)(runId, [], [], [tag]),
+      doc: 'set (or overwrite) one run tag', optional: true,
     }),
     logInputs: method({
-      orderedBy: 0, args: [id, s.array(DatasetInputSchema)], result: nothing, doc: '(runId, datasets)' }),
+      orderedBy: 'runId', args: [['runId', id], ['datasets', s.array(DatasetInputSchema)]], result: nothing, doc: 'record the datasets the run used' }),
+  },
+  fallbacks: {
+    // MLflow's base class answers None; looking the name up through search is what callers expect.
+    getExperimentByName: (self) => async (experimentName) => {
+      let token: string | null = null;
+      do {
+        const page: Page<Experiment> = await self.searchExperiments('ALL', SEARCH_MAX_RESULTS_DEFAULT, null, null, token);
+        const found = page.items.find((e) => e.name === experimentName);
+        if (found) return found;
+        token = page.nextPageToken;
+      } while (token);
+      return null;
+    },
+    // MLflow's base class silently ignores these; a store that cannot keep a tag must say so.
+    setExperimentTag: notImplemented('setExperimentTag'),
+    deleteExperimentTag: notImplemented('deleteExperimentTag'),
+    deleteTag: notImplemented('deleteTag'),
+    logMetric: (self) => (runId, metric) => self.logBatch(runId, [metric], [], []),
+    logParam: (self) => (runId, param) => self.logBatch(runId, [], [param], []),
+    setTag: (self) => (runId, tag) => self.logBatch(runId, [], [], [tag]),
   },
 });
 

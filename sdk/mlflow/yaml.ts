@@ -486,8 +486,8 @@ export function unknownEntries(text: string, known: ReadonlySet<string>): Record
 
 export type YamlData = { [key: string]: unknown };
 
-const SIMPLE_KEY = /^([A-Za-z_][A-Za-z0-9_.\-]*):(?: (.*))?$/;
-const NESTED_KEY = /^ {2}([^\s'"#&*!|>%@`{}[\],?:\-][^:#]*?):(?: (.*))?$/;
+const SIMPLE_KEY = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$/;
+const NESTED_KEY = /^ {2}([^\s'"#&*!|>%@`{}[\],?:-][^:#]*?):(?: (.*))?$/;
 const PLAIN_INT = /^-?(?:0|[1-9][0-9]*)$/;
 
 /**
@@ -940,7 +940,7 @@ function simpleScalar(raw: string): unknown {
     if (/'(?!')/.test(inner.replace(/''/g, ''))) return undefined;
     return inner.replace(/''/g, "'");
   }
-  if (/^[\-?:,[\]{}#&*!|>'"%@`]/.test(raw) && !/^-[0-9]/.test(raw)) return undefined;
+  if (/^[-?:,[\]{}#&*!|>'"%@`]/.test(raw) && !/^-[0-9]/.test(raw)) return undefined;
   if (raw === '' || raw.includes(' #') || raw.includes(': ') || raw.endsWith(':')) return undefined;
   if (PLAIN_INT.test(raw)) {
     const n = Number(raw);

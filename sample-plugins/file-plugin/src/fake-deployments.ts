@@ -1,6 +1,6 @@
 /**
  * The `faketarget` deployment target: MLflow's test plugin `fake_deployment_plugin`, behaviour for
- * behaviour (reference §7), so that MLflow's deployment tests can be replayed against flowhost.
+ * behaviour (`tests/resources/mlflow-test-plugin/mlflow_test_plugin/fake_deployment_plugin.py` in MLflow), so that MLflow's deployment tests can be replayed against flowhost.
  *
  *  - `raiseError: 'True'` in the config makes createDeployment, deleteDeployment and
  *    createEndpoint fail with `RuntimeError: Error requested`;

@@ -2,6 +2,6 @@
 import { hostile } from './lib/base.js';
 
 export default hostile(() => {
-  let spins = 0;
-  for (;;) spins++;
+  // The loop's only effect is to never end.
+  for (;;);
 });

@@ -1,7 +1,7 @@
 /**
  * Grows its heap gradually, in many small objects, until resourceLimits stop the worker.
- * (One huge array, by contrast, makes V8 abort the whole process: see shared/reference/
- * sandbox-findings.md; that attack belongs to the process tier's tests.)
+ * (One huge array, by contrast, makes V8 abort the whole process: see flowhost's
+ * docs/reference/sandbox-findings.md; that attack belongs to the process tier's tests.)
  */
 import { misbehaving } from './lib/base.js';
 

@@ -1,7 +1,7 @@
 /** The first-party plugins flowhost ships, registered before any discovered plugin (as MLflow's built-ins). */
 import type { PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
-import { builtinPluginPath } from './paths.js';
+import { builtinPluginPath, flowhostVersion } from './paths.js';
 
 /**
  * `env`: the host variables the built-in's worker may see, granted by name as a manifest grants them.
@@ -11,7 +11,7 @@ const builtin = (group: PluginEntry['group'], name: string, module: string, env:
   group,
   name,
   packageName: 'flowhost (built-in)',
-  packageVersion: '0.1.0',
+  packageVersion: flowhostVersion(),
   packageDir: builtinPluginPath(module).replace(/\/[^/]+$/, ''),
   modulePath: builtinPluginPath(module),
   manifest: { limits, env },
