@@ -49,7 +49,8 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 // What runs inside a worker: the runtime, and the first-party plugins, each one bundle.
 // Bundles import no Node module of their own making: at the sandbox and process levels a plugin
 // bundle must be self-contained (host/sandbox-bundle.ts refuses Node imports).
-const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'] };
+// better-sqlite3 is a native addon (loaded from node_modules at run time); pg-native is pg's optional native binding.
+const bundle = { ...common, bundle: true, external: ['msgpackr-extract', 'better-sqlite3', 'pg-native'], mainFields: ['module', 'main'], conditions: ['source'] };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
 if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
