@@ -107,8 +107,9 @@ class SqliteDatabase implements SqlDatabase {
     // MLflow's grammar defines LIKE as case-sensitive (it is on PostgreSQL); SQLite's LIKE is not
     // unless told. ILIKE is compiled to lower() LIKE lower() (./filters.ts).
     this.#db.pragma('case_sensitive_like = ON');
-    // MLflow's schema declares foreign keys; SQLAlchemy leaves SQLite's enforcement off, as here,
-    // so deleting what MLflow would delete behaves the same.
+    // MLflow's schema declares foreign keys; SQLAlchemy leaves SQLite's enforcement off (the
+    // default of SQLite, not of better-sqlite3), so writes behave as MLflow's do.
+    this.#db.pragma('foreign_keys = OFF');
   }
 
   #prepare(sql: string): Statement {

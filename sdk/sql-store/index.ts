@@ -19,3 +19,4 @@ export {
   type UpgradeResult,
 } from './schema.js';
 export { SqlTrackingStore, createSqlTrackingStore, storedMetricValue, type SqlTrackingStoreOptions } from './tracking.js';
+export { SqlRegistryStore, createSqlRegistryStore, type SqlRegistryStoreOptions } from './registry.js';

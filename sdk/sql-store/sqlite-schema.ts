@@ -1,9 +1,10 @@
 /**
  * MLflow's SQLite schema at alembic revision 7d34483879f0, statement by statement, in the order and
- * the exact text SQLite keeps in `sqlite_master` for a database MLflow migrated to that revision (what
- * `sqlite3 mlflow.db .schema` prints for a database MLflow created). Keeping MLflow's text (trailing
- * spaces, `CREATE TABLE IF NOT EXISTS "runs"` where alembic rebuilt a table) makes a database flowhost
- * creates indistinguishable from MLflow's own. The PostgreSQL schema is derived from it (./schema.ts).
+ * with the exact text SQLite keeps in `sqlite_master` for a database MLflow migrated to that
+ * revision (`sqlite3 .schema` prints the tables alembic rebuilt, whose names are quoted, as
+ * `CREATE TABLE IF NOT EXISTS "runs"`; SQLite itself stores `CREATE TABLE "runs"`). Keeping MLflow's
+ * text, trailing spaces included, makes a database flowhost creates indistinguishable from MLflow's
+ * own. The PostgreSQL schema is derived from it (./schema.ts).
  */
 export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
   `CREATE TABLE alembic_version (
@@ -17,7 +18,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT experiment_tag_pk PRIMARY KEY ("key", experiment_id), 
 	FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id)
 )`,
-  `CREATE TABLE IF NOT EXISTS "runs" (
+  `CREATE TABLE "runs" (
 	run_uuid VARCHAR(32) NOT NULL, 
 	name VARCHAR(250), 
 	source_type VARCHAR(20), 
@@ -37,7 +38,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CHECK (status IN ('SCHEDULED', 'FAILED', 'FINISHED', 'RUNNING', 'KILLED')), 
 	FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id)
 )`,
-  `CREATE TABLE IF NOT EXISTS "latest_metrics" (
+  `CREATE TABLE "latest_metrics" (
 	"key" VARCHAR(250) NOT NULL, 
 	value FLOAT NOT NULL, 
 	timestamp BIGINT, 
@@ -48,7 +49,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CHECK (is_nan IN (0, 1)), 
 	FOREIGN KEY(run_uuid) REFERENCES runs (run_uuid)
 )`,
-  `CREATE TABLE IF NOT EXISTS "metrics" (
+  `CREATE TABLE "metrics" (
 	"key" VARCHAR(250) NOT NULL, 
 	value FLOAT NOT NULL, 
 	timestamp BIGINT NOT NULL, 
@@ -77,7 +78,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	value VARCHAR(500) NOT NULL, 
 	CONSTRAINT input_tags_pk PRIMARY KEY (input_uuid, name)
 )`,
-  `CREATE TABLE IF NOT EXISTS "params" (
+  `CREATE TABLE "params" (
 	"key" VARCHAR(250) NOT NULL, 
 	value VARCHAR(8000) NOT NULL, 
 	run_uuid VARCHAR(32) NOT NULL, 
@@ -95,7 +96,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT fk_trace_info_experiment_id FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id)
 )`,
   `CREATE INDEX index_trace_info_experiment_id_timestamp_ms ON trace_info (experiment_id, timestamp_ms)`,
-  `CREATE TABLE IF NOT EXISTS "trace_tags" (
+  `CREATE TABLE "trace_tags" (
 	"key" VARCHAR(250) NOT NULL, 
 	value VARCHAR(8000), 
 	request_id VARCHAR(50) NOT NULL, 
@@ -103,7 +104,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT fk_trace_tags_request_id FOREIGN KEY(request_id) REFERENCES trace_info (request_id) ON DELETE CASCADE
 )`,
   `CREATE INDEX index_trace_tags_request_id ON trace_tags (request_id)`,
-  `CREATE TABLE IF NOT EXISTS "trace_request_metadata" (
+  `CREATE TABLE "trace_request_metadata" (
 	"key" VARCHAR(250) NOT NULL, 
 	value VARCHAR(8000), 
 	request_id VARCHAR(50) NOT NULL, 
@@ -111,7 +112,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT fk_trace_request_metadata_request_id FOREIGN KEY(request_id) REFERENCES trace_info (request_id) ON DELETE CASCADE
 )`,
   `CREATE INDEX index_trace_request_metadata_request_id ON trace_request_metadata (request_id)`,
-  `CREATE TABLE IF NOT EXISTS "tags" (
+  `CREATE TABLE "tags" (
 	"key" VARCHAR(250) NOT NULL, 
 	value VARCHAR(8000), 
 	run_uuid VARCHAR(32) NOT NULL, 
@@ -119,7 +120,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	FOREIGN KEY(run_uuid) REFERENCES runs (run_uuid)
 )`,
   `CREATE INDEX index_tags_run_uuid ON tags (run_uuid)`,
-  `CREATE TABLE IF NOT EXISTS "datasets" (
+  `CREATE TABLE "datasets" (
 	dataset_uuid VARCHAR(36) NOT NULL, 
 	experiment_id INTEGER NOT NULL, 
 	name VARCHAR(500) NOT NULL, 
@@ -274,7 +275,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT fk_evaluation_dataset_tags_dataset_id FOREIGN KEY(dataset_id) REFERENCES evaluation_datasets (dataset_id) ON DELETE CASCADE
 )`,
   `CREATE INDEX index_evaluation_dataset_tags_dataset_id ON evaluation_dataset_tags (dataset_id)`,
-  `CREATE TABLE IF NOT EXISTS "evaluation_dataset_records" (
+  `CREATE TABLE "evaluation_dataset_records" (
 	dataset_record_id VARCHAR(36) NOT NULL, 
 	dataset_id VARCHAR(36) NOT NULL, 
 	inputs JSON NOT NULL, 
@@ -353,7 +354,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT fk_span_metrics_span FOREIGN KEY(trace_id, span_id) REFERENCES spans (trace_id, span_id) ON DELETE CASCADE
 )`,
   `CREATE INDEX index_span_metrics_trace_id_span_id ON span_metrics (trace_id, span_id)`,
-  `CREATE TABLE IF NOT EXISTS "experiments" (
+  `CREATE TABLE "experiments" (
 	experiment_id INTEGER NOT NULL, 
 	name VARCHAR(256) NOT NULL, 
 	artifact_location VARCHAR(256), 
@@ -365,7 +366,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT experiments_lifecycle_stage CHECK (lifecycle_stage IN ('active', 'deleted')), 
 	CONSTRAINT uq_experiments_workspace_name UNIQUE (workspace, name)
 )`,
-  `CREATE TABLE IF NOT EXISTS "registered_models" (
+  `CREATE TABLE "registered_models" (
 	name VARCHAR(256) NOT NULL, 
 	creation_time BIGINT, 
 	last_updated_time BIGINT, 
@@ -373,7 +374,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	workspace VARCHAR(63) DEFAULT 'default' NOT NULL, 
 	CONSTRAINT registered_model_pk PRIMARY KEY (workspace, name)
 )`,
-  `CREATE TABLE IF NOT EXISTS "model_versions" (
+  `CREATE TABLE "model_versions" (
 	name VARCHAR(256) NOT NULL, 
 	version INTEGER NOT NULL, 
 	creation_time BIGINT, 
@@ -391,7 +392,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT model_version_pk PRIMARY KEY (workspace, name, version), 
 	CONSTRAINT fk_model_versions_registered_models FOREIGN KEY(workspace, name) REFERENCES registered_models (workspace, name) ON UPDATE CASCADE
 )`,
-  `CREATE TABLE IF NOT EXISTS "registered_model_tags" (
+  `CREATE TABLE "registered_model_tags" (
 	"key" VARCHAR(250) NOT NULL, 
 	value VARCHAR(5000), 
 	name VARCHAR(256) NOT NULL, 
@@ -399,7 +400,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT registered_model_tag_pk PRIMARY KEY (workspace, "key", name), 
 	CONSTRAINT fk_registered_model_tags_registered_models FOREIGN KEY(workspace, name) REFERENCES registered_models (workspace, name) ON UPDATE CASCADE
 )`,
-  `CREATE TABLE IF NOT EXISTS "model_version_tags" (
+  `CREATE TABLE "model_version_tags" (
 	"key" VARCHAR(250) NOT NULL, 
 	value TEXT, 
 	name VARCHAR(256) NOT NULL, 
@@ -408,7 +409,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT model_version_tag_pk PRIMARY KEY (workspace, "key", name, version), 
 	CONSTRAINT fk_model_version_tags_model_versions FOREIGN KEY(workspace, name, version) REFERENCES model_versions (workspace, name, version) ON UPDATE CASCADE
 )`,
-  `CREATE TABLE IF NOT EXISTS "registered_model_aliases" (
+  `CREATE TABLE "registered_model_aliases" (
 	alias VARCHAR(256) NOT NULL, 
 	version INTEGER NOT NULL, 
 	name VARCHAR(256) NOT NULL, 
@@ -416,7 +417,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 	CONSTRAINT registered_model_alias_pk PRIMARY KEY (workspace, name, alias), 
 	CONSTRAINT fk_registered_model_aliases_registered_models FOREIGN KEY(workspace, name) REFERENCES registered_models (workspace, name) ON DELETE CASCADE ON UPDATE CASCADE
 )`,
-  `CREATE TABLE IF NOT EXISTS "evaluation_datasets" (
+  `CREATE TABLE "evaluation_datasets" (
 	dataset_id VARCHAR(36) NOT NULL, 
 	name VARCHAR(255) NOT NULL, 
 	schema TEXT, 
@@ -431,7 +432,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 )`,
   `CREATE INDEX index_evaluation_datasets_created_time ON evaluation_datasets (created_time)`,
   `CREATE INDEX index_evaluation_datasets_name ON evaluation_datasets (name)`,
-  `CREATE TABLE IF NOT EXISTS "webhooks" (
+  `CREATE TABLE "webhooks" (
 	webhook_id VARCHAR(256) NOT NULL, 
 	name VARCHAR(256) NOT NULL, 
 	description VARCHAR(1000), 
@@ -446,7 +447,7 @@ export const SQLITE_SCHEMA_7d34483879f0: readonly string[] = [
 )`,
   `CREATE INDEX idx_webhooks_name ON webhooks (name)`,
   `CREATE INDEX idx_webhooks_status ON webhooks (status)`,
-  `CREATE TABLE IF NOT EXISTS "secrets" (
+  `CREATE TABLE "secrets" (
 	secret_id VARCHAR(36) NOT NULL, 
 	secret_name VARCHAR(255) NOT NULL, 
 	encrypted_value BLOB NOT NULL, 
@@ -471,7 +472,7 @@ WHEN OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name
 BEGIN
     SELECT RAISE(ABORT, 'secret_id and secret_name are immutable (used as AAD in encryption)');
 END`,
-  `CREATE TABLE IF NOT EXISTS "endpoints" (
+  `CREATE TABLE "endpoints" (
 	endpoint_id VARCHAR(36) NOT NULL, 
 	name VARCHAR(255), 
 	created_by VARCHAR(255), 
@@ -487,7 +488,7 @@ END`,
 	CONSTRAINT fk_endpoints_experiment_id FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id) ON DELETE SET NULL, 
 	CONSTRAINT uq_endpoints_workspace_name UNIQUE (workspace, name)
 )`,
-  `CREATE TABLE IF NOT EXISTS "model_definitions" (
+  `CREATE TABLE "model_definitions" (
 	model_definition_id VARCHAR(36) NOT NULL, 
 	name VARCHAR(255) NOT NULL, 
 	secret_id VARCHAR(36), 
@@ -504,7 +505,7 @@ END`,
 )`,
   `CREATE INDEX index_model_definitions_provider ON model_definitions (provider)`,
   `CREATE INDEX index_model_definitions_secret_id ON model_definitions (secret_id)`,
-  `CREATE TABLE IF NOT EXISTS "jobs" (
+  `CREATE TABLE "jobs" (
 	id VARCHAR(36) NOT NULL, 
 	creation_time BIGINT NOT NULL, 
 	job_name VARCHAR(500) NOT NULL, 
