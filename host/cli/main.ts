@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { artifactCommands } from './artifact-commands.js';
 import { benchCommands } from './bench-commands.js';
 import { helpFor, runCommand, type Command } from './command.js';
+import { dbCommands } from './db-commands.js';
 import { deploymentCommands } from './deployment-commands.js';
 import { initPluginCommands } from './init-plugin.js';
 import { pluginCommands } from './plugin-commands.js';
@@ -13,7 +14,7 @@ import { registryCommands } from './registry-commands.js';
 import { statusCommands } from './status-commands.js';
 import { trackingCommands } from './tracking-commands.js';
 
-export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands];
+export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands, ...dbCommands];
 
 export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
   // The longest command path that prefixes argv wins (`runs list` before `runs`).

@@ -20,3 +20,5 @@ export {
 } from './schema.js';
 export { SqlTrackingStore, createSqlTrackingStore, storedMetricValue, type SqlTrackingStoreOptions } from './tracking.js';
 export { SqlRegistryStore, createSqlRegistryStore, type SqlRegistryStoreOptions } from './registry.js';
+export { garbageCollect, parseOlderThan, type GcOptions } from './gc.js';
+export { migrateFileStore, resolveMlruns, type MigrationCounts, type MigrationReport } from './migrate-filestore.js';

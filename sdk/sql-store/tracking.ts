@@ -57,10 +57,15 @@ const MAX_FLOAT = 1.7976931348623157e308;
 /** Rows per `IN (…)` list: far below SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_CHUNK = 500;
 
+/** Columns of `experiments e` and `runs r`, the experiment id as text (see ExperimentRow). */
+const EXPERIMENT_COLUMNS = 'CAST(e.experiment_id AS TEXT) AS experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time';
+const RUN_COLUMNS = 'r.run_uuid, r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri, CAST(r.experiment_id AS TEXT) AS experiment_id';
+
 const STAGES: Record<ViewType, readonly string[]> = { ACTIVE_ONLY: ['active'], DELETED_ONLY: ['deleted'], ALL: ['active', 'deleted'] };
 
 interface ExperimentRow {
-  experiment_id: number;
+  /** Read as text: MLflow's migrate-filestore keeps the FileStore's 18-digit ids, beyond 2^53. */
+  experiment_id: string;
   name: string;
   artifact_location: string | null;
   lifecycle_stage: string;
@@ -77,7 +82,7 @@ interface RunRow {
   end_time: number | null;
   lifecycle_stage: string;
   artifact_uri: string | null;
-  experiment_id: number;
+  experiment_id: string;
 }
 
 interface MetricRow {
@@ -173,26 +178,26 @@ export class SqlTrackingStore implements TrackingStore {
   // ------------------------------------------------------------------------------------------
   // Reading entities
 
-  private async experimentTags(session: SqlSession, ids: readonly number[]): Promise<Map<number, Record<string, string>>> {
-    const out = new Map<number, Record<string, string>>(ids.map((id) => [id, {}]));
+  private async experimentTags(session: SqlSession, ids: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>(ids.map((id) => [id, {}]));
     for (const part of chunks(ids)) {
-      const rows = await session.all<{ experiment_id: number; key: string; value: string | null }>(
-        `SELECT experiment_id, "key", value FROM experiment_tags WHERE experiment_id IN (${part.map(() => '?').join(', ')})`,
+      const rows = await session.all<{ experiment_id: string; key: string; value: string | null }>(
+        `SELECT CAST(experiment_id AS TEXT) AS experiment_id, "key", value FROM experiment_tags WHERE experiment_id IN (${part.map(() => '?').join(', ')})`,
         part,
       );
-      for (const row of rows) setEntry(out.get(Number(row.experiment_id))!, row.key, row.value ?? '');
+      for (const row of rows) setEntry(out.get(row.experiment_id)!, row.key, row.value ?? '');
     }
     return out;
   }
 
   private async experiments(session: SqlSession, rows: readonly ExperimentRow[]): Promise<Experiment[]> {
-    const tags = await this.experimentTags(session, rows.map((row) => Number(row.experiment_id)));
+    const tags = await this.experimentTags(session, rows.map((row) => row.experiment_id));
     return rows.map((row) => ({
       experimentId: String(row.experiment_id),
       name: row.name,
       artifactLocation: row.artifact_location ?? '',
       lifecycleStage: row.lifecycle_stage === 'deleted' ? 'deleted' : 'active',
-      tags: tags.get(Number(row.experiment_id))!,
+      tags: tags.get(row.experiment_id)!,
       creationTime: row.creation_time ?? null,
       lastUpdateTime: row.last_update_time ?? null,
     }));
@@ -204,16 +209,16 @@ export class SqlTrackingStore implements TrackingStore {
     if (!/^-?\d+$/.test(experimentId)) {
       throw MlflowError.invalidParameterValue(`Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`);
     }
-    const id = Number(experimentId);
-    // Beyond 2^53 no id can exist (ids are assigned from 1 up); MLflow's int() would find none either.
-    if (!Number.isSafeInteger(id)) throw MlflowError.resourceDoesNotExist(`No Experiment with id=${BigInt(experimentId)} exists`);
-    const row = await session.get<ExperimentRow>('SELECT * FROM experiments WHERE experiment_id = ?', [id]);
+    const id = String(BigInt(experimentId));
+    // PostgreSQL's INTEGER column holds 32 bits: a larger id names no experiment there.
+    const fits = session.dialect === 'sqlite' || Math.abs(Number(id)) <= 2 ** 31 - 1;
+    const row = fits ? await session.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.experiment_id = ?`, [id]) : undefined;
     if (!row) throw MlflowError.resourceDoesNotExist(`No Experiment with id=${id} exists`);
     return row;
   }
 
   private async runRow(session: SqlSession, runId: string): Promise<RunRow> {
-    const row = await session.get<RunRow>('SELECT * FROM runs WHERE run_uuid = ?', [runId]);
+    const row = await session.get<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?`, [runId]);
     if (!row) throw MlflowError.resourceDoesNotExist(`Run with id=${runId} not found`);
     return row;
   }
@@ -309,7 +314,7 @@ export class SqlTrackingStore implements TrackingStore {
     const order = experimentOrderBy((orderBy && orderBy.length > 0 ? orderBy : DEFAULT_EXPERIMENT_ORDER_BY).map(parseExperimentOrderBy));
     const offset = decodePageToken(pageToken);
     const rows = await this.db.all<ExperimentRow>(
-      `SELECT e.* FROM experiments e WHERE ${conditions.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${maxResults + 1} OFFSET ${offset}`,
+      `SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE ${conditions.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${maxResults + 1} OFFSET ${offset}`,
       params.values,
     );
     const items = await this.experiments(this.db, rows.slice(0, maxResults));
@@ -323,19 +328,19 @@ export class SqlTrackingStore implements TrackingStore {
     try {
       return await this.db.transaction(async (session) => {
         const location = artifactLocation ? resolveUriIfLocal(artifactLocation) : null;
-        let id: number;
+        let id: string;
         if (session.dialect === 'postgresql') {
           const row = await session.get<{ experiment_id: number }>(
             'INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) RETURNING experiment_id',
             [name, location, 'active', now, now],
           );
-          id = Number(row!.experiment_id);
+          id = String(row!.experiment_id);
         } else {
           const row = await session.get<{ id: number }>(
             'INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) RETURNING experiment_id AS id',
             [name, location, 'active', now, now],
           );
-          id = Number(row!.id);
+          id = String(row!.id);
         }
         if (!location) await session.run('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?', [this.artifactLocation(id), id]);
         for (const tag of tags ?? []) {
@@ -344,7 +349,7 @@ export class SqlTrackingStore implements TrackingStore {
             [tag.key, tag.value, id],
           );
         }
-        return String(id);
+        return id;
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -360,7 +365,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getExperimentByName(name: string): Promise<Experiment | null> {
-    const row = await this.db.get<ExperimentRow>('SELECT * FROM experiments WHERE name = ?', [name]);
+    const row = await this.db.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.name = ?`, [name]);
     return row ? (await this.experiments(this.db, [row]))[0] : null;
   }
 
@@ -469,7 +474,7 @@ export class SqlTrackingStore implements TrackingStore {
         end_time: null,
         lifecycle_stage: 'active',
         artifact_uri: appendToUriPath(experiment.artifact_location ?? this.artifactLocation(experiment.experiment_id), runId, 'artifacts'),
-        experiment_id: Number(experiment.experiment_id),
+        experiment_id: experiment.experiment_id,
       };
       await session.run(
         `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id)
@@ -514,7 +519,7 @@ export class SqlTrackingStore implements TrackingStore {
     const clauses = parseRunFilter(filterString);
     const order = (orderBy ?? []).map(parseRunOrderBy);
     const offset = decodePageToken(pageToken);
-    const ids = experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
+    const ids = experimentIds.filter((id) => /^\d+$/.test(id));
     if (ids.length === 0) return { items: [], nextPageToken: null };
     const params = new Params();
     const sorting = runOrderBy(order, params);
@@ -524,7 +529,7 @@ export class SqlTrackingStore implements TrackingStore {
       ...runFilterConditions(this.db.dialect, clauses, params),
     ];
     const rows = await this.db.all<RunRow>(
-      `SELECT r.* FROM runs r ${sorting.joins.join(' ')} WHERE ${conditions.join(' AND ')} ORDER BY ${sorting.order.join(', ')} LIMIT ${maxResults + 1} OFFSET ${offset}`,
+      `SELECT ${RUN_COLUMNS} FROM runs r ${sorting.joins.join(' ')} WHERE ${conditions.join(' AND ')} ORDER BY ${sorting.order.join(', ')} LIMIT ${maxResults + 1} OFFSET ${offset}`,
       params.values,
     );
     const items = await this.runs(this.db, rows.slice(0, maxResults));
@@ -681,6 +686,37 @@ export class SqlTrackingStore implements TrackingStore {
         await session.run("INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)", [inputUuid, datasetUuid, runId]);
         for (const tag of tags) await session.run('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)', [inputUuid, tag.key, tag.value]);
       }
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Permanent deletion (MLflow's `_get_deleted_runs`, `_hard_delete_run`, `_hard_delete_experiment`, for `gc`)
+
+  /** Ids of deleted runs whose deletion is at least `olderThanMs` old. */
+  async deletedRunIds(olderThanMs = 0): Promise<string[]> {
+    const rows = await this.db.all<{ run_uuid: string }>("SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?", [Date.now() - olderThanMs]);
+    return rows.map((row) => row.run_uuid);
+  }
+
+  /** Removes a run and everything logged to it, in one transaction. */
+  async hardDeleteRun(runId: string): Promise<void> {
+    await this.db.transaction(async (session) => {
+      await this.runRow(session, runId);
+      await session.run("DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE destination_type = 'RUN' AND destination_id = ?)", [runId]);
+      await session.run("DELETE FROM inputs WHERE destination_type = 'RUN' AND destination_id = ?", [runId]);
+      for (const table of ['metrics', 'latest_metrics', 'params', 'tags']) await session.run(`DELETE FROM ${table} WHERE run_uuid = ?`, [runId]);
+      await session.run('DELETE FROM runs WHERE run_uuid = ?', [runId]);
+    });
+  }
+
+  /** Removes a deleted experiment, its tags and datasets (its runs go first, through hardDeleteRun). */
+  async hardDeleteExperiment(experimentId: string): Promise<void> {
+    await this.db.transaction(async (session) => {
+      const row = await this.experimentRow(session, experimentId);
+      if (row.lifecycle_stage !== 'deleted') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
+      await session.run('DELETE FROM experiment_tags WHERE experiment_id = ?', [row.experiment_id]);
+      await session.run('DELETE FROM datasets WHERE experiment_id = ?', [row.experiment_id]);
+      await session.run('DELETE FROM experiments WHERE experiment_id = ?', [row.experiment_id]);
     });
   }
 }
