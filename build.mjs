@@ -53,7 +53,10 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 const bundle = { ...common, bundle: true, external: ['msgpackr-extract', 'better-sqlite3', 'pg-native'], mainFields: ['module', 'main'], conditions: ['source'] };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
-if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
+// Built-ins run at the worker level only (never sandboxed), so they may bundle CommonJS packages
+// (pg) that require Node's modules: `require` is provided for them.
+const cjsRequire = "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);";
+if (builtins.length) jobs.push(build({ ...bundle, banner: { js: cjsRequire }, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
 
 // Sample plugin packages: every top-level src/*.ts is one entry point module.
 const pluginsDir = join(root, 'sample-plugins');

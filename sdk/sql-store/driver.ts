@@ -89,15 +89,23 @@ type Statement = import('better-sqlite3').Statement;
 
 const sqliteParam = (value: SqlValue): unknown => (value === true ? 1 : value === false ? 0 : value);
 
+/**
+ * The tail of the transaction queue of each database file in this process. Two connections of one
+ * process to one file must not wait for each other inside SQLite: its busy handler sleeps on the
+ * thread, so the holder (whose transaction awaits between statements) could never finish. They
+ * queue here instead; other processes are waited for by the busy timeout.
+ */
+const fileQueues = new Map<string, Promise<unknown>>();
+
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   readonly #db: BetterSqlite;
   readonly #statements = new Map<string, Statement>();
-  /** Transactions of this connection run one after the other (SQLite has one per connection). */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queueKey: string;
   #inTransaction = false;
 
   constructor(file: string) {
+    this.#queueKey = file === ':memory:' ? `:memory:${Math.random()}` : file;
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     this.#db = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     // WAL: readers never block the writer nor the writer the readers, across processes too;
@@ -146,8 +154,12 @@ class SqliteDatabase implements SqlDatabase {
   transaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
     // Nested use (a helper called inside a transaction) joins the open one.
     if (this.#inTransaction) return work(this);
-    const next = this.#queue.then(() => this.#transact(work));
-    this.#queue = next.catch(() => undefined);
+    const key = this.#queueKey;
+    const next = (fileQueues.get(key) ?? Promise.resolve()).then(() => this.#transact(work));
+    const tail = next.catch(() => undefined);
+    fileQueues.set(key, tail);
+    // The map keeps only queues with work pending.
+    void tail.then(() => fileQueues.get(key) === tail && fileQueues.delete(key));
     return next;
   }
 
