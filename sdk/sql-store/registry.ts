@@ -119,8 +119,10 @@ function registryConditions(
     }
   }
   for (const [key, tagClauses] of byTag) {
+    // Placeholders are numbered in text order: the key's comes first.
+    const keyTest = `t."key" = ${params.add(key)}`;
     const tests = tagClauses.map((c) => comparison(dialect, 't.value', c.comparator, c.value, params));
-    conditions.push(`EXISTS (SELECT 1 FROM ${table.tags} t WHERE ${table.match} AND t."key" = ${params.add(key)} AND ${tests.join(' AND ')})`);
+    conditions.push(`EXISTS (SELECT 1 FROM ${table.tags} t WHERE ${table.match} AND ${keyTest} AND ${tests.join(' AND ')})`);
   }
   if (!prompts) {
     // A version is a prompt's when its model is one: MLflow joins on the name.
