@@ -12,8 +12,8 @@ export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
 export const DEFAULT_FILE_TRACKING_URI = './mlruns';
 
 /** MLflow's `_has_existing_mlruns_data`. */
-function hasExistingMlrunsData(): boolean {
-  const root = resolve(DEFAULT_FILE_TRACKING_URI);
+function hasExistingMlrunsData(cwd: string): boolean {
+  const root = resolve(cwd, DEFAULT_FILE_TRACKING_URI);
   if (!existsSync(root)) return false;
   try {
     return readdirSync(root, { withFileTypes: true }).some((entry) => entry.isDirectory() && /^\d+$/.test(entry.name) && existsSync(join(root, entry.name, 'meta.yaml')));
@@ -22,8 +22,8 @@ function hasExistingMlrunsData(): boolean {
   }
 }
 
-export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env): string {
+export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const fromEnv = env.MLFLOW_TRACKING_URI;
   if (fromEnv && fromEnv.trim() !== '') return fromEnv;
-  return hasExistingMlrunsData() ? resolve(DEFAULT_FILE_TRACKING_URI) : `sqlite:///${resolve('mlflow.db')}`;
+  return hasExistingMlrunsData(cwd) ? resolve(cwd, DEFAULT_FILE_TRACKING_URI) : `sqlite:///${resolve(cwd, 'mlflow.db')}`;
 }

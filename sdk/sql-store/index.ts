@@ -22,3 +22,4 @@ export { SqlTrackingStore, createSqlTrackingStore, storedMetricValue, type SqlTr
 export { SqlRegistryStore, createSqlRegistryStore, type SqlRegistryStoreOptions } from './registry.js';
 export { garbageCollect, parseOlderThan, type GcOptions } from './gc.js';
 export { migrateFileStore, resolveMlruns, type MigrationCounts, type MigrationReport } from './migrate-filestore.js';
+export { openOnFirstCall } from './lazy.js';
