@@ -545,12 +545,16 @@ export class SqlTrackingStore implements TrackingStore {
     await this.runRow(this.db, runId);
     // SQLite wants a LIMIT before any OFFSET: -1 is none.
     const limit = ` LIMIT ${maxResults === null ? (this.db.dialect === 'sqlite' ? -1 : 'ALL') : maxResults + 1}`;
-    const rows = await this.db.all<MetricRow>(
-      `SELECT "key", value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value${limit} OFFSET ${offset}`,
+    // Rows come out shaped as Metric entities (NaN, which SQL cannot return, comes as NULL): no
+    // second object per point on 10,000-point histories.
+    const rows = await this.db.all<{ key: string; value: number | null; timestamp: number; step: number }>(
+      `SELECT "key" AS "key", CASE WHEN is_nan = TRUE THEN NULL ELSE value END AS value, timestamp, step
+         FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value${limit} OFFSET ${offset}`,
       [runId, metricKey],
     );
+    for (const row of rows) if (row.value === null) row.value = Number.NaN;
     const more = maxResults !== null && rows.length > maxResults;
-    const items = (more ? rows.slice(0, maxResults) : rows).map((row) => ({ key: row.key, value: metricValue(row), timestamp: Number(row.timestamp), step: Number(row.step) }));
+    const items = (more ? rows.slice(0, maxResults) : rows) as Metric[];
     return { items, nextPageToken: more ? encodePageToken(offset + maxResults!) : null };
   }
 
