@@ -130,12 +130,8 @@ class SqliteDatabase implements SqlDatabase {
     return statement;
   }
 
-  allSync<T>(sql: string, params: readonly SqlValue[] = []): T[] {
-    return this.#prepare(sql).all(...params.map(sqliteParam)) as T[];
-  }
-
   async all<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.allSync<T>(sql, params);
+    return this.#prepare(sql).all(...params.map(sqliteParam)) as T[];
   }
 
   async get<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
@@ -144,11 +140,6 @@ class SqliteDatabase implements SqlDatabase {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.#prepare(sql).run(...params.map(sqliteParam)).changes;
-  }
-
-  /** Iterates a query's rows without loading them all (for exports and scans). */
-  *iterate<T>(sql: string, params: readonly SqlValue[] = []): IterableIterator<T> {
-    yield* this.#prepare(sql).iterate(...params.map(sqliteParam)) as IterableIterator<T>;
   }
 
   transaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
@@ -299,4 +290,3 @@ export async function openDatabase(uri: string): Promise<SqlDatabase> {
   return new PgDatabase(pool);
 }
 
-export type { SqliteDatabase };

@@ -85,11 +85,9 @@ interface RunRow {
   experiment_id: string;
 }
 
-interface MetricRow {
+interface LatestMetricRow {
   key: string;
   value: number;
-  timestamp: number;
-  step: number;
   is_nan: number | boolean;
 }
 
@@ -101,7 +99,7 @@ export function storedMetricValue(value: number): [boolean, number] {
   return [false, value];
 }
 
-const metricValue = (row: { value: number; is_nan: number | boolean }) => (row.is_nan ? Number.NaN : row.value);
+const metricValue = (row: LatestMetricRow) => (row.is_nan ? Number.NaN : row.value);
 
 function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
   const out: T[][] = [];
@@ -253,7 +251,7 @@ export class SqlTrackingStore implements TrackingStore {
     });
     for (const part of chunks(rows.map((row) => row.run_uuid))) {
       const list = part.map(() => '?').join(', ');
-      for (const row of await session.all<MetricRow & { run_uuid: string }>(`SELECT run_uuid, "key", value, is_nan FROM latest_metrics WHERE run_uuid IN (${list})`, part)) {
+      for (const row of await session.all<LatestMetricRow & { run_uuid: string }>(`SELECT run_uuid, "key", value, is_nan FROM latest_metrics WHERE run_uuid IN (${list})`, part)) {
         setEntry(byId.get(row.run_uuid)!.data.metrics, row.key, metricValue(row));
       }
       for (const row of await session.all<{ run_uuid: string; key: string; value: string }>(`SELECT run_uuid, "key", value FROM params WHERE run_uuid IN (${list})`, part)) {
@@ -728,9 +726,6 @@ export class SqlTrackingStore implements TrackingStore {
 function compareLatest(step: number, timestamp: number, value: number, than: { step: number; timestamp: number; value: number }): number {
   return step - than.step || timestamp - than.timestamp || value - than.value;
 }
-
-/** Values bound as SQL parameters, for callers that build their own statements. */
-export type { SqlValue };
 
 /** MLflow's tracking store builder for SQL URIs: `builder(store_uri=…, artifact_uri=…)`. */
 export function createSqlTrackingStore(context: SqlTrackingStoreOptions): Promise<SqlTrackingStore> {
