@@ -52,10 +52,21 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 // The `yaml` package's Node build is CommonJS requiring `process`, which an ESM bundle cannot load;
 // its browser build is the same code as ES modules without Node imports.
 const yamlEsm = join(root, 'node_modules/yaml/browser/index.js');
-const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'], alias: { yaml: yamlEsm } };
+// better-sqlite3 is a native addon (loaded from node_modules at run time); pg-native is pg's optional native binding.
+const bundle = {
+  ...common,
+  bundle: true,
+  external: ['msgpackr-extract', 'better-sqlite3', 'pg-native'],
+  mainFields: ['module', 'main'],
+  conditions: ['source'],
+  alias: { yaml: yamlEsm },
+};
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
-if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
+// Built-ins run at the worker level only (never sandboxed), so they may bundle CommonJS packages
+// (pg) that require Node's modules: `require` is provided for them.
+const cjsRequire = "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);";
+if (builtins.length) jobs.push(build({ ...bundle, banner: { js: cjsRequire }, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
 
 // Sample plugin packages: every top-level src/*.ts is one entry point module.
 const pluginsDir = join(root, 'sample-plugins');

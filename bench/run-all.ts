@@ -5,6 +5,7 @@ import { runFileStoreBench } from './file-store.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runNamedArgsBench } from './named-args.js';
+import { runSqlStoreBench } from './sql-store.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
 
@@ -16,3 +17,4 @@ runNamedArgsBench();
 await runArtifactsBench();
 await runIsolationBench();
 await runChildTransportsBench();
+await runSqlStoreBench();

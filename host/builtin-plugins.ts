@@ -31,6 +31,11 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   // MLFLOW_REGISTRY_DIR: where a registry URI of '' puts its models, as in MLflow.
   builtin('model_registry_store', '', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
   builtin('model_registry_store', 'file', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
+  // MLflow's SQL stores (SQLAlchemyStore) in MLflow's schema; `dialect+driver` URIs resolve to the dialect.
+  builtin('tracking_store', 'sqlite', 'sql-tracking-store'),
+  builtin('tracking_store', 'postgresql', 'sql-tracking-store'),
+  builtin('model_registry_store', 'sqlite', 'sql-registry-store'),
+  builtin('model_registry_store', 'postgresql', 'sql-registry-store'),
   // Run context providers, in MLflow's order (Default, Git, …, SystemEnvironment); plugins come after.
   builtin('run_context_provider', 'default', 'default-context', ['MLFLOW_TRACKING_USERNAME', 'HOME', 'LOGNAME', 'USER', 'LNAME', 'USERNAME']),
   builtin('run_context_provider', 'git', 'git-context'),

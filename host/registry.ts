@@ -70,7 +70,9 @@ export class PluginRegistry {
 
   /** MLflow's `get_store_builder` for the tracking and model registry stores. */
   storeFor(group: 'tracking_store' | 'model_registry_store', storeUri: string): PluginEntry {
-    const entry = this.find(group, storeUriScheme(storeUri));
+    const scheme = storeUriScheme(storeUri);
+    // SQLAlchemy's `dialect+driver` spellings (`postgresql+psycopg2://`) are served by the dialect's store.
+    const entry = this.find(group, scheme) ?? (scheme.includes('+') ? this.find(group, scheme.slice(0, scheme.indexOf('+'))) : undefined);
     if (entry) return entry;
     // MLflow raises UnsupportedModelRegistryStoreURIException for both registries, text and leading space included.
     throw new MlflowError(

@@ -118,7 +118,7 @@ test("URI schemes follow MLflow's get_uri_scheme, and an unknown scheme gets MLf
   t.is((error as { errorCode?: string }).errorCode, 'INVALID_PARAMETER_VALUE');
   t.is(
     error!.message,
-    " Model registry functionality is unavailable; got unsupported URI 'nope://x' for model registry data storage. Supported URI schemes are: ['', 'file']. See https://www.mlflow.org/docs/latest/tracking.html#storage for how to run an MLflow server against one of the supported backend storage locations.",
+    " Model registry functionality is unavailable; got unsupported URI 'nope://x' for model registry data storage. Supported URI schemes are: ['', 'file', 'postgresql', 'sqlite']. See https://www.mlflow.org/docs/latest/tracking.html#storage for how to run an MLflow server against one of the supported backend storage locations.",
   );
 });
 

@@ -65,7 +65,7 @@ test('an unsupported registry scheme is refused with MLflow’s message, naming 
   t.is((error as { errorCode?: string }).errorCode, 'INVALID_PARAMETER_VALUE');
   t.is(
     error?.message,
-    " Model registry functionality is unavailable; got unsupported URI 'bogus://somewhere' for model registry data storage. Supported URI schemes are: ['', 'file', 'file-plugin', 'misbehaving-registry-crashes']. See https://www.mlflow.org/docs/latest/tracking.html#storage for how to run an MLflow server against one of the supported backend storage locations.",
+    " Model registry functionality is unavailable; got unsupported URI 'bogus://somewhere' for model registry data storage. Supported URI schemes are: ['', 'file', 'file-plugin', 'misbehaving-registry-crashes', 'postgresql', 'sqlite']. See https://www.mlflow.org/docs/latest/tracking.html#storage for how to run an MLflow server against one of the supported backend storage locations.",
   );
 });
 

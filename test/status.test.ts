@@ -14,7 +14,7 @@ test('status --json: every installed plugin is started and reports its state and
   t.is(code, 0, err);
   const report = JSON.parse(out) as { instances: { group: string; name: string; state: string; workers: number; lastStartupMs: number }[]; failures: unknown[] };
   const names = report.instances.map((i) => i.name).sort();
-  t.deepEqual(names, ['', 'file', 'file-plugin']);
+  t.deepEqual(names, ['', 'file', 'file-plugin', 'postgresql', 'sqlite']);
   for (const instance of report.instances) {
     t.is(instance.state, 'ready');
     t.is(instance.workers, 1);

@@ -3,6 +3,7 @@
  * runs, nesting, logging, fire-and-forget logging with its errors, bad input, and a plugin that
  * dies in the middle of a batch.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,10 +36,16 @@ async function fluentOnTempStore(): Promise<{ mlflow: Fluent; root: string; done
   };
 }
 
-test('the tracking URI: setTrackingUri, else MLFLOW_TRACKING_URI, else ./mlruns', (t) => {
+test('the tracking URI: setTrackingUri, else MLFLOW_TRACKING_URI, else ./mlruns if it holds experiments, else sqlite:///mlflow.db', (t) => {
   t.is(resolveTrackingUri({ MLFLOW_TRACKING_URI: 'file-plugin:/x' }), 'file-plugin:/x');
-  t.is(resolveTrackingUri({}), join(process.cwd(), 'mlruns'));
-  t.is(resolveTrackingUri({ MLFLOW_TRACKING_URI: '  ' }), join(process.cwd(), 'mlruns'));
+  const cwd = mkdtempSync(join(tmpdir(), 'flowhost-default-uri-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  t.is(resolveTrackingUri({}, cwd), `sqlite:///${join(cwd, 'mlflow.db')}`);
+  mkdirSync(join(cwd, 'mlruns', 'models'), { recursive: true });
+  t.is(resolveTrackingUri({ MLFLOW_TRACKING_URI: '  ' }, cwd), `sqlite:///${join(cwd, 'mlflow.db')}`, 'an mlruns folder without an experiment');
+  mkdirSync(join(cwd, 'mlruns', '0'));
+  writeFileSync(join(cwd, 'mlruns', '0', 'meta.yaml'), 'name: Default\n');
+  t.is(resolveTrackingUri({}, cwd), join(cwd, 'mlruns'));
   const mlflow = new Fluent();
   mlflow.setTrackingUri('file-plugin:/somewhere');
   t.is(mlflow.getTrackingUri(), 'file-plugin:/somewhere');

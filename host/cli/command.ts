@@ -41,7 +41,7 @@ export interface Command {
 
 /** Options every command takes. */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  'tracking-uri': { type: 'string', description: 'tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns)' },
+  'tracking-uri': { type: 'string', description: 'tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns if it holds experiments, else sqlite:///mlflow.db)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { artifactCommands } from './artifact-commands.js';
 import { benchCommands } from './bench-commands.js';
 import { helpFor, runCommand, type Command } from './command.js';
+import { dbCommands } from './db-commands.js';
 import { deploymentCommands } from './deployment-commands.js';
 import { initPluginCommands } from './init-plugin.js';
 import { pluginCommands } from './plugin-commands.js';
@@ -16,7 +17,7 @@ import { trackingCommands } from './tracking-commands.js';
 /** flowhost's version, from its package.json (`dist/host/cli/` is three folders below it). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands];
+export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands, ...dbCommands];
 
 export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
   // The longest command path that prefixes argv wins (`runs list` before `runs`).

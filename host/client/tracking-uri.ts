@@ -1,17 +1,33 @@
 /**
- * The tracking URI: what `setTrackingUri` set, else `MLFLOW_TRACKING_URI`, else `./mlruns`.
- * (MLflow 3 falls back to `sqlite:///mlflow.db` when `./mlruns` holds no experiment; flowhost has
- * no SQL store, so its default is the file store, as MLflow's was for years.)
+ * The tracking URI: what `setTrackingUri` set, else `MLFLOW_TRACKING_URI`, else MLflow 3's default
+ * (`mlflow/tracking/_tracking_service/utils.py`): `./mlruns` when it already holds an experiment
+ * (a folder with a numeric name and a meta.yaml), so existing file stores keep working, else the
+ * SQLite database `mlflow.db` in the working directory, made absolute so that a child process
+ * (a project run) writes to the same file.
  */
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { localPathOfFileUri } from '@flowhost/sdk/mlflow';
 import { storeUriScheme } from '../registry.js';
 
-export const DEFAULT_TRACKING_URI = './mlruns';
+export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
+export const DEFAULT_FILE_TRACKING_URI = './mlruns';
 
-export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env): string {
+/** MLflow's `_has_existing_mlruns_data`. */
+function hasExistingMlrunsData(cwd: string): boolean {
+  const root = resolve(cwd, DEFAULT_FILE_TRACKING_URI);
+  if (!existsSync(root)) return false;
+  try {
+    return readdirSync(root, { withFileTypes: true }).some((entry) => entry.isDirectory() && /^\d+$/.test(entry.name) && existsSync(join(root, entry.name, 'meta.yaml')));
+  } catch {
+    return false;
+  }
+}
+
+export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const fromEnv = env.MLFLOW_TRACKING_URI;
-  return fromEnv && fromEnv.trim() !== '' ? fromEnv : resolve(DEFAULT_TRACKING_URI);
+  if (fromEnv && fromEnv.trim() !== '') return fromEnv;
+  return hasExistingMlrunsData(cwd) ? resolve(cwd, DEFAULT_FILE_TRACKING_URI) : `sqlite:///${resolve(cwd, 'mlflow.db')}`;
 }
 
 /**
