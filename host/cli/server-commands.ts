@@ -62,6 +62,9 @@ function settingsOf(context: CommandContext): Settings {
   };
 }
 
+const describe = (settings: Settings) =>
+  `backend ${settings.backendStoreUri}, artifacts ${settings.serveArtifacts ? `proxied to ${settings.artifactsDestination}` : 'not served'}`;
+
 /** Resolves on the first SIGINT or SIGTERM. */
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -85,14 +88,15 @@ async function serve(settings: Settings, context: CommandContext): Promise<numbe
     }
     const stopped = stopSignal();
     const server = await startServer({ ...settings, flowhost });
-    if (!cluster.isWorker) {
-      context.out(`flowhost server listening at ${server.url} (backend ${settings.backendStoreUri}, artifacts ${settings.serveArtifacts ? `proxied to ${settings.artifactsDestination}` : 'not served'})`);
-    }
+    if (cluster.isWorker) process.send?.({ listening: server.url });
+    else context.out(`flowhost server listening at ${server.url} (${describe(settings)})`);
     await stopped;
     await server.close(DRAIN_MS);
     return 0;
   } finally {
     await flowhost.close();
+    // The channel to the primary would keep a worker's process alive.
+    if (cluster.isWorker) cluster.worker?.disconnect();
   }
 }
 
@@ -119,7 +123,12 @@ async function supervise(settings: Settings, context: CommandContext): Promise<n
     context.err(`flowhost server: worker ${worker.process.pid} exited (${signal ?? `code ${code}`})${deaths.length > MAX_RESTARTS_PER_MINUTE ? '; too many restarts, not replacing it' : '; replacing it'}`);
     if (deaths.length <= MAX_RESTARTS_PER_MINUTE) forkOne();
   });
-  context.out(`flowhost server: ${settings.workers} workers on ${settings.host}:${settings.port} (backend ${settings.backendStoreUri})`);
+  let announced = false;
+  cluster.on('message', (_worker, message: { listening?: string }) => {
+    if (announced || !message?.listening) return;
+    announced = true;
+    context.out(`flowhost server listening at ${message.listening} (${settings.workers} workers, ${describe(settings)})`);
+  });
   await stopped;
   stopping = true;
   const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);

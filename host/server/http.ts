@@ -52,6 +52,8 @@ export function sendError(response: ServerResponse, error: unknown): void {
     return;
   }
   const { status, body } = errorAnswer(error);
+  // The rest of an over-long body is not read: the connection cannot carry another request.
+  if (error instanceof BodyTooLarge) response.setHeader('Connection', 'close');
   sendJson(response, status, body);
 }
 
@@ -63,10 +65,14 @@ export function checkJsonContentType(request: IncomingMessage): void {
   if (type.split(';')[0].trim().toLowerCase() !== 'application/json') throw requestErrors.contentTypeWrong();
 }
 
-/** Thrown when a body passes the cap; answered 413. */
+/** Thrown when a body passes the cap; answered 413 (Payload Too Large) with MLflow's envelope. */
 export class BodyTooLarge extends MlflowError {
   constructor(limit: number) {
-    super(`The request body exceeds ${limit} bytes.`, 'BAD_REQUEST');
+    super(`The request body exceeds the server's limit of ${limit} bytes.`, 'BAD_REQUEST');
+  }
+
+  override get httpStatus(): number {
+    return 413;
   }
 }
 
