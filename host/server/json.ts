@@ -186,3 +186,102 @@ export function registeredModelJson(model: RegisteredModel): Json {
     deployment_job_state: model.deploymentJobState,
   });
 }
+
+// --- MLflow's JSON → entities (what a REST client reads back)
+
+type In = Record<string, any>;
+
+const numberOf = (value: unknown): number => (value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : Number(value));
+const integerOr = (value: unknown, fallback: number | null): number | null => (value === undefined || value === null ? fallback : Number(value));
+const recordOf = (items: { key: string; value?: string }[] | undefined) => Object.fromEntries((items ?? []).map((t) => [t.key, t.value ?? '']));
+
+export function experimentFromJson(json: In): Experiment {
+  return {
+    experimentId: String(json.experiment_id),
+    name: json.name ?? '',
+    artifactLocation: json.artifact_location ?? '',
+    lifecycleStage: json.lifecycle_stage ?? 'active',
+    tags: recordOf(json.tags),
+    creationTime: integerOr(json.creation_time, null),
+    lastUpdateTime: integerOr(json.last_update_time, null),
+  };
+}
+
+export function runInfoFromJson(json: In): RunInfo {
+  return {
+    runId: json.run_id ?? json.run_uuid,
+    experimentId: String(json.experiment_id),
+    userId: json.user_id ?? '',
+    status: json.status ?? 'RUNNING',
+    startTime: integerOr(json.start_time, 0)!,
+    endTime: integerOr(json.end_time, null),
+    lifecycleStage: json.lifecycle_stage ?? 'active',
+    artifactUri: json.artifact_uri ?? '',
+    runName: json.run_name ?? '',
+  };
+}
+
+export function metricFromJson(json: In): Metric {
+  const metric: Metric = { key: json.key, value: numberOf(json.value ?? 0), timestamp: integerOr(json.timestamp, 0)!, step: integerOr(json.step, 0)! };
+  if (json.run_id !== undefined) metric.runId = json.run_id;
+  return metric;
+}
+
+export function runFromJson(json: In): Run {
+  const data = json.data ?? {};
+  return {
+    info: runInfoFromJson(json.info ?? {}),
+    data: {
+      metrics: Object.fromEntries(((data.metrics ?? []) as In[]).map((m) => [m.key, numberOf(m.value ?? 0)])),
+      params: recordOf(data.params),
+      tags: recordOf(data.tags),
+    },
+    inputs: {
+      datasetInputs: ((json.inputs?.dataset_inputs ?? []) as In[]).map((input) => ({
+        tags: (input.tags ?? []).map((t: In) => ({ key: t.key, value: t.value ?? '' })),
+        dataset: {
+          name: input.dataset?.name ?? '',
+          digest: input.dataset?.digest ?? '',
+          sourceType: input.dataset?.source_type ?? '',
+          source: input.dataset?.source ?? '',
+          ...(input.dataset?.schema !== undefined ? { schema: input.dataset.schema } : {}),
+          ...(input.dataset?.profile !== undefined ? { profile: input.dataset.profile } : {}),
+        },
+      })),
+    },
+  };
+}
+
+export function modelVersionFromJson(json: In): ModelVersion {
+  return {
+    name: json.name,
+    version: String(json.version),
+    creationTimestamp: integerOr(json.creation_timestamp, null),
+    lastUpdatedTimestamp: integerOr(json.last_updated_timestamp, null),
+    description: json.description ?? null,
+    userId: json.user_id ?? null,
+    currentStage: json.current_stage ?? null,
+    source: json.source ?? null,
+    runId: json.run_id || null,
+    status: json.status ?? 'READY',
+    statusMessage: json.status_message ?? null,
+    tags: recordOf(json.tags),
+    runLink: json.run_link || null,
+    aliases: json.aliases ?? [],
+    modelId: json.model_id ?? null,
+  };
+}
+
+export function registeredModelFromJson(json: In): RegisteredModel {
+  return {
+    name: json.name,
+    creationTimestamp: integerOr(json.creation_timestamp, null),
+    lastUpdatedTimestamp: integerOr(json.last_updated_timestamp, null),
+    description: json.description ?? null,
+    latestVersions: ((json.latest_versions ?? []) as In[]).map(modelVersionFromJson),
+    tags: recordOf(json.tags),
+    aliases: Object.fromEntries(((json.aliases ?? []) as In[]).map((a) => [a.alias, String(a.version)])),
+    deploymentJobId: json.deployment_job_id ?? null,
+    deploymentJobState: json.deployment_job_state ?? null,
+  };
+}
