@@ -54,6 +54,8 @@ export function sendError(response: ServerResponse, error: unknown): void {
   const { status, body } = errorAnswer(error);
   // The rest of an over-long body is not read: the connection cannot carry another request.
   if (error instanceof BodyTooLarge) response.setHeader('Connection', 'close');
+  const retryAfter = (error as { retryAfterSeconds?: unknown })?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
   sendJson(response, status, body);
 }
 

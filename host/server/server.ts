@@ -9,8 +9,11 @@ import { MlflowError } from '@flowhost/sdk';
 import type { ArtifactRepositoryClient } from '../client/artifacts.js';
 import { Flowhost } from '../flowhost.js';
 import { listRunArtifacts, MethodNotAllowed, RouteNotFound, sendModelVersionArtifact, sendRunArtifact, serveProxy, type ArtifactDestination } from './artifacts.js';
+import { join } from 'node:path';
 import { HTML_PAGES } from './errors.js';
-import { checkJsonContentType, DEFAULT_HTTP_LIMITS, listen, readBody, sendJson, sendText, type HttpLimits, type Listening } from './http.js';
+import { checkJsonContentType, DEFAULT_HTTP_LIMITS, listen, readBody, sendError, sendJson, sendText, type HttpLimits, type Listening } from './http.js';
+import { RequestStats, type AccessEntry } from './metrics.js';
+import { DEFAULT_TENANT_LIMITS, DEFAULT_WORKSPACE, TenantGate, tenantOf, WORKSPACE_HEADER, type TenantLimits, type WorkspaceOptions } from './tenants.js';
 import { parsePythonJson, type JsonValue } from './json.js';
 import { queryMessage, readMessage, type Fields, type RawMessage } from './request.js';
 import { ROUTES, type Backends, type Route } from './routes.js';
@@ -38,6 +41,14 @@ export interface ServerOptions {
   readonly limits?: Partial<HttpLimits>;
   /** The plugin host; default a new one, closed with the server. */
   readonly flowhost?: Flowhost;
+  /** MLflow 3's workspaces: tenants named by the `X-MLFLOW-WORKSPACE` header, each with its own stores. */
+  readonly workspaces?: WorkspaceOptions;
+  /** Every tenant's limits, and per tenant overrides. */
+  readonly tenantLimits?: Partial<TenantLimits> & { readonly perTenant?: Readonly<Record<string, Partial<TenantLimits>>> };
+  /** Called once per answered request (the CLI prints it as a JSON line). */
+  readonly accessLog?: (entry: AccessEntry) => void;
+  /** A directory the processes of one server share their Prometheus figures through (`--expose-prometheus`). */
+  readonly prometheusDir?: string | null;
 }
 
 export interface RunningServer extends Listening {
@@ -98,33 +109,50 @@ async function requestMessage(request: IncomingMessage, route: Route, query: URL
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const flowhost = options.flowhost ?? new Flowhost();
-  const registryUri = options.registryStoreUri ?? options.backendStoreUri;
-  let tracking: ReturnType<Backends['tracking']> | null = null;
-  let registry: ReturnType<Backends['registry']> | null = null;
-  const backends: Backends = {
-    tracking: () => (tracking ??= flowhost.trackingStore(options.backendStoreUri, { artifactUri: options.defaultArtifactRoot }).catch((error) => {
-      tracking = null;
-      throw error;
-    })),
-    registry: () => (registry ??= flowhost.registryStore(registryUri, { trackingUri: options.backendStoreUri }).catch((error) => {
-      registry = null;
-      throw error;
-    })),
+  const tenants = new Map<string, Tenant>();
+  const tenant = (name: string) => {
+    let found = tenants.get(name);
+    if (!found) tenants.set(name, (found = tenantStores(flowhost, options, name)));
+    return found;
   };
-  let destinationRepo: Promise<ArtifactRepositoryClient> | null = null;
-  const destination: ArtifactDestination = () =>
-    (destinationRepo ??= flowhost.artifactRepository(options.artifactsDestination).catch((error) => {
-      destinationRepo = null;
-      throw error;
-    }));
-  const open = (uri: string) => flowhost.artifactRepository(uri, { trackingUri: options.backendStoreUri });
+  const gate = new TenantGate((name) => ({ ...DEFAULT_TENANT_LIMITS, ...options.tenantLimits, ...options.tenantLimits?.perTenant?.[name] }));
+  const stats = new RequestStats(options.prometheusDir ?? null);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://server');
     const path = url.pathname;
-    const method = request.method ?? 'GET';
     if (path === '/health') return sendText(response, 200, 'OK');
     if (path === '/version') return sendText(response, 200, MLFLOW_API_VERSION);
+    if (path === '/metrics') return sendText(response, 200, `${stats.prometheus()}${await flowhost.prometheus()}`, 'text/plain; version=0.0.4; charset=utf-8');
+
+    const started = performance.now();
+    const account = { tenant: DEFAULT_WORKSPACE, route: routeLabel(url.pathname) };
+    let refused: unknown = null;
+    try {
+      account.tenant = tenantOf(request.headers[WORKSPACE_HEADER], options.workspaces);
+    } catch (error) {
+      // Answered below, counted under the default tenant.
+      refused = error;
+    }
+    stats.started(account.tenant);
+    response.once('close', () => {
+      const entry: AccessEntry = { time: new Date().toISOString(), tenant: account.tenant, method: request.method ?? 'GET', route: account.route, status: response.statusCode, ms: performance.now() - started };
+      stats.finished(entry);
+      options.accessLog?.(entry);
+    });
+    try {
+      if (refused) throw refused;
+      response.once('close', gate.enter(account.tenant));
+      await serve(request, response, url, tenant(account.tenant));
+    } catch (error) {
+      sendError(response, error);
+    }
+  }
+
+  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, scope: Tenant): Promise<void> {
+    const { backends, destination, open } = scope;
+    const path = url.pathname;
+    const method = request.method ?? 'GET';
 
     const proxyPrefix = PROXY_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (proxyPrefix) {
@@ -177,6 +205,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await listening.close(graceMs);
       if (!options.flowhost) await flowhost.close();
     },
+  };
+}
+
+/** The route a path names, for logs and metrics: never the URL itself (ids, names), and a bounded set. */
+function routeLabel(path: string): string {
+  if (PROXY_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'mlflow-artifacts';
+  if (path === '/get-artifact' || path === '/ajax-api/2.0/mlflow/get-artifact') return 'get-artifact';
+  if (path === '/model-versions/get-artifact' || path === '/ajax-api/2.0/mlflow/model-versions/get-artifact') return 'model-versions/get-artifact';
+  const prefix = API_PREFIXES.find((p) => path.startsWith(p));
+  const routePath = prefix ? path.slice(prefix.length) : '';
+  return routePath === 'artifacts/list' || ROUTES_BY_PATH.has(routePath) ? routePath : 'unknown';
+}
+
+/** One tenant's stores: its tracking and registry stores and its artifact destination, opened on first use. */
+interface Tenant {
+  readonly backends: Backends;
+  readonly destination: ArtifactDestination;
+  readonly open: (uri: string) => Promise<ArtifactRepositoryClient>;
+}
+
+/** Memoises an async opener; a failure is not kept, so the next request tries again. */
+function once<T>(open: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () =>
+    (pending ??= open().catch((error) => {
+      pending = null;
+      throw error;
+    }));
+}
+
+function tenantStores(flowhost: Flowhost, options: ServerOptions, name: string): Tenant {
+  const own = name !== DEFAULT_WORKSPACE && options.workspaces;
+  const trackingUri = own ? options.workspaces!.stores[name] : options.backendStoreUri;
+  const registryUri = own ? (options.workspaces!.registries?.[name] ?? trackingUri) : (options.registryStoreUri ?? options.backendStoreUri);
+  const destinationUri = own ? (options.workspaces!.artifactDestinations?.[name] ?? join(options.artifactsDestination, name)) : options.artifactsDestination;
+  // The tenant option gives each workspace its own plugin instances, under the policy's rule for it.
+  return {
+    backends: {
+      tracking: once(() => flowhost.trackingStore(trackingUri, { artifactUri: options.defaultArtifactRoot, tenant: name })),
+      registry: once(() => flowhost.registryStore(registryUri, { trackingUri, tenant: name })),
+    },
+    destination: once(() => flowhost.artifactRepository(destinationUri, { tenant: name })),
+    open: (uri) => flowhost.artifactRepository(uri, { trackingUri, tenant: name }),
   };
 }
 
