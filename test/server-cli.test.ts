@@ -102,3 +102,30 @@ test.serial('--workers 2: two processes share the port; SIGTERM stops them all a
   server.child.kill('SIGTERM');
   t.is(await server.exited, 0, server.output());
 });
+
+test.serial('--enable-workspaces with --workspace NAME=URI; the access log on stderr; `flowhost status --server` reads the running server', async (t) => {
+  const dir = tempDir(t);
+  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--enable-workspaces', '--workspace', 'team-a=file:./team-a', '--tenant-rate', '100']);
+  const search = (workspace: string) =>
+    fetch(`${server.url}/api/2.0/mlflow/experiments/search`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-MLFLOW-WORKSPACE': workspace }, body: '{"max_results": 5}' });
+  t.is((await search('team-a')).status, 200);
+  t.is((await search('team-a')).status, 200);
+  t.is((await search('nobody')).status, 404);
+  const status = await cli('status', '--server', server.url, '--json');
+  t.is(status.code, 0, status.err);
+  const report = JSON.parse(status.out) as { healthy: boolean; version: string; tenants: Record<string, { requests: number }> };
+  t.true(report.healthy);
+  t.is(report.tenants['team-a'].requests, 2);
+  t.is(report.tenants.default.requests, 1);
+  const table = await cli('status', '--server', server.url);
+  t.regex(table.out, /healthy, MLflow API/);
+  t.regex(table.out, /team-a\s+2\s+0\s+0\s+0/);
+  server.child.kill('SIGTERM');
+  t.is(await server.exited, 0);
+  const lines = server.output().split('\n').filter((line) => line.startsWith('{'));
+  const entries = lines.map((line) => JSON.parse(line) as { tenant: string; route: string; status: number });
+  t.deepEqual(entries.filter((e) => e.route === 'experiments/search').map((e) => [e.tenant, e.status]), [['team-a', 200], ['team-a', 200], ['default', 404]]);
+  const down = await cli('status', '--server', server.url);
+  t.is(down.code, 1);
+  t.regex(down.err, /cannot reach/);
+});

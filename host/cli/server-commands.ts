@@ -16,7 +16,8 @@ import {
   resolveDefaultArtifactRoot,
 } from '../server/config.js';
 import { startServer } from '../server/server.js';
-import type { Command, CommandContext } from './command.js';
+import type { TenantLimits, WorkspaceOptions } from '../server/tenants.js';
+import { table, type Command, type CommandContext } from './command.js';
 
 /** How long a stopping server lets requests in flight finish before it cuts them. */
 const DRAIN_MS = 10_000;
@@ -24,6 +25,10 @@ const DRAIN_MS = 10_000;
 const MAX_RESTARTS_PER_MINUTE = 5;
 
 interface Settings {
+  workspaces: WorkspaceOptions | undefined;
+  tenantLimits: Partial<TenantLimits>;
+  prometheusDir: string | null;
+  accessLog: boolean;
   backendStoreUri: string;
   registryStoreUri: string;
   defaultArtifactRoot: string;
@@ -48,8 +53,30 @@ function settingsOf(context: CommandContext): Settings {
   const workers = Number((v.workers as string | undefined) ?? 1);
   if (!Number.isInteger(workers) || workers < 1) throw MlflowError.invalidParameterValue(`Invalid --workers '${String(v.workers)}': use a positive integer.`);
   if (v['app-name'] !== undefined) throw MlflowError.notImplemented(`--app-name ${String(v['app-name'])}: the basic-auth app is not available in this flowhost yet.`);
-  if (v['expose-prometheus'] !== undefined) throw MlflowError.notImplemented('--expose-prometheus is not available in this flowhost yet.');
+  const workspaceStores: Record<string, string> = {};
+  for (const item of (v.workspace as string[] | undefined) ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw MlflowError.invalidParameterValue(`Invalid --workspace '${item}': use NAME=STORE_URI.`);
+    workspaceStores[item.slice(0, at)] = item.slice(at + 1);
+  }
+  if (Object.keys(workspaceStores).length && !v['enable-workspaces']) throw MlflowError.invalidParameterValue('--workspace needs --enable-workspaces.');
+  const positive = (name: string) => {
+    const raw = v[name] as string | undefined;
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value > 0)) throw MlflowError.invalidParameterValue(`Invalid --${name} '${raw}': use a positive number.`);
+    return value;
+  };
+  const rate = positive('tenant-rate');
+  const tenantLimits: Partial<TenantLimits> = {
+    ...(positive('tenant-max-concurrent') !== undefined ? { maxConcurrentRequests: positive('tenant-max-concurrent') } : {}),
+    ...(rate !== undefined ? { requestsPerSecond: rate, burst: positive('tenant-burst') ?? Math.max(1, Math.ceil(rate)) } : {}),
+  };
   return {
+    workspaces: v['enable-workspaces'] ? { stores: workspaceStores } : undefined,
+    tenantLimits,
+    prometheusDir: (v['expose-prometheus'] as string | undefined) ?? process.env.MLFLOW_EXPOSE_PROMETHEUS ?? null,
+    accessLog: !v['no-access-log'],
     backendStoreUri,
     registryStoreUri: given('registry-store-uri', 'MLFLOW_REGISTRY_STORE_URI') ?? backendStoreUri,
     defaultArtifactRoot: resolveDefaultArtifactRoot(serveArtifacts, given('default-artifact-root', 'MLFLOW_DEFAULT_ARTIFACT_ROOT'), backendStoreUri),
@@ -87,7 +114,12 @@ async function serve(settings: Settings, context: CommandContext): Promise<numbe
       checkStoreUri(flowhost.registry, 'model_registry_store', settings.registryStoreUri, '--registry-store-uri');
     }
     const stopped = stopSignal();
-    const server = await startServer({ ...settings, flowhost });
+    const server = await startServer({
+      ...settings,
+      flowhost,
+      // One JSON line per request on stderr, where process managers collect logs.
+      accessLog: settings.accessLog ? (entry) => process.stderr.write(`${JSON.stringify(entry)}\n`) : undefined,
+    });
     if (cluster.isWorker) process.send?.({ listening: server.url });
     else context.out(`flowhost server listening at ${server.url} (${describe(settings)})`);
     await stopped;
@@ -144,6 +176,67 @@ async function supervise(settings: Settings, context: CommandContext): Promise<n
   return 0;
 }
 
+/** Prometheus samples `name{labels} value` of one metric family. */
+function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const found: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    found.push({ labels, value: Number(match[2]) });
+  }
+  return found;
+}
+
+/**
+ * `flowhost status --server URL`: a running server's health, version and per-tenant figures, read
+ * from its `/health`, `/version` and `/metrics` (no host is started here).
+ */
+export async function serverStatus(url: string, context: CommandContext): Promise<number> {
+  const base = url.replace(/\/+$/, '');
+  const read = async (path: string) => {
+    const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+    return { status: response.status, text: await response.text() };
+  };
+  let health: { status: number; text: string };
+  try {
+    health = await read('/health');
+  } catch (error) {
+    context.err(`Error: cannot reach ${base}: ${(error as Error).cause ?? (error as Error).message}`);
+    return 1;
+  }
+  const version = await read('/version');
+  const metrics = await read('/metrics');
+  const tenants = new Map<string, { requests: number; errors: number; limited: number; inFlight: number; seconds: number }>();
+  const of = (tenant: string) => {
+    let t = tenants.get(tenant);
+    if (!t) tenants.set(tenant, (t = { requests: 0, errors: 0, limited: 0, inFlight: 0, seconds: 0 }));
+    return t;
+  };
+  for (const { labels, value } of samples(metrics.text, 'flowhost_server_requests_total')) {
+    const t = of(labels.tenant);
+    t.requests += value;
+    if (Number(labels.status) >= 500) t.errors += value;
+    if (labels.status === '429') t.limited += value;
+  }
+  for (const { labels, value } of samples(metrics.text, 'flowhost_server_requests_in_flight')) of(labels.tenant).inFlight += value;
+  for (const { labels, value } of samples(metrics.text, 'flowhost_server_request_duration_seconds_sum')) of(labels.tenant).seconds += value;
+  const report = { url: base, healthy: health.status === 200 && health.text === 'OK', version: version.text, tenants: Object.fromEntries(tenants) };
+  if (context.values.json) context.out(JSON.stringify(report, null, 2));
+  else {
+    context.out(`${base}: ${report.healthy ? 'healthy' : `unhealthy (${health.status} ${health.text.slice(0, 200)})`}, MLflow API ${report.version}`);
+    if (tenants.size) {
+      context.out(
+        table([
+          ['TENANT', 'REQUESTS', 'IN FLIGHT', '5XX', '429', 'MEAN MS'],
+          ...[...tenants].map(([name, t]) => [name, String(t.requests), String(t.inFlight), String(t.errors), String(t.limited), t.requests ? ((t.seconds / t.requests) * 1000).toFixed(1) : '']),
+        ]),
+      );
+    }
+  }
+  return report.healthy ? 0 : 1;
+}
+
 export const serverCommands: Command[] = [
   {
     path: ['server'],
@@ -160,7 +253,13 @@ export const serverCommands: Command[] = [
       port: { type: 'string', short: 'p', description: 'port (default: 5000; 0 picks a free one)' },
       workers: { type: 'string', short: 'w', description: 'server processes sharing the port (default: 1)' },
       'app-name': { type: 'string', description: 'basic-auth: not available yet' },
-      'expose-prometheus': { type: 'string', description: 'not available yet' },
+      'expose-prometheus': { type: 'string', description: 'directory the server processes share /metrics figures through' },
+      'enable-workspaces': { type: 'boolean', description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)' },
+      workspace: { type: 'string', multiple: true, description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)' },
+      'tenant-max-concurrent': { type: 'string', description: 'requests one tenant may have in flight (default 256); more are answered 429' },
+      'tenant-rate': { type: 'string', description: 'requests per second one tenant may send (default: unlimited)' },
+      'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
+      'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
     },
     async run(context) {
       const settings = settingsOf(context);
