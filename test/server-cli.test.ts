@@ -56,8 +56,8 @@ test('a backend scheme no plugin serves is refused before listening, the SQL sch
 });
 
 /** Starts `flowhost server …` as a process; resolves with its URL once it listens. Killed at teardown. */
-async function startProcess(t: ExecutionContext, cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/host/cli/main.js'), 'server', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startProcess(t: ExecutionContext, cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/host/cli/main.js'), 'server', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -128,4 +128,17 @@ test.serial('--enable-workspaces with --workspace NAME=URI; the access log on st
   const down = await cli('status', '--server', server.url);
   t.is(down.code, 1);
   t.regex(down.err, /cannot reach/);
+});
+
+test.serial('--app-name basic-auth reads MLflow\'s auth configuration: the admin it names is bootstrapped, anonymous requests get 401', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'auth.ini'), '[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///auth/users.db\nadmin_username = root\nadmin_password = not-the-default\n');
+  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--app-name', 'basic-auth', '--no-access-log'], { ...process.env, MLFLOW_AUTH_CONFIG_PATH: join(dir, 'auth.ini') });
+  const search = (authorization?: string) =>
+    fetch(`${server.url}/api/2.0/mlflow/experiments/search`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) }, body: '{"max_results": 1}' });
+  t.is((await search()).status, 401);
+  t.is((await search(`Basic ${Buffer.from('root:not-the-default').toString('base64')}`)).status, 200);
+  t.is((await search(`Basic ${Buffer.from('admin:password1234').toString('base64')}`)).status, 401);
+  server.child.kill('SIGTERM');
+  t.is(await server.exited, 0);
 });

@@ -4,6 +4,7 @@
  * share the port (node:cluster); SIGINT/SIGTERM drain requests in flight, then close the plugins.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { MlflowError } from '@flowhost/sdk';
 import { Flowhost } from '../flowhost.js';
 import {
@@ -15,6 +16,7 @@ import {
   DEFAULT_PORT,
   resolveDefaultArtifactRoot,
 } from '../server/config.js';
+import { AuthStore, checkPermission, DEFAULT_AUTH_CONFIG, type AuthConfig } from '../server/auth.js';
 import { startServer } from '../server/server.js';
 import type { TenantLimits, WorkspaceOptions } from '../server/tenants.js';
 import { table, type Command, type CommandContext } from './command.js';
@@ -24,7 +26,39 @@ const DRAIN_MS = 10_000;
 /** A worker that dies is replaced, unless workers die faster than this many per minute. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 
+/**
+ * The basic-auth app's configuration, as MLflow reads it: the `[mlflow]` section of the INI file
+ * at MLFLOW_AUTH_CONFIG_PATH (default_permission, database_uri, admin_username, admin_password),
+ * MLflow's defaults for what it leaves out.
+ */
+function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const values: Record<string, string> = {};
+  const file = env.MLFLOW_AUTH_CONFIG_PATH;
+  if (file) {
+    let section = '';
+    for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
+      const line = raw.trim();
+      if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+      const header = /^\[(.+)\]$/.exec(line);
+      if (header) section = header[1].trim();
+      else if (section === 'mlflow' && line.includes('=')) values[line.slice(0, line.indexOf('=')).trim()] = line.slice(line.indexOf('=') + 1).trim();
+    }
+  }
+  const databaseUri = values.database_uri ?? 'sqlite:///basic_auth.db';
+  const sqlite = /^sqlite:\/\/\/(.+)$/.exec(databaseUri);
+  if (!sqlite) throw MlflowError.invalidParameterValue(`database_uri '${databaseUri}': flowhost's basic-auth app keeps its users in SQLite; use sqlite:///PATH.`);
+  const permission = values.default_permission ?? DEFAULT_AUTH_CONFIG.defaultPermission;
+  checkPermission(permission);
+  return {
+    databasePath: sqlite[1],
+    adminUsername: values.admin_username ?? DEFAULT_AUTH_CONFIG.adminUsername,
+    adminPassword: values.admin_password ?? DEFAULT_AUTH_CONFIG.adminPassword,
+    defaultPermission: permission,
+  };
+}
+
 interface Settings {
+  auth: AuthConfig | null;
   workspaces: WorkspaceOptions | undefined;
   tenantLimits: Partial<TenantLimits>;
   prometheusDir: string | null;
@@ -52,7 +86,8 @@ function settingsOf(context: CommandContext): Settings {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw MlflowError.invalidParameterValue(`Invalid --port '${String(v.port)}': use an integer from 0 to 65535.`);
   const workers = Number((v.workers as string | undefined) ?? 1);
   if (!Number.isInteger(workers) || workers < 1) throw MlflowError.invalidParameterValue(`Invalid --workers '${String(v.workers)}': use a positive integer.`);
-  if (v['app-name'] !== undefined) throw MlflowError.notImplemented(`--app-name ${String(v['app-name'])}: the basic-auth app is not available in this flowhost yet.`);
+  const appName = v['app-name'] as string | undefined;
+  if (appName !== undefined && appName !== 'basic-auth') throw MlflowError.invalidParameterValue(`Invalid --app-name '${appName}': the one app is 'basic-auth'.`);
   const workspaceStores: Record<string, string> = {};
   for (const item of (v.workspace as string[] | undefined) ?? []) {
     const at = item.indexOf('=');
@@ -73,6 +108,7 @@ function settingsOf(context: CommandContext): Settings {
     ...(rate !== undefined ? { requestsPerSecond: rate, burst: positive('tenant-burst') ?? Math.max(1, Math.ceil(rate)) } : {}),
   };
   return {
+    auth: appName === 'basic-auth' ? authConfig(process.env) : null,
     workspaces: v['enable-workspaces'] ? { stores: workspaceStores } : undefined,
     tenantLimits,
     prometheusDir: (v['expose-prometheus'] as string | undefined) ?? process.env.MLFLOW_EXPOSE_PROMETHEUS ?? null,
@@ -108,6 +144,7 @@ function stopSignal(): Promise<string> {
 /** One serving process: listens, then drains and closes on a stop signal. */
 async function serve(settings: Settings, context: CommandContext): Promise<number> {
   const flowhost = new Flowhost();
+  const auth = settings.auth ? await AuthStore.open(settings.auth) : undefined;
   try {
     if (!settings.artifactsOnly && !cluster.isWorker) {
       checkStoreUri(flowhost.registry, 'tracking_store', settings.backendStoreUri, '--backend-store-uri');
@@ -116,6 +153,7 @@ async function serve(settings: Settings, context: CommandContext): Promise<numbe
     const stopped = stopSignal();
     const server = await startServer({
       ...settings,
+      auth,
       flowhost,
       // One JSON line per request on stderr, where process managers collect logs.
       accessLog: settings.accessLog ? (entry) => process.stderr.write(`${JSON.stringify(entry)}\n`) : undefined,
@@ -127,6 +165,7 @@ async function serve(settings: Settings, context: CommandContext): Promise<numbe
     return 0;
   } finally {
     await flowhost.close();
+    auth?.close();
     // The channel to the primary would keep a worker's process alive.
     if (cluster.isWorker) cluster.worker?.disconnect();
   }
@@ -252,7 +291,7 @@ export const serverCommands: Command[] = [
       host: { type: 'string', description: 'address to listen on (default: 127.0.0.1)' },
       port: { type: 'string', short: 'p', description: 'port (default: 5000; 0 picks a free one)' },
       workers: { type: 'string', short: 'w', description: 'server processes sharing the port (default: 1)' },
-      'app-name': { type: 'string', description: 'basic-auth: not available yet' },
+      'app-name': { type: 'string', description: "basic-auth: users and permissions, configured by MLFLOW_AUTH_CONFIG_PATH's [mlflow] section" },
       'expose-prometheus': { type: 'string', description: 'directory the server processes share /metrics figures through' },
       'enable-workspaces': { type: 'boolean', description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)' },
       workspace: { type: 'string', multiple: true, description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)' },

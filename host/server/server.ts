@@ -10,12 +10,14 @@ import type { ArtifactRepositoryClient } from '../client/artifacts.js';
 import { Flowhost } from '../flowhost.js';
 import { listRunArtifacts, MethodNotAllowed, RouteNotFound, sendModelVersionArtifact, sendRunArtifact, serveProxy, type ArtifactDestination } from './artifacts.js';
 import { join } from 'node:path';
+import { NOT_AUTHENTICATED, type AuthStore } from './auth.js';
+import { after, allowed, AUTH_ROUTES, type Caller } from './authorize.js';
 import { HTML_PAGES } from './errors.js';
 import { checkJsonContentType, DEFAULT_HTTP_LIMITS, listen, readBody, sendError, sendJson, sendText, type HttpLimits, type Listening } from './http.js';
 import { RequestStats, type AccessEntry } from './metrics.js';
 import { DEFAULT_TENANT_LIMITS, DEFAULT_WORKSPACE, TenantGate, tenantOf, WORKSPACE_HEADER, type TenantLimits, type WorkspaceOptions } from './tenants.js';
 import { parsePythonJson, type JsonValue } from './json.js';
-import { queryMessage, readMessage, type Fields, type RawMessage } from './request.js';
+import { queryMessage, readMessage, type Fields, type Message, type RawMessage } from './request.js';
 import { ROUTES, type Backends, type Route } from './routes.js';
 
 /** The MLflow release whose REST API (routes, messages, quirks) this server follows; `/version` answers it. */
@@ -49,6 +51,8 @@ export interface ServerOptions {
   readonly accessLog?: (entry: AccessEntry) => void;
   /** A directory the processes of one server share their Prometheus figures through (`--expose-prometheus`). */
   readonly prometheusDir?: string | null;
+  /** MLflow's basic-auth app: every request but /health, /version and /metrics needs a user. */
+  readonly auth?: AuthStore;
 }
 
 export interface RunningServer extends Listening {
@@ -67,7 +71,7 @@ for (const route of ROUTES) {
 }
 
 /** The request body as MLflow reads it: malformed JSON is `{}`, a JSON string is decoded again. */
-function bodyMessage(text: string, route: Route): RawMessage {
+function bodyMessage(text: string, route: Route | null): RawMessage {
   let value: JsonValue;
   try {
     value = text === '' ? {} : parsePythonJson(text);
@@ -75,7 +79,7 @@ function bodyMessage(text: string, route: Route): RawMessage {
     return {};
   }
   if (typeof value === 'string') {
-    if (route.path === 'runs/log-batch') batchSizeCheck(value);
+    if (route?.path === 'runs/log-batch') batchSizeCheck(value);
     try {
       value = parsePythonJson(value);
     } catch {
@@ -143,22 +147,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       if (refused) throw refused;
       response.once('close', gate.enter(account.tenant));
-      await serve(request, response, url, tenant(account.tenant));
+      await serve(request, response, url, tenant(account.tenant), account.tenant);
     } catch (error) {
       sendError(response, error);
     }
   }
 
-  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, scope: Tenant): Promise<void> {
+  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, scope: Tenant, workspace: string): Promise<void> {
     const { backends, destination, open } = scope;
     const path = url.pathname;
     const method = request.method ?? 'GET';
+    const auth = options.auth;
+    let caller: Caller | null = null;
+    if (auth) {
+      const user = await auth.authenticate(request.headers.authorization);
+      if (!user) {
+        response.setHeader('WWW-Authenticate', 'Basic realm="mlflow"');
+        return sendText(response, 401, NOT_AUTHENTICATED);
+      }
+      caller = { user, workspace, backends };
+    }
+    /** The basic-auth app's check before the request (always true without it). */
+    const may = async (route: string, message: Message) => !caller || allowed(route, method, message, caller, auth!);
+    const forbidden = () => sendText(response, 403, 'Permission denied');
 
     const proxyPrefix = PROXY_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (proxyPrefix) {
       if (!options.serveArtifacts) return sendText(response, 404, HTML_PAGES[404]);
       // The raw path keeps `%2F` encoded, so a traversal hidden in one segment is still checked.
       const raw = (request.url ?? '').split('?')[0].slice(proxyPrefix.length);
+      const artifactPath = raw.startsWith('artifacts/') ? safeDecode(raw.slice('artifacts/'.length)) : raw.startsWith('mpu/') ? safeDecode(raw.replace(/^mpu\/[^/]+\//, '')) : (url.searchParams.get('path') ?? '');
+      if (!(await may('mlflow-artifacts', { path: artifactPath }))) return forbidden();
       try {
         const answer = await serveProxy(destination, { method, rest: raw, query: url.searchParams, request, response });
         if (answer !== null) sendJson(response, 200, answer);
@@ -174,19 +193,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (path === '/get-artifact' || path === '/ajax-api/2.0/mlflow/get-artifact') {
       const runId = url.searchParams.get('run_id') || url.searchParams.get('run_uuid');
       if (!runId) throw MlflowError.invalidParameterValue("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
+      if (!(await may('get-artifact', { run_id: runId }))) return forbidden();
       return sendRunArtifact(runId, url.searchParams.get('path') ?? '', response, backends, destination, open);
     }
     if (path === '/model-versions/get-artifact' || path === '/ajax-api/2.0/mlflow/model-versions/get-artifact') {
       const q = url.searchParams;
+      if (!(await may('model-versions/get-artifact', { name: q.get('name') ?? '' }))) return forbidden();
       return sendModelVersionArtifact(q.get('name') ?? '', q.get('version') ?? '', q.get('path') ?? '', response, backends, destination, open);
     }
 
     const apiPrefix = API_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (!apiPrefix) return sendText(response, 404, HTML_PAGES[404]);
     const routePath = path.slice(apiPrefix.length);
+    const authRoute = caller ? AUTH_ROUTES[`${routePath}:${method}`] : undefined;
+    if (authRoute) {
+      const message = method === 'GET' ? Object.fromEntries(url.searchParams) : bodyMessage(await readBody(request, limits.maxJsonBodyBytes), null);
+      if (!authRoute.may(message, caller!, auth!)) return forbidden();
+      return sendJson(response, 200, await authRoute.run(message, caller!, auth!));
+    }
     if (routePath === 'artifacts/list') {
       if (method !== 'GET') return sendText(response, 405, HTML_PAGES[405]);
       const message = readMessage(queryMessage(url.searchParams, LIST_FIELDS), LIST_FIELDS);
+      if (!(await may(routePath, message))) return forbidden();
       return sendJson(response, 200, await listRunArtifacts(message.run_id as string, message.path as string | undefined, backends, destination, open));
     }
     const methods = ROUTES_BY_PATH.get(routePath);
@@ -194,7 +222,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const route = methods.get(method);
     if (!route) return sendText(response, 405, HTML_PAGES[405]);
     const message = await requestMessage(request, route, url.searchParams, limits.maxJsonBodyBytes);
-    sendJson(response, 200, await route.handle(message, backends));
+    if (!(await may(routePath, message))) return forbidden();
+    const answer = await route.handle(message, backends);
+    sendJson(response, 200, caller ? await after(routePath, message, answer, caller, auth!) : answer);
   }
 
   const listening = await listen(handle, options.host ?? '127.0.0.1', options.port ?? 5000, limits);
@@ -206,6 +236,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (!options.flowhost) await flowhost.close();
     },
   };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** The route a path names, for logs and metrics: never the URL itself (ids, names), and a bounded set. */
