@@ -13,6 +13,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metric, RemoteTrackingStore } from '@flowhost/sdk';
@@ -48,11 +49,48 @@ const get = (url: string) => async () => {
   await response.arrayBuffer();
 };
 
+/**
+ * One large artifact up and down through the proxy (256 MiB, 1 GiB with --full), while this
+ * process's resident memory is sampled: streamed end to end, the peak growth stays near the
+ * streams' windows, whatever the size.
+ */
+async function streamedArtifact(url: string): Promise<void> {
+  const size = (process.argv.includes('--full') ? 1024 : quick ? 64 : 256) * 1024 * 1024;
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  // The artifact repository's worker starts on first use: started before the baseline is taken.
+  await (await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/warm.bin`, { method: 'PUT', body: chunk })).arrayBuffer();
+  await (await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/warm.bin`)).arrayBuffer();
+  global.gc?.();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  try {
+    const body = Readable.from((function* () {
+      for (let sent = 0; sent < size; sent += chunk.length) yield chunk;
+    })());
+    let started = performance.now();
+    const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin`, { method: 'PUT', body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } as RequestInit);
+    if (put.status !== 200) throw new Error(`upload: ${put.status} ${await put.text()}`);
+    const upMs = performance.now() - started;
+    started = performance.now();
+    const got = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin`);
+    let received = 0;
+    for await (const part of got.body as unknown as AsyncIterable<Uint8Array>) received += part.length;
+    if (received !== size) throw new Error(`download: ${received} of ${size} bytes`);
+    const downMs = performance.now() - started;
+    const mib = (bytes: number) => fmt(bytes / 1024 / 1024, 1);
+    console.log(`\nartifact of ${mib(size)} MiB through the proxy: upload ${fmt(size / 1024 / 1024 / (upMs / 1000), 0)} MiB/s, download ${fmt(size / 1024 / 1024 / (downMs / 1000), 0)} MiB/s; resident memory grew by at most ${mib(peak - baseline)} MiB (${((peak - baseline) / size * 100).toFixed(1)}% of the file)`);
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 export async function runServerBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flowhost-bench-server-'));
   const bare = await bareServer();
   const server = await startServer({ backendStoreUri: `${dir}/mlruns`, defaultArtifactRoot: 'mlflow-artifacts:/', serveArtifacts: true, artifactsDestination: `${dir}/mlartifacts`, host: '127.0.0.1', port: 0 });
   try {
+    if (process.argv.includes('--artifact-only')) return await streamedArtifact(server.url);
     const api = `${server.url}/api/2.0/mlflow`;
     const store: RemoteTrackingStore = await server.flowhost.trackingStore(`${dir}/mlruns`, { artifactUri: 'mlflow-artifacts:/' });
     const experimentId = await store.createExperiment('bench', null, []);
@@ -87,6 +125,7 @@ export async function runServerBench(): Promise<void> {
     console.log(`\nflowhost server (file store in a worker), ${CONCURRENCY} requests in flight (fewer for the heavy routes), keep-alive`);
     console.log(JSON.stringify(machine()));
     printTable(rows);
+    await streamedArtifact(server.url);
   } finally {
     await server.close(1000);
     await new Promise<void>((resolve) => bare.server.close(() => resolve()));
