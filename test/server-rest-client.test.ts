@@ -3,10 +3,13 @@
  * and the registry log to `flowhost server` and read back what they logged; errors keep MLflow's
  * code; credentials come from MLflow's variables; 429 and 5xx are retried with MLflow's backoff.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
+import { runArtifactRepository } from '../host/client/artifacts.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
 import { RestClient } from '../host/client/rest-store.js';
 import { Flowhost } from '../host/flowhost.js';
@@ -120,4 +123,27 @@ test('credentials from MLflow variables: username and password as Basic, else a 
     [`Basic ${Buffer.from('alice:s3cret').toString('base64')}`, 'Bearer tok', undefined],
   );
   t.is(seen[0].url, '/api/2.0/mlflow/registered-models/get-latest-versions?name=m&stages=Staging&stages=None');
+});
+
+test("a run's mlflow-artifacts: URI: artifacts logged, listed, read and deleted through the server's proxy", async (t) => {
+  const { server, host } = await flowhostServer(t);
+  const client = new TrackingClient(await host.trackingStore(server.url), server.url);
+  const experimentId = await client.createExperiment('with-artifacts');
+  const run = await client.createRun(experimentId, { startTime: 1 });
+  t.is(run.info.artifactUri, `mlflow-artifacts:/${experimentId}/${run.info.runId}/artifacts`);
+  const repo = await runArtifactRepository(host, client, run.info.runId);
+  await repo.logText('hello through the proxy\n', 'notes/hello.txt');
+  await repo.logDict({ a: 1 }, 'config.json');
+  t.deepEqual((await repo.listArtifacts()).map((f) => [f.path, f.isDir]), [['config.json', false], ['notes', true]]);
+  t.deepEqual(await repo.listArtifacts('notes'), [{ path: 'notes/hello.txt', isDir: false, fileSize: 24 }]);
+  const dst = tempDir(t, 'flowhost-download-');
+  const local = await repo.downloadArtifacts('notes', dst);
+  t.is(readFileSync(join(local, 'hello.txt'), 'utf8'), 'hello through the proxy\n');
+  // The same bytes through MLflow's REST listing of the run.
+  const listed = (await (await fetch(`${server.url}/api/2.0/mlflow/artifacts/list?run_id=${run.info.runId}&path=notes`)).json()) as { files: { path: string }[] };
+  t.deepEqual(listed.files.map((f) => f.path), ['notes/hello.txt']);
+  await repo.deleteArtifacts('notes');
+  t.deepEqual((await repo.listArtifacts()).map((f) => f.path), ['config.json']);
+  const missing = await t.throwsAsync(repo.openArtifactReadStream('nope.txt').then((s) => s.toArray()));
+  t.is((missing as { errorCode?: string }).errorCode, 'RESOURCE_DOES_NOT_EXIST', missing!.message);
 });
