@@ -9,6 +9,7 @@
  * camelCase of the same words, so the `args` lists can be derived from the kinds' named arguments
  * once those exist (see `argsFromFields`).
  */
+import { resolve as resolvePath } from 'node:path';
 import {
   canonicalStage,
   MlflowError,
@@ -524,16 +525,16 @@ export const ROUTES: readonly Route[] = [
 const isLocalUri = (uri: string) => uri.startsWith('file:') || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uri);
 
 async function validateModelVersionSource(message: Message, backends: Backends): Promise<void> {
-  let source = message.source as string;
+  const source = message.source as string;
   if (isLocalUri(source)) {
     const runId = message.run_id as string | undefined;
     if (runId) {
-      const run = await (await backends.tracking()).getRun(runId);
-      const root = run.info.artifactUri;
+      const root = (await (await backends.tracking()).getRun(runId)).info.artifactUri;
       if (isLocalUri(root)) {
-        const strip = (uri: string) => uri.replace(/^file:(\/\/)?/, '').replace(/\/+$/, '');
-        const dir = strip(root);
-        const path = strip(source);
+        // Resolved as MLflow resolves them (pathlib's resolve), so `..` cannot climb out of the run.
+        const local = (uri: string) => resolvePath(uri.replace(/^file:(\/\/[^/]*)?/, ''));
+        const dir = local(root);
+        const path = local(source);
         if (path === dir || path.startsWith(`${dir}/`)) return;
       }
     }
@@ -541,17 +542,14 @@ async function validateModelVersionSource(message: Message, backends: Backends):
       `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
     );
   }
-  const invalid = () =>
-    MlflowError.invalidParameterValue(
+  // `_validate_non_local_source_contains_relative_paths`: no `..` segment, however deeply encoded.
+  let decoded = source;
+  for (let next = safeDecode(decoded); next !== decoded; next = safeDecode(decoded)) decoded = next;
+  if (decoded.includes('\u0000') || decoded.split('/').includes('..')) {
+    throw MlflowError.invalidParameterValue(
       `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
     );
-  const original = source;
-  for (let decoded = safeDecode(source); decoded !== source; decoded = safeDecode(source)) source = decoded;
-  if (source.includes('\u0000') || source.split('/').includes('..')) {
-    source = original;
-    throw invalid();
   }
-  source = original;
 }
 
 function safeDecode(text: string): string {
