@@ -151,3 +151,15 @@ test.serial('bad neighbour: a crash-looping tenant does not stall a healthy one 
   t.true(crashes > 10, 'the neighbour did crash-loop');
   t.true(beside <= 4 * alone + 250, `p99 ${beside.toFixed(1)} ms beside the neighbour, ${alone.toFixed(1)} ms alone`);
 });
+
+test('each workspace runs its plugins under its own rule of the host policy (here: a workspace allowed no workers)', async (t) => {
+  const { host } = testHost({ policy: { tenants: { b: { quota: { maxWorkers: 0 } } } } });
+  t.teardown(() => host.close());
+  const { url } = await server(t, { flowhost: host });
+  t.is((await api(url, 'a', 'experiments/create', { name: 'fine' })).status, 200);
+  const refused = await api(url, 'b', 'experiments/create', { name: 'no-workers' });
+  t.is(refused.status, 429);
+  const body = (await refused.json()) as { error_code: string; message: string };
+  t.is(body.error_code, 'RESOURCE_EXHAUSTED');
+  t.regex(body.message, /tenant b already has 0 workers, its quota/);
+});

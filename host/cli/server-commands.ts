@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { MlflowError } from '@flowhost/sdk';
-import { Flowhost } from '../flowhost.js';
+import { Flowhost, type HostPolicy } from '../flowhost.js';
 import {
   checkArtifactsOnly,
   checkStoreUri,
@@ -59,6 +59,7 @@ function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
 
 interface Settings {
   auth: AuthConfig | null;
+  policy: HostPolicy | undefined;
   workspaces: WorkspaceOptions | undefined;
   tenantLimits: Partial<TenantLimits>;
   prometheusDir: string | null;
@@ -107,8 +108,18 @@ function settingsOf(context: CommandContext): Settings {
     ...(positive('tenant-max-concurrent') !== undefined ? { maxConcurrentRequests: positive('tenant-max-concurrent') } : {}),
     ...(rate !== undefined ? { requestsPerSecond: rate, burst: positive('tenant-burst') ?? Math.max(1, Math.ceil(rate)) } : {}),
   };
+  const policyFile = v.policy as string | undefined;
+  let policy: HostPolicy | undefined;
+  if (policyFile !== undefined) {
+    try {
+      policy = JSON.parse(readFileSync(policyFile, 'utf8')) as HostPolicy;
+    } catch (error) {
+      throw MlflowError.invalidParameterValue(`--policy ${policyFile}: ${(error as Error).message}`);
+    }
+  }
   return {
     auth: appName === 'basic-auth' ? authConfig(process.env) : null,
+    policy,
     workspaces: v['enable-workspaces'] ? { stores: workspaceStores } : undefined,
     tenantLimits,
     prometheusDir: (v['expose-prometheus'] as string | undefined) ?? process.env.MLFLOW_EXPOSE_PROMETHEUS ?? null,
@@ -143,7 +154,8 @@ function stopSignal(): Promise<string> {
 
 /** One serving process: listens, then drains and closes on a stop signal. */
 async function serve(settings: Settings, context: CommandContext): Promise<number> {
-  const flowhost = new Flowhost();
+  // With a policy, third-party plugins are untrusted unless it says otherwise, per workspace (tenant).
+  const flowhost = new Flowhost({ policy: settings.policy });
   const auth = settings.auth ? await AuthStore.open(settings.auth) : undefined;
   try {
     if (!settings.artifactsOnly && !cluster.isWorker) {
@@ -298,6 +310,7 @@ export const serverCommands: Command[] = [
       'tenant-max-concurrent': { type: 'string', description: 'requests one tenant may have in flight (default 256); more are answered 429' },
       'tenant-rate': { type: 'string', description: 'requests per second one tenant may send (default: unlimited)' },
       'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
+      policy: { type: 'string', description: "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')" },
       'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
     },
     async run(context) {

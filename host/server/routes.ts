@@ -5,9 +5,11 @@
  * kind method it calls, with the request fields that become that method's arguments in order.
  *
  * Request field names are MLflow's (snake_case); an argument listed by name is the field's value
- * with nested keys camelCased, or null when absent. The kind methods' own argument names are the
- * camelCase of the same words, so the `args` lists can be derived from the kinds' named arguments
- * once those exist (see `argsFromFields`).
+ * with nested keys camelCased, or null when absent. The kind methods' argument names are the
+ * camelCase of the same words (`experiment_id` ↔ `experimentId`), so once the kinds carry named
+ * arguments, an `args` list of plain field names becomes the method's argument names snake_cased;
+ * only the arguments computed from the message (defaults, a tag built from `key` and `value`)
+ * stay written out.
  */
 import { resolve as resolvePath } from 'node:path';
 import {
@@ -97,15 +99,6 @@ function argValue(arg: Arg, message: Message): unknown {
   if (typeof arg === 'function') return arg(message);
   const value = message[arg];
   return value === undefined ? null : camelKeys(value);
-}
-
-/**
- * The argument list of a kind method taken from request fields by name: the field whose camelCase
- * is the argument's name. Used once the kinds carry named arguments; until then each route lists
- * its fields in the method's order.
- */
-export function argsFromFields(argNames: readonly string[], overrides: Readonly<Record<string, Arg>> = {}): Arg[] {
-  return argNames.map((name) => overrides[name] ?? name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 }
 
 type Call = (...args: unknown[]) => Promise<unknown>;
