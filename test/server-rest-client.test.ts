@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { isMlflowError } from '@flowhost/sdk';
 import { runArtifactRepository } from '../host/client/artifacts.js';
+import { Fluent } from '../host/client/fluent.js';
 import { TrackingClient } from '../host/client/tracking-client.js';
 import { RestClient } from '../host/client/rest-store.js';
 import { Flowhost } from '../host/flowhost.js';
@@ -146,4 +147,23 @@ test("a run's mlflow-artifacts: URI: artifacts logged, listed, read and deleted 
   t.deepEqual((await repo.listArtifacts()).map((f) => f.path), ['config.json']);
   const missing = await t.throwsAsync(repo.openArtifactReadStream('nope.txt').then((s) => s.toArray()));
   t.is((missing as { errorCode?: string }).errorCode, 'RESOURCE_DOES_NOT_EXIST', missing!.message);
+});
+
+test('the fluent API with an http:// tracking URI: a run, its params, metrics and an artifact land on the server', async (t) => {
+  const { server } = await flowhostServer(t);
+  const mlflow = new Fluent();
+  t.teardown(() => mlflow.shutdown());
+  mlflow.setTrackingUri(server.url);
+  await mlflow.setExperiment({ name: 'fluent-over-http' });
+  const run = await mlflow.startRun({ runName: 'first' });
+  await mlflow.logParam('alpha', 0.5);
+  for (let step = 0; step < 20; step++) await mlflow.logMetric('loss', 1 / (step + 1), { step, synchronous: false });
+  await mlflow.logText('done\n', 'result.txt');
+  await mlflow.endRun();
+  const got = (await (await fetch(`${server.url}/api/2.0/mlflow/runs/get?run_id=${run.info.runId}`)).json()) as { run: { info: { status: string }; data: { params: unknown[]; metrics: { key: string; step: number }[] } } };
+  t.is(got.run.info.status, 'FINISHED');
+  t.deepEqual(got.run.data.params, [{ key: 'alpha', value: '0.5' }]);
+  t.deepEqual(got.run.data.metrics.map((m) => [m.key, m.step]), [['loss', 19]]);
+  const text = await fetch(`${server.url}/get-artifact?run_id=${run.info.runId}&path=result.txt`);
+  t.is(await text.text(), 'done\n');
 });
