@@ -28,6 +28,8 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   // transfer buffers (docs/decisions/0003-artifact-streams.md).
   builtin('artifact_repository', '', 'local-artifact-repository', [], ARTIFACT_STREAMS),
   builtin('artifact_repository', 'file', 'local-artifact-repository', [], ARTIFACT_STREAMS),
+  // An MLflow tracking server's artifact proxy (`flowhost server`'s or MLflow's), with MLflow's credentials.
+  builtin('artifact_repository', 'mlflow-artifacts', 'mlflow-artifacts-repository', ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN'], ARTIFACT_STREAMS),
   // MLFLOW_REGISTRY_DIR: where a registry URI of '' puts its models, as in MLflow.
   builtin('model_registry_store', '', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
   builtin('model_registry_store', 'file', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { bindInProcess, type Implementation, isPluginDefinition, kindOf, type KindShape, MlflowError, modelRegistryStore, type PluginGroup, type Remote, type RemoteModelRegistryStore, type RemoteTrackingStore, trackingStore } from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { openArtifactRepository, type ArtifactRepositoryClient, type ArtifactRepositoryOptions } from './client/artifacts.js';
+import { isRestUri, restRegistryStore, restTrackingStore } from './client/rest-store.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
 import { remoteOf } from './proxy.js';
@@ -68,6 +69,8 @@ export class Flowhost {
 
   /** The tracking store serving `storeUri`, chosen by its scheme (MLflow's `TrackingStoreRegistry`). */
   trackingStore(storeUri: string, options: RemoteOptions & { artifactUri?: string | null } = {}): Promise<RemoteTrackingStore> {
+    // An MLflow server: MLflow's RestStore, in this process (the server is the boundary).
+    if (isRestUri(storeUri)) return Promise.resolve(restTrackingStore(storeUri, { env: this.#options.env }));
     const entry = this.registry.storeFor('tracking_store', storeUri);
     return this.remote(trackingStore, entry, { storeUri, artifactUri: options.artifactUri ?? null }, options);
   }
@@ -78,6 +81,7 @@ export class Flowhost {
    * Asynchronous throughout, so an unsupported scheme rejects rather than throws.
    */
   async registryStore(storeUri: string, options: RemoteOptions & { trackingUri?: string | null } = {}): Promise<RemoteModelRegistryStore> {
+    if (isRestUri(storeUri)) return restRegistryStore(storeUri, { env: this.#options.env });
     const entry = this.registry.storeFor('model_registry_store', storeUri);
     return this.remote(modelRegistryStore, entry, { storeUri, trackingUri: options.trackingUri ?? null }, options);
   }

@@ -11,13 +11,14 @@ import { initPluginCommands } from './init-plugin.js';
 import { pluginCommands } from './plugin-commands.js';
 import { projectCommands } from './project-commands.js';
 import { registryCommands } from './registry-commands.js';
+import { serverCommands } from './server-commands.js';
 import { statusCommands } from './status-commands.js';
 import { trackingCommands } from './tracking-commands.js';
 
 /** flowhost's version, from its package.json (`dist/host/cli/` is three folders below it). */
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands, ...dbCommands];
+export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands, ...dbCommands, ...serverCommands];
 
 export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
   // The longest command path that prefixes argv wins (`runs list` before `runs`).

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MlflowError, PLUGIN_GROUPS, kindOf, type PluginGroup } from '@flowhost/sdk';
 import { JSON_OPTION, table, type Command } from './command.js';
+import { serverStatus } from './server-commands.js';
 
 export const statusCommands: Command[] = [
   {
@@ -18,9 +19,11 @@ export const statusCommands: Command[] = [
     options: {
       group: { type: 'string', description: `only this entry-point group (${PLUGIN_GROUPS.join(', ')})` },
       prometheus: { type: 'boolean', description: 'print the Prometheus text format' },
+      server: { type: 'string', description: "a running flowhost server's URL: report its health and figures instead" },
       ...JSON_OPTION,
     },
     async run(context) {
+      if (context.values.server !== undefined) return serverStatus(context.values.server as string, context);
       const group = context.values.group as PluginGroup | undefined;
       if (group !== undefined && !PLUGIN_GROUPS.includes(group)) {
         throw MlflowError.invalidParameterValue(`Unknown group '${group}': use one of ${PLUGIN_GROUPS.join(', ')}.`);
