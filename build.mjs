@@ -52,7 +52,10 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'] };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
-if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
+// Built-ins run where Node's modules are allowed; the CommonJS inside some of their libraries (the
+// AWS SDK of the S3 repository) calls `require` for Node's modules, which an ES module lacks.
+const requireBanner = { js: "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);" };
+if (builtins.length) jobs.push(build({ ...bundle, banner: requireBanner, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
 
 // Sample plugin packages: every top-level src/*.ts is one entry point module.
 const pluginsDir = join(root, 'sample-plugins');
