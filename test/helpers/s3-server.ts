@@ -1,13 +1,17 @@
 /**
- * A real S3-compatible server for tests: s3rver (an S3 API over a local folder), listening on
- * 127.0.0.1 on a free port, with the buckets asked for. What it does not cover of S3 is written
- * down in docs/decisions/0016-s3-artifact-repository.md.
+ * A real S3-compatible server for tests and benchmarks: s3rver (an S3 API over a local folder) in a
+ * process of its own, listening on 127.0.0.1 on a free port, with the buckets asked for. Its own
+ * process keeps its memory and CPU apart from what is measured, and lets a test kill it. It stops
+ * when `stop()` is called or when this process's end closes its standard input, whatever happens.
+ * What s3rver does not cover of S3 is written down in docs/decisions/0016-s3-artifact-repository.md.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 
 export interface S3Server {
   /** The variables MLflow's S3 repository reads, pointing at this server. */
@@ -17,18 +21,32 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export async function startS3Server(options: { buckets: readonly string[] }): Promise<S3Server> {
+const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
+
+export async function startS3Server(options: { buckets: readonly string[]; startTimeoutMs?: number }): Promise<S3Server> {
   const directory = mkdtempSync(join(tmpdir(), 'flowhost-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
-  });
-  const { address, port } = (await server.run()) as { address: string; port: number };
+  const child = spawn(process.execPath, [MAIN, directory, options.buckets.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('s3rver did not start in time')), options.startTimeoutMs ?? 60_000);
+      child.once('exit', (code) => reject(new Error(`s3rver exited with ${code} before listening`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const match = /^listening (\d+)$/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
   const env = {
-    MLFLOW_S3_ENDPOINT_URL: `http://${address}:${port}`,
+    MLFLOW_S3_ENDPOINT_URL: `http://127.0.0.1:${port}`,
     // s3rver accepts any key pair; these are the ones its documentation uses.
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -48,7 +66,10 @@ export async function startS3Server(options: { buckets: readonly string[] }): Pr
     },
     async stop() {
       client.destroy();
-      await server.close();
+      child.stdin!.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
       rmSync(directory, { recursive: true, force: true });
     },
   };
