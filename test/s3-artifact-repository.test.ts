@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { artifactRepository, isMlflowError } from '@flowhost/sdk';
 import { artifactRepositoryConformance, patternBytes } from '@flowhost/sdk/conformance';
 import { Flowhost } from '../host/flowhost.js';
+import { cli } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -134,4 +135,33 @@ test('an s3 URI without a bucket is refused with the form it should have', async
     (e: unknown) => e,
   );
   t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE' && /s3:\/\/<bucket>\/<path>/.test(error.message), String(error));
+});
+
+test.serial('flowhost artifacts download --artifact-uri s3://… downloads a file and a folder, with MLflow\'s variables from the environment', async (t) => {
+  const prefix = `cli-${randomUUID()}`;
+  const repo = await freshRepository(`s3://artifacts/${prefix}`);
+  for (const path of ['model/MLmodel', 'model/data/weights.bin']) {
+    await repo.writeArtifact(path, (async function* () {
+      yield new TextEncoder().encode(path);
+    })());
+  }
+  const dir = tempDir(t);
+  const saved = { ...process.env };
+  Object.assign(process.env, server.env);
+  try {
+    const file = await cli('artifacts', 'download', '--artifact-uri', `s3://artifacts/${prefix}/model/MLmodel`, '--dst-path', dir);
+    t.is(file.code, 0, file.err);
+    t.is(readFileSync(join(dir, 'MLmodel'), 'utf8'), 'model/MLmodel');
+    const folder = await cli('artifacts', 'download', '-u', `s3://artifacts/${prefix}/model`, '-d', dir);
+    t.is(folder.code, 0, folder.err);
+    t.is(readFileSync(join(dir, 'model/data/weights.bin'), 'utf8'), 'model/data/weights.bin');
+    const neither = await cli('artifacts', 'download', '--dst-path', dir);
+    t.is(neither.code, 1);
+    t.regex(neither.err, /Either --run-id or --artifact-uri must be provided/);
+    const bucketOnly = await cli('artifacts', 'download', '--artifact-uri', 's3://artifacts');
+    t.is(bucketOnly.code, 1);
+    t.regex(bucketOnly.err, /names no artifact/);
+  } finally {
+    process.env = saved;
+  }
 });

@@ -165,6 +165,10 @@ function guessedContentHeaders(path: string): Partial<PutObjectCommandInput> {
 }
 
 function s3Client(env: NodeJS.ProcessEnv): S3Client {
+  // The SDK warns on Node 20 that its releases after January 2027 need Node 22; flowhost's lock
+  // file pins one that supports Node 20 (docs/decisions/0016-s3-artifact-repository.md), so the
+  // notice would only repeat on every user's stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
