@@ -63,8 +63,9 @@ const bundle = {
 };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
-// Built-ins run at the worker level only (never sandboxed), so they may bundle CommonJS packages
-// (pg) that require Node's modules: `require` is provided for them.
+// Built-ins run where Node's modules are allowed (never sandboxed), so they may bundle CommonJS
+// packages (pg, the AWS SDK of the S3 repository) that require Node's modules: `require` is
+// provided for them.
 const cjsRequire = "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);";
 if (builtins.length) jobs.push(build({ ...bundle, banner: { js: cjsRequire }, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
 

@@ -6,6 +6,7 @@ import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runNamedArgsBench } from './named-args.js';
 import { runSqlStoreBench } from './sql-store.js';
+import { runS3Bench } from './s3.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
 
@@ -18,3 +19,4 @@ await runArtifactsBench();
 await runIsolationBench();
 await runChildTransportsBench();
 await runSqlStoreBench();
+await runS3Bench();

@@ -21,6 +21,17 @@ const builtin = (group: PluginEntry['group'], name: string, module: string, env:
 /** Transfer buffers of artifact streams: 4 × 4 MiB in flight per stream (see the decision record). */
 const ARTIFACT_STREAMS: Partial<PluginLimits> = { streamChunkBytes: 4 * 1024 * 1024, streamWindow: 4 };
 
+const S3_VARIABLES = [
+  'MLFLOW_S3_ENDPOINT_URL',
+  'MLFLOW_S3_IGNORE_TLS',
+  'MLFLOW_S3_UPLOAD_EXTRA_ARGS',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+];
+
 export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   builtin('tracking_store', '', 'file-store'),
   builtin('tracking_store', 'file', 'file-store'),
@@ -30,6 +41,8 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   builtin('artifact_repository', 'file', 'local-artifact-repository', [], ARTIFACT_STREAMS),
   // An MLflow tracking server's artifact proxy (`flowhost server`'s or MLflow's), with MLflow's credentials.
   builtin('artifact_repository', 'mlflow-artifacts', 'mlflow-artifacts-repository', ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN'], ARTIFACT_STREAMS),
+  // MLflow's S3ArtifactRepository and the variables it reads (host/builtins/s3-artifact-repository.ts).
+  builtin('artifact_repository', 's3', 's3-artifact-repository', S3_VARIABLES, ARTIFACT_STREAMS),
   // MLFLOW_REGISTRY_DIR: where a registry URI of '' puts its models, as in MLflow.
   builtin('model_registry_store', '', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
   builtin('model_registry_store', 'file', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),

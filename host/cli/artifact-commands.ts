@@ -7,6 +7,8 @@
  * a line per tenth of the way with `--progress` (for logs and CI). Ctrl-C aborts a transfer
  * cleanly (no partial artifact, no partial download); a second Ctrl-C ends the process at once.
  */
+import { posix } from 'node:path';
+import { MlflowError } from '@flowhost/sdk';
 import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { runArtifactRepository, type TransferOptions, type TransferProgress } from '../client/artifacts.js';
 import { JSON_OPTION, table, type Command, type CommandContext, type OptionSpec } from './command.js';
@@ -21,6 +23,19 @@ export const LARGE_TRANSFER_BYTES = 16 * 1024 * 1024;
 
 function artifactPathOf(description: string): Record<string, OptionSpec> {
   return { 'artifact-path': { type: 'string', short: 'a', description } };
+}
+
+/**
+ * MLflow's `_get_root_uri_and_artifact_path`: the repository at the URI's parent and the artifact
+ * named by its last segment (`s3://b/p/f.txt` → `s3://b/p`, `f.txt`); a plain path likewise.
+ */
+function rootUriAndArtifactPath(artifactUri: string): [string, string] {
+  // The part a path may not split: `scheme://authority` (`s3://bucket`), or nothing for a plain path.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(artifactUri)?.[0] ?? '';
+  const path = artifactUri.slice(authority.length).replace(/\/+$/, '');
+  const artifactPath = posix.basename(path);
+  if (!artifactPath) throw MlflowError.invalidParameterValue(`The artifact URI '${artifactUri}' names no artifact: add the path of a file or directory.`);
+  return [authority + posix.dirname(path), artifactPath];
 }
 
 async function repositoryOf(context: CommandContext) {
@@ -100,15 +115,24 @@ export const artifactCommands: Command[] = [
     readsStore: 'tracking',
     summary: 'Download the artifacts of a run (or a file or directory within them) and print the local path.',
     options: {
-      ...RUN_ID,
+      'run-id': { ...RUN_ID['run-id'], required: false },
       ...artifactPathOf("file or directory within the run's artifacts (default: all of them)"),
+      'artifact-uri': { type: 'string', short: 'u', description: 'the URI of an artifact to download instead of a run\'s (s3://bucket/path/file, file:///…); --run-id and --artifact-path are then ignored, as in MLflow' },
       'dst-path': { type: 'string', short: 'd', description: 'an existing local directory to download into (default: a new temporary directory; local artifacts give their own path)' },
       ...PROGRESS,
     },
     async run(context) {
+      const dstPath = context.values['dst-path'] as string | undefined;
+      const artifactUri = context.values['artifact-uri'] as string | undefined;
+      if (artifactUri !== undefined) {
+        const [rootUri, artifactPath] = rootUriAndArtifactPath(artifactUri);
+        const repository = await context.host().artifactRepository(rootUri);
+        context.out(await withTransfer(context, 'Downloading', (options) => repository.downloadArtifacts(artifactPath, dstPath, options)));
+        return;
+      }
+      if (context.values['run-id'] === undefined) throw MlflowError.invalidParameterValue('Either --run-id or --artifact-uri must be provided.');
       const repository = await repositoryOf(context);
       const artifactPath = (context.values['artifact-path'] as string | undefined) ?? '';
-      const dstPath = context.values['dst-path'] as string | undefined;
       const local = await withTransfer(context, 'Downloading', (options) => repository.downloadArtifacts(artifactPath, dstPath, options));
       context.out(local);
     },

@@ -14,3 +14,11 @@ export {
   type TrackingStoreFactory,
   type TrackingStoreFixture,
 } from './tracking-store.js';
+export {
+  ARTIFACT_REPOSITORY_CONFORMANCE_CASES,
+  artifactRepositoryConformance,
+  patternBytes,
+  type ArtifactRepositoryConformanceOptions,
+  type ArtifactRepositoryFactory,
+  type ArtifactRepositoryFixture,
+} from './artifact-repository.js';

@@ -16,7 +16,7 @@ export {
   type SplitUri,
 } from './uri.js';
 export { dumpYaml, parsePythonFloat, parsePythonInt, pyyamlTags, readYaml, type YamlData, type YamlScalar, type YamlValue } from './yaml.js';
-export { pythonFloatRepr } from './python.js';
+export { compareCodePoints, pythonFloatRepr } from './python.js';
 export * from './validation.js';
 export * from './tracking-search.js';
 export * from './registry-validation.js';
