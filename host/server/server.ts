@@ -14,6 +14,7 @@ import { checkJsonContentType, DEFAULT_HTTP_LIMITS, listen, readBody, sendJson, 
 import { parsePythonJson, type JsonValue } from './json.js';
 import { queryMessage, readMessage, type Fields, type RawMessage } from './request.js';
 import { ROUTES, type Backends, type Route } from './routes.js';
+import { sendStatus, serveUi } from './ui.js';
 
 /** The MLflow release whose REST API (routes, messages, quirks) this server follows; `/version` answers it. */
 export const MLFLOW_API_VERSION = '3.11.2.dev0';
@@ -125,6 +126,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const method = request.method ?? 'GET';
     if (path === '/health') return sendText(response, 200, 'OK');
     if (path === '/version') return sendText(response, 200, MLFLOW_API_VERSION);
+    if (method === 'GET' && !options.artifactsOnly && serveUi(path, response)) return;
+    if (path === '/api/2.0/flowhost/status' || path === '/ajax-api/2.0/flowhost/status') return sendStatus(response, flowhost);
 
     const proxyPrefix = PROXY_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (proxyPrefix) {
