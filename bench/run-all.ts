@@ -4,9 +4,11 @@ import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
+import { runUiBench } from './ui.js';
 
 await runKernelBench();
 await runTrackingBench();
 await runThroughputBench();
 await runArtifactsBench();
 await runIsolationBench();
+await runUiBench();
