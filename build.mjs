@@ -7,7 +7,7 @@
 //  - host/builtins/*.ts             → dist/builtins/*.js, bundled like any third-party plugin
 //  - sample-plugins/*/src/*.ts      → sample-plugins/*/dist/*.js, each plugin bundled with its SDK copy
 import { build } from 'esbuild';
-import { readdirSync, statSync, existsSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -76,6 +76,39 @@ for (const name of existsSync(pluginsDir) ? readdirSync(pluginsDir) : []) {
   const entries = tsFiles(join(dir, 'src'), { recursive: false });
   if (entries.length) jobs.push(build({ ...bundle, entryPoints: entries, outdir: join(dir, 'dist') }));
 }
+
+// The web UI (ui/): one bundle for the page, one for its data worker, and their CSS, named by
+// content hash so the server can let browsers cache them for good; index.html is written last with
+// those names (the server sends it uncached).
+const uiDir = join(root, 'ui');
+const uiOut = join(root, 'dist/ui');
+jobs.push(
+  build({
+    entryPoints: { app: join(uiDir, 'src/main.tsx'), 'data-worker': join(uiDir, 'src/data-worker.ts') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: 'linked',
+    entryNames: '[name]-[hash]',
+    outdir: join(uiOut, 'static-files'),
+    metafile: true,
+    logLevel: 'error',
+  }).then((result) => {
+    const outputs = Object.entries(result.metafile.outputs);
+    const named = (entry, ext) => outputs.find(([file, o]) => file.endsWith(ext) && (o.entryPoint ?? '').endsWith(entry))?.[0];
+    const cssOf = outputs.find(([file]) => file.endsWith('.css'))?.[0];
+    const base = (file) => file.split('/').pop();
+    const html = readFileSync(join(uiDir, 'index.html'), 'utf8')
+      .replace('__JS__', base(named('src/main.tsx', '.js')))
+      .replace('__CSS__', base(cssOf))
+      .replace('__WORKER__', base(named('src/data-worker.ts', '.js')));
+    writeFileSync(join(uiOut, 'index.html'), html);
+  }),
+);
 
 const started = Date.now();
 // Every job runs to the end even when one fails, so one broken file does not hide the others' output.

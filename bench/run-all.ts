@@ -9,6 +9,7 @@ import { runSqlStoreBench } from './sql-store.js';
 import { runS3Bench } from './s3.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
+import { runUiBench } from './ui.js';
 
 await runKernelBench();
 await runTrackingBench();
@@ -20,3 +21,4 @@ await runIsolationBench();
 await runChildTransportsBench();
 await runSqlStoreBench();
 await runS3Bench();
+await runUiBench();

@@ -55,6 +55,8 @@ export class Flowhost {
   readonly #instances = new Map<string, PluginInstance>();
   /** Every instance ever made, closed ones too, so `liveWorkers()` can prove close() left none. */
   readonly #everyInstance: PluginInstance[] = [];
+  /** The isolation level each instance runs at, as its policy chose it. */
+  readonly #isolationOf = new WeakMap<PluginInstance, string>();
   readonly #inProcess = new Map<string, Promise<unknown>>();
   readonly #ledgers = new Map<string, TenantLedger>();
   #closed = false;
@@ -130,6 +132,7 @@ export class Flowhost {
       instance = this.#instances.get(key);
       if (!instance) {
         instance = new PluginInstance(instanceOptions);
+        this.#isolationOf.set(instance, policy.isolation);
         this.#instances.set(key, instance);
         this.#everyInstance.push(instance);
       }
@@ -225,6 +228,20 @@ export class Flowhost {
     const instances = [...this.#instances.values()];
     const stats = await Promise.all(instances.map((instance) => instance.stats()));
     return prometheusText(stats.map((s, i) => ({ stats: s, histogram: instances[i].histogram })));
+  }
+
+  /**
+   * Every instance's statistics with its isolation level and its latency histogram as
+   * [upper bound µs, calls in the bucket] over `boundsUs` (the web UI's plugin health page).
+   */
+  async instanceStatus(boundsUs: readonly number[]): Promise<(InstanceStats & { isolation: string; histogram: [number, number][] })[]> {
+    const instances = [...this.#instances.values()];
+    const stats = await Promise.all(instances.map((instance) => instance.stats()));
+    return stats.map((s, i) => {
+      const cumulative = instances[i].histogram.cumulative(boundsUs);
+      const histogram = boundsUs.map((bound, b): [number, number] => [bound, cumulative[b] - (b === 0 ? 0 : cumulative[b - 1])]);
+      return { ...s, isolation: this.#isolationOf.get(instances[i]) ?? 'unknown', histogram };
+    });
   }
 
   /** Drains and stops every worker. No worker, timer or handle is left behind. */

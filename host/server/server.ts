@@ -19,6 +19,7 @@ import { DEFAULT_TENANT_LIMITS, DEFAULT_WORKSPACE, TenantGate, tenantOf, WORKSPA
 import { parsePythonJson, type JsonValue } from './json.js';
 import { queryMessage, readMessage, type Fields, type Message, type RawMessage } from './request.js';
 import { ROUTES, type Backends, type Route } from './routes.js';
+import { sendStatus, serveUi } from './ui.js';
 
 /** The MLflow release whose REST API (routes, messages, quirks) this server follows; `/version` answers it. */
 export const MLFLOW_API_VERSION = '3.11.2.dev0';
@@ -128,6 +129,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (path === '/health') return sendText(response, 200, 'OK');
     if (path === '/version') return sendText(response, 200, MLFLOW_API_VERSION);
     if (path === '/metrics') return sendText(response, 200, `${stats.prometheus()}${await flowhost.prometheus()}`, 'text/plain; version=0.0.4; charset=utf-8');
+    // The web UI's own files: public, like MLflow's (its login page is one of them).
+    if ((request.method ?? 'GET') === 'GET' && !options.artifactsOnly && serveUi(url.pathname, response)) return;
 
     const started = performance.now();
     const account = { tenant: DEFAULT_WORKSPACE, route: routeLabel(url.pathname) };
@@ -170,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     /** The basic-auth app's check before the request (always true without it). */
     const may = async (route: string, message: Message) => !caller || allowed(route, method, message, caller, auth!);
     const forbidden = () => sendText(response, 403, 'Permission denied');
+    if (path === '/api/2.0/flowhost/status' || path === '/ajax-api/2.0/flowhost/status') return sendStatus(response, flowhost);
 
     const proxyPrefix = PROXY_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (proxyPrefix) {
