@@ -2,6 +2,7 @@
 import { runArtifactsBench } from './artifacts.js';
 import { runIsolationBench } from './isolation.js';
 import { runKernelBench } from './kernel.js';
+import { runServerBench } from './server.js';
 import { runThroughputBench } from './throughput.js';
 import { runTrackingBench } from './tracking.js';
 
@@ -10,3 +11,4 @@ await runTrackingBench();
 await runThroughputBench();
 await runArtifactsBench();
 await runIsolationBench();
+await runServerBench();
