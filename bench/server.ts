@@ -7,16 +7,19 @@
  *
  * Routes: `runs/log-metric`, `runs/log-batch` of 1,000 metrics, `runs/create`, `runs/search`
  * over 1,000 runs (one page of 1,000), `metrics/get-history` of 10,000 points. The store is the
- * built-in file store in its worker; the client runs in this process (the machine is shared, so
- * compare ratios, not absolute figures).
+ * built-in file store in its worker; the client (node:http, keep-alive) runs in this process, for
+ * the server and the bare ceiling alike (the machine is shared, so compare ratios, not absolute
+ * figures).
  */
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metric, RemoteTrackingStore } from '@flowhost/sdk';
+import { Flowhost } from '../host/flowhost.js';
 import { startServer } from '../host/server/server.js';
 import { fmt, machine, printTable, ratio, throughput } from './lib.js';
 
@@ -38,16 +41,25 @@ async function bareServer(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-const post = (url: string, body: string) => async () => {
-  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  await response.arrayBuffer();
-};
-const get = (url: string) => async () => {
-  const response = await fetch(url);
-  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  await response.arrayBuffer();
-};
+/**
+ * The client: node's own `http` with a keep-alive agent, lighter than `fetch` (the client shares
+ * this process with the server, so its cost counts against both sides of every ratio alike).
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function send(method: 'GET' | 'POST', url: string, body?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    const request = httpRequest(url, { method, agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`${url}: ${response.statusCode} ${Buffer.concat(chunks).toString()}`))));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+const post = (url: string, body: string) => () => send('POST', url, body);
+const get = (url: string) => () => send('GET', url);
 
 /**
  * One large artifact up and down through the proxy (256 MiB, 1 GiB with --full), while this
@@ -85,12 +97,84 @@ async function streamedArtifact(url: string): Promise<void> {
   }
 }
 
+/**
+ * The bad-neighbour bound: a healthy workspace's log-metric latency (p50, p99), one request at a
+ * time, alone and then beside a workspace whose tracking store kills its worker on every call
+ * (the misbehaving sample plugin), with four clients of the neighbour hammering it.
+ */
+async function badNeighbour(dir: string): Promise<void> {
+  const flowhost = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [fileURLToPath(new URL('../../sample-plugins/misbehaving', import.meta.url))], env: {} },
+    policy: { thirdParty: 'trusted', tenants: { bad: { limits: { maxCrashes: 1_000_000, restartDelayMs: 1, maxRestartDelayMs: 5 } } } },
+    onOutput: () => {},
+  });
+  const server = await startServer({
+    backendStoreUri: `${dir}/neighbour-default`,
+    defaultArtifactRoot: 'mlflow-artifacts:/',
+    serveArtifacts: true,
+    artifactsDestination: `${dir}/neighbour-artifacts`,
+    host: '127.0.0.1',
+    port: 0,
+    flowhost,
+    workspaces: { stores: { good: `${dir}/good`, bad: 'misbehaving-exits:/bad' } },
+  });
+  try {
+    const api = `${server.url}/api/2.0/mlflow`;
+    const call = (workspace: string, method: 'GET' | 'POST', path: string, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const headers: Record<string, string | number> = { 'X-MLFLOW-WORKSPACE': workspace, ...(body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }) };
+        const request = httpRequest(`${api}/${path}`, { method, agent, headers }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    const experimentId = JSON.parse((await call('good', 'POST', 'experiments/create', '{"name": "healthy"}')).text).experiment_id as string;
+    const runId = JSON.parse((await call('good', 'POST', 'runs/create', JSON.stringify({ experiment_id: experimentId, start_time: 1 }))).text).run.info.run_id as string;
+    let step = 0;
+    const count = quick ? 200 : 1000;
+    const latencies = async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const started = performance.now();
+        await call('good', 'POST', 'runs/log-metric', JSON.stringify({ run_id: runId, key: 'loss', value: 1, timestamp: 1, step: step++ }));
+        samples.push(performance.now() - started);
+      }
+      samples.sort((a, b) => a - b);
+      return { p50: samples[Math.floor(count / 2)], p99: samples[Math.floor(count * 0.99)] };
+    };
+    await latencies();
+    const alone = await latencies();
+    let stop = false;
+    let crashes = 0;
+    const lanes = Array.from({ length: 4 }, async () => {
+      while (!stop) if ((await call('bad', 'GET', 'experiments/get?experiment_id=boom')).status >= 500) crashes++;
+    });
+    const beside = await latencies();
+    stop = true;
+    await Promise.all(lanes);
+    console.log(`\nbad neighbour: healthy workspace's log-metric, ${count} requests one at a time`);
+    printTable([
+      ['', 'p50 ms', 'p99 ms'],
+      ['alone', fmt(alone.p50, 1), fmt(alone.p99, 1)],
+      [`beside a crash-looping workspace (${crashes} crashes)`, fmt(beside.p50, 1), fmt(beside.p99, 1)],
+      ['ratio', ratio(beside.p50, alone.p50), ratio(beside.p99, alone.p99)],
+    ]);
+  } finally {
+    await server.close(1000);
+    await flowhost.close();
+  }
+}
+
 export async function runServerBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flowhost-bench-server-'));
   const bare = await bareServer();
   const server = await startServer({ backendStoreUri: `${dir}/mlruns`, defaultArtifactRoot: 'mlflow-artifacts:/', serveArtifacts: true, artifactsDestination: `${dir}/mlartifacts`, host: '127.0.0.1', port: 0 });
   try {
     if (process.argv.includes('--artifact-only')) return await streamedArtifact(server.url);
+    if (process.argv.includes('--neighbour-only')) return await badNeighbour(dir);
     const api = `${server.url}/api/2.0/mlflow`;
     const store: RemoteTrackingStore = await server.flowhost.trackingStore(`${dir}/mlruns`, { artifactUri: 'mlflow-artifacts:/' });
     const experimentId = await store.createExperiment('bench', null, []);
@@ -126,8 +210,10 @@ export async function runServerBench(): Promise<void> {
     console.log(JSON.stringify(machine()));
     printTable(rows);
     await streamedArtifact(server.url);
+    await badNeighbour(dir);
   } finally {
     await server.close(1000);
+    agent.destroy();
     await new Promise<void>((resolve) => bare.server.close(() => resolve()));
     bare.server.closeAllConnections();
     rmSync(dir, { recursive: true, force: true });

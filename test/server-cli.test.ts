@@ -87,15 +87,19 @@ test.serial('a server process serves MLflow clients, then drains and exits 0 on 
   t.is(await server.exited, 0, server.output());
 });
 
-test.serial('--workers 2: two processes share the port; SIGTERM stops them all and the primary exits 0', async (t) => {
-  const dir = tempDir(t);
-  const port = await new Promise<number>((resolve) => {
+/** A port nothing listens on now (cluster workers given port 0 would each pick their own). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as AddressInfo;
       probe.close(() => resolve(port));
     });
   });
-  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--workers', '2', '--port', String(port)]);
+}
+
+test.serial('--workers 2: two processes share the port; SIGTERM stops them all and the primary exits 0', async (t) => {
+  const dir = tempDir(t);
+  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--workers', '2', '--port', String(await freePort())]);
   t.regex(server.output(), /\(2 workers, backend file:\.\/mlruns/);
   const answers = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${server.url}/health`)).text()));
   t.deepEqual(new Set(answers), new Set(['OK']));
@@ -141,4 +145,22 @@ test.serial('--app-name basic-auth reads MLflow\'s auth configuration: the admin
   t.is((await search(`Basic ${Buffer.from('admin:password1234').toString('base64')}`)).status, 401);
   server.child.kill('SIGTERM');
   t.is(await server.exited, 0);
+});
+
+test.serial('--workers 2: workers do not outlive a primary that was killed', async (t) => {
+  const dir = tempDir(t);
+  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--workers', '2', '--port', String(await freePort())]);
+  t.is((await fetch(`${server.url}/health`)).status, 200);
+  server.child.kill('SIGKILL');
+  await server.exited;
+  // Polls until the port no longer answers: the workers saw their channel close and stopped.
+  let answering = true;
+  for (let i = 0; i < 300 && answering; i++) {
+    answering = await fetch(`${server.url}/health`).then(
+      () => true,
+      () => false,
+    );
+    if (answering) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.false(answering, 'a worker kept serving after its primary was killed');
 });

@@ -151,7 +151,9 @@ test('artifacts stream through the proxy: upload, list, download byte for byte, 
 
 test.serial('close() drains a request in flight, then refuses new connections', async (t) => {
   const running = await server(t);
-  // An upload that is still sending when close() is called.
+  const arrived = new Promise<void>((resolve) => running.server.once('request', () => resolve()));
+  // An upload that is still sending when close() is called: its second half is sent after.
+  let finish!: () => void;
   const finished = new Promise<number>((resolve, reject) => {
     const req = httpRequest(`${running.url}/api/2.0/mlflow-artifacts/artifacts/slow.txt`, { method: 'PUT' }, (res) => {
       res.resume();
@@ -159,11 +161,11 @@ test.serial('close() drains a request in flight, then refuses new connections', 
     });
     req.on('error', reject);
     req.write('first half, ');
-    setTimeout(() => req.end('second half'), 300);
+    finish = () => req.end('second half');
   });
-  // Let the request reach the server before closing.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await arrived;
   const closed = running.close(10_000);
+  finish();
   t.is(await finished, 200);
   await closed;
   await t.throwsAsync(fetch(`${running.url}/health`));

@@ -116,9 +116,10 @@ test.serial('bad neighbour: a crash-looping tenant does not stall a healthy one 
   const run = (await (await api(url, 'good', 'runs/create', { experiment_id: experiment.experiment_id, start_time: 1 })).json()) as { run: { info: { run_id: string } } };
   const runId = run.run.info.run_id;
   let step = 0;
-  const healthy = async (count: number) => {
+  /** `count` timed log-metric requests of the healthy tenant, and more while `more()` says so. */
+  const healthy = async (count: number, more: () => boolean = () => false) => {
     const samples: number[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count || more(); i++) {
       const started = performance.now();
       const answer = await api(url, 'good', 'runs/log-metric', { run_id: runId, key: 'loss', value: 1, timestamp: 1, step: step++ });
       samples.push(performance.now() - started);
@@ -142,13 +143,16 @@ test.serial('bad neighbour: a crash-looping tenant does not stall a healthy one 
   const lanes = Array.from({ length: 4 }, neighbour);
   let beside: number;
   try {
-    beside = p99(await healthy(150));
+    // Measured until the neighbour has crashed at least 10 times meanwhile (each crash and restart
+    // takes a while on a loaded machine), within a minute.
+    const until = performance.now() + 60_000;
+    beside = p99(await healthy(150, () => crashes < 10 && performance.now() < until));
   } finally {
     stop = true;
     await Promise.all(lanes);
   }
   t.log(`healthy tenant p99: ${alone.toFixed(1)} ms alone, ${beside.toFixed(1)} ms beside a crash-looping neighbour (${crashes} failed calls)`);
-  t.true(crashes > 10, 'the neighbour did crash-loop');
+  t.true(crashes >= 10, `the neighbour crash-looped (${crashes} failed calls)`);
   t.true(beside <= 4 * alone + 250, `p99 ${beside.toFixed(1)} ms beside the neighbour, ${alone.toFixed(1)} ms alone`);
 });
 

@@ -139,16 +139,22 @@ function settingsOf(context: CommandContext): Settings {
 const describe = (settings: Settings) =>
   `backend ${settings.backendStoreUri}, artifacts ${settings.serveArtifacts ? `proxied to ${settings.artifactsDestination}` : 'not served'}`;
 
-/** Resolves on the first SIGINT or SIGTERM. */
+/**
+ * Resolves on the first SIGINT or SIGTERM; in a worker of `--workers`, also when the primary is gone
+ * (its channel closes), so that no worker outlives a primary that was killed.
+ */
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('disconnect', primaryGone);
       resolve(signal);
     };
+    const primaryGone = () => stop('disconnect');
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (cluster.isWorker) process.on('disconnect', primaryGone);
   });
 }
 
@@ -179,7 +185,7 @@ async function serve(settings: Settings, context: CommandContext): Promise<numbe
     await flowhost.close();
     auth?.close();
     // The channel to the primary would keep a worker's process alive.
-    if (cluster.isWorker) cluster.worker?.disconnect();
+    if (cluster.isWorker && cluster.worker?.isConnected()) cluster.worker.disconnect();
   }
 }
 

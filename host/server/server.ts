@@ -9,7 +9,6 @@ import { MlflowError } from '@flowhost/sdk';
 import type { ArtifactRepositoryClient } from '../client/artifacts.js';
 import { Flowhost } from '../flowhost.js';
 import { listRunArtifacts, MethodNotAllowed, RouteNotFound, sendModelVersionArtifact, sendRunArtifact, serveProxy, type ArtifactDestination } from './artifacts.js';
-import { join } from 'node:path';
 import { NOT_AUTHENTICATED, type AuthStore } from './auth.js';
 import { after, allowed, AUTH_ROUTES, type Caller } from './authorize.js';
 import { HTML_PAGES } from './errors.js';
@@ -281,7 +280,7 @@ function tenantStores(flowhost: Flowhost, options: ServerOptions, name: string):
   const own = name !== DEFAULT_WORKSPACE && options.workspaces;
   const trackingUri = own ? options.workspaces!.stores[name] : options.backendStoreUri;
   const registryUri = own ? (options.workspaces!.registries?.[name] ?? trackingUri) : (options.registryStoreUri ?? options.backendStoreUri);
-  const destinationUri = own ? (options.workspaces!.artifactDestinations?.[name] ?? join(options.artifactsDestination, name)) : options.artifactsDestination;
+  const destinationUri = own ? (options.workspaces!.artifactDestinations?.[name] ?? `${options.artifactsDestination.replace(/\/+$/, '')}/${name}`) : options.artifactsDestination;
   // The tenant option gives each workspace its own plugin instances, under the policy's rule for it.
   return {
     backends: {
