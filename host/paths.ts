@@ -17,6 +17,11 @@ export function processBootstrapPath(): string {
   return fileURLToPath(new URL('../workers/process-bootstrap.js', import.meta.url));
 }
 
+/** The `subprocess` level's child entry: process-bootstrap.ts built without the sandbox (build.mjs). */
+export function subprocessBootstrapPath(): string {
+  return fileURLToPath(new URL('../workers/subprocess-bootstrap.js', import.meta.url));
+}
+
 export function builtinPluginPath(name: string): string {
   return fileURLToPath(new URL(`../builtins/${name}.js`, import.meta.url));
 }

@@ -25,13 +25,14 @@
  * message capped at one chunk before it is buffered.
  *
  * The `subprocess` level is the same child with all of Node: the plugin is imported as at `worker`
- * (process-bootstrap.js `--import-plugin`), without permission flags, SES or a change of user,
- * because real plugins need Node's modules (fs, net, database and cloud SDKs). What it keeps is
+ * (subprocess-bootstrap.js, process-bootstrap.ts built without SES, `--import-plugin`), without
+ * permission flags, SES or a change of user, because real plugins need Node's modules (fs, net,
+ * database and cloud SDKs). What it keeps is
  * what contains a crash: its own process (and process group, so SIGKILL on a deadline reaches what
  * the plugin started too), --max-old-space-size, RLIMIT_DATA (through `sh -c 'ulimit -d'` where
  * prlimit is missing), the capped framing, and an environment of the granted variables only:
  *
- *   prlimit --data=N:N --core=0:0 -- timeout 0 node --max-old-space-size=M process-bootstrap.js --import-plugin
+ *   prlimit --data=N:N --core=0:0 -- timeout 0 node --max-old-space-size=M subprocess-bootstrap.js --import-plugin
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -44,7 +45,7 @@ import { PipePortHub, STREAM_HEADER_BYTES } from '../wire/pipe-ports.js';
 import { MAX_WORKER_CONTROL_BYTES, isFrame, type HostControlMessage, type WorkerStartData } from '../wire/protocol.js';
 import type { Isolate, IsolateFactory, IsolateOptions, StreamChannel } from './isolate.js';
 import { frameCap } from './limits.js';
-import { processBootstrapPath } from './paths.js';
+import { processBootstrapPath, subprocessBootstrapPath } from './paths.js';
 import { DEFAULT_PROCESS_USER } from './policy.js';
 
 export interface ProcessIsolateOptions {
@@ -110,7 +111,7 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
   constructor(start: WorkerStartData, { env, limits }: IsolateOptions, options: ProcessIsolateOptions) {
     super();
-    const entry = options.entry ?? processBootstrapPath();
+    const entry = options.entry ?? (options.level === 'subprocess' ? subprocessBootstrapPath() : processBootstrapPath());
     const dataBytes = limits.maxDataMb * 1024 * 1024;
     const heapCap = `--max-old-space-size=${limits.maxOldGenerationSizeMb}`;
     this.#group = options.level === 'subprocess';

@@ -6,8 +6,8 @@
  * `process`, the pipe, or anything but its capabilities; the flags and the user are the second wall.
  *
  * Started with `--import-plugin`, it is the `subprocess` level's child instead: the plugin is
- * imported with all of Node, as at `worker` (bootstrap.ts), and SES is never loaded (the bundle
- * initialises sandbox.ts only when it is imported, below).
+ * imported with all of Node, as at `worker` (bootstrap.ts), and SES is never loaded (build.mjs
+ * also builds this file without sandbox.ts for that level, as subprocess-bootstrap.js).
  */
 import { Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '@flowhost/sdk';
