@@ -163,9 +163,12 @@ export class SqlTrackingStore implements TrackingStore {
     if (exists) return;
     const now = Date.now();
     try {
-      await this.db.run(
-        'INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, ?, ?, ?, ?, ?)',
-        [DEFAULT_EXPERIMENT_NAME, this.artifactLocation(0), 'active', now, now],
+      // In a transaction like every write: on SQLite it then queues behind this process's others.
+      await this.db.transaction((session) =>
+        session.run(
+          'INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, ?, ?, ?, ?, ?)',
+          [DEFAULT_EXPERIMENT_NAME, this.artifactLocation(0), 'active', now, now],
+        ),
       );
     } catch (error) {
       // Another process made it in between.
