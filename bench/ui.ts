@@ -13,6 +13,7 @@
  *
  *   node dist/bench/ui.js [--quick]      (--quick: 20 runs × 3 metrics × 2,000 steps, 2,000 runs)
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- functions handed to page.evaluate run in the browser; the DOM's types are not in the Node program */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

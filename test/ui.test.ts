@@ -6,6 +6,7 @@
  * go to `test-output/screenshots/` (or `FLOWHOST_SCREENSHOTS`). One server and one browser for the
  * file, pages one at a time: the browser is the heaviest thing the suite runs.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- functions handed to page.evaluate run in the browser; the DOM's types are not in the Node program */
 import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

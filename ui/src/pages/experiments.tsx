@@ -58,7 +58,7 @@ export function ExperimentsPage() {
           event.preventDefault();
           const form = event.currentTarget as HTMLFormElement;
           const name = String(new FormData(form).get('name') ?? '').trim();
-          act(() => api.createExperiment(name)).then(() => form.reset());
+          void act(() => api.createExperiment(name)).then(() => form.reset());
         }}
       >
         <label class="grow">
@@ -94,13 +94,13 @@ export function ExperimentsPage() {
                     type="button"
                     onClick={() => {
                       const name = prompt(`Rename experiment "${e.name}" to:`, e.name);
-                      if (name && name !== e.name) act(() => api.renameExperiment(e.experiment_id, name));
+                      if (name && name !== e.name) void act(() => api.renameExperiment(e.experiment_id, name));
                     }}
                   >
                     Rename
                   </button>
                   {e.lifecycle_stage === 'deleted' ? (
-                    <button type="button" onClick={() => act(() => api.restoreExperiment(e.experiment_id))}>
+                    <button type="button" onClick={() => void act(() => api.restoreExperiment(e.experiment_id))}>
                       Restore
                     </button>
                   ) : (

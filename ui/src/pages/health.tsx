@@ -51,7 +51,7 @@ export function HealthPage() {
           timer = setTimeout(tick, REFRESH_MS);
         },
       );
-    tick();
+    void tick();
     return () => {
       live = false;
       clearTimeout(timer);
