@@ -145,8 +145,9 @@ const ATTACKS: readonly Attack[] = [
   {
     plugin: 'huge-result',
     what: 'answer over the frame cap',
-    // Its runtime refuses to send it (no message may hold a 20 MB string); a frame over the cap is refused by the host (test/replies-decoding.test.ts).
-    expect: all(blocked(/cannot be sent in parts of at most 16384 elements and 8388608 bytes/)),
+    // Its runtime refuses to send it (no message may hold a 20 MB string) and says how large it
+    // was; a frame over the cap is refused by the host (test/replies-decoding.test.ts).
+    expect: all(blocked(/getExperiment returned \d+ bytes, over the 16777216-byte limit/)),
   },
   { plugin: 'fs-escape', what: 'escape a granted folder (.., a link, an absolute path)', expect: all(blocked(/every escape refused; inside the grant: allowed/)) },
   { plugin: 'capability-abuse', what: 'hostile arguments to capabilities', expect: all(blocked(/every abuse refused/)) },

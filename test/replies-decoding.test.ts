@@ -9,10 +9,10 @@
  */
 import test from 'ava';
 import { isPluginFailure } from '../host/errors.js';
-import { LEVELS, allowedStall, loopStall, repliesHost, slicedWorkBaseline, type Level } from './helpers/replies.js';
+import { LEVELS, loopStall, repliesHost, slicedWorkBaseline, stallWithinBound } from './helpers/replies.js';
 
-/** A legal result of 2 million metrics: about 58 MB encoded, 10 million msgpack elements. */
-const LEGAL_METRICS = 2_000_000;
+/** A legal result of a million metrics: about 29 MB encoded, 5 million msgpack elements, over 300 parts. */
+const LEGAL_METRICS = 1_000_000;
 /** Room for the plugin to build and send what it was asked for on a loaded machine. */
 const LONG_DEADLINE_MS = 300_000;
 const BIG_HEAP = { maxOldGenerationSizeMb: 2048, maxDataMb: 4096, callTimeoutMs: LONG_DEADLINE_MS };
@@ -23,18 +23,21 @@ async function baselineStall(store: Awaited<ReturnType<ReturnType<typeof replies
 }
 
 for (const level of LEVELS) {
-  test.serial(`${level}: a legal 2-million-metric history arrives whole and correct, and the host's loop keeps running`, async (t) => {
+  test.serial(`${level}: a legal million-metric history arrives whole and correct, and the host's loop keeps running`, async (t) => {
+    t.timeout(LONG_DEADLINE_MS);
     const { host } = repliesHost(level, BIG_HEAP);
     try {
       const store = await host.trackingStore('replies-results:x');
-      const baseline = await baselineStall(store, LEGAL_METRICS);
-      const { maxMs, value, error } = await loopStall(() => store.getMetricHistory('legal', String(LEGAL_METRICS), null, null));
+      const { within, attempts, value, error } = await stallWithinBound(
+        () => baselineStall(store, LEGAL_METRICS),
+        () => store.getMetricHistory('legal', String(LEGAL_METRICS), null, null),
+      );
+      for (const attempt of attempts) t.log(`${level}: ${attempt}`);
       t.falsy(error, String(error));
       t.is(value!.items.length, LEGAL_METRICS);
-      for (const i of [0, 1, 65_535, 1_000_001, LEGAL_METRICS - 1]) t.deepEqual(value!.items[i], { key: 'loss', value: i / 7, timestamp: 1_700_000_000_000 + i, step: i });
+      for (const i of [0, 1, 16_383, 500_001, LEGAL_METRICS - 1]) t.deepEqual(value!.items[i], { key: 'loss', value: i / 7, timestamp: 1_700_000_000_000 + i, step: i });
       t.is(value!.nextPageToken, null);
-      t.log(`${level}: longest stall ${maxMs.toFixed(0)} ms during the reply, ${baseline.toFixed(0)} ms baseline`);
-      t.true(maxMs <= allowedStall(baseline), `the loop stalled ${maxMs.toFixed(0)} ms (allowed ${allowedStall(baseline).toFixed(0)})`);
+      t.true(within, attempts.join('; '));
     } finally {
       await host.close();
     }
@@ -57,12 +60,18 @@ for (const level of LEVELS) {
       const { host } = repliesHost(level, BIG_HEAP);
       try {
         const store = await host.trackingStore('replies-results:x');
-        const baseline = await baselineStall(store);
-        const { maxMs, error } = await loopStall(() => store.getMetricHistory(shape, String(n), null, null));
+        const heapBefore = process.memoryUsage().heapUsed;
+        const { within, attempts, error } = await stallWithinBound(
+          () => baselineStall(store),
+          () => store.getMetricHistory(shape, String(n), null, null),
+        );
+        const grown = process.memoryUsage().heapUsed - heapBefore;
+        for (const attempt of attempts) t.log(`${level} ${shape}: ${attempt}; heap ${(grown / 2 ** 20).toFixed(0)} MiB larger`);
         t.true(isPluginFailure(error) && error.reason === 'protocol-violation', `expected a protocol violation, got ${String(error)}`);
         t.regex((error as Error).message, message);
-        t.log(`${level} ${shape}: longest stall ${maxMs.toFixed(0)} ms, ${baseline.toFixed(0)} ms baseline`);
-        t.true(maxMs <= allowedStall(baseline), `the loop stalled ${maxMs.toFixed(0)} ms (allowed ${allowedStall(baseline).toFixed(0)})`);
+        t.true(within, attempts.join('; '));
+        // Nothing of it was built on the host: at most one message of 16,384 elements was decoded.
+        t.true(grown < 64 * 2 ** 20, `the host's heap grew by ${grown} bytes`);
         t.is((await store.getExperiment('0')).name, 'Default');
       } finally {
         await host.close();
@@ -88,20 +97,24 @@ const rawFrames: { shape: string; n: number; expect: RegExp }[] = [
   { shape: 'tiny-objects', n: 4_000_000, expect: /sent a reply message that holds more than 16384 elements/ },
   { shape: 'deep', n: 1_000_000, expect: /sent a reply message that nests deeper than 64 levels/ },
   { shape: 'lying-count', n: 0, expect: /sent a reply message that ends inside a value/ },
-  { shape: 'unknown-ext', n: 0, expect: /sent a reply message that uses msgpack type 0xd6/ },
+  { shape: 'unknown-ext', n: 0, expect: /sent a reply message that uses msgpack extension 1, which replies never carry/ },
+  { shape: 'oversized', n: 9 * 1024 * 1024, expect: /sent a 9437184-byte frame, over the 8388608-byte limit/ },
 ];
 for (const { shape, n, expect } of rawFrames) {
-  test.serial(`worker: a hand-written frame (${shape}) is refused from its scan, before decoding, and the next call works`, async (t) => {
+  test.serial(`worker: a hand-written frame (${shape}) is refused before it is decoded, and the next call works`, async (t) => {
     const { host } = repliesHost('worker', BIG_HEAP);
     try {
       const store = await host.trackingStore('replies-raw-frames:x');
       t.is((await store.getExperiment('0')).name, 'Default');
-      const baseline = await baselineStallOf(host);
-      const { maxMs, error } = await loopStall(() => store.getMetricHistory(shape, String(n), null, null));
+      const baselineStore = await host.trackingStore('replies-results:x');
+      const { within, attempts, error } = await stallWithinBound(
+        () => baselineStall(baselineStore),
+        () => store.getMetricHistory(shape, String(n), null, null),
+      );
+      for (const attempt of attempts) t.log(`raw ${shape}: ${attempt}`);
       t.true(isPluginFailure(error) && error.reason === 'protocol-violation', `expected a protocol violation, got ${String(error)}`);
       t.regex((error as Error).message, expect);
-      t.log(`raw ${shape}: longest stall ${maxMs.toFixed(0)} ms, ${baseline.toFixed(0)} ms baseline`);
-      t.true(maxMs <= allowedStall(baseline), `the loop stalled ${maxMs.toFixed(0)} ms (allowed ${allowedStall(baseline).toFixed(0)})`);
+      t.true(within, attempts.join('; '));
       t.is((await store.getExperiment('0')).name, 'Default');
     } finally {
       await host.close();
@@ -114,19 +127,17 @@ test.serial('worker: 200 hand-written messages of 16,000 elements in one frame a
   try {
     const store = await host.trackingStore('replies-raw-frames:x', { timeoutMs: 20_000 });
     t.is((await store.getExperiment('0')).name, 'Default');
-    const baseline = await baselineStallOf(host);
-    const { maxMs, error } = await loopStall(() => store.getMetricHistory('many-messages', '200', null, null));
+    const baselineStore = await host.trackingStore('replies-results:x');
+    const { within, attempts, error } = await stallWithinBound(
+      () => baselineStall(baselineStore),
+      () => store.getMetricHistory('many-messages', '200', null, null),
+    );
+    for (const attempt of attempts) t.log(`raw many-messages: ${attempt}`);
     t.true(isPluginFailure(error) && error.reason === 'timed-out', `expected a timeout, got ${String(error)}`);
-    t.log(`raw many-messages: longest stall ${maxMs.toFixed(0)} ms, ${baseline.toFixed(0)} ms baseline`);
-    t.true(maxMs <= allowedStall(baseline), `the loop stalled ${maxMs.toFixed(0)} ms (allowed ${allowedStall(baseline).toFixed(0)})`);
+    t.true(within, attempts.join('; '));
     t.is((await store.getExperiment('0')).name, 'Default');
   } finally {
     await host.close();
   }
 });
 
-async function baselineStallOf(host: ReturnType<typeof repliesHost>['host']): Promise<number> {
-  return baselineStall(await host.trackingStore('replies-results:x'));
-}
-
-export type { Level };

@@ -69,20 +69,49 @@ export async function slicedWorkBaseline(busy: () => Promise<unknown>, build = 0
     }
   })();
   const { maxMs, error } = await loopStall(async () => {
-    await busy();
+    try {
+      await busy();
+    } finally {
+      running = false;
+    }
     await slices;
   });
-  running = false;
-  await slices;
   if (error) throw error;
   return maxMs;
 }
 
 /**
- * What a hostile reply may cost the loop in a test on a loaded machine: the stated bound, plus
- * twice the baseline measured in the same test (`slicedWorkBaseline`). Without bounded decoding,
- * the shapes these tests send stall the loop for seconds, many times this.
+ * What a reply may cost the loop in a test on a loaded machine: the stated bound, plus three times
+ * the baseline measured in the same test (`slicedWorkBaseline`): the garbage collector's pauses
+ * grow with the result the host holds, and a neighbour's preemption lands where it likes. Without
+ * bounded decoding, the hostile shapes these tests send stall the loop for seconds, many times this.
  */
 export function allowedStall(baselineMs: number): number {
-  return STATED_BOUND_MS + 2 * baselineMs;
+  return STATED_BOUND_MS + 3 * baselineMs;
+}
+
+/**
+ * Measures the longest stall of `reply` against the noise measured just before and just after it
+ * (`baseline`, the noisier of the two counts), and tries once more when it is over the allowance:
+ * on a machine shared with busy neighbours one preemption can take a few hundred milliseconds at
+ * any moment, while the stalls this bounds (a whole reply decoded at once) take seconds every time.
+ * Returns the attempts, for the test to log, and the outcome of the last `reply`.
+ */
+export async function stallWithinBound<T>(
+  baseline: () => Promise<number>,
+  reply: () => Promise<T>,
+): Promise<{ within: boolean; attempts: string[]; value?: T; error?: unknown }> {
+  const attempts: string[] = [];
+  let last: { maxMs: number; value?: T; error?: unknown } = { maxMs: Infinity };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    // The last attempt's result is garbage by now: the host should not hold two of them.
+    last = { maxMs: Infinity };
+    const before = await baseline();
+    last = await loopStall(reply);
+    const after = await baseline();
+    const allowed = allowedStall(Math.max(before, after));
+    attempts.push(`longest stall ${last.maxMs.toFixed(0)} ms, allowed ${allowed.toFixed(0)} (baselines ${before.toFixed(0)} and ${after.toFixed(0)} ms)`);
+    if (last.maxMs <= allowed) return { within: true, attempts, value: last.value, error: last.error };
+  }
+  return { within: false, attempts, value: last.value, error: last.error };
 }

@@ -8,6 +8,7 @@
  *   lying-count    an array header that claims 2^32 - 1 elements, and nothing after it
  *   many-messages  `n` reply messages of 16,000 empty maps each, in one frame (each under the cap)
  *   unknown-ext    a msgpack extension replies never carry
+ *   oversized      a frame of `n` bytes (refused from its length alone)
  */
 import { parentPort, store } from './lib.js';
 
@@ -40,6 +41,8 @@ function frame(shape: string, n: number): Uint8Array {
       for (let i = 0; i < n; i++) bytes.set(one, i * one.length);
       return bytes;
     }
+    case 'oversized':
+      return new Uint8Array(n);
     case 'unknown-ext':
       return Uint8Array.from([...REPLY_HEAD, 0xd6, 0x01, 0, 0, 0, 0]);
     default:
