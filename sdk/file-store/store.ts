@@ -24,12 +24,14 @@
  *    each use is guarded by one `stat` of `meta.yaml`: every rewrite, ours or MLflow's, replaces the
  *    file by rename, which changes its inode and ctime, so a changed file is always re-read (and a
  *    moved experiment makes the stat fail, which falls back to the scan).
- *  - **No torn or lost writes between writers** (threads, processes, MLflow itself): metric points
- *    are appended with O_APPEND, one write per metric key per call, each line complete; params are
- *    created with link(2), which fails if the file exists, so two writers cannot both "create" a
- *    param with different values; tags and `meta.yaml` are written to a temporary file and renamed
- *    over the target, so readers never see a half-written file. `meta.yaml` rewrites are
- *    read-modify-write, made safe by a lock file per run or experiment (see `withLock`).
+ *  - **No torn or lost writes between writers** (threads, processes, MLflow itself), and none
+ *    left by a crash or a full disk (../storage, docs/decisions/0010-file-store-durability.md):
+ *    metric points are appended with O_APPEND, one write per metric key per call, each line
+ *    complete, a failed write's bytes cut off again; new keys (metric files, params) appear with
+ *    their content (temporary file + link(2), which also makes one of two creators of a param
+ *    win); tags and `meta.yaml` are replaced by rename. `meta.yaml` rewrites are read-modify-write
+ *    under a lock file per run or experiment, and keep every key this store does not write.
+ *  - **Batches all or nothing**: `logBatch` records an undo journal before writing (see there).
  */
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
