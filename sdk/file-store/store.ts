@@ -71,7 +71,7 @@ import {
 } from '../mlflow/validation.js';
 import { pythonFloatRepr } from '../mlflow/python.js';
 import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
-import { LineFiles, completeLinesSize } from '../storage/append.js';
+import { LineFiles } from '../storage/append.js';
 import { createFileExclusive, errnoOf, replaceFile, writeFailure } from '../storage/atomic.js';
 import { withLock } from '../storage/lock.js';
 import { commitJournal, hasJournal, rollBack, writeJournal, type JournalEntry } from '../storage/journal.js';
@@ -1332,7 +1332,7 @@ export class FileStore implements TrackingStore {
     for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
     for (const [key, data] of byKey) {
       const file = entry.metricsPrefix + keyPath(key);
-      entries.push({ kind: 'append', file, data, from: completeLinesSize(file) });
+      entries.push({ kind: 'append', file, data, from: this.lineFiles.completeSize(file) });
     }
     let renamed: StoredRun | null = null;
     for (const tag of tags) {
