@@ -356,7 +356,38 @@ function metricLine(metric: Metric): string {
   return line + '\n';
 }
 
+/** Decimal digits with an optional minus, exactly representable: what the writers put in timestamps and steps. */
+function plainInteger(text: string): number | null {
+  const start = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (text.length === start || text.length - start > 15) return null;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
+  return Number(text) + 0; // `-0` is Python's 0
+}
+
+/** Characters of a finite `repr(float)`; anything else (inf, nan, underscores, spaces) takes the exact path. */
+const PLAIN_FLOAT = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * A metric line. Lines as MLflow and this store write them (`<int> <repr(float)> <int>`) take a
+ * fast path of plain character checks, which reads a 10,000-point history several times faster;
+ * every other line goes through Python's exact `int()`/`float()` rules.
+ */
 function parseMetricLine(key: string, line: string, experimentId: string): Metric {
+  const first = line.indexOf(' ');
+  const second = line.indexOf(' ', first + 1);
+  if (first > 0 && second > first + 1 && line.indexOf(' ', second + 1) < 0) {
+    const timestamp = plainInteger(line.slice(0, first));
+    const step = plainInteger(line.slice(second + 1));
+    const valueText = line.slice(first + 1, second);
+    if (timestamp !== null && step !== null && PLAIN_FLOAT.test(valueText)) return { key, value: Number(valueText), timestamp, step };
+  }
+  return parseMetricLineExactly(key, line, experimentId);
+}
+
+function parseMetricLineExactly(key: string, line: string, experimentId: string): Metric {
   const parts = line.trim().split(' ');
   if (parts.length !== 2 && parts.length !== 3 && parts.length !== 5) {
     throw new MlflowError(
