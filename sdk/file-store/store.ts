@@ -456,6 +456,10 @@ interface LatestScan {
   scanned: number;
   seam: Buffer;
   latest: Metric | null;
+  /** The file as last seen whole (size, mtime) and its latest point then, unfinished last line included. */
+  size: number;
+  mtimeMs: number;
+  result: Metric | null;
 }
 
 const SCAN_CHUNK = 1 << 20;
@@ -469,15 +473,19 @@ const LATEST_CACHE_LIMIT = 100_000;
  * earlier scan of the same file; only what was appended since is read then. Returns the new scan.
  */
 function scanLatest(file: string, key: string, experimentId: string, previous: LatestScan | undefined): { scan: LatestScan; latest: Metric } {
+  // Unchanged since the last scan (one stat): its answer stands.
+  const seen = fs.statSync(file);
+  if (previous?.result && previous.ino === seen.ino && previous.size === seen.size && previous.mtimeMs === seen.mtimeMs) {
+    return { scan: previous, latest: previous.result };
+  }
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
-    const ino = fs.fstatSync(fd).ino;
-    let scan: LatestScan = { ino, scanned: 0, seam: Buffer.alloc(0), latest: null };
+    const { size, ino, mtimeMs } = fs.fstatSync(fd);
+    let scan: LatestScan = { ino, scanned: 0, seam: Buffer.alloc(0), latest: null, size, mtimeMs, result: null };
     if (previous && previous.ino === ino && previous.scanned <= size) {
       const seam = Buffer.alloc(previous.seam.length);
       fs.readSync(fd, seam, 0, seam.length, previous.scanned - seam.length);
-      if (seam.equals(previous.seam)) scan = { ...previous };
+      if (seam.equals(previous.seam)) scan = { ...previous, size, mtimeMs, result: null };
     }
     const buffer = Buffer.alloc(Math.min(SCAN_CHUNK, Math.max(1, size - scan.scanned)));
     let carry = '';
@@ -511,6 +519,7 @@ function scanLatest(file: string, key: string, experimentId: string, previous: L
       }
     }
     if (!latest) throw new MlflowError(`Metric '${key}' is malformed. No data found.`, 'INTERNAL_ERROR');
+    scan.result = latest;
     return { scan, latest };
   } finally {
     fs.closeSync(fd);
