@@ -49,10 +49,7 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 // What runs inside a worker: the runtime, and the first-party plugins, each one bundle.
 // Bundles import no Node module of their own making: at the sandbox and process levels a plugin
 // bundle must be self-contained (host/sandbox-bundle.ts refuses Node imports).
-// The `yaml` package's Node build is CommonJS requiring `process`, which an ESM bundle cannot load;
-// its browser build is the same code as ES modules without Node imports.
-const yamlEsm = join(root, 'node_modules/yaml/browser/index.js');
-const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'], alias: { yaml: yamlEsm } };
+const bundle = { ...common, bundle: true, external: ['msgpackr-extract'], mainFields: ['module', 'main'], conditions: ['source'] };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 const builtins = tsFiles(builtinsDir, { recursive: false });
 if (builtins.length) jobs.push(build({ ...bundle, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));

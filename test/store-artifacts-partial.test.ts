@@ -21,6 +21,7 @@ await repo.writeArtifact('data/deep/model.bin', stalls());
 `;
 
 test('a killed upload: its temporary file and folder are never listed, and are removed once abandoned', async (t) => {
+  t.timeout(120_000);
   const root = tempDir(t, 'flowhost-partial-');
   const repo = createLocalArtifactRepository({ root });
   await repo.writeArtifact('kept.txt', (async function* () {
