@@ -50,9 +50,6 @@ jobs.push(build({ ...common, entryPoints: sources, outdir: join(root, 'dist'), o
 // What runs inside a worker: the runtime, and the first-party plugins, each one bundle.
 // Bundles import no Node module of their own making: at the sandbox and process levels a plugin
 // bundle must be self-contained (host/sandbox-bundle.ts refuses Node imports).
-// The `yaml` package's Node build is CommonJS requiring `process`, which an ESM bundle cannot load;
-// its browser build is the same code as ES modules without Node imports.
-const yamlEsm = join(root, 'node_modules/yaml/browser/index.js');
 // better-sqlite3 is a native addon (loaded from node_modules at run time); pg-native is pg's optional native binding.
 const bundle = {
   ...common,
@@ -60,7 +57,6 @@ const bundle = {
   external: ['msgpackr-extract', 'better-sqlite3', 'pg-native'],
   mainFields: ['module', 'main'],
   conditions: ['source'],
-  alias: { yaml: yamlEsm },
 };
 jobs.push(build({ ...bundle, entryPoints: isolateEntries, outdir: join(root, 'dist/workers') }));
 // The `subprocess` level's child: the `process` child's entry without the sandbox (SES), which a

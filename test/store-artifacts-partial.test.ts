@@ -13,6 +13,8 @@ import { tempDir } from './helpers/temp-dir.js';
 const child = `
 const { createLocalArtifactRepository } = await import('@flowhost/sdk/artifact-store');
 const repo = createLocalArtifactRepository({ root: process.argv[1] });
+// Kept alive (a pending promise alone would let the process exit) until it is killed mid-upload.
+setInterval(() => {}, 60_000);
 async function* stalls() {
   yield new Uint8Array(1000);
   await new Promise(() => {});
@@ -21,6 +23,7 @@ await repo.writeArtifact('data/deep/model.bin', stalls());
 `;
 
 test('a killed upload: its temporary file and folder are never listed, and are removed once abandoned', async (t) => {
+  t.timeout(120_000);
   const root = tempDir(t, 'flowhost-partial-');
   const repo = createLocalArtifactRepository({ root });
   await repo.writeArtifact('kept.txt', (async function* () {
@@ -33,8 +36,10 @@ test('a killed upload: its temporary file and folder are never listed, and are r
     if (Date.now() - started > 60_000) throw new Error('the uploader never started writing');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  const exited = new Promise((resolve) => (uploader.exitCode !== null || uploader.signalCode !== null ? resolve(null) : uploader.once('exit', resolve)));
   uploader.kill('SIGKILL');
-  await new Promise((resolve) => uploader.once('exit', resolve));
+  await exited;
+  t.is(uploader.signalCode, 'SIGKILL', 'the uploader was killed mid-upload, not finished');
   const partial = readdirSync(partialDir).find(isPartialName)!;
 
   t.deepEqual((await repo.listArtifacts(null)).map((f) => f.path), ['kept.txt'], 'the upload\'s folder is not listed');

@@ -10,6 +10,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { dumpYaml, pyyamlTags, readYaml, type YamlValue } from '@flowhost/sdk/mlflow';
+import type * as YamlModule from '../sdk/mlflow/yaml.js';
+
+// Not exported by the package (the stores' own helper): loaded from the built SDK.
+const { unknownEntries } = (await import(new URL('../../sdk/dist/mlflow/yaml.js', import.meta.url).href)) as typeof YamlModule;
 
 interface Corpus {
   pyyaml: string;
@@ -38,6 +42,17 @@ test('readYaml returns for every case what PyYAML\'s safe_load returns', (t) => 
     }
   });
   t.is(wrong.length, 0, JSON.stringify(wrong.slice(0, 3)));
+});
+
+test('unknownEntries keeps every entry of every case verbatim: written back, each document is PyYAML\'s text again', (t) => {
+  const wrong = corpus.cases.filter((c) => dumpYaml(unknownEntries(c.text, new Set())) !== c.text);
+  t.deepEqual(wrong.slice(0, 3).map((c) => c.text), []);
+  // And with some keys known (written by the store itself), the others still come back as they were.
+  for (const c of corpus.cases.slice(0, 300)) {
+    const keys = Object.keys(c.data);
+    const kept = unknownEntries(c.text, new Set(keys.slice(0, 1)));
+    t.deepEqual(Object.keys(kept).sort(), keys.slice(1).sort());
+  }
 });
 
 test('the yaml package, with PyYAML\'s YAML 1.1 scalar rules, misreads exactly the Unicode line breaks PyYAML folds', (t) => {

@@ -17,11 +17,11 @@
  * of it byte for byte, the reader reads all of it as `safe_load` does. The `yaml` package is not the
  * reader because it does not: even with PyYAML's scalar rules (`pyyamlTags`) it misreads every
  * string holding U+0085, U+2028 or U+2029, which PyYAML folds as line breaks
- * (docs/decisions/0011-yaml-emitter-and-reader.md). It serves where exactness of that kind does not
- * matter: MLproject files, and finding the verbatim text of keys a rewrite keeps (`unknownEntries`).
+ * (docs/decisions/0011-yaml-emitter-and-reader.md). It reads MLproject files (../projects/spec.ts),
+ * with PyYAML's scalar rules (`pyyamlTags`, here).
  */
 
-import { isMap, isScalar, parseDocument, type ScalarTag, type Tags } from 'yaml';
+import type { ScalarTag, Tags } from 'yaml';
 
 // ---------------------------------------------------------------------------------------------
 // Python numbers (`repr(float)`, the other direction, is `pythonFloatRepr` in ../python.ts)
@@ -427,7 +427,7 @@ export function dumpYaml(mapping: { readonly [key: string]: YamlValue }): string
 }
 
 // ---------------------------------------------------------------------------------------------
-// The `yaml` package, where it serves: MLproject files (../projects/spec.ts) and keeping unknown keys
+// PyYAML's scalar rules for the `yaml` package, which reads MLproject files (../projects/spec.ts)
 
 const BOOL_TAG = 'tag:yaml.org,2002:bool';
 const FLOAT_TAG = 'tag:yaml.org,2002:float';
@@ -459,26 +459,55 @@ export function pyyamlTags(tags: Tags): Tags {
 
 /**
  * The top-level entries of the YAML mapping `text` whose keys are not in `known`, each as its
- * verbatim text (from the key to the end of its value), for `dumpYaml` to write back unchanged.
- * A rewrite of a file another program wrote (MLflow of another version, say) thus never drops a
- * key, whatever its value's type. Throws if `text` is not a YAML mapping.
+ * verbatim text, for `dumpYaml` to write back unchanged: a rewrite of a file another program wrote
+ * (MLflow of another version, say) thus never drops a key, whatever its value's type.
+ *
+ * PyYAML writes a block mapping whose every top-level entry starts at column 0; what continues an
+ * entry is indented, empty (inside a quoted scalar), an indentless sequence entry (`- `) or the
+ * value line of a `? ` key. Each slice found so is checked by reading it back (it must hold that
+ * one key with the value the whole file gives it); a key that cannot be kept verbatim so (a file not
+ * written by PyYAML) is re-emitted from its value if `dumpYaml` can write that value, and otherwise
+ * refused: the rewrite fails rather than drop it.
  */
-export function unknownEntries(text: string, known: ReadonlySet<string>): Record<string, RawYamlEntry> {
-  const document = parseDocument(text, { version: '1.1', customTags: pyyamlTags });
-  if (document.errors.length > 0) throw document.errors[0];
-  const entries: Record<string, RawYamlEntry> = {};
-  if (document.contents === null) return entries;
-  if (!isMap(document.contents)) throw new TypeError('not a YAML mapping');
-  for (const pair of document.contents.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : null;
-    if (key === null || known.has(key)) continue;
-    const keyRange = (pair.key as { range?: [number, number, number] }).range;
-    const valueRange = (pair.value as { range?: [number, number, number] } | null)?.range;
-    if (!keyRange) continue;
-    const end = Math.max(keyRange[1], valueRange?.[1] ?? 0);
-    Object.defineProperty(entries, key, { value: new RawYamlEntry(text.slice(text.lastIndexOf('\n', keyRange[0] - 1) + 1, end).replace(/\s+$/, '')), enumerable: true, writable: true, configurable: true });
+export function unknownEntries(text: string, known: ReadonlySet<string>): Record<string, RawYamlEntry | YamlValue> {
+  const data = readYaml(text) ?? {};
+  const unknown = Object.keys(data).filter((key) => !known.has(key));
+  const entries: Record<string, RawYamlEntry | YamlValue> = {};
+  if (unknown.length === 0) return entries;
+  const slices: string[] = [];
+  for (const line of text.split('\n')) {
+    const continues = line === '' || line.startsWith(' ') || line === '-' || line.startsWith('- ') || line === ':' || line.startsWith(': ') || line.startsWith('#');
+    if (continues && slices.length > 0) slices[slices.length - 1] += '\n' + line;
+    else slices.push(line);
+  }
+  const verbatim = new Map<string, string>();
+  for (const slice of slices) {
+    const entry = slice.replace(/\s+$/, '');
+    let read: YamlData | null = null;
+    try {
+      read = readYaml(entry + '\n');
+    } catch {
+      continue;
+    }
+    const keys = read === null ? [] : Object.keys(read);
+    if (keys.length === 1 && !verbatim.has(keys[0]) && JSON.stringify(read![keys[0]], bigints) === JSON.stringify(data[keys[0]], bigints)) verbatim.set(keys[0], entry);
+  }
+  for (const key of unknown) {
+    const value = verbatim.has(key) ? new RawYamlEntry(verbatim.get(key)!) : emittable(data[key]) ? (data[key] as YamlValue) : undefined;
+    if (value === undefined) throw new TypeError(`the key '${key}' cannot be written back as it was`);
+    Object.defineProperty(entries, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return entries;
+}
+
+const bigints = (_key: string, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value);
+
+/** Whether `dumpYaml` writes `value` (strings, safe integers, booleans, null, empty lists, mappings of these). */
+function emittable(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return true;
+  if (typeof value === 'number') return Number.isSafeInteger(value);
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.values(value as object).every(emittable);
 }
 
 // ---------------------------------------------------------------------------------------------

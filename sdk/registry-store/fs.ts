@@ -10,7 +10,7 @@
  * the store's lock file (sdk/storage/lock.ts) keeps other workers and processes out meanwhile.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { MlflowError } from '../errors.js';
 import { readYaml, type YamlData } from '../mlflow/yaml.js';
 import { isTemporaryName, replaceFile, writeFailure } from '../storage/atomic.js';
@@ -22,9 +22,10 @@ import { isTemporaryName, replaceFile, writeFailure } from '../storage/atomic.js
  * `tags`/`aliases` folder, never inside it, where MLflow would read it as a key. A failure (a full
  * disk, a name too long for the file system) leaves the old file and is reported naming the store.
  */
-export function writeTextAtomic(path: string, text: string, store: string): void {
-  const keyFolder = /[/\\](?:tags|aliases)[/\\]/.exec(path);
-  const tempDir = keyFolder ? path.slice(0, keyFolder.index) : dirname(path);
+export function writeTextAtomic(path: string, text: string, store: string, modelsDirectory: string): void {
+  // `<models>/<name>/[version-<n>/](meta.yaml | tags/… | aliases/…)`: the model's or version's folder.
+  const [name, second] = relative(modelsDirectory, path).split(sep);
+  const tempDir = second?.startsWith('version-') ? join(modelsDirectory, name, second) : join(modelsDirectory, name);
   try {
     replaceFile(path, text, { tempDir, sync: true });
   } catch (error) {

@@ -432,7 +432,7 @@ export class FileRegistryStore implements ModelRegistryStore {
 
   /** Rewrites a model's meta.yaml; `from` is the folder whose file's unknown keys are kept (default: `path`). */
   #writeModelMeta(path: string, meta: ModelMeta, from = path): void {
-    writeTextAtomic(join(path, META), modelMetaYaml(meta, this.#readAliases(path), readTextOrNull(join(from, META))), this.#label);
+    writeTextAtomic(join(path, META), modelMetaYaml(meta, this.#readAliases(path), readTextOrNull(join(from, META))), this.#label, this.modelsDirectory);
   }
 
   /**
@@ -450,7 +450,7 @@ export class FileRegistryStore implements ModelRegistryStore {
   }
 
   #writeVersionMeta(path: string, meta: VersionMeta, from = path): void {
-    writeTextAtomic(join(path, META), versionMetaYaml(meta, readTextOrNull(join(from, META))), this.#label);
+    writeTextAtomic(join(path, META), versionMetaYaml(meta, readTextOrNull(join(from, META))), this.#label, this.modelsDirectory);
   }
 
   #allModels(): { path: string; folder: string }[] {
@@ -477,9 +477,9 @@ export class FileRegistryStore implements ModelRegistryStore {
       }
       const time = this.#now();
       const meta: ModelMeta = { name, creationTimestamp: time, lastUpdatedTimestamp: time, description, deploymentJobId: null, deploymentJobState: null };
-      writeTextAtomic(join(path, META), modelMetaYaml(meta, {}, null), this.#label);
+      writeTextAtomic(join(path, META), modelMetaYaml(meta, {}, null), this.#label, this.modelsDirectory);
       if (tags && tags.length > 0) {
-        for (const tag of tags) writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+        for (const tag of tags) writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
         this.#touchModel(path, name);
       }
       return this.#modelEntity(path, name);
@@ -512,7 +512,7 @@ export class FileRegistryStore implements ModelRegistryStore {
       const time = this.#now();
       // Tags and aliases first, so the meta.yaml written next records the aliases as MLflow does.
       for (const folder of [TAGS, ALIASES]) {
-        for (const key of walkFiles(join(path, folder))) writeTextAtomic(join(newPath, folder, key), readText(join(path, folder, key)), this.#label);
+        for (const key of walkFiles(join(path, folder))) writeTextAtomic(join(newPath, folder, key), readText(join(path, folder, key)), this.#label, this.modelsDirectory);
       }
       const meta = this.#readModelMeta(path, name);
       this.#writeModelMeta(newPath, { ...meta, name: newName, lastUpdatedTimestamp: time }, path);
@@ -523,7 +523,7 @@ export class FileRegistryStore implements ModelRegistryStore {
         const to = join(newPath, folder);
         makeDirectories(to);
         this.#writeVersionMeta(to, { ...versionMeta, name: newName, lastUpdatedTimestamp: time }, from);
-        for (const key of walkFiles(join(from, TAGS))) writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)), this.#label);
+        for (const key of walkFiles(join(from, TAGS))) writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)), this.#label, this.modelsDirectory);
       }
       // The new folder is complete before the old one goes: a crash in between leaves both, not neither.
       removeTree(path);
@@ -559,7 +559,7 @@ export class FileRegistryStore implements ModelRegistryStore {
     return this.#locked(() => {
       validateRegisteredModelTag(tag.key, tag.value);
       const path = this.#existingModelPath(name);
-      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
       this.#touchModel(path, name);
     });
   }
@@ -649,7 +649,7 @@ export class FileRegistryStore implements ModelRegistryStore {
           modelId,
           deploymentJobState: null,
         });
-        for (const tag of tags ?? []) writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value, this.#label);
+        for (const tag of tags ?? []) writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
         this.#touchModel(modelPath, name, tags && tags.length > 0 ? this.#now() : time);
         return this.getModelVersion(name, String(version));
       }
@@ -737,7 +737,7 @@ export class FileRegistryStore implements ModelRegistryStore {
     return this.#locked(() => {
       validateModelVersionTag(tag.key, tag.value);
       const { path, modelPath } = this.#fetchVersion(name, version);
-      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label);
+      writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
       this.#touchModel(modelPath, name);
     });
   }
@@ -769,7 +769,7 @@ export class FileRegistryStore implements ModelRegistryStore {
       const { aliasPath, modelPath } = this.#aliasPath(name, alias);
       validateAliasNameNotReserved(alias);
       this.#fetchVersion(name, version);
-      writeTextAtomic(aliasPath, version, this.#label);
+      writeTextAtomic(aliasPath, version, this.#label, this.modelsDirectory);
       this.#touchModel(modelPath, name);
     });
   }

@@ -51,8 +51,15 @@ export function completeLinesSize(file: string): number {
   }
 }
 
+/** A file kept open for appending: its size after this store's last append, and whether that ended it with a line break. */
+interface OpenFile {
+  fd: number;
+  size: number;
+  endsWhole: boolean;
+}
+
 export class LineFiles {
-  private readonly open = new Map<string, number>();
+  private readonly open = new Map<string, OpenFile>();
   private readonly byte = Buffer.alloc(1);
 
   /**
@@ -67,8 +74,9 @@ export class LineFiles {
   /** Appends `lines` (complete lines) to `file`; `tempDir` holds the temporary file of a new one. */
   append(file: string, lines: string, tempDir: string): void {
     const data = Buffer.from(lines, 'utf8');
-    let fd = this.take(file);
-    if (fd === undefined) {
+    let open = this.take(file);
+    if (open === undefined) {
+      let fd: number;
       try {
         fd = withParents(file, () => io.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND));
       } catch (error) {
@@ -82,24 +90,36 @@ export class LineFiles {
         fd = io.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND);
       }
       if (this.open.size >= this.limit) this.closeOne();
+      open = { fd, size: fs.fstatSync(fd).size, endsWhole: false };
     }
-    this.open.set(file, fd);
-    this.write(fd, file, data);
+    this.open.set(file, open);
+    this.write(open, file, data);
   }
 
-  /** The open descriptor of `file`, if it still names it; removed from the list (put back by the caller). */
-  private take(file: string): number | undefined {
-    const fd = this.open.get(file);
-    if (fd === undefined) return undefined;
+  /**
+   * The open file of `file` with its current size, if it still names it; removed from the list
+   * (put back by the caller). One `fstat` serves both checks.
+   */
+  private take(file: string): OpenFile | undefined {
+    const open = this.open.get(file);
+    if (open === undefined) return undefined;
     this.open.delete(file);
-    if (fs.fstatSync(fd).nlink > 0) return fd;
-    fs.closeSync(fd);
-    return undefined;
+    const stats = fs.fstatSync(open.fd);
+    if (stats.nlink === 0) {
+      fs.closeSync(open.fd);
+      return undefined;
+    }
+    // Unchanged since this store's own last append, which ended with a line break: no fragment to
+    // look for. Grown or shrunk by someone else: look.
+    if (stats.size !== open.size) open.endsWhole = false;
+    open.size = stats.size;
+    return open;
   }
 
-  private write(fd: number, file: string, data: Buffer): void {
-    let before = fs.fstatSync(fd).size;
-    if (before > 0 && (fs.readSync(fd, this.byte, 0, 1, before - 1) !== 1 || this.byte[0] !== NEWLINE)) {
+  private write(open: OpenFile, file: string, data: Buffer): void {
+    const { fd } = open;
+    let before = open.size;
+    if (before > 0 && !open.endsWhole && (fs.readSync(fd, this.byte, 0, 1, before - 1) !== 1 || this.byte[0] !== NEWLINE)) {
       const whole = sizeWithoutFragment(fd, before);
       io.ftruncateSync(fd, whole);
       before = whole;
@@ -108,6 +128,7 @@ export class LineFiles {
     try {
       while (written < data.length) written += io.writeSync(fd, data, written, data.length - written);
     } catch (error) {
+      open.endsWhole = false;
       // Cut off what this write left, unless another writer appended after it (then the fragment
       // is cut off by the next append that finds it, as above).
       if (written > 0) {
@@ -117,14 +138,27 @@ export class LineFiles {
           // Left for the next append to find.
         }
       }
+      open.size = -1;
       throw writeFailure(error, this.store, file);
     }
+    // With O_APPEND the write landed at the end; if nobody else appended meanwhile the file is
+    // now `before + written` long and ends with this write's line break.
+    open.size = before + written;
+    open.endsWhole = true;
+  }
+
+  /** The size of `file` up to the end of its last complete line, through its open descriptor if it has one. */
+  completeSize(file: string): number {
+    const open = this.open.get(file);
+    if (open === undefined) return completeLinesSize(file);
+    const size = fs.fstatSync(open.fd).size;
+    return size === open.size && open.endsWhole ? size : sizeWithoutFragment(open.fd, size);
   }
 
   private closeOne(): void {
-    const [file, fd] = this.open.entries().next().value as [string, number];
+    const [file, open] = this.open.entries().next().value as [string, OpenFile];
     this.open.delete(file);
-    fs.closeSync(fd);
+    fs.closeSync(open.fd);
   }
 
   closeAll(): void {

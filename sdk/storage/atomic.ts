@@ -85,7 +85,9 @@ export function withParents<T>(target: string, op: () => T): T {
 
 /** Replaces (or creates) `target` with `data` atomically: temporary file + rename. */
 export function replaceFile(target: string, data: string | Uint8Array, options: WriteOptions = {}): void {
-  const temp = withParents(path.join(options.tempDir ?? path.dirname(target), 'x'), () => writeTemporary(options.tempDir ?? path.dirname(target), data, options));
+  const tempDir = options.tempDir ?? path.dirname(target);
+  // `withParents` creates the folder of its path: here `tempDir` itself, if missing.
+  const temp = withParents(path.join(tempDir, 'temporary'), () => writeTemporary(tempDir, data, options));
   try {
     withParents(target, () => io.renameSync(temp, target));
   } catch (error) {
@@ -100,7 +102,7 @@ export function replaceFile(target: string, data: string | Uint8Array, options: 
  */
 export function createFileExclusive(target: string, data: string | Uint8Array, options: WriteOptions = {}): boolean {
   const tempDir = options.tempDir ?? path.dirname(target);
-  const temp = withParents(path.join(tempDir, 'x'), () => writeTemporary(tempDir, data, options));
+  const temp = withParents(path.join(tempDir, 'temporary'), () => writeTemporary(tempDir, data, options));
   try {
     withParents(target, () => io.linkSync(temp, target));
     return true;
