@@ -20,7 +20,6 @@ import {
   type DatasetInput,
 } from '@flowhost/sdk';
 import { pythonStr } from '@flowhost/sdk/mlflow';
-import { withCallSite } from '../proxy.js';
 import { resolveTrackingUri } from './tracking-uri.js';
 
 export interface SearchExperimentsOptions {
@@ -228,18 +227,13 @@ function storeOpenedOnFirstCall(open: () => Promise<RemoteTrackingStore>): Remot
   return new Proxy({} as RemoteTrackingStore, {
     get: (_target, name) => {
       if (typeof name !== 'string' || name === 'then') return undefined;
-      return function call(...args: unknown[]) {
-        // The store's own call runs after the opening, out of the caller's stack: keep the caller's here.
-        const callSite: { stack?: string } = {};
-        Error.captureStackTrace(callSite, call);
-        return (opened ??= open().catch((error: unknown) => {
+      // Awaited, not chained: the store's error then still names the caller's line (see proxy.ts).
+      return async (...args: unknown[]) => {
+        const store = await (opened ??= open().catch((error: unknown) => {
           opened = null;
           throw error;
-        }))
-          .then((store) => (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args))
-          .catch((error: unknown) => {
-            throw withCallSite(error, callSite);
-          });
+        }));
+        return await (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args);
       };
     },
   });
