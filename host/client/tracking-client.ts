@@ -184,7 +184,7 @@ export class TrackingClient {
 
   // --- logging
 
-  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number } = {}): Promise<void> {
+  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Promise<void> {
     return this.store.logMetric(runId, metric(key, value, options));
   }
 
@@ -210,7 +210,7 @@ export class TrackingClient {
 }
 
 /** A Metric as MLflow's client builds it: timestamp now and step 0 unless given. */
-export function metric(key: string, value: number, options: { timestamp?: number; step?: number } = {}): Metric {
+export function metric(key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Metric {
   return { key, value, timestamp: options.timestamp ?? Date.now(), step: options.step ?? 0 };
 }
 
