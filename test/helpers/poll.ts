@@ -10,7 +10,10 @@
  */
 export const PATIENCE_MS = 60_000;
 
-/** Resolves after `ms`: only for pacing a loop that polls, never to wait for something to happen. */
+/**
+ * Resolves after `ms`: to pace a poll, or to let a given time pass (a lower bound, which load only
+ * lengthens); never to wait for something to happen.
+ */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
