@@ -39,7 +39,7 @@ async function msPerCall(op: (i: number) => unknown): Promise<number> {
 }
 
 const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({ key: `m${i % 10}`, value: i * 0.5, timestamp: 1_700_000_000_000 + i, step: Math.floor(i / 10) }));
-const line = (i: number) => `${1_700_000_000_000 + i} ${i}.0 ${i}\n`;
+const line = (i: number | bigint) => `${1_700_000_000_000 + Number(i)} ${i}.0 ${i}\n`;
 
 interface Figures {
   logMetricMs: number;

@@ -18,28 +18,20 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
     const argSchemas = resultRule ? shape.argSchemas : schemas[name];
     // The caller's deadline for this remote, else the method's own, else the instance's default.
     const callOptions = options.timeoutMs === undefined && timeoutMs !== undefined ? { ...options, timeoutMs } : options;
-    remote[name] = function call(...args: unknown[]) {
-      let checked: unknown[];
+    remote[name] = async (...args: unknown[]) => {
+      const checked = checkArgs(name, shape, argSchemas, args);
+      let result: unknown;
       try {
-        checked = checkArgs(name, shape, argSchemas, args);
+        result = await instance.invoke(name, checked, callOptions);
       } catch (error) {
-        return Promise.reject(error);
+        // A failure comes back from a worker (or the pool) with only flowhost's frames. An Error
+        // made here has the caller's: V8's async stack traces follow the awaits back to it, at no
+        // cost to calls that succeed (capturing a stack on every call would cost more than the call).
+        throw withCallSite(error, new Error());
       }
-      // The caller's frames, for the error: a failure comes back from a worker (or the pool) with
-      // only flowhost's frames. V8 formats the captured frames only if `stack` is read.
-      const callSite: { stack?: string } = {};
-      Error.captureStackTrace(callSite, call);
-      const reply = instance.invoke(name, checked, callOptions);
-      const checkedReply = resultRule
-        ? reply.then((result) => {
-            const broken = resultRule(result, checked);
-            if (broken) throw failures.protocolViolation(instance.label, broken);
-            return result;
-          })
-        : reply;
-      return checkedReply.catch((error: unknown) => {
-        throw withCallSite(error, callSite);
-      });
+      const broken = resultRule?.(result, checked);
+      if (broken) throw withCallSite(failures.protocolViolation(instance.label, broken), new Error());
+      return result;
     };
   }
   return Object.freeze(remote) as Remote<K>;
@@ -47,17 +39,11 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
 
 const CALLED_FROM = '\n    --- called from:\n';
 
-/**
- * `error` with the caller's frames (from `callSite`) after its own, so an uncaught one names the
- * caller's line. Called again by an outer layer (a client that opened its store lazily), the outer
- * caller's frames replace the inner ones: they are the user's.
- */
-export function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
-  if (!(error instanceof Error)) return error;
-  const frames = callSite.stack?.slice(callSite.stack.indexOf('\n') + 1);
-  if (!frames) return error;
-  const own = error.stack ?? String(error);
-  const cut = own.indexOf(CALLED_FROM);
-  error.stack = `${cut < 0 ? own : own.slice(0, cut)}${CALLED_FROM}${frames}`;
+/** `error` with the frames of `callSite` (an Error made where the call was awaited) after its own. */
+function withCallSite(error: unknown, callSite: Error): unknown {
+  if (!(error instanceof Error) || !callSite.stack) return error;
+  // Without the first line (`Error`) and the first frame (this proxy).
+  const frames = callSite.stack.split('\n').slice(2).join('\n');
+  if (frames) error.stack = `${error.stack ?? String(error)}${CALLED_FROM}${frames}`;
   return error;
 }

@@ -38,7 +38,8 @@ export const MetricSchema = s.object(
     key,
     value: s.number(),
     timestamp: s.integer(),
-    step: s.integer(),
+    /** MLflow's int64: past 2^53 a bigint (a number that is exactly such an integer is accepted too). */
+    step: s.int64(),
     datasetName: s.optional(s.string()),
     datasetDigest: s.optional(s.string()),
     modelId: s.optional(s.string()),

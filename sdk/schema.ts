@@ -93,7 +93,7 @@ function leaf<T>(description: string, accepts: (value: unknown) => boolean): Sch
  * inlined; a value that fails goes through the leaf's own `parse`, so errors are unchanged.
  * `Inline.optional` is added to the code of an `optional()` around such a leaf.
  */
-const Inline = { none: 0, string: 1, number: 2, integer: 3, boolean: 4, optional: 10 } as const;
+const Inline = { none: 0, string: 1, number: 2, integer: 3, boolean: 4, int64: 5, optional: 10 } as const;
 type Inline = number;
 const inlineCodes = new WeakMap<Schema<unknown>, Inline>();
 
@@ -112,6 +112,8 @@ function acceptsInline(code: Inline, value: unknown): boolean {
       return typeof value === 'number' && Number.isSafeInteger(value);
     case Inline.boolean:
       return typeof value === 'boolean';
+    case Inline.int64:
+      return isInt64(value);
     default:
       return false;
   }
@@ -127,6 +129,21 @@ export const string = (options: { maxLength?: number } = {}): Schema<string> => 
 export const number = (): Schema<number> => inlined(leaf('number', (v) => typeof v === 'number'), Inline.number);
 
 export const integer = (): Schema<number> => inlined(leaf('integer', (v) => typeof v === 'number' && Number.isSafeInteger(v)), Inline.integer);
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A 64-bit integer: a bigint in range, or a number that is exactly such an integer (2 ** 60 is). */
+function isInt64(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isSafeInteger(v) || (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63);
+  return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
+}
+
+/**
+ * A 64-bit integer, as MLflow's int64 fields (a metric's step): a number, exactly, or a bigint for
+ * values past 2^53. Read back, a value past 2^53 is a bigint.
+ */
+export const int64 = (): Schema<number | bigint> => inlined(leaf('64-bit integer', isInt64), Inline.int64);
 
 export const boolean = (): Schema<boolean> => inlined(leaf('boolean', (v) => typeof v === 'boolean'), Inline.boolean);
 
@@ -322,7 +339,9 @@ export interface FlatField {
   readonly optional: boolean;
 }
 
-const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inline.integer]: 'integer', [Inline.boolean]: 'boolean' } as const;
+// An int64 field crosses as an integer column (a double) when every value is a safe integer; a
+// batch holding a larger one is sent as records instead (wire/columns.ts refuses it), exactly.
+const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inline.integer]: 'integer', [Inline.boolean]: 'boolean', [Inline.int64]: 'integer' } as const;
 
 /**
  * Describes `schema` if it is an array of flat records: `object()`s whose every property is a plain

@@ -135,11 +135,21 @@ test('an MlflowError from a plugin names the line that made the call', async (t)
   try {
     const uri = `file-plugin:${join(dir, 'mlruns')}`;
     const client = new TrackingClient(await host.trackingStore(uri), uri);
-    const error = await t.throwsAsync(client.getRun('f'.repeat(32)));
-    t.regex(error!.stack!, /--- called from:\n(.*\n)*.*newcomer\.test\.[jt]s:\d+/);
+    // Awaited where it is called, as a script does (the caller's frames come from the awaits).
+    const failed = async (call: () => Promise<unknown>): Promise<Error> => {
+      try {
+        await call();
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('expected the call to fail');
+    };
+    const error = await failed(() => client.getRun('f'.repeat(32)));
+    t.is((error as { errorCode?: string }).errorCode, 'RESOURCE_DOES_NOT_EXIST');
+    t.regex(error.stack!, /--- called from:\n(.*\n)*.*newcomer\.test\.[jt]s:\d+/);
     // The same through the client made as one makes MlflowClient().
-    const plain = await t.throwsAsync(new TrackingClient(uri).getRun('f'.repeat(32)));
-    t.regex(plain!.stack!, /newcomer\.test\.[jt]s:\d+/);
+    const plain = await failed(() => new TrackingClient(uri).getRun('f'.repeat(32)));
+    t.regex(plain.stack!, /--- called from:\n(.*\n)*.*newcomer\.test\.[jt]s:\d+/);
   } finally {
     await host.close();
   }
@@ -161,6 +171,33 @@ test('downloading a single file reports progress against the file’s size, not 
     t.true(seen.every((p) => p.totalBytes === size), 'every report knows the file’s size');
     t.true(seen[0].bytes < size, 'the first report is not 100%');
     t.is(seen.at(-1)!.bytes, size);
+  } finally {
+    await host.close();
+  }
+});
+
+test('steps are int64 as in MLflow: past 2^53 they are kept exactly (bigint), past 2^63 refused', async (t) => {
+  const dir = tempDir(t);
+  const uri = `file-plugin:${join(dir, 'mlruns')}`;
+  const host = new Flowhost({ onOutput: () => {} });
+  try {
+    const client = new TrackingClient(await host.trackingStore(uri), uri);
+    const run = await client.createRun('0');
+    const runId = run.info.runId;
+    const big = 2n ** 60n + 1n; // not a double
+    await client.logMetric(runId, 'm', 1, { step: big, timestamp: 1 });
+    await client.logMetric(runId, 'm', 2, { step: 2 ** 60, timestamp: 2 }); // exactly an integer, past 2^53
+    await client.logMetric(runId, 'm', 3, { step: 2n ** 63n - 1n, timestamp: 3 });
+    await client.logBatch(runId, { metrics: [{ key: 'b', value: 1, timestamp: 1, step: big }] });
+    const steps = (await client.getMetricHistory(runId, 'm')).map((m) => m.step);
+    t.deepEqual(steps, [big, 2n ** 60n, 2n ** 63n - 1n]);
+    t.deepEqual((await client.getMetricHistory(runId, 'b')).map((m) => m.step), [big]);
+    for (const step of [2n ** 63n, 1.5, 2 ** 63]) {
+      const error = await t.throwsAsync(client.logMetric(runId, 'm', 4, { step, timestamp: 4 }));
+      t.is((error as { errorCode?: string }).errorCode, 'INVALID_PARAMETER_VALUE', String(step));
+    }
+    const described = await cli('runs', 'describe', '--run-id', runId, '--json', '--tracking-uri', uri);
+    t.regex(described.out, /"step": 9223372036854775807\b/);
   } finally {
     await host.close();
   }

@@ -92,7 +92,7 @@ test.serial('killed at random points while writing, the store keeps every acknow
         const points = (await store.getMetricHistory(runId, key, null, null)).items;
         history.set(key, new Set(points.map((p) => `${p.timestamp}@${p.step}`)));
       }
-      const has = (key: string, timestamp: number, step: number) => history.get(key)?.has(`${timestamp}@${step}`) ?? false;
+      const has = (key: string, timestamp: number, step: number | bigint) => history.get(key)?.has(`${timestamp}@${step}`) ?? false;
       for (const ack of trialAcks) {
         if (ack.kind === 'metric') t.true(has(ack.key, pointTimestamp(ack.op, 0), ack.step), `trial ${trial}: acknowledged metric op ${ack.op} is there`);
         if (ack.kind === 'param') t.is(run.data.params[ack.key], ack.value, `trial ${trial}: acknowledged param ${ack.key}`);

@@ -234,7 +234,7 @@ test('the async logger keeps up to maxInFlight batches of a run on their way, in
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 5));
-      steps.push(...metrics.map((m) => m.step));
+      steps.push(...metrics.map((m) => Number(m.step)));
       inFlight--;
     },
     { maxInFlight: 3 },

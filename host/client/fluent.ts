@@ -226,14 +226,14 @@ export class Fluent {
 
   // --- logging (to the active run, started on demand as MLflow does)
 
-  async logMetric(key: string, value: number, options: LogOptions & { step?: number; timestamp?: number } = {}): Promise<void> {
+  async logMetric(key: string, value: number, options: LogOptions & { step?: number | bigint; timestamp?: number } = {}): Promise<void> {
     const runId = await this.#activeRunId();
     const point = metric(key, value, options);
     if (this.#isAsync(options)) return this.#logAsync((l) => l.logMetric(runId, point));
     return (await this.client()).store.logMetric(runId, point);
   }
 
-  async logMetrics(metrics: Record<string, number>, options: LogOptions & { step?: number; timestamp?: number } = {}): Promise<void> {
+  async logMetrics(metrics: Record<string, number>, options: LogOptions & { step?: number | bigint; timestamp?: number } = {}): Promise<void> {
     const runId = await this.#activeRunId();
     const timestamp = options.timestamp ?? Date.now();
     const points: Metric[] = Object.entries(metrics).map(([key, value]) => metric(key, value, { timestamp, step: options.step }));

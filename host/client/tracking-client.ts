@@ -24,7 +24,6 @@ import {
   type TrackingStoreKind,
 } from '@flowhost/sdk';
 import { pythonStr } from '@flowhost/sdk/mlflow';
-import { withCallSite } from '../proxy.js';
 import { resolveTrackingUri } from './tracking-uri.js';
 
 type Args<N extends keyof TrackingStoreKind['methods']> = NamedArgs<TrackingStoreKind['methods'][N]>;
@@ -182,7 +181,7 @@ export class TrackingClient {
 
   // --- logging
 
-  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number } = {}): Promise<void> {
+  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Promise<void> {
     return this.store.logMetric(runId, metric(key, value, options));
   }
 
@@ -208,7 +207,7 @@ export class TrackingClient {
 }
 
 /** A Metric as MLflow's client builds it: timestamp now and step 0 unless given. */
-export function metric(key: string, value: number, options: { timestamp?: number; step?: number } = {}): Metric {
+export function metric(key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Metric {
   return { key, value, timestamp: options.timestamp ?? Date.now(), step: options.step ?? 0 };
 }
 
@@ -225,18 +224,13 @@ function storeOpenedOnFirstCall(open: () => Promise<RemoteTrackingStore>): Remot
   return new Proxy({} as RemoteTrackingStore, {
     get: (_target, name) => {
       if (typeof name !== 'string' || name === 'then') return undefined;
-      return function call(...args: unknown[]) {
-        // The store's own call runs after the opening, out of the caller's stack: keep the caller's here.
-        const callSite: { stack?: string } = {};
-        Error.captureStackTrace(callSite, call);
-        return (opened ??= open().catch((error: unknown) => {
+      // Awaited, not chained: the store's error then still names the caller's line (see proxy.ts).
+      return async (...args: unknown[]) => {
+        const store = await (opened ??= open().catch((error: unknown) => {
           opened = null;
           throw error;
-        }))
-          .then((store) => (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args))
-          .catch((error: unknown) => {
-            throw withCallSite(error, callSite);
-          });
+        }));
+        return await (store[name as keyof RemoteTrackingStore] as (...a: unknown[]) => Promise<unknown>)(...args);
       };
     },
   });

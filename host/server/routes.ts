@@ -154,9 +154,13 @@ const pageOf = <T>(key: string, page: Page<T>, item: (value: T) => unknown) => {
   return out;
 };
 
+/** Orders two steps, numbers or (past 2^53) bigints. */
+const compareSteps = (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The bulk-interval steps, sampled as MLflow's `get_metric_history_bulk_interval` samples them. */
 function sampledSteps(histories: Metric[][], maxResults: number, startStep: number | null, endStep: number | null): Set<number> {
-  const perRun = histories.map((points) => points.map((m) => m.step));
+  // Sampling works on doubles: steps past 2^53 (64-bit steps arrive as bigint) are placed by their nearest double.
+  const perRun = histories.map((points) => points.map((m) => Number(m.step)));
   let start = startStep;
   let end = endStep;
   const all = [...new Set(perRun.flat())].sort((a, b) => a - b);
@@ -205,8 +209,8 @@ async function bulkInterval(message: Message, backends: Backends) {
   const steps = sampledSteps(histories, maxResults, startStep, endStep);
   const metrics = histories.flatMap((points, i) =>
     points
-      .filter((m) => steps.has(m.step))
-      .sort((a, b) => a.step - b.step || a.timestamp - b.timestamp)
+      .filter((m) => steps.has(Number(m.step)))
+      .sort((a, b) => compareSteps(a.step, b.step) || a.timestamp - b.timestamp)
       .slice(0, 25000)
       .map((m) => metricJson({ ...m, runId: runIds[i] }, true)),
   );
@@ -223,7 +227,7 @@ async function historyBulk(message: Message, backends: Backends) {
   const metrics: unknown[] = [];
   for (const id of [...runIds].sort()) {
     const page = await tracking.getMetricHistory(id, message.metric_key as string, maxResults, null);
-    const points = [...page.items].sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
+    const points = [...page.items].sort((a, b) => a.timestamp - b.timestamp || compareSteps(a.step, b.step) || a.value - b.value);
     metrics.push(...points.map((m) => metricJson({ ...m, runId: id }, true)));
   }
   return metrics.length ? { metrics: metrics.slice(0, maxResults) } : {};

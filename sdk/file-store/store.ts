@@ -351,7 +351,9 @@ function splitLines(text: string): string[] {
 }
 
 function metricLine(metric: Metric): string {
-  let line = `${metric.timestamp} ${pythonFloatRepr(metric.value)} ${metric.step}`;
+  // An int64 step past 2^53 given as a number is exactly an integer: written with all its digits.
+  const step = typeof metric.step === 'number' && !Number.isSafeInteger(metric.step) ? BigInt(metric.step) : metric.step;
+  let line = `${metric.timestamp} ${pythonFloatRepr(metric.value)} ${step}`;
   if (metric.datasetName != null && metric.datasetDigest != null) line += ` ${metric.datasetName} ${metric.datasetDigest}`;
   return line + '\n';
 }
@@ -399,11 +401,12 @@ function parseMetricLineExactly(key: string, line: string, experimentId: string)
   if (timestamp === null) throw new MlflowError(`invalid literal for int() with base 10: '${parts[0]}'`, 'INTERNAL_ERROR');
   const value = parsePythonFloat(parts[1]);
   if (value === null) throw new MlflowError(`could not convert string to float: '${parts[1]}'`, 'INTERNAL_ERROR');
-  let step = 0;
+  let step: number | bigint = 0;
   if (parts.length >= 3) {
     const parsed = parsePythonInt(parts[2]);
     if (parsed === null) throw new MlflowError(`invalid literal for int() with base 10: '${parts[2]}'`, 'INTERNAL_ERROR');
-    step = parsed;
+    // A step past 2^53 (MLflow's steps are int64) is read exactly, as a bigint.
+    step = Number.isSafeInteger(parsed) ? parsed : BigInt(parts[2].trim().replace(/_/g, ''));
   }
   const metric: Metric = { key, value, timestamp, step };
   if (parts.length === 5) {

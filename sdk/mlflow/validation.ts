@@ -206,7 +206,7 @@ export function validateMetric(metric: unknown, path = ''): void {
       ),
     );
   }
-  if (typeof step !== 'number' || !Number.isInteger(step)) {
+  if (typeof step !== 'bigint' && (typeof step !== 'number' || !Number.isInteger(step))) {
     throw invalid(
       invalidValueMessage(
         appendToJsonPath(path, 'step'),

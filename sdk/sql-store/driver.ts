@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import { MlflowError } from '../errors.js';
 
 export type Dialect = 'sqlite' | 'postgresql';
-export type SqlValue = string | number | boolean | null | Uint8Array;
+/** A bound value; a bigint is a 64-bit integer (a metric's step past 2^53). */
+export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
 export type Row = Record<string, unknown>;
 
 export interface SqlSession {

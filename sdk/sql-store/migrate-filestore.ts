@@ -180,7 +180,7 @@ async function copyRun(session: SqlSession, files: FileStore, run: Run, deleted:
   }
   for (const key of Object.keys(data.metrics)) {
     const history = await files.getMetricHistory(info.runId, key, null, null);
-    let latest: { value: number; isNan: boolean; step: number; timestamp: number } | null = null;
+    let latest: { value: number; isNan: boolean; step: number | bigint; timestamp: number } | null = null;
     const seen = new Set<string>();
     for (const point of history.items) {
       const [isNan, value] = storedMetricValue(point.value);

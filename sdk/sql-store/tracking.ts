@@ -600,7 +600,7 @@ export class SqlTrackingStore implements TrackingStore {
    * (step, timestamp, value): one upsert whose WHERE the database evaluates under its row lock.
    */
   private async insertMetrics(session: SqlSession, runId: string, metrics: readonly Metric[]): Promise<void> {
-    const latest = new Map<string, { value: number; isNan: boolean; timestamp: number; step: number }>();
+    const latest = new Map<string, { value: number; isNan: boolean; timestamp: number; step: number | bigint }>();
     const rows: SqlValue[][] = [];
     for (const metric of metrics) {
       const [isNan, value] = storedMetricValue(metric.value);
@@ -726,8 +726,9 @@ export class SqlTrackingStore implements TrackingStore {
   }
 }
 
-function compareLatest(step: number, timestamp: number, value: number, than: { step: number; timestamp: number; value: number }): number {
-  return step - than.step || timestamp - than.timestamp || value - than.value;
+function compareLatest(step: number | bigint, timestamp: number, value: number, than: { step: number | bigint; timestamp: number; value: number }): number {
+  // Steps are 64-bit: past 2^53 they are bigints, which compare with numbers but do not subtract.
+  return (step < than.step ? -1 : step > than.step ? 1 : 0) || timestamp - than.timestamp || value - than.value;
 }
 
 /** MLflow's tracking store builder for SQL URIs: `builder(store_uri=…, artifact_uri=…)`. */

@@ -3,7 +3,17 @@
  * relative to the deadline under test, so a loaded machine makes it slower but never wrong.
  */
 
-/** Resolves after `ms`: only for pacing a loop that polls, never to wait for something to happen. */
+/**
+ * How long a test waits for something that must happen but has no deadline of its own (a process
+ * starting, a cancelled run ending, a worker noticed gone): the time a broken build takes to fail
+ * the test, far above what a loaded machine needs. Not a speed requirement: benchmarks measure speed.
+ */
+export const PATIENCE_MS = 60_000;
+
+/**
+ * Resolves after `ms`: to pace a poll, or to let a given time pass (a lower bound, which load only
+ * lengthens); never to wait for something to happen.
+ */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -18,21 +28,4 @@ export async function eventually(condition: () => boolean | Promise<boolean>, { 
     await pause(everyMs);
   }
   return condition();
-}
-
-/**
- * How long a test waits for something that must happen but has no deadline of its own (a process
- * starting, a cancelled run ending, a worker noticed gone): the time a broken build takes to fail
- * the test, far above what a loaded machine needs. Not a speed requirement: benchmarks measure speed.
- */
-export const PATIENCE_MS = 60_000;
-
-/**
- * The slack a test allows beyond a deadline it checks: a fixed part for the host's own steps
- * (stopping a worker, replying) that a loaded machine stretches, plus a share of the deadline.
- * "Settled within `deadline + slack(deadline)`" holds under load; "settled before the deadline"
- * (a lower bound) needs no slack.
- */
-export function slack(deadlineMs: number): number {
-  return 5_000 + deadlineMs;
 }

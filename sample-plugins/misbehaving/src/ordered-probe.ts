@@ -20,7 +20,7 @@ export default defineTrackingStore(({ storeUri }) => {
     logBatch: async (runId, metrics) => {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
       const log = applied.get(runId) ?? [];
-      for (const m of metrics) log.push({ thread: threadId, step: m.step });
+      for (const m of metrics) log.push({ thread: threadId, step: Number(m.step) });
       applied.set(runId, log);
       if (folder) appendFileSync(join(folder, runId), metrics.map((m) => `${threadId} ${m.step}\n`).join(''));
     },
