@@ -9,7 +9,7 @@ import type { ErrorCode } from '../sdk/errors.js';
 import type * as SearchModule from '../sdk/mlflow/tracking-search.js';
 
 // Tests run from dist/test/ and the SDK is built to sdk/dist/; see file-store-validation.test.ts.
-const s = (await import(new URL('../../sdk/dist/file-store/search.js', import.meta.url).href)) as typeof SearchModule;
+const s = (await import(new URL('../../sdk/dist/mlflow/tracking-search.js', import.meta.url).href)) as typeof SearchModule;
 
 function throwsMlflow(t: ExecutionContext, run: () => unknown, message: string, code: ErrorCode = 'INVALID_PARAMETER_VALUE'): void {
   const error = t.throws(run) as (Error & { errorCode?: string }) | undefined;

@@ -10,7 +10,7 @@ import type * as ValidationModule from '../sdk/mlflow/validation.js';
 // esbuild transpiles tests to dist/test/ and the SDK to sdk/dist/ file by file, and
 // `@flowhost/sdk/file-store` does not export this module by subpath: load the built module from
 // where the build puts it, typed from its source.
-const v = (await import(new URL('../../sdk/dist/file-store/validation.js', import.meta.url).href)) as typeof ValidationModule;
+const v = (await import(new URL('../../sdk/dist/mlflow/validation.js', import.meta.url).href)) as typeof ValidationModule;
 
 const BAD_CHARACTERS =
   'Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).';
