@@ -2,7 +2,6 @@
  * Measuring helpers shared by the benchmarks. Every benchmark measures its raw ceiling in the same
  * run and reports ratios: the machine is shared and noisy, absolute figures move by ±30%.
  */
-import { cpus, loadavg } from 'node:os';
 
 export type AsyncCall = () => Promise<unknown>;
 
@@ -45,20 +44,8 @@ export async function throughput(call: AsyncCall, concurrency: number, durationM
   return done / ((performance.now() - started) / 1000);
 }
 
-/** The median of `repeats` runs of `measure` (after one discarded warm-up run). */
-export async function median(repeats: number, measure: () => Promise<number>): Promise<number> {
-  await measure();
-  const values: number[] = [];
-  for (let i = 0; i < repeats; i++) values.push(await measure());
-  values.sort((a, b) => a - b);
-  return values[Math.floor(values.length / 2)];
-}
-
-/** What every benchmark prints beside its figures: the same numbers mean little on another machine. */
-export function machine(): { cpus: number; model: string; node: string; loadavg: string } {
-  const list = cpus();
-  return { cpus: list.length, model: list[0]?.model ?? 'unknown', node: process.version, loadavg: loadavg().map((n) => n.toFixed(2)).join(' ') };
-}
+/** What every benchmark prints beside its figures (host/bench/measure.ts, which `flowhost bench` uses too). */
+export { machine } from '../host/bench/measure.js';
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -20,25 +20,28 @@ const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 1 
 const runId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const shape = trackingStore.methods.logMetric;
 
-/** Median nanoseconds per call of `step` over `ROUNDS` rounds of `CALLS` calls. */
-function nsPerCall(step: (i: number) => unknown): number {
-  const rounds: number[] = [];
+/**
+ * Median nanoseconds per call of each step over `ROUNDS` rounds of `CALLS` calls, the steps taking
+ * turns within each round: on a shared machine load comes and goes, and taking turns spreads it
+ * over every step instead of charging it to whichever ran at the wrong moment.
+ */
+function nsPerCall(steps: readonly ((i: number) => unknown)[]): number[] {
+  const rounds = steps.map(() => [] as number[]);
   for (let r = 0; r <= ROUNDS; r++) {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < CALLS; i++) step(i);
-    if (r > 0) rounds.push(Number(process.hrtime.bigint() - started) / CALLS); // round 0 warms up
+    steps.forEach((step, k) => {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < CALLS; i++) step(i);
+      if (r > 0) rounds[k].push(Number(process.hrtime.bigint() - started) / CALLS); // round 0 warms up
+    });
   }
-  rounds.sort((a, b) => a - b);
-  return rounds[Math.floor(rounds.length / 2)];
+  return rounds.map((figures) => figures.sort((a, b) => a - b)[Math.floor(figures.length / 2)]);
 }
 
 export function runNamedArgsBench(): Record<string, number> {
   const positionalFrame = (i: number) => packr.unpack(packr.pack([i, 'logMetric', [runId, metric]]));
   const namedFrame = (i: number) => packr.unpack(packr.pack([i, 'logMetric', { runId, metric }]));
   const bytes = (args: unknown) => packr.pack([1, 'logMetric', args]).length;
-  const wirePositional = nsPerCall(positionalFrame);
-  const wireNamed = nsPerCall(namedFrame);
-  const mapping = nsPerCall(() => positional('logMetric', shape, { runId, metric }));
+  const [wirePositional, wireNamed, mapping] = nsPerCall([positionalFrame, namedFrame, () => positional('logMetric', shape, { runId, metric })]);
   const m = machine();
   console.log(`\nNamed arguments: one logMetric call (${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}); medians of ${ROUNDS} rounds`);
   printTable([

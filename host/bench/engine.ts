@@ -32,9 +32,7 @@ import { Flowhost, type IsolationLevel } from '../flowhost.js';
 import type { PluginEntry } from '../discovery.js';
 import type { PluginLimits } from '../limits.js';
 import { uriScheme } from '../registry.js';
-// The repo's benchmark helpers: the same machine description every bench/ script prints.
-import { machine } from '../../bench/lib.js';
-import { Histogram, RawEchoWorkers, inProcessCall, loop, median, readFileLoop, type Operation } from './measure.js';
+import { Histogram, RawEchoWorkers, inProcessCall, loop, machine, median, readFileLoop, type Operation } from './measure.js';
 
 export const SCENARIOS = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download', 'custom'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -125,7 +123,7 @@ export interface CeilingResult {
 }
 
 export interface BenchReport {
-  /** bench/lib.ts's `machine()`: cores, CPU model, Node version, load average (1, 5, 15 min). */
+  /** `machine()` (./measure.ts): cores, CPU model, Node version, load average (1, 5, 15 min). */
   readonly machine: { readonly cpus: number; readonly model: string; readonly node: string; readonly loadavg: string };
   readonly node: string;
   readonly startedAt: string;

@@ -7,6 +7,7 @@
  * Nothing here knows about plugins: an operation is a function. That keeps the ceilings honest:
  * they go through the very same loop as the figures they bound.
  */
+import { cpus, loadavg } from 'node:os';
 import { open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { LatencyHistogram } from '../stats.js';
@@ -274,4 +275,10 @@ export async function interleaved(targets: readonly Target[], options: { rounds:
     }
   }
   return targets.map((target, i) => ({ name: target.name, figure: median(figures[i]), figures: figures[i], p50Us: histograms[i].percentile(50), p99Us: histograms[i].percentile(99) }));
+}
+
+/** What every benchmark prints beside its figures: the same numbers mean little on another machine. */
+export function machine(): { cpus: number; model: string; node: string; loadavg: string } {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model ?? 'unknown', node: process.version, loadavg: loadavg().map((n) => n.toFixed(2)).join(' ') };
 }
