@@ -34,7 +34,7 @@ test('bench checks --method and --args before starting anything, and says so onc
   t.regex(nope.err[0], /^Error: INVALID_PARAMETER_VALUE: --method: tracking_store has no method 'nope' \(its methods: searchExperiments, /);
   const badArgs = await cliLines('bench', '--method', 'getExperiment', '--args', '[1]', '--quiet');
   t.is(badArgs.code, 1);
-  t.deepEqual(badArgs.err, ["Error: INVALID_PARAMETER_VALUE: Invalid value number 1 for parameter 'getExperiment: argument 1' supplied: expected string"]);
+  t.deepEqual(badArgs.err, ["Error: INVALID_PARAMETER_VALUE: getExperiment: Invalid value number 1 for parameter 'experimentId' supplied: expected string"]);
 });
 
 test('read-only commands never create a store: a missing one is an error, databricks is a scheme, not a folder', async (t) => {

@@ -194,7 +194,7 @@ test('minWorkers are started once the plugin has started, and kept', async (t) =
 
 test("a run written without a pause still moves to fresh workers when its worker is recycled, and keeps its order", async (t) => {
   const dir = tempDir(t);
-  const { host } = testHost({ policy: { limits: { maxCallsPerWorker: 20, maxWorkers: 2 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxCallsPerWorker: 20, maxWorkers: 2 } } });
   try {
     const store = await host.trackingStore(`misbehaving-ordered-probe:${dir}`);
     // 300 writes of one run sent at once: there is always one in flight, so the run never goes
@@ -217,7 +217,7 @@ test("a run written without a pause still moves to fresh workers when its worker
 });
 
 test('reads sharing a worker with a call that misses its deadline are answered by the replacement; a write is not repeated', async (t) => {
-  const { host } = testHost({ policy: { limits: { maxWorkers: 1, callTimeoutMs: 120_000, startupTimeoutMs: 120_000 } } });
+  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 1, callTimeoutMs: 120_000, startupTimeoutMs: 120_000 } } });
   try {
     // One plugin instance, two callers: the stuck one with a short deadline, the others with a
     // deadline no loaded machine reaches, so only the neighbour's deadline can fail them.
