@@ -5,7 +5,7 @@
  * when this process may mount one (root on Linux); otherwise, and for the exact short-write cases,
  * failures are injected into the stores' file-system calls (sdk/storage/io.ts).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,7 +91,7 @@ function leftovers(dir: string): string[] {
   return out;
 }
 
-async function rejectsNaming(t: import('ava').ExecutionContext, promise: Promise<unknown>, store: string, file: string, label: string) {
+async function rejectsNaming(t: ExecutionContext, promise: Promise<unknown>, store: string, file: string, label: string) {
   const error = await t.throwsAsync(promise, undefined, label);
   t.true(error!.message.includes(store), `${label}: names the store: ${error!.message}`);
   t.true(error!.message.includes(file), `${label}: names the file: ${error!.message}`);

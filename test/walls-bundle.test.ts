@@ -146,10 +146,9 @@ for (const level of LEVELS) {
   }
 
   test(`${level}: a unix socket imported as a module is refused at once`, async (t) => {
-    let server: Server | undefined;
     const pkg = hostilePackage(attack(`import secret from './sock.js';`));
-    server = createServer();
-    await new Promise<void>((resolve) => server!.listen(join(pkg.dir, 'sock.js'), resolve));
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(pkg.dir, 'sock.js'), resolve));
     let result: Awaited<ReturnType<typeof open>> | undefined;
     try {
       result = await open(pkg, level);

@@ -11,7 +11,6 @@
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { MlflowError } from '../errors.js';
 import { readYaml, type YamlData } from '../mlflow/yaml.js';
 import { isTemporaryName, replaceFile, writeFailure } from '../storage/atomic.js';
 

@@ -5,7 +5,9 @@
  * placeholders; the PostgreSQL side numbers them (`$1`, `$2`, …). Every value is a bound parameter:
  * no caller text is ever spliced into SQL.
  */
+import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
+import type * as Pg from 'pg';
 import { resolve } from 'node:path';
 import { MlflowError } from '../errors.js';
 
@@ -85,8 +87,8 @@ const require = createRequire(import.meta.url);
 /** How long a writer waits for another process's lock before SQLite answers SQLITE_BUSY. */
 const SQLITE_BUSY_TIMEOUT_MS = 30_000;
 
-type BetterSqlite = import('better-sqlite3').Database;
-type Statement = import('better-sqlite3').Statement;
+type BetterSqlite = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement;
 
 const sqliteParam = (value: SqlValue): unknown => (value === true ? 1 : value === false ? 0 : value);
 
@@ -107,7 +109,7 @@ class SqliteDatabase implements SqlDatabase {
 
   constructor(file: string) {
     this.#queueKey = file === ':memory:' ? `:memory:${Math.random()}` : file;
-    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const Database = require('better-sqlite3') as typeof BetterSqlite3;
     this.#db = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     // WAL: readers never block the writer nor the writer the readers, across processes too;
     // synchronous=NORMAL is durable across crashes of the process (WAL's recommended pairing).
@@ -193,8 +195,8 @@ class SqliteDatabase implements SqlDatabase {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL (pg)
 
-type PgPool = import('pg').Pool;
-type PgClient = import('pg').PoolClient;
+type PgPool = Pg.Pool;
+type PgClient = Pg.PoolClient;
 
 /** `?` → `$1`, `$2`, …: statements carry no literal `?` (every value is a parameter). */
 function numberPlaceholders(sql: string): string {

@@ -19,7 +19,6 @@ import { createFileStore } from '../file-store/store.js';
 import { readYaml } from '../mlflow/yaml.js';
 import { createFileRegistryStore } from '../registry-store/store.js';
 import type { SqlSession } from './driver.js';
-import { SqlRegistryStore } from './registry.js';
 import { SqlTrackingStore, storedMetricValue } from './tracking.js';
 
 export interface MigrationCounts {

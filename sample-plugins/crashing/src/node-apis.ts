@@ -14,7 +14,7 @@ export default defineTrackingStore(() => {
   const getExperiment = store.getExperiment;
   return {
     ...store,
-    getExperiment: (id: string) => {
+    getExperiment: async (id: string) => {
       if (id !== 'probe') return getExperiment(id);
       // /proc/self/stat: pid (comm) state ppid pgrp …; comm may hold spaces, so split after its ')'.
       const stat = readFileSync('/proc/self/stat', 'utf8');
@@ -30,7 +30,7 @@ export default defineTrackingStore(() => {
         hostname: hostname().length > 0,
         net: isIP('127.0.0.1') === 4,
       };
-      return { ...getExperiment('0'), experimentId: 'probe', name: JSON.stringify(report) };
+      return { ...(await getExperiment('0')), experimentId: 'probe', name: JSON.stringify(report) };
     },
   };
 });
