@@ -147,6 +147,7 @@ const TIGHTENED_BY_LOWERING = new Set<keyof PluginLimits>([
   'callTimeoutMs', 'startupTimeoutMs', 'maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb', 'maxResultBytes', 'maxFrameBytes',
   'maxCrashes', 'maxQueuedCalls', 'minWorkers', 'maxWorkers', 'maxCallsPerWorker', 'maxHeapMb', 'streamChunkBytes', 'streamWindow',
   'streamIdleTimeoutMs', 'maxStreamBytesPerTenant', 'maxFileBytes', 'maxFetchBytes', 'fetchTimeoutMs', 'maxLogBytes', 'maxDataMb',
+  'maxResultElements', 'maxResultDepth', 'controlTimeoutMs',
 ]);
 
 function manifestLimits(requested: Partial<PluginLimits>, trusted: boolean, base: PluginLimits): Partial<PluginLimits> {

@@ -294,35 +294,46 @@ export async function serverStatus(url: string, context: CommandContext): Promis
   return report.healthy ? 0 : 1;
 }
 
+const SERVER_OPTIONS: Command['options'] = {
+  'backend-store-uri': { type: 'string', description: 'tracking store URI, any installed scheme (default: sqlite:///mlflow.db, or ./mlruns if it holds experiments)' },
+  'registry-store-uri': { type: 'string', description: 'model registry store URI (default: the backend store URI)' },
+  'default-artifact-root': { type: 'string', description: "new experiments' artifact root (default: mlflow-artifacts:/ when serving artifacts)" },
+  'serve-artifacts': { type: 'boolean', description: 'proxy artifacts through /api/2.0/mlflow-artifacts (the default)' },
+  'no-serve-artifacts': { type: 'boolean', description: 'do not proxy artifacts' },
+  'artifacts-destination': { type: 'string', description: 'where proxied artifacts are stored (default: ./mlartifacts)' },
+  'artifacts-only': { type: 'boolean', description: 'serve only the artifact proxy' },
+  host: { type: 'string', description: 'address to listen on (default: 127.0.0.1)' },
+  port: { type: 'string', short: 'p', description: 'port (default: 5000; 0 picks a free one)' },
+  workers: { type: 'string', short: 'w', description: 'server processes sharing the port (default: 1)' },
+  'app-name': { type: 'string', description: "basic-auth: users and permissions, configured by MLFLOW_AUTH_CONFIG_PATH's [mlflow] section" },
+  'expose-prometheus': { type: 'string', description: 'directory the server processes share /metrics figures through' },
+  'enable-workspaces': { type: 'boolean', description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)' },
+  workspace: { type: 'string', multiple: true, description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)' },
+  'tenant-max-concurrent': { type: 'string', description: 'requests one tenant may have in flight (default 256); more are answered 429' },
+  'tenant-rate': { type: 'string', description: 'requests per second one tenant may send (default: unlimited)' },
+  'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
+  policy: { type: 'string', description: "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')" },
+  'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
+};
+
+async function runServer(context: CommandContext): Promise<number> {
+  const settings = settingsOf(context);
+  if (settings.workers > 1 && cluster.isPrimary) return supervise(settings, context);
+  return serve(settings, context);
+}
+
 export const serverCommands: Command[] = [
   {
     path: ['server'],
-    summary: "Run MLflow's tracking server REST API, every store behind it a sandboxed plugin.",
-    options: {
-      'backend-store-uri': { type: 'string', description: 'tracking store URI, any installed scheme (default: sqlite:///mlflow.db, or ./mlruns if it holds experiments)' },
-      'registry-store-uri': { type: 'string', description: 'model registry store URI (default: the backend store URI)' },
-      'default-artifact-root': { type: 'string', description: "new experiments' artifact root (default: mlflow-artifacts:/ when serving artifacts)" },
-      'serve-artifacts': { type: 'boolean', description: 'proxy artifacts through /api/2.0/mlflow-artifacts (the default)' },
-      'no-serve-artifacts': { type: 'boolean', description: 'do not proxy artifacts' },
-      'artifacts-destination': { type: 'string', description: 'where proxied artifacts are stored (default: ./mlartifacts)' },
-      'artifacts-only': { type: 'boolean', description: 'serve only the artifact proxy' },
-      host: { type: 'string', description: 'address to listen on (default: 127.0.0.1)' },
-      port: { type: 'string', short: 'p', description: 'port (default: 5000; 0 picks a free one)' },
-      workers: { type: 'string', short: 'w', description: 'server processes sharing the port (default: 1)' },
-      'app-name': { type: 'string', description: "basic-auth: users and permissions, configured by MLFLOW_AUTH_CONFIG_PATH's [mlflow] section" },
-      'expose-prometheus': { type: 'string', description: 'directory the server processes share /metrics figures through' },
-      'enable-workspaces': { type: 'boolean', description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)' },
-      workspace: { type: 'string', multiple: true, description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)' },
-      'tenant-max-concurrent': { type: 'string', description: 'requests one tenant may have in flight (default 256); more are answered 429' },
-      'tenant-rate': { type: 'string', description: 'requests per second one tenant may send (default: unlimited)' },
-      'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
-      policy: { type: 'string', description: "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')" },
-      'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
-    },
-    async run(context) {
-      const settings = settingsOf(context);
-      if (settings.workers > 1 && cluster.isPrimary) return supervise(settings, context);
-      return serve(settings, context);
-    },
+    summary: "Run MLflow's tracking server REST API and the web UI, every store behind them a sandboxed plugin.",
+    options: SERVER_OPTIONS,
+    run: runServer,
+  },
+  {
+    // MLflow's `mlflow ui`: the same server, for looking at runs in a browser (http://127.0.0.1:5000).
+    path: ['ui'],
+    summary: 'Run the web UI (the tracking server with its UI at /), as `mlflow ui`.',
+    options: SERVER_OPTIONS,
+    run: runServer,
   },
 ];
