@@ -126,7 +126,9 @@ class ChildIsolate extends EventEmitter implements Isolate {
       const group = TIMEOUT ? [TIMEOUT, '0'] : [];
       this.#child = spawn(...withDataLimit(dataBytes, [...group, process.execPath, heapCap, entry, '--import-plugin']), {
         env: { ...env },
-        cwd: '/',
+        // The host's working folder, as a worker thread shares it: a plugin given a relative path
+        // (`file-plugin:mlruns`, an empty path meaning ./mlruns) resolves it where the user is.
+        cwd: process.cwd(),
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         detached: TIMEOUT === null,
       });
