@@ -78,6 +78,9 @@ export function haproxyConfig(port: number, options: HaproxyOptions): string {
     '  timeout connect 2s',
     '  timeout client 120s',
     '  timeout server 120s',
+    // A probe's whole answer may take this long (without it HAProxy allows one interval): a busy
+    // server answers /ready late, and taking every busy server out would refuse all requests.
+    '  timeout check 5s',
     // Only a failed connection is retried (HAProxy's default retry-on): the request was not sent.
     '  retries 3',
     '  option redispatch 1',
