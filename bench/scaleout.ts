@@ -3,13 +3,13 @@
  * and 3 `flowhost server` processes over one PostgreSQL, as ratios to the 1-server figure, beside
  * the balancer's own ceiling in the same run (HAProxy answering a fixed body itself). It also
  * reports what one request costs in CPU, in the servers and in PostgreSQL (its backends' CPU time
- * from /proc over the measured window, divided by the requests), the figures docs/deploy.md's
+ * (all its processes) from /proc over the measured window, divided by the requests), the figures docs/deploy.md's
  * capacity model starts from. On a 2-core machine the servers, PostgreSQL, HAProxy and this client
  * share two cores: the ratios say how much a second and third process add here, not on 100 machines.
  *
  *   node dist/bench/scaleout.js [--quick]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,14 +21,36 @@ import { fmt, machine, printTable, ratio, throughput } from './lib.js';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** A process's /proc/PID/stat fields after its name (field 3, the state, is index 0). */
+function statFields(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
 function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
+  const fields = statFields(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND : 0;
+}
+
+/**
+ * CPU seconds the whole PostgreSQL server has used: the postmaster, its live children (backends,
+ * WAL writer, checkpointer, autovacuum) and the children it has reaped (a pooled connection closed
+ * while idle takes its CPU time with it otherwise).
+ */
+function postgresCpuSeconds(postmaster: number): number {
+  const own = statFields(postmaster);
+  if (!own) return 0;
+  let total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) / CLOCK_TICKS_PER_SECOND;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields && Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   }
+  return total;
 }
 
 /** The fields of the answers used here. */
@@ -81,7 +103,9 @@ export async function runScaleoutBench(quick = process.argv.includes('--quick'))
       'runs/search': (base: string) => () => post(base, 'runs/search', { experiment_ids: [experimentId], filter: 'metrics.loss >= 10', max_results: 50, order_by: ['metrics.loss DESC'] }),
     };
     const ceilingCall = () => fetch(ceiling.url).then((r) => r.text());
-    const dbPids = async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE backend_type = $1', ['client backend'])).rows.map((r) => r.pid);
+    // The postmaster: the parent of this connection's backend (PostgreSQL runs on this machine).
+    const backend = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const postmaster = Number(statFields(backend)?.[1] ?? 0);
 
     const rows: string[][] = [['route', 'servers', 'req/s', 'vs 1 server', 'ceiling req/s', 'of ceiling', 'server CPU ms/req', 'PostgreSQL CPU ms/req']];
     for (const [route, make] of Object.entries(calls)) {
@@ -91,13 +115,12 @@ export async function runScaleoutBench(quick = process.argv.includes('--quick'))
         await throughput(call, concurrency, durationMs / 2); // warm: pools open, plugins started
         const figures: { rate: number; ceiling: number; serverMs: number; dbMs: number }[] = [];
         for (let round = 0; round < rounds; round++) {
-          const pids = await dbPids();
-          const dbBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+          const dbBefore = postgresCpuSeconds(postmaster);
           const serverBefore = servers.slice(0, n).reduce((sum, s) => sum + cpuSeconds(s.pid), 0);
           const started = performance.now();
           const rate = await throughput(call, concurrency, durationMs);
           const requests = (rate * (performance.now() - started)) / 1000;
-          const dbMs = ((pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - dbBefore) * 1000) / requests;
+          const dbMs = ((postgresCpuSeconds(postmaster) - dbBefore) * 1000) / requests;
           const serverMs = ((servers.slice(0, n).reduce((sum, s) => sum + cpuSeconds(s.pid), 0) - serverBefore) * 1000) / requests;
           figures.push({ rate, ceiling: await throughput(ceilingCall, concurrency, durationMs), serverMs, dbMs });
         }
@@ -109,7 +132,7 @@ export async function runScaleoutBench(quick = process.argv.includes('--quick'))
     }
     console.log(`\nScale-out: HAProxy → 1..3 flowhost server processes → one PostgreSQL, ${concurrency} requests in flight, ${rounds} round(s) of ${durationMs} ms, medians`, machine());
     printTable(rows);
-    console.log('ceiling: HAProxy answering a fixed 2-byte body itself, measured after each round; CPU ms/req from /proc (servers: their processes; PostgreSQL: its client backends)');
+    console.log('ceiling: HAProxy answering a fixed 2-byte body itself, measured after each round; CPU ms/req from /proc (servers: their processes; PostgreSQL: the postmaster and every child, reaped ones too)');
   } finally {
     for (const balancer of balancers) await balancer.stop();
     for (const server of servers) await server.stop();
