@@ -3,13 +3,13 @@ import type { PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
 import { builtinPluginPath, flowhostVersion } from './paths.js';
 
+/** MLflow's pool-size variables, read by the PostgreSQL stores (sdk/sql-store/driver.ts `pgPoolMax`). */
+const PG_POOL_ENV = ['MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW'];
+
 /**
  * `env`: the host variables the built-in's worker may see, granted by name as a manifest grants them.
  * `limits`: the built-in's own manifest limits (an operator's policy still overrides them).
  */
-/** MLflow's pool-size variables, read by the PostgreSQL stores (sdk/sql-store/driver.ts `pgPoolMax`). */
-const PG_POOL_ENV = ['MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW'];
-
 const builtin = (group: PluginEntry['group'], name: string, module: string, env: readonly string[] = [], limits: Partial<PluginLimits> = {}): PluginEntry => ({
   group,
   name,
