@@ -3,6 +3,9 @@ import type { PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
 import { builtinPluginPath, flowhostVersion } from './paths.js';
 
+/** MLflow's pool-size variables, read by the PostgreSQL stores (sdk/sql-store/driver.ts `pgPoolMax`). */
+const PG_POOL_ENV = ['MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW'];
+
 /**
  * `env`: the host variables the built-in's worker may see, granted by name as a manifest grants them.
  * `limits`: the built-in's own manifest limits (an operator's policy still overrides them).
@@ -48,9 +51,9 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   builtin('model_registry_store', 'file', 'file-registry-store', ['MLFLOW_REGISTRY_DIR']),
   // MLflow's SQL stores (SQLAlchemyStore) in MLflow's schema; `dialect+driver` URIs resolve to the dialect.
   builtin('tracking_store', 'sqlite', 'sql-tracking-store'),
-  builtin('tracking_store', 'postgresql', 'sql-tracking-store'),
+  builtin('tracking_store', 'postgresql', 'sql-tracking-store', PG_POOL_ENV),
   builtin('model_registry_store', 'sqlite', 'sql-registry-store'),
-  builtin('model_registry_store', 'postgresql', 'sql-registry-store'),
+  builtin('model_registry_store', 'postgresql', 'sql-registry-store', PG_POOL_ENV),
   // Run context providers, in MLflow's order (Default, Git, …, SystemEnvironment); plugins come after.
   builtin('run_context_provider', 'default', 'default-context', ['MLFLOW_TRACKING_USERNAME', 'HOME', 'LOGNAME', 'USER', 'LNAME', 'USERNAME']),
   builtin('run_context_provider', 'git', 'git-context'),

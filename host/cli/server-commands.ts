@@ -1,7 +1,8 @@
 /**
  * `flowhost server`: MLflow's tracking server (`mlflow server`), same options and defaults, every
  * store behind it a plugin under the host's isolation policy. `--workers N` forks N processes that
- * share the port (node:cluster); SIGINT/SIGTERM drain requests in flight, then close the plugins.
+ * share the port (node:cluster); SIGINT/SIGTERM fail `/ready` for `--drain-delay`, drain requests in
+ * flight, then close the plugins.
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
@@ -73,6 +74,7 @@ interface Settings {
   host: string;
   port: number;
   workers: number;
+  drainDelayMs: number;
 }
 
 function settingsOf(context: CommandContext): Settings {
@@ -87,6 +89,8 @@ function settingsOf(context: CommandContext): Settings {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw MlflowError.invalidParameterValue(`Invalid --port '${String(v.port)}': use an integer from 0 to 65535.`);
   const workers = Number((v.workers as string | undefined) ?? 1);
   if (!Number.isInteger(workers) || workers < 1) throw MlflowError.invalidParameterValue(`Invalid --workers '${String(v.workers)}': use a positive integer.`);
+  const drainDelay = Number((v['drain-delay'] as string | undefined) ?? 0);
+  if (!(drainDelay >= 0) || drainDelay > 3600) throw MlflowError.invalidParameterValue(`Invalid --drain-delay '${String(v['drain-delay'])}': use a number of seconds from 0 to 3600.`);
   const appName = v['app-name'] as string | undefined;
   if (appName !== undefined && appName !== 'basic-auth') throw MlflowError.invalidParameterValue(`Invalid --app-name '${appName}': the one app is 'basic-auth'.`);
   const workspaceStores: Record<string, string> = {};
@@ -133,6 +137,7 @@ function settingsOf(context: CommandContext): Settings {
     host: (v.host as string | undefined) ?? process.env.MLFLOW_HOST ?? DEFAULT_HOST,
     port,
     workers,
+    drainDelayMs: drainDelay * 1000,
   };
 }
 
@@ -314,6 +319,7 @@ const SERVER_OPTIONS: Command['options'] = {
   'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
   policy: { type: 'string', description: "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')" },
   'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
+  'drain-delay': { type: 'string', description: 'on SIGTERM, seconds /ready answers 503 while requests are still served, before the server stops accepting (default 0; behind a load balancer: its probe interval times its fall count, plus one)' },
 };
 
 async function runServer(context: CommandContext): Promise<number> {

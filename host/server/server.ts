@@ -53,7 +53,15 @@ export interface ServerOptions {
   readonly prometheusDir?: string | null;
   /** MLflow's basic-auth app: every request but /health, /version and /metrics needs a user. */
   readonly auth?: AuthStore;
+  /**
+   * On close, how long `/ready` answers 503 while requests are still served, before the server stops
+   * accepting: a load balancer probing every second or so sees the server leave before it goes.
+   */
+  readonly drainDelayMs?: number;
 }
+
+/** How long `/ready` waits for the backend store's answer before it calls the server not ready. */
+const READY_TIMEOUT_MS = 5_000;
 
 export interface RunningServer extends Listening {
   readonly flowhost: Flowhost;
@@ -126,6 +134,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = new URL(request.url ?? '/', 'http://server');
     const path = url.pathname;
     if (path === '/health') return sendText(response, 200, 'OK');
+    // Liveness: the process answers at all (a restart is the only cure when it does not).
+    if (path === '/live') return sendText(response, 200, 'OK');
+    // Readiness: a load balancer sends requests here only while this answers 200.
+    if (path === '/ready') return sendReadiness(response);
     if (path === '/version') return sendText(response, 200, MLFLOW_API_VERSION);
     if (path === '/metrics') return sendText(response, 200, `${stats.prometheus()}${await flowhost.prometheus()}`, 'text/plain; version=0.0.4; charset=utf-8');
     // The web UI's own files: public, like MLflow's (its login page is one of them).
@@ -152,6 +164,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await serve(request, response, url, tenant(account.tenant), account.tenant);
     } catch (error) {
       sendError(response, error);
+    }
+  }
+
+  let draining = false;
+  /** 503 while draining or when the default tenant's tracking store does not answer a cheap query in time. */
+  async function sendReadiness(response: ServerResponse): Promise<void> {
+    if (draining) return sendText(response, 503, 'draining', 'text/plain; charset=utf-8');
+    if (options.artifactsOnly) return sendText(response, 200, 'OK', 'text/plain; charset=utf-8');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const probe = tenant(DEFAULT_WORKSPACE)
+        .backends.tracking()
+        .then((store) => store.searchExperiments('ALL', 1, null, null, null));
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)));
+      await Promise.race([probe, late]);
+      sendText(response, 200, 'OK', 'text/plain; charset=utf-8');
+    } catch (error) {
+      sendText(response, 503, `backend store not ready: ${(error as Error).message}`, 'text/plain; charset=utf-8');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -235,6 +267,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...listening,
     flowhost,
     async close(graceMs?: number) {
+      draining = true;
+      if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
       await listening.close(graceMs);
       if (!options.flowhost) await flowhost.close();
     },

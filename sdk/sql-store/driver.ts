@@ -266,6 +266,9 @@ class PgDatabase extends PgSession implements SqlDatabase {
       } finally {
         client.release();
       }
+      // The whole transaction was rolled back, so running it again is safe; a random pause keeps
+      // the transactions that collided (often on other servers) from colliding again in step.
+      await new Promise((done) => setTimeout(done, Math.random() * 10 * 2 ** attempt));
     }
   }
 
@@ -278,6 +281,30 @@ class PgDatabase extends PgSession implements SqlDatabase {
   }
 }
 
+/** Connections one PostgreSQL store keeps at most when MLflow's pool variables are not set. */
+const DEFAULT_PG_POOL_MAX = 8;
+
+/**
+ * The most connections one store's pool opens, from MLflow's variables for its SQLAlchemy pool:
+ * MLFLOW_SQLALCHEMYSTORE_POOL_SIZE (SQLAlchemy's default 5) plus MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW
+ * (default 10), as SQLAlchemy's QueuePool bounds them; neither set: `DEFAULT_PG_POOL_MAX`. A server
+ * process opens one pool per store (tracking and registry, per workspace), so a deployment sizes
+ * these so that servers × pools × this stays under PostgreSQL's max_connections (docs/deploy.md).
+ */
+export function pgPoolMax(env: Readonly<Record<string, string | undefined>>): number {
+  const read = (name: string, fallback: number, least: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < least) throw MlflowError.invalidParameterValue(`${name}='${raw}': use an integer of at least ${least}.`);
+    return value;
+  };
+  const size = env.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE;
+  const overflow = env.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW;
+  if ((size === undefined || size === '') && (overflow === undefined || overflow === '')) return DEFAULT_PG_POOL_MAX;
+  return read('MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', 5, 1) + read('MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW', 10, 0);
+}
+
 /** Opens a connection (SQLite) or a pool (PostgreSQL) for the URI. */
 export async function openDatabase(uri: string): Promise<SqlDatabase> {
   const location = parseDatabaseUri(uri);
@@ -285,7 +312,7 @@ export async function openDatabase(uri: string): Promise<SqlDatabase> {
   const pg = (await import('pg')).default;
   const pool = new pg.Pool({
     connectionString: location.target,
-    max: 8,
+    max: pgPoolMax(process.env),
     types: { getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) } as never,
   });
   // An idle client's network error must not crash the process: the next query reconnects.

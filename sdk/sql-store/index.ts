@@ -3,7 +3,7 @@
  * schema, on SQLite (better-sqlite3) and PostgreSQL (pg); the schema's revisions and upgrade;
  * MLflow's `gc` and `migrate-filestore`. See docs/decisions/0013-sql-stores.md.
  */
-export { isDatabaseUri, openDatabase, parseDatabaseUri, type DatabaseLocation, type Dialect, type SqlDatabase, type SqlSession, type SqlValue } from './driver.js';
+export { isDatabaseUri, openDatabase, parseDatabaseUri, pgPoolMax, type DatabaseLocation, type Dialect, type SqlDatabase, type SqlSession, type SqlValue } from './driver.js';
 export {
   HEAD_REVISION,
   MLFLOW_REVISIONS,
