@@ -238,13 +238,27 @@ export function validateExperimentTagKey(key: unknown): asserts key is string {
 }
 
 /**
+ * A tag key given at creation (`experiments/create`, `runs/create`) to MLflow's SQL store, which
+ * applies no name rules there (mlflow/store/tracking/sqlalchemy_store.py, create_experiment and
+ * create_run): any string fits, up to the column's width.
+ */
+export function validateCreationTagKey(key: unknown, limit = MAX_ENTITY_KEY_LENGTH): asserts key is string {
+  if (typeof key !== 'string') throw invalid(invalidValueMessage('key', key ?? null, 'Names must be strings.'));
+  checkKeyLength(key, 'key', limit);
+}
+
+/**
  * An experiment tag as MLflow's SQL store checks it (key rules, value at most 5000, never
  * truncated). MLflow's FileStore checks only the key; this is here for a store that wants more.
  */
 export function validateExperimentTag(tag: unknown): void {
   const record = asRecord(tag, '', 'tag');
   validateExperimentTagKey(record.key);
-  const value = record.value;
+  validateExperimentTagValue(record.value);
+}
+
+/** An experiment tag value as MLflow's SQL store checks it: at most 5000, never truncated. */
+export function validateExperimentTagValue(value: unknown): void {
   if (typeof value === 'string' && codePointLength(value) > MAX_EXPERIMENT_TAG_VAL_LENGTH) {
     throw invalid(exceedsMaximumLengthMessage('value', MAX_EXPERIMENT_TAG_VAL_LENGTH));
   }

@@ -31,16 +31,19 @@ import {
 import { appendToUriPath, resolveUriIfLocal } from '../mlflow/uri.js';
 import {
   validateBatch,
+  validateCreationTagKey,
   validateExperimentId,
   validateExperimentName,
   validateExperimentTag,
   validateExperimentTagKey,
+  validateExperimentTagValue,
   validateMetric,
   validateParam,
   validateRunId,
   validateSearchExperimentsMaxResults,
   validateSearchRunsMaxResults,
   validateTagKey,
+  MAX_EXPERIMENT_TAG_KEY_LENGTH,
 } from '../mlflow/validation.js';
 import { generateRunName } from '../file-store/store.js';
 import { openDatabase, type SqlDatabase, type SqlSession, type SqlValue } from './driver.js';
@@ -321,7 +324,10 @@ export class SqlTrackingStore implements TrackingStore {
 
   async createExperiment(name: string, artifactLocation: string | null, tags: ExperimentTag[] | null): Promise<string> {
     validateExperimentName(name);
-    for (const tag of tags ?? []) validateExperimentTag(tag);
+    for (const tag of tags ?? []) {
+      validateCreationTagKey(tag.key, MAX_EXPERIMENT_TAG_KEY_LENGTH);
+      validateExperimentTagValue(tag.value);
+    }
     const now = Date.now();
     try {
       return await this.db.transaction(async (session) => {
@@ -374,6 +380,8 @@ export class SqlTrackingStore implements TrackingStore {
     }
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
+      // MLflow looks only among active experiments (sqlalchemy_store.py, delete_experiment).
+      if (row.lifecycle_stage !== 'active') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       const now = Date.now();
       await session.run("UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?", [now, row.experiment_id]);
       // MLflow marks every run of the experiment deleted, with the time.
@@ -384,7 +392,8 @@ export class SqlTrackingStore implements TrackingStore {
   async restoreExperiment(experimentId: string): Promise<void> {
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
-      if (row.lifecycle_stage !== 'deleted') throw MlflowError.invalidParameterValue(`The experiment ${row.experiment_id} must be in the 'deleted' state. Current state is ${row.lifecycle_stage}.`);
+      // MLflow looks only among deleted experiments (sqlalchemy_store.py, restore_experiment).
+      if (row.lifecycle_stage !== 'deleted') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       // Only the runs deleted with the experiment come back (MLflow: deleted_time >= the experiment's last update).
       await session.run(
         "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time >= ?",
@@ -403,7 +412,9 @@ export class SqlTrackingStore implements TrackingStore {
         await session.run('UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?', [newName, Date.now(), row.experiment_id]);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw MlflowError.resourceAlreadyExists(`Experiment(name=${newName}) already exists. Error: ${(error as Error).message}`);
+      // MLflow's rename does not look for the name first: the database's unique index refuses it,
+      // and MLflow answers the driver's text as BAD_REQUEST.
+      if (isUniqueViolation(error)) throw new MlflowError((error as Error).message, 'BAD_REQUEST');
       throw error;
     }
   }
@@ -457,7 +468,7 @@ export class SqlTrackingStore implements TrackingStore {
         `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${runName}', mlflow.runName='${nameTag}').`,
       );
     }
-    for (const tag of tags) validateTagKey(tag.key);
+    for (const tag of tags) validateCreationTagKey(tag.key);
     const name = runName || nameTag || generateRunName();
     const runId = randomUUID().replace(/-/g, '');
     return this.db.transaction(async (session) => {
@@ -536,11 +547,13 @@ export class SqlTrackingStore implements TrackingStore {
 
   async getMetricHistory(runId: string, metricKey: string, maxResults: number | null, pageToken: string | null): Promise<Page<Metric>> {
     validateRunId(runId);
-    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 1)) {
+    // As MLflow's SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py, get_metric_history):
+    // 0 is a page of no points (MLflow 3's server passes 0 when a client sends no max_results),
+    // and an unknown run has no history rather than being an error.
+    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 0)) {
       throw MlflowError.invalidParameterValue(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
     }
     const offset = decodePageToken(pageToken);
-    await this.runRow(this.db, runId);
     // SQLite wants a LIMIT before any OFFSET: -1 is none.
     const limit = ` LIMIT ${maxResults === null ? (this.db.dialect === 'sqlite' ? -1 : 'ALL') : maxResults + 1}`;
     // Rows come out shaped as Metric entities (NaN, which SQL cannot return, comes as NULL): no
