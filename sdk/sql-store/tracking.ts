@@ -28,10 +28,12 @@ import {
   parseRunFilter,
   parseRunOrderBy,
 } from '../mlflow/tracking-search.js';
+import { pythonRepr } from '../mlflow/python.js';
 import { appendToUriPath, resolveUriIfLocal } from '../mlflow/uri.js';
 import {
   validateBatch,
   validateCreationTagKey,
+  validateDatasetSizes,
   validateExperimentId,
   validateExperimentName,
   validateExperimentTag,
@@ -524,6 +526,9 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchRuns(experimentIds: string[], filterString: string | null, runViewType: ViewType, maxResults: number, orderBy: string[] | null, pageToken: string | null): Promise<Page<Run>> {
+    // MLflow's SqlAlchemyStore words a non-positive max_results as its experiment search does
+    // (`_validate_max_results_param`); the upper bound keeps the handler's wording.
+    if (Number.isInteger(maxResults) && maxResults < 1) validateSearchExperimentsMaxResults(maxResults);
     validateSearchRunsMaxResults(maxResults);
     const clauses = parseRunFilter(filterString);
     const order = (orderBy ?? []).map(parseRunOrderBy);
@@ -578,8 +583,12 @@ export class SqlTrackingStore implements TrackingStore {
     if (tag.key === RUN_NAME_TAG && tag.value) await session.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [tag.value, runId]);
   }
 
-  /** Params are immutable: the same value again is fine; another value is refused, nothing written. */
-  private async insertParams(session: SqlSession, runId: string, params: readonly Param[]): Promise<void> {
+  /**
+   * Params are immutable: the same value again is fine; another value is refused, nothing written.
+   * MLflow words the refusal per call (sqlalchemy_store.py): `log_param` names the one param,
+   * `log_batch` lists every changed one.
+   */
+  private async insertParams(session: SqlSession, runId: string, params: readonly Param[], call: 'logParam' | 'logBatch'): Promise<void> {
     if (params.length === 0) return;
     const existing = new Map<string, string>();
     for (const part of chunks(params.map((param) => param.key))) {
@@ -589,14 +598,16 @@ export class SqlTrackingStore implements TrackingStore {
       );
       for (const row of rows) existing.set(row.key, row.value);
     }
-    for (const param of params) {
-      const old = existing.get(param.key);
-      if (old !== undefined && old !== param.value) {
-        throw MlflowError.invalidParameterValue(
-          `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${old}' for run ID='${runId}'. ` +
-            `Attempted logging new value '${param.value}'.`,
-        );
-      }
+    const changed = params.filter((param) => existing.has(param.key) && existing.get(param.key) !== param.value);
+    if (changed.length > 0 && call === 'logBatch') {
+      const listed = pythonRepr(changed.map((param) => ({ key: param.key, old_value: existing.get(param.key), new_value: param.value })));
+      throw MlflowError.invalidParameterValue(`Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`);
+    }
+    for (const param of changed) {
+      throw MlflowError.invalidParameterValue(
+        `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${existing.get(param.key)}' for run ID='${runId}'. ` +
+          `Attempted logging new value '${param.value}'.`,
+      );
     }
     for (const param of params) {
       if (existing.has(param.key)) continue;
@@ -642,7 +653,7 @@ export class SqlTrackingStore implements TrackingStore {
     const batch = validateBatch(metrics, params, tags);
     await this.db.transaction(async (session) => {
       await this.activeRunRow(session, runId);
-      await this.insertParams(session, runId, batch.params);
+      await this.insertParams(session, runId, batch.params, 'logBatch');
       await this.insertMetrics(session, runId, batch.metrics);
       for (const tag of batch.tags) await this.upsertTag(session, runId, tag);
     });
@@ -662,7 +673,7 @@ export class SqlTrackingStore implements TrackingStore {
     const checked = validateParam(param);
     await this.db.transaction(async (session) => {
       await this.activeRunRow(session, runId);
-      await this.insertParams(session, runId, [checked]);
+      await this.insertParams(session, runId, [checked], 'logParam');
     });
   }
 
@@ -679,6 +690,7 @@ export class SqlTrackingStore implements TrackingStore {
     validateRunId(runId);
     await this.db.transaction(async (session) => {
       const run = await this.activeRunRow(session, runId);
+      validateDatasetSizes(datasets);
       for (const { dataset, tags } of datasets) {
         const existing = await session.get<{ dataset_uuid: string }>(
           'SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?',
