@@ -675,6 +675,22 @@ def('metrics: the latest value is the maximum by (step, timestamp, value), not t
   t.deepEqual((await store.getRun(id)).data.metrics, { by_step: 10, by_ts: 30, by_value: 0.5, batch: 1 });
 });
 
+def('metrics: getLatestMetrics gives the latest point of each run and of each key, with its step, timestamp and run id', async (t, store) => {
+  const first = (await createRun(store, '0')).info.runId;
+  const second = (await createRun(store, '0')).info.runId;
+  const silent = (await createRun(store, '0')).info.runId;
+  await store.logMetric(first, metric('loss', 10, 100, 2));
+  await store.logMetric(first, metric('loss', 20, 999, 1));
+  await store.logBatch(first, [metric('acc', 0.5, 100, 3), metric('acc', 0.2, 100, 3)], [], []);
+  await store.logMetric(second, metric('loss', 7, 5, 9));
+  const latest = await store.getLatestMetrics([first, second, silent]);
+  const byKey = (runId: string) => Object.fromEntries(latest.filter((m) => m.runId === runId).map((m) => [m.key, [m.value, m.timestamp, m.step]]));
+  t.is(latest.length, 3, 'one point per key per run; a run without metrics adds none');
+  t.deepEqual(byKey(first), { loss: [10, 100, 2], acc: [0.5, 100, 3] });
+  t.deepEqual(byKey(second), { loss: [7, 5, 9] });
+  t.deepEqual(await store.getLatestMetrics([]), []);
+});
+
 def('metrics: NaN, +Infinity and -Infinity are accepted and read back', async (t, store) => {
   const run = await createRun(store, '0');
   const id = run.info.runId;

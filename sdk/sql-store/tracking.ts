@@ -550,6 +550,19 @@ export class SqlTrackingStore implements TrackingStore {
     return { items, nextPageToken: rows.length > maxResults ? encodePageToken(offset + maxResults) : null };
   }
 
+  /** One query over `latest_metrics`, which keeps each key's latest point with its step and timestamp. */
+  async getLatestMetrics(runIds: string[]): Promise<Metric[]> {
+    const latest: Metric[] = [];
+    for (const part of chunks(runIds)) {
+      const rows = await this.db.all<LatestMetricRow & { run_uuid: string; timestamp: number; step: number }>(
+        `SELECT run_uuid, "key", value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const row of rows) latest.push({ key: row.key, value: metricValue(row), timestamp: row.timestamp, step: row.step, runId: row.run_uuid });
+    }
+    return latest;
+  }
+
   async getMetricHistory(runId: string, metricKey: string, maxResults: number | null, pageToken: string | null): Promise<Page<Metric>> {
     validateRunId(runId);
     // As MLflow's SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py, get_metric_history):
