@@ -188,9 +188,9 @@ const MATCHING_SQLITE: readonly string[] = [
   'rm-get-latest-versions-post-stages', 'rm-get-latest-versions-get-repeated', 'err-rm-get-latest-versions-invalid-stage',
   'err-rm-get-latest-versions-unknown', 'mv-delete', 'err-mv-get-deleted', 'err-mv-delete-again', 'mv-create-after-delete', 'rm-get-full',
   'rm-search', 'rm-search-filter-like', 'rm-search-filter-tag', 'rm-search-page1', 'rm-search-page2', 'err-rm-search-invalid-filter',
-  'err-rm-search-max-results-too-big', 'mv-search-by-name', 'mv-search-by-run-id', 'mv-search-order-paged', 'mv-search-tag-filter', 'mv-search-all',
-  'err-mv-search-invalid-filter', 'ajax-rm-get', 'ajax-mv-search', 'model-versions-get-artifact', 'rm-delete', 'err-rm-get-deleted',
-  'err-rm-delete-again', 'err-rm-delete-wrong-method-POST', 'final-exp-search', 'final-rm-search',
+  'err-rm-search-max-results-too-big', 'err-rm-search-invalid-order-by', 'mv-search-by-name', 'mv-search-by-run-id', 'mv-search-order-paged',
+  'mv-search-tag-filter', 'mv-search-all', 'err-mv-search-invalid-filter', 'ajax-rm-get', 'ajax-mv-search', 'model-versions-get-artifact',
+  'rm-delete', 'err-rm-get-deleted', 'err-rm-delete-again', 'err-rm-delete-wrong-method-POST', 'final-exp-search', 'final-rm-search',
 ];
 
 test.serial('file store: every recorded MLflow 3.11.2.dev0 exchange that matched still matches; MLflow defects get a JSON error', async (t) => {
