@@ -156,17 +156,17 @@ export const trackingStore = defineKind({
     deleteTag: notImplemented('deleteTag'),
     // A run keeps only each metric's latest value; its step and timestamp come from the history.
     getLatestMetrics: (self) => async (runIds) => {
-      const latest: Metric[] = [];
-      for (const runId of runIds) {
+      const ofRun = async (runId: string): Promise<Metric[]> => {
         const run = await self.getRun(runId);
-        for (const key of Object.keys(run.data.metrics)) {
-          const points = await self.getMetricHistory(runId, key, null, null);
-          let found: Metric | null = null;
-          for (const point of points.items) if (!found || isLater(point, found)) found = point;
-          latest.push({ ...(found ?? { key, value: run.data.metrics[key], timestamp: 0, step: 0 }), runId });
-        }
-      }
-      return latest;
+        return Promise.all(
+          Object.entries(run.data.metrics).map(async ([key, value]) => {
+            let found: Metric | null = null;
+            for (const point of (await self.getMetricHistory(runId, key, null, null)).items) if (!found || isLater(point, found)) found = point;
+            return { ...(found ?? { key, value, timestamp: 0, step: 0 }), runId };
+          }),
+        );
+      };
+      return (await Promise.all(runIds.map(ofRun))).flat();
     },
     logMetric: (self) => (runId, metric) => self.logBatch(runId, [metric], [], []),
     logParam: (self) => (runId, param) => self.logBatch(runId, [], [param], []),
