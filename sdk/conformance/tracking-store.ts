@@ -1184,6 +1184,18 @@ def('metric history: every point of the key, in logging order, with its step and
   t.deepEqual(empty.items, []);
 });
 
+def('metric history: maxResults 0 is a page of no points, with a token when there are points', async (t, store) => {
+  // MLflow 3's server passes 0 when a client sends no max_results; its stores answer this way.
+  const id = (await createRun(store, '0')).info.runId;
+  t.deepEqual(await store.getMetricHistory(id, 'loss', 0, null), { items: [], nextPageToken: null }, 'no points: no token');
+  await store.logMetric(id, metric('loss', 1, 1, 0));
+  const page = await store.getMetricHistory(id, 'loss', 0, null);
+  t.deepEqual(page.items, []);
+  // MLflow hands out a token for offset 0, which its own token parser then refuses (an offset of 0
+  // reads as missing); only its presence is MLflow's answer.
+  t.true(typeof page.nextPageToken === 'string' && page.nextPageToken.length > 0, 'a token where points remain');
+});
+
 def('metric history: maxResults pages through the points in order', async (t, store) => {
   const run = await createRun(store, '0');
   const id = run.info.runId;
