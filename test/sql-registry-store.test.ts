@@ -119,6 +119,13 @@ for (const [dialect, open] of dialects) {
       t.deepEqual(await names("name ILIKE 'g%'"), ['Gamma']);
       t.deepEqual(await names("name LIKE 'g%'"), []);
       t.deepEqual(await names("tags.`mlflow.prompt.is_prompt` = 'true'"), ['a-prompt']);
+      // MLflow's SQL registry knows name, timestamp and last_updated_timestamp only, as written.
+      for (const key of ['sideways', 'creation_timestamp']) {
+        t.deepEqual(await failure(store.searchRegisteredModels(null, 10, [key], null)), {
+          code: 'INVALID_PARAMETER_VALUE',
+          message: `Invalid order by key '${key}' specified. Valid keys are '{'name', 'timestamp'}'`,
+        });
+      }
       const first = await store.searchRegisteredModels(null, 3, null, null);
       t.deepEqual(first.items.map((m) => m.name), ['Gamma', 'alpha', 'beta']);
       const second = await store.searchRegisteredModels(null, 3, null, first.nextPageToken);

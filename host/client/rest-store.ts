@@ -38,7 +38,7 @@ import {
   runFromJson,
   runInfoFromJson,
   stringifyMlflowJson,
-} from '../server/json.js';
+} from '@flowhost/sdk/mlflow';
 
 export const isRestUri = (uri: string) => /^https?:\/\//i.test(uri);
 

@@ -37,12 +37,16 @@ export type Message = Record<string, unknown>;
 /** What a request field holds before conversion: parsed JSON, or the query string's values. */
 export type RawMessage = Record<string, JsonValue | undefined>;
 
-/** Reads the query string of a GET: repeated fields take every value (also `name[]=`), scalars the first. */
+/**
+ * Reads the query string of a GET: repeated fields take every value, scalars the first. A key
+ * `name[]` is not `name`: MLflow 2 read it as one, MLflow 3 (mlflow/server/handlers.py,
+ * `_get_request_json`) ignores it as an unknown field, and flowhost speaks as MLflow 3.
+ */
 export function queryMessage(params: URLSearchParams, fields: Fields): RawMessage {
   const raw: RawMessage = {};
   for (const [name, spec] of Object.entries(fields)) {
     for (const key of spec.alias ? [name, spec.alias] : [name]) {
-      const values = [...params.getAll(key), ...params.getAll(`${key}[]`)];
+      const values = params.getAll(key);
       if (values.length === 0) continue;
       raw[key] = spec.type === 'strings' || spec.type === 'messages' ? values : values[0];
     }

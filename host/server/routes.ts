@@ -127,25 +127,31 @@ function call(
 
 // --- answers that need more than the result
 
-/** MLflow's RunData metric entries: the latest point of each key (max by step, timestamp, value). */
-async function latestMetrics(tracking: RemoteTrackingStore, run: Run): Promise<Metric[]> {
-  const keys = Object.keys(run.data.metrics);
-  if (keys.length === 0) return [];
-  return Promise.all(
-    keys.map(async (key) => {
-      const page = await tracking.getMetricHistory(run.info.runId, key, null, null);
-      let latest: Metric | null = null;
-      for (const point of page.items) {
-        if (!latest || point.step > latest.step || (point.step === latest.step && (point.timestamp > latest.timestamp || (point.timestamp === latest.timestamp && point.value > latest.value)))) latest = point;
-      }
-      return latest ?? { key, value: run.data.metrics[key], timestamp: 0, step: 0 };
-    }),
+/**
+ * MLflow's RunData metric entries: the latest point of each key (max by step, timestamp, value),
+ * in the run's order of keys. One call for all the runs: a SQL store answers from its
+ * latest_metrics table; others fall back to each key's history inside their worker.
+ */
+async function latestMetrics(tracking: RemoteTrackingStore, runs: readonly Run[]): Promise<Metric[][]> {
+  const withMetrics = runs.filter((run) => Object.keys(run.data.metrics).length > 0);
+  const points = withMetrics.length ? await tracking.getLatestMetrics(withMetrics.map((run) => run.info.runId)) : [];
+  const byRun = new Map<string, Map<string, Metric>>();
+  for (const point of points) {
+    const ofRun = byRun.get(point.runId!) ?? new Map<string, Metric>();
+    ofRun.set(point.key, point);
+    byRun.set(point.runId!, ofRun);
+  }
+  return runs.map((run) =>
+    Object.entries(run.data.metrics).map(([key, value]) => byRun.get(run.info.runId)?.get(key) ?? { key, value, timestamp: 0, step: 0 }),
   );
 }
 
-async function runAnswer(backends: Backends, run: Run, outputs: boolean) {
-  return runJson(run, await latestMetrics(await backends.tracking(), run), { outputs });
+async function runAnswers(backends: Backends, runs: readonly Run[], outputs: boolean) {
+  const latest = await latestMetrics(await backends.tracking(), runs);
+  return runs.map((run, i) => runJson(run, latest[i], { outputs }));
 }
+
+const runAnswer = async (backends: Backends, run: Run, outputs: boolean) => (await runAnswers(backends, [run], outputs))[0];
 
 const pageOf = <T>(key: string, page: Page<T>, item: (value: T) => unknown) => {
   const out: Record<string, unknown> = {};
@@ -408,7 +414,7 @@ export const ROUTES: readonly Route[] = [
     'searchRuns',
     [(m) => m.experiment_ids ?? [], 'filter', (m) => m.run_view_type ?? 'ACTIVE_ONLY', (m) => m.max_results ?? SEARCH_MAX_RESULTS_DEFAULT, 'order_by', 'page_token'],
     async (page: Page<Run>, _m, backends) => {
-      const runs = await Promise.all(page.items.map((run) => runAnswer(backends, run, true)));
+      const runs = await runAnswers(backends, page.items, true);
       return pageOf('runs', { items: runs, nextPageToken: page.nextPageToken }, (run) => run);
     },
   ),

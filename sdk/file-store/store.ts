@@ -1301,8 +1301,9 @@ export class FileStore implements TrackingStore {
     validateRunId(runId);
     // Same name rules as logging: the key becomes a path below the run.
     validateMetric({ key: metricKey, value: 0, timestamp: 0, step: 0 });
-    // MLflow's FileStore does not check it; 0 would hand out a token pointing at the same page forever.
-    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 1)) {
+    // MLflow's FileStore does not check it. 0 is a page of no points and a token for the same
+    // offset, as MLflow 3's stores answer it: its server passes 0 when a client sends no max_results.
+    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 0)) {
       throw MlflowError.invalidParameterValue(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
     }
     const entry = await this.locateRun(runId);

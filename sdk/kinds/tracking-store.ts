@@ -16,6 +16,7 @@ import {
   VIEW_TYPES,
   pageSchema,
   type Experiment,
+  type Metric,
   type Page,
 } from '../entities.js';
 import { MlflowError } from '../errors.js';
@@ -44,7 +45,7 @@ export const trackingStore = defineKind({
   /** MLflow's `builder(store_uri=…, artifact_uri=…)`. */
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
   contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
-  readOnly: ['searchExperiments', 'getExperiment', 'getExperimentByName', 'getRun', 'searchRuns', 'getMetricHistory'],
+  readOnly: ['searchExperiments', 'getExperiment', 'getExperimentByName', 'getRun', 'searchRuns', 'getMetricHistory', 'getLatestMetrics'],
   naming: 'uri-scheme',
   methods: {
     // --- experiments
@@ -106,6 +107,12 @@ export const trackingStore = defineKind({
       result: pageSchema(MetricSchema),
       doc: '→ the metric points in logging order; maxResults null = all',
     }),
+    getLatestMetrics: method({
+      args: [['runIds', s.array(id)]],
+      result: s.array(MetricSchema),
+      doc: '→ the latest point (max by step, timestamp, value) of each metric of each run, with its runId',
+      optional: true,
+    }),
 
     // --- logging
     logBatch: method({
@@ -147,11 +154,30 @@ export const trackingStore = defineKind({
     setExperimentTag: notImplemented('setExperimentTag'),
     deleteExperimentTag: notImplemented('deleteExperimentTag'),
     deleteTag: notImplemented('deleteTag'),
+    // A run keeps only each metric's latest value; its step and timestamp come from the history.
+    getLatestMetrics: (self) => async (runIds) => {
+      const ofRun = async (runId: string): Promise<Metric[]> => {
+        const run = await self.getRun(runId);
+        return Promise.all(
+          Object.entries(run.data.metrics).map(async ([key, value]) => {
+            let found: Metric | null = null;
+            for (const point of (await self.getMetricHistory(runId, key, null, null)).items) if (!found || isLater(point, found)) found = point;
+            return { ...(found ?? { key, value, timestamp: 0, step: 0 }), runId };
+          }),
+        );
+      };
+      return (await Promise.all(runIds.map(ofRun))).flat();
+    },
     logMetric: (self) => (runId, metric) => self.logBatch(runId, [metric], [], []),
     logParam: (self) => (runId, param) => self.logBatch(runId, [], [param], []),
     setTag: (self) => (runId, tag) => self.logBatch(runId, [], [], [tag]),
   },
 });
+
+/** MLflow's order of metric points for "latest": by step, then timestamp, then value. */
+function isLater(point: Metric, than: Metric): boolean {
+  return point.step > than.step || (point.step === than.step && (point.timestamp > than.timestamp || (point.timestamp === than.timestamp && point.value > than.value)));
+}
 
 export type TrackingStoreKind = typeof trackingStore;
 export type TrackingStore = Implementation<TrackingStoreKind>;

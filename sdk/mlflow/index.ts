@@ -21,4 +21,19 @@ export * from './validation.js';
 export * from './tracking-search.js';
 export * from './registry-validation.js';
 export * from './registry-search.js';
-export { stringifyMlflowJson, toMlflowJson, type MlflowEntities, type MlflowEntityKind, type MlflowJson, type RunJsonOptions } from './json.js';
+export {
+  experimentFromJson,
+  metricFromJson,
+  modelVersionFromJson,
+  parsePythonJson,
+  registeredModelFromJson,
+  runFromJson,
+  runInfoFromJson,
+  stringifyMlflowJson,
+  toMlflowJson,
+  type JsonValue,
+  type MlflowEntities,
+  type MlflowEntityKind,
+  type MlflowJson,
+  type RunJsonOptions,
+} from './json.js';

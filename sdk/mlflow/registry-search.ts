@@ -282,6 +282,20 @@ export function parseRegisteredModelOrderBy(orderBy: string): RegistryOrderBy {
   return parseOrderBy(orderBy, MODEL_ORDER_BY_ATTRIBUTES, { timestamp: 'last_updated_timestamp' });
 }
 
+/**
+ * MLflow's SQL registry (mlflow/utils/search_utils.py, `SearchUtils.parse_order_by_for_search_registered_models`)
+ * knows three keys, checked as written before anything else: `name`, `timestamp` and
+ * `last_updated_timestamp` (both last update). Its message recommends two of them.
+ */
+export function parseSqlRegisteredModelOrderBy(orderBy: string): RegistryOrderBy {
+  const words = typeof orderBy === 'string' ? shellWords(orderBy.trim().replace(/`/g, '"')) : null;
+  const key = words?.[0]?.trim();
+  if (words && words.length > 0 && words.length <= 2 && key !== undefined && !['name', 'timestamp', 'last_updated_timestamp'].includes(key)) {
+    throw invalid(`Invalid order by key '${key}' specified. Valid keys are '${pythonSet(['name', 'timestamp'])}'`);
+  }
+  return parseRegisteredModelOrderBy(orderBy);
+}
+
 export function parseModelVersionOrderBy(orderBy: string): RegistryOrderBy {
   return parseOrderBy(orderBy, VERSION_ORDER_BY_ATTRIBUTES);
 }

@@ -10,7 +10,7 @@
  * (`None`, `True`, `1e-05`, `'quoted'`, `json.dumps(..., sort_keys=True, separators=(",", ":"))`)
  * by `../python.ts`, in its request reading.
  */
-import type { Metric, Param, RunTag } from '../entities.js';
+import type { DatasetInput, Metric, Param, RunTag } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { SEARCH_MAX_RESULTS_THRESHOLD } from '../kinds/tracking-store.js';
 import { pythonJsonDumpsSorted, pythonNumber, pythonRequestRepr, pythonRequestStr, pythonStringRepr } from './python.js';
@@ -238,15 +238,48 @@ export function validateExperimentTagKey(key: unknown): asserts key is string {
 }
 
 /**
+ * A tag key given at creation (`experiments/create`, `runs/create`) to MLflow's SQL store, which
+ * applies no name rules there (mlflow/store/tracking/sqlalchemy_store.py, create_experiment and
+ * create_run): any string fits, up to the column's width.
+ */
+export function validateCreationTagKey(key: unknown, limit = MAX_ENTITY_KEY_LENGTH): asserts key is string {
+  if (typeof key !== 'string') throw invalid(invalidValueMessage('key', key ?? null, 'Names must be strings.'));
+  checkKeyLength(key, 'key', limit);
+}
+
+/**
  * An experiment tag as MLflow's SQL store checks it (key rules, value at most 5000, never
  * truncated). MLflow's FileStore checks only the key; this is here for a store that wants more.
  */
 export function validateExperimentTag(tag: unknown): void {
   const record = asRecord(tag, '', 'tag');
   validateExperimentTagKey(record.key);
-  const value = record.value;
+  validateExperimentTagValue(record.value);
+}
+
+/** An experiment tag value as MLflow's SQL store checks it: at most 5000, never truncated. */
+export function validateExperimentTagValue(value: unknown): void {
   if (typeof value === 'string' && codePointLength(value) > MAX_EXPERIMENT_TAG_VAL_LENGTH) {
     throw invalid(exceedsMaximumLengthMessage('value', MAX_EXPERIMENT_TAG_VAL_LENGTH));
+  }
+}
+
+/** Column widths of MLflow's dataset tables (mlflow/utils/validation.py, `_validate_dataset`). */
+const DATASET_FIELD_LIMITS = { name: 500, digest: 36, source: 65535, schema: 1048575, profile: 16777215 } as const;
+const INPUT_TAG_KEY_LIMIT = 255;
+const INPUT_TAG_VALUE_LIMIT = 500;
+
+/** MLflow's SQL store checks every dataset's fields and input tags against its column widths. */
+export function validateDatasetSizes(inputs: readonly DatasetInput[]): void {
+  for (const { dataset, tags } of inputs) {
+    for (const [field, limit] of Object.entries(DATASET_FIELD_LIMITS)) {
+      const value = dataset[field as keyof typeof DATASET_FIELD_LIMITS];
+      if (typeof value === 'string' && codePointLength(value) > limit) throw invalid(exceedsMaximumLengthMessage(field, limit));
+    }
+    for (const tag of tags ?? []) {
+      if (codePointLength(tag.key) > INPUT_TAG_KEY_LIMIT) throw invalid(exceedsMaximumLengthMessage('key', INPUT_TAG_KEY_LIMIT));
+      if (codePointLength(tag.value) > INPUT_TAG_VALUE_LIMIT) throw invalid(exceedsMaximumLengthMessage('value', INPUT_TAG_VALUE_LIMIT));
+    }
   }
 }
 

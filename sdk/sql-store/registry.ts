@@ -32,7 +32,7 @@ import {
   parseModelVersionFilter,
   parseModelVersionOrderBy,
   parseRegisteredModelFilter,
-  parseRegisteredModelOrderBy,
+  parseSqlRegisteredModelOrderBy,
   type RegistryClause,
 } from '../mlflow/registry-search.js';
 import {
@@ -332,8 +332,8 @@ export class SqlRegistryStore implements ModelRegistryStore {
     const clauses = parseRegisteredModelFilter(filterString);
     const order: string[] = [];
     const seen = new Set<string>();
-    for (const entry of (orderBy ?? []).map(parseRegisteredModelOrderBy)) {
-      // MLflow's SQL store orders every timestamp key by the last update.
+    for (const entry of (orderBy ?? []).map(parseSqlRegisteredModelOrderBy)) {
+      // MLflow's SQL store orders both timestamp keys by the last update.
       const column = entry.key === 'name' ? 'name' : 'last_updated_time';
       if (seen.has(column)) throw MlflowError.invalidParameterValue(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy)}`);
       seen.add(column);

@@ -28,19 +28,24 @@ import {
   parseRunFilter,
   parseRunOrderBy,
 } from '../mlflow/tracking-search.js';
+import { pythonRepr } from '../mlflow/python.js';
 import { appendToUriPath, resolveUriIfLocal } from '../mlflow/uri.js';
 import {
   validateBatch,
+  validateCreationTagKey,
+  validateDatasetSizes,
   validateExperimentId,
   validateExperimentName,
   validateExperimentTag,
   validateExperimentTagKey,
+  validateExperimentTagValue,
   validateMetric,
   validateParam,
   validateRunId,
   validateSearchExperimentsMaxResults,
   validateSearchRunsMaxResults,
   validateTagKey,
+  MAX_EXPERIMENT_TAG_KEY_LENGTH,
 } from '../mlflow/validation.js';
 import { generateRunName } from '../file-store/store.js';
 import { openDatabase, type SqlDatabase, type SqlSession, type SqlValue } from './driver.js';
@@ -324,7 +329,10 @@ export class SqlTrackingStore implements TrackingStore {
 
   async createExperiment(name: string, artifactLocation: string | null, tags: ExperimentTag[] | null): Promise<string> {
     validateExperimentName(name);
-    for (const tag of tags ?? []) validateExperimentTag(tag);
+    for (const tag of tags ?? []) {
+      validateCreationTagKey(tag.key, MAX_EXPERIMENT_TAG_KEY_LENGTH);
+      validateExperimentTagValue(tag.value);
+    }
     const now = Date.now();
     try {
       return await this.db.transaction(async (session) => {
@@ -377,6 +385,8 @@ export class SqlTrackingStore implements TrackingStore {
     }
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
+      // MLflow looks only among active experiments (sqlalchemy_store.py, delete_experiment).
+      if (row.lifecycle_stage !== 'active') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       const now = Date.now();
       await session.run("UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?", [now, row.experiment_id]);
       // MLflow marks every run of the experiment deleted, with the time.
@@ -387,7 +397,8 @@ export class SqlTrackingStore implements TrackingStore {
   async restoreExperiment(experimentId: string): Promise<void> {
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
-      if (row.lifecycle_stage !== 'deleted') throw MlflowError.invalidParameterValue(`The experiment ${row.experiment_id} must be in the 'deleted' state. Current state is ${row.lifecycle_stage}.`);
+      // MLflow looks only among deleted experiments (sqlalchemy_store.py, restore_experiment).
+      if (row.lifecycle_stage !== 'deleted') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       // Only the runs deleted with the experiment come back (MLflow: deleted_time >= the experiment's last update).
       await session.run(
         "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time >= ?",
@@ -406,7 +417,9 @@ export class SqlTrackingStore implements TrackingStore {
         await session.run('UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?', [newName, Date.now(), row.experiment_id]);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw MlflowError.resourceAlreadyExists(`Experiment(name=${newName}) already exists. Error: ${(error as Error).message}`);
+      // MLflow's rename does not look for the name first: the database's unique index refuses it,
+      // and MLflow answers the driver's text as BAD_REQUEST.
+      if (isUniqueViolation(error)) throw new MlflowError((error as Error).message, 'BAD_REQUEST');
       throw error;
     }
   }
@@ -460,7 +473,7 @@ export class SqlTrackingStore implements TrackingStore {
         `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${runName}', mlflow.runName='${nameTag}').`,
       );
     }
-    for (const tag of tags) validateTagKey(tag.key);
+    for (const tag of tags) validateCreationTagKey(tag.key);
     const name = runName || nameTag || generateRunName();
     const runId = randomUUID().replace(/-/g, '');
     return this.db.transaction(async (session) => {
@@ -516,6 +529,9 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchRuns(experimentIds: string[], filterString: string | null, runViewType: ViewType, maxResults: number, orderBy: string[] | null, pageToken: string | null): Promise<Page<Run>> {
+    // MLflow's SqlAlchemyStore words a non-positive max_results as its experiment search does
+    // (`_validate_max_results_param`); the upper bound keeps the handler's wording.
+    if (Number.isInteger(maxResults) && maxResults < 1) validateSearchExperimentsMaxResults(maxResults);
     validateSearchRunsMaxResults(maxResults);
     const clauses = parseRunFilter(filterString);
     const order = (orderBy ?? []).map(parseRunOrderBy);
@@ -537,13 +553,28 @@ export class SqlTrackingStore implements TrackingStore {
     return { items, nextPageToken: rows.length > maxResults ? encodePageToken(offset + maxResults) : null };
   }
 
+  /** One query over `latest_metrics`, which keeps each key's latest point with its step and timestamp. */
+  async getLatestMetrics(runIds: string[]): Promise<Metric[]> {
+    const latest: Metric[] = [];
+    for (const part of chunks(runIds)) {
+      const rows = await this.db.all<LatestMetricRow & { run_uuid: string; timestamp: number; step: number }>(
+        `SELECT run_uuid, "key", value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const row of rows) latest.push({ key: row.key, value: metricValue(row), timestamp: row.timestamp, step: row.step, runId: row.run_uuid });
+    }
+    return latest;
+  }
+
   async getMetricHistory(runId: string, metricKey: string, maxResults: number | null, pageToken: string | null): Promise<Page<Metric>> {
     validateRunId(runId);
-    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 1)) {
+    // As MLflow's SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py, get_metric_history):
+    // 0 is a page of no points (MLflow 3's server passes 0 when a client sends no max_results),
+    // and an unknown run has no history rather than being an error.
+    if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 0)) {
       throw MlflowError.invalidParameterValue(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
     }
     const offset = decodePageToken(pageToken);
-    await this.runRow(this.db, runId);
     // SQLite wants a LIMIT before any OFFSET: -1 is none.
     const limit = ` LIMIT ${maxResults === null ? (this.db.dialect === 'sqlite' ? -1 : 'ALL') : maxResults + 1}`;
     // Rows come out shaped as Metric entities (NaN, which SQL cannot return, comes as NULL): no
@@ -568,8 +599,12 @@ export class SqlTrackingStore implements TrackingStore {
     if (tag.key === RUN_NAME_TAG && tag.value) await session.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [tag.value, runId]);
   }
 
-  /** Params are immutable: the same value again is fine; another value is refused, nothing written. */
-  private async insertParams(session: SqlSession, runId: string, params: readonly Param[]): Promise<void> {
+  /**
+   * Params are immutable: the same value again is fine; another value is refused, nothing written.
+   * MLflow words the refusal per call (sqlalchemy_store.py): `log_param` names the one param,
+   * `log_batch` lists every changed one.
+   */
+  private async insertParams(session: SqlSession, runId: string, params: readonly Param[], call: 'logParam' | 'logBatch'): Promise<void> {
     if (params.length === 0) return;
     const existing = new Map<string, string>();
     for (const part of chunks(params.map((param) => param.key))) {
@@ -579,14 +614,16 @@ export class SqlTrackingStore implements TrackingStore {
       );
       for (const row of rows) existing.set(row.key, row.value);
     }
-    for (const param of params) {
-      const old = existing.get(param.key);
-      if (old !== undefined && old !== param.value) {
-        throw MlflowError.invalidParameterValue(
-          `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${old}' for run ID='${runId}'. ` +
-            `Attempted logging new value '${param.value}'.`,
-        );
-      }
+    const changed = params.filter((param) => existing.has(param.key) && existing.get(param.key) !== param.value);
+    if (changed.length > 0 && call === 'logBatch') {
+      const listed = pythonRepr(changed.map((param) => ({ key: param.key, old_value: existing.get(param.key), new_value: param.value })));
+      throw MlflowError.invalidParameterValue(`Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`);
+    }
+    for (const param of changed) {
+      throw MlflowError.invalidParameterValue(
+        `Changing param values is not allowed. Param with key='${param.key}' was already logged with value='${existing.get(param.key)}' for run ID='${runId}'. ` +
+          `Attempted logging new value '${param.value}'.`,
+      );
     }
     for (const param of params) {
       if (existing.has(param.key)) continue;
@@ -632,7 +669,7 @@ export class SqlTrackingStore implements TrackingStore {
     const batch = validateBatch(metrics, params, tags);
     await this.db.transaction(async (session) => {
       await this.activeRunRow(session, runId);
-      await this.insertParams(session, runId, batch.params);
+      await this.insertParams(session, runId, batch.params, 'logBatch');
       await this.insertMetrics(session, runId, batch.metrics);
       for (const tag of batch.tags) await this.upsertTag(session, runId, tag);
     });
@@ -652,7 +689,7 @@ export class SqlTrackingStore implements TrackingStore {
     const checked = validateParam(param);
     await this.db.transaction(async (session) => {
       await this.activeRunRow(session, runId);
-      await this.insertParams(session, runId, [checked]);
+      await this.insertParams(session, runId, [checked], 'logParam');
     });
   }
 
@@ -669,6 +706,7 @@ export class SqlTrackingStore implements TrackingStore {
     validateRunId(runId);
     await this.db.transaction(async (session) => {
       const run = await this.activeRunRow(session, runId);
+      validateDatasetSizes(datasets);
       for (const { dataset, tags } of datasets) {
         const existing = await session.get<{ dataset_uuid: string }>(
           'SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?',
