@@ -24,6 +24,7 @@ async function authServer(t: ExecutionContext) {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const response = await fetch(`${server.url}/api/2.0/mlflow/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers read field by field in assertions
     return { status: response.status, text, json: response.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as Record<string, any>) : null, headers: response.headers };
   };
   return { dir, url: server.url, as };

@@ -51,6 +51,7 @@ export interface RestOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers, read field by field and checked by the kinds' shapes
 type Json = Record<string, any>;
 
 /** One MLflow server: its base URL, credentials and retry policy. */

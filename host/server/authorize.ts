@@ -132,6 +132,7 @@ export async function allowed(route: string, method: string, message: Message, c
 
 /** What follows a request that succeeded: the creator's MANAGE, permissions following a model, searches filtered. */
 export async function after(route: string, message: Message, answer: unknown, caller: Caller, store: AuthStore): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers, read field by field
   const json = answer as Record<string, any>;
   switch (route) {
     case 'experiments/create':
@@ -148,6 +149,7 @@ export async function after(route: string, message: Message, answer: unknown, ca
       return answer;
   }
   if (caller.user.isAdmin) return answer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers, read field by field
   const keep = (key: string, readable: (item: Record<string, any>) => boolean) => {
     if (!Array.isArray(json[key])) return answer;
     const items = json[key].filter(readable);

@@ -37,7 +37,6 @@ export function readTranscript(file: string): Exchange[] {
 }
 
 const PLACEHOLDER = /\$\{([a-z]+[0-9]*)\}/g;
-const WILDCARDS = new Set(['any', 'token', 'ts']);
 
 type Bindings = Map<string, string>;
 
