@@ -33,12 +33,21 @@ if (clean) for (const dir of ['dist', 'sdk/dist']) rmSync(join(root, dir), { rec
 const jobs = [];
 
 // The SDK package.
-jobs.push(build({ ...common, entryPoints: tsFiles(join(root, 'sdk')), outdir: join(root, 'sdk/dist'), outbase: join(root, 'sdk') }));
+jobs.push(
+  build({
+    ...common,
+    entryPoints: tsFiles(join(root, 'sdk')),
+    outdir: join(root, 'sdk/dist'),
+    outbase: join(root, 'sdk'),
+  }),
+);
 
 // What starts an isolate, one bundle each (below): the thread of the `worker` level, the thread of
 // the `sandbox` level (with SES), and the child of the `process` level, which may read no file but
 // its own entry (Node's permission flags), so it must be self-contained.
-const isolateEntries = ['bootstrap', 'sandbox-bootstrap', 'process-bootstrap'].map((name) => join(root, `workers/${name}.ts`));
+const isolateEntries = ['bootstrap', 'sandbox-bootstrap', 'process-bootstrap'].map((name) =>
+  join(root, `workers/${name}.ts`),
+);
 
 // Host-side code, tests, benchmarks, examples: transpiled file by file.
 const builtinsDir = join(root, 'host/builtins');
@@ -66,18 +75,30 @@ const withoutSandbox = {
   setup(b) {
     b.onResolve({ filter: /^\.\/sandbox\.js$/ }, () => ({ path: 'sandbox', namespace: 'without-sandbox' }));
     b.onLoad({ filter: /.*/, namespace: 'without-sandbox' }, () => ({
-      contents: "export function loadSandboxed() { throw new Error('this child imports plugins (--import-plugin): it has no sandbox'); }",
+      contents:
+        "export function loadSandboxed() { throw new Error('this child imports plugins (--import-plugin): it has no sandbox'); }",
       loader: 'js',
     }));
   },
 };
-jobs.push(build({ ...bundle, entryPoints: { 'subprocess-bootstrap': join(root, 'workers/process-bootstrap.ts') }, outdir: join(root, 'dist/workers'), plugins: [withoutSandbox] }));
+jobs.push(
+  build({
+    ...bundle,
+    entryPoints: { 'subprocess-bootstrap': join(root, 'workers/process-bootstrap.ts') },
+    outdir: join(root, 'dist/workers'),
+    plugins: [withoutSandbox],
+  }),
+);
 const builtins = tsFiles(builtinsDir, { recursive: false });
 // Built-ins run where Node's modules are allowed (never sandboxed), so they may bundle CommonJS
 // packages (pg, the AWS SDK of the S3 repository) that require Node's modules: `require` is
 // provided for them.
-const cjsRequire = "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);";
-if (builtins.length) jobs.push(build({ ...bundle, banner: { js: cjsRequire }, entryPoints: builtins, outdir: join(root, 'dist/builtins') }));
+const cjsRequire =
+  "import { createRequire as __flowhostCreateRequire } from 'node:module'; const require = __flowhostCreateRequire(import.meta.url);";
+if (builtins.length)
+  jobs.push(
+    build({ ...bundle, banner: { js: cjsRequire }, entryPoints: builtins, outdir: join(root, 'dist/builtins') }),
+  );
 
 // Sample plugin packages: every top-level src/*.ts is one entry point module.
 const pluginsDir = join(root, 'sample-plugins');
@@ -109,7 +130,8 @@ jobs.push(
     logLevel: 'error',
   }).then((result) => {
     const outputs = Object.entries(result.metafile.outputs);
-    const named = (entry, ext) => outputs.find(([file, o]) => file.endsWith(ext) && (o.entryPoint ?? '').endsWith(entry))?.[0];
+    const named = (entry, ext) =>
+      outputs.find(([file, o]) => file.endsWith(ext) && (o.entryPoint ?? '').endsWith(entry))?.[0];
     const cssOf = outputs.find(([file]) => file.endsWith('.css'))?.[0];
     const base = (file) => file.split('/').pop();
     const html = readFileSync(join(uiDir, 'index.html'), 'utf8')
@@ -123,5 +145,7 @@ jobs.push(
 const started = Date.now();
 // Every job runs to the end even when one fails, so one broken file does not hide the others' output.
 const failed = (await Promise.allSettled(jobs)).filter((r) => r.status === 'rejected');
-console.log(`build: ${jobs.length - failed.length}/${jobs.length} esbuild jobs in ${Date.now() - started} ms (${relative(process.cwd(), root) || '.'})`);
+console.log(
+  `build: ${jobs.length - failed.length}/${jobs.length} esbuild jobs in ${Date.now() - started} ms (${relative(process.cwd(), root) || '.'})`,
+);
 if (failed.length) process.exitCode = 1;

@@ -54,7 +54,8 @@ async function readLoop(path: string, bufferBytes: number): Promise<void> {
   const handle = await open(path, 'r');
   const buffer = new Uint8Array(bufferBytes);
   try {
-    for (let position = 0, n = -1; n !== 0; position += n) n = (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead;
+    for (let position = 0, n = -1; n !== 0; position += n)
+      n = (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead;
   } finally {
     await handle.close();
   }
@@ -66,7 +67,10 @@ async function readLoop(path: string, bufferBytes: number): Promise<void> {
  * is (the host reads while the worker writes), so it is the fair reference for the round trip.
  */
 async function copyFile2(from: string, to: string, bufferBytes: number): Promise<void> {
-  await pipeline(createReadStream(from, { highWaterMark: bufferBytes }), createWriteStream(to, { highWaterMark: bufferBytes }));
+  await pipeline(
+    createReadStream(from, { highWaterMark: bufferBytes }),
+    createWriteStream(to, { highWaterMark: bufferBytes }),
+  );
 }
 
 async function makeFile(path: string, size: number): Promise<void> {
@@ -74,7 +78,8 @@ async function makeFile(path: string, size: number): Promise<void> {
   const block = new Uint8Array(4 * MiB);
   for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
   try {
-    for (let written = 0; written < size; written += block.length) await handle.write(block, 0, Math.min(block.length, size - written));
+    for (let written = 0; written < size; written += block.length)
+      await handle.write(block, 0, Math.min(block.length, size - written));
   } finally {
     await handle.close();
   }
@@ -85,16 +90,22 @@ async function copyAll(from: string, to: string, lanes: number): Promise<void> {
   mkdirSync(to, { recursive: true });
   const names = await readdir(from);
   let next = 0;
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    while (next < names.length) {
-      const name = names[next++];
-      await copyFile(join(from, name), join(to, name));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < names.length) {
+        const name = names[next++];
+        await copyFile(join(from, name), join(to, name));
+      }
+    }),
+  );
 }
 
 function hostWith(limits: Partial<PluginLimits>, isolation: IsolationLevel = 'worker'): Flowhost {
-  return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} }, policy: { thirdParty: 'trusted', isolation, limits }, onOutput: () => {} });
+  return new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [`${repo}sample-plugins/misbehaving`], env: {} },
+    policy: { thirdParty: 'trusted', isolation, limits },
+    onOutput: () => {},
+  });
 }
 
 const LEVELS = ['worker', 'subprocess', 'sandbox', 'process'] as const;
@@ -122,7 +133,11 @@ async function rawPipe(direction: 'up' | 'down'): Promise<number> {
           started ||= performance.now();
           received += bytes.byteLength;
         });
-        socket.once('end', () => (received === SIZE ? resolve(gbps(SIZE, performance.now() - started)) : reject(new Error(`received ${received} bytes of ${SIZE}`))));
+        socket.once('end', () =>
+          received === SIZE
+            ? resolve(gbps(SIZE, performance.now() - started))
+            : reject(new Error(`received ${received} bytes of ${SIZE}`)),
+        );
         return;
       }
       const block = Buffer.alloc(MiB, 7);
@@ -182,18 +197,38 @@ async function levelsBench(file: string, hosts: Flowhost[]) {
   }
   const c = medianOf(ceiling);
   const [rawUp, rawDown] = [medianOf(pipeUp), medianOf(pipeDown)];
-  const rows: string[][] = [['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'vs pipe', 'plugin → host', 'ratio', 'vs pipe']];
+  const rows: string[][] = [
+    ['1 MiB × 4, GB/s', 'file → plugin', 'ratio', 'vs pipe', 'plugin → host', 'ratio', 'vs pipe'],
+  ];
   const child = (level: string) => level === 'subprocess' || level === 'process';
   for (const s of sinks) {
     const [up, down] = [medianOf(s.upload), medianOf(s.download)];
-    rows.push([s.level, fmt(up, 2), ratio(up, c), child(s.level) ? ratio(up, rawUp) : '-', fmt(down, 2), ratio(down, c), child(s.level) ? ratio(down, rawDown) : '-']);
+    rows.push([
+      s.level,
+      fmt(up, 2),
+      ratio(up, c),
+      child(s.level) ? ratio(up, rawUp) : '-',
+      fmt(down, 2),
+      ratio(down, c),
+      child(s.level) ? ratio(down, rawDown) : '-',
+    ]);
   }
-  rows.push(['bare pipe (ceiling of a child)', fmt(rawUp, 2), ratio(rawUp, c), '1.00x', fmt(rawDown, 2), ratio(rawDown, c), '1.00x']);
+  rows.push([
+    'bare pipe (ceiling of a child)',
+    fmt(rawUp, 2),
+    ratio(rawUp, c),
+    '1.00x',
+    fmt(rawDown, 2),
+    ratio(rawDown, c),
+    '1.00x',
+  ]);
   console.log(`
 Byte streams per isolation level (artifacts-null; ceilings: the in-process read loop, ${fmt(c, 2)} GB/s, and for a child process a bare pipe)`);
   printTable(rows);
   return {
-    ...Object.fromEntries(sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }])),
+    ...Object.fromEntries(
+      sinks.map((s) => [s.level, { upload: medianOf(s.upload), download: medianOf(s.download), ceiling: c }]),
+    ),
     barePipe: { upload: rawUp, download: rawDown },
   };
 }
@@ -232,11 +267,28 @@ export async function runArtifactsBench(): Promise<Record<string, unknown>> {
       const source = await host.artifactRepository(dir); // the built-in, over the directory holding big.bin
       await sink.logArtifact(file, 'warm-up'); // workers started, buffers allocated: not measured
       await local.logText('warm-up', 'warm-up.txt');
-      setups.push({ chunk, sink, local, source, samples: { ceiling: [], upload: [], download: [], roundTrip: [], copies: [], smallFlowhost: [], smallInProcess: [] } as Sample });
+      setups.push({
+        chunk,
+        sink,
+        local,
+        source,
+        samples: {
+          ceiling: [],
+          upload: [],
+          download: [],
+          roundTrip: [],
+          copies: [],
+          smallFlowhost: [],
+          smallInProcess: [],
+        } as Sample,
+      });
     }
     const clean = () => {
-      for (const name of ['copy', 'copy2', 'dst', 'small-copy', 'small-copy2']) rmSync(join(dir, name), { recursive: true, force: true });
-      for (const chunk of CHUNKS) for (const name of ['big.bin', 'small']) rmSync(join(dir, `repo-${chunk}`, name), { recursive: true, force: true });
+      for (const name of ['copy', 'copy2', 'dst', 'small-copy', 'small-copy2'])
+        rmSync(join(dir, name), { recursive: true, force: true });
+      for (const chunk of CHUNKS)
+        for (const name of ['big.bin', 'small'])
+          rmSync(join(dir, `repo-${chunk}`, name), { recursive: true, force: true });
       mkdirSync(join(dir, 'dst'), { recursive: true });
     };
 
@@ -255,40 +307,79 @@ export async function runArtifactsBench(): Promise<Record<string, unknown>> {
           ),
         );
         clean();
-        samples.copies.push(gbps(SIZE, await timed(async () => {
-          await copyFile2(file, join(dir, 'copy'), chunk);
-          await copyFile2(join(dir, 'copy'), join(dir, 'copy2'), chunk);
-        })));
+        samples.copies.push(
+          gbps(
+            SIZE,
+            await timed(async () => {
+              await copyFile2(file, join(dir, 'copy'), chunk);
+              await copyFile2(join(dir, 'copy'), join(dir, 'copy2'), chunk);
+            }),
+          ),
+        );
         clean();
-        samples.roundTrip.push(gbps(SIZE, await timed(async () => {
-          await local.logArtifact(file);
-          await local.downloadArtifacts('big.bin', join(dir, 'dst'));
-        })));
+        samples.roundTrip.push(
+          gbps(
+            SIZE,
+            await timed(async () => {
+              await local.logArtifact(file);
+              await local.downloadArtifacts('big.bin', join(dir, 'dst'));
+            }),
+          ),
+        );
         clean();
-        samples.smallInProcess.push(await timed(async () => {
-          await copyAll(join(dir, 'small'), join(dir, 'small-copy'), 4);
-          await copyAll(join(dir, 'small-copy'), join(dir, 'small-copy2'), 4);
-        }));
+        samples.smallInProcess.push(
+          await timed(async () => {
+            await copyAll(join(dir, 'small'), join(dir, 'small-copy'), 4);
+            await copyAll(join(dir, 'small-copy'), join(dir, 'small-copy2'), 4);
+          }),
+        );
         clean();
-        samples.smallFlowhost.push(await timed(async () => {
-          await local.logArtifacts(join(dir, 'small'), 'small');
-          await local.downloadArtifacts('small', join(dir, 'dst'));
-        }));
+        samples.smallFlowhost.push(
+          await timed(async () => {
+            await local.logArtifacts(join(dir, 'small'), 'small');
+            await local.downloadArtifacts('small', join(dir, 'dst'));
+          }),
+        );
         clean();
       }
     }
 
     const m = machine();
-    console.log(`\nArtifacts: a ${SIZE / MiB} MiB page-cached file (in ${base}) through a plugin's worker (${m.node}, ${m.cpus} cores, load ${m.loadavg}; median of ${ROUNDS} interleaved rounds)`);
+    console.log(
+      `\nArtifacts: a ${SIZE / MiB} MiB page-cached file (in ${base}) through a plugin's worker (${m.node}, ${m.cpus} cores, load ${m.loadavg}; median of ${ROUNDS} interleaved rounds)`,
+    );
     const rows: string[][] = [['', 'figure', 'ceiling', 'ratio']];
     const results: Record<string, unknown> = { size: SIZE };
     for (const { chunk, samples } of setups) {
       const label = `${chunk / MiB} MiB × 4${chunk === MiB ? ' (kernel default)' : ' (built-in repository)'}`;
-      const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, medianOf(v)])) as Record<keyof Sample, number>;
-      rows.push([`file → plugin (logArtifact, plugin drops bytes), ${label}, GB/s`, fmt(s.upload, 2), fmt(s.ceiling, 2), ratio(s.upload, s.ceiling)]);
-      rows.push([`plugin → host (built-in reads the file, host drops bytes), ${label}, GB/s`, fmt(s.download, 2), fmt(s.ceiling, 2), ratio(s.download, s.ceiling)]);
-      rows.push([`file → plugin → file (logArtifact + downloadArtifacts), ${label}, GB/s`, fmt(s.roundTrip, 2), fmt(s.copies, 2), ratio(s.roundTrip, s.copies)]);
-      rows.push([`${SMALL_FILES} × 1 KiB up and back (logArtifacts + downloadArtifacts), ${label}, ms`, fmt(s.smallFlowhost, 0), fmt(s.smallInProcess, 0), ratio(s.smallInProcess, s.smallFlowhost)]);
+      const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, medianOf(v)])) as Record<
+        keyof Sample,
+        number
+      >;
+      rows.push([
+        `file → plugin (logArtifact, plugin drops bytes), ${label}, GB/s`,
+        fmt(s.upload, 2),
+        fmt(s.ceiling, 2),
+        ratio(s.upload, s.ceiling),
+      ]);
+      rows.push([
+        `plugin → host (built-in reads the file, host drops bytes), ${label}, GB/s`,
+        fmt(s.download, 2),
+        fmt(s.ceiling, 2),
+        ratio(s.download, s.ceiling),
+      ]);
+      rows.push([
+        `file → plugin → file (logArtifact + downloadArtifacts), ${label}, GB/s`,
+        fmt(s.roundTrip, 2),
+        fmt(s.copies, 2),
+        ratio(s.roundTrip, s.copies),
+      ]);
+      rows.push([
+        `${SMALL_FILES} × 1 KiB up and back (logArtifacts + downloadArtifacts), ${label}, ms`,
+        fmt(s.smallFlowhost, 0),
+        fmt(s.smallInProcess, 0),
+        ratio(s.smallInProcess, s.smallFlowhost),
+      ]);
       results[`${chunk / MiB} MiB × 4`] = s;
     }
     printTable(rows);

@@ -54,7 +54,10 @@ s.on('data', (credits) => { free += credits.length; pump(); });
 pump();`;
 
 async function overSocket(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', SOCKET_CHILD], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', SOCKET_CHILD], {
+    env: {},
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+  });
   const socket = child.stdio[3] as Socket;
   try {
     return await new Promise((resolve, reject) => {
@@ -64,7 +67,11 @@ async function overSocket(): Promise<number> {
         started ||= performance.now();
         received += bytes.byteLength;
       });
-      socket.once('end', () => (received === SIZE ? resolve(gbps(SIZE, performance.now() - started)) : reject(new Error(`received ${received} of ${SIZE}`))));
+      socket.once('end', () =>
+        received === SIZE
+          ? resolve(gbps(SIZE, performance.now() - started))
+          : reject(new Error(`received ${received} of ${SIZE}`)),
+      );
       child.once('error', reject);
     });
   } finally {
@@ -77,7 +84,10 @@ async function overShmRing(dir: string): Promise<number> {
   const ring = openSync(path, 'w+');
   unlinkSync(path);
   ftruncateSync(ring, SLOTS * MiB);
-  const child = spawn(process.execPath, ['-e', RING_CHILD], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'pipe', ring] });
+  const child = spawn(process.execPath, ['-e', RING_CHILD], {
+    env: {},
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe', ring],
+  });
   const socket = child.stdio[3] as Socket;
   const target = Buffer.alloc(MiB);
   try {
@@ -94,7 +104,11 @@ async function overShmRing(dir: string): Promise<number> {
         }
         if (credits > 0) socket.write(Buffer.alloc(credits));
       });
-      socket.once('end', () => (received === SIZE ? resolve(gbps(SIZE, performance.now() - started)) : reject(new Error(`received ${received} of ${SIZE}`))));
+      socket.once('end', () =>
+        received === SIZE
+          ? resolve(gbps(SIZE, performance.now() - started))
+          : reject(new Error(`received ${received} of ${SIZE}`)),
+      );
       child.once('error', reject);
     });
   } finally {
@@ -129,7 +143,9 @@ export async function runChildTransportsBench(): Promise<Record<string, number>>
   }
   const [read, socket, ring] = [medianOf(samples.read), medianOf(samples.socket), medianOf(samples.ring)];
   const m = machine();
-  console.log(`\nChild → host bulk transports, bare, ${SIZE / MiB} MiB in 1 MiB blocks (${m.node}, ${m.cpus} cores, load ${m.loadavg}; median of ${ROUNDS} interleaved rounds)`);
+  console.log(
+    `\nChild → host bulk transports, bare, ${SIZE / MiB} MiB in 1 MiB blocks (${m.node}, ${m.cpus} cores, load ${m.loadavg}; median of ${ROUNDS} interleaved rounds)`,
+  );
   printTable([
     ['transport', 'GB/s', 'vs read loop', 'vs socket'],
     ['in-process read loop (ceiling)', fmt(read, 2), '1.00x', ratio(read, socket)],

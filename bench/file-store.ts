@@ -38,7 +38,12 @@ async function msPerCall(op: (i: number) => unknown): Promise<number> {
   return (performance.now() - started) / calls;
 }
 
-const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({ key: `m${i % 10}`, value: i * 0.5, timestamp: 1_700_000_000_000 + i, step: Math.floor(i / 10) }));
+const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({
+  key: `m${i % 10}`,
+  value: i * 0.5,
+  timestamp: 1_700_000_000_000 + i,
+  step: Math.floor(i / 10),
+}));
 const line = (i: number | bigint) => `${1_700_000_000_000 + Number(i)} ${i}.0 ${i}\n`;
 
 interface Figures {
@@ -52,21 +57,34 @@ interface Figures {
 /** The five operations on `store`, in an experiment of its own under `root`. */
 async function measure(store: TrackingStore, label: string): Promise<Figures> {
   const experimentId = await store.createExperiment(`bench-${label}`, null, []);
-  const run = async (name: string) => (await store.createRun(experimentId, 'bench', 1_700_000_000_000, [], name)).info.runId;
+  const run = async (name: string) =>
+    (await store.createRun(experimentId, 'bench', 1_700_000_000_000, [], name)).info.runId;
   const metricRun = await run('metric');
   const batchRun = await run('batch');
   const historyRun = await run('history');
   for (let i = 0; i < HISTORY_POINTS; i += 1000) {
-    const points = Array.from({ length: 1000 }, (_, j) => ({ key: 'loss', value: i + j, timestamp: 1_700_000_000_000 + i + j, step: i + j }));
+    const points = Array.from({ length: 1000 }, (_, j) => ({
+      key: 'loss',
+      value: i + j,
+      timestamp: 1_700_000_000_000 + i + j,
+      step: i + j,
+    }));
     await store.logBatch(historyRun, points, [], []);
   }
   const searchExperiment = await store.createExperiment(`bench-search-${label}`, null, []);
   for (let i = 0; i < SEARCH_RUNS; i++) {
     const runId = (await store.createRun(searchExperiment, 'bench', 1_700_000_000_000 + i, [], `s${i}`)).info.runId;
-    await store.logBatch(runId, [{ key: 'acc', value: (i % 100) / 100, timestamp: 1, step: 0 }], [{ key: 'lr', value: '0.1' }], []);
+    await store.logBatch(
+      runId,
+      [{ key: 'acc', value: (i % 100) / 100, timestamp: 1, step: 0 }],
+      [{ key: 'lr', value: '0.1' }],
+      [],
+    );
   }
   const figures: Figures = {
-    logMetricMs: await msPerCall((i) => store.logMetric!(metricRun, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i })),
+    logMetricMs: await msPerCall((i) =>
+      store.logMetric!(metricRun, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i }),
+    ),
     logBatchMs: await msPerCall(() => store.logBatch(batchRun, batch, [], [])),
     createRunMs: await msPerCall(() => store.createRun(experimentId, 'bench', 1_700_000_000_000, [], null)),
     searchRunsMs: await msPerCall(async () => {
@@ -99,7 +117,9 @@ async function ceilings(dir: string): Promise<Figures> {
   let runs = 0;
   const figures: Figures = {
     logMetricMs: await msPerCall((i) => fs.writeSync(fd, line(i))),
-    logBatchMs: await msPerCall(() => [...batchBytes.values()].forEach((bytes, k) => fs.writeSync(batchFds[k]!, bytes))),
+    logBatchMs: await msPerCall(() =>
+      [...batchBytes.values()].forEach((bytes, k) => fs.writeSync(batchFds[k]!, bytes)),
+    ),
     createRunMs: await msPerCall(() => {
       const runDir = join(dir, 'runs', String(runs++));
       fs.mkdirSync(runDir, { recursive: true });
@@ -126,7 +146,8 @@ async function bigMetric(dir: string): Promise<{ firstMs: number; againMs: numbe
   const runId = (await store.createRun('0', 'bench', 1, [], 'big')).info.runId;
   const file = join(dir, 'mlruns', '0', runId, 'metrics', 'big');
   const fd = fs.openSync(file, 'w');
-  for (let i = 0; i < BIG_METRIC_POINTS; i += 10_000) fs.writeSync(fd, Array.from({ length: 10_000 }, (_, j) => line(i + j)).join(''));
+  for (let i = 0; i < BIG_METRIC_POINTS; i += 10_000)
+    fs.writeSync(fd, Array.from({ length: 10_000 }, (_, j) => line(i + j)).join(''));
   fs.closeSync(fd);
   const heapBefore = process.memoryUsage().heapUsed;
   let peak = heapBefore;
@@ -146,7 +167,10 @@ async function bigMetric(dir: string): Promise<{ firstMs: number; againMs: numbe
 export async function runFileStoreBench(): Promise<void> {
   const root = fs.mkdtempSync(join(tmpdir(), 'flowhost-bench-file-store-'));
   try {
-    const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [], env: {} }, policy: { isolation: 'worker' } });
+    const host = new Flowhost({
+      discovery: { nodeModules: [], pluginDirs: [], env: {} },
+      policy: { isolation: 'worker' },
+    });
     let worker: Figures;
     try {
       worker = await measure(await host.trackingStore(join(root, 'worker')), 'worker');
@@ -160,9 +184,23 @@ export async function runFileStoreBench(): Promise<void> {
     const big = await bigMetric(join(root, 'big'));
 
     const m = machine();
-    console.log(`\nFile store vs MLflow 2.12.2's FileStore (${m.node}, ${m.cpus} cores, load ${m.loadavg}; mean of ${DURATION_MS} ms per figure)`);
+    console.log(
+      `\nFile store vs MLflow 2.12.2's FileStore (${m.node}, ${m.cpus} cores, load ${m.loadavg}; mean of ${DURATION_MS} ms per figure)`,
+    );
     console.log('MLflow figures: measured on this machine with MLflow 2.12.2 (2 shared cores, load 1.3–2.4), quoted.');
-    const rows: string[][] = [['operation', 'worker', 'in-process', 'ceiling (bare fs)', 'in-process / ceiling', 'MLflow 2.12.2', 'worker vs MLflow', 'target', 'met']];
+    const rows: string[][] = [
+      [
+        'operation',
+        'worker',
+        'in-process',
+        'ceiling (bare fs)',
+        'in-process / ceiling',
+        'MLflow 2.12.2',
+        'worker vs MLflow',
+        'target',
+        'met',
+      ],
+    ];
     const row = (name: string, unit: 'ms' | '/s', key: keyof Figures, mlflowMs: number, factor: number) => {
       const show = (ms: number) => (unit === '/s' ? fmt(1000 / ms) : fmt(ms, ms < 1 ? 3 : 2));
       const speedup = mlflowMs / worker[key];
@@ -181,7 +219,13 @@ export async function runFileStoreBench(): Promise<void> {
     row('awaited logMetric', '/s', 'logMetricMs', 1000 / MLFLOW.logMetricPerSec, TARGET_FACTOR.logMetric);
     row('logBatch of 1,000 metrics', 'ms', 'logBatchMs', MLFLOW.logBatchMs, TARGET_FACTOR.logBatch);
     row('createRun', 'ms', 'createRunMs', MLFLOW.createRunMs, TARGET_FACTOR.createRun);
-    row(`searchRuns over ${fmt(SEARCH_RUNS)} runs, metrics.acc > 0.5`, 'ms', 'searchRunsMs', MLFLOW.searchRunsMs, TARGET_FACTOR.searchRuns);
+    row(
+      `searchRuns over ${fmt(SEARCH_RUNS)} runs, metrics.acc > 0.5`,
+      'ms',
+      'searchRunsMs',
+      MLFLOW.searchRunsMs,
+      TARGET_FACTOR.searchRuns,
+    );
     row(`getMetricHistory, ${fmt(HISTORY_POINTS)} points`, 'ms', 'historyMs', MLFLOW.historyMs, TARGET_FACTOR.history);
     printTable(rows);
     console.log(

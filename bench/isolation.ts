@@ -44,12 +44,19 @@ function childrenResident(): Map<string, number> {
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      processes.set(pid, { ppid: /^PPid:\s+(\d+)/m.exec(status)?.[1] ?? '', rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024 });
+      processes.set(pid, {
+        ppid: /^PPid:\s+(\d+)/m.exec(status)?.[1] ?? '',
+        rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024,
+      });
     } catch {
       /* gone meanwhile */
     }
   }
-  const treeOf = (pid: string): number => [...processes].reduce((total, [child, { ppid }]) => (ppid === pid ? total + treeOf(child) : total), processes.get(pid)?.rss ?? 0);
+  const treeOf = (pid: string): number =>
+    [...processes].reduce(
+      (total, [child, { ppid }]) => (ppid === pid ? total + treeOf(child) : total),
+      processes.get(pid)?.rss ?? 0,
+    );
   const sizes = new Map<string, number>();
   for (const [pid, { ppid }] of processes) if (ppid === String(process.pid)) sizes.set(pid, treeOf(pid));
   return sizes;
@@ -75,8 +82,13 @@ async function bareChild(): Promise<{ startMs: number; rssMib: number; p50Us: nu
   let echo = { p50Us: 0, rate256: 0 };
   for (let i = 0; i < INSTANCES; i++) {
     const started = performance.now();
-    const script = "const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true }); s.write('x'); s.on('data', (d) => s.write(d));";
-    const child = spawn(process.execPath, ['-e', script], { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const script =
+      "const s = new (require('node:net').Socket)({ fd: 3, readable: true, writable: true }); s.write('x'); s.on('data', (d) => s.write(d));";
+    const child = spawn(process.execPath, ['-e', script], {
+      env: {},
+      cwd: '/',
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    });
     const pipe = child.stdio[3] as Socket;
     await new Promise((resolve, reject) => {
       pipe.once('data', resolve);
@@ -139,7 +151,11 @@ interface OpenLevel {
 /** Opens `INSTANCES` cold instances of the plugin at `level`: start-up times and memory per instance. */
 async function openLevel(level: IsolationLevel): Promise<OpenLevel> {
   const earlierChildren = childrenResident();
-  const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs, env: {} }, policy: { isolation: level, thirdParty: 'trusted' }, onOutput: () => {} });
+  const host = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs, env: {} },
+    policy: { isolation: level, thirdParty: 'trusted' },
+    onOutput: () => {},
+  });
   // One warm instance first (bundles the plugin, loads the runtime's code): the start-ups below are of a known plugin.
   const first = await host.trackingStore('memory:bench', { tenant: 'warm' });
   await first.getExperiment('0');
@@ -157,7 +173,15 @@ async function openLevel(level: IsolationLevel): Promise<OpenLevel> {
   const children = [...childrenResident()].filter(([pid]) => !earlierChildren.has(pid)).map(([, size]) => size);
   const childRssMib = children.length > 0 ? median(children) / 2 ** 20 : null;
   const handshakes = (await host.stats()).map((s) => s.lastStartupMs).filter((ms): ms is number => ms !== null);
-  return { level, host, call: () => first.logMetric('run', metric), startupMs: median(starts), handshakeMs: median(handshakes), mibPerInstance, childRssMib };
+  return {
+    level,
+    host,
+    call: () => first.logMetric('run', metric),
+    startupMs: median(starts),
+    handshakeMs: median(handshakes),
+    mibPerInstance,
+    childRssMib,
+  };
 }
 
 /**
@@ -204,9 +228,23 @@ export async function runIsolationBench(): Promise<Record<string, unknown>> {
   }
   const worker = figures.find((f) => f.level === 'worker')!;
   const m = machine();
-  console.log(`\nIsolation levels: start-up, a trivial call, memory per instance (${m.node}, ${m.cpus} cores ${m.model}, load ${m.loadavg}); worker = reference`);
+  console.log(
+    `\nIsolation levels: start-up, a trivial call, memory per instance (${m.node}, ${m.cpus} cores ${m.model}, load ${m.loadavg}); worker = reference`,
+  );
   printTable([
-    ['level', 'start ms', 'handshake ms', 'vs worker', 'p50 µs', 'p99 µs', 'vs worker', '256 in flight/s', 'vs worker', 'MiB/instance', 'child RSS MiB'],
+    [
+      'level',
+      'start ms',
+      'handshake ms',
+      'vs worker',
+      'p50 µs',
+      'p99 µs',
+      'vs worker',
+      '256 in flight/s',
+      'vs worker',
+      'MiB/instance',
+      'child RSS MiB',
+    ],
     ...figures.map((f) => [
       f.level,
       fmt(f.startupMs, 1),
@@ -221,7 +259,9 @@ export async function runIsolationBench(): Promise<Record<string, unknown>> {
       f.childRssMib === null ? '-' : fmt(f.childRssMib, 1),
     ]),
   ]);
-  console.log(`esbuild bundle of the plugin for a Compartment (sandbox, process; cached afterwards): ${fmt(bundleMs, 1)} ms`);
+  console.log(
+    `esbuild bundle of the plugin for a Compartment (sandbox, process; cached afterwards): ${fmt(bundleMs, 1)} ms`,
+  );
   const floor = figures.find((f) => f.level === 'in-process')!;
   const subprocess = figures.find((f) => f.level === 'subprocess')!;
   console.log(

@@ -26,7 +26,10 @@ const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 1 
 
 /** A bare worker answering each message with the same message: nothing but the crossing. */
 function rawWorker(): { call: AsyncCall; close: () => Promise<number> } {
-  const worker = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`, { eval: true });
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`,
+    { eval: true },
+  );
   const pending = new Map<number, () => void>();
   let next = 0;
   worker.on('message', (m: { id: number }) => {
@@ -55,18 +58,28 @@ export interface Target {
  * all targets instead of charging it to whichever ran at the wrong moment.
  */
 export async function measureAll(targets: Target[]) {
-  const samples = targets.map(() => ({ p50: [] as number[], p99: [] as number[], rates: CONCURRENCY.map(() => [] as number[]) }));
+  const samples = targets.map(() => ({
+    p50: [] as number[],
+    p99: [] as number[],
+    rates: CONCURRENCY.map(() => [] as number[]),
+  }));
   for (const target of targets) await latency(target.call, SEQUENTIAL_CALLS); // warm-up of every path
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, target] of targets.entries()) {
       const lat = await latency(target.call, SEQUENTIAL_CALLS, 200);
       samples[i].p50.push(lat.p50Us);
       samples[i].p99.push(lat.p99Us);
-      for (const [j, c] of CONCURRENCY.entries()) samples[i].rates[j].push(await throughput(target.call, c, DURATION_MS));
+      for (const [j, c] of CONCURRENCY.entries())
+        samples[i].rates[j].push(await throughput(target.call, c, DURATION_MS));
     }
   }
   const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  return targets.map((target, i) => ({ name: target.name, p50Us: mid(samples[i].p50), p99Us: mid(samples[i].p99), rates: samples[i].rates.map(mid) }));
+  return targets.map((target, i) => ({
+    name: target.name,
+    p50Us: mid(samples[i].p50),
+    p99Us: mid(samples[i].p99),
+    rates: samples[i].rates.map(mid),
+  }));
 }
 
 /**
@@ -76,32 +89,56 @@ export async function measureAll(targets: Target[]) {
 export async function kernelTargets(): Promise<{ targets: Target[]; host: Flowhost; close: () => Promise<void> }> {
   const raw = rawWorker();
   const pluginDirs = [`${repo}sample-plugins/misbehaving`];
-  const inProcessHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs }, policy: { isolation: 'in-process' } });
+  const inProcessHost = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs },
+    policy: { isolation: 'in-process' },
+  });
   const local = await inProcessHost.trackingStore('memory:bench');
   const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs } });
   const store = await host.trackingStore('memory:bench');
   // The same plugin at the `sandbox` level (SES Compartment in the worker): the throughput target is set there.
-  const sandboxHost = new Flowhost({ discovery: { nodeModules: [], pluginDirs, env: {} }, policy: { isolation: 'sandbox', thirdParty: 'trusted' }, onOutput: () => {} });
+  const sandboxHost = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs, env: {} },
+    policy: { isolation: 'sandbox', thirdParty: 'trusted' },
+    onOutput: () => {},
+  });
   const sandboxed = await sandboxHost.trackingStore('memory:bench');
-  const piscina = new Piscina({ filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)), maxThreads: 1, minThreads: 1, concurrentTasksPerWorker: 16 });
+  const piscina = new Piscina({
+    filename: fileURLToPath(new URL('./piscina-task.js', import.meta.url)),
+    maxThreads: 1,
+    minThreads: 1,
+    concurrentTasksPerWorker: 16,
+  });
   const comlinkWorker = new Worker(
     `const Comlink = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/comlink.js`)}); const nodeEndpoint = require(${JSON.stringify(`${repo}node_modules/comlink/dist/umd/node-adapter.js`)}); const { parentPort } = require('node:worker_threads'); Comlink.expose({ logMetric: (run, m) => undefined }, nodeEndpoint(parentPort));`,
     { eval: true },
   );
-  const remote = Comlink.wrap<{ logMetric: (run: string, m: typeof metric) => void }>((nodeEndpoint as unknown as (w: Worker) => Comlink.Endpoint)(comlinkWorker));
+  const remote = Comlink.wrap<{ logMetric: (run: string, m: typeof metric) => void }>(
+    (nodeEndpoint as unknown as (w: Worker) => Comlink.Endpoint)(comlinkWorker),
+  );
 
   return {
     targets: [
       { name: 'raw postMessage (ceiling)', call: raw.call },
       { name: 'in-process (same checks)', call: () => local.logMetric('run', metric) },
       { name: 'flowhost worker', call: () => store.logMetric('run', metric) },
-      { name: 'piscina (1 thread, 16 tasks/thread)', call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }) },
+      {
+        name: 'piscina (1 thread, 16 tasks/thread)',
+        call: () => piscina.run({ method: 'logMetric', args: ['run', metric] }),
+      },
       { name: 'comlink', call: () => remote.logMetric('run', metric) as Promise<unknown> },
       { name: 'flowhost sandbox', call: () => sandboxed.logMetric('run', metric) },
     ],
     host,
     close: async () => {
-      await Promise.all([raw.close(), inProcessHost.close(), host.close(), sandboxHost.close(), piscina.destroy(), comlinkWorker.terminate()]);
+      await Promise.all([
+        raw.close(),
+        inProcessHost.close(),
+        host.close(),
+        sandboxHost.close(),
+        piscina.destroy(),
+        comlinkWorker.terminate(),
+      ]);
     },
   };
 }
@@ -114,14 +151,24 @@ export async function runKernelBench(): Promise<Record<string, unknown>> {
 
   const ceiling = results[0];
   const flowhost = results[2];
-  console.log(`\nKernel: one logMetric call to an in-memory plugin (${machine().node}, ${machine().cpus} cores, load ${machine().loadavg})`);
+  console.log(
+    `\nKernel: one logMetric call to an in-memory plugin (${machine().node}, ${machine().cpus} cores, load ${machine().loadavg})`,
+  );
   printTable([
     ['', 'p50 µs', 'p99 µs', ...CONCURRENCY.map((c) => `${c} in flight/s`), `ratio @256 vs raw`],
-    ...results.map((r) => [r.name, fmt(r.p50Us, 1), fmt(r.p99Us, 1), ...r.rates.map((x) => fmt(x)), ratio(r.rates.at(-1)!, ceiling.rates.at(-1)!)]),
+    ...results.map((r) => [
+      r.name,
+      fmt(r.p50Us, 1),
+      fmt(r.p99Us, 1),
+      ...r.rates.map((x) => fmt(x)),
+      ratio(r.rates.at(-1)!, ceiling.rates.at(-1)!),
+    ]),
   ]);
   const p50Ratio = flowhost.p50Us / ceiling.p50Us;
   const manyRatio = flowhost.rates.at(-1)! / ceiling.rates.at(-1)!;
-  console.log(`flowhost p50 = ${p50Ratio.toFixed(2)}x the raw round trip (target ≤ 1.5x); 256 in flight = ${manyRatio.toFixed(2)}x the raw ceiling (target ≥ 0.7x)`);
+  console.log(
+    `flowhost p50 = ${p50Ratio.toFixed(2)}x the raw round trip (target ≤ 1.5x); 256 in flight = ${manyRatio.toFixed(2)}x the raw ceiling (target ≥ 0.7x)`,
+  );
   console.log(`flowhost worker start-up (handshake): ${fmt(stats.lastStartupMs ?? 0, 1)} ms`);
   return { results, p50Ratio, manyRatio, startupMs: stats.lastStartupMs };
 }

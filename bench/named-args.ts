@@ -41,13 +41,24 @@ export function runNamedArgsBench(): Record<string, number> {
   const positionalFrame = (i: number) => packr.unpack(packr.pack([i, 'logMetric', [runId, metric]]));
   const namedFrame = (i: number) => packr.unpack(packr.pack([i, 'logMetric', { runId, metric }]));
   const bytes = (args: unknown) => packr.pack([1, 'logMetric', args]).length;
-  const [wirePositional, wireNamed, mapping] = nsPerCall([positionalFrame, namedFrame, () => positional('logMetric', shape, { runId, metric })]);
+  const [wirePositional, wireNamed, mapping] = nsPerCall([
+    positionalFrame,
+    namedFrame,
+    () => positional('logMetric', shape, { runId, metric }),
+  ]);
   const m = machine();
-  console.log(`\nNamed arguments: one logMetric call (${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}); medians of ${ROUNDS} rounds`);
+  console.log(
+    `\nNamed arguments: one logMetric call (${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}); medians of ${ROUNDS} rounds`,
+  );
   printTable([
     ['', 'ns/call', 'bytes', 'ratio'],
     ['positional frame, encode + decode (ceiling)', fmt(wirePositional), String(bytes([runId, metric])), '1.00x'],
-    ['named frame, encode + decode', fmt(wireNamed), String(bytes({ runId, metric })), ratio(wireNamed, wirePositional)],
+    [
+      'named frame, encode + decode',
+      fmt(wireNamed),
+      String(bytes({ runId, metric })),
+      ratio(wireNamed, wirePositional),
+    ],
     ['named → positional on the host (positional())', fmt(mapping), '', ratio(mapping, wirePositional)],
   ]);
   return { wirePositional, wireNamed, mapping };

@@ -22,7 +22,8 @@ const MiB = 1024 * 1024;
 /** `total` bytes in 1 MiB chunks of one reused pattern: the source costs nothing measurable. */
 async function* source(total: number): AsyncGenerator<Uint8Array> {
   const chunk = new Uint8Array(MiB).map((_, i) => i % 251);
-  for (let sent = 0; sent < total; sent += chunk.byteLength) yield chunk.subarray(0, Math.min(chunk.byteLength, total - sent));
+  for (let sent = 0; sent < total; sent += chunk.byteLength)
+    yield chunk.subarray(0, Math.min(chunk.byteLength, total - sent));
 }
 
 /** Runs `work`, sampling resident memory every 20 ms; returns seconds taken and the peak growth. */
@@ -46,7 +47,11 @@ export async function runS3Bench(argv = process.argv): Promise<void> {
   const size = (quick ? 64 : 256) * MiB;
   const rounds = quick ? 1 : 3;
   const server = await startS3Server({ buckets: ['bench'] });
-  const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [], env: {} }, env: server.env, onOutput: () => {} });
+  const host = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [], env: {} },
+    env: server.env,
+    onOutput: () => {},
+  });
   const client = new S3Client({
     endpoint: server.env.MLFLOW_S3_ENDPOINT_URL,
     region: server.env.AWS_DEFAULT_REGION,
@@ -57,13 +62,29 @@ export async function runS3Bench(argv = process.argv): Promise<void> {
   });
   try {
     const uri = 's3://bench/artifacts';
-    const repo = await host.remote(artifactRepository, host.registry.find('artifact_repository', 's3')!, artifactRepository.contextForUri(uri));
+    const repo = await host.remote(
+      artifactRepository,
+      host.registry.find('artifact_repository', 's3')!,
+      artifactRepository.contextForUri(uri),
+    );
     await repo.listArtifacts(null); // the worker is started before anything is timed
-    const results = { inUp: [] as number[], upRss: [] as number[], ceilUp: [] as number[], inDown: [] as number[], downRss: [] as number[], ceilDown: [] as number[] };
+    const results = {
+      inUp: [] as number[],
+      upRss: [] as number[],
+      ceilUp: [] as number[],
+      inDown: [] as number[],
+      downRss: [] as number[],
+      ceilDown: [] as number[],
+    };
     for (let round = 0; round < rounds; round++) {
       const up = await measured(() => repo.writeArtifact('big.bin', source(size)));
       const ceilingUp = await measured(async () => {
-        const upload = new Upload({ client, params: { Bucket: 'bench', Key: 'ceiling/big.bin', Body: Readable.from(source(size)) }, partSize: 8 * MiB, queueSize: 4 });
+        const upload = new Upload({
+          client,
+          params: { Bucket: 'bench', Key: 'ceiling/big.bin', Body: Readable.from(source(size)) },
+          partSize: 8 * MiB,
+          queueSize: 4,
+        });
         await upload.done();
       });
       const down = await measured(async () => {
@@ -81,13 +102,32 @@ export async function runS3Bench(argv = process.argv): Promise<void> {
       results.ceilDown.push(size / ceilingDown.seconds);
     }
     const mbs = (bytesPerSecond: number) => fmt(bytesPerSecond / 1e6, 0);
-    console.log(`\nS3 artifacts: ${size / MiB} MiB to and from s3rver on loopback, ${rounds} round(s), medians`, machine());
+    console.log(
+      `\nS3 artifacts: ${size / MiB} MiB to and from s3rver on loopback, ${rounds} round(s), medians`,
+      machine(),
+    );
     printTable([
       ['path', 'MB/s', 'ceiling MB/s', 'ratio', 'RSS growth', 'of size'],
-      ['upload (file-less stream → worker → S3)', mbs(median(results.inUp)), mbs(median(results.ceilUp)), ratio(median(results.inUp), median(results.ceilUp)), `${fmt(median(results.upRss) / MiB)} MiB`, ratio(median(results.upRss), size)],
-      ['download (S3 → worker → host)', mbs(median(results.inDown)), mbs(median(results.ceilDown)), ratio(median(results.inDown), median(results.ceilDown)), `${fmt(median(results.downRss) / MiB)} MiB`, ratio(median(results.downRss), size)],
+      [
+        'upload (file-less stream → worker → S3)',
+        mbs(median(results.inUp)),
+        mbs(median(results.ceilUp)),
+        ratio(median(results.inUp), median(results.ceilUp)),
+        `${fmt(median(results.upRss) / MiB)} MiB`,
+        ratio(median(results.upRss), size),
+      ],
+      [
+        'download (S3 → worker → host)',
+        mbs(median(results.inDown)),
+        mbs(median(results.ceilDown)),
+        ratio(median(results.inDown), median(results.ceilDown)),
+        `${fmt(median(results.downRss) / MiB)} MiB`,
+        ratio(median(results.downRss), size),
+      ],
     ]);
-    console.log('ceiling: the same AWS SDK calls made in this process (multipart upload, one GET); s3rver shares the process and its cores');
+    console.log(
+      'ceiling: the same AWS SDK calls made in this process (multipart upload, one GET); s3rver shares the process and its cores',
+    );
   } finally {
     client.destroy();
     await host.close();

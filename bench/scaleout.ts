@@ -24,7 +24,9 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** A process's /proc/PID/stat fields after its name (field 3, the state, is index 0). */
 function statFields(pid: number): string[] | null {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
   } catch {
     return null;
   }
@@ -48,7 +50,8 @@ function postgresCpuSeconds(postmaster: number): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(Number(entry));
-    if (fields && Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    if (fields && Number(fields[1]) === postmaster)
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   }
   return total;
 }
@@ -60,7 +63,11 @@ interface Answer {
 }
 
 async function post(base: string, path: string, body: unknown): Promise<Answer> {
-  const response = await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${base}/api/2.0/mlflow/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${path}: ${response.status} ${text.slice(0, 200)}`);
   return JSON.parse(text) as Answer;
@@ -90,24 +97,52 @@ export async function runScaleoutBench(quick = process.argv.includes('--quick'))
     const experimentId = (await post(servers[0].url, 'experiments/create', { name: 'bench-scaleout' })).experiment_id!;
     const runIds: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const runId = (await post(servers[0].url, 'runs/create', { experiment_id: experimentId, start_time: Date.now() })).run!.info.run_id;
-      await post(servers[0].url, 'runs/log-batch', { run_id: runId, metrics: [{ key: 'loss', value: i, timestamp: Date.now(), step: 0 }], params: [{ key: 'lr', value: String(i) }] });
+      const runId = (await post(servers[0].url, 'runs/create', { experiment_id: experimentId, start_time: Date.now() }))
+        .run!.info.run_id;
+      await post(servers[0].url, 'runs/log-batch', {
+        run_id: runId,
+        metrics: [{ key: 'loss', value: i, timestamp: Date.now(), step: 0 }],
+        params: [{ key: 'lr', value: String(i) }],
+      });
       runIds.push(runId);
     }
     let step = 0;
     const calls = {
       'log-metric': (base: string) => () => {
         const s = ++step;
-        return post(base, 'runs/log-metric', { run_id: runIds[s % runIds.length], key: 'bench', value: s, timestamp: 1_700_000_000_000 + s, step: s });
+        return post(base, 'runs/log-metric', {
+          run_id: runIds[s % runIds.length],
+          key: 'bench',
+          value: s,
+          timestamp: 1_700_000_000_000 + s,
+          step: s,
+        });
       },
-      'runs/search': (base: string) => () => post(base, 'runs/search', { experiment_ids: [experimentId], filter: 'metrics.loss >= 10', max_results: 50, order_by: ['metrics.loss DESC'] }),
+      'runs/search': (base: string) => () =>
+        post(base, 'runs/search', {
+          experiment_ids: [experimentId],
+          filter: 'metrics.loss >= 10',
+          max_results: 50,
+          order_by: ['metrics.loss DESC'],
+        }),
     };
     const ceilingCall = () => fetch(ceiling.url).then((r) => r.text());
     // The postmaster: the parent of this connection's backend (PostgreSQL runs on this machine).
     const backend = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const postmaster = Number(statFields(backend)?.[1] ?? 0);
 
-    const rows: string[][] = [['route', 'servers', 'req/s', 'vs 1 server', 'ceiling req/s', 'of ceiling', 'server CPU ms/req', 'PostgreSQL CPU ms/req']];
+    const rows: string[][] = [
+      [
+        'route',
+        'servers',
+        'req/s',
+        'vs 1 server',
+        'ceiling req/s',
+        'of ceiling',
+        'server CPU ms/req',
+        'PostgreSQL CPU ms/req',
+      ],
+    ];
     for (const [route, make] of Object.entries(calls)) {
       let one = 0;
       for (const n of [1, 2, 3]) {
@@ -121,18 +156,33 @@ export async function runScaleoutBench(quick = process.argv.includes('--quick'))
           const rate = await throughput(call, concurrency, durationMs);
           const requests = (rate * (performance.now() - started)) / 1000;
           const dbMs = ((postgresCpuSeconds(postmaster) - dbBefore) * 1000) / requests;
-          const serverMs = ((servers.slice(0, n).reduce((sum, s) => sum + cpuSeconds(s.pid), 0) - serverBefore) * 1000) / requests;
+          const serverMs =
+            ((servers.slice(0, n).reduce((sum, s) => sum + cpuSeconds(s.pid), 0) - serverBefore) * 1000) / requests;
           figures.push({ rate, ceiling: await throughput(ceilingCall, concurrency, durationMs), serverMs, dbMs });
         }
         figures.sort((a, b) => a.rate - b.rate);
         const mid = figures[Math.floor(figures.length / 2)];
         if (n === 1) one = mid.rate;
-        rows.push([route, String(n), fmt(mid.rate), ratio(mid.rate, one), fmt(mid.ceiling), ratio(mid.rate, mid.ceiling), fmt(mid.serverMs, 2), fmt(mid.dbMs, 2)]);
+        rows.push([
+          route,
+          String(n),
+          fmt(mid.rate),
+          ratio(mid.rate, one),
+          fmt(mid.ceiling),
+          ratio(mid.rate, mid.ceiling),
+          fmt(mid.serverMs, 2),
+          fmt(mid.dbMs, 2),
+        ]);
       }
     }
-    console.log(`\nScale-out: HAProxy → 1..3 flowhost server processes → one PostgreSQL, ${concurrency} requests in flight, ${rounds} round(s) of ${durationMs} ms, medians`, machine());
+    console.log(
+      `\nScale-out: HAProxy → 1..3 flowhost server processes → one PostgreSQL, ${concurrency} requests in flight, ${rounds} round(s) of ${durationMs} ms, medians`,
+      machine(),
+    );
     printTable(rows);
-    console.log('ceiling: HAProxy answering a fixed 2-byte body itself, measured after each round; CPU ms/req from /proc (servers: their processes; PostgreSQL: the postmaster and every child, reaped ones too)');
+    console.log(
+      'ceiling: HAProxy answering a fixed 2-byte body itself, measured after each round; CPU ms/req from /proc (servers: their processes; PostgreSQL: the postmaster and every child, reaped ones too)',
+    );
   } finally {
     for (const balancer of balancers) await balancer.stop();
     for (const server of servers) await server.stop();

@@ -48,11 +48,16 @@ async function bareServer(): Promise<{ url: string; server: Server }> {
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 function send(method: 'GET' | 'POST', url: string, body?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> =
+      body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
     const request = httpRequest(url, { method, agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`${url}: ${response.statusCode} ${Buffer.concat(chunks).toString()}`))));
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve()
+          : reject(new Error(`${url}: ${response.statusCode} ${Buffer.concat(chunks).toString()}`)),
+      );
     });
     request.on('error', reject);
     request.end(body);
@@ -70,18 +75,26 @@ async function streamedArtifact(url: string): Promise<void> {
   const size = (process.argv.includes('--full') ? 1024 : quick ? 64 : 256) * 1024 * 1024;
   const chunk = Buffer.alloc(1024 * 1024, 7);
   // The artifact repository's worker starts on first use: started before the baseline is taken.
-  await (await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/warm.bin`, { method: 'PUT', body: chunk })).arrayBuffer();
+  await (
+    await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/warm.bin`, { method: 'PUT', body: chunk })
+  ).arrayBuffer();
   await (await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/warm.bin`)).arrayBuffer();
   global.gc?.();
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   try {
-    const body = Readable.from((function* () {
-      for (let sent = 0; sent < size; sent += chunk.length) yield chunk;
-    })());
+    const body = Readable.from(
+      (function* () {
+        for (let sent = 0; sent < size; sent += chunk.length) yield chunk;
+      })(),
+    );
     let started = performance.now();
-    const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin`, { method: 'PUT', body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } as RequestInit);
+    const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin`, {
+      method: 'PUT',
+      body: Readable.toWeb(body) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
     if (put.status !== 200) throw new Error(`upload: ${put.status} ${await put.text()}`);
     const upMs = performance.now() - started;
     started = performance.now();
@@ -91,7 +104,9 @@ async function streamedArtifact(url: string): Promise<void> {
     if (received !== size) throw new Error(`download: ${received} of ${size} bytes`);
     const downMs = performance.now() - started;
     const mib = (bytes: number) => fmt(bytes / 1024 / 1024, 1);
-    console.log(`\nartifact of ${mib(size)} MiB through the proxy: upload ${fmt(size / 1024 / 1024 / (upMs / 1000), 0)} MiB/s, download ${fmt(size / 1024 / 1024 / (downMs / 1000), 0)} MiB/s; resident memory grew by at most ${mib(peak - baseline)} MiB (${((peak - baseline) / size * 100).toFixed(1)}% of the file)`);
+    console.log(
+      `\nartifact of ${mib(size)} MiB through the proxy: upload ${fmt(size / 1024 / 1024 / (upMs / 1000), 0)} MiB/s, download ${fmt(size / 1024 / 1024 / (downMs / 1000), 0)} MiB/s; resident memory grew by at most ${mib(peak - baseline)} MiB (${(((peak - baseline) / size) * 100).toFixed(1)}% of the file)`,
+    );
   } finally {
     clearInterval(sampler);
   }
@@ -104,8 +119,15 @@ async function streamedArtifact(url: string): Promise<void> {
  */
 async function badNeighbour(dir: string): Promise<void> {
   const flowhost = new Flowhost({
-    discovery: { nodeModules: [], pluginDirs: [fileURLToPath(new URL('../../sample-plugins/misbehaving', import.meta.url))], env: {} },
-    policy: { thirdParty: 'trusted', tenants: { bad: { limits: { maxCrashes: 1_000_000, restartDelayMs: 1, maxRestartDelayMs: 5 } } } },
+    discovery: {
+      nodeModules: [],
+      pluginDirs: [fileURLToPath(new URL('../../sample-plugins/misbehaving', import.meta.url))],
+      env: {},
+    },
+    policy: {
+      thirdParty: 'trusted',
+      tenants: { bad: { limits: { maxCrashes: 1_000_000, restartDelayMs: 1, maxRestartDelayMs: 5 } } },
+    },
     onOutput: () => {},
   });
   const server = await startServer({
@@ -122,7 +144,12 @@ async function badNeighbour(dir: string): Promise<void> {
     const api = `${server.url}/api/2.0/mlflow`;
     const call = (workspace: string, method: 'GET' | 'POST', path: string, body?: string) =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const headers: Record<string, string | number> = { 'X-MLFLOW-WORKSPACE': workspace, ...(body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }) };
+        const headers: Record<string, string | number> = {
+          'X-MLFLOW-WORKSPACE': workspace,
+          ...(body === undefined
+            ? {}
+            : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }),
+        };
         const request = httpRequest(`${api}/${path}`, { method, agent, headers }, (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -131,15 +158,23 @@ async function badNeighbour(dir: string): Promise<void> {
         request.on('error', reject);
         request.end(body);
       });
-    const experimentId = JSON.parse((await call('good', 'POST', 'experiments/create', '{"name": "healthy"}')).text).experiment_id as string;
-    const runId = JSON.parse((await call('good', 'POST', 'runs/create', JSON.stringify({ experiment_id: experimentId, start_time: 1 }))).text).run.info.run_id as string;
+    const experimentId = JSON.parse((await call('good', 'POST', 'experiments/create', '{"name": "healthy"}')).text)
+      .experiment_id as string;
+    const runId = JSON.parse(
+      (await call('good', 'POST', 'runs/create', JSON.stringify({ experiment_id: experimentId, start_time: 1 }))).text,
+    ).run.info.run_id as string;
     let step = 0;
     const count = quick ? 200 : 1000;
     const latencies = async () => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {
         const started = performance.now();
-        await call('good', 'POST', 'runs/log-metric', JSON.stringify({ run_id: runId, key: 'loss', value: 1, timestamp: 1, step: step++ }));
+        await call(
+          'good',
+          'POST',
+          'runs/log-metric',
+          JSON.stringify({ run_id: runId, key: 'loss', value: 1, timestamp: 1, step: step++ }),
+        );
         samples.push(performance.now() - started);
       }
       samples.sort((a, b) => a - b);
@@ -171,42 +206,100 @@ async function badNeighbour(dir: string): Promise<void> {
 export async function runServerBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flowhost-bench-server-'));
   const bare = await bareServer();
-  const server = await startServer({ backendStoreUri: `${dir}/mlruns`, defaultArtifactRoot: 'mlflow-artifacts:/', serveArtifacts: true, artifactsDestination: `${dir}/mlartifacts`, host: '127.0.0.1', port: 0 });
+  const server = await startServer({
+    backendStoreUri: `${dir}/mlruns`,
+    defaultArtifactRoot: 'mlflow-artifacts:/',
+    serveArtifacts: true,
+    artifactsDestination: `${dir}/mlartifacts`,
+    host: '127.0.0.1',
+    port: 0,
+  });
   try {
     if (process.argv.includes('--artifact-only')) return await streamedArtifact(server.url);
     if (process.argv.includes('--neighbour-only')) return await badNeighbour(dir);
     const api = `${server.url}/api/2.0/mlflow`;
-    const store: RemoteTrackingStore = await server.flowhost.trackingStore(`${dir}/mlruns`, { artifactUri: 'mlflow-artifacts:/' });
+    const store: RemoteTrackingStore = await server.flowhost.trackingStore(`${dir}/mlruns`, {
+      artifactUri: 'mlflow-artifacts:/',
+    });
     const experimentId = await store.createExperiment('bench', null, []);
     const runId = (await store.createRun(experimentId, 'bench', 1, [], 'bench')).info.runId;
 
     const searchExperiment = await store.createExperiment('search-1000', null, []);
-    for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => store.createRun(searchExperiment, 'bench', i + j, [], `r${i + j}`)));
+    for (let i = 0; i < 1000; i += 50)
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => store.createRun(searchExperiment, 'bench', i + j, [], `r${i + j}`)),
+      );
     const historyRun = (await store.createRun(experimentId, 'bench', 1, [], 'history')).info.runId;
     for (let i = 0; i < 10_000; i += 1000) {
-      await store.logBatch(historyRun, Array.from({ length: 1000 }, (_, j) => ({ key: 'loss', value: (i + j) / 10, timestamp: 1_700_000_000_000 + i + j, step: i + j })), [], []);
+      await store.logBatch(
+        historyRun,
+        Array.from({ length: 1000 }, (_, j) => ({
+          key: 'loss',
+          value: (i + j) / 10,
+          timestamp: 1_700_000_000_000 + i + j,
+          step: i + j,
+        })),
+        [],
+        [],
+      );
     }
 
     let step = 0;
-    const metricBody = () => JSON.stringify({ run_id: runId, key: 'm', value: 0.5, timestamp: 1_700_000_000_000, step: step++ });
-    const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({ key: `b${i % 10}`, value: i, timestamp: 1_700_000_000_000 + i, step: i }));
+    const metricBody = () =>
+      JSON.stringify({ run_id: runId, key: 'm', value: 0.5, timestamp: 1_700_000_000_000, step: step++ });
+    const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({
+      key: `b${i % 10}`,
+      value: i,
+      timestamp: 1_700_000_000_000 + i,
+      step: i,
+    }));
     const batchBody = JSON.stringify({ run_id: runId, metrics: batch });
 
     const rows: string[][] = [['route', 'over HTTP /s', 'bare node:http /s', 'ratio', 'in process /s', 'ratio']];
-    const measure = async (name: string, overHttp: () => Promise<unknown>, inProcess: () => Promise<unknown>, concurrency = CONCURRENCY) => {
+    const measure = async (
+      name: string,
+      overHttp: () => Promise<unknown>,
+      inProcess: () => Promise<unknown>,
+      concurrency = CONCURRENCY,
+    ) => {
       // The three side by side, so a change in the machine's load moves them together.
       const bareCeiling = await throughput(post(bare.url, '{}'), CONCURRENCY, DURATION_MS);
       const http = await throughput(overHttp, concurrency, DURATION_MS);
       const direct = await throughput(inProcess, concurrency, DURATION_MS);
       rows.push([name, fmt(http), fmt(bareCeiling), ratio(http, bareCeiling), fmt(direct), ratio(http, direct)]);
     };
-    await measure('runs/log-metric', () => post(`${api}/runs/log-metric`, metricBody())(), () => store.logMetric(runId, { key: 'm', value: 0.5, timestamp: 1_700_000_000_000, step: step++ }));
-    await measure('runs/log-batch (1,000)', post(`${api}/runs/log-batch`, batchBody), () => store.logBatch(runId, batch, [], []), 4);
-    await measure('runs/create', post(`${api}/runs/create`, JSON.stringify({ experiment_id: experimentId, start_time: 1 })), () => store.createRun(experimentId, '', 1, [], null));
-    await measure('runs/search (1,000 runs)', post(`${api}/runs/search`, JSON.stringify({ experiment_ids: [searchExperiment], max_results: 1000 })), () => store.searchRuns([searchExperiment], null, 'ACTIVE_ONLY', 1000, null, null), 2);
-    await measure('metrics/get-history (10,000)', get(`${api}/metrics/get-history?run_id=${historyRun}&metric_key=loss&max_results=10000`), () => store.getMetricHistory(historyRun, 'loss', 10_000, null), 4);
+    await measure(
+      'runs/log-metric',
+      () => post(`${api}/runs/log-metric`, metricBody())(),
+      () => store.logMetric(runId, { key: 'm', value: 0.5, timestamp: 1_700_000_000_000, step: step++ }),
+    );
+    await measure(
+      'runs/log-batch (1,000)',
+      post(`${api}/runs/log-batch`, batchBody),
+      () => store.logBatch(runId, batch, [], []),
+      4,
+    );
+    await measure(
+      'runs/create',
+      post(`${api}/runs/create`, JSON.stringify({ experiment_id: experimentId, start_time: 1 })),
+      () => store.createRun(experimentId, '', 1, [], null),
+    );
+    await measure(
+      'runs/search (1,000 runs)',
+      post(`${api}/runs/search`, JSON.stringify({ experiment_ids: [searchExperiment], max_results: 1000 })),
+      () => store.searchRuns([searchExperiment], null, 'ACTIVE_ONLY', 1000, null, null),
+      2,
+    );
+    await measure(
+      'metrics/get-history (10,000)',
+      get(`${api}/metrics/get-history?run_id=${historyRun}&metric_key=loss&max_results=10000`),
+      () => store.getMetricHistory(historyRun, 'loss', 10_000, null),
+      4,
+    );
 
-    console.log(`\nflowhost server (file store in a worker), ${CONCURRENCY} requests in flight (fewer for the heavy routes), keep-alive`);
+    console.log(
+      `\nflowhost server (file store in a worker), ${CONCURRENCY} requests in flight (fewer for the heavy routes), keep-alive`,
+    );
     console.log(JSON.stringify(machine()));
     printTable(rows);
     await streamedArtifact(server.url);

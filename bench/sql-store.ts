@@ -30,9 +30,18 @@ const REPEATS = quick ? 2 : 5;
 const MLFLOW = { logMetricPerSec: 111, logBatchMs: 116, createRunMs: 11.5, searchRunsMs: 120, historyMs: 318 };
 const TARGET = { logMetric: 20, logBatch: 10, createRun: 10, searchRuns: 3, history: 5 };
 
-type Store = Pick<RemoteTrackingStore, 'createRun' | 'logMetric' | 'logBatch' | 'searchRuns' | 'getMetricHistory' | 'createExperiment'>;
+type Store = Pick<
+  RemoteTrackingStore,
+  'createRun' | 'logMetric' | 'logBatch' | 'searchRuns' | 'getMetricHistory' | 'createExperiment'
+>;
 
-const batchOf = (offset: number): Metric[] => Array.from({ length: 1000 }, (_, i) => ({ key: `m${i % 10}`, value: i * 0.5, timestamp: offset + i, step: Math.floor(i / 10) }));
+const batchOf = (offset: number): Metric[] =>
+  Array.from({ length: 1000 }, (_, i) => ({
+    key: `m${i % 10}`,
+    value: i * 0.5,
+    timestamp: offset + i,
+    step: Math.floor(i / 10),
+  }));
 
 const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -59,29 +68,59 @@ async function measureStore(store: Store): Promise<Figures> {
   const logMs = medianOf(
     await Promise.all([0]).then(async () => {
       const out: number[] = [];
-      for (let r = 0; r < REPEATS; r++) out.push(await timeMs(async () => {
-        for (let i = 0; i < calls; i++) await store.logMetric(run, { key: 'loss', value: i, timestamp: ++n, step: n });
-      }));
+      for (let r = 0; r < REPEATS; r++)
+        out.push(
+          await timeMs(async () => {
+            for (let i = 0; i < calls; i++)
+              await store.logMetric(run, { key: 'loss', value: i, timestamp: ++n, step: n });
+          }),
+        );
       return out;
     }),
   );
   const batchMs: number[] = [];
-  for (let r = 0; r < REPEATS; r++) batchMs.push(await timeMs(() => store.logBatch(run, batchOf(1_000_000 + r * 1000), [], [])));
+  for (let r = 0; r < REPEATS; r++)
+    batchMs.push(await timeMs(() => store.logBatch(run, batchOf(1_000_000 + r * 1000), [], [])));
   const createMs: number[] = [];
-  for (let r = 0; r < (quick ? 50 : 200); r++) createMs.push(await timeMs(() => store.createRun(experimentId, 'bench', r, [], null)));
+  for (let r = 0; r < (quick ? 50 : 200); r++)
+    createMs.push(await timeMs(() => store.createRun(experimentId, 'bench', r, [], null)));
   // 1,000 runs with an `acc` metric in their own experiment, then the search (all matches in one page).
   const searched = await store.createExperiment(`bench-search-${Math.random()}`, null, null);
   for (let i = 0; i < 1000; i++) {
     const id = (await store.createRun(searched, 'bench', i, [], null)).info.runId;
-    await store.logBatch(id, [{ key: 'acc', value: (i % 100) / 100, timestamp: 1, step: 0 }, { key: 'loss', value: 1, timestamp: 1, step: 0 }], [{ key: 'lr', value: '0.1' }], [{ key: 't', value: 'v' }]);
+    await store.logBatch(
+      id,
+      [
+        { key: 'acc', value: (i % 100) / 100, timestamp: 1, step: 0 },
+        { key: 'loss', value: 1, timestamp: 1, step: 0 },
+      ],
+      [{ key: 'lr', value: '0.1' }],
+      [{ key: 't', value: 'v' }],
+    );
   }
   const searchMs: number[] = [];
-  for (let r = 0; r < REPEATS; r++) searchMs.push(await timeMs(() => store.searchRuns([searched], 'metrics.acc > 0.5', 'ACTIVE_ONLY', 1000, null, null)));
+  for (let r = 0; r < REPEATS; r++)
+    searchMs.push(
+      await timeMs(() => store.searchRuns([searched], 'metrics.acc > 0.5', 'ACTIVE_ONLY', 1000, null, null)),
+    );
   const history = (await store.createRun(experimentId, 'bench', 1, [], null)).info.runId;
-  for (let b = 0; b < 10; b++) await store.logBatch(history, Array.from({ length: 1000 }, (_, i) => ({ key: 'h', value: i, timestamp: b * 1000 + i, step: b * 1000 + i })), [], []);
+  for (let b = 0; b < 10; b++)
+    await store.logBatch(
+      history,
+      Array.from({ length: 1000 }, (_, i) => ({ key: 'h', value: i, timestamp: b * 1000 + i, step: b * 1000 + i })),
+      [],
+      [],
+    );
   const historyMs: number[] = [];
-  for (let r = 0; r < REPEATS; r++) historyMs.push(await timeMs(() => store.getMetricHistory(history, 'h', null, null)));
-  return { logMetricPerSec: calls / (logMs / 1000), logBatchMs: medianOf(batchMs), createRunMs: medianOf(createMs), searchRunsMs: medianOf(searchMs), historyMs: medianOf(historyMs) };
+  for (let r = 0; r < REPEATS; r++)
+    historyMs.push(await timeMs(() => store.getMetricHistory(history, 'h', null, null)));
+  return {
+    logMetricPerSec: calls / (logMs / 1000),
+    logBatchMs: medianOf(batchMs),
+    createRunMs: medianOf(createMs),
+    searchRunsMs: medianOf(searchMs),
+    historyMs: medianOf(historyMs),
+  };
 }
 
 /**
@@ -96,11 +135,15 @@ async function measureBare(file: string): Promise<Figures> {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = OFF');
   try {
-    const insertMetric = db.prepare('INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING');
+    const insertMetric = db.prepare(
+      'INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING',
+    );
     const upsertLatest = db.prepare(
       'INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step WHERE excluded.step > latest_metrics.step',
     );
-    const insertRun = db.prepare("INSERT INTO runs (run_uuid, name, user_id, status, start_time, lifecycle_stage, artifact_uri, experiment_id) VALUES (?, 'r', 'bench', 'RUNNING', ?, 'active', '/a', 0)");
+    const insertRun = db.prepare(
+      "INSERT INTO runs (run_uuid, name, user_id, status, start_time, lifecycle_stage, artifact_uri, experiment_id) VALUES (?, 'r', 'bench', 'RUNNING', ?, 'active', '/a', 0)",
+    );
     const insertTag = db.prepare('INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?)');
     const logOne = db.transaction((run: string, i: number) => {
       insertMetric.run('loss', i, i, run, i);
@@ -118,11 +161,15 @@ async function measureBare(file: string): Promise<Figures> {
     create('bare-run', 0);
     const logMs: number[] = [];
     let n = 0;
-    for (let r = 0; r < REPEATS; r++) logMs.push(await timeMs(() => {
-      for (let i = 0; i < calls; i++) logOne('bare-run', ++n);
-    }));
+    for (let r = 0; r < REPEATS; r++)
+      logMs.push(
+        await timeMs(() => {
+          for (let i = 0; i < calls; i++) logOne('bare-run', ++n);
+        }),
+      );
     const batchMs: number[] = [];
-    for (let r = 0; r < REPEATS; r++) batchMs.push(await timeMs(() => logMany('bare-run', batchOf(1_000_000 + r * 1000))));
+    for (let r = 0; r < REPEATS; r++)
+      batchMs.push(await timeMs(() => logMany('bare-run', batchOf(1_000_000 + r * 1000))));
     const createMs: number[] = [];
     for (let r = 0; r < (quick ? 50 : 200); r++) createMs.push(await timeMs(() => create(`bare-create-${r}`, r)));
     for (let i = 0; i < 1000; i++) {
@@ -132,24 +179,42 @@ async function measureBare(file: string): Promise<Figures> {
     const search = db.prepare(
       "SELECT r.* FROM runs r WHERE r.run_uuid LIKE 'bare-search-%' AND EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.\"key\" = 'acc' AND f.value > 0.5) ORDER BY r.start_time DESC, r.run_uuid LIMIT 1001",
     );
-    const dataOf = db.prepare('SELECT run_uuid, "key", value FROM latest_metrics WHERE run_uuid IN (SELECT value FROM json_each(?))');
+    const dataOf = db.prepare(
+      'SELECT run_uuid, "key", value FROM latest_metrics WHERE run_uuid IN (SELECT value FROM json_each(?))',
+    );
     const searchMs: number[] = [];
-    for (let r = 0; r < REPEATS; r++) searchMs.push(await timeMs(() => {
-      const rows = search.all() as { run_uuid: string }[];
-      dataOf.all(JSON.stringify(rows.map((row) => row.run_uuid)));
-    }));
-    logMany('bare-history', Array.from({ length: 10000 }, (_, i) => ({ key: 'h', value: i, timestamp: i, step: i })));
-    const history = db.prepare('SELECT "key", value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value');
+    for (let r = 0; r < REPEATS; r++)
+      searchMs.push(
+        await timeMs(() => {
+          const rows = search.all() as { run_uuid: string }[];
+          dataOf.all(JSON.stringify(rows.map((row) => row.run_uuid)));
+        }),
+      );
+    logMany(
+      'bare-history',
+      Array.from({ length: 10000 }, (_, i) => ({ key: 'h', value: i, timestamp: i, step: i })),
+    );
+    const history = db.prepare(
+      'SELECT "key", value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value',
+    );
     const historyMs: number[] = [];
     for (let r = 0; r < REPEATS; r++) historyMs.push(await timeMs(() => history.all('bare-history', 'h')));
-    return { logMetricPerSec: calls / (medianOf(logMs) / 1000), logBatchMs: medianOf(batchMs), createRunMs: medianOf(createMs), searchRunsMs: medianOf(searchMs), historyMs: medianOf(historyMs) };
+    return {
+      logMetricPerSec: calls / (medianOf(logMs) / 1000),
+      logBatchMs: medianOf(batchMs),
+      createRunMs: medianOf(createMs),
+      searchRunsMs: medianOf(searchMs),
+      historyMs: medianOf(historyMs),
+    };
   } finally {
     db.close();
   }
 }
 
 /** Heap growth while paging through a 1M-point history and a 100k-run experiment. */
-async function measureMemory(dir: string): Promise<{ historyMb: number; searchMb: number; points: number; runs: number }> {
+async function measureMemory(
+  dir: string,
+): Promise<{ historyMb: number; searchMb: number; points: number; runs: number }> {
   const file = join(dir, 'memory.db');
   const store = await SqlTrackingStore.open({ storeUri: `sqlite:///${file}`, artifactUri: null });
   const points = quick ? 200_000 : 1_000_000;
@@ -160,12 +225,18 @@ async function measureMemory(dir: string): Promise<{ historyMb: number; searchMb
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = OFF');
-    const insert = db.prepare('INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)');
+    const insert = db.prepare(
+      'INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)',
+    );
     db.transaction(() => {
       for (let i = 0; i < points; i++) insert.run('big', i, i, run, i);
     })();
-    const insertRun = db.prepare("INSERT INTO runs (run_uuid, name, user_id, status, start_time, lifecycle_stage, artifact_uri, experiment_id) VALUES (?, 'r', 'bench', 'RUNNING', ?, 'active', '/a', 0)");
-    const insertLatest = db.prepare("INSERT INTO latest_metrics (\"key\", value, timestamp, step, is_nan, run_uuid) VALUES ('acc', ?, 0, 0, 0, ?)");
+    const insertRun = db.prepare(
+      "INSERT INTO runs (run_uuid, name, user_id, status, start_time, lifecycle_stage, artifact_uri, experiment_id) VALUES (?, 'r', 'bench', 'RUNNING', ?, 'active', '/a', 0)",
+    );
+    const insertLatest = db.prepare(
+      'INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (\'acc\', ?, 0, 0, 0, ?)',
+    );
     db.transaction(() => {
       for (let i = 0; i < runCount; i++) {
         insertRun.run(`run-${i}`, i);
@@ -206,7 +277,14 @@ export async function runSqlStoreBench(): Promise<void> {
     const inProcess = await measureStore(local);
     await local.close();
     const bare = await measureBare(join(dir, 'bare.db'));
-    const row = (name: string, mlflow: number, target: number, unit: string, pick: (f: Figures) => number, higherIsBetter: boolean) => {
+    const row = (
+      name: string,
+      mlflow: number,
+      target: number,
+      unit: string,
+      pick: (f: Figures) => number,
+      higherIsBetter: boolean,
+    ) => {
       const speedup = (f: Figures) => (higherIsBetter ? pick(f) / mlflow : mlflow / pick(f));
       const ofCeiling = (f: Figures) => (higherIsBetter ? pick(f) / pick(bare) : pick(bare) / pick(f));
       return [
@@ -220,11 +298,26 @@ export async function runSqlStoreBench(): Promise<void> {
       ];
     };
     printTable([
-      ['operation', 'MLflow sqlite', 'flowhost (worker)', 'vs MLflow', 'in-process', 'bare driver', 'of ceiling (worker / in-process)'],
+      [
+        'operation',
+        'MLflow sqlite',
+        'flowhost (worker)',
+        'vs MLflow',
+        'in-process',
+        'bare driver',
+        'of ceiling (worker / in-process)',
+      ],
       row('awaited logMetric', MLFLOW.logMetricPerSec, TARGET.logMetric, '/s', (f) => f.logMetricPerSec, true),
       row('logBatch 1,000 metrics', MLFLOW.logBatchMs, TARGET.logBatch, 'ms', (f) => f.logBatchMs, false),
       row('createRun', MLFLOW.createRunMs, TARGET.createRun, 'ms', (f) => f.createRunMs, false),
-      row('searchRuns 1,000 runs acc > 0.5', MLFLOW.searchRunsMs, TARGET.searchRuns, 'ms', (f) => f.searchRunsMs, false),
+      row(
+        'searchRuns 1,000 runs acc > 0.5',
+        MLFLOW.searchRunsMs,
+        TARGET.searchRuns,
+        'ms',
+        (f) => f.searchRunsMs,
+        false,
+      ),
       row('getMetricHistory 10,000 points', MLFLOW.historyMs, TARGET.history, 'ms', (f) => f.historyMs, false),
     ]);
     const memory = await measureMemory(dir);

@@ -80,7 +80,11 @@ async function fireAndForget() {
       [
         { name: 'fire-and-forget logMetric, worker', ...logger(remote) },
         { name: 'fire-and-forget logMetric, in-process level', ...logger(inProcess) },
-        { name: 'in-process call per metric (ceiling)', op: (_lane, i) => call('run', { key: 'loss', value: i, timestamp: 1_700_000_000_000, step: i }), sampleEvery: 16 },
+        {
+          name: 'in-process call per metric (ceiling)',
+          op: (_lane, i) => call('run', { key: 'loss', value: i, timestamp: 1_700_000_000_000, step: i }),
+          sampleEvery: 16,
+        },
       ],
       { rounds: ROUNDS, durationMs: quick ? 200 : 1000 },
     );
@@ -120,7 +124,10 @@ function rawBurners(threads: number) {
 }
 
 async function cpuBound() {
-  const pools = [1, 2].map((size) => new Flowhost(hostOptions({ policy: { limits: { minWorkers: size, maxWorkers: size, scaleUpInFlight: 1 } } })));
+  const pools = [1, 2].map(
+    (size) =>
+      new Flowhost(hostOptions({ policy: { limits: { minWorkers: size, maxWorkers: size, scaleUpInFlight: 1 } } })),
+  );
   const stores = await Promise.all(pools.map((host) => host.trackingStore('misbehaving-cpu-bound:x')));
   await Promise.all(pools.map((host, i) => waitForPool({ host, workers: i + 1 }, () => stores[i].getExperiment('0'))));
   const raws = [rawBurners(1), rawBurners(2)];
@@ -183,7 +190,9 @@ async function lifecycle() {
   const perWorker: number[] = [];
   const WORKERS = 6;
   for (let i = 0; i < (quick ? 1 : 3); i++) {
-    const host = new Flowhost(hostOptions({ policy: { limits: { minWorkers: WORKERS, maxWorkers: WORKERS, scaleUpInFlight: 1 } } }));
+    const host = new Flowhost(
+      hostOptions({ policy: { limits: { minWorkers: WORKERS, maxWorkers: WORKERS, scaleUpInFlight: 1 } } }),
+    );
     const store = await host.trackingStore('memory:x');
     gc();
     await sleep(200);
@@ -217,14 +226,26 @@ async function lifecycle() {
   }
   const [stats] = await host.stats();
   await host.close();
-  return { startupMs: median(startups), firstCallMs: median(firstCalls), idleMiB: median(perWorker), replacementMs: median(replacements), crashDetectedMs: median(detections), restarts: stats.restarts };
+  return {
+    startupMs: median(startups),
+    firstCallMs: median(firstCalls),
+    idleMiB: median(perWorker),
+    replacementMs: median(replacements),
+    crashDetectedMs: median(detections),
+    restarts: stats.restarts,
+  };
 }
 
 export async function runThroughputBench(): Promise<Record<string, unknown>> {
   const m = machine();
-  console.log(`\nThroughput: ${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds per comparison, medians`);
+  console.log(
+    `\nThroughput: ${m.model}, ${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds per comparison, medians`,
+  );
   // `--only=cpu,lifecycle` runs some parts alone (while investigating one figure).
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const want = (part: string) => !only || only.includes(part);
   const met: Record<string, boolean> = {};
   const figures: Record<string, unknown> = {};
@@ -235,8 +256,16 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
     printTable([
       ['1. awaited logMetric, 256 in flight', 'calls/s', 'ratio'],
       ['raw postMessage (ceiling)', fmt(e.raw), '1.00x'],
-      ['flowhost sandbox', fmt(e.sandbox), `${(e.sandbox / e.raw).toFixed(2)}x raw, ${(e.sandbox / e.piscina).toFixed(2)}x piscina, ${(e.sandbox / e.comlink).toFixed(2)}x comlink`],
-      ['flowhost worker', fmt(e.flowhost), `${(e.flowhost / e.raw).toFixed(2)}x raw, ${(e.flowhost / e.piscina).toFixed(2)}x piscina, ${(e.flowhost / e.comlink).toFixed(2)}x comlink`],
+      [
+        'flowhost sandbox',
+        fmt(e.sandbox),
+        `${(e.sandbox / e.raw).toFixed(2)}x raw, ${(e.sandbox / e.piscina).toFixed(2)}x piscina, ${(e.sandbox / e.comlink).toFixed(2)}x comlink`,
+      ],
+      [
+        'flowhost worker',
+        fmt(e.flowhost),
+        `${(e.flowhost / e.raw).toFixed(2)}x raw, ${(e.flowhost / e.piscina).toFixed(2)}x piscina, ${(e.flowhost / e.comlink).toFixed(2)}x comlink`,
+      ],
       ['piscina (1 thread, 16 tasks/thread)', fmt(e.piscina), ''],
       ['comlink', fmt(e.comlink), ''],
       ['in-process (same checks)', fmt(e.local), `${(e.local / e.raw).toFixed(2)}x raw`],
@@ -244,7 +273,9 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
     // The target is set "through the sandbox"; the worker level must meet it too.
     const meets = (figure: number) => figure / e.raw >= 0.7 && figure / e.piscina >= 3 && figure / e.comlink >= 3;
     met.engines = meets(e.sandbox) && meets(e.flowhost);
-    console.log(`   target ≥ 0.7x raw and ≥ 3x piscina/comlink: ${verdict(met.engines)} (sandbox ${verdict(meets(e.sandbox))}, worker ${verdict(meets(e.flowhost))})\n`);
+    console.log(
+      `   target ≥ 0.7x raw and ≥ 3x piscina/comlink: ${verdict(met.engines)} (sandbox ${verdict(meets(e.sandbox))}, worker ${verdict(meets(e.flowhost))})\n`,
+    );
   }
 
   if (want('async')) {
@@ -259,7 +290,9 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
     const rate = f.flowhost >= 2e6;
     const ratio = f.flowhost / f.ceiling >= 0.4;
     met.fireAndForget = rate && ratio;
-    console.log(`   target ≥ 2,000,000/s and ≥ 0.4x: ${verdict(met.fireAndForget)} (rate ${rate ? 'met' : 'not met'}, ratio ${ratio ? 'met' : 'not met'})\n`);
+    console.log(
+      `   target ≥ 2,000,000/s and ≥ 0.4x: ${verdict(met.fireAndForget)} (rate ${rate ? 'met' : 'not met'}, ratio ${ratio ? 'met' : 'not met'})\n`,
+    );
   }
 
   if (want('cpu')) {
@@ -267,7 +300,12 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
     figures.cpuBound = c;
     printTable([
       ['3. CPU-bound method (fixed work per call)', '1 thread/s', '2 threads/s', 'speed-up (median of rounds)'],
-      ['bare threads running the same code (the ideal)', fmt(c.raw1, 1), fmt(c.raw2, 1), `${c.machineSpeedup.toFixed(2)}x`],
+      [
+        'bare threads running the same code (the ideal)',
+        fmt(c.raw1, 1),
+        fmt(c.raw2, 1),
+        `${c.machineSpeedup.toFixed(2)}x`,
+      ],
       ['flowhost pool', fmt(c.fh1, 1), fmt(c.fh2, 1), `${c.flowhostSpeedup.toFixed(2)}x`],
     ]);
     met.cpuBound = c.ratio >= 0.8;
@@ -287,7 +325,12 @@ export async function runThroughputBench(): Promise<Record<string, unknown>> {
       ['worker ready (new Worker → handshake)', `${fmt(l.startupMs, 1)} ms`, '≤ 100 ms', verdict(met.ready)],
       ['first call on a cold plugin (start + call)', `${fmt(l.firstCallMs, 1)} ms`, '', ''],
       ['idle worker, RSS per worker (6 workers)', `${fmt(l.idleMiB, 1)} MiB`, '≤ 15 MiB', verdict(met.idle)],
-      ['replacement after a crash (next call answered)', `${fmt(l.replacementMs, 1)} ms`, '≤ 100 ms', verdict(met.replacement)],
+      [
+        'replacement after a crash (next call answered)',
+        `${fmt(l.replacementMs, 1)} ms`,
+        '≤ 100 ms',
+        verdict(met.replacement),
+      ],
       ['crash seen by the caller', `${fmt(l.crashDetectedMs, 1)} ms`, '', ''],
     ]);
   }

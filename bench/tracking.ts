@@ -33,7 +33,12 @@ export const MLFLOW_BATCH_MS = [37, 60] as const;
 export const TARGET_AWAITED_METRICS_PER_SEC = 10 * MLFLOW_AWAITED_METRICS_PER_SEC;
 export const TARGET_BATCH_MS = MLFLOW_BATCH_MS[0] / 10;
 
-const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({ key: `m${i % 10}`, value: i * 0.5, timestamp: 1_700_000_000_000 + i, step: Math.floor(i / 10) }));
+const batch: Metric[] = Array.from({ length: 1000 }, (_, i) => ({
+  key: `m${i % 10}`,
+  value: i * 0.5,
+  timestamp: 1_700_000_000_000 + i,
+  step: Math.floor(i / 10),
+}));
 
 interface Side {
   readonly isolation: IsolationLevel;
@@ -46,7 +51,8 @@ async function side(isolation: IsolationLevel, root: string): Promise<Side> {
   const host = new Flowhost({ discovery, policy: { isolation } });
   const store = await host.trackingStore(root);
   const experimentId = await store.createExperiment(`bench-${isolation}`, null, []);
-  const newRun = async (name: string) => (await store.createRun(experimentId, 'bench', Date.now(), [], name)).info.runId;
+  const newRun = async (name: string) =>
+    (await store.createRun(experimentId, 'bench', Date.now(), [], name)).info.runId;
   const awaitedRun = await newRun('awaited');
   const batchRun = await newRun('batch');
   const asyncRun = await newRun('async');
@@ -61,7 +67,11 @@ async function side(isolation: IsolationLevel, root: string): Promise<Side> {
   return {
     isolation,
     targets: [
-      { name: `awaited logMetric, ${label}`, op: (_lane, i) => store.logMetric(awaitedRun, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i }) },
+      {
+        name: `awaited logMetric, ${label}`,
+        op: (_lane, i) =>
+          store.logMetric(awaitedRun, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i }),
+      },
       { name: `logBatch of 1,000, ${label}`, op: () => store.logBatch(batchRun, batch, [], []) },
       {
         name: `fire-and-forget (AsyncLogger), ${label}`,
@@ -72,7 +82,12 @@ async function side(isolation: IsolationLevel, root: string): Promise<Side> {
         settle: () => logger.flush(),
         sampleEvery: 16,
       },
-      { name: `fire-and-forget (fluent synchronous: false), ${label}`, op: (_lane, i) => fluent.logMetric('loss', i, { step: i, synchronous: false }), settle: () => fluent.flush(), sampleEvery: 16 },
+      {
+        name: `fire-and-forget (fluent synchronous: false), ${label}`,
+        op: (_lane, i) => fluent.logMetric('loss', i, { step: i, synchronous: false }),
+        settle: () => fluent.flush(),
+        sampleEvery: 16,
+      },
     ],
     async close() {
       await fluent.shutdown();
@@ -90,7 +105,11 @@ export async function runTrackingBench(): Promise<Record<string, unknown>> {
   await raw.ready();
   const runId = '0123456789abcdef0123456789abcdef';
   const ceilings: Target[] = [
-    { name: 'raw postMessage, logMetric arguments', op: (_lane, i) => raw.call('logMetric', [runId, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i }]) },
+    {
+      name: 'raw postMessage, logMetric arguments',
+      op: (_lane, i) =>
+        raw.call('logMetric', [runId, { key: 'loss', value: i, timestamp: 1_700_000_000_000 + i, step: i }]),
+    },
     { name: 'raw postMessage, logBatch arguments', op: () => raw.call('logBatch', [runId, batch, [], []]) },
   ];
   let figures;
@@ -107,11 +126,23 @@ export async function runTrackingBench(): Promise<Record<string, unknown>> {
   const [rawMetric, rawBatch] = figures.splice(-2);
   const pairs = Array.from({ length: figures.length / 2 }, (_, i) => [figures[2 * i], figures[2 * i + 1]] as const);
   const m = machine();
-  console.log(`\nTracking: the built-in MLflow FileStore, through a worker and in-process (${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds, medians)`);
+  console.log(
+    `\nTracking: the built-in MLflow FileStore, through a worker and in-process (${m.node}, ${m.cpus} cores, load ${m.loadavg}; ${ROUNDS} interleaved rounds, medians)`,
+  );
   const [awaited, batched, logger, fluentAsync] = pairs;
   const batchMs = (rate: number) => 1000 / rate;
   printTable([
-    ['', 'worker', 'in-process', 'worker / in-process', 'worker p50 µs', 'raw ceiling', 'worker / ceiling', 'target', 'met'],
+    [
+      '',
+      'worker',
+      'in-process',
+      'worker / in-process',
+      'worker p50 µs',
+      'raw ceiling',
+      'worker / ceiling',
+      'target',
+      'met',
+    ],
     [
       'awaited logMetric, metrics/s',
       fmt(awaited[0].figure),
@@ -134,15 +165,44 @@ export async function runTrackingBench(): Promise<Record<string, unknown>> {
       `≤ ${TARGET_BATCH_MS} (MLflow ${MLFLOW_BATCH_MS.join('–')})`,
       batchMs(batched[0].figure) <= TARGET_BATCH_MS ? 'yes' : 'NO',
     ],
-    ['fire-and-forget (AsyncLogger), metrics/s', fmt(logger[0].figure), fmt(logger[1].figure), (logger[0].figure / logger[1].figure).toFixed(2) + 'x', '', '', '', '', ''],
-    ['fire-and-forget (fluent), metrics/s', fmt(fluentAsync[0].figure), fmt(fluentAsync[1].figure), (fluentAsync[0].figure / fluentAsync[1].figure).toFixed(2) + 'x', '', '', '', '', ''],
+    [
+      'fire-and-forget (AsyncLogger), metrics/s',
+      fmt(logger[0].figure),
+      fmt(logger[1].figure),
+      (logger[0].figure / logger[1].figure).toFixed(2) + 'x',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      'fire-and-forget (fluent), metrics/s',
+      fmt(fluentAsync[0].figure),
+      fmt(fluentAsync[1].figure),
+      (fluentAsync[0].figure / fluentAsync[1].figure).toFixed(2) + 'x',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ],
   ]);
   console.log(
     `vs MLflow: awaited ${(awaited[0].figure / MLFLOW_AWAITED_METRICS_PER_SEC).toFixed(1)}x, batch ${(MLFLOW_BATCH_MS[0] / batchMs(batched[0].figure)).toFixed(1)}–${(MLFLOW_BATCH_MS[1] / batchMs(batched[0].figure)).toFixed(1)}x (through a worker; target ≥ 10x on both)`,
   );
   return {
-    awaitedMetricsPerSec: { worker: awaited[0].figure, inProcess: awaited[1].figure, p50Us: awaited[0].p50Us, rawCeiling: rawMetric.figure },
-    batchMs: { worker: batchMs(batched[0].figure), inProcess: batchMs(batched[1].figure), rawCeiling: batchMs(rawBatch.figure) },
+    awaitedMetricsPerSec: {
+      worker: awaited[0].figure,
+      inProcess: awaited[1].figure,
+      p50Us: awaited[0].p50Us,
+      rawCeiling: rawMetric.figure,
+    },
+    batchMs: {
+      worker: batchMs(batched[0].figure),
+      inProcess: batchMs(batched[1].figure),
+      rawCeiling: batchMs(rawBatch.figure),
+    },
     asyncLoggerMetricsPerSec: { worker: logger[0].figure, inProcess: logger[1].figure },
     fluentAsyncMetricsPerSec: { worker: fluentAsync[0].figure, inProcess: fluentAsync[1].figure },
   };

@@ -10,7 +10,13 @@ const PG_POOL_ENV = ['MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', 'MLFLOW_SQLALCHEMYSTORE
  * `env`: the host variables the built-in's worker may see, granted by name as a manifest grants them.
  * `limits`: the built-in's own manifest limits (an operator's policy still overrides them).
  */
-const builtin = (group: PluginEntry['group'], name: string, module: string, env: readonly string[] = [], limits: Partial<PluginLimits> = {}): PluginEntry => ({
+const builtin = (
+  group: PluginEntry['group'],
+  name: string,
+  module: string,
+  env: readonly string[] = [],
+  limits: Partial<PluginLimits> = {},
+): PluginEntry => ({
   group,
   name,
   packageName: 'flowhost (built-in)',
@@ -43,7 +49,13 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   builtin('artifact_repository', '', 'local-artifact-repository', [], ARTIFACT_STREAMS),
   builtin('artifact_repository', 'file', 'local-artifact-repository', [], ARTIFACT_STREAMS),
   // An MLflow tracking server's artifact proxy (`flowhost server`'s or MLflow's), with MLflow's credentials.
-  builtin('artifact_repository', 'mlflow-artifacts', 'mlflow-artifacts-repository', ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN'], ARTIFACT_STREAMS),
+  builtin(
+    'artifact_repository',
+    'mlflow-artifacts',
+    'mlflow-artifacts-repository',
+    ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN'],
+    ARTIFACT_STREAMS,
+  ),
   // MLflow's S3ArtifactRepository and the variables it reads (host/builtins/s3-artifact-repository.ts).
   builtin('artifact_repository', 's3', 's3-artifact-repository', S3_VARIABLES, ARTIFACT_STREAMS),
   // MLFLOW_REGISTRY_DIR: where a registry URI of '' puts its models, as in MLflow.
@@ -55,9 +67,24 @@ export const BUILTIN_PLUGINS: readonly PluginEntry[] = [
   builtin('model_registry_store', 'sqlite', 'sql-registry-store'),
   builtin('model_registry_store', 'postgresql', 'sql-registry-store', PG_POOL_ENV),
   // Run context providers, in MLflow's order (Default, Git, …, SystemEnvironment); plugins come after.
-  builtin('run_context_provider', 'default', 'default-context', ['MLFLOW_TRACKING_USERNAME', 'HOME', 'LOGNAME', 'USER', 'LNAME', 'USERNAME']),
+  builtin('run_context_provider', 'default', 'default-context', [
+    'MLFLOW_TRACKING_USERNAME',
+    'HOME',
+    'LOGNAME',
+    'USER',
+    'LNAME',
+    'USERNAME',
+  ]),
   builtin('run_context_provider', 'git', 'git-context'),
   builtin('run_context_provider', 'system-environment', 'system-environment-context', ['MLFLOW_RUN_CONTEXT']),
   // It starts commands: they need a PATH, a home and a locale, and flowhost's plugin path to log back through flowhost.
-  builtin('project_backend', 'local', 'local-backend', ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SHELL', 'FLOWHOST_PLUGIN_PATH']),
+  builtin('project_backend', 'local', 'local-backend', [
+    'PATH',
+    'HOME',
+    'LANG',
+    'LC_ALL',
+    'TMPDIR',
+    'SHELL',
+    'FLOWHOST_PLUGIN_PATH',
+  ]),
 ];

@@ -92,8 +92,13 @@ export interface DiscoveryOptions {
 
 export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult {
   const env = options.env ?? process.env;
-  const nodeModules = options.nodeModules ?? [...new Set([resolve('node_modules'), join(flowhostRoot(), 'node_modules')])];
-  const pluginDirs = [...(options.pluginDirs ?? []), ...(env.FLOWHOST_PLUGIN_PATH ?? '').split(delimiter).filter(Boolean)];
+  const nodeModules = options.nodeModules ?? [
+    ...new Set([resolve('node_modules'), join(flowhostRoot(), 'node_modules')]),
+  ];
+  const pluginDirs = [
+    ...(options.pluginDirs ?? []),
+    ...(env.FLOWHOST_PLUGIN_PATH ?? '').split(delimiter).filter(Boolean),
+  ];
 
   const packageDirs = new Set<string>();
   const problems: DiscoveryProblem[] = [];
@@ -107,11 +112,19 @@ export function discoverPlugins(options: DiscoveryOptions = {}): DiscoveryResult
   for (const folder of nodeModules) for (const dir of packagesIn(folder)) add(dir);
   for (const folder of pluginDirs) {
     if (!existsSync(folder)) {
-      problems.push({ packageName: '(plugin folder)', where: folder, reason: 'the configured plugin folder does not exist' });
+      problems.push({
+        packageName: '(plugin folder)',
+        where: folder,
+        reason: 'the configured plugin folder does not exist',
+      });
       continue;
     }
     if (!statSync(folder).isDirectory()) {
-      problems.push({ packageName: '(plugin folder)', where: folder, reason: 'the configured plugin folder is not a folder' });
+      problems.push({
+        packageName: '(plugin folder)',
+        where: folder,
+        reason: 'the configured plugin folder is not a folder',
+      });
       continue;
     }
     if (existsSync(join(folder, 'package.json'))) add(folder);
@@ -152,14 +165,24 @@ function safeReaddir(path: string): string[] {
 
 /** Reads one package; `null` when it is not a flowhost plugin at all. */
 /** Groups whose entry-point names are the URI schemes (or target names) they serve. */
-const SCHEME_GROUPS: ReadonlySet<string> = new Set<PluginGroup>(['tracking_store', 'artifact_repository', 'model_registry_store', 'deployments']);
+const SCHEME_GROUPS: ReadonlySet<string> = new Set<PluginGroup>([
+  'tracking_store',
+  'artifact_repository',
+  'model_registry_store',
+  'deployments',
+]);
 
 export function readPackage(dir: string): { entries: PluginEntry[]; problems: DiscoveryProblem[] } | null {
   let pkg: { name?: unknown; version?: unknown; flowhost?: unknown };
   try {
     pkg = JSON.parse(readRegularFileSync(join(dir, 'package.json'), MAX_PACKAGE_JSON_BYTES));
   } catch (error) {
-    return { entries: [], problems: [{ packageName: dir, where: dir, reason: `package.json could not be read: ${(error as Error).message}` }] };
+    return {
+      entries: [],
+      problems: [
+        { packageName: dir, where: dir, reason: `package.json could not be read: ${(error as Error).message}` },
+      ],
+    };
   }
   if (pkg.flowhost === undefined) return null;
   const packageName = typeof pkg.name === 'string' ? pkg.name : dir;
@@ -167,8 +190,16 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
   const problems: DiscoveryProblem[] = [];
   const problem = (reason: string) => problems.push({ packageName, where: dir, reason });
 
-  const field = pkg.flowhost as { entryPoints?: unknown; manifest?: { limits?: unknown; env?: unknown; capabilities?: unknown } };
-  if (typeof field !== 'object' || field === null || typeof field.entryPoints !== 'object' || field.entryPoints === null) {
+  const field = pkg.flowhost as {
+    entryPoints?: unknown;
+    manifest?: { limits?: unknown; env?: unknown; capabilities?: unknown };
+  };
+  if (
+    typeof field !== 'object' ||
+    field === null ||
+    typeof field.entryPoints !== 'object' ||
+    field.entryPoints === null
+  ) {
     problem('the "flowhost" field must be an object with "entryPoints": { group: { name: module } }');
     return { entries: [], problems };
   }
@@ -176,7 +207,8 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
   limitProblems.forEach(problem);
   const envKeys = field.manifest?.env;
   const env = Array.isArray(envKeys) && envKeys.every((k) => typeof k === 'string') ? (envKeys as string[]) : [];
-  if (envKeys !== undefined && env.length !== (envKeys as unknown[]).length) problem('manifest.env must be a list of environment variable names');
+  if (envKeys !== undefined && env.length !== (envKeys as unknown[]).length)
+    problem('manifest.env must be a list of environment variable names');
   const capabilities = parseCapabilities(field.manifest?.capabilities, problem);
   const allEnv = [...new Set([...env, ...capabilities.env])];
   const manifest: PluginManifest = { limits, env: allEnv, capabilities: { ...capabilities, env: allEnv } };
@@ -193,7 +225,9 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
     }
     for (const [name, module] of Object.entries(names)) {
       if (SCHEME_GROUPS.has(group) && !/^[a-z][a-z0-9+.-]*$/.test(name)) {
-        problem(`${group}.${name}: '${name}' can never be a URI scheme, so no URI would reach it: use lower-case letters, digits, '+', '-' or '.', starting with a letter (URI schemes are compared lower-cased, as Python's urlparse gives them)`);
+        problem(
+          `${group}.${name}: '${name}' can never be a URI scheme, so no URI would reach it: use lower-case letters, digits, '+', '-' or '.', starting with a letter (URI schemes are compared lower-cased, as Python's urlparse gives them)`,
+        );
         continue;
       }
       if (typeof module !== 'string') {
@@ -214,14 +248,24 @@ export function readPackage(dir: string): { entries: PluginEntry[]; problems: Di
         problem(`${group}.${name}: the module ${module} is not a regular file`);
         continue;
       }
-      entries.push({ group: group as PluginGroup, name, packageName, packageVersion, packageDir: dir, modulePath, manifest, builtin: false });
+      entries.push({
+        group: group as PluginGroup,
+        name,
+        packageName,
+        packageVersion,
+        packageDir: dir,
+        modulePath,
+        manifest,
+        builtin: false,
+      });
     }
   }
   return { entries, problems };
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HOST_PATTERN = /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:\d{1,5}|\*))?$/;
+const HOST_PATTERN =
+  /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:\d{1,5}|\*))?$/;
 const PLACEHOLDER = /^\$(storeRoot|packageDir)(\/.*)?$/;
 
 /** Reads `manifest.capabilities`; anything malformed is reported and left out (never granted by accident). */
@@ -247,12 +291,18 @@ function parseCapabilities(input: unknown, problem: (reason: string) => void): C
         else problem(`manifest.capabilities.env: ${JSON.stringify(item)} is not an environment variable name`);
       } else if (key === 'net') {
         if (typeof item === 'string' && HOST_PATTERN.test(item)) out.net.push(item.toLowerCase());
-        else problem(`manifest.capabilities.net: ${JSON.stringify(item)} is not a host ('host', 'host:port', 'host:*' or '*.domain')`);
+        else
+          problem(
+            `manifest.capabilities.net: ${JSON.stringify(item)} is not a host ('host', 'host:port', 'host:*' or '*.domain')`,
+          );
       } else {
-        const request = typeof item === 'string' ? { path: item, access: 'read' } : (item as { path?: unknown; access?: unknown });
+        const request =
+          typeof item === 'string' ? { path: item, access: 'read' } : (item as { path?: unknown; access?: unknown });
         const { path, access } = request ?? {};
         if (typeof path !== 'string' || !(path.startsWith('/') || PLACEHOLDER.test(path)) || path.includes('\0')) {
-          problem(`manifest.capabilities.fs: ${JSON.stringify(item)} must name an absolute path, $storeRoot or $packageDir`);
+          problem(
+            `manifest.capabilities.fs: ${JSON.stringify(item)} must name an absolute path, $storeRoot or $packageDir`,
+          );
         } else if (access !== 'read' && access !== 'write') {
           problem(`manifest.capabilities.fs: the access of ${path} must be "read" or "write"`);
         } else out.fs.push({ path, access });

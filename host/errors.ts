@@ -48,12 +48,24 @@ export const failures = {
       details,
     ),
   timedOut: (plugin: string, method: string, deadlineMs: number) =>
-    new PluginFailure('timed-out', plugin, `${method} did not answer within ${deadlineMs} ms; the worker was stopped and will be replaced`, 'DEADLINE_EXCEEDED', {
-      method,
-      deadlineMs,
-    }),
+    new PluginFailure(
+      'timed-out',
+      plugin,
+      `${method} did not answer within ${deadlineMs} ms; the worker was stopped and will be replaced`,
+      'DEADLINE_EXCEEDED',
+      {
+        method,
+        deadlineMs,
+      },
+    ),
   abandoned: (plugin: string, method: string, why: string) =>
-    new PluginFailure('crashed', plugin, `${method} was in flight on a worker that was stopped (${why})`, 'INTERNAL_ERROR', { method }),
+    new PluginFailure(
+      'crashed',
+      plugin,
+      `${method} was in flight on a worker that was stopped (${why})`,
+      'INTERNAL_ERROR',
+      { method },
+    ),
   unavailable: (plugin: string, lastError: string, retryAt: number | null) =>
     new PluginFailure(
       'unavailable',
@@ -62,12 +74,26 @@ export const failures = {
       'TEMPORARILY_UNAVAILABLE',
       { lastError, retryAt },
     ),
-  startupFailed: (plugin: string, reason: string) => new PluginFailure('startup-failed', plugin, `failed to start: ${reason}`, 'INTERNAL_ERROR', { reason }),
-  protocolViolation: (plugin: string, what: string) => new PluginFailure('protocol-violation', plugin, `protocol violation: ${what}`, 'INTERNAL_ERROR'),
+  startupFailed: (plugin: string, reason: string) =>
+    new PluginFailure('startup-failed', plugin, `failed to start: ${reason}`, 'INTERNAL_ERROR', { reason }),
+  protocolViolation: (plugin: string, what: string) =>
+    new PluginFailure('protocol-violation', plugin, `protocol violation: ${what}`, 'INTERNAL_ERROR'),
   overloaded: (plugin: string, queued: number) =>
-    new PluginFailure('overloaded', plugin, `overloaded: ${queued} calls already queued; retry later or raise the queue limit`, 'RESOURCE_EXHAUSTED', { queued }),
+    new PluginFailure(
+      'overloaded',
+      plugin,
+      `overloaded: ${queued} calls already queued; retry later or raise the queue limit`,
+      'RESOURCE_EXHAUSTED',
+      { queued },
+    ),
   closed: (plugin: string) => new PluginFailure('closed', plugin, 'the plugin host was closed', 'CANCELLED'),
   /** A tenant quota (policy.ts) refused the call or the worker it needed. */
   quotaExceeded: (plugin: string, tenant: string, what: string, limit: number) =>
-    new PluginFailure('overloaded', plugin, `tenant ${tenant} already has ${limit} ${what}, its quota; retry later or raise the tenant's quota`, 'RESOURCE_EXHAUSTED', { tenant, what, limit }),
+    new PluginFailure(
+      'overloaded',
+      plugin,
+      `tenant ${tenant} already has ${limit} ${what}, its quota; retry later or raise the tenant's quota`,
+      'RESOURCE_EXHAUSTED',
+      { tenant, what, limit },
+    ),
 };

@@ -4,9 +4,26 @@
  * tenant). `close()` drains and stops every worker it started.
  */
 import { pathToFileURL } from 'node:url';
-import { bindInProcess, type Implementation, isPluginDefinition, kindOf, type KindShape, MlflowError, modelRegistryStore, type PluginGroup, type Remote, type RemoteModelRegistryStore, type RemoteTrackingStore, trackingStore } from '@flowhost/sdk';
+import {
+  bindInProcess,
+  type Implementation,
+  isPluginDefinition,
+  kindOf,
+  type KindShape,
+  MlflowError,
+  modelRegistryStore,
+  type PluginGroup,
+  type Remote,
+  type RemoteModelRegistryStore,
+  type RemoteTrackingStore,
+  trackingStore,
+} from '@flowhost/sdk';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import { openArtifactRepository, type ArtifactRepositoryClient, type ArtifactRepositoryOptions } from './client/artifacts.js';
+import {
+  openArtifactRepository,
+  type ArtifactRepositoryClient,
+  type ArtifactRepositoryOptions,
+} from './client/artifacts.js';
 import { isRestUri, restRegistryStore, restTrackingStore } from './client/rest-store.js';
 import { discoverPlugins, type DiscoveryOptions, type PluginEntry } from './discovery.js';
 import type { PluginLimits } from './limits.js';
@@ -16,7 +33,14 @@ import { prometheusText, type InstanceStats } from './stats.js';
 import { PluginInstance, type CallOptions, type InstanceOptions } from './supervisor.js';
 import { failures } from './errors.js';
 import { startSandboxThread, type IsolateFactory } from './isolate.js';
-import { resolvePolicy, quotaOf, type HostPolicy, type IsolationLevel, type PolicyRule, type ResolvedPolicy } from './policy.js';
+import {
+  resolvePolicy,
+  quotaOf,
+  type HostPolicy,
+  type IsolationLevel,
+  type PolicyRule,
+  type ResolvedPolicy,
+} from './policy.js';
 import { processIsolate } from './process-isolate.js';
 import { TenantLedger } from './quota.js';
 import { sandboxSource } from './sandbox-bundle.js';
@@ -70,7 +94,10 @@ export class Flowhost {
   }
 
   /** The tracking store serving `storeUri`, chosen by its scheme (MLflow's `TrackingStoreRegistry`). */
-  trackingStore(storeUri: string, options: RemoteOptions & { artifactUri?: string | null } = {}): Promise<RemoteTrackingStore> {
+  trackingStore(
+    storeUri: string,
+    options: RemoteOptions & { artifactUri?: string | null } = {},
+  ): Promise<RemoteTrackingStore> {
     // An MLflow server: MLflow's RestStore, in this process (the server is the boundary).
     if (isRestUri(storeUri)) return Promise.resolve(restTrackingStore(storeUri, { env: this.#options.env }));
     const entry = this.registry.storeFor('tracking_store', storeUri);
@@ -82,7 +109,10 @@ export class Flowhost {
    * `ModelRegistryStoreRegistry`); `trackingUri` is handed to its builder, as MLflow does.
    * Asynchronous throughout, so an unsupported scheme rejects rather than throws.
    */
-  async registryStore(storeUri: string, options: RemoteOptions & { trackingUri?: string | null } = {}): Promise<RemoteModelRegistryStore> {
+  async registryStore(
+    storeUri: string,
+    options: RemoteOptions & { trackingUri?: string | null } = {},
+  ): Promise<RemoteModelRegistryStore> {
     if (isRestUri(storeUri)) return restRegistryStore(storeUri, { env: this.#options.env });
     const entry = this.registry.storeFor('model_registry_store', storeUri);
     return this.remote(modelRegistryStore, entry, { storeUri, trackingUri: options.trackingUri ?? null }, options);
@@ -97,25 +127,43 @@ export class Flowhost {
   }
 
   /** A typed remote for `entry`, built with `context`; one plugin instance per (plugin, context, tenant). */
-  async remote<K extends KindShape>(kind: K, entry: PluginEntry, context: unknown, options: RemoteOptions = {}): Promise<Remote<K>> {
+  async remote<K extends KindShape>(
+    kind: K,
+    entry: PluginEntry,
+    context: unknown,
+    options: RemoteOptions = {},
+  ): Promise<Remote<K>> {
     const target = await this.#instanceFor(kind, entry, context, options.tenant ?? 'default');
-    return 'inProcess' in target ? (target.inProcess as Promise<Remote<K>>) : remoteOf(kind, target.instance, { timeoutMs: options.timeoutMs });
+    return 'inProcess' in target
+      ? (target.inProcess as Promise<Remote<K>>)
+      : remoteOf(kind, target.instance, { timeoutMs: options.timeoutMs });
   }
 
   /**
    * Starts the instance for (`entry`, `context`, tenant) now and waits for its handshake, instead
    * of on its first call (`flowhost status`, or a platform warming a tenant's plugins).
    */
-  async warmUp(kind: KindShape, entry: PluginEntry, context: unknown, options: { tenant?: string } = {}): Promise<void> {
+  async warmUp(
+    kind: KindShape,
+    entry: PluginEntry,
+    context: unknown,
+    options: { tenant?: string } = {},
+  ): Promise<void> {
     const target = await this.#instanceFor(kind, entry, context, options.tenant ?? 'default');
     if ('instance' in target) await target.instance.whenReady();
     else await target.inProcess;
   }
 
   /** The one instance per (plugin, context, tenant), made on first use; or the in-process binding. */
-  async #instanceFor(kind: KindShape, entry: PluginEntry, context: unknown, tenant: string): Promise<{ instance: PluginInstance } | { inProcess: Promise<unknown> }> {
+  async #instanceFor(
+    kind: KindShape,
+    entry: PluginEntry,
+    context: unknown,
+    tenant: string,
+  ): Promise<{ instance: PluginInstance } | { inProcess: Promise<unknown> }> {
     if (this.#closed) throw new MlflowError('this flowhost was closed', 'CANCELLED');
-    if (entry.group !== kind.group) throw new TypeError(`${entry.packageName} provides ${entry.group}, not ${kind.group}`);
+    if (entry.group !== kind.group)
+      throw new TypeError(`${entry.packageName} provides ${entry.group}, not ${kind.group}`);
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
     const policy = this.#resolve(entry, tenant, checkedContext);
     const key = JSON.stringify([entry.group, entry.name, entry.modulePath, checkedContext, tenant]);
@@ -144,7 +192,14 @@ export class Flowhost {
   entry(group: PluginGroup, name: string): PluginEntry {
     const entry = this.registry.find(group, name);
     if (!entry) {
-      throw MlflowError.resourceDoesNotExist(`No ${group} plugin named '${name}' is installed. Installed: ${this.registry.names(group).map((n) => `'${n}'`).join(', ') || 'none'}.`);
+      throw MlflowError.resourceDoesNotExist(
+        `No ${group} plugin named '${name}' is installed. Installed: ${
+          this.registry
+            .names(group)
+            .map((n) => `'${n}'`)
+            .join(', ') || 'none'
+        }.`,
+      );
     }
     return entry;
   }
@@ -155,7 +210,8 @@ export class Flowhost {
     const checkedContext = kind.context.parse(context, `${kind.group} context`);
     const resolved = this.#resolve(entry, 'doctor', checkedContext);
     // An in-process plugin is still probed in a worker: the point is to see it load and answer.
-    const policy: ResolvedPolicy = resolved.isolation === 'in-process' ? { ...resolved, isolation: 'worker' } : resolved;
+    const policy: ResolvedPolicy =
+      resolved.isolation === 'in-process' ? { ...resolved, isolation: 'worker' } : resolved;
     const instance = new PluginInstance(await this.#instanceOptions(kind, entry, checkedContext, 'doctor', policy));
     try {
       return await instance.warmUp();
@@ -166,14 +222,18 @@ export class Flowhost {
 
   /** Clears the crash budget and unavailable mark of every instance of `group`/`name`. */
   reset(group: PluginGroup, name: string): void {
-    for (const instance of this.#instances.values()) if (instance.entry.group === group && instance.entry.name === name) instance.reset();
+    for (const instance of this.#instances.values())
+      if (instance.entry.group === group && instance.entry.name === name) instance.reset();
   }
 
   /**
    * What the policy decides for `entry` and `tenant`: level, limits and grants (without an
    * instance's context, `$storeRoot` grants show as refused).
    */
-  policyFor(entry: PluginEntry, tenant = 'default'): { isolation: IsolationLevel; limits: PluginLimits; capabilities: ResolvedPolicy['capabilities'] } {
+  policyFor(
+    entry: PluginEntry,
+    tenant = 'default',
+  ): { isolation: IsolationLevel; limits: PluginLimits; capabilities: ResolvedPolicy['capabilities'] } {
     const { isolation, limits, capabilities } = this.#resolve(entry, tenant, null);
     return { isolation, limits, capabilities };
   }
@@ -183,12 +243,21 @@ export class Flowhost {
   }
 
   /** Everything a plugin instance is built from, the isolate and (for a Compartment) the bundle included. */
-  async #instanceOptions(kind: KindShape, entry: PluginEntry, context: unknown, tenant: string, policy: ResolvedPolicy): Promise<InstanceOptions> {
+  async #instanceOptions(
+    kind: KindShape,
+    entry: PluginEntry,
+    context: unknown,
+    tenant: string,
+    policy: ResolvedPolicy,
+  ): Promise<InstanceOptions> {
     const ledger = this.#ledger(tenant, policy.limits);
     let bundled: string | undefined;
     if (policy.isolation === 'sandbox' || policy.isolation === 'process') {
       try {
-        bundled = await sandboxSource(entry, { timeoutMs: policy.limits.startupTimeoutMs, signal: this.#closing.signal });
+        bundled = await sandboxSource(entry, {
+          timeoutMs: policy.limits.startupTimeoutMs,
+          signal: this.#closing.signal,
+        });
       } catch (error) {
         throw failures.startupFailed(pluginLabel(entry, tenant), (error as Error).message);
       }
@@ -196,7 +265,8 @@ export class Flowhost {
     const env: Record<string, string> = {};
     // A worker-level plugin reads its granted variables from `process.env`; a Compartment has no
     // `process`, and its capabilities carry them instead.
-    if (policy.isolation === 'worker' || policy.isolation === 'subprocess') for (const [name, value] of Object.entries(policy.capabilities.env)) if (value !== null) env[name] = value;
+    if (policy.isolation === 'worker' || policy.isolation === 'subprocess')
+      for (const [name, value] of Object.entries(policy.capabilities.env)) if (value !== null) env[name] = value;
     return {
       entry,
       kind,
@@ -234,12 +304,17 @@ export class Flowhost {
    * Every instance's statistics with its isolation level and its latency histogram as
    * [upper bound µs, calls in the bucket] over `boundsUs` (the web UI's plugin health page).
    */
-  async instanceStatus(boundsUs: readonly number[]): Promise<(InstanceStats & { isolation: string; histogram: [number, number][] })[]> {
+  async instanceStatus(
+    boundsUs: readonly number[],
+  ): Promise<(InstanceStats & { isolation: string; histogram: [number, number][] })[]> {
     const instances = [...this.#instances.values()];
     const stats = await Promise.all(instances.map((instance) => instance.stats()));
     return stats.map((s, i) => {
       const cumulative = instances[i].histogram.cumulative(boundsUs);
-      const histogram = boundsUs.map((bound, b): [number, number] => [bound, cumulative[b] - (b === 0 ? 0 : cumulative[b - 1])]);
+      const histogram = boundsUs.map((bound, b): [number, number] => [
+        bound,
+        cumulative[b] - (b === 0 ? 0 : cumulative[b - 1]),
+      ]);
       return { ...s, isolation: this.#isolationOf.get(instances[i]) ?? 'unknown', histogram };
     });
   }
@@ -289,7 +364,8 @@ function isolateOf(policy: ResolvedPolicy): IsolateFactory | undefined {
 
 async function loadInProcess<K extends KindShape>(kind: K, entry: PluginEntry, context: unknown): Promise<Remote<K>> {
   const module = (await import(pathToFileURL(entry.modulePath).href)) as { default?: unknown };
-  if (!isPluginDefinition(module.default)) throw new MlflowError(`${entry.modulePath} has no default export made by a define* function`, 'INTERNAL_ERROR');
+  if (!isPluginDefinition(module.default))
+    throw new MlflowError(`${entry.modulePath} has no default export made by a define* function`, 'INTERNAL_ERROR');
   const implementation = await module.default.create(context as never);
   return bindInProcess(kind, implementation as Implementation<K>);
 }

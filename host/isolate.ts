@@ -62,7 +62,8 @@ export type IsolateFactory = (start: WorkerStartData, options: IsolateOptions) =
 export const startWorkerThread: IsolateFactory = (start, options) => startThread(bootstrapPath(), start, options);
 
 /** The `sandbox` level: the same thread, whose bootstrap locks the realm down and evaluates the plugin in a Compartment. */
-export const startSandboxThread: IsolateFactory = (start, options) => startThread(sandboxBootstrapPath(), start, options);
+export const startSandboxThread: IsolateFactory = (start, options) =>
+  startThread(sandboxBootstrapPath(), start, options);
 
 function startThread(entry: string, start: WorkerStartData, { env, limits }: IsolateOptions): Isolate {
   const worker = new Worker(entry, {

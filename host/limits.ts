@@ -127,10 +127,13 @@ export function parseLimits(input: unknown, where: string): { limits: Partial<Pl
   const limits: Partial<Record<keyof PluginLimits, number>> = {};
   const problems: string[] = [];
   if (input === undefined || input === null) return { limits, problems };
-  if (typeof input !== 'object' || Array.isArray(input)) return { limits, problems: [`${where}: limits must be an object`] };
+  if (typeof input !== 'object' || Array.isArray(input))
+    return { limits, problems: [`${where}: limits must be an object`] };
   for (const [key, value] of Object.entries(input)) {
-    if (!LIMIT_KEYS.includes(key as keyof PluginLimits)) problems.push(`${where}: unknown limit '${key}' (known: ${LIMIT_KEYS.join(', ')})`);
-    else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push(`${where}: limit '${key}' must be a positive number, got ${JSON.stringify(value)}`);
+    if (!LIMIT_KEYS.includes(key as keyof PluginLimits))
+      problems.push(`${where}: unknown limit '${key}' (known: ${LIMIT_KEYS.join(', ')})`);
+    else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      problems.push(`${where}: limit '${key}' must be a positive number, got ${JSON.stringify(value)}`);
     else limits[key as keyof PluginLimits] = value;
   }
   return { limits, problems };
@@ -146,5 +149,8 @@ export function resolveLimits(...layers: (Partial<PluginLimits> | undefined)[]):
  * (wire/frames.ts), so nothing larger is ever legitimate, whatever `maxFrameBytes` says.
  */
 export function frameCap(limits: Pick<PluginLimits, 'maxFrameBytes' | 'maxResultBytes'>): number {
-  return Math.min(limits.maxFrameBytes, Math.max(2 * MAX_FRAME_BYTES, Math.min(limits.maxResultBytes, MAX_MESSAGE_BYTES)));
+  return Math.min(
+    limits.maxFrameBytes,
+    Math.max(2 * MAX_FRAME_BYTES, Math.min(limits.maxResultBytes, MAX_MESSAGE_BYTES)),
+  );
 }

@@ -17,7 +17,13 @@ export class PackageFileError extends Error {
   override readonly name = 'PackageFileError';
 }
 
-function whatIs(info: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+function whatIs(info: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+  isDirectory(): boolean;
+}): string {
   if (info.isFIFO()) return 'a named pipe';
   if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
   if (info.isSocket()) return 'a socket';
@@ -27,20 +33,35 @@ function whatIs(info: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlock
 
 function openError(path: string, error: unknown): PackageFileError {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP') return new PackageFileError(`${path} is a symbolic link; a plugin package's files are read only as regular files, never through a link`);
+  if (code === 'ELOOP')
+    return new PackageFileError(
+      `${path} is a symbolic link; a plugin package's files are read only as regular files, never through a link`,
+    );
   return new PackageFileError(`${path} cannot be read: ${code ?? (error as Error).message}`);
 }
 
 /** Checks what an open file is: a regular file of at most `maxBytes`, with one link when `singleLink`. */
-function checkOpened(path: string, info: { size: number; nlink: number; isFile(): boolean } & Parameters<typeof whatIs>[0], maxBytes: number, singleLink: boolean): void {
-  if (!info.isFile()) throw new PackageFileError(`${path} is ${whatIs(info)}; only regular files are read from a plugin package`);
+function checkOpened(
+  path: string,
+  info: { size: number; nlink: number; isFile(): boolean } & Parameters<typeof whatIs>[0],
+  maxBytes: number,
+  singleLink: boolean,
+): void {
+  if (!info.isFile())
+    throw new PackageFileError(`${path} is ${whatIs(info)}; only regular files are read from a plugin package`);
   if (singleLink && info.nlink > 1) {
-    throw new PackageFileError(`${path} has ${info.nlink} hard links; a hard link may bring any file into a package, so linked files are refused (install the plugin as copies, e.g. pnpm's package-import-method=copy)`);
+    throw new PackageFileError(
+      `${path} has ${info.nlink} hard links; a hard link may bring any file into a package, so linked files are refused (install the plugin as copies, e.g. pnpm's package-import-method=copy)`,
+    );
   }
-  if (info.size > maxBytes) throw new PackageFileError(`${path} holds ${info.size} bytes, over the ${maxBytes}-byte limit of one package file`);
+  if (info.size > maxBytes)
+    throw new PackageFileError(`${path} holds ${info.size} bytes, over the ${maxBytes}-byte limit of one package file`);
 }
 
-const grew = (path: string) => new PackageFileError(`${path} grew while it was read; a plugin package's files must not change while the host reads them`);
+const grew = (path: string) =>
+  new PackageFileError(
+    `${path} grew while it was read; a plugin package's files must not change while the host reads them`,
+  );
 
 /** `path`'s text, synchronously (discovery runs in the Flowhost constructor): a regular file of at most `maxBytes`. */
 export function readRegularFileSync(path: string, maxBytes: number): string {
@@ -93,7 +114,8 @@ export async function readPackageFile(path: string, root: string, maxBytes: numb
     } catch {
       where = path; // no procfs: the caller's real-path check stands alone
     }
-    if (!inside(where, root)) throw new PackageFileError(`${path} leads to ${where}, outside the plugin's package ${root}`);
+    if (!inside(where, root))
+      throw new PackageFileError(`${path} leads to ${where}, outside the plugin's package ${root}`);
     const info = await handle.stat();
     checkOpened(path, info, maxBytes, true);
     const buffer = Buffer.alloc(info.size + 1);

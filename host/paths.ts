@@ -35,5 +35,6 @@ let version: string | undefined;
 
 /** flowhost's version, read once from its package.json: the one place it is written. */
 export function flowhostVersion(): string {
-  return (version ??= (JSON.parse(readFileSync(join(flowhostRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+  return (version ??= (JSON.parse(readFileSync(join(flowhostRoot(), 'package.json'), 'utf8')) as { version: string })
+    .version);
 }

@@ -125,9 +125,12 @@ export function trustOf(policy: HostPolicy | undefined): 'untrusted' | 'trusted'
 
 function layers(policy: HostPolicy | undefined, entry: PluginEntry, tenant: string): PolicyRule[] {
   if (!policy) return [];
-  const own = (rules: Readonly<Record<string, PolicyRule>> | undefined) => (rules && Object.hasOwn(rules, entry.packageName) ? rules[entry.packageName] : undefined);
+  const own = (rules: Readonly<Record<string, PolicyRule>> | undefined) =>
+    rules && Object.hasOwn(rules, entry.packageName) ? rules[entry.packageName] : undefined;
   const tenantRule = policy.tenants && Object.hasOwn(policy.tenants, tenant) ? policy.tenants[tenant] : undefined;
-  return [policy, own(policy.plugins), tenantRule, own(tenantRule?.plugins)].filter((rule): rule is PolicyRule => rule !== undefined);
+  return [policy, own(policy.plugins), tenantRule, own(tenantRule?.plugins)].filter(
+    (rule): rule is PolicyRule => rule !== undefined,
+  );
 }
 
 /** The most specific layer's value of `pick`, if any layer sets it. */
@@ -144,10 +147,31 @@ function mostSpecific<T>(rules: readonly PolicyRule[], pick: (rule: PolicyRule) 
  * nothing else: it cannot raise its own heap, deadline or result size, nor loosen its crash budget.
  */
 const TIGHTENED_BY_LOWERING = new Set<keyof PluginLimits>([
-  'callTimeoutMs', 'startupTimeoutMs', 'maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb', 'maxResultBytes', 'maxFrameBytes',
-  'maxCrashes', 'maxQueuedCalls', 'minWorkers', 'maxWorkers', 'maxCallsPerWorker', 'maxHeapMb', 'streamChunkBytes', 'streamWindow',
-  'streamIdleTimeoutMs', 'maxStreamBytesPerTenant', 'maxFileBytes', 'maxFetchBytes', 'fetchTimeoutMs', 'maxLogBytes', 'maxDataMb',
-  'maxResultElements', 'maxResultDepth', 'controlTimeoutMs',
+  'callTimeoutMs',
+  'startupTimeoutMs',
+  'maxOldGenerationSizeMb',
+  'maxYoungGenerationSizeMb',
+  'stackSizeMb',
+  'maxResultBytes',
+  'maxFrameBytes',
+  'maxCrashes',
+  'maxQueuedCalls',
+  'minWorkers',
+  'maxWorkers',
+  'maxCallsPerWorker',
+  'maxHeapMb',
+  'streamChunkBytes',
+  'streamWindow',
+  'streamIdleTimeoutMs',
+  'maxStreamBytesPerTenant',
+  'maxFileBytes',
+  'maxFetchBytes',
+  'fetchTimeoutMs',
+  'maxLogBytes',
+  'maxDataMb',
+  'maxResultElements',
+  'maxResultDepth',
+  'controlTimeoutMs',
 ]);
 
 function manifestLimits(requested: Partial<PluginLimits>, trusted: boolean, base: PluginLimits): Partial<PluginLimits> {
@@ -163,7 +187,13 @@ function manifestLimits(requested: Partial<PluginLimits>, trusted: boolean, base
  * Resolves the policy for one plugin instance. `context` is what the plugin's factory receives (its
  * URI gives `$storeRoot`); `hostEnv` is where granted environment variables are read.
  */
-export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry, tenant: string, context: unknown, hostEnv: NodeJS.ProcessEnv): ResolvedPolicy {
+export function resolvePolicy(
+  policy: HostPolicy | undefined,
+  entry: PluginEntry,
+  tenant: string,
+  context: unknown,
+  hostEnv: NodeJS.ProcessEnv,
+): ResolvedPolicy {
   const rules = layers(policy, entry, tenant);
   const trusted = entry.builtin || trustOf(policy) === 'trusted';
   const chosen = mostSpecific(rules, (rule) => rule.isolation);
@@ -172,7 +202,9 @@ export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry
   else isolation = chosen ?? (trusted ? 'subprocess' : 'sandbox');
 
   // Operator limits first, so an untrusted manifest is measured against what it would otherwise get.
-  const operator = rules.map((rule) => rule.limits).filter((limits): limits is Partial<PluginLimits> => limits !== undefined);
+  const operator = rules
+    .map((rule) => rule.limits)
+    .filter((limits): limits is Partial<PluginLimits> => limits !== undefined);
   const base = resolveLimits(...operator);
   const limits = resolveLimits(manifestLimits(entry.manifest.limits, trusted, base), ...operator);
 
@@ -182,7 +214,13 @@ export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry
 
   const requests = entry.manifest.capabilities ?? { fs: [], net: [], env: entry.manifest.env };
   const storeRoots = mostSpecific(rules, (rule) => rule.storeRoots);
-  const fs = grantFs(requests.fs, grantOf('fs'), entry, context, storeRoots === undefined && !trusted ? [] : storeRoots);
+  const fs = grantFs(
+    requests.fs,
+    grantOf('fs'),
+    entry,
+    context,
+    storeRoots === undefined && !trusted ? [] : storeRoots,
+  );
   const net = grantList(requests.net, grantOf('net'));
   const envNames = grantList(requests.env, grantOf('env'));
   const env: Record<string, string | null> = {};
@@ -196,7 +234,12 @@ export function resolvePolicy(policy: HostPolicy | undefined, entry: PluginEntry
       net: net.granted,
       env,
       refused: { fs: fs.refused, net: net.refused, env: envNames.refused },
-      limits: { maxFileBytes: limits.maxFileBytes, maxFetchBytes: limits.maxFetchBytes, fetchTimeoutMs: limits.fetchTimeoutMs, maxLogBytes: limits.maxLogBytes },
+      limits: {
+        maxFileBytes: limits.maxFileBytes,
+        maxFetchBytes: limits.maxFetchBytes,
+        fetchTimeoutMs: limits.fetchTimeoutMs,
+        maxLogBytes: limits.maxLogBytes,
+      },
     },
     processUser: mostSpecific(rules, (rule) => rule.processUser) ?? DEFAULT_PROCESS_USER,
   };
@@ -208,7 +251,10 @@ export function quotaOf(policy: HostPolicy | undefined, tenant: string): Partial
   return { ...DEFAULT_QUOTA, ...policy?.quota, ...own };
 }
 
-function grantList(requested: readonly string[], rule: boolean | readonly string[] | undefined): { granted: string[]; refused: string[] } {
+function grantList(
+  requested: readonly string[],
+  rule: boolean | readonly string[] | undefined,
+): { granted: string[]; refused: string[] } {
   const allowed = (item: string) => rule === true || (Array.isArray(rule) && rule.includes(item));
   return { granted: requested.filter(allowed), refused: requested.filter((item) => !allowed(item)) };
 }
@@ -244,11 +290,15 @@ function grantFs(
       refused.push(label);
       continue;
     }
-    if (path.includes('\0')) throw MlflowError.invalidParameterValue(`The URI of this ${entry.group} instance decodes to a path with a NUL byte; remove the %00.`);
+    if (path.includes('\0'))
+      throw MlflowError.invalidParameterValue(
+        `The URI of this ${entry.group} instance decodes to a path with a NUL byte; remove the %00.`,
+      );
     const root = realPathOf(path);
     if (fromStore && storeRoots !== undefined) {
       const allowed = storeRoots.map((folder) => {
-        if (typeof folder !== 'string' || !isAbsolute(folder)) throw new TypeError(`policy.storeRoots: ${JSON.stringify(folder)} is not an absolute path`);
+        if (typeof folder !== 'string' || !isAbsolute(folder))
+          throw new TypeError(`policy.storeRoots: ${JSON.stringify(folder)} is not an absolute path`);
         return realPathOf(folder);
       });
       if (!allowed.some((folder) => within(root, folder))) {
@@ -277,10 +327,13 @@ function within(path: string, folder: string): boolean {
  * taken as written. `null` when a placeholder has nothing to stand for.
  */
 function placeholderPath(path: string, entry: PluginEntry, context: unknown): string | null {
-  if (path === '$packageDir' || path.startsWith('$packageDir/')) return join(entry.packageDir, path.slice('$packageDir'.length));
+  if (path === '$packageDir' || path.startsWith('$packageDir/'))
+    return join(entry.packageDir, path.slice('$packageDir'.length));
   if (path === '$storeRoot' || path.startsWith('$storeRoot/')) {
     const fields = (typeof context === 'object' && context !== null ? context : {}) as Record<string, unknown>;
-    const uri = [fields.storeUri, fields.artifactUri, fields.targetUri].find((value): value is string => typeof value === 'string' && value.length > 0);
+    const uri = [fields.storeUri, fields.artifactUri, fields.targetUri].find(
+      (value): value is string => typeof value === 'string' && value.length > 0,
+    );
     if (uri === undefined) return null;
     let root = uriPath(uri);
     try {

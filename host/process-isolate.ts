@@ -58,7 +58,8 @@ export interface ProcessIsolateOptions {
 }
 
 /** util-linux's prlimit, found once; without it the level cannot start (it fails closed). */
-const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin/prlimit'].find((path) => existsSync(path)) ?? null;
+const PRLIMIT =
+  ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin/prlimit'].find((path) => existsSync(path)) ?? null;
 
 /**
  * The command that runs `command` under RLIMIT_DATA = `bytes` and without core dumps (a plugin that
@@ -68,7 +69,8 @@ const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit', '/usr/sbin/prlimit', '/sbin
  */
 function withDataLimit(bytes: number, command: string[]): [string, string[]] {
   if (PRLIMIT) return [PRLIMIT, [`--data=${bytes}:${bytes}`, '--core=0:0', '--', ...command]];
-  if (existsSync('/bin/sh')) return ['/bin/sh', ['-c', `ulimit -d ${Math.floor(bytes / 1024)} && ulimit -c 0 && exec "$@"`, 'sh', ...command]];
+  if (existsSync('/bin/sh'))
+    return ['/bin/sh', ['-c', `ulimit -d ${Math.floor(bytes / 1024)} && ulimit -c 0 && exec "$@"`, 'sh', ...command]];
   return [command[0], command.slice(1)];
 }
 
@@ -98,7 +100,10 @@ class ChildIsolate extends EventEmitter implements Isolate {
   readonly #child: ChildProcess;
   readonly #channel: Socket;
   /** The byte streams of this child's calls, as channels on the pipe. */
-  readonly #streams = new PipePortHub((header, body) => this.#sendStreamMessage(header, body), () => this.#applyRef());
+  readonly #streams = new PipePortHub(
+    (header, body) => this.#sendStreamMessage(header, body),
+    () => this.#applyRef(),
+  );
   #wantsRef = true;
   #refed = true;
   readonly #exited: Promise<void>;
@@ -111,7 +116,8 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
   constructor(start: WorkerStartData, { env, limits }: IsolateOptions, options: ProcessIsolateOptions) {
     super();
-    const entry = options.entry ?? (options.level === 'subprocess' ? subprocessBootstrapPath() : processBootstrapPath());
+    const entry =
+      options.entry ?? (options.level === 'subprocess' ? subprocessBootstrapPath() : processBootstrapPath());
     const dataBytes = limits.maxDataMb * 1024 * 1024;
     const heapCap = `--max-old-space-size=${limits.maxOldGenerationSizeMb}`;
     this.#group = options.level === 'subprocess';
@@ -124,26 +130,33 @@ class ChildIsolate extends EventEmitter implements Isolate {
       // timeout with no duration makes the group alone, and passes the child's exit status or
       // signal on as its own.
       const group = TIMEOUT ? [TIMEOUT, '0'] : [];
-      this.#child = spawn(...withDataLimit(dataBytes, [...group, process.execPath, heapCap, entry, '--import-plugin']), {
-        env: { ...env },
-        // The host's working folder, as a worker thread shares it: a plugin given a relative path
-        // (`file-plugin:mlruns`, an empty path meaning ./mlruns) resolves it where the user is.
-        cwd: process.cwd(),
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        detached: TIMEOUT === null,
-      });
+      this.#child = spawn(
+        ...withDataLimit(dataBytes, [...group, process.execPath, heapCap, entry, '--import-plugin']),
+        {
+          env: { ...env },
+          // The host's working folder, as a worker thread shares it: a plugin given a relative path
+          // (`file-plugin:mlruns`, an empty path meaning ./mlruns) resolves it where the user is.
+          cwd: process.cwd(),
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+          detached: TIMEOUT === null,
+        },
+      );
     } else {
       const nodeArgs = [...permissionFlags(entry, start), heapCap, '--no-addons', '--no-warnings', entry];
       const asRoot = process.getuid?.() === 0;
       const user = options.user ?? DEFAULT_PROCESS_USER;
       // Without prlimit the child would run without its data limit: spawning a name that does not exist
       // fails the start with ENOENT, which is reported, rather than running the child unlimited.
-      this.#child = spawn(PRLIMIT ?? 'prlimit (util-linux, not found)', [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs], {
-        env: {},
-        cwd: '/',
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
-      });
+      this.#child = spawn(
+        PRLIMIT ?? 'prlimit (util-linux, not found)',
+        [`--data=${dataBytes}:${dataBytes}`, '--', process.execPath, ...nodeArgs],
+        {
+          env: {},
+          cwd: '/',
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+          ...(asRoot ? { uid: user.uid, gid: user.gid } : {}),
+        },
+      );
     }
     this.stdout = this.#child.stdout!;
     this.stderr = this.#child.stderr!;
@@ -182,7 +195,11 @@ class ChildIsolate extends EventEmitter implements Isolate {
       this.#finished = true;
       this.#streams.lost();
       if (signal) {
-        const why = this.#fatalError ? `: ${this.#fatalError}` : signal === 'SIGABRT' || signal === 'SIGTRAP' ? ' (a native abort, such as process.abort())' : '';
+        const why = this.#fatalError
+          ? `: ${this.#fatalError}`
+          : signal === 'SIGABRT' || signal === 'SIGTRAP'
+            ? ' (a native abort, such as process.abort())'
+            : '';
         this.#report(new Error(`the plugin process was killed by ${signal}${why}`));
       }
       this.emit('exit', code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
@@ -261,7 +278,13 @@ class ChildIsolate extends EventEmitter implements Isolate {
 
   postStreamCall(frame: Uint8Array, remotes: StreamChannel['remote'][]): void {
     if (this.#finished) return;
-    this.#send(encodeControl({ type: 'pipe-call', frame: Buffer.from(frame).toString('base64'), channels: remotes as number[] } satisfies HostControlMessage));
+    this.#send(
+      encodeControl({
+        type: 'pipe-call',
+        frame: Buffer.from(frame).toString('base64'),
+        channels: remotes as number[],
+      } satisfies HostControlMessage),
+    );
   }
 
   #sendStreamMessage(header: Uint8Array, body: Uint8Array | null): void {
@@ -318,7 +341,10 @@ class ChildIsolate extends EventEmitter implements Isolate {
     this.#refed = ref;
     if (ref) this.#child.ref();
     else this.#child.unref();
-    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) (ref ? handle.ref : handle.unref)?.call(handle);
+    for (const handle of [this.#channel, this.stdout, this.stderr] as unknown as {
+      ref?: () => void;
+      unref?: () => void;
+    }[])
+      (ref ? handle.ref : handle.unref)?.call(handle);
   }
 }
-

@@ -17,7 +17,8 @@ export function remoteOf<K extends KindShape>(kind: K, instance: PluginInstance,
     // A result rule reads the arguments as the plugin got them, so they are not encoded as columns.
     const argSchemas = resultRule ? shape.argSchemas : schemas[name];
     // The caller's deadline for this remote, else the method's own, else the instance's default.
-    const callOptions = options.timeoutMs === undefined && timeoutMs !== undefined ? { ...options, timeoutMs } : options;
+    const callOptions =
+      options.timeoutMs === undefined && timeoutMs !== undefined ? { ...options, timeoutMs } : options;
     remote[name] = async (...args: unknown[]) => {
       const checked = checkArgs(name, shape, argSchemas, args);
       let result: unknown;

@@ -16,7 +16,10 @@ export class TenantLedger {
   #workers = 0;
   #calls = 0;
 
-  constructor(tenant: string, quota: Required<Omit<TenantQuota, 'maxStreamBytesInFlight'>> & { maxStreamBytesInFlight: number }) {
+  constructor(
+    tenant: string,
+    quota: Required<Omit<TenantQuota, 'maxStreamBytesInFlight'>> & { maxStreamBytesInFlight: number },
+  ) {
     this.tenant = tenant;
     this.maxWorkers = quota.maxWorkers;
     this.maxCallsInFlight = quota.maxCallsInFlight;

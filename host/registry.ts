@@ -19,7 +19,11 @@ export class PluginRegistry {
   readonly #conflicts = new Map<string, Conflict>();
   readonly problems: DiscoveryProblem[];
 
-  constructor(builtins: readonly PluginEntry[], discovered: readonly PluginEntry[], problems: readonly DiscoveryProblem[] = []) {
+  constructor(
+    builtins: readonly PluginEntry[],
+    discovered: readonly PluginEntry[],
+    problems: readonly DiscoveryProblem[] = [],
+  ) {
     this.problems = [...problems];
     for (const entry of builtins) this.#table(entry.group).set(keyOf(entry), entry);
     for (const entry of discovered) {
@@ -31,7 +35,11 @@ export class PluginRegistry {
       if (conflict) conflict.packages.push(entry.packageName);
       else if (existing && !existing.builtin && existing.packageDir !== entry.packageDir) {
         table.delete(key);
-        this.#conflicts.set(conflictKey, { group: entry.group, name: entry.name, packages: [existing.packageName, entry.packageName] });
+        this.#conflicts.set(conflictKey, {
+          group: entry.group,
+          name: entry.name,
+          packages: [existing.packageName, entry.packageName],
+        });
       } else table.set(key, entry);
     }
   }
@@ -72,7 +80,9 @@ export class PluginRegistry {
   storeFor(group: 'tracking_store' | 'model_registry_store', storeUri: string): PluginEntry {
     const scheme = storeUriScheme(storeUri);
     // SQLAlchemy's `dialect+driver` spellings (`postgresql+psycopg2://`) are served by the dialect's store.
-    const entry = this.find(group, scheme) ?? (scheme.includes('+') ? this.find(group, scheme.slice(0, scheme.indexOf('+'))) : undefined);
+    const entry =
+      this.find(group, scheme) ??
+      (scheme.includes('+') ? this.find(group, scheme.slice(0, scheme.indexOf('+'))) : undefined);
     if (entry) return entry;
     // MLflow raises UnsupportedModelRegistryStoreURIException for both registries, text and leading space included.
     throw new MlflowError(

@@ -40,7 +40,9 @@ const SUFFIXES = ['', '.js', '.mjs', '.cjs', '.json', '/index.js', '/index.mjs',
 const CONDITIONS = ['import', 'module', 'default', 'require'];
 const NAMESPACE = 'flowhost-package';
 
-const NODE_MODULE = new RegExp(`^(?:node:.*|(?:${builtinModules.map((name) => name.replace(/[/\\-]/g, (c) => `\\${c}`)).join('|')})(?:/.*)?)$`);
+const NODE_MODULE = new RegExp(
+  `^(?:node:.*|(?:${builtinModules.map((name) => name.replace(/[/\\-]/g, (c) => `\\${c}`)).join('|')})(?:/.*)?)$`,
+);
 
 export class SandboxBundleError extends Error {
   override readonly name = 'SandboxBundleError';
@@ -68,16 +70,22 @@ let active = 0;
  * The bundled source of the plugin module `modulePath` of the package in `packageDir`, from the
  * cache while the module's size and mtime are unchanged.
  */
-export function sandboxSource(entry: { readonly modulePath: string; readonly packageDir: string }, options: BundleOptions): Promise<string> {
+export function sandboxSource(
+  entry: { readonly modulePath: string; readonly packageDir: string },
+  options: BundleOptions,
+): Promise<string> {
   const { modulePath } = entry;
   let stamp: string;
   try {
     const info = statSync(modulePath);
     stamp = `${info.size}:${info.mtimeMs}`;
   } catch (error) {
-    return Promise.reject(new SandboxBundleError(`the plugin module ${modulePath} cannot be read: ${(error as Error).message}`));
+    return Promise.reject(
+      new SandboxBundleError(`the plugin module ${modulePath} cannot be read: ${(error as Error).message}`),
+    );
   }
-  if (options.signal?.aborted) return Promise.reject(new SandboxBundleError('the host was closed before the plugin was bundled'));
+  if (options.signal?.aborted)
+    return Promise.reject(new SandboxBundleError('the host was closed before the plugin was bundled'));
   let pending = cache.get(modulePath);
   if (pending?.stamp !== stamp) {
     const controller = new AbortController();
@@ -128,13 +136,19 @@ function waitFor(pending: Pending, signal: AbortSignal | undefined): Promise<str
   });
 }
 
-async function bundle(entry: { readonly modulePath: string; readonly packageDir: string }, timeoutMs: number, cancelled: AbortSignal): Promise<string> {
+async function bundle(
+  entry: { readonly modulePath: string; readonly packageDir: string },
+  timeoutMs: number,
+  cancelled: AbortSignal,
+): Promise<string> {
   const { modulePath } = entry;
   let root: string;
   try {
     root = realpathSync(entry.packageDir);
   } catch (error) {
-    throw new SandboxBundleError(`the plugin's package ${entry.packageDir} cannot be read: ${(error as Error).message}`);
+    throw new SandboxBundleError(
+      `the plugin's package ${entry.packageDir} cannot be read: ${(error as Error).message}`,
+    );
   }
   const imported = new Set<string>();
   const walls = packageFiles(root, imported);
@@ -148,7 +162,15 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
   const esbuild = import('esbuild');
   try {
     const stopped = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SandboxBundleError(`the plugin module ${modulePath} was not bundled within ${timeoutMs} ms (its start-up deadline)`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new SandboxBundleError(
+              `the plugin module ${modulePath} was not bundled within ${timeoutMs} ms (its start-up deadline)`,
+            ),
+          ),
+        timeoutMs,
+      );
       // The deadline alone must not keep the host alive; esbuild's own process does while it works.
       timer.unref();
       onCancel = () => reject(new SandboxBundleError('the host was closed while the plugin was being bundled'));
@@ -176,7 +198,11 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
       .then((made) => {
         context = made;
         // Made after the bundle was given up: freed at once, or it would hold esbuild's process.
-        if (stoppedEarly) void made.cancel().then(() => made.dispose()).catch(() => {});
+        if (stoppedEarly)
+          void made
+            .cancel()
+            .then(() => made.dispose())
+            .catch(() => {});
       })
       .catch(() => {});
     const result = await Promise.race([making.then((made) => made.rebuild()), stopped]);
@@ -186,7 +212,8 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
       stoppedEarly = true;
       throw error;
     }
-    const messages = (error as { errors?: { text: string }[] }).errors?.map((e) => e.text).join('; ') ?? (error as Error).message;
+    const messages =
+      (error as { errors?: { text: string }[] }).errors?.map((e) => e.text).join('; ') ?? (error as Error).message;
     throw new SandboxBundleError(`the plugin module ${modulePath} cannot be bundled for a sandbox: ${messages}`);
   } finally {
     active--;
@@ -200,7 +227,10 @@ async function bundle(entry: { readonly modulePath: string; readonly packageDir:
       await (await esbuild).stop();
     } else {
       const abandoned = context;
-      void abandoned?.cancel().then(() => abandoned.dispose()).catch(() => {});
+      void abandoned
+        ?.cancel()
+        .then(() => abandoned.dispose())
+        .catch(() => {});
     }
   }
   if (imported.size > 0) {
@@ -224,12 +254,21 @@ function packageFiles(root: string, imported: Set<string>): Plugin {
           return { path: args.path, external: true };
         }
         const attributes = Object.entries(args.with ?? {});
-        if (attributes.length > 0 && !(attributes.length === 1 && attributes[0][0] === 'type' && attributes[0][1] === 'json')) {
-          return refuse(`'${args.path}' is imported with { ${attributes.map(([k, v]) => `${k}: '${v}'`).join(', ')} }: a plugin bundle holds code (.js, .mjs, .cjs) and JSON only`);
+        if (
+          attributes.length > 0 &&
+          !(attributes.length === 1 && attributes[0][0] === 'type' && attributes[0][1] === 'json')
+        ) {
+          return refuse(
+            `'${args.path}' is imported with { ${attributes.map(([k, v]) => `${k}: '${v}'`).join(', ')} }: a plugin bundle holds code (.js, .mjs, .cjs) and JSON only`,
+          );
         }
         try {
-          const path = args.kind === 'entry-point' ? await packagePath(resolve(args.path), root) : await resolveImport(args.path, args.resolveDir || dirname(args.importer), root);
-          if (attributes.length > 0 && extname(path) !== '.json') return refuse(`'${args.path}' is imported as JSON but is ${path}`);
+          const path =
+            args.kind === 'entry-point'
+              ? await packagePath(resolve(args.path), root)
+              : await resolveImport(args.path, args.resolveDir || dirname(args.importer), root);
+          if (attributes.length > 0 && extname(path) !== '.json')
+            return refuse(`'${args.path}' is imported as JSON but is ${path}`);
           return { path, namespace: NAMESPACE };
         } catch (error) {
           return refuse((error as Error).message);
@@ -239,12 +278,20 @@ function packageFiles(root: string, imported: Set<string>): Plugin {
         const loader = LOADERS[extname(args.path)];
         if (!loader) return refuse(`${args.path}: a plugin bundle holds code (.js, .mjs, .cjs) and JSON only`);
         try {
-          const contents = await readPackageFile(args.path, root, Math.min(MAX_MODULE_BYTES, MAX_BUNDLE_INPUT_BYTES - total));
+          const contents = await readPackageFile(
+            args.path,
+            root,
+            Math.min(MAX_MODULE_BYTES, MAX_BUNDLE_INPUT_BYTES - total),
+          );
           total += contents.byteLength;
           // As text: esbuild took 2–3x longer to bundle the same module handed over as a Buffer.
           return { contents: contents.toString('utf8'), loader, resolveDir: dirname(args.path) };
         } catch (error) {
-          return refuse(total >= MAX_BUNDLE_INPUT_BYTES ? `the plugin's files passed ${MAX_BUNDLE_INPUT_BYTES} bytes together` : (error as Error).message);
+          return refuse(
+            total >= MAX_BUNDLE_INPUT_BYTES
+              ? `the plugin's files passed ${MAX_BUNDLE_INPUT_BYTES} bytes together`
+              : (error as Error).message,
+          );
         }
       });
     },
@@ -257,18 +304,30 @@ async function packagePath(path: string, root: string): Promise<string> {
   try {
     real = await realpath(path);
   } catch (error) {
-    throw new SandboxBundleError(`${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new SandboxBundleError(
+      `${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
-  if (!inside(real, root)) throw new SandboxBundleError(`${path} leads to ${real}, outside the plugin's package ${root}: a plugin bundle reads only what its package ships`);
+  if (!inside(real, root))
+    throw new SandboxBundleError(
+      `${path} leads to ${real}, outside the plugin's package ${root}: a plugin bundle reads only what its package ships`,
+    );
   return real;
 }
 
 /** The file an import names: a path, or a package in a `node_modules` folder inside the plugin's package. */
 async function resolveImport(specifier: string, fromDir: string, root: string): Promise<string> {
-  if (specifier.startsWith('/') || specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../')) {
+  if (
+    specifier.startsWith('/') ||
+    specifier === '.' ||
+    specifier === '..' ||
+    specifier.startsWith('./') ||
+    specifier.startsWith('../')
+  ) {
     return resolveFile(resolve(fromDir, specifier), specifier, root);
   }
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(specifier)) throw new SandboxBundleError(`'${specifier}': a plugin bundle reads only files its package ships, not URLs`);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(specifier))
+    throw new SandboxBundleError(`'${specifier}': a plugin bundle reads only files its package ships, not URLs`);
   const parts = specifier.split('/');
   const nameLength = specifier.startsWith('@') ? 2 : 1;
   const name = parts.slice(0, nameLength).join('/');
@@ -290,7 +349,9 @@ async function resolvePackage(dir: string, subpath: string, specifier: string, r
   const manifestPath = join(dir, 'package.json');
   if (await stat(manifestPath).catch(() => null)) {
     try {
-      manifest = JSON.parse((await readPackageFile(manifestPath, root, MAX_MANIFEST_BYTES)).toString('utf8')) as typeof manifest;
+      manifest = JSON.parse(
+        (await readPackageFile(manifestPath, root, MAX_MANIFEST_BYTES)).toString('utf8'),
+      ) as typeof manifest;
     } catch (error) {
       throw new SandboxBundleError(`'${specifier}': ${manifestPath} cannot be used: ${(error as Error).message}`);
     }
@@ -298,7 +359,10 @@ async function resolvePackage(dir: string, subpath: string, specifier: string, r
   const key = subpath ? `./${subpath}` : '.';
   let target = exported(manifest.exports, key);
   if (target === undefined && manifest.exports === undefined) {
-    target = subpath || [manifest.module, manifest.main].find((value): value is string => typeof value === 'string') || 'index.js';
+    target =
+      subpath ||
+      [manifest.module, manifest.main].find((value): value is string => typeof value === 'string') ||
+      'index.js';
   }
   if (target === undefined) throw new SandboxBundleError(`'${specifier}': ${manifestPath} exports no '${key}'`);
   return resolveFile(join(dir, target), specifier, root);
@@ -311,7 +375,8 @@ function exported(exports: unknown, key: string): string | undefined {
     if (typeof value === 'string') return value;
     if (Array.isArray(value)) return value.map(pick).find((found) => found !== undefined);
     if (typeof value === 'object' && value !== null) {
-      for (const condition of CONDITIONS) if (Object.hasOwn(value, condition)) return pick((value as Record<string, unknown>)[condition]);
+      for (const condition of CONDITIONS)
+        if (Object.hasOwn(value, condition)) return pick((value as Record<string, unknown>)[condition]);
     }
     return undefined;
   };
@@ -328,8 +393,13 @@ async function resolveFile(path: string, specifier: string, root: string): Promi
     const candidate = path + suffix;
     const info = await stat(candidate).catch(() => null);
     if (!info || info.isDirectory()) continue;
-    if (!info.isFile()) throw new SandboxBundleError(`'${specifier}' is ${candidate}, which is not a regular file (a named pipe, a device or a socket): a plugin bundle reads regular files only`);
+    if (!info.isFile())
+      throw new SandboxBundleError(
+        `'${specifier}' is ${candidate}, which is not a regular file (a named pipe, a device or a socket): a plugin bundle reads regular files only`,
+      );
     return packagePath(candidate, root);
   }
-  throw new SandboxBundleError(`'${specifier}' names no file (tried ${path} with .js, .mjs, .cjs, .json and index files)`);
+  throw new SandboxBundleError(
+    `'${specifier}' names no file (tried ${path} with .js, .mjs, .cjs, .json and index files)`,
+  );
 }

@@ -89,7 +89,9 @@ export interface InstanceStats {
   readonly lastStartupMs: number | null;
 }
 
-const BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BUCKETS_SECONDS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 
 function labels(s: InstanceStats, extra = ''): string {
   const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -106,18 +108,30 @@ export function prometheusText(instances: readonly { stats: InstanceStats; histo
   };
   gauge('calls_total', 'Calls made to the plugin instance.', 'counter', (s) => s.calls);
   out.push('# HELP flowhost_errors_total Failed calls, by kind.', '# TYPE flowhost_errors_total counter');
-  for (const s of stats) for (const [kind, n] of Object.entries(s.errors)) out.push(`flowhost_errors_total${labels(s, `,kind="${kind}"`)} ${n}`);
+  for (const s of stats)
+    for (const [kind, n] of Object.entries(s.errors))
+      out.push(`flowhost_errors_total${labels(s, `,kind="${kind}"`)} ${n}`);
   gauge('in_flight', 'Calls sent to workers and not yet answered.', 'gauge', (s) => s.inFlight);
   gauge('queue_depth', 'Calls waiting for a worker.', 'gauge', (s) => s.queued);
-  gauge('restarts_total', 'Workers replaced after a crash, a missed deadline or a protocol violation.', 'counter', (s) => s.restarts);
+  gauge(
+    'restarts_total',
+    'Workers replaced after a crash, a missed deadline or a protocol violation.',
+    'counter',
+    (s) => s.restarts,
+  );
   gauge('recycled_total', 'Workers retired on purpose (idle, call count, heap).', 'counter', (s) => s.recycled);
   gauge('workers', 'Live workers.', 'gauge', (s) => s.workers);
   gauge('heap_used_bytes', 'V8 heap used, as the workers report it.', 'gauge', (s) => s.heapUsedBytes);
   gauge('bytes_streamed_total', 'Artifact bytes moved through byte streams.', 'counter', (s) => s.bytesStreamed);
-  out.push('# HELP flowhost_call_duration_seconds Call latency as the caller sees it.', '# TYPE flowhost_call_duration_seconds histogram');
+  out.push(
+    '# HELP flowhost_call_duration_seconds Call latency as the caller sees it.',
+    '# TYPE flowhost_call_duration_seconds histogram',
+  );
   for (const { stats: s, histogram } of instances) {
     const cumulative = histogram.cumulative(BUCKETS_SECONDS.map((b) => b * 1e6));
-    BUCKETS_SECONDS.forEach((bound, i) => out.push(`flowhost_call_duration_seconds_bucket${labels(s, `,le="${bound}"`)} ${cumulative[i]}`));
+    BUCKETS_SECONDS.forEach((bound, i) =>
+      out.push(`flowhost_call_duration_seconds_bucket${labels(s, `,le="${bound}"`)} ${cumulative[i]}`),
+    );
     out.push(`flowhost_call_duration_seconds_bucket${labels(s, ',le="+Inf"')} ${histogram.count}`);
     out.push(`flowhost_call_duration_seconds_sum${labels(s)} ${histogram.sumUs / 1e6}`);
     out.push(`flowhost_call_duration_seconds_count${labels(s)} ${histogram.count}`);

@@ -90,7 +90,16 @@ interface OrderedKey {
   held: Promise<void> | null;
 }
 
-const ERROR_KINDS: readonly (FailureReason | 'plugin')[] = ['crashed', 'timed-out', 'unavailable', 'startup-failed', 'protocol-violation', 'overloaded', 'closed', 'plugin'];
+const ERROR_KINDS: readonly (FailureReason | 'plugin')[] = [
+  'crashed',
+  'timed-out',
+  'unavailable',
+  'startup-failed',
+  'protocol-violation',
+  'overloaded',
+  'closed',
+  'plugin',
+];
 
 export class PluginInstance {
   readonly label: string;
@@ -115,12 +124,23 @@ export class PluginInstance {
   #bytesStreamed = 0;
   #lastStartupMs: number | null = null;
   readonly #latency = new LatencyHistogram();
-  readonly #errors: Record<FailureReason | 'plugin', number> = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<FailureReason | 'plugin', number>;
+  readonly #errors: Record<FailureReason | 'plugin', number> = Object.fromEntries(
+    ERROR_KINDS.map((k) => [k, 0]),
+  ) as Record<FailureReason | 'plugin', number>;
 
   constructor(options: InstanceOptions) {
     // A stateful kind's ids live in one worker: one worker, never retired on purpose.
     this.#options = options.kind.stateful
-      ? { ...options, limits: { ...options.limits, maxWorkers: 1, idleTimeoutMs: Number.MAX_SAFE_INTEGER, maxCallsPerWorker: Number.MAX_SAFE_INTEGER, maxHeapMb: Number.MAX_SAFE_INTEGER } }
+      ? {
+          ...options,
+          limits: {
+            ...options.limits,
+            maxWorkers: 1,
+            idleTimeoutMs: Number.MAX_SAFE_INTEGER,
+            maxCallsPerWorker: Number.MAX_SAFE_INTEGER,
+            maxHeapMb: Number.MAX_SAFE_INTEGER,
+          },
+        }
       : options;
     const { entry, tenant } = options;
     this.label = pluginLabel(entry, tenant);
@@ -152,12 +172,17 @@ export class PluginInstance {
     const { quota } = this.#options;
     if (quota && !quota.acquireCall()) {
       this.#errors.overloaded++;
-      return Promise.reject(failures.quotaExceeded(this.label, quota.tenant, 'calls in flight', quota.maxCallsInFlight));
+      return Promise.reject(
+        failures.quotaExceeded(this.label, quota.tenant, 'calls in flight', quota.maxCallsInFlight),
+      );
     }
     const deadlineMs = options.timeoutMs ?? this.#options.limits.callTimeoutMs;
     const started = performance.now();
     const orderKey = this.#orderKey(method, args);
-    const promise = orderKey === undefined ? this.#dispatch(method, args, deadlineMs, started + deadlineMs, true) : this.#sendOrdered(orderKey, method, args, deadlineMs, started + deadlineMs);
+    const promise =
+      orderKey === undefined
+        ? this.#dispatch(method, args, deadlineMs, started + deadlineMs, true)
+        : this.#sendOrdered(orderKey, method, args, deadlineMs, started + deadlineMs);
     return promise.then(
       (value) => {
         quota?.releaseCall();
@@ -201,7 +226,11 @@ export class PluginInstance {
   async stats(): Promise<InstanceStats> {
     const { entry, tenant } = this.#options;
     // Each answer has a deadline (`controlTimeoutMs`); a worker that misses it keeps its last figure.
-    await Promise.all(this.#slots.filter((s) => s.ready).map(async (s) => (s.heapUsed = (await s.connection.stats())?.heapUsed ?? s.heapUsed)));
+    await Promise.all(
+      this.#slots
+        .filter((s) => s.ready)
+        .map(async (s) => (s.heapUsed = (await s.connection.stats())?.heapUsed ?? s.heapUsed)),
+    );
     return {
       plugin: this.label,
       group: entry.group,
@@ -210,7 +239,12 @@ export class PluginInstance {
       state: this.state,
       calls: this.#calls,
       errors: { ...this.#errors },
-      latency: { p50Us: this.#latency.percentile(50), p95Us: this.#latency.percentile(95), p99Us: this.#latency.percentile(99), meanUs: this.#latency.meanUs },
+      latency: {
+        p50Us: this.#latency.percentile(50),
+        p95Us: this.#latency.percentile(95),
+        p99Us: this.#latency.percentile(99),
+        meanUs: this.#latency.meanUs,
+      },
       inFlight: this.#slots.reduce((n, s) => n + s.connection.inFlight, 0),
       queued: this.#queue.length,
       restarts: this.#restarts,
@@ -263,7 +297,13 @@ export class PluginInstance {
       if (!best || slot.connection.inFlight < best.connection.inFlight) best = slot;
     }
     const { maxWorkers, scaleUpInFlight } = this.#options.limits;
-    if (best && best.connection.inFlight >= scaleUpInFlight && this.#slots.length < maxWorkers && !this.#slots.some((s) => !s.ready)) this.#start();
+    if (
+      best &&
+      best.connection.inFlight >= scaleUpInFlight &&
+      this.#slots.length < maxWorkers &&
+      !this.#slots.some((s) => !s.ready)
+    )
+      this.#start();
     return best;
   }
 
@@ -274,9 +314,18 @@ export class PluginInstance {
   }
 
   /** Sends the call to a worker now, or queues it until one is ready. */
-  #dispatch(method: string, args: unknown[], deadlineMs: number, deadline: number, mayRetry: boolean, orderKey?: unknown): Promise<unknown> {
+  #dispatch(
+    method: string,
+    args: unknown[],
+    deadlineMs: number,
+    deadline: number,
+    mayRetry: boolean,
+    orderKey?: unknown,
+  ): Promise<unknown> {
     const slot = this.#pick(orderKey);
-    return slot ? this.#send(slot, method, args, deadlineMs, deadline, mayRetry) : this.#enqueue(method, args, deadlineMs, deadline, mayRetry);
+    return slot
+      ? this.#send(slot, method, args, deadlineMs, deadline, mayRetry)
+      : this.#enqueue(method, args, deadlineMs, deadline, mayRetry);
   }
 
   /**
@@ -284,14 +333,22 @@ export class PluginInstance {
    * call (and every later one of the key, behind it) waits for them to settle and then goes to a
    * fresh worker: recycling takes effect however busy the key, and the order still holds.
    */
-  #sendOrdered(orderKey: unknown, method: string, args: unknown[], deadlineMs: number, deadline: number): Promise<unknown> {
+  #sendOrdered(
+    orderKey: unknown,
+    method: string,
+    args: unknown[],
+    deadlineMs: number,
+    deadline: number,
+  ): Promise<unknown> {
     const key = this.#heldBack(orderKey);
     if (!key) return this.#dispatch(method, args, deadlineMs, deadline, false, orderKey);
     let sent!: Promise<unknown>;
     const dispatched = (key.held ?? Promise.resolve())
       .then(() => (this.#drainingRetired(key) ? new Promise<void>((resolve) => key.drained.push(resolve)) : undefined))
       .then(() => {
-        sent = this.#closed ? Promise.reject(failures.closed(this.label)) : this.#dispatch(method, args, deadlineMs, deadline, false, orderKey);
+        sent = this.#closed
+          ? Promise.reject(failures.closed(this.label))
+          : this.#dispatch(method, args, deadlineMs, deadline, false, orderKey);
       });
     key.held = dispatched;
     void dispatched.then(() => {
@@ -311,7 +368,14 @@ export class PluginInstance {
     return key && (key.held || this.#drainingRetired(key)) ? key : undefined;
   }
 
-  #send(slot: Slot, method: string, args: unknown[], deadlineMs: number, deadline?: number, mayRetry = false): Promise<unknown> {
+  #send(
+    slot: Slot,
+    method: string,
+    args: unknown[],
+    deadlineMs: number,
+    deadline?: number,
+    mayRetry = false,
+  ): Promise<unknown> {
     const orderKey = this.#orderKey(method, args);
     let key: OrderedKey | undefined;
     if (orderKey !== undefined) {
@@ -356,7 +420,8 @@ export class PluginInstance {
     if (this.#closed) return Promise.reject(failures.closed(this.label));
     const refusal = this.#refusal();
     if (refusal) return Promise.reject(refusal);
-    if (this.#queue.length >= this.#options.limits.maxQueuedCalls) return Promise.reject(failures.overloaded(this.label, this.#queue.length));
+    if (this.#queue.length >= this.#options.limits.maxQueuedCalls)
+      return Promise.reject(failures.overloaded(this.label, this.#queue.length));
     return new Promise((resolve, reject) => {
       // Waiting for a worker counts against the call's deadline: a plugin that is slow to start
       // cannot hold a caller longer than the caller asked for.
@@ -408,9 +473,18 @@ export class PluginInstance {
         if (!slot && !heldBack) break;
         const queued = this.#queue.shift()!;
         clearTimeout(queued.timer);
-        if (queued.deadline <= performance.now()) queued.reject(failures.timedOut(this.label, queued.method, queued.deadlineMs));
-        else if (!slot) this.#sendOrdered(orderKey, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(queued.resolve, queued.reject);
-        else this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline, queued.mayRetry).then(queued.resolve, queued.reject);
+        if (queued.deadline <= performance.now())
+          queued.reject(failures.timedOut(this.label, queued.method, queued.deadlineMs));
+        else if (!slot)
+          this.#sendOrdered(orderKey, queued.method, queued.args, queued.deadlineMs, queued.deadline).then(
+            queued.resolve,
+            queued.reject,
+          );
+        else
+          this.#send(slot, queued.method, queued.args, queued.deadlineMs, queued.deadline, queued.mayRetry).then(
+            queued.resolve,
+            queued.reject,
+          );
       }
       this.#topUp();
       return;
@@ -443,7 +517,8 @@ export class PluginInstance {
     const { entry, kind, context, limits, env, onOutput, streamBudget, quota } = this.#options;
     if (quota && !quota.acquireWorker()) {
       // With no worker of its own to wait for, nothing would ever serve the waiting calls.
-      if (this.#slots.length === 0) this.#rejectAll(failures.quotaExceeded(this.label, quota.tenant, 'workers', quota.maxWorkers));
+      if (this.#slots.length === 0)
+        this.#rejectAll(failures.quotaExceeded(this.label, quota.tenant, 'workers', quota.maxWorkers));
       return;
     }
     const connection: WorkerConnection = new WorkerConnection({
@@ -458,7 +533,11 @@ export class PluginInstance {
         modulePath: entry.modulePath,
         context,
         label: this.label,
-        streams: { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs },
+        streams: {
+          chunkBytes: limits.streamChunkBytes,
+          window: limits.streamWindow,
+          idleTimeoutMs: limits.streamIdleTimeoutMs,
+        },
         capabilities: this.#options.capabilities,
         sandbox: this.#options.sandboxSource === undefined ? undefined : { source: this.#options.sandboxSource },
       },
@@ -467,7 +546,14 @@ export class PluginInstance {
       onGone: (info) => this.#onGone(slot, info),
       onStreamBytes: (bytes) => (this.#bytesStreamed += bytes),
     });
-    const slot: Slot = { connection, ready: false, retiring: false, calls: 0, idleSince: performance.now(), heapUsed: 0 };
+    const slot: Slot = {
+      connection,
+      ready: false,
+      retiring: false,
+      calls: 0,
+      idleSince: performance.now(),
+      heapUsed: 0,
+    };
     this.#slots.push(slot);
     this.#live.add(connection);
     void connection.settled.then(() => {
@@ -509,12 +595,16 @@ export class PluginInstance {
       // It never started: restarting would fail the same way. Fail fast until reset.
       this.#markUnavailable(failures.startupFailed(this.label, info.cause), null);
     } else if (this.#crashTimes.length >= limits.maxCrashes) {
-      this.#markUnavailable(failures.unavailable(this.label, info.cause, now + limits.coolDownMs), now + limits.coolDownMs);
+      this.#markUnavailable(
+        failures.unavailable(this.label, info.cause, now + limits.coolDownMs),
+        now + limits.coolDownMs,
+      );
     } else {
       // First restart at once (one crash should cost one worker start), then doubling delays.
       this.#restarts++;
       const crashes = this.#crashTimes.length;
-      this.#notBefore = now + (crashes <= 1 ? 0 : Math.min(limits.maxRestartDelayMs, limits.restartDelayMs * 2 ** (crashes - 2)));
+      this.#notBefore =
+        now + (crashes <= 1 ? 0 : Math.min(limits.maxRestartDelayMs, limits.restartDelayMs * 2 ** (crashes - 2)));
     }
     this.#pump();
   }
@@ -534,12 +624,15 @@ export class PluginInstance {
     if (this.#maintenanceTimer) return;
     const { idleTimeoutMs, heapCheckIntervalMs } = this.#options.limits;
     let maintaining = false;
-    this.#maintenanceTimer = setInterval(() => {
-      // One round at a time: a round waits for workers' answers, which may take up to their deadline.
-      if (maintaining) return;
-      maintaining = true;
-      void this.#maintain().finally(() => (maintaining = false));
-    }, Math.min(idleTimeoutMs, heapCheckIntervalMs));
+    this.#maintenanceTimer = setInterval(
+      () => {
+        // One round at a time: a round waits for workers' answers, which may take up to their deadline.
+        if (maintaining) return;
+        maintaining = true;
+        void this.#maintain().finally(() => (maintaining = false));
+      },
+      Math.min(idleTimeoutMs, heapCheckIntervalMs),
+    );
     this.#maintenanceTimer.unref();
   }
 

@@ -9,13 +9,35 @@
 import { type KindShape, MlflowError, PROTOCOL_VERSION, s, type Schema, SchemaError } from '@flowhost/sdk';
 import { FrameWriter, decodeReply, encodeMessage, transferOf } from '../wire/frames.js';
 import { ScanError, scanMessage, type ScanCaps } from '../wire/msgpack-scan.js';
-import { MAX_MESSAGE_BYTES, MAX_MESSAGE_ELEMENTS, arraySchemaAt, putAt, type TooLargePayload } from '../wire/reply-parts.js';
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_ELEMENTS,
+  arraySchemaAt,
+  putAt,
+  type TooLargePayload,
+} from '../wire/reply-parts.js';
 import { receiveStream, sendStream, type ByteSource, type StreamOptions, type StreamPort } from '../wire/streams.js';
 import type { ByteBudget } from './byte-budget.js';
-import { ReplyStatus, checkWorkerControl, clipText, isFrame, type CallMessage, type ErrorPayload, type ReplyMessage, type WorkerControlMessage, type WorkerStartData } from '../wire/protocol.js';
+import {
+  ReplyStatus,
+  checkWorkerControl,
+  clipText,
+  isFrame,
+  type CallMessage,
+  type ErrorPayload,
+  type ReplyMessage,
+  type WorkerControlMessage,
+  type WorkerStartData,
+} from '../wire/protocol.js';
 import { failures, type PluginFailure } from './errors.js';
 import { frameCap, type PluginLimits } from './limits.js';
-import { startWorkerThread, type Isolate, type IsolateFactory, type StreamChannel, type ViolationSource } from './isolate.js';
+import {
+  startWorkerThread,
+  type Isolate,
+  type IsolateFactory,
+  type StreamChannel,
+  type ViolationSource,
+} from './isolate.js';
 
 export interface ConnectionOptions {
   readonly kind: KindShape;
@@ -74,7 +96,13 @@ export interface ExitInfo {
 interface Pending {
   readonly method: string;
   /** A large result arriving in parts (reply-parts.ts): the checked items so far, and what they cost. */
-  parts?: { readonly path: string[]; readonly arraySchema: Schema<unknown[]> & { maxItems?: number }; readonly items: unknown[]; bytes: number; elements: number };
+  parts?: {
+    readonly path: string[];
+    readonly arraySchema: Schema<unknown[]> & { maxItems?: number };
+    readonly items: unknown[];
+    bytes: number;
+    elements: number;
+  };
   /** Mutable: a call moving stream bytes keeps pushing its deadline out (it is an idle deadline). */
   deadline: number;
   readonly deadlineMs: number;
@@ -166,7 +194,9 @@ export class WorkerConnection {
         case 'ready':
           clearTimeout(startupTimer);
           if (data.protocolVersion !== PROTOCOL_VERSION) {
-            this.#fail(`the worker speaks flowhost protocol ${data.protocolVersion}, the host speaks ${PROTOCOL_VERSION}`);
+            this.#fail(
+              `the worker speaks flowhost protocol ${data.protocolVersion}, the host speaks ${PROTOCOL_VERSION}`,
+            );
             return;
           }
           this.#ready = true;
@@ -183,7 +213,9 @@ export class WorkerConnection {
           this.#unrefWhenIdle();
           return;
         default:
-          this.#protocolViolation(`sent a control message the protocol does not declare (type ${clipText(String((raw as { type?: unknown } | null)?.type), 64)})`);
+          this.#protocolViolation(
+            `sent a control message the protocol does not declare (type ${clipText(String((raw as { type?: unknown } | null)?.type), 64)})`,
+          );
       }
     });
     this.#worker.on('error', (error) => {
@@ -207,9 +239,12 @@ export class WorkerConnection {
       const crash = failures.crashed(this.label, cause, { exitCode, stderr: [...this.#stderrTail] });
       for (const [id, pending] of this.#pending) {
         this.#pending.delete(id);
-        pending.reject(this.#stoppedByHost ? failures.abandoned(this.label, pending.method, this.#stoppedByHost) : crash);
+        pending.reject(
+          this.#stoppedByHost ? failures.abandoned(this.label, pending.method, this.#stoppedByHost) : crash,
+        );
       }
-      for (const waiter of this.#statsWaiters.splice(0)) waiter({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
+      for (const waiter of this.#statsWaiters.splice(0))
+        waiter({ type: 'stats', heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 });
       resolveExit();
     };
   }
@@ -244,8 +279,14 @@ export class WorkerConnection {
    * `deadline` is absolute (`performance.now()` time): a call that waited for a worker to start
    * keeps the deadline its caller gave it.
    */
-  call(method: string, args: unknown[], deadlineMs: number, deadline = performance.now() + deadlineMs): Promise<unknown> {
-    if (!this.isAlive) return Promise.reject(failures.abandoned(this.label, method, this.#stoppedByHost ?? 'the worker is gone'));
+  call(
+    method: string,
+    args: unknown[],
+    deadlineMs: number,
+    deadline = performance.now() + deadlineMs,
+  ): Promise<unknown> {
+    if (!this.isAlive)
+      return Promise.reject(failures.abandoned(this.label, method, this.#stoppedByHost ?? 'the worker is gone'));
     const layout = streamLayout(this.#options.kind, method);
     if (layout) return this.#callWithStreams(method, args, deadlineMs, layout);
     const id = this.#nextId++;
@@ -258,7 +299,11 @@ export class WorkerConnection {
       this.#writer.write(message);
     } catch (error) {
       this.#pending.delete(id);
-      return Promise.reject(MlflowError.invalidParameterValue(`the arguments of ${method} cannot be sent to a plugin: ${(error as Error).message}`));
+      return Promise.reject(
+        MlflowError.invalidParameterValue(
+          `the arguments of ${method} cannot be sent to a plugin: ${(error as Error).message}`,
+        ),
+      );
     }
     if (deadline < this.#armedFor) this.#armDeadlineTimer(deadline);
     return promise;
@@ -287,7 +332,12 @@ export class WorkerConnection {
       const pending = this.#pending.get(id);
       if (pending) pending.deadline = performance.now() + pending.deadlineMs;
     };
-    const options: StreamOptions = { chunkBytes: limits.streamChunkBytes, window: limits.streamWindow, idleTimeoutMs: limits.streamIdleTimeoutMs, onProgress: touch };
+    const options: StreamOptions = {
+      chunkBytes: limits.streamChunkBytes,
+      window: limits.streamWindow,
+      idleTimeoutMs: limits.streamIdleTimeoutMs,
+      onProgress: touch,
+    };
     const remotes: StreamChannel['remote'][] = [];
     const uploads: [StreamPort, ByteSource][] = [];
     const sent = [...args];
@@ -397,7 +447,10 @@ export class WorkerConnection {
     if (outcome === 'timeout') {
       this.#worker.forceKill();
       this.#detach();
-      this.#options.onOutput('stderr', `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker was force-killed (a thread is detached)`);
+      this.#options.onOutput(
+        'stderr',
+        `flowhost: terminate() did not complete within ${this.#options.limits.terminateTimeoutMs} ms; the worker was force-killed (a thread is detached)`,
+      );
     }
   }
 
@@ -462,7 +515,11 @@ export class WorkerConnection {
           head.offset = scanned.end;
           message = decodeReply(head.frame, start, scanned.end);
         } catch (error) {
-          this.#protocolViolation(error instanceof ScanError ? `sent a reply message that ${error.message}` : `sent an undecodable frame (${(error as Error).message})`);
+          this.#protocolViolation(
+            error instanceof ScanError
+              ? `sent a reply message that ${error.message}`
+              : `sent an undecodable frame (${(error as Error).message})`,
+          );
           continue;
         }
         try {
@@ -505,8 +562,12 @@ export class WorkerConnection {
       this.#unrefWhenIdle();
       pending.reject(failures.protocolViolation(this.label, what));
     };
-    if (resultBytes > maxResultBytes) return fail(`${pending.method} returned ${resultBytes} bytes, over the ${maxResultBytes}-byte limit`);
-    if (resultElements > maxResultElements) return fail(`${pending.method} returned ${resultElements} msgpack elements, over the limit of ${maxResultElements}`);
+    if (resultBytes > maxResultBytes)
+      return fail(`${pending.method} returned ${resultBytes} bytes, over the ${maxResultBytes}-byte limit`);
+    if (resultElements > maxResultElements)
+      return fail(
+        `${pending.method} returned ${resultElements} msgpack elements, over the limit of ${maxResultElements}`,
+      );
     if (status === ReplyStatus.part) return this.#takePart(pending, payload, encodedBytes, elements, fail);
     this.#pending.delete(id);
     this.#unrefWhenIdle();
@@ -520,11 +581,20 @@ export class WorkerConnection {
           else {
             const { arraySchema, path, items } = parts;
             if (arraySchema.maxItems !== undefined && items.length > arraySchema.maxItems) {
-              throw new SchemaError(`${pending.method}: result.${path.join('.')}`, `at most ${arraySchema.maxItems} items`, `${items.length} items`);
+              throw new SchemaError(
+                `${pending.method}: result.${path.join('.')}`,
+                `at most ${arraySchema.maxItems} items`,
+                `${items.length} items`,
+              );
             }
             const checked = s.check(schema, payload, () => `${pending.method}: result`);
             // The reply itself carries an empty array where the parts go.
-            if (!isEmptyArrayAt(checked, path)) throw new SchemaError(`${pending.method}: result.${path.join('.')}`, 'an empty array after its parts', 'items');
+            if (!isEmptyArrayAt(checked, path))
+              throw new SchemaError(
+                `${pending.method}: result.${path.join('.')}`,
+                'an empty array after its parts',
+                'items',
+              );
             pending.resolve(putAt(checked, path, items));
           }
         } catch (error) {
@@ -538,19 +608,42 @@ export class WorkerConnection {
         const text = clipText(message) ?? 'the plugin threw a value that is not an Error';
         // A plugin's MlflowError keeps its code (MlflowError takes only codes it knows); anything else
         // it threw is INTERNAL_ERROR, as in MLflow.
-        const error = new MlflowError(status === ReplyStatus.mlflowError ? text : `${clipText(name, 200) ?? 'Error'}: ${text}`, status === ReplyStatus.mlflowError && typeof code === 'string' ? code : 'INTERNAL_ERROR');
+        const error = new MlflowError(
+          status === ReplyStatus.mlflowError ? text : `${clipText(name, 200) ?? 'Error'}: ${text}`,
+          status === ReplyStatus.mlflowError && typeof code === 'string' ? code : 'INTERNAL_ERROR',
+        );
         pending.reject(error);
         return;
       }
       case ReplyStatus.tooLarge: {
         const { bytes, elements, why } = (payload ?? {}) as Partial<TooLargePayload>;
-        if (typeof bytes === 'number' && bytes > maxResultBytes) pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${bytes} bytes, over the ${maxResultBytes}-byte limit`));
-        else if (typeof elements === 'number' && elements > maxResultElements) pending.reject(failures.protocolViolation(this.label, `${pending.method} returned ${elements} msgpack elements, over the limit of ${maxResultElements}`));
-        else pending.reject(failures.protocolViolation(this.label, `${pending.method} returned a result that cannot be sent in parts of at most ${MAX_MESSAGE_ELEMENTS} elements and ${MAX_MESSAGE_BYTES} bytes: ${clipText(why, 200) ?? 'too large'}`));
+        if (typeof bytes === 'number' && bytes > maxResultBytes)
+          pending.reject(
+            failures.protocolViolation(
+              this.label,
+              `${pending.method} returned ${bytes} bytes, over the ${maxResultBytes}-byte limit`,
+            ),
+          );
+        else if (typeof elements === 'number' && elements > maxResultElements)
+          pending.reject(
+            failures.protocolViolation(
+              this.label,
+              `${pending.method} returned ${elements} msgpack elements, over the limit of ${maxResultElements}`,
+            ),
+          );
+        else
+          pending.reject(
+            failures.protocolViolation(
+              this.label,
+              `${pending.method} returned a result that cannot be sent in parts of at most ${MAX_MESSAGE_ELEMENTS} elements and ${MAX_MESSAGE_BYTES} bytes: ${clipText(why, 200) ?? 'too large'}`,
+            ),
+          );
         return;
       }
       default:
-        pending.reject(failures.protocolViolation(this.label, `reply with unknown status ${clipText(String(status), 64)}`));
+        pending.reject(
+          failures.protocolViolation(this.label, `reply with unknown status ${clipText(String(status), 64)}`),
+        );
     }
   }
 
@@ -558,13 +651,23 @@ export class WorkerConnection {
   #takePart(pending: Pending, payload: unknown, bytes: number, elements: number, fail: (what: string) => void): void {
     const schema = this.#options.kind.methods[pending.method].result;
     if (schema.stream) return fail(`sent parts of a result for ${pending.method}, whose result is a stream`);
-    if (!Array.isArray(payload) || payload.length !== 2 || !Array.isArray(payload[0]) || !payload[0].every((key) => typeof key === 'string') || !Array.isArray(payload[1])) {
+    if (
+      !Array.isArray(payload) ||
+      payload.length !== 2 ||
+      !Array.isArray(payload[0]) ||
+      !payload[0].every((key) => typeof key === 'string') ||
+      !Array.isArray(payload[1])
+    ) {
       return fail(`sent a part of ${pending.method}'s result that is not [path, items]`);
     }
     const [path, items] = payload as [string[], unknown[]];
-    if (pending.parts && pending.parts.path.join('\0') !== path.join('\0')) return fail(`sent parts of ${pending.method}'s result for two different arrays`);
+    if (pending.parts && pending.parts.path.join('\0') !== path.join('\0'))
+      return fail(`sent parts of ${pending.method}'s result for two different arrays`);
     const arraySchema = pending.parts?.arraySchema ?? arraySchemaAt(schema, path);
-    if (!arraySchema) return fail(`sent parts of ${pending.method}'s result at ${path.join('.') || 'its top'}, where its schema has no array`);
+    if (!arraySchema)
+      return fail(
+        `sent parts of ${pending.method}'s result at ${path.join('.') || 'its top'}, where its schema has no array`,
+      );
     let checked: unknown[];
     try {
       checked = s.check(arraySchema, items, () => `${pending.method}: result.${path.join('.')}`);

@@ -8,8 +8,15 @@ import * as s from './schema.js';
 export const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** The integers MLflow's protos (and the FileStore's `meta.yaml`) use for run statuses. */
-export const RUN_STATUS_NUMBERS: Record<RunStatus, number> = { RUNNING: 1, SCHEDULED: 2, FINISHED: 3, FAILED: 4, KILLED: 5 };
-export const isTerminated = (status: RunStatus): boolean => status === 'FINISHED' || status === 'FAILED' || status === 'KILLED';
+export const RUN_STATUS_NUMBERS: Record<RunStatus, number> = {
+  RUNNING: 1,
+  SCHEDULED: 2,
+  FINISHED: 3,
+  FAILED: 4,
+  KILLED: 5,
+};
+export const isTerminated = (status: RunStatus): boolean =>
+  status === 'FINISHED' || status === 'FAILED' || status === 'KILLED';
 
 export const LIFECYCLE_STAGES = ['active', 'deleted'] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
@@ -122,5 +129,8 @@ export function pageSchema<T>(item: s.Schema<T>): s.Schema<Page<T>> {
 }
 
 /** `FileInfo`: a path relative to the artifact root (POSIX), whether it is a directory, its size. */
-export const FileInfoSchema = s.object({ path: s.string(), isDir: s.boolean(), fileSize: s.nullable(s.integer()) }, 'FileInfo');
+export const FileInfoSchema = s.object(
+  { path: s.string(), isDir: s.boolean(), fileSize: s.nullable(s.integer()) },
+  'FileInfo',
+);
 export type FileInfo = s.Infer<typeof FileInfoSchema>;

@@ -140,5 +140,8 @@ export class MlflowError extends Error {
 }
 
 export function isMlflowError(error: unknown): error is MlflowError {
-  return error instanceof MlflowError || (error instanceof Error && error.name === 'MlflowError' && isErrorCode((error as MlflowError).errorCode));
+  return (
+    error instanceof MlflowError ||
+    (error instanceof Error && error.name === 'MlflowError' && isErrorCode((error as MlflowError).errorCode))
+  );
 }

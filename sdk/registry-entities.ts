@@ -22,7 +22,11 @@ export const STAGE_DELETED_INTERNAL = 'Deleted_Internal';
 /** `ModelVersionStatus`: the entity carries the names; the protos number them 1..3. */
 export const MODEL_VERSION_STATUSES = ['PENDING_REGISTRATION', 'FAILED_REGISTRATION', 'READY'] as const;
 export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
-export const MODEL_VERSION_STATUS_NUMBERS: Record<ModelVersionStatus, number> = { PENDING_REGISTRATION: 1, FAILED_REGISTRATION: 2, READY: 3 };
+export const MODEL_VERSION_STATUS_NUMBERS: Record<ModelVersionStatus, number> = {
+  PENDING_REGISTRATION: 1,
+  FAILED_REGISTRATION: 2,
+  READY: 3,
+};
 
 /** Tag on registered models and versions that marks an MLflow prompt; registry searches leave prompts out. */
 export const IS_PROMPT_TAG_KEY = 'mlflow.prompt.is_prompt';

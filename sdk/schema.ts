@@ -43,7 +43,8 @@ function within<T>(path: string, step: string, check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof SchemaError) throw new SchemaError(`${path}${step}${error.path}`, error.expected, error.actual);
+    if (error instanceof SchemaError)
+      throw new SchemaError(`${path}${step}${error.path}`, error.expected, error.actual);
     throw error;
   }
 }
@@ -71,7 +72,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (value instanceof Uint8Array) return 'bytes';
-  if (typeof value === 'string') return value.length > 40 ? `string of length ${value.length}` : `string ${JSON.stringify(value)}`;
+  if (typeof value === 'string')
+    return value.length > 40 ? `string of length ${value.length}` : `string ${JSON.stringify(value)}`;
   if (typeof value === 'number') return `number ${value}`;
   return typeof value;
 }
@@ -121,14 +123,26 @@ function acceptsInline(code: Inline, value: unknown): boolean {
 
 export const string = (options: { maxLength?: number } = {}): Schema<string> => {
   const { maxLength } = options;
-  if (maxLength === undefined) return inlined(leaf('string', (v) => typeof v === 'string'), Inline.string);
+  if (maxLength === undefined)
+    return inlined(
+      leaf('string', (v) => typeof v === 'string'),
+      Inline.string,
+    );
   return leaf(`string of at most ${maxLength} characters`, (v) => typeof v === 'string' && v.length <= maxLength);
 };
 
 /** Any double, NaN and ±Infinity included (MLflow accepts them as metric values). */
-export const number = (): Schema<number> => inlined(leaf('number', (v) => typeof v === 'number'), Inline.number);
+export const number = (): Schema<number> =>
+  inlined(
+    leaf('number', (v) => typeof v === 'number'),
+    Inline.number,
+  );
 
-export const integer = (): Schema<number> => inlined(leaf('integer', (v) => typeof v === 'number' && Number.isSafeInteger(v)), Inline.integer);
+export const integer = (): Schema<number> =>
+  inlined(
+    leaf('integer', (v) => typeof v === 'number' && Number.isSafeInteger(v)),
+    Inline.integer,
+  );
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -145,7 +159,11 @@ function isInt64(v: unknown): boolean {
  */
 export const int64 = (): Schema<number | bigint> => inlined(leaf('64-bit integer', isInt64), Inline.int64);
 
-export const boolean = (): Schema<boolean> => inlined(leaf('boolean', (v) => typeof v === 'boolean'), Inline.boolean);
+export const boolean = (): Schema<boolean> =>
+  inlined(
+    leaf('boolean', (v) => typeof v === 'boolean'),
+    Inline.boolean,
+  );
 
 export const bytes = (): Schema<Uint8Array> => leaf('bytes', (v) => v instanceof Uint8Array);
 
@@ -161,7 +179,11 @@ export const byteStream = (): Schema<ByteStream> & { stream: true } => ({
   description: 'byte stream',
   stream: true,
   parse(value, path = 'value') {
-    if (typeof value !== 'object' || value === null || typeof (value as ByteStream)[Symbol.asyncIterator] !== 'function') {
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      typeof (value as ByteStream)[Symbol.asyncIterator] !== 'function'
+    ) {
       throw new SchemaError(path, 'byte stream (an async iterable of Uint8Array)', describeValue(value));
     }
     return value as ByteStream;
@@ -215,7 +237,10 @@ export function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optiona
   return code !== undefined && code < Inline.optional ? inlined(schema, Inline.optional + code) : schema;
 }
 
-export function array<T>(item: Schema<T>, options: { maxItems?: number } = {}): Schema<T[]> & { item: Schema<T>; maxItems?: number } {
+export function array<T>(
+  item: Schema<T>,
+  options: { maxItems?: number } = {},
+): Schema<T[]> & { item: Schema<T>; maxItems?: number } {
   const description = `array of ${item.description}`;
   return {
     description,
@@ -231,7 +256,8 @@ export function array<T>(item: Schema<T>, options: { maxItems?: number } = {}): 
       try {
         for (; i < value.length; i++) out[i] = item.parse(value[i], '');
       } catch (error) {
-        if (error instanceof SchemaError) throw new SchemaError(`${path}[${i}]${error.path}`, error.expected, error.actual);
+        if (error instanceof SchemaError)
+          throw new SchemaError(`${path}[${i}]${error.path}`, error.expected, error.actual);
         throw error;
       }
       return out;
@@ -246,7 +272,10 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-export function object<P extends Record<string, Schema<unknown>>>(properties: P, name = 'object'): Schema<ObjectOf<P>> & { properties: P } {
+export function object<P extends Record<string, Schema<unknown>>>(
+  properties: P,
+  name = 'object',
+): Schema<ObjectOf<P>> & { properties: P } {
   const keys = Object.keys(properties);
   const schemas = keys.map((key) => properties[key]);
   const codes = schemas.map((schema) => inlineCodes.get(schema) ?? Inline.none);
@@ -275,7 +304,8 @@ export function object<P extends Record<string, Schema<unknown>>>(properties: P,
           if (parsed !== undefined) out[key] = parsed;
         }
       } catch (error) {
-        if (error instanceof SchemaError) throw new SchemaError(`${path}.${key}${error.path}`, error.expected, error.actual);
+        if (error instanceof SchemaError)
+          throw new SchemaError(`${path}.${key}${error.path}`, error.expected, error.actual);
         throw error;
       }
       return out as ObjectOf<P>;
@@ -309,8 +339,11 @@ export function tuple<const S extends readonly Schema<unknown>[]>(items: S): Sch
   return {
     description,
     parse(value, path = 'value') {
-      if (!Array.isArray(value) || value.length > items.length) throw new SchemaError(path, description, describeValue(value));
-      return items.map((item, i) => within(path, `[${i}]`, () => item.parse(value[i], ''))) as { [K in keyof S]: Infer<S[K]> };
+      if (!Array.isArray(value) || value.length > items.length)
+        throw new SchemaError(path, description, describeValue(value));
+      return items.map((item, i) => within(path, `[${i}]`, () => item.parse(value[i], ''))) as {
+        [K in keyof S]: Infer<S[K]>;
+      };
     },
   };
 }
@@ -341,7 +374,13 @@ export interface FlatField {
 
 // An int64 field crosses as an integer column (a double) when every value is a safe integer; a
 // batch holding a larger one is sent as records instead (wire/columns.ts refuses it), exactly.
-const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inline.integer]: 'integer', [Inline.boolean]: 'boolean', [Inline.int64]: 'integer' } as const;
+const flatTypes = {
+  [Inline.string]: 'string',
+  [Inline.number]: 'number',
+  [Inline.integer]: 'integer',
+  [Inline.boolean]: 'boolean',
+  [Inline.int64]: 'integer',
+} as const;
 
 /**
  * Describes `schema` if it is an array of flat records: `object()`s whose every property is a plain
@@ -349,7 +388,9 @@ const flatTypes = { [Inline.string]: 'string', [Inline.number]: 'number', [Inlin
  * array can cross the boundary as columns (wire/columns.ts) with exactly the checks `parse`
  * makes; anything else (a length-limited string, a nested object, a union) answers `undefined`.
  */
-export function flatRecordArray(schema: Schema<unknown>): { fields: FlatField[]; maxItems?: number; schema: Schema<unknown> } | undefined {
+export function flatRecordArray(
+  schema: Schema<unknown>,
+): { fields: FlatField[]; maxItems?: number; schema: Schema<unknown> } | undefined {
   const { item, maxItems } = schema as Partial<ReturnType<typeof array>>;
   const properties = (item as Partial<ReturnType<typeof object>> | undefined)?.properties;
   if (!item || !properties) return undefined;

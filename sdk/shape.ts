@@ -79,7 +79,11 @@ export interface MethodShape<A extends ArgList = ArgList, R = unknown> {
   readonly resultRule?: (result: unknown, args: readonly unknown[]) => string | null;
 }
 
-export interface KindShape<G extends PluginGroup = PluginGroup, C = unknown, M extends Record<string, MethodShape> = Record<string, MethodShape>> {
+export interface KindShape<
+  G extends PluginGroup = PluginGroup,
+  C = unknown,
+  M extends Record<string, MethodShape> = Record<string, MethodShape>,
+> {
   readonly group: G;
   /** What the plugin's factory receives (MLflow's builder arguments, e.g. `store_uri`, `artifact_uri`). */
   readonly context: Schema<C>;
@@ -113,7 +117,9 @@ type OptionalNames<M> = Exclude<keyof M, RequiredNames<M>>;
 type PluginMethod<M> = (...args: ArgsOf<M>) => ResultOf<M> | Promise<ResultOf<M>>;
 
 /** What implements a record of methods: every required one, optionally the others. */
-type ImplementationOf<M> = { [N in RequiredNames<M>]: PluginMethod<M[N]> } & { [N in OptionalNames<M>]?: PluginMethod<M[N]> };
+type ImplementationOf<M> = { [N in RequiredNames<M>]: PluginMethod<M[N]> } & {
+  [N in OptionalNames<M>]?: PluginMethod<M[N]>;
+};
 
 /** What a plugin author implements: every required method, optionally the others. */
 export type Implementation<K extends KindShape> = ImplementationOf<K['methods']>;
@@ -149,11 +155,16 @@ interface MethodSpec<A extends ArgList, R> {
 }
 
 /** Declares one method of a shape. `optional` methods get MLflow's default from the kind's `fallbacks`. */
-export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional: true }): MethodShape<A, R> & { required: false };
-export function method<const A extends ArgList, R>(spec: MethodSpec<A, R> & { optional?: false }): MethodShape<A, R> & { required: true };
+export function method<const A extends ArgList, R>(
+  spec: MethodSpec<A, R> & { optional: true },
+): MethodShape<A, R> & { required: false };
+export function method<const A extends ArgList, R>(
+  spec: MethodSpec<A, R> & { optional?: false },
+): MethodShape<A, R> & { required: true };
 export function method(spec: MethodSpec<ArgList, unknown> & { optional?: boolean }): MethodShape {
   const argNames = spec.args.map(([name]) => name);
-  if (new Set(argNames).size !== argNames.length) throw new TypeError(`method: argument names repeat (${argNames.join(', ')})`);
+  if (new Set(argNames).size !== argNames.length)
+    throw new TypeError(`method: argument names repeat (${argNames.join(', ')})`);
   const orderedBy = spec.orderedBy === undefined ? undefined : argNames.indexOf(spec.orderedBy);
   return {
     args: spec.args,
@@ -173,18 +184,30 @@ export function method(spec: MethodSpec<ArgList, unknown> & { optional?: boolean
  * typed as the kind's implementation). Every optional method has one; required ones have none.
  */
 type Fallbacks<M> = { [N in OptionalNames<M>]: (self: ImplementationOf<M>) => PluginMethod<M[N]> };
-type FallbacksSpec<M> = [OptionalNames<M>] extends [never] ? { fallbacks?: Record<string, never> } : { fallbacks: Fallbacks<M> };
+type FallbacksSpec<M> = [OptionalNames<M>] extends [never]
+  ? { fallbacks?: Record<string, never> }
+  : { fallbacks: Fallbacks<M> };
 
 /** Declares a kind; `readOnly` names its methods that only read (see `MethodShape.readOnly`). */
 export function defineKind<G extends PluginGroup, C, const M extends Record<string, MethodShape>>(
-  shape: Omit<KindShape<G, C, M>, 'methods'> & { methods: M; readOnly?: readonly (keyof M & string)[] } & FallbacksSpec<M>,
+  shape: Omit<KindShape<G, C, M>, 'methods'> & {
+    methods: M;
+    readOnly?: readonly (keyof M & string)[];
+  } & FallbacksSpec<M>,
 ): KindShape<G, C, M> {
-  const { fallbacks = {}, methods, readOnly = [], ...rest } = shape as typeof shape & { fallbacks?: Record<string, (self: AnyImplementation) => AnyFunction> };
+  const {
+    fallbacks = {},
+    methods,
+    readOnly = [],
+    ...rest
+  } = shape as typeof shape & { fallbacks?: Record<string, (self: AnyImplementation) => AnyFunction> };
   const withFallbacks: Record<string, MethodShape> = {};
   for (const [name, declared] of Object.entries(methods)) {
     const fallback = Object.hasOwn(fallbacks, name) ? fallbacks[name] : undefined;
     if (declared.required === (fallback !== undefined)) {
-      throw new TypeError(`${shape.group}.${name}: ${declared.required ? 'a required method has no fallback' : 'an optional method needs a fallback'}`);
+      throw new TypeError(
+        `${shape.group}.${name}: ${declared.required ? 'a required method has no fallback' : 'an optional method needs a fallback'}`,
+      );
     }
     const marked = readOnly.includes(name) ? { ...declared, readOnly: true } : declared;
     withFallbacks[name] = Object.freeze(fallback ? { ...marked, fallback } : marked);
@@ -205,12 +228,21 @@ export function definePlugin<K extends KindShape>(
   kind: K,
   create: (context: ContextOf<K>) => Implementation<K> | Promise<Implementation<K>>,
 ): PluginDefinition<K> {
-  if (typeof create !== 'function') throw new TypeError(`define: expected a factory function building the ${kind.group} plugin`);
-  return Object.freeze({ [PLUGIN_BRAND]: Object.freeze({ group: kind.group, protocolVersion: PROTOCOL_VERSION }), create });
+  if (typeof create !== 'function')
+    throw new TypeError(`define: expected a factory function building the ${kind.group} plugin`);
+  return Object.freeze({
+    [PLUGIN_BRAND]: Object.freeze({ group: kind.group, protocolVersion: PROTOCOL_VERSION }),
+    create,
+  });
 }
 
 export function isPluginDefinition(value: unknown): value is PluginDefinition {
-  return typeof value === 'object' && value !== null && PLUGIN_BRAND in value && typeof (value as PluginDefinition).create === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    PLUGIN_BRAND in value &&
+    typeof (value as PluginDefinition).create === 'function'
+  );
 }
 
 /** Names of the required methods an implementation lacks. */
@@ -225,7 +257,10 @@ export function missingMethods(kind: KindShape, implementation: AnyImplementatio
  * or, where the plugin left it out, to MLflow's default. Nothing else is reachable: the table is a
  * null-prototype object keyed by the shape's own method names.
  */
-export function dispatchTable(kind: KindShape, implementation: AnyImplementation): Record<string, (...args: unknown[]) => unknown> {
+export function dispatchTable(
+  kind: KindShape,
+  implementation: AnyImplementation,
+): Record<string, (...args: unknown[]) => unknown> {
   const missing = missingMethods(kind, implementation);
   if (missing.length > 0) {
     throw new TypeError(`the ${kind.group} plugin does not implement its required method(s): ${missing.join(', ')}`);
@@ -268,7 +303,8 @@ function inOrder(target: (...args: unknown[]) => unknown, index: number, queues:
       return result;
     }
     const result = target(...args);
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') track(key, result as PromiseLike<unknown>);
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function')
+      track(key, result as PromiseLike<unknown>);
     return result;
   };
 }
@@ -287,9 +323,16 @@ export function parseArgs(kind: KindShape, name: string, args: readonly unknown[
  * `parseArgs` with the argument schemas given: a host that sends the call to a worker checks with
  * schemas that also encode (wire/columns.ts), with the same errors.
  */
-export function checkArgs(name: string, shape: MethodShape, schemas: readonly Schema<unknown>[], args: readonly unknown[]): unknown[] {
+export function checkArgs(
+  name: string,
+  shape: MethodShape,
+  schemas: readonly Schema<unknown>[],
+  args: readonly unknown[],
+): unknown[] {
   if (args.length > schemas.length) {
-    throw MlflowError.invalidParameterValue(`${name} takes at most ${schemas.length} argument(s) (${shape.argNames.join(', ')}), got ${args.length}`);
+    throw MlflowError.invalidParameterValue(
+      `${name} takes at most ${schemas.length} argument(s) (${shape.argNames.join(', ')}), got ${args.length}`,
+    );
   }
   let i = 0;
   try {
@@ -299,7 +342,9 @@ export function checkArgs(name: string, shape: MethodShape, schemas: readonly Sc
   } catch (error) {
     if (error instanceof SchemaError) {
       const path = `${shape.argNames[i]}${error.path}`;
-      throw MlflowError.invalidParameterValue(`${name}: Invalid value ${error.actual} for parameter '${path}' supplied: expected ${error.expected}`);
+      throw MlflowError.invalidParameterValue(
+        `${name}: Invalid value ${error.actual} for parameter '${path}' supplied: expected ${error.expected}`,
+      );
     }
     throw error;
   }
@@ -315,7 +360,9 @@ export function positional(name: string, shape: MethodShape, named: Record<strin
 export function positional(name: string, shape: MethodShape, named: Record<string, unknown>): unknown[] {
   for (const key of Object.keys(named)) {
     if (!shape.argNames.includes(key)) {
-      throw MlflowError.invalidParameterValue(`${name} has no argument '${key}'; its arguments are: ${shape.argNames.join(', ') || 'none'}`);
+      throw MlflowError.invalidParameterValue(
+        `${name} has no argument '${key}'; its arguments are: ${shape.argNames.join(', ') || 'none'}`,
+      );
     }
   }
   return shape.argNames.map((arg) => named[arg] ?? null);
@@ -366,7 +413,8 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
       return shape.result.stream ? asReceivedStream(result as ByteStream) : result;
     };
     const { timeoutMs } = shape;
-    remote[name] = timeoutMs === undefined ? call : (...args: unknown[]) => withinDeadline(call(...args), name, timeoutMs);
+    remote[name] =
+      timeoutMs === undefined ? call : (...args: unknown[]) => withinDeadline(call(...args), name, timeoutMs);
   }
   return remote as Remote<K>;
 }
@@ -378,7 +426,10 @@ export function bindInProcess<K extends KindShape>(kind: K, implementation: Impl
 function withinDeadline<T>(call: Promise<T>, name: string, timeoutMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MlflowError(`${name} did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')), timeoutMs);
+    timer = setTimeout(
+      () => reject(new MlflowError(`${name} did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')),
+      timeoutMs,
+    );
   });
   return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }

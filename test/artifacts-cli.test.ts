@@ -28,14 +28,25 @@ async function setUp(t: { teardown(fn: () => void): void }) {
   }
 }
 
-test('log-artifact, log-artifacts, list and download, with MLflow\'s flags and messages', async (t) => {
+test("log-artifact, log-artifacts, list and download, with MLflow's flags and messages", async (t) => {
   const { dir, store, runId, artifacts } = await setUp(t);
   const common = ['--run-id', runId, '--tracking-uri', store];
 
   const one = await cli('artifacts', 'log-artifact', '--local-file', join(dir, 'local/model.pkl'), ...common);
   t.is(one.code, 0, one.err.join('\n'));
   t.deepEqual(one.out, [`Logged artifact from local file ${join(dir, 'local/model.pkl')} to artifact_path=None`]);
-  const many = await cli('artifacts', 'log-artifacts', '-l', join(dir, 'local'), '-r', runId, '-a', 'bundle', '--tracking-uri', store);
+  const many = await cli(
+    'artifacts',
+    'log-artifacts',
+    '-l',
+    join(dir, 'local'),
+    '-r',
+    runId,
+    '-a',
+    'bundle',
+    '--tracking-uri',
+    store,
+  );
   t.is(many.code, 0, many.err.join('\n'));
   t.deepEqual(many.out, [`Logged artifact from local dir ${join(dir, 'local')} to artifact_path=bundle`]);
   t.is(readFileSync(join(artifacts, 'bundle/sub/notes.md'), 'utf8'), '# notes');
@@ -63,16 +74,45 @@ test('log-artifact, log-artifacts, list and download, with MLflow\'s flags and m
 
 test('errors: MLflow codes and messages, exit code 1; usage errors exit 2', async (t) => {
   const { dir, store, runId } = await setUp(t);
-  const traversal = await cli('artifacts', 'list', '--run-id', runId, '--tracking-uri', store, '--artifact-path', '../other-run');
+  const traversal = await cli(
+    'artifacts',
+    'list',
+    '--run-id',
+    runId,
+    '--tracking-uri',
+    store,
+    '--artifact-path',
+    '../other-run',
+  );
   t.is(traversal.code, 1);
   t.deepEqual(traversal.err, ['Error: INVALID_PARAMETER_VALUE: Invalid path']);
   const noRun = await cli('artifacts', 'list', '--run-id', '0123456789abcdef0123456789abcdef', '--tracking-uri', store);
   t.is(noRun.code, 1);
   t.regex(noRun.err[0], /^Error: RESOURCE_DOES_NOT_EXIST: Run '0123456789abcdef0123456789abcdef' not found/);
-  const missingDst = await cli('artifacts', 'download', '--run-id', runId, '--tracking-uri', store, '--dst-path', join(dir, 'nope'));
+  const missingDst = await cli(
+    'artifacts',
+    'download',
+    '--run-id',
+    runId,
+    '--tracking-uri',
+    store,
+    '--dst-path',
+    join(dir, 'nope'),
+  );
   t.is(missingDst.code, 1);
-  t.deepEqual(missingDst.err, [`Error: RESOURCE_DOES_NOT_EXIST: The destination path for downloaded artifacts does not exist! Destination path: ${join(dir, 'nope')}`]);
-  const noFile = await cli('artifacts', 'log-artifact', '--local-file', join(dir, 'absent.txt'), '--run-id', runId, '--tracking-uri', store);
+  t.deepEqual(missingDst.err, [
+    `Error: RESOURCE_DOES_NOT_EXIST: The destination path for downloaded artifacts does not exist! Destination path: ${join(dir, 'nope')}`,
+  ]);
+  const noFile = await cli(
+    'artifacts',
+    'log-artifact',
+    '--local-file',
+    join(dir, 'absent.txt'),
+    '--run-id',
+    runId,
+    '--tracking-uri',
+    store,
+  );
   t.is(noFile.code, 1);
   t.deepEqual(noFile.err, [`Error: RESOURCE_DOES_NOT_EXIST: No such file or directory: '${join(dir, 'absent.txt')}'`]);
   const usage = await cli('artifacts', 'log-artifact', '--run-id', runId);
@@ -121,6 +161,10 @@ test('on a terminal the bar is redrawn in place, ending with a newline; small tr
   t.true(written.every((text) => text.startsWith('\r')));
   t.regex(written[0], /^\rUploading \[#{15}\.{15}\] {2}50% {2}32\.0 MiB \/ 64\.0 MiB/);
   t.true(written.at(-1)!.endsWith('\n'));
-  t.is(progressBar({ values: {}, err: () => {} }, 'x', { isTTY: false, write: () => {} }), null, 'no terminal and not asked: no bar');
+  t.is(
+    progressBar({ values: {}, err: () => {} }, 'x', { isTTY: false, write: () => {} }),
+    null,
+    'no terminal and not asked: no bar',
+  );
   t.is(formatBytes(1536), '1.5 KiB');
 });

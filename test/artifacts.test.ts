@@ -5,7 +5,16 @@
  * form refused before a plugin sees it, and listings that name paths outside refused.
  */
 import test from 'ava';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -23,7 +32,9 @@ const filePlugin = `${repoRoot}sample-plugins/file-plugin`;
 
 /** Every file below `dir`, as relative POSIX paths, sorted. */
 function tree(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => !statSync(join(dir, p)).isDirectory()).sort();
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((p) => !statSync(join(dir, p)).isDirectory())
+    .sort();
 }
 
 function errorOf(t: { fail(message: string): void }, value: unknown): { errorCode: string; message: string } {
@@ -51,7 +62,14 @@ test('the built-in repository writes where MLflow writes: <experiment artifact l
     await repo.logArtifacts(join(local, 'data'));
 
     const root = join(store, '0', run.info.runId, 'artifacts');
-    t.deepEqual(tree(root), ['a.csv', 'dataset/a.csv', 'dataset/nested/b.bin', 'model.txt', 'models/v1/model.txt', 'nested/b.bin']);
+    t.deepEqual(tree(root), [
+      'a.csv',
+      'dataset/a.csv',
+      'dataset/nested/b.bin',
+      'model.txt',
+      'models/v1/model.txt',
+      'nested/b.bin',
+    ]);
     t.is(readFileSync(join(root, 'dataset/nested/b.bin')).length, 3000);
     t.is(readFileSync(join(root, 'models/v1/model.txt'), 'utf8'), 'weights');
 
@@ -66,7 +84,11 @@ test('the built-in repository writes where MLflow writes: <experiment artifact l
       { path: 'dataset/a.csv', isDir: false, fileSize: 8 },
       { path: 'dataset/nested', isDir: true, fileSize: null },
     ]);
-    t.deepEqual(await repo.listArtifacts('dataset/nested/'), [{ path: 'dataset/nested/b.bin', isDir: false, fileSize: 3000 }], 'a trailing slash is normalised away');
+    t.deepEqual(
+      await repo.listArtifacts('dataset/nested/'),
+      [{ path: 'dataset/nested/b.bin', isDir: false, fileSize: 3000 }],
+      'a trailing slash is normalised away',
+    );
     t.deepEqual(await repo.listArtifacts('model.txt'), [], 'a file lists as nothing, as in MLflow');
     t.deepEqual(await repo.listArtifacts('missing'), [], 'a missing path lists as nothing');
   } finally {
@@ -74,23 +96,47 @@ test('the built-in repository writes where MLflow writes: <experiment artifact l
   }
 });
 
-test('logText and logDict write MLflow\'s formats: UTF-8 text, YAML for .yaml/.yml, indented JSON otherwise', async (t) => {
+test("logText and logDict write MLflow's formats: UTF-8 text, YAML for .yaml/.yml, indented JSON otherwise", async (t) => {
   const dir = tempDir(t);
   const { host } = testHost();
   try {
     const repo = await host.artifactRepository(`file://${dir}`);
     await repo.logText('héllo\nwörld', 'notes/readme.txt');
-    const dict = { name: 'model', params: { alpha: 0.5, layers: [64, 32] }, flags: ['yes', 'on', '1.0'], empty: {}, none: null };
+    const dict = {
+      name: 'model',
+      params: { alpha: 0.5, layers: [64, 32] },
+      flags: ['yes', 'on', '1.0'],
+      empty: {},
+      none: null,
+    };
     await repo.logDict(dict, 'config.yaml');
     await repo.logDict(dict, 'config.json');
     await repo.logDict({ é: 'ü' }, 'sub/ascii');
     t.is(readFileSync(join(dir, 'notes/readme.txt'), 'utf8'), 'héllo\nwörld');
     t.is(
       readFileSync(join(dir, 'config.yaml'), 'utf8'),
-      ["empty: {}", 'flags:', "- 'yes'", "- 'on'", "- '1.0'", 'name: model', 'none: null', 'params:', '  alpha: 0.5', '  layers:', '  - 64', '  - 32', ''].join('\n'),
+      [
+        'empty: {}',
+        'flags:',
+        "- 'yes'",
+        "- 'on'",
+        "- '1.0'",
+        'name: model',
+        'none: null',
+        'params:',
+        '  alpha: 0.5',
+        '  layers:',
+        '  - 64',
+        '  - 32',
+        '',
+      ].join('\n'),
     );
     t.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), dict);
-    t.is(readFileSync(join(dir, 'config.json'), 'utf8').split('\n')[1], '  "name": "model",', 'indented by 2, as json.dump(indent=2)');
+    t.is(
+      readFileSync(join(dir, 'config.json'), 'utf8').split('\n')[1],
+      '  "name": "model",',
+      'indented by 2, as json.dump(indent=2)',
+    );
     t.is(readFileSync(join(dir, 'sub/ascii'), 'utf8'), '{\n  "\\u00e9": "\\u00fc"\n}', 'ensure_ascii, as Python');
   } finally {
     await host.close();
@@ -123,10 +169,16 @@ test('downloadArtifacts follows MLflow: recursive, into an existing directory, r
     // MLflow's destination rules and messages.
     const missing = errorOf(t, await rejection(repo.downloadArtifacts('a', join(dir, 'nope'))));
     t.is(missing.errorCode, 'RESOURCE_DOES_NOT_EXIST');
-    t.is(missing.message, `The destination path for downloaded artifacts does not exist! Destination path: ${join(dir, 'nope')}`);
+    t.is(
+      missing.message,
+      `The destination path for downloaded artifacts does not exist! Destination path: ${join(dir, 'nope')}`,
+    );
     const notDir = errorOf(t, await rejection(repo.downloadArtifacts('a', join(repoDir, 'top.txt'))));
     t.is(notDir.errorCode, 'INVALID_PARAMETER_VALUE');
-    t.is(notDir.message, `The destination path for downloaded artifacts must be a directory! Destination path: ${join(repoDir, 'top.txt')}`);
+    t.is(
+      notDir.message,
+      `The destination path for downloaded artifacts must be a directory! Destination path: ${join(repoDir, 'top.txt')}`,
+    );
 
     // No destination: the built-in local repository returns the artifact's own path, as MLflow's does.
     t.is(await repo.downloadArtifacts('a/one.txt'), join(repoDir, 'a/one.txt'));
@@ -143,7 +195,11 @@ test('downloadArtifacts follows MLflow: recursive, into an existing directory, r
     );
     t.is((failed as ArtifactTransferError).failures[0].error.errorCode, 'RESOURCE_DOES_NOT_EXIST');
     t.false(existsSync(join(dst, 'gone.txt')));
-    t.deepEqual(readdirSync(dst).filter((n) => n.startsWith('.')), [], 'no temporary file is left behind');
+    t.deepEqual(
+      readdirSync(dst).filter((n) => n.startsWith('.')),
+      [],
+      'no temporary file is left behind',
+    );
   } finally {
     await host.close();
   }
@@ -158,9 +214,15 @@ test('deleteArtifacts removes a file, a tree, or everything', async (t) => {
     await repo.logText('2', 'a/y.txt');
     await repo.logText('3', 'b/z.txt');
     await repo.deleteArtifacts('a/x.txt');
-    t.deepEqual((await repo.listArtifacts('a')).map((f) => f.path), ['a/y.txt']);
+    t.deepEqual(
+      (await repo.listArtifacts('a')).map((f) => f.path),
+      ['a/y.txt'],
+    );
     await repo.deleteArtifacts('a');
-    t.deepEqual((await repo.listArtifacts()).map((f) => f.path), ['b']);
+    t.deepEqual(
+      (await repo.listArtifacts()).map((f) => f.path),
+      ['b'],
+    );
     await repo.deleteArtifacts();
     t.deepEqual(await repo.listArtifacts(), []);
     t.false(existsSync(join(dir, 'r')));
@@ -169,7 +231,7 @@ test('deleteArtifacts removes a file, a tree, or everything', async (t) => {
   }
 });
 
-test('the file-plugin package serves the file-plugin scheme, from its own worker, with MLflow\'s layout at the URI\'s path', async (t) => {
+test("the file-plugin package serves the file-plugin scheme, from its own worker, with MLflow's layout at the URI's path", async (t) => {
   const dir = tempDir(t);
   const { host } = testHost({ discovery: { pluginDirs: [filePlugin] } });
   try {
@@ -177,7 +239,10 @@ test('the file-plugin package serves the file-plugin scheme, from its own worker
     await repo.logText('through the plugin', 'p/q.txt');
     t.is(readFileSync(join(dir, 'store/p/q.txt'), 'utf8'), 'through the plugin');
     const stats = await host.stats();
-    t.true(stats.some((s) => s.group === 'artifact_repository' && s.plugin.includes('flowhost-file-plugin')), JSON.stringify(stats.map((s) => s.plugin)));
+    t.true(
+      stats.some((s) => s.group === 'artifact_repository' && s.plugin.includes('flowhost-file-plugin')),
+      JSON.stringify(stats.map((s) => s.plugin)),
+    );
     // Not the built-in: without a destination it downloads into a new temporary directory.
     const local = await repo.downloadArtifacts('p');
     t.teardown(() => rmSync(local.replace(/\/p$/, ''), { recursive: true, force: true }));
@@ -193,7 +258,10 @@ test("an unknown scheme gets MLflow's message listing the registered schemes", a
   try {
     const error = errorOf(t, await rejection(host.artifactRepository('gs://bucket/path')));
     t.is(error.errorCode, 'INTERNAL_ERROR');
-    t.regex(error.message, /^Could not find a registered artifact repository for: gs:\/\/bucket\/path\. Currently registered schemes are: \['', 'artifacts-crashes', .*'file', .*'s3'.*\]$/);
+    t.regex(
+      error.message,
+      /^Could not find a registered artifact repository for: gs:\/\/bucket\/path\. Currently registered schemes are: \['', 'artifacts-crashes', .*'file', .*'s3'.*\]$/,
+    );
   } finally {
     await host.close();
   }
@@ -294,7 +362,21 @@ test('logArtifacts follows links to files, not links to directories (as os.walk)
   }
 });
 
-const ESCAPING_LISTINGS = ['parent', 'parent-deep', 'absolute', 'sibling', 'grandchild', 'dotdot', 'encoded', 'double-encoded', 'backslash', 'drive', 'empty', 'duplicate', 'negative-size'];
+const ESCAPING_LISTINGS = [
+  'parent',
+  'parent-deep',
+  'absolute',
+  'sibling',
+  'grandchild',
+  'dotdot',
+  'encoded',
+  'double-encoded',
+  'backslash',
+  'drive',
+  'empty',
+  'duplicate',
+  'negative-size',
+];
 
 test('a listing naming paths outside the requested directory is a protocol violation, and nothing is downloaded', async (t) => {
   const dir = tempDir(t);
@@ -316,7 +398,11 @@ test('a listing naming paths outside the requested directory is a protocol viola
     t.is(isPluginFailure(endless) && endless.reason, 'protocol-violation');
     t.regex((endless as Error).message, /nests directories deeper than 256 levels/);
     const everything = await rejection(repo.downloadArtifacts('', dst));
-    t.is(isPluginFailure(everything) && everything.reason, 'protocol-violation', 'the whole tree is refused before any file moves');
+    t.is(
+      isPluginFailure(everything) && everything.reason,
+      'protocol-violation',
+      'the whole tree is refused before any file moves',
+    );
     t.deepEqual(readdirSync(dst), [], 'nothing was downloaded');
     t.false(existsSync(join(dir, 'outside.txt')));
     // The reply was well-formed, only its meaning refused: the worker carries on.
@@ -324,7 +410,11 @@ test('a listing naming paths outside the requested directory is a protocol viola
     t.is(readFileSync(join(dst, 'ok/file'), 'utf8'), 'hello');
     // The rule is the kind's: a bare remote, without the artifact client, refuses the same listings.
     const entry = host.registry.find('artifact_repository', 'artifacts-escapes')!;
-    const bare = await host.remote(artifactRepository, entry, { artifactUri: 'artifacts-escapes:x', trackingUri: null, registryUri: null });
+    const bare = await host.remote(artifactRepository, entry, {
+      artifactUri: 'artifacts-escapes:x',
+      trackingUri: null,
+      registryUri: null,
+    });
     const sibling = await rejection(bare.listArtifacts('sibling'));
     t.is(isPluginFailure(sibling) && sibling.reason, 'protocol-violation');
     t.regex((sibling as Error).message, /protocol violation: listArtifacts of 'sibling' named/);
@@ -335,9 +425,15 @@ test('a listing naming paths outside the requested directory is a protocol viola
 
 test('in-process, the listing rule holds too', async (t) => {
   const listing: Record<string, { path: string; isDir: boolean; fileSize: number | null }[]> = {
-    a: [{ path: 'a/x', isDir: false, fileSize: 1 }, { path: 'a/x', isDir: false, fileSize: 1 }],
+    a: [
+      { path: 'a/x', isDir: false, fileSize: 1 },
+      { path: 'a/x', isDir: false, fileSize: 1 },
+    ],
     b: [{ path: 'b/y', isDir: false, fileSize: -1 }],
-    c: [{ path: 'c', isDir: true, fileSize: null }, { path: 'c/z', isDir: false, fileSize: 0 }],
+    c: [
+      { path: 'c', isDir: true, fileSize: null },
+      { path: 'c/z', isDir: false, fileSize: 0 },
+    ],
   };
   const implementation: ArtifactRepository = {
     writeArtifact: () => undefined,
@@ -345,8 +441,12 @@ test('in-process, the listing rule holds too', async (t) => {
     listArtifacts: (path) => listing[path ?? ''] ?? [],
   };
   const repo = bindInProcess(artifactRepository, implementation);
-  await t.throwsAsync(repo.listArtifacts('a'), { message: "protocol violation: listArtifacts of 'a' named \"a/x\" twice" });
-  await t.throwsAsync(repo.listArtifacts('b'), { message: "protocol violation: listArtifacts of 'b' gave \"b/y\" a negative size" });
+  await t.throwsAsync(repo.listArtifacts('a'), {
+    message: 'protocol violation: listArtifacts of \'a\' named "a/x" twice',
+  });
+  await t.throwsAsync(repo.listArtifacts('b'), {
+    message: 'protocol violation: listArtifacts of \'b\' gave "b/y" a negative size',
+  });
   t.is((await repo.listArtifacts('c')).length, 2, 'the folder itself may be listed');
 });
 
@@ -359,7 +459,9 @@ test('streaming handles: Node streams and web streams, each way', async (t) => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
 
     // Node: a pipeline into the write stream; the artifact exists once the pipeline resolves.
-    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) =>
+      data.subarray(i * 65536, (i + 1) * 65536),
+    );
     await pipeline(Readable.from(chunks), await repo.openArtifactWriteStream('node/data.bin'));
     t.true(readFileSync(join(dir, 'node/data.bin')).equals(data));
 
@@ -394,7 +496,7 @@ test('streaming handles: Node streams and web streams, each way', async (t) => {
   }
 });
 
-test('the fluent API logs to the active run and reads back through the tracking store\'s artifact URI', async (t) => {
+test("the fluent API logs to the active run and reads back through the tracking store's artifact URI", async (t) => {
   const dir = tempDir(t);
   const store = join(dir, 'mlruns');
   writeFileSync(join(dir, 'out.txt'), 'output');
@@ -410,12 +512,18 @@ test('the fluent API logs to the active run and reads back through the tracking 
     await fluent.logDict({ a: 1 }, 'dict.json');
     t.is(await fluent.getArtifactUri(), run.info.artifactUri);
     t.is(await fluent.getArtifactUri('results/out.txt'), `${run.info.artifactUri}/results/out.txt`);
-    t.deepEqual((await fluent.listArtifacts()).map((f) => f.path), ['dict.json', 'results', 'text.txt']);
+    t.deepEqual(
+      (await fluent.listArtifacts()).map((f) => f.path),
+      ['dict.json', 'results', 'text.txt'],
+    );
     await fluent.endRun();
     t.is(readFileSync(join(store, '0', run.info.runId, 'artifacts/results/out.txt'), 'utf8'), 'output');
     const dst = join(dir, 'dst');
     mkdirSync(dst);
-    t.is(await fluent.downloadArtifacts({ runId: run.info.runId, artifactPath: 'results', dstPath: dst }), `${dst}/results`);
+    t.is(
+      await fluent.downloadArtifacts({ runId: run.info.runId, artifactPath: 'results', dstPath: dst }),
+      `${dst}/results`,
+    );
     t.is(readFileSync(join(dst, 'results/out.txt'), 'utf8'), 'output');
     const noRun = errorOf(t, await rejection(fluent.listArtifacts()));
     t.is(noRun.errorCode, 'INVALID_PARAMETER_VALUE');

@@ -38,15 +38,21 @@ const LONG_DEADLINE_MS = 120_000;
 const BYSTANDER_BOUND_MS = 10_000;
 const SECRET = 'FLOWHOST_ATTACK_SECRET';
 
-type Expect = { readonly outcome: 'blocked' | 'succeeded'; readonly how: RegExp } | { readonly outcome: 'not-run'; readonly why: string };
+type Expect =
+  | { readonly outcome: 'blocked' | 'succeeded'; readonly how: RegExp }
+  | { readonly outcome: 'not-run'; readonly why: string };
 
 const blocked = (how: RegExp): Expect => ({ outcome: 'blocked', how });
 const succeeded = (how: RegExp): Expect => ({ outcome: 'succeeded', how });
 const notRun = (why: string): Expect => ({ outcome: 'not-run', why });
 
 const noProcess = blocked(/process is not defined/);
-const killsHost = notRun('a worker thread shares the host process: this kills the host (sandbox-findings.md, finding 1)');
-const abortsHost = notRun("V8's fatal out-of-memory aborts the whole process from any thread (finding 2, nodejs/node#47224)");
+const killsHost = notRun(
+  'a worker thread shares the host process: this kills the host (sandbox-findings.md, finding 1)',
+);
+const abortsHost = notRun(
+  "V8's fatal out-of-memory aborts the whole process from any thread (finding 2, nodejs/node#47224)",
+);
 
 interface Attack {
   /** The entry point is `hostile-<plugin>`. */
@@ -57,7 +63,10 @@ interface Attack {
   /** It hangs on purpose: it gets the short deadline. */
   readonly hangs?: boolean;
   /** Decides the outcome itself instead of reading the attack's own report. */
-  readonly judge?: (ctx: Context, attack: { outcome: 'blocked' | 'succeeded'; text: string }) => Promise<{ outcome: 'blocked' | 'succeeded'; text: string }>;
+  readonly judge?: (
+    ctx: Context,
+    attack: { outcome: 'blocked' | 'succeeded'; text: string },
+  ) => Promise<{ outcome: 'blocked' | 'succeeded'; text: string }>;
 }
 
 const ATTACKS: readonly Attack[] = [
@@ -65,55 +74,143 @@ const ATTACKS: readonly Attack[] = [
   { plugin: 'stack-overflow', what: 'stack overflow', expect: all(blocked(/Maximum call stack size exceeded/)) },
   // These answer first, then crash their isolate: the answer stands, the crash is contained.
   { plugin: 'throw-from-timer', what: 'throw from a timer', expect: all(blocked(/answered; the timer throws next/)) },
-  { plugin: 'unhandled-rejection', what: 'unhandled rejection', expect: all(blocked(/answered; the rejection is unhandled/)) },
-  { plugin: 'process-exit', what: 'process.exit', expect: { worker: blocked(/crashed.*exit code 1/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'process-abort', what: 'process.abort', expect: { worker: blocked(/not supported in workers/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'kill-host', what: 'process.kill(process.pid)', expect: { worker: killsHost, sandbox: noProcess, process: noProcess } },
-  { plugin: 'sigkill-host', what: 'SIGKILL the host (pid, ppid)', expect: { worker: killsHost, sandbox: noProcess, process: noProcess } },
-  { plugin: 'sigkill-from-child', what: 'SIGKILL the host from a child process', expect: { worker: killsHost, sandbox: noProcess, process: noProcess } },
-  { plugin: 'infinite-loop', what: 'infinite loop', hangs: true, expect: all(blocked(/did not answer within 3000 ms/)) },
+  {
+    plugin: 'unhandled-rejection',
+    what: 'unhandled rejection',
+    expect: all(blocked(/answered; the rejection is unhandled/)),
+  },
+  {
+    plugin: 'process-exit',
+    what: 'process.exit',
+    expect: { worker: blocked(/crashed.*exit code 1/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'process-abort',
+    what: 'process.abort',
+    expect: { worker: blocked(/not supported in workers/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'kill-host',
+    what: 'process.kill(process.pid)',
+    expect: { worker: killsHost, sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'sigkill-host',
+    what: 'SIGKILL the host (pid, ppid)',
+    expect: { worker: killsHost, sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'sigkill-from-child',
+    what: 'SIGKILL the host from a child process',
+    expect: { worker: killsHost, sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'infinite-loop',
+    what: 'infinite loop',
+    hangs: true,
+    expect: all(blocked(/did not answer within 3000 ms/)),
+  },
   {
     plugin: 'atomics-wait',
     what: 'Atomics.wait forever',
     hangs: true,
-    expect: { worker: blocked(/did not answer within 3000 ms/), sandbox: blocked(/SharedArrayBuffer is not/), process: blocked(/SharedArrayBuffer is not/) },
+    expect: {
+      worker: blocked(/did not answer within 3000 ms/),
+      sandbox: blocked(/SharedArrayBuffer is not/),
+      process: blocked(/SharedArrayBuffer is not/),
+    },
   },
   {
     plugin: 'heap-small-objects',
     what: 'heap OOM, many small objects',
-    expect: { worker: blocked(/memory limit|out of memory/i), sandbox: blocked(/memory limit|out of memory/i), process: blocked(/SIGABRT|out of memory/i) },
+    expect: {
+      worker: blocked(/memory limit|out of memory/i),
+      sandbox: blocked(/memory limit|out of memory/i),
+      process: blocked(/SIGABRT|out of memory/i),
+    },
   },
-  { plugin: 'heap-one-allocation', what: 'heap OOM, one big allocation', expect: { worker: abortsHost, sandbox: abortsHost, process: blocked(/SIGABRT|out of memory/i) } },
-  { plugin: 'heap-growing-map', what: 'heap OOM, growing Map', expect: { worker: abortsHost, sandbox: abortsHost, process: blocked(/SIGABRT|out of memory/i) } },
+  {
+    plugin: 'heap-one-allocation',
+    what: 'heap OOM, one big allocation',
+    expect: { worker: abortsHost, sandbox: abortsHost, process: blocked(/SIGABRT|out of memory/i) },
+  },
+  {
+    plugin: 'heap-growing-map',
+    what: 'heap OOM, growing Map',
+    expect: { worker: abortsHost, sandbox: abortsHost, process: blocked(/SIGABRT|out of memory/i) },
+  },
   {
     plugin: 'arraybuffer-bomb',
     what: 'ArrayBuffers touched to 4 GiB',
-    expect: { worker: succeeded(/touched 4096 MiB/), sandbox: succeeded(/touched 4096 MiB/), process: blocked(/stopped after \d+ MiB|SIGABRT|crashed/) },
+    expect: {
+      worker: succeeded(/touched 4096 MiB/),
+      sandbox: succeeded(/touched 4096 MiB/),
+      process: blocked(/stopped after \d+ MiB|SIGABRT|crashed/),
+    },
   },
-  { plugin: 'read-passwd', what: 'read /etc/passwd', expect: { worker: succeeded(/starting root:/), sandbox: noProcess, process: noProcess } },
+  {
+    plugin: 'read-passwd',
+    what: 'read /etc/passwd',
+    expect: { worker: succeeded(/starting root:/), sandbox: noProcess, process: noProcess },
+  },
   {
     plugin: 'write-outside',
     what: 'write outside its folder',
     expect: { worker: succeeded(/wrote /), sandbox: noProcess, process: noProcess },
-    judge: async (ctx, attack) => ({ ...attack, outcome: existsSync(join(ctx.outside, 'pwned.txt')) ? 'succeeded' : 'blocked' }),
+    judge: async (ctx, attack) => ({
+      ...attack,
+      outcome: existsSync(join(ctx.outside, 'pwned.txt')) ? 'succeeded' : 'blocked',
+    }),
   },
-  { plugin: 'exec', what: 'execSync', expect: { worker: succeeded(/id -u says \d+/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'native-addon', what: 'native addon', expect: { worker: succeeded(/loaded .*\.node/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'process-binding', what: 'process.binding', expect: { worker: succeeded(/members/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'tcp-connect', what: 'TCP connect to 127.0.0.1', expect: { worker: succeeded(/connected to 127\.0\.0\.1/), sandbox: noProcess, process: noProcess } },
+  {
+    plugin: 'exec',
+    what: 'execSync',
+    expect: { worker: succeeded(/id -u says \d+/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'native-addon',
+    what: 'native addon',
+    expect: { worker: succeeded(/loaded .*\.node/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'process-binding',
+    what: 'process.binding',
+    expect: { worker: succeeded(/members/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'tcp-connect',
+    what: 'TCP connect to 127.0.0.1',
+    expect: { worker: succeeded(/connected to 127\.0\.0\.1/), sandbox: noProcess, process: noProcess },
+  },
   {
     plugin: 'fetch-not-granted',
     what: 'fetch a host not granted',
-    expect: { worker: succeeded(/fetched 200/), sandbox: blocked(/PERMISSION_DENIED.*not among the hosts granted/), process: blocked(/PERMISSION_DENIED.*not among the hosts granted/) },
+    expect: {
+      worker: succeeded(/fetched 200/),
+      sandbox: blocked(/PERMISSION_DENIED.*not among the hosts granted/),
+      process: blocked(/PERMISSION_DENIED.*not among the hosts granted/),
+    },
   },
-  { plugin: 'env-secret', what: 'read a secret from the environment', expect: { worker: blocked(/not visible/), sandbox: noProcess, process: noProcess } },
+  {
+    plugin: 'env-secret',
+    what: 'read a secret from the environment',
+    expect: { worker: blocked(/not visible/), sandbox: noProcess, process: noProcess },
+  },
   {
     plugin: 'proto-pollution',
     what: 'prototype pollution seen by the host',
-    expect: { worker: blocked(/the host is clean/), sandbox: blocked(/the host is clean/), process: blocked(/the host is clean/) },
+    expect: {
+      worker: blocked(/the host is clean/),
+      sandbox: blocked(/the host is clean/),
+      process: blocked(/the host is clean/),
+    },
     judge: async (_ctx, attack) => {
-      const polluted = ({} as Record<string, unknown>).pwned !== undefined || ({} as Record<string, unknown>).isAdmin !== undefined;
-      return { outcome: polluted ? 'succeeded' : 'blocked', text: `${polluted ? 'the host is polluted' : 'the host is clean'} (attacker: ${attack.text})` };
+      const polluted =
+        ({} as Record<string, unknown>).pwned !== undefined || ({} as Record<string, unknown>).isAdmin !== undefined;
+      return {
+        outcome: polluted ? 'succeeded' : 'blocked',
+        text: `${polluted ? 'the host is polluted' : 'the host is clean'} (attacker: ${attack.text})`,
+      };
     },
   },
   {
@@ -125,22 +222,50 @@ const ATTACKS: readonly Attack[] = [
     judge: async (ctx, attack) => {
       const seen = await ctx.bystander.getExperiment('attack');
       const polluted = seen.tags.outcome === 'succeeded';
-      return { outcome: polluted ? 'succeeded' : 'blocked', text: `${polluted ? 'the co-tenant is polluted' : 'the co-tenant is clean'} (attacker: ${attack.text})` };
+      return {
+        outcome: polluted ? 'succeeded' : 'blocked',
+        text: `${polluted ? 'the co-tenant is polluted' : 'the co-tenant is clean'} (attacker: ${attack.text})`,
+      };
     },
   },
-  { plugin: 'post-2gib', what: 'post a 2 GiB message to the host', expect: { worker: notRun('the host deserialises all of it: +2 GiB and a stall (finding 4)'), sandbox: notRun('run at the process level only'), process: noProcess } },
-  { plugin: 'nested-worker', what: 'start a nested Worker', expect: { worker: succeeded(/started nested worker thread/), sandbox: noProcess, process: noProcess } },
-  { plugin: 'keeps-interval', what: 'setInterval that keeps the host from exiting', expect: all(blocked(/the host exited/)), judge: async (ctx) => exitsWithInterval(ctx.level) },
+  {
+    plugin: 'post-2gib',
+    what: 'post a 2 GiB message to the host',
+    expect: {
+      worker: notRun('the host deserialises all of it: +2 GiB and a stall (finding 4)'),
+      sandbox: notRun('run at the process level only'),
+      process: noProcess,
+    },
+  },
+  {
+    plugin: 'nested-worker',
+    what: 'start a nested Worker',
+    expect: { worker: succeeded(/started nested worker thread/), sandbox: noProcess, process: noProcess },
+  },
+  {
+    plugin: 'keeps-interval',
+    what: 'setInterval that keeps the host from exiting',
+    expect: all(blocked(/the host exited/)),
+    judge: async (ctx) => exitsWithInterval(ctx.level),
+  },
   {
     plugin: 'reach-process',
     what: "reach the host's process object",
-    expect: { worker: succeeded(/globalThis\.process/), sandbox: blocked(/not a valid constructor/), process: blocked(/not a valid constructor/) },
+    expect: {
+      worker: succeeded(/globalThis\.process/),
+      sandbox: blocked(/not a valid constructor/),
+      process: blocked(/not a valid constructor/),
+    },
   },
   // Beyond the findings: what a sandbox adds, and attacks on the capabilities themselves.
   {
     plugin: 'static-import',
     what: 'import node:child_process statically',
-    expect: { worker: succeeded(/id -u says/), sandbox: blocked(/imports the Node module\(s\) 'node:child_process'/), process: blocked(/imports the Node module\(s\) 'node:child_process'/) },
+    expect: {
+      worker: succeeded(/id -u says/),
+      sandbox: blocked(/imports the Node module\(s\) 'node:child_process'/),
+      process: blocked(/imports the Node module\(s\) 'node:child_process'/),
+    },
   },
   {
     plugin: 'huge-result',
@@ -149,8 +274,16 @@ const ATTACKS: readonly Attack[] = [
     // was; a frame over the cap is refused by the host (test/replies-decoding.test.ts).
     expect: all(blocked(/getExperiment returned \d+ bytes, over the 16777216-byte limit/)),
   },
-  { plugin: 'fs-escape', what: 'escape a granted folder (.., a link, an absolute path)', expect: all(blocked(/every escape refused; inside the grant: allowed/)) },
-  { plugin: 'capability-abuse', what: 'hostile arguments to capabilities', expect: all(blocked(/every abuse refused/)) },
+  {
+    plugin: 'fs-escape',
+    what: 'escape a granted folder (.., a link, an absolute path)',
+    expect: all(blocked(/every escape refused; inside the grant: allowed/)),
+  },
+  {
+    plugin: 'capability-abuse',
+    what: 'hostile arguments to capabilities',
+    expect: all(blocked(/every abuse refused/)),
+  },
 ];
 
 function all(expect: Expect): Record<Level, Expect> {
@@ -216,7 +349,10 @@ async function makeContext(level: Level): Promise<Context> {
     },
     onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
   });
-  const bystander = await host.trackingStore(`hostile-benign:${root}`, { tenant: 'bystander', timeoutMs: LONG_DEADLINE_MS });
+  const bystander = await host.trackingStore(`hostile-benign:${root}`, {
+    tenant: 'bystander',
+    timeoutMs: LONG_DEADLINE_MS,
+  });
   await bystander.getExperiment('0');
   const calls = { ok: 0, failed: [] as string[], maxMs: 0 };
   let running = true;
@@ -287,11 +423,18 @@ for (const level of LEVELS) {
       const options = { tenant: 'attacker' };
       // Start the isolate with a long deadline first: a cold start on a loaded machine must not
       // count against the short deadline of the attacks that hang on purpose.
-      const warm = await timed(context.host.trackingStore(uri, { ...options, timeoutMs: LONG_DEADLINE_MS }).then((store) => store.getExperiment('0')));
+      const warm = await timed(
+        context.host
+          .trackingStore(uri, { ...options, timeoutMs: LONG_DEADLINE_MS })
+          .then((store) => store.getExperiment('0')),
+      );
       let result: { outcome: 'blocked' | 'succeeded'; text: string };
       if (warm.error) result = describe(warm);
       else {
-        const store = await context.host.trackingStore(uri, { ...options, timeoutMs: attack.hangs ? HANG_DEADLINE_MS : LONG_DEADLINE_MS });
+        const store = await context.host.trackingStore(uri, {
+          ...options,
+          timeoutMs: attack.hangs ? HANG_DEADLINE_MS : LONG_DEADLINE_MS,
+        });
         result = describe(await timed(store.getExperiment(`attack:${JSON.stringify(paramsFor(context))}`)));
       }
       if (attack.judge) result = await attack.judge(context, result);
@@ -302,27 +445,43 @@ for (const level of LEVELS) {
       // The attacker's own next call settles: its isolate was replaced (or it fails fast, if it
       // cannot load). An attack that crashes its isolate just after answering may take the first
       // next call down with it: that one fails as `crashed`, and the one after works.
-      const nextCall = () => timed(context.host.trackingStore(uri, { ...options, timeoutMs: LONG_DEADLINE_MS }).then((store) => store.getExperiment('0')));
+      const nextCall = () =>
+        timed(
+          context.host
+            .trackingStore(uri, { ...options, timeoutMs: LONG_DEADLINE_MS })
+            .then((store) => store.getExperiment('0')),
+        );
       let next = await nextCall();
-      for (let retry = 0; retry < 3 && isPluginFailure(next.error) && next.error.reason === 'crashed'; retry++) next = await nextCall();
-      if (next.error) t.true(isPluginFailure(next.error) && ['startup-failed', 'unavailable'].includes(next.error.reason), `the attacker's next call: ${String(next.error)}`);
+      for (let retry = 0; retry < 3 && isPluginFailure(next.error) && next.error.reason === 'crashed'; retry++)
+        next = await nextCall();
+      if (next.error)
+        t.true(
+          isPluginFailure(next.error) && ['startup-failed', 'unavailable'].includes(next.error.reason),
+          `the attacker's next call: ${String(next.error)}`,
+        );
 
       // The host and the co-tenant are fine.
       const check = await timed(context.bystander.getExperiment('0'));
       t.is(check.error, undefined, 'the co-tenant still gets answers');
       t.deepEqual(context.bystanderCalls.failed, [], 'no call of the co-tenant failed');
-      t.true(context.bystanderCalls.maxMs < BYSTANDER_BOUND_MS, `the co-tenant's slowest call took ${Math.round(context.bystanderCalls.maxMs)} ms`);
+      t.true(
+        context.bystanderCalls.maxMs < BYSTANDER_BOUND_MS,
+        `the co-tenant's slowest call took ${Math.round(context.bystanderCalls.maxMs)} ms`,
+      );
     });
   }
-  test.serial(`${level} · after every attack: the co-tenant was answered throughout, and close() leaves nothing`, async (t) => {
-    const context = await contextFor(level);
-    const { ok, failed, maxMs } = context.bystanderCalls;
-    t.log(`co-tenant: ${ok} calls answered, slowest ${Math.round(maxMs)} ms`);
-    t.true(ok > 0);
-    t.deepEqual(failed, []);
-    await context.stop();
-    t.is(context.host.liveWorkers(), 0);
-  });
+  test.serial(
+    `${level} · after every attack: the co-tenant was answered throughout, and close() leaves nothing`,
+    async (t) => {
+      const context = await contextFor(level);
+      const { ok, failed, maxMs } = context.bystanderCalls;
+      t.log(`co-tenant: ${ok} calls answered, slowest ${Math.round(maxMs)} ms`);
+      t.true(ok > 0);
+      t.deepEqual(failed, []);
+      await context.stop();
+      t.is(context.host.liveWorkers(), 0);
+    },
+  );
 }
 
 /**

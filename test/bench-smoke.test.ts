@@ -23,13 +23,38 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 /** The smallest run that still goes through every scenario, both levels and a pool of two. */
-const TINY = ['--plugin-dir', misbehavingPlugins, '--count', '8', '--rounds', '1', '--concurrency', '1,2', '--workers', '1-2', '--size', '64k', '--method', 'getExperiment', '--args', '{"experimentId": "0"}'];
+const TINY = [
+  '--plugin-dir',
+  misbehavingPlugins,
+  '--count',
+  '8',
+  '--rounds',
+  '1',
+  '--concurrency',
+  '1,2',
+  '--workers',
+  '1-2',
+  '--size',
+  '64k',
+  '--method',
+  'getExperiment',
+  '--args',
+  '{"experimentId": "0"}',
+];
 const SCENARIOS = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download', 'custom'];
 
 const positive = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n > 0;
 
 test('bench --json: every scenario, both levels, pools of 1 and 2, with the ceilings beside', async (t) => {
-  const { code, out, err } = await cli('bench', ...TINY, '--tracking-uri', join(scratch, 'mlruns'), '--artifact-uri', join(scratch, 'artifacts'), '--json');
+  const { code, out, err } = await cli(
+    'bench',
+    ...TINY,
+    '--tracking-uri',
+    join(scratch, 'mlruns'),
+    '--artifact-uri',
+    join(scratch, 'artifacts'),
+    '--json',
+  );
   t.is(code, 0, err);
   const report = JSON.parse(out);
   t.is(typeof report.machine, 'object');
@@ -49,7 +74,8 @@ test('bench --json: every scenario, both levels, pools of 1 and 2, with the ceil
       t.true(positive(r.bytesPerSec), where);
       t.is(r.opsPerSec, undefined, where);
     } else t.true(positive(r.opsPerSec), where);
-    for (const key of ['p50Us', 'p95Us', 'p99Us', 'ceiling', 'ratioToCeiling', 'ratioToInProcess']) t.true(positive(r[key]), `${where}: ${key} = ${r[key]}`);
+    for (const key of ['p50Us', 'p95Us', 'p99Us', 'ceiling', 'ratioToCeiling', 'ratioToInProcess'])
+      t.true(positive(r[key]), `${where}: ${key} = ${r[key]}`);
     t.true(r.p50Us <= r.p95Us && r.p95Us <= r.p99Us, where);
     t.is(typeof r.ceilingName, 'string');
     if (r.isolation === 'in-process') t.is(r.ratioToInProcess, 1, where);
@@ -59,8 +85,18 @@ test('bench --json: every scenario, both levels, pools of 1 and 2, with the ceil
   const custom = report.results.find((r: { scenario: string }) => r.scenario === 'custom');
   t.is(custom.method, 'getExperiment');
   // The ceilings measured in the same run: postMessage per payload and pool size, an in-process call, a file read.
-  const names = new Set(report.ceilings.map((c: { ceiling: string; payload?: string }) => `${c.ceiling}${c.payload ? `/${c.payload}` : ''}`));
-  t.deepEqual([...names].sort(), ['file-read', 'in-process-call', 'raw-postmessage/batch', 'raw-postmessage/custom', 'raw-postmessage/metric']);
+  const names = new Set(
+    report.ceilings.map(
+      (c: { ceiling: string; payload?: string }) => `${c.ceiling}${c.payload ? `/${c.payload}` : ''}`,
+    ),
+  );
+  t.deepEqual([...names].sort(), [
+    'file-read',
+    'in-process-call',
+    'raw-postmessage/batch',
+    'raw-postmessage/custom',
+    'raw-postmessage/metric',
+  ]);
   for (const c of report.ceilings) t.true(positive(c.value));
   // The progress line went to stderr while it ran.
   t.regex(err, /flowhost bench \[\d+\/\d+\] /);
@@ -68,7 +104,17 @@ test('bench --json: every scenario, both levels, pools of 1 and 2, with the ceil
 
 test('bench --report writes a self-contained HTML page with its charts; the table goes to stdout', async (t) => {
   const file = join(scratch, 'report.html');
-  const { code, out, err } = await cli('bench', ...TINY, '--workers', '1', '--scenarios', 'log-metric,upload', '--report', file, '--quiet');
+  const { code, out, err } = await cli(
+    'bench',
+    ...TINY,
+    '--workers',
+    '1',
+    '--scenarios',
+    'log-metric,upload',
+    '--report',
+    file,
+    '--quiet',
+  );
   t.is(code, 0, err);
   t.regex(out, /awaited logMetric/);
   t.regex(out, /Node v\d+/);
@@ -93,8 +139,14 @@ test('bench refuses bad options with a message that says what to fix', async (t)
     [['--workers', '0'], /positive integer/],
     [['--size', '12 parsecs'], /not a size/],
     [['--scenarios', 'custom'], /needs --method/],
-    [['--method', 'getExperiment', '--args', '{"a":1}'], /getExperiment has no argument 'a'; its arguments are: experimentId/],
-    [['--method', 'getExperiment', '--args', '"0"'], /JSON array of getExperiment's arguments or an object naming them \(experimentId\)/],
+    [
+      ['--method', 'getExperiment', '--args', '{"a":1}'],
+      /getExperiment has no argument 'a'; its arguments are: experimentId/,
+    ],
+    [
+      ['--method', 'getExperiment', '--args', '"0"'],
+      /JSON array of getExperiment's arguments or an object naming them \(experimentId\)/,
+    ],
     [['--method', 'getExperimnt', '--args', '{}'], /tracking_store has no method 'getExperimnt'/],
     [['--count', '5', '--duration', '1s'], /not both/],
   ];

@@ -4,7 +4,17 @@
  * word for word the schema's own, and a damaged or hostile payload is refused, never misread.
  */
 import test from 'ava';
-import { MetricSchema, ParamSchema, SchemaError, type Metric, checkArgs, method, parseArgs, s, trackingStore } from '@flowhost/sdk';
+import {
+  MetricSchema,
+  ParamSchema,
+  SchemaError,
+  type Metric,
+  checkArgs,
+  method,
+  parseArgs,
+  s,
+  trackingStore,
+} from '@flowhost/sdk';
 import { Columns, compileLayout, decodeColumns, encodeColumns, wireSchema } from '../wire/columns.js';
 import { FrameWriter, readFrame } from '../wire/frames.js';
 import { testHost } from './helpers/hosts.js';
@@ -27,7 +37,8 @@ function awkwardMetrics(n = 40) {
 }
 
 /** Keys in order and values spelled exactly (-0 and NaN included). */
-const exact = (value: unknown) => JSON.stringify(value, (_key, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v));
+const exact = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v));
 
 /** Through a real frame: packed by the host's writer, read back as a worker reads it. */
 async function acrossAFrame(message: unknown): Promise<unknown> {
@@ -63,10 +74,24 @@ test('generated and generic code encode to the same bytes and decode to the same
   };
   check(metrics, awkwardMetrics(100));
   // Booleans, optional booleans and optional numbers too (no kind has them yet).
-  const mixed = s.array(s.object({ flag: s.boolean(), maybe: s.optional(s.boolean()), n: s.optional(s.number()), i: s.integer(), name: s.optional(s.string()) }));
+  const mixed = s.array(
+    s.object({
+      flag: s.boolean(),
+      maybe: s.optional(s.boolean()),
+      n: s.optional(s.number()),
+      i: s.integer(),
+      name: s.optional(s.string()),
+    }),
+  );
   check(
     mixed,
-    Array.from({ length: 20 }, (_, i) => ({ flag: i % 2 === 0, ...(i % 3 ? { maybe: i % 5 === 0 } : {}), ...(i % 4 ? { n: i / 3 } : { n: null }), i: -i, ...(i % 2 ? { name: `n${i % 3}` } : {}) })),
+    Array.from({ length: 20 }, (_, i) => ({
+      flag: i % 2 === 0,
+      ...(i % 3 ? { maybe: i % 5 === 0 } : {}),
+      ...(i % 4 ? { n: i / 3 } : { n: null }),
+      i: -i,
+      ...(i % 2 ? { name: `n${i % 3}` } : {}),
+    })),
   );
 });
 
@@ -80,13 +105,28 @@ test('a refused record gets the schema’s own error, word for word, wherever it
     ['an unsafe integer timestamp', { ...good[0], timestamp: 2 ** 53 }],
     ['NaN as an integer', { ...good[0], step: NaN }],
     ['a wrongly typed optional field', { ...good[0], runId: 7 }],
-    ['a class instance', new (class Metric { key = 'loss'; value = 1; timestamp = 1; step = 1 })()],
+    [
+      'a class instance',
+      new (class Metric {
+        key = 'loss';
+        value = 1;
+        timestamp = 1;
+        step = 1;
+      })(),
+    ],
     ['an array', ['loss', 1, 1, 1]],
     ['null', null],
   ];
   const wire = [s.string(), wireSchema(metrics)];
   const plain = [s.string(), metrics];
-  const shape = method({ args: [['runId', plain[0]], ['metrics', metrics]], result: s.none(), doc: 'a batch' });
+  const shape = method({
+    args: [
+      ['runId', plain[0]],
+      ['metrics', metrics],
+    ],
+    result: s.none(),
+    doc: 'a batch',
+  });
   for (const [what, bad] of cases) {
     for (const at of [0, 17, 29]) {
       const batch = good.slice();
@@ -103,14 +143,21 @@ test('a refused record gets the schema’s own error, word for word, wherever it
 });
 
 test('what columns cannot carry exactly goes as records: few rows, lone surrogates, arrays over their limit', (t) => {
-  t.deepEqual(wireSchema(metrics).parse(awkwardMetrics(3), ''), metrics.parse(awkwardMetrics(3), ''), 'a few metrics keep the small frame');
+  t.deepEqual(
+    wireSchema(metrics).parse(awkwardMetrics(3), ''),
+    metrics.parse(awkwardMetrics(3), ''),
+    'a few metrics keep the small frame',
+  );
   const lone = awkwardMetrics(20).map((m, i) => (i === 11 ? { ...m, key: 'half \ud800 a pair' } : m));
   const checked = wireSchema(metrics).parse(lone, '');
   t.false(checked instanceof Columns);
   t.is((checked as { key: string }[])[11].key, 'half \ud800 a pair');
   const limited = s.array(ParamSchema, { maxItems: 10 });
   const tooMany = Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: 'v' }));
-  t.is(t.throws(() => wireSchema(limited).parse(tooMany, 'params'))?.message, 'params: expected at most 10 items, got 12 items');
+  t.is(
+    t.throws(() => wireSchema(limited).parse(tooMany, 'params'))?.message,
+    'params: expected at most 10 items, got 12 items',
+  );
 });
 
 test('params and tags with many distinct strings round-trip, and a getter that logs mid-batch gets its own scratch', async (t) => {
@@ -152,9 +199,21 @@ test('a damaged or hostile payload is refused, never misread', (t) => {
     ['signature longer than the payload', damaged((b) => view(b).setUint32(0, 1e9, true)), /truncated/],
     ['an unknown layout', damaged((b) => (b[4] = 'K'.charCodeAt(0))), /unknown layout/],
     ['a huge row count', damaged((b) => view(b).setUint32(header, 0xfffffff0, true)), /truncated/],
-    ['a string index outside the table', damaged((b) => view(b).setUint32(header + 8 + 3 * 16 * 8, 99, true)), /not in the table/],
-    ['string lengths that do not add up', damaged((b) => view(b).setUint32(header + 8 + 3 * 16 * 8 + 5 * 16 * 4, 2, true)), /string lengths/],
-    ['invalid UTF-8 in the strings', damaged((b) => (b[b.byteLength - 1] = 0xff)), /encoded data was not valid|invalid/i],
+    [
+      'a string index outside the table',
+      damaged((b) => view(b).setUint32(header + 8 + 3 * 16 * 8, 99, true)),
+      /not in the table/,
+    ],
+    [
+      'string lengths that do not add up',
+      damaged((b) => view(b).setUint32(header + 8 + 3 * 16 * 8 + 5 * 16 * 4, 2, true)),
+      /string lengths/,
+    ],
+    [
+      'invalid UTF-8 in the strings',
+      damaged((b) => (b[b.byteLength - 1] = 0xff)),
+      /encoded data was not valid|invalid/i,
+    ],
   ];
   for (const [what, bytes, message] of cases) t.throws(() => decodeColumns(bytes), { message }, what);
 });
@@ -192,7 +251,10 @@ test('through real workers, the plugin receives exactly what the caller sent, at
 /** The echo plugin's spelling of a record (sample-plugins/misbehaving/src/echo-batch.ts). */
 function spellLikePlugin(record: object): string {
   return Object.entries(record)
-    .map(([key, value]) => `${key}=${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(value)}:${typeof value}`)
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(value)}:${typeof value}`,
+    )
     .join(' ');
 }
 

@@ -9,7 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MlflowError, bindInProcess, trackingStore } from '@flowhost/sdk';
-import { TRACKING_STORE_CONFORMANCE_CASES, expectMlflowError, trackingStoreConformance, type ConformanceAssertions } from '@flowhost/sdk/conformance';
+import {
+  TRACKING_STORE_CONFORMANCE_CASES,
+  expectMlflowError,
+  trackingStoreConformance,
+  type ConformanceAssertions,
+} from '@flowhost/sdk/conformance';
 import { createFileStore } from '@flowhost/sdk/file-store';
 
 trackingStoreConformance(test, async () => {
@@ -24,7 +29,8 @@ trackingStoreConformance(test, async () => {
 function recorder() {
   const failures: string[] = [];
   const t: ConformanceAssertions = {
-    is: (actual, expected, message) => void (Object.is(actual, expected) || failures.push(`${message}: ${String(actual)} !== ${String(expected)}`)),
+    is: (actual, expected, message) =>
+      void (Object.is(actual, expected) || failures.push(`${message}: ${String(actual)} !== ${String(expected)}`)),
     deepEqual: () => undefined,
     true: (actual, message) => void (actual === true || failures.push(String(message))),
     false: (actual, message) => void (actual === false || failures.push(String(message))),
@@ -34,7 +40,12 @@ function recorder() {
 
 test('conformance kit: expectMlflowError accepts an MlflowError and an error object copied across a worker boundary', async (t) => {
   const local = recorder();
-  await expectMlflowError(local.t, Promise.reject(new MlflowError('gone', 'RESOURCE_DOES_NOT_EXIST')), 'RESOURCE_DOES_NOT_EXIST', 'gone');
+  await expectMlflowError(
+    local.t,
+    Promise.reject(new MlflowError('gone', 'RESOURCE_DOES_NOT_EXIST')),
+    'RESOURCE_DOES_NOT_EXIST',
+    'gone',
+  );
   t.deepEqual(local.failures, []);
   const copied = recorder();
   // What structured clone or msgpack leaves of an error: its own properties, no class.

@@ -58,10 +58,25 @@ test.serial('malformed plugin modules are reported as MLflow reports them', asyn
     );
     const noClient = await cli('deployments', 'list', '-t', 'misbehaving-deploy-no-client:/x');
     t.is(noClient.code, 1);
-    t.is(noClient.err, 'Error: INTERNAL_ERROR: Plugin registered for the target misbehaving-deploy-no-client has no child class of BaseDeploymentClient. Raise an issue with the plugin developers');
-    const twoClients = await cli('deployments', 'run-local', '-t', 'misbehaving-deploy-two-clients', '--name', 'n', '-m', 'm');
+    t.is(
+      noClient.err,
+      'Error: INTERNAL_ERROR: Plugin registered for the target misbehaving-deploy-no-client has no child class of BaseDeploymentClient. Raise an issue with the plugin developers',
+    );
+    const twoClients = await cli(
+      'deployments',
+      'run-local',
+      '-t',
+      'misbehaving-deploy-two-clients',
+      '--name',
+      'n',
+      '-m',
+      'm',
+    );
     t.is(twoClients.code, 1);
-    t.regex(twoClients.err, /has more than one child class of BaseDeploymentClient\. .* Classes found are \['SageClient', 'ServingClient'\]$/);
+    t.regex(
+      twoClients.err,
+      /has more than one child class of BaseDeploymentClient\. .* Classes found are \['SageClient', 'ServingClient'\]$/,
+    );
   });
 });
 
@@ -78,12 +93,35 @@ test('create prints "<flavor> deployment <name> is created", with long and short
   }
   const noFlavor = await cli('deployments', 'create', '-m', F_MODEL_URI, '-t', F_TARGET, '--name', F_NAME);
   t.is(noFlavor.out, `\nNone deployment ${F_NAME} is created`);
-  const json = await cli('deployments', 'create', '-f', F_FLAVOR, '-m', F_MODEL_URI, '-t', F_TARGET, '--name', F_NAME, '--json');
+  const json = await cli(
+    'deployments',
+    'create',
+    '-f',
+    F_FLAVOR,
+    '-m',
+    F_MODEL_URI,
+    '-t',
+    F_TARGET,
+    '--name',
+    F_NAME,
+    '--json',
+  );
   t.deepEqual(JSON.parse(json.out), { name: F_NAME, flavor: F_FLAVOR });
 });
 
 test('update prints "Deployment <name> is updated (with flavor <flavor>)", None without a flavor', async (t) => {
-  const result = await cli('deployments', 'update', '--flavor', F_FLAVOR, '--model-uri', F_MODEL_URI, '--target', F_TARGET, '--name', F_NAME);
+  const result = await cli(
+    'deployments',
+    'update',
+    '--flavor',
+    F_FLAVOR,
+    '--model-uri',
+    F_MODEL_URI,
+    '--target',
+    F_TARGET,
+    '--name',
+    F_NAME,
+  );
   t.is(result.code, 0, result.err);
   t.is(result.out, `Deployment ${F_NAME} is updated (with flavor ${F_FLAVOR})`);
   const noFlavor = await cli('deployments', 'update', '--name', F_NAME, '--target', F_TARGET, '-m', F_MODEL_URI);
@@ -110,7 +148,10 @@ test('get prints "key: value" per item, then a blank echo', async (t) => {
   const result = await cli('deployments', 'get', '--name', F_NAME, '--target', F_TARGET);
   t.is(result.code, 0, result.err);
   t.is(result.out, 'key1: val1\nkey2: val2\n\n');
-  t.deepEqual(JSON.parse((await cli('deployments', 'get', '--name', F_NAME, '-t', F_TARGET, '--json')).out), { key1: 'val1', key2: 'val2' });
+  t.deepEqual(JSON.parse((await cli('deployments', 'get', '--name', F_NAME, '-t', F_TARGET, '--json')).out), {
+    key1: 'val1',
+    key2: 'val2',
+  });
 });
 
 test('predict prints json.dumps of the response, or writes it to --output-path', async (t) => {
@@ -119,12 +160,32 @@ test('predict prints json.dumps of the response, or writes it to --output-path',
   t.is(result.out, '{"predictions": [1, 2, 3]}');
 
   const outputFile = join(scratch, 'output.json');
-  const written = await cli('deployments', 'predict', '-t', F_TARGET, '--name', F_NAME, '-I', inputFile, '-O', outputFile);
+  const written = await cli(
+    'deployments',
+    'predict',
+    '-t',
+    F_TARGET,
+    '--name',
+    F_NAME,
+    '-I',
+    inputFile,
+    '-O',
+    outputFile,
+  );
   t.is(written.code, 0, written.err);
   t.is(written.out, '');
   t.deepEqual(JSON.parse(readFileSync(outputFile, 'utf8')), { predictions: [1, 2, 3] });
 
-  const byEndpoint = await cli('deployments', 'predict', '-t', F_TARGET, '--endpoint', 'fake_endpoint_name', '--input-path', inputFile);
+  const byEndpoint = await cli(
+    'deployments',
+    'predict',
+    '-t',
+    F_TARGET,
+    '--endpoint',
+    'fake_endpoint_name',
+    '--input-path',
+    inputFile,
+  );
   t.is(byEndpoint.out, '{"predictions": [1, 2, 3]}');
 });
 
@@ -133,10 +194,24 @@ test('predict and explain want exactly one of --name and --endpoint, and a reada
     for (const names of [[], ['--name', F_NAME, '--endpoint', 'e']]) {
       const result = await cli('deployments', which, '-t', F_TARGET, ...names, '--input-path', inputFile);
       t.is(result.code, 2, which);
-      t.true(result.err.startsWith('Error: Must specify exactly one of --name or --endpoint.\n\nUsage: flowhost deployments'), result.err);
+      t.true(
+        result.err.startsWith(
+          'Error: Must specify exactly one of --name or --endpoint.\n\nUsage: flowhost deployments',
+        ),
+        result.err,
+      );
     }
   }
-  const missing = await cli('deployments', 'predict', '-t', F_TARGET, '--name', F_NAME, '--input-path', join(scratch, 'nope.json'));
+  const missing = await cli(
+    'deployments',
+    'predict',
+    '-t',
+    F_TARGET,
+    '--name',
+    F_NAME,
+    '--input-path',
+    join(scratch, 'nope.json'),
+  );
   t.is(missing.code, 1);
   t.regex(missing.err, /^Error: INVALID_PARAMETER_VALUE: Could not read the input file '.*nope\.json'/);
   const garbled = join(scratch, 'garbled.json');
@@ -154,7 +229,10 @@ test('explain prints the explanation as JSON', async (t) => {
   t.is(result.code, 0, result.err);
   t.is(result.out, '"1"');
   const outputFile = join(scratch, 'explain.json');
-  t.is((await cli('deployments', 'explain', '-t', F_TARGET, '--name', F_NAME, '-I', inputFile, '-O', outputFile)).code, 0);
+  t.is(
+    (await cli('deployments', 'explain', '-t', F_TARGET, '--name', F_NAME, '-I', inputFile, '-O', outputFile)).code,
+    0,
+  );
   t.is(readFileSync(outputFile, 'utf8'), '"1"');
 });
 
@@ -165,11 +243,41 @@ test('help prints the target’s help', async (t) => {
 });
 
 test('run-local prints what the plugin prints, config parsed from -C', async (t) => {
-  const result = await cli('deployments', 'run-local', '-f', F_FLAVOR, '-m', F_MODEL_URI, '-t', F_TARGET, '--name', F_NAME);
+  const result = await cli(
+    'deployments',
+    'run-local',
+    '-f',
+    F_FLAVOR,
+    '-m',
+    F_MODEL_URI,
+    '-t',
+    F_TARGET,
+    '--name',
+    F_NAME,
+  );
   t.is(result.code, 0, result.err);
-  t.is(result.out, `Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is ${F_FLAVOR} and config is {}`);
-  const configured = await cli('deployments', 'run-local', '-m', F_MODEL_URI, '-t', `${F_TARGET}:/x`, '--name', F_NAME, '-C', 'a=b=c', '--config', 'empty=');
-  t.is(configured.out, `Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is None and config is {'a': 'b=c', 'empty': ''}`);
+  t.is(
+    result.out,
+    `Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is ${F_FLAVOR} and config is {}`,
+  );
+  const configured = await cli(
+    'deployments',
+    'run-local',
+    '-m',
+    F_MODEL_URI,
+    '-t',
+    `${F_TARGET}:/x`,
+    '--name',
+    F_NAME,
+    '-C',
+    'a=b=c',
+    '--config',
+    'empty=',
+  );
+  t.is(
+    configured.out,
+    `Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is None and config is {'a': 'b=c', 'empty': ''}`,
+  );
 });
 
 test('the endpoint commands print MLflow’s lines', async (t) => {
@@ -185,8 +293,13 @@ test('the endpoint commands print MLflow’s lines', async (t) => {
     t.is(result.code, 0, `${argv[0]}: ${result.err}`);
     t.is(result.out, expected, argv[0]);
   }
-  t.deepEqual(JSON.parse((await cli('deployments', 'list-endpoints', '-t', F_TARGET, '--json')).out), [{ name: 'fake_endpoint_name' }]);
-  t.deepEqual(JSON.parse((await cli('deployments', 'create-endpoint', '--endpoint', 'x', '-t', F_TARGET, '--json')).out), { name: 'fake_endpoint_name' });
+  t.deepEqual(JSON.parse((await cli('deployments', 'list-endpoints', '-t', F_TARGET, '--json')).out), [
+    { name: 'fake_endpoint_name' },
+  ]);
+  t.deepEqual(
+    JSON.parse((await cli('deployments', 'create-endpoint', '--endpoint', 'x', '-t', F_TARGET, '--json')).out),
+    { name: 'fake_endpoint_name' },
+  );
   t.is((await cli('deployments', 'get-endpoint', '-t', F_TARGET)).code, 2, '--endpoint is required');
 });
 
@@ -216,13 +329,19 @@ test('-C without "=" is a usage error with MLflow’s text; a repeated key is re
   ]) {
     const noPair = await cli('deployments', ...which, '-t', F_TARGET, '-C', 'raiseError');
     t.is(noPair.code, 2, which[0]);
-    t.true(noPair.err.startsWith(`Error: ${CONFIG_PAIR_MESSAGE}\n\nUsage: flowhost deployments ${which[0]}`), noPair.err);
+    t.true(
+      noPair.err.startsWith(`Error: ${CONFIG_PAIR_MESSAGE}\n\nUsage: flowhost deployments ${which[0]}`),
+      noPair.err,
+    );
     t.is(noPair.out, '');
     const repeated = await cli('deployments', ...which, '-t', F_TARGET, '-C', 'a=1', '--config', 'a=2');
     t.is(repeated.code, 1, which[0]);
     t.is(repeated.err, "Error: Repeated parameter: 'a'");
   }
-  t.is(CONFIG_PAIR_MESSAGE, 'Config options must be a pair and should be provided as ``-C key=value`` or ``--config key=value``');
+  t.is(
+    CONFIG_PAIR_MESSAGE,
+    'Config options must be a pair and should be provided as ``-C key=value`` or ``--config key=value``',
+  );
 });
 
 test('-C parsing: split at the first "=", values may be empty, keys may not repeat', (t) => {
@@ -248,11 +367,25 @@ test('an unknown target, an empty target or no --target at all', async (t) => {
   t.regex(wrongHelp.err, /to "wrong_target:\/x"/, 'help quotes the target as given, as MLflow’s plugin_store does');
   const empty = await cli('deployments', 'help', '-t', '');
   t.is(empty.code, 1);
-  t.is(empty.err, "Error: INTERNAL_ERROR: Not a proper deployment URI: . Deployment URIs must be of the form 'target' or 'target:/suffix'");
+  t.is(
+    empty.err,
+    "Error: INTERNAL_ERROR: Not a proper deployment URI: . Deployment URIs must be of the form 'target' or 'target:/suffix'",
+  );
   const none = await cli('deployments', 'list');
   t.is(none.code, 2);
   t.regex(none.err, /^Error: Missing option '--target'/);
-  const unknownFlag = await cli('deployments', 'create', '-t', F_TARGET, '--name', F_NAME, '-m', F_MODEL_URI, '--colour', 'red');
+  const unknownFlag = await cli(
+    'deployments',
+    'create',
+    '-t',
+    F_TARGET,
+    '--name',
+    F_NAME,
+    '-m',
+    F_MODEL_URI,
+    '--colour',
+    'red',
+  );
   t.is(unknownFlag.code, 2);
   t.regex(unknownFlag.err, /Unknown option '--colour'/);
 });

@@ -59,10 +59,19 @@ const notFound = (item: string) =>
 test('faketarget: every deployment method behaves as MLflow’s fake plugin', async (t) => {
   await withHost({}, async (host) => {
     const client = await getDeployClient(host, F_TARGET);
-    t.deepEqual(await client.createDeployment(F_NAME, F_MODEL_URI, { flavor: F_FLAVOR, config: {} }), { name: F_NAME, flavor: F_FLAVOR });
-    t.deepEqual(await client.createDeployment(F_NAME, F_MODEL_URI), { name: F_NAME, flavor: null }, 'flavor left out arrives as None');
+    t.deepEqual(await client.createDeployment(F_NAME, F_MODEL_URI, { flavor: F_FLAVOR, config: {} }), {
+      name: F_NAME,
+      flavor: F_FLAVOR,
+    });
+    t.deepEqual(
+      await client.createDeployment(F_NAME, F_MODEL_URI),
+      { name: F_NAME, flavor: null },
+      'flavor left out arrives as None',
+    );
     t.is(await client.deleteDeployment(F_NAME), undefined);
-    t.deepEqual(await client.updateDeployment(F_NAME, { modelUri: F_MODEL_URI, flavor: F_FLAVOR }), { flavor: F_FLAVOR });
+    t.deepEqual(await client.updateDeployment(F_NAME, { modelUri: F_MODEL_URI, flavor: F_FLAVOR }), {
+      flavor: F_FLAVOR,
+    });
     t.deepEqual(await client.listDeployments(), [{ name: F_NAME }]);
     t.deepEqual(await client.getDeployment(F_NAME), { key1: 'val1', key2: 'val2' });
     t.deepEqual(await client.predict(F_NAME, { data: [5000] }), { predictions: [1, 2, 3] });
@@ -96,7 +105,10 @@ test('faketarget: raiseError=True in the config fails create, delete and createE
       t.false(isPluginFailure(error), 'a plugin error, not a host failure');
     }
     // Only the exact string "True" asks for the error, as in MLflow.
-    t.deepEqual(await client.createDeployment(F_NAME, F_MODEL_URI, { config: { raiseError: 'true' } }), { name: F_NAME, flavor: null });
+    t.deepEqual(await client.createDeployment(F_NAME, F_MODEL_URI, { config: { raiseError: 'true' } }), {
+      name: F_NAME,
+      flavor: null,
+    });
     t.is(await client.deleteDeployment(F_NAME, { config: { raiseError: 'False' } }), undefined);
     t.deepEqual(await client.createEndpoint(F_ENDPOINT, { config: {} }), { name: F_ENDPOINT });
     // updateDeployment never checks it.
@@ -121,7 +133,9 @@ test('faketarget: runLocal prints its line (delivered before the call returns) a
     await runLocal(host, F_TARGET, F_NAME, F_MODEL_URI, { flavor: F_FLAVOR, config: {} });
     t.deepEqual(
       output,
-      [`deployments:${F_TARGET} (flowhost-file-plugin) stdout: Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is ${F_FLAVOR} and config is {}`],
+      [
+        `deployments:${F_TARGET} (flowhost-file-plugin) stdout: Deployed locally at the key ${F_NAME} using the model from ${F_MODEL_URI}. It's flavor is ${F_FLAVOR} and config is {}`,
+      ],
       'the printed line reached the host before runLocal resolved',
     );
     output.length = 0;
@@ -141,7 +155,13 @@ test('faketarget: runLocal prints its line (delivered before the call returns) a
 
 test('target URIs: faketarget, faketarget:/somesuffix and faketarget://somesuffix all resolve, with the full URI kept', async (t) => {
   await withHost({}, async (host) => {
-    for (const uri of [F_TARGET, `${F_TARGET}:/somesuffix`, `${F_TARGET}://somesuffix`, `${F_TARGET}://host/path?q=1#f`, 'FakeTarget:/upper']) {
+    for (const uri of [
+      F_TARGET,
+      `${F_TARGET}:/somesuffix`,
+      `${F_TARGET}://somesuffix`,
+      `${F_TARGET}://host/path?q=1#f`,
+      'FakeTarget:/upper',
+    ]) {
       const client: DeployClient = await getDeployClient(host, uri);
       t.is(client.targetUri, uri);
       t.deepEqual(await client.listDeployments(), [{ name: F_NAME }], uri);
@@ -167,7 +187,10 @@ test('target URIs: parsed as MLflow’s parse_target_uri (urlparse scheme, else 
   for (const uri of ['', '?query', '#fragment', '//netloc-only']) {
     const error = mlflowError(t.throws(() => parseTargetUri(uri)));
     t.is(error.errorCode, 'INTERNAL_ERROR');
-    t.is(error.message, `Not a proper deployment URI: ${uri}. Deployment URIs must be of the form 'target' or 'target:/suffix'`);
+    t.is(
+      error.message,
+      `Not a proper deployment URI: ${uri}. Deployment URIs must be of the form 'target' or 'target:/suffix'`,
+    );
   }
 });
 
@@ -178,12 +201,18 @@ test('target URIs: an unknown target is RESOURCE_DOES_NOT_EXIST with MLflow’s 
     t.is(wrong.message, notFound('wrong_target'));
     // get_deploy_client looks the parsed target up; run_local and help quote the caller's text.
     t.is(mlflowError(await t.throwsAsync(getDeployClient(host, 'nosuchtarget:/x'))).message, notFound('nosuchtarget'));
-    t.is(mlflowError(await t.throwsAsync(runLocal(host, 'nosuchtarget:/x', F_NAME, F_MODEL_URI))).message, notFound('nosuchtarget:/x'));
+    t.is(
+      mlflowError(await t.throwsAsync(runLocal(host, 'nosuchtarget:/x', F_NAME, F_MODEL_URI))).message,
+      notFound('nosuchtarget:/x'),
+    );
     t.is(mlflowError(await t.throwsAsync(targetHelp(host, 'wrong_target'))).message, notFound('wrong_target'));
     // A tracking store scheme is not a deployment target.
     t.is(mlflowError(await t.throwsAsync(getDeployClient(host, 'memory'))).message, notFound('memory'));
     const empty = mlflowError(await t.throwsAsync(targetHelp(host, '')));
-    t.is(empty.message, "Not a proper deployment URI: . Deployment URIs must be of the form 'target' or 'target:/suffix'");
+    t.is(
+      empty.message,
+      "Not a proper deployment URI: . Deployment URIs must be of the form 'target' or 'target:/suffix'",
+    );
     t.is(host.liveWorkers(), 0, 'no worker was started for a target that does not exist');
   })(t);
 });
@@ -203,7 +232,9 @@ test('default target: setDeploymentsTarget, then MLFLOW_DEPLOYMENTS_TARGET, else
     t.is(invalid.message, "The target provided is not a valid uri or 'databricks'");
     try {
       setDeploymentsTarget(`${F_TARGET}://set-by-call`);
-      const set = await getDeployClient(host, undefined, { env: { MLFLOW_DEPLOYMENTS_TARGET: `${F_TARGET}:/from-env` } });
+      const set = await getDeployClient(host, undefined, {
+        env: { MLFLOW_DEPLOYMENTS_TARGET: `${F_TARGET}:/from-env` },
+      });
       t.is(set?.targetUri, `${F_TARGET}://set-by-call`, 'the set target wins over the environment');
     } finally {
       clearDeploymentsTarget();
@@ -223,15 +254,24 @@ test('a module without runLocal, without a client, or with two clients is report
     );
     const noClient = mlflowError(await t.throwsAsync(getDeployClient(host, 'misbehaving-deploy-no-client:/x')));
     t.is(noClient.errorCode, 'INTERNAL_ERROR');
-    t.is(noClient.message, 'Plugin registered for the target misbehaving-deploy-no-client has no child class of BaseDeploymentClient. Raise an issue with the plugin developers');
+    t.is(
+      noClient.message,
+      'Plugin registered for the target misbehaving-deploy-no-client has no child class of BaseDeploymentClient. Raise an issue with the plugin developers',
+    );
     const twoClients = mlflowError(await t.throwsAsync(getDeployClient(host, 'misbehaving-deploy-two-clients')));
     t.is(
       twoClients.message,
       "Plugin registered for the target misbehaving-deploy-two-clients has more than one child class of BaseDeploymentClient. Raise an issue with the plugin developers. Classes found are ['SageClient', 'ServingClient']",
     );
     // The module is checked on every use, as plugin_store[target] checks it: run_local and help too.
-    t.regex(mlflowError(await t.throwsAsync(runLocal(host, 'misbehaving-deploy-no-client', F_NAME, F_MODEL_URI))).message, /has no child class of BaseDeploymentClient/);
-    t.regex(mlflowError(await t.throwsAsync(targetHelp(host, 'misbehaving-deploy-no-run-local'))).message, /Missing interfaces: \{'runLocal'\}$/);
+    t.regex(
+      mlflowError(await t.throwsAsync(runLocal(host, 'misbehaving-deploy-no-client', F_NAME, F_MODEL_URI))).message,
+      /has no child class of BaseDeploymentClient/,
+    );
+    t.regex(
+      mlflowError(await t.throwsAsync(targetHelp(host, 'misbehaving-deploy-no-run-local'))).message,
+      /Missing interfaces: \{'runLocal'\}$/,
+    );
     t.is(noRunLocal.message.startsWith('Plugin registered for the target'), true);
   })(t);
 });
@@ -252,10 +292,21 @@ test('a client without the optional methods gets MLflow’s base-class defaults'
     const explain = mlflowError(await t.throwsAsync(client.explain('x', {})));
     t.is(explain.errorCode, 'INTERNAL_ERROR');
     t.is(explain.message, 'Computing model explanations is not yet supported for this deployment target');
-    for (const call of [client.createEndpoint('e'), client.updateEndpoint('e'), client.deleteEndpoint('e'), client.listEndpoints(), client.getEndpoint('e')]) {
-      t.is(mlflowError(await t.throwsAsync(call)).message, 'Method is unimplemented in base client. Implementation should be provided by specific target plugins.');
+    for (const call of [
+      client.createEndpoint('e'),
+      client.updateEndpoint('e'),
+      client.deleteEndpoint('e'),
+      client.listEndpoints(),
+      client.getEndpoint('e'),
+    ]) {
+      t.is(
+        mlflowError(await t.throwsAsync(call)).message,
+        'Method is unimplemented in base client. Implementation should be provided by specific target plugins.',
+      );
     }
-    const stream = mlflowError(await t.throwsAsync((await getDeployClient(host, F_TARGET)).predictStream(F_NAME, {}).next()));
+    const stream = mlflowError(
+      await t.throwsAsync((await getDeployClient(host, F_TARGET)).predictStream(F_NAME, {}).next()),
+    );
     t.is(stream.errorCode, 'NOT_IMPLEMENTED', 'the fake plugin has no predict_stream: MLflow’s NotImplementedError');
   })(t);
 });
@@ -266,13 +317,24 @@ test('bad arguments are refused by the shape before they reach the plugin', asyn
     const error = mlflowError(await t.throwsAsync(client.createDeployment(42 as unknown as string, F_MODEL_URI)));
     t.is(error.errorCode, 'INVALID_PARAMETER_VALUE');
     t.is(error.message, "createDeployment: Invalid value number 42 for parameter 'name' supplied: expected string");
-    const config = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { config: 'raiseError=True' as unknown as Record<string, string> })));
+    const config = mlflowError(
+      await t.throwsAsync(
+        client.createDeployment(F_NAME, F_MODEL_URI, {
+          config: 'raiseError=True' as unknown as Record<string, string>,
+        }),
+      ),
+    );
     t.is(config.errorCode, 'INVALID_PARAMETER_VALUE');
     t.regex(config.message, /parameter 'config' supplied/);
     // An option the method does not have is named, with the ones it has.
-    const unknown = mlflowError(await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { flavour: 'pyfunc' } as never)));
+    const unknown = mlflowError(
+      await t.throwsAsync(client.createDeployment(F_NAME, F_MODEL_URI, { flavour: 'pyfunc' } as never)),
+    );
     t.is(unknown.errorCode, 'INVALID_PARAMETER_VALUE');
-    t.is(unknown.message, "createDeployment has no argument 'flavour'; its arguments are: name, modelUri, flavor, config, endpoint");
+    t.is(
+      unknown.message,
+      "createDeployment has no argument 'flavour'; its arguments are: name, modelUri, flavor, config, endpoint",
+    );
   })(t);
 });
 
@@ -296,7 +358,13 @@ test('predictStream: chunks arrive in order and the stream ends', async (t) => {
     t.deepEqual(await a.next(), { done: true, value: undefined }, 'done stays done');
     // Concurrent next() calls are answered in order.
     const [b1, b2] = await Promise.all([b.next(), b.next()]);
-    t.deepEqual([b1, b2], [{ done: false, value: { index: 1 } }, { done: true, value: undefined }]);
+    t.deepEqual(
+      [b1, b2],
+      [
+        { done: false, value: { index: 1 } },
+        { done: true, value: undefined },
+      ],
+    );
   })(t);
 });
 
@@ -309,12 +377,20 @@ test('predictStream: an early return (break) closes the stream in the worker, ru
       if (seen.length === 2) break;
     }
     t.deepEqual(seen, [{ index: 0 }, { index: 1 }]);
-    t.deepEqual(await client.getDeployment('stats'), { opened: 1, completed: 0, stoppedEarly: 1 }, 'return() reached the plugin’s iterator');
+    t.deepEqual(
+      await client.getDeployment('stats'),
+      { opened: 1, completed: 0, stoppedEarly: 1 },
+      'return() reached the plugin’s iterator',
+    );
 
     const neverStarted = client.predictStream('d', { count: 100 });
     t.deepEqual(await neverStarted.return(), { done: true, value: undefined });
     t.deepEqual(await neverStarted.next(), { done: true, value: undefined });
-    t.deepEqual(await client.getDeployment('stats'), { opened: 1, completed: 0, stoppedEarly: 1 }, 'a stream returned before its first next() is never opened');
+    t.deepEqual(
+      await client.getDeployment('stats'),
+      { opened: 1, completed: 0, stoppedEarly: 1 },
+      'a stream returned before its first next() is never opened',
+    );
   })(t);
 });
 
@@ -342,7 +418,9 @@ test('predictStream: a chunk that is not a dict is a protocol violation; the wor
     t.deepEqual(await stream.next(), { done: true, value: undefined });
     // The close is sent in the background; wait for the plugin to see it.
     let stats: unknown;
-    await eventually(async () => ((stats = await client.getDeployment('stats')) as { stoppedEarly: number }).stoppedEarly === 1);
+    await eventually(
+      async () => ((stats = await client.getDeployment('stats')) as { stoppedEarly: number }).stoppedEarly === 1,
+    );
     t.deepEqual(stats, { opened: 1, completed: 0, stoppedEarly: 1 });
   })(t);
 });
@@ -365,7 +443,11 @@ test('predictStream: a worker that dies mid-stream makes the iterator throw; the
     const again: unknown[] = [];
     for await (const chunk of client.predictStream('d', { count: 2 })) again.push(chunk);
     t.deepEqual(again, [{ index: 0 }, { index: 1 }], 'the restarted worker streams again');
-    t.deepEqual(await client.getDeployment('stats'), { opened: 1, completed: 1, stoppedEarly: 0 }, 'a fresh worker, fresh state');
+    t.deepEqual(
+      await client.getDeployment('stats'),
+      { opened: 1, completed: 1, stoppedEarly: 0 },
+      'a fresh worker, fresh state',
+    );
   })(t);
 });
 
@@ -390,6 +472,9 @@ test('in-process isolation serves the same deployment plugin behind the same che
     const client = await getDeployClient(host, F_TARGET);
     t.deepEqual(await client.listDeployments(), [{ name: F_NAME }]);
     t.deepEqual(await client.predict(F_NAME, null), { predictions: [1, 2, 3] });
-    t.is(mlflowError(await t.throwsAsync(getDeployClient(host, 'misbehaving-deploy-no-client'))).errorCode, 'INTERNAL_ERROR');
+    t.is(
+      mlflowError(await t.throwsAsync(getDeployClient(host, 'misbehaving-deploy-no-client'))).errorCode,
+      'INTERNAL_ERROR',
+    );
   })(t);
 });

@@ -28,39 +28,87 @@ async function fixtureTree(): Promise<{ root: string; nodeModules: string; extra
   const root = await mkdtemp(join(tmpdir(), 'flowhost-discovery-'));
   const nodeModules = join(root, 'node_modules');
   const extra = join(root, 'plugins');
-  await writePackage(join(nodeModules, 'plain-plugin'), { name: 'plain-plugin', flowhost: { entryPoints: { tracking_store: { alpha: './plugin.js' } } } });
-  await writePackage(join(nodeModules, '@acme', 'scoped-plugin'), { name: '@acme/scoped-plugin', flowhost: { entryPoints: { tracking_store: { beta: './plugin.js' } } } });
+  await writePackage(join(nodeModules, 'plain-plugin'), {
+    name: 'plain-plugin',
+    flowhost: { entryPoints: { tracking_store: { alpha: './plugin.js' } } },
+  });
+  await writePackage(join(nodeModules, '@acme', 'scoped-plugin'), {
+    name: '@acme/scoped-plugin',
+    flowhost: { entryPoints: { tracking_store: { beta: './plugin.js' } } },
+  });
   await writePackage(join(nodeModules, 'not-a-plugin'), { name: 'not-a-plugin' });
-  await writePackage(join(nodeModules, 'claims-alpha-too'), { name: 'claims-alpha-too', flowhost: { entryPoints: { tracking_store: { alpha: './plugin.js' } } } });
+  await writePackage(join(nodeModules, 'claims-alpha-too'), {
+    name: 'claims-alpha-too',
+    flowhost: { entryPoints: { tracking_store: { alpha: './plugin.js' } } },
+  });
   await writePackage(join(nodeModules, 'broken-json'), { name: 'broken-json' });
   await writeFile(join(nodeModules, 'broken-json', 'package.json'), '{ "name": "broken-json", ');
-  await writePackage(join(nodeModules, 'missing-module'), { name: 'missing-module', flowhost: { entryPoints: { tracking_store: { gamma: './dist/nowhere.js' } } } });
-  await writePackage(join(nodeModules, 'bad-group'), { name: 'bad-group', flowhost: { entryPoints: { tracking_stores: { delta: './plugin.js' } } } });
+  await writePackage(join(nodeModules, 'missing-module'), {
+    name: 'missing-module',
+    flowhost: { entryPoints: { tracking_store: { gamma: './dist/nowhere.js' } } },
+  });
+  await writePackage(join(nodeModules, 'bad-group'), {
+    name: 'bad-group',
+    flowhost: { entryPoints: { tracking_stores: { delta: './plugin.js' } } },
+  });
   await writePackage(join(nodeModules, 'bad-limits'), {
     name: 'bad-limits',
-    flowhost: { entryPoints: { tracking_store: { epsilon: './plugin.js' } }, manifest: { limits: { callTimeoutMs: -5, nonsense: 1 } } },
+    flowhost: {
+      entryPoints: { tracking_store: { epsilon: './plugin.js' } },
+      manifest: { limits: { callTimeoutMs: -5, nonsense: 1 } },
+    },
   });
-  await writePackage(join(nodeModules, 'escapes'), { name: 'escapes', flowhost: { entryPoints: { tracking_store: { zeta: '../plain-plugin/plugin.js' } } } });
-  await writePackage(join(nodeModules, 'overrides-file'), { name: 'overrides-file', flowhost: { entryPoints: { tracking_store: { file: './plugin.js' } } } });
-  await writePackage(join(extra, 'folder-plugin'), { name: 'folder-plugin', flowhost: { entryPoints: { tracking_store: { eta: './plugin.js' } } } });
+  await writePackage(join(nodeModules, 'escapes'), {
+    name: 'escapes',
+    flowhost: { entryPoints: { tracking_store: { zeta: '../plain-plugin/plugin.js' } } },
+  });
+  await writePackage(join(nodeModules, 'overrides-file'), {
+    name: 'overrides-file',
+    flowhost: { entryPoints: { tracking_store: { file: './plugin.js' } } },
+  });
+  await writePackage(join(extra, 'folder-plugin'), {
+    name: 'folder-plugin',
+    flowhost: { entryPoints: { tracking_store: { eta: './plugin.js' } } },
+  });
   return { root, nodeModules, extra };
 }
 
 test('discovery finds plugins in node_modules (scoped too) and plugin folders, and reports every broken package with its reason', async (t) => {
   const { root, nodeModules, extra } = await fixtureTree();
   try {
-    const { entries, problems } = discoverPlugins({ nodeModules: [nodeModules], pluginDirs: [extra, join(root, 'missing-folder')], env: {} });
+    const { entries, problems } = discoverPlugins({
+      nodeModules: [nodeModules],
+      pluginDirs: [extra, join(root, 'missing-folder')],
+      env: {},
+    });
     const names = entries.map((e) => `${e.packageName}:${e.name}`).sort();
-    t.deepEqual(names, ['@acme/scoped-plugin:beta', 'bad-limits:epsilon', 'claims-alpha-too:alpha', 'folder-plugin:eta', 'overrides-file:file', 'plain-plugin:alpha']);
+    t.deepEqual(names, [
+      '@acme/scoped-plugin:beta',
+      'bad-limits:epsilon',
+      'claims-alpha-too:alpha',
+      'folder-plugin:eta',
+      'overrides-file:file',
+      'plain-plugin:alpha',
+    ]);
     const reasons = problems.map((p) => `${p.packageName}: ${p.reason}`).join('\n');
     t.regex(reasons, /package\.json could not be read/);
-    t.regex(reasons, /missing-module: tracking_store\.gamma: the module \.\/dist\/nowhere\.js does not exist \(is the plugin built\?\)/);
+    t.regex(
+      reasons,
+      /missing-module: tracking_store\.gamma: the module \.\/dist\/nowhere\.js does not exist \(is the plugin built\?\)/,
+    );
     t.regex(reasons, /bad-group: unknown entry-point group 'tracking_stores'/);
     t.regex(reasons, /bad-limits: manifest: limit 'callTimeoutMs' must be a positive number, got -5/);
     t.regex(reasons, /bad-limits: manifest: unknown limit 'nonsense'/);
-    t.regex(reasons, /escapes: tracking_store\.zeta: the module \.\.\/plain-plugin\/plugin\.js lies outside the package/);
+    t.regex(
+      reasons,
+      /escapes: tracking_store\.zeta: the module \.\.\/plain-plugin\/plugin\.js lies outside the package/,
+    );
     t.regex(reasons, /the configured plugin folder does not exist/);
-    t.is(entries.find((e) => e.name === 'epsilon')?.manifest.limits.callTimeoutMs, undefined, 'a bad limit is not taken');
+    t.is(
+      entries.find((e) => e.name === 'epsilon')?.manifest.limits.callTimeoutMs,
+      undefined,
+      'a bad limit is not taken',
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -69,7 +117,10 @@ test('discovery finds plugins in node_modules (scoped too) and plugin folders, a
 test('FLOWHOST_PLUGIN_PATH adds plugin folders', async (t) => {
   const { root, extra } = await fixtureTree();
   try {
-    const { entries } = discoverPlugins({ nodeModules: [], env: { FLOWHOST_PLUGIN_PATH: `${join(root, 'nowhere')}:${extra}` } });
+    const { entries } = discoverPlugins({
+      nodeModules: [],
+      env: { FLOWHOST_PLUGIN_PATH: `${join(root, 'nowhere')}:${extra}` },
+    });
     t.deepEqual(
       entries.map((e) => e.name),
       ['eta'],
@@ -86,8 +137,14 @@ test('two packages claiming one name: a clear error naming both, and the name is
     const registry = new PluginRegistry(BUILTIN_PLUGINS, entries, problems);
     const error = t.throws(() => registry.storeFor('tracking_store', 'alpha:/x'));
     t.is((error as { errorCode?: string }).errorCode, 'INVALID_STATE');
-    t.regex(error!.message, /Two plugins claim the tracking_store name 'alpha': (plain-plugin and claims-alpha-too|claims-alpha-too and plain-plugin)/);
-    t.deepEqual(registry.conflicts().map((c) => c.name), ['alpha']);
+    t.regex(
+      error!.message,
+      /Two plugins claim the tracking_store name 'alpha': (plain-plugin and claims-alpha-too|claims-alpha-too and plain-plugin)/,
+    );
+    t.deepEqual(
+      registry.conflicts().map((c) => c.name),
+      ['alpha'],
+    );
     t.is(registry.storeFor('tracking_store', 'beta:/x').packageName, '@acme/scoped-plugin');
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -147,30 +204,33 @@ test.serial('flowhost plugins list shows every plugin with its status, and --jso
   }
 });
 
-test.serial('flowhost plugins doctor starts a plugin in a worker and reports the handshake, or why it failed', async (t) => {
-  process.env.FLOWHOST_PLUGIN_PATH = misbehavingPlugins;
-  try {
-    const ok = capture();
-    t.is(await main(['plugins', 'doctor', 'memory'], ok.io), 0);
-    t.regex(ok.out.join('\n'), /handshake: ok in \d+ ms/);
+test.serial(
+  'flowhost plugins doctor starts a plugin in a worker and reports the handshake, or why it failed',
+  async (t) => {
+    process.env.FLOWHOST_PLUGIN_PATH = misbehavingPlugins;
+    try {
+      const ok = capture();
+      t.is(await main(['plugins', 'doctor', 'memory'], ok.io), 0);
+      t.regex(ok.out.join('\n'), /handshake: ok in \d+ ms/);
 
-    const broken = capture();
-    t.is(await main(['plugins', 'doctor', 'misbehaving-crashes-on-start', '--json'], broken.io), 1);
-    const report = JSON.parse(broken.out.join('\n')) as { status: string; error: string };
-    t.is(report.status, 'failed');
-    t.regex(report.error, /cannot connect to the backing database/);
+      const broken = capture();
+      t.is(await main(['plugins', 'doctor', 'misbehaving-crashes-on-start', '--json'], broken.io), 1);
+      const report = JSON.parse(broken.out.join('\n')) as { status: string; error: string };
+      t.is(report.status, 'failed');
+      t.regex(report.error, /cannot connect to the backing database/);
 
-    const unknown = capture();
-    t.is(await main(['plugins', 'doctor', 'no-such-plugin'], unknown.io), 1);
-    t.regex(unknown.err.join('\n'), /RESOURCE_DOES_NOT_EXIST: No plugin named 'no-such-plugin' is installed/);
+      const unknown = capture();
+      t.is(await main(['plugins', 'doctor', 'no-such-plugin'], unknown.io), 1);
+      t.regex(unknown.err.join('\n'), /RESOURCE_DOES_NOT_EXIST: No plugin named 'no-such-plugin' is installed/);
 
-    const usage = capture();
-    t.is(await main(['plugins', 'doctor'], usage.io), 2);
-    t.regex(usage.err.join('\n'), /Missing option 'NAME'/);
-  } finally {
-    delete process.env.FLOWHOST_PLUGIN_PATH;
-  }
-});
+      const usage = capture();
+      t.is(await main(['plugins', 'doctor'], usage.io), 2);
+      t.regex(usage.err.join('\n'), /Missing option 'NAME'/);
+    } finally {
+      delete process.env.FLOWHOST_PLUGIN_PATH;
+    }
+  },
+);
 
 test('a host that failed to find a plugin still serves the others', async (t) => {
   const { root, nodeModules } = await fixtureTree();

@@ -10,7 +10,12 @@ import type * as SearchModule from '../sdk/mlflow/tracking-search.js';
 
 const s: typeof SearchModule = await import('@flowhost/sdk/mlflow');
 
-function throwsMlflow(t: ExecutionContext, run: () => unknown, message: string, code: ErrorCode = 'INVALID_PARAMETER_VALUE'): void {
+function throwsMlflow(
+  t: ExecutionContext,
+  run: () => unknown,
+  message: string,
+  code: ErrorCode = 'INVALID_PARAMETER_VALUE',
+): void {
   const error = t.throws(run) as (Error & { errorCode?: string }) | undefined;
   t.is(error?.name, 'MlflowError', `not an MlflowError: ${String(error)}`);
   t.is(error?.errorCode, code);
@@ -81,8 +86,23 @@ const runs: Run[] = [
       { name: 'Train', digest: 'd3' },
     ],
   }),
-  makeRun({ id: 'ccc3', start: 300, end: 400, status: 'FAILED', name: 'gamma_1', metrics: { loss: 0.2 }, params: { lr: '0.01' } }),
-  makeRun({ id: 'ddd4', start: 200, end: 250, name: 'gammaX1', metrics: { acc: 0.9, loss: 0.2 }, tags: { team: 'ML' } }),
+  makeRun({
+    id: 'ccc3',
+    start: 300,
+    end: 400,
+    status: 'FAILED',
+    name: 'gamma_1',
+    metrics: { loss: 0.2 },
+    params: { lr: '0.01' },
+  }),
+  makeRun({
+    id: 'ddd4',
+    start: 200,
+    end: 250,
+    name: 'gammaX1',
+    metrics: { acc: 0.9, loss: 0.2 },
+    tags: { team: 'ML' },
+  }),
 ];
 
 const ids = (found: readonly Run[]) => found.map((run) => run.info.runId);
@@ -104,7 +124,7 @@ test('no page token means offset 0', (t) => {
   t.is(s.decodePageToken(''), 0);
 });
 
-test('page tokens are decoded as leniently as Python\'s b64decode', (t) => {
+test("page tokens are decoded as leniently as Python's b64decode", (t) => {
   t.is(s.decodePageToken(`${s.encodePageToken(5)}garbage`), 5, 'data after the padding is ignored');
   t.is(s.decodePageToken('ey=JvZmZzZXQiOiA1fQ=='), 5, 'a stray pad inside a quantum is skipped');
   t.is(s.decodePageToken(tokenFor('{"offset": "7"}')), 7, 'a numeric string offset');
@@ -120,16 +140,28 @@ test('a token that is not base64 cannot be decoded', (t) => {
 test('a token that is not JSON shows the decoded bytes', (t) => {
   throwsMlflow(t, () => s.decodePageToken('abcd'), "Invalid page token, decoded value=b'i\\xb7\\x1d'");
   throwsMlflow(t, () => s.decodePageToken('!!!!'), "Invalid page token, decoded value=b''");
-  throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": 5')), `Invalid page token, decoded value=b'{"offset": 5'`);
+  throwsMlflow(
+    t,
+    () => s.decodePageToken(tokenFor('{"offset": 5')),
+    `Invalid page token, decoded value=b'{"offset": 5'`,
+  );
   throwsMlflow(t, () => s.decodePageToken(tokenFor("it's")), `Invalid page token, decoded value=b"it's"`);
 });
 
 test('a token without a usable offset shows the parsed value', (t) => {
   throwsMlflow(t, () => s.decodePageToken(tokenFor('{}')), 'Invalid page token, parsed value={}');
   throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": 0}')), "Invalid page token, parsed value={'offset': 0}");
-  throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": null, "x": true}')), "Invalid page token, parsed value={'offset': None, 'x': True}");
+  throwsMlflow(
+    t,
+    () => s.decodePageToken(tokenFor('{"offset": null, "x": true}')),
+    "Invalid page token, parsed value={'offset': None, 'x': True}",
+  );
   throwsMlflow(t, () => s.decodePageToken(tokenFor('[5]')), 'Invalid page token, parsed value=[5]');
-  throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": -3}')), "Invalid page token, parsed value={'offset': -3}");
+  throwsMlflow(
+    t,
+    () => s.decodePageToken(tokenFor('{"offset": -3}')),
+    "Invalid page token, parsed value={'offset': -3}",
+  );
   throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": "abc"}')), 'Invalid page token, not stringable abc');
   throwsMlflow(t, () => s.decodePageToken(tokenFor('{"offset": [1]}')), 'Invalid page token, not stringable [1]');
 });
@@ -155,23 +187,41 @@ test('every entity prefix and its aliases', (t) => {
     ["status = 'x'", 'attribute'],
     ["datasets.name = 'x'", 'dataset'],
     ["dataset.digest = 'x'", 'dataset'],
-    ["`metrics`.acc > 0", 'metric'],
+    ['`metrics`.acc > 0', 'metric'],
   ];
   for (const [filter, type] of cases) t.is(s.parseRunFilter(filter)[0]?.type, type, filter);
 });
 
 test('keys: dotted, backticked and double-quoted', (t) => {
-  t.deepEqual(s.parseRunFilter('metrics.`my key/with-dash` > 1'), [{ type: 'metric', key: 'my key/with-dash', comparator: '>', value: 1 }]);
-  t.deepEqual(s.parseRunFilter(`tags."a b" = 'spaced'`), [{ type: 'tag', key: 'a b', comparator: '=', value: 'spaced' }]);
-  t.deepEqual(s.parseRunFilter(`tags.mlflow.runName = 'n'`), [{ type: 'tag', key: 'mlflow.runName', comparator: '=', value: 'n' }]);
-  t.deepEqual(s.parseRunFilter(`params.\`a.b\` = "v"`), [{ type: 'parameter', key: 'a.b', comparator: '=', value: 'v' }]);
+  t.deepEqual(s.parseRunFilter('metrics.`my key/with-dash` > 1'), [
+    { type: 'metric', key: 'my key/with-dash', comparator: '>', value: 1 },
+  ]);
+  t.deepEqual(s.parseRunFilter(`tags."a b" = 'spaced'`), [
+    { type: 'tag', key: 'a b', comparator: '=', value: 'spaced' },
+  ]);
+  t.deepEqual(s.parseRunFilter(`tags.mlflow.runName = 'n'`), [
+    { type: 'tag', key: 'mlflow.runName', comparator: '=', value: 'n' },
+  ]);
+  t.deepEqual(s.parseRunFilter(`params.\`a.b\` = "v"`), [
+    { type: 'parameter', key: 'a.b', comparator: '=', value: 'v' },
+  ]);
 });
 
 test('attribute aliases resolve to the attribute they name', (t) => {
   const keys = (filter: string) => s.parseRunFilter(filter).map((c) => c.key);
-  t.deepEqual(keys('created > 1 AND Created < 5 AND attributes.created >= 0'), ['start_time', 'start_time', 'start_time']);
-  t.deepEqual(keys(`"run name" = 'a' AND \`Run name\` = 'b' AND attr.\`Run Name\` = 'c' AND run_name = 'd'`), ['run_name', 'run_name', 'run_name', 'run_name']);
-  for (const attribute of ['run_id', 'run_name', 'user_id', 'status', 'artifact_uri']) t.is(s.parseRunFilter(`${attribute} = 'x'`)[0]?.key, attribute);
+  t.deepEqual(keys('created > 1 AND Created < 5 AND attributes.created >= 0'), [
+    'start_time',
+    'start_time',
+    'start_time',
+  ]);
+  t.deepEqual(keys(`"run name" = 'a' AND \`Run name\` = 'b' AND attr.\`Run Name\` = 'c' AND run_name = 'd'`), [
+    'run_name',
+    'run_name',
+    'run_name',
+    'run_name',
+  ]);
+  for (const attribute of ['run_id', 'run_name', 'user_id', 'status', 'artifact_uri'])
+    t.is(s.parseRunFilter(`${attribute} = 'x'`)[0]?.key, attribute);
   for (const attribute of ['start_time', 'end_time']) t.is(s.parseRunFilter(`${attribute} = 5`)[0]?.key, attribute);
 });
 
@@ -207,7 +257,11 @@ test('comparators valid for each kind of key', (t) => {
   for (const [left, comparators] of accepted) {
     const value = left === 'metrics.a' || left === 'start_time' ? '1' : "'x'";
     for (const comparator of comparators) {
-      t.is(String(s.parseRunFilter(`${left} ${comparator} ${value}`)[0]?.comparator), comparator.toUpperCase(), `${left} ${comparator}`);
+      t.is(
+        String(s.parseRunFilter(`${left} ${comparator} ${value}`)[0]?.comparator),
+        comparator.toUpperCase(),
+        `${left} ${comparator}`,
+      );
     }
   }
   t.is(s.parseRunFilter("run_id IN ('a')")[0]?.comparator, 'IN');
@@ -234,23 +288,60 @@ test('identifiers: unknown prefixes, attributes and dataset keys', (t) => {
     () => s.parseRunFilter("foo = 'x'"),
     "Invalid attribute key 'foo' specified. Valid keys are '{'artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id', 'created', 'Created', 'run name', 'Run name', 'Run Name'}'",
   );
-  throwsMlflow(t, () => s.parseRunFilter("foo.bar = 'x'"), "Invalid entity type 'foo'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
-  throwsMlflow(t, () => s.parseRunFilter("`a.b` = 'x'"), "Invalid entity type '`a'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
-  throwsMlflow(t, () => s.parseRunFilter("datasets.foo = 'x'"), "Invalid dataset key 'foo' specified. Valid keys are '{'name', 'digest', 'context'}'");
-  throwsMlflow(t, () => s.parseRunFilter("'a' = params.x"), "Invalid comparison clause. Expected 'Identifier' found ''a''");
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("foo.bar = 'x'"),
+    "Invalid entity type 'foo'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("`a.b` = 'x'"),
+    "Invalid entity type '`a'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("datasets.foo = 'x'"),
+    "Invalid dataset key 'foo' specified. Valid keys are '{'name', 'digest', 'context'}'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("'a' = params.x"),
+    "Invalid comparison clause. Expected 'Identifier' found ''a''",
+  );
 });
 
 test('values of the wrong type', (t) => {
   throwsMlflow(t, () => s.parseRunFilter("metrics.a = 'x'"), "Expected numeric value type for metric. Found 'x'");
   throwsMlflow(t, () => s.parseRunFilter('metrics.a > 0x1F'), 'Expected numeric value type for metric. Found 0x1F');
   throwsMlflow(t, () => s.parseRunFilter("metrics.a IN ('1')"), "Expected numeric value type for metric. Found ('1')");
-  throwsMlflow(t, () => s.parseRunFilter('params.a = 1'), "Expected a quoted string value for parameter (e.g. 'my-value'). Got value 1");
-  throwsMlflow(t, () => s.parseRunFilter("tags.a IN ('x')"), "Expected a quoted string value for tag (e.g. 'my-value'). Got value ('x')");
-  throwsMlflow(t, () => s.parseRunFilter("start_time > 'x'"), "Expected numeric value type for numeric attribute: start_time. Found 'x'");
-  throwsMlflow(t, () => s.parseRunFilter('created > abc'), 'Expected numeric value type for numeric attribute: created. Found abc');
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('params.a = 1'),
+    "Expected a quoted string value for parameter (e.g. 'my-value'). Got value 1",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("tags.a IN ('x')"),
+    "Expected a quoted string value for tag (e.g. 'my-value'). Got value ('x')",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("start_time > 'x'"),
+    "Expected numeric value type for numeric attribute: start_time. Found 'x'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('created > abc'),
+    'Expected numeric value type for numeric attribute: created. Found abc',
+  );
   throwsMlflow(t, () => s.parseRunFilter('status = 5'), 'Expected a quoted string value for attributes. Got value 5');
-  throwsMlflow(t, () => s.parseRunFilter('datasets.name = 5'), 'Expected a quoted string value for dataset attributes. Got value 5');
-  const unquoted = (v: string) => `Parameter value is either not quoted or unidentified quote types used for string value ${v}. Use either single or double quotes.`;
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('datasets.name = 5'),
+    'Expected a quoted string value for dataset attributes. Got value 5',
+  );
+  const unquoted = (v: string) =>
+    `Parameter value is either not quoted or unidentified quote types used for string value ${v}. Use either single or double quotes.`;
   throwsMlflow(t, () => s.parseRunFilter('params.a = abc'), unquoted('abc'));
   throwsMlflow(t, () => s.parseRunFilter('params.a = `abc`'), unquoted('`abc`'));
   throwsMlflow(t, () => s.parseRunFilter('tags.a = b.c'), unquoted('b.c'));
@@ -265,9 +356,18 @@ test('lists: only run_id and dataset keys take one, and only single-quoted strin
   const only = "Only the 'run_id' attribute supports comparison with a list of quoted string values.";
   throwsMlflow(t, () => s.parseRunFilter("status IN ('FINISHED')"), only);
   throwsMlflow(t, () => s.parseRunFilter("run_name NOT IN ('a')"), only);
-  throwsMlflow(t, () => s.parseRunFilter('run_id IN ()'), 'While parsing a list in the query, expected a non-empty list of string values, but got empty list');
-  throwsMlflow(t, () => s.parseRunFilter('run_id IN (  )'), 'While parsing a list in the query, expected a non-empty list of string values, but got empty list');
-  const illFormed = 'While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.';
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('run_id IN ()'),
+    'While parsing a list in the query, expected a non-empty list of string values, but got empty list',
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('run_id IN (  )'),
+    'While parsing a list in the query, expected a non-empty list of string values, but got empty list',
+  );
+  const illFormed =
+    'While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.';
   throwsMlflow(t, () => s.parseRunFilter("run_id IN ('a' 'b')"), illFormed);
   throwsMlflow(t, () => s.parseRunFilter('run_id IN ("a")'), illFormed);
   throwsMlflow(t, () => s.parseRunFilter("run_id IN ('a',,'b')"), illFormed);
@@ -281,15 +381,31 @@ test('lists: only run_id and dataset keys take one, and only single-quoted strin
     () => s.parseRunFilter('run_id IN ("a", "b")'),
     'While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: ("a", "b")',
   );
-  throwsMlflow(t, () => s.parseRunFilter("run_id = ('a')"), "Invalid comparator '=' for a list of values. Use IN or NOT IN with a list of quoted strings.");
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("run_id = ('a')"),
+    "Invalid comparator '=' for a list of values. Use IN or NOT IN with a list of quoted strings.",
+  );
 });
 
 test('what is not a comparison joined by AND is reported', (t) => {
   throwsMlflow(t, () => s.parseRunFilter('metrics.a > 1 OR metrics.b < 2'), "Invalid clause(s) in filter string: 'OR'");
   throwsMlflow(t, () => s.parseRunFilter('metrics.a >'), "Invalid clause(s) in filter string: 'metrics.a', '>'");
-  throwsMlflow(t, () => s.parseRunFilter('tags.x IS NULL'), "Invalid clause(s) in filter string: 'tags.x', 'IS', 'NULL'");
-  throwsMlflow(t, () => s.parseRunFilter('metrics.my-metric > 1'), "Invalid clause(s) in filter string: 'metrics.my', '-'");
-  throwsMlflow(t, () => s.parseRunFilter("params.a = 'unterminated"), "Invalid clause(s) in filter string: 'params.a', '=', ''unterminated'");
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('tags.x IS NULL'),
+    "Invalid clause(s) in filter string: 'tags.x', 'IS', 'NULL'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter('metrics.my-metric > 1'),
+    "Invalid clause(s) in filter string: 'metrics.my', '-'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseRunFilter("params.a = 'unterminated"),
+    "Invalid clause(s) in filter string: 'params.a', '=', ''unterminated'",
+  );
   throwsMlflow(t, () => s.parseRunFilter("run_id IN 'a'"), "Invalid clause(s) in filter string: 'run_id', 'IN', ''a''");
   throwsMlflow(t, () => s.parseRunFilter('metrics.a > 1;'), "Invalid clause(s) in filter string: ';'");
   throwsMlflow(
@@ -350,7 +466,7 @@ test('LIKE: % and _ are the only wildcards, matching is case-sensitive and whole
 test('ILIKE is LIKE without case', (t) => {
   t.deepEqual(search("tags.team ILIKE 'ml%'"), ['aaa1', 'bbb2', 'ddd4']);
   t.deepEqual(search("params.opt ILIKE 'ADAM'"), ['aaa1']);
-  t.deepEqual(search("\"run name\" ILIKE 'GAMMA_1'"), ['ccc3', 'ddd4']);
+  t.deepEqual(search('"run name" ILIKE \'GAMMA_1\''), ['ccc3', 'ddd4']);
 });
 
 test('string attributes', (t) => {
@@ -446,29 +562,49 @@ test('several order_by entries: the first decides, later ones break its ties', (
 });
 
 test('strings order by code point, as Python compares them', (t) => {
-  const unicode = [makeRun({ id: 'u1', start: 1, params: { p: '😀' } }), makeRun({ id: 'u2', start: 1, params: { p: '\uffff' } }), makeRun({ id: 'u3', start: 1, params: { p: 'Z' } })];
+  const unicode = [
+    makeRun({ id: 'u1', start: 1, params: { p: '😀' } }),
+    makeRun({ id: 'u2', start: 1, params: { p: '\uffff' } }),
+    makeRun({ id: 'u3', start: 1, params: { p: 'Z' } }),
+  ];
   t.deepEqual(ids(s.sortRuns(unicode, ['params.p'])), ['u3', 'u2', 'u1']);
 });
 
 test('bad order_by entries', (t) => {
-  throwsMlflow(t, () => s.sortRuns(runs, ['metrics.x sideways']), "Invalid ordering key in order_by clause 'metrics.x sideways'.");
-  throwsMlflow(t, () => s.sortRuns(runs, ['metrics.x DESC ASC']), "Invalid order_by clause 'metrics.x DESC ASC'. Could not be parsed.");
-  throwsMlflow(t, () => s.sortRuns(runs, ['']), "Invalid order_by clause ''. Could not be parsed.");
-  throwsMlflow(t, () => s.sortRuns(runs, ['metrics.x > 1']), "Invalid order_by clause 'metrics.x > 1'. Could not be parsed.");
-  throwsMlflow(t, () => s.sortRuns(runs, ['datasets.name']), "Invalid order_by entity type 'dataset'");
-  throwsMlflow(t, () => s.sortRuns(runs, ['nope.x']), "Invalid entity type 'nope'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
   throwsMlflow(
     t,
-    () => s.sortRuns(runs, ['run name']),
-    "Invalid ordering key in order_by clause 'run name'.",
+    () => s.sortRuns(runs, ['metrics.x sideways']),
+    "Invalid ordering key in order_by clause 'metrics.x sideways'.",
   );
+  throwsMlflow(
+    t,
+    () => s.sortRuns(runs, ['metrics.x DESC ASC']),
+    "Invalid order_by clause 'metrics.x DESC ASC'. Could not be parsed.",
+  );
+  throwsMlflow(t, () => s.sortRuns(runs, ['']), "Invalid order_by clause ''. Could not be parsed.");
+  throwsMlflow(
+    t,
+    () => s.sortRuns(runs, ['metrics.x > 1']),
+    "Invalid order_by clause 'metrics.x > 1'. Could not be parsed.",
+  );
+  throwsMlflow(t, () => s.sortRuns(runs, ['datasets.name']), "Invalid order_by entity type 'dataset'");
+  throwsMlflow(
+    t,
+    () => s.sortRuns(runs, ['nope.x']),
+    "Invalid entity type 'nope'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+  );
+  throwsMlflow(t, () => s.sortRuns(runs, ['run name']), "Invalid ordering key in order_by clause 'run name'.");
   throwsMlflow(
     t,
     () => s.sortRuns(runs, ['`run name`']),
     "Invalid attribute key 'run name' specified. Valid keys are '{'artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id', 'created', 'Created'}'",
   );
   // Entries are parsed last to first, as MLflow sorts: the last bad one is reported.
-  throwsMlflow(t, () => s.sortRuns(runs, ['first.x', 'second.x']), "Invalid entity type 'second'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
+  throwsMlflow(
+    t,
+    () => s.sortRuns(runs, ['first.x', 'second.x']),
+    "Invalid entity type 'second'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+  );
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -499,14 +635,26 @@ test('no next token when the page ends exactly at the last result, or past it', 
 });
 
 test('searchRunsInMemory checks max_results, then the filter, then the token', (t) => {
-  throwsMlflow(t, () => s.searchRunsInMemory(runs, 'bad', null, 50001, 'abc'), 'Invalid value for request parameter max_results. It must be at most 50000, but got value 50001');
+  throwsMlflow(
+    t,
+    () => s.searchRunsInMemory(runs, 'bad', null, 50001, 'abc'),
+    'Invalid value for request parameter max_results. It must be at most 50000, but got value 50001',
+  );
   throwsMlflow(
     t,
     () => s.searchRunsInMemory(runs, 'bad = 1', null, 10, 'abc'),
     "Invalid attribute key 'bad' specified. Valid keys are '{'artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id', 'created', 'Created', 'run name', 'Run name', 'Run Name'}'",
   );
-  throwsMlflow(t, () => s.searchRunsInMemory(runs, null, ['metrics.x up'], 10, 'abc'), "Invalid ordering key in order_by clause 'metrics.x up'.");
-  throwsMlflow(t, () => s.searchRunsInMemory(runs, null, null, 10, 'abc'), 'Invalid page token, could not base64-decode');
+  throwsMlflow(
+    t,
+    () => s.searchRunsInMemory(runs, null, ['metrics.x up'], 10, 'abc'),
+    "Invalid ordering key in order_by clause 'metrics.x up'.",
+  );
+  throwsMlflow(
+    t,
+    () => s.searchRunsInMemory(runs, null, null, 10, 'abc'),
+    'Invalid page token, could not base64-decode',
+  );
   t.is(s.searchRunsInMemory(runs, null, null, 50000, null).items.length, 4);
 });
 
@@ -514,8 +662,22 @@ test('searchRunsInMemory checks max_results, then the filter, then the token', (
 // Experiments
 // ------------------------------------------------------------------------------------------------
 
-function makeExperiment(id: string, name: string, creationTime: number | null, tags: Record<string, string> = {}, lastUpdateTime = creationTime): Experiment {
-  return { experimentId: id, name, artifactLocation: `file:///mlruns/${id}`, lifecycleStage: 'active', tags, creationTime, lastUpdateTime };
+function makeExperiment(
+  id: string,
+  name: string,
+  creationTime: number | null,
+  tags: Record<string, string> = {},
+  lastUpdateTime = creationTime,
+): Experiment {
+  return {
+    experimentId: id,
+    name,
+    artifactLocation: `file:///mlruns/${id}`,
+    lifecycleStage: 'active',
+    tags,
+    creationTime,
+    lastUpdateTime,
+  };
 }
 
 const experiments: Experiment[] = [
@@ -526,7 +688,8 @@ const experiments: Experiment[] = [
   makeExperiment('7', 'archive', 200),
 ];
 const experimentIds = (found: readonly Experiment[]) => found.map((e) => e.experimentId);
-const searchExperiments = (filter: string) => experimentIds(s.filterExperiments(experiments, s.parseExperimentFilter(filter)));
+const searchExperiments = (filter: string) =>
+  experimentIds(s.filterExperiments(experiments, s.parseExperimentFilter(filter)));
 
 test('experiment filter: name, times and tags', (t) => {
   t.deepEqual(searchExperiments("name = 'dev'"), ['5']);
@@ -545,16 +708,52 @@ test('experiment filter: name, times and tags', (t) => {
 });
 
 test('experiment filter errors', (t) => {
-  throwsMlflow(t, () => s.parseExperimentFilter("attributes.name = 'x'"), "Invalid entity type 'attributes'. Valid entity types are ('attribute', 'tag', 'tags')");
-  throwsMlflow(t, () => s.parseExperimentFilter("params.x = 'x'"), "Invalid entity type 'params'. Valid entity types are ('attribute', 'tag', 'tags')");
-  throwsMlflow(t, () => s.parseExperimentFilter('experiment_id = 1'), "Invalid attribute key 'experiment_id' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'");
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("attributes.name = 'x'"),
+    "Invalid entity type 'attributes'. Valid entity types are ('attribute', 'tag', 'tags')",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("params.x = 'x'"),
+    "Invalid entity type 'params'. Valid entity types are ('attribute', 'tag', 'tags')",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter('experiment_id = 1'),
+    "Invalid attribute key 'experiment_id' specified. Valid keys are '{'name', 'creation_time', 'last_update_time'}'",
+  );
   throwsMlflow(t, () => s.parseExperimentFilter("name = 'a' OR name = 'b'"), 'Invalid clause(s) in filter string: OR');
-  throwsMlflow(t, () => s.parseExperimentFilter("name IN ('a')"), "Only the 'run_id' attribute supports comparison with a list of quoted string values.");
-  throwsMlflow(t, () => s.parseExperimentFilter("name > 'a'"), "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}'");
-  throwsMlflow(t, () => s.parseExperimentFilter("creation_time LIKE '1'"), "Expected numeric value type for numeric attribute: creation_time. Found '1'");
-  throwsMlflow(t, () => s.parseExperimentFilter('creation_time LIKE 1'), "Invalid comparator 'LIKE' not one of '{'>', '>=', '!=', '=', '<', '<='}'");
-  throwsMlflow(t, () => s.parseExperimentFilter("tags.t > 'a'"), "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'");
-  throwsMlflow(t, () => s.parseExperimentFilter('tags.t = 1'), "Expected a quoted string value for tag (e.g. 'my-value'). Got value 1");
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("name IN ('a')"),
+    "Only the 'run_id' attribute supports comparison with a list of quoted string values.",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("name > 'a'"),
+    "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("creation_time LIKE '1'"),
+    "Expected numeric value type for numeric attribute: creation_time. Found '1'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter('creation_time LIKE 1'),
+    "Invalid comparator 'LIKE' not one of '{'>', '>=', '!=', '=', '<', '<='}'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter("tags.t > 'a'"),
+    "Invalid comparator '>' not one of '{'!=', '=', 'LIKE', 'ILIKE'}'",
+  );
+  throwsMlflow(
+    t,
+    () => s.parseExperimentFilter('tags.t = 1'),
+    "Expected a quoted string value for tag (e.g. 'my-value'). Got value 1",
+  );
 });
 
 test('experiment default order: creation_time DESC, experiment_id ASC, missing times last', (t) => {
@@ -565,7 +764,13 @@ test('experiment default order: creation_time DESC, experiment_id ASC, missing t
 
 test('experiment order_by: ties broken by experiment_id descending unless it is named', (t) => {
   t.deepEqual(experimentIds(s.sortExperiments(experiments, ['creation_time'])), ['0', '7', '9', '12', '5']);
-  t.deepEqual(experimentIds(s.sortExperiments(experiments, ['creation_time ASC', 'experiment_id ASC'])), ['0', '7', '12', '9', '5']);
+  t.deepEqual(experimentIds(s.sortExperiments(experiments, ['creation_time ASC', 'experiment_id ASC'])), [
+    '0',
+    '7',
+    '12',
+    '9',
+    '5',
+  ]);
   t.deepEqual(experimentIds(s.sortExperiments(experiments, ['name'])), ['0', '7', '5', '9', '12']);
   t.deepEqual(experimentIds(s.sortExperiments(experiments, ['name DESC'])), ['12', '9', '5', '7', '0']);
   // Ids are strings to MLflow's FileStore: '9' sorts after '12'.
@@ -575,13 +780,21 @@ test('experiment order_by: ties broken by experiment_id descending unless it is 
 
 test('bad experiment order_by entries', (t) => {
   throwsMlflow(t, () => s.sortExperiments(experiments, ['tags.team']), 'Invalid order_by entity: tag');
-  throwsMlflow(t, () => s.sortExperiments(experiments, ['attr.name']), "Invalid entity type 'attr'. Valid entity types are ('attribute', 'tag', 'tags')");
+  throwsMlflow(
+    t,
+    () => s.sortExperiments(experiments, ['attr.name']),
+    "Invalid entity type 'attr'. Valid entity types are ('attribute', 'tag', 'tags')",
+  );
   throwsMlflow(
     t,
     () => s.sortExperiments(experiments, ['artifact_location']),
     "Invalid attribute key 'artifact_location' specified. Valid keys are '{'name', 'experiment_id', 'creation_time', 'last_update_time'}'",
   );
-  throwsMlflow(t, () => s.sortExperiments(experiments, ['name downward']), "Invalid ordering key in order_by clause 'name downward'.");
+  throwsMlflow(
+    t,
+    () => s.sortExperiments(experiments, ['name downward']),
+    "Invalid ordering key in order_by clause 'name downward'.",
+  );
   t.deepEqual(s.parseExperimentOrderBy('attribute.name DESC'), { key: 'name', ascending: false });
 });
 
@@ -593,8 +806,23 @@ test('searchExperimentsInMemory pages and validates max_results', (t) => {
   const third = s.searchExperimentsInMemory(experiments, null, null, 2, second.nextPageToken);
   t.deepEqual(experimentIds(third.items), ['5']);
   t.is(third.nextPageToken, null);
-  t.deepEqual(experimentIds(s.searchExperimentsInMemory(experiments, "name LIKE 'prod%'", ['name'], 10, null).items), ['9', '12']);
-  throwsMlflow(t, () => s.searchExperimentsInMemory(experiments, null, null, 0, null), "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer");
-  throwsMlflow(t, () => s.searchExperimentsInMemory(experiments, null, null, 50001, null), "Invalid value 50001 for parameter 'max_results' supplied. It must be at most 50000");
-  throwsMlflow(t, () => s.searchExperimentsInMemory(experiments, null, null, 10, tokenFor('{"offset": 0}')), "Invalid page token, parsed value={'offset': 0}");
+  t.deepEqual(experimentIds(s.searchExperimentsInMemory(experiments, "name LIKE 'prod%'", ['name'], 10, null).items), [
+    '9',
+    '12',
+  ]);
+  throwsMlflow(
+    t,
+    () => s.searchExperimentsInMemory(experiments, null, null, 0, null),
+    "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer",
+  );
+  throwsMlflow(
+    t,
+    () => s.searchExperimentsInMemory(experiments, null, null, 50001, null),
+    "Invalid value 50001 for parameter 'max_results' supplied. It must be at most 50000",
+  );
+  throwsMlflow(
+    t,
+    () => s.searchExperimentsInMemory(experiments, null, null, 10, tokenFor('{"offset": 0}')),
+    "Invalid page token, parsed value={'offset': 0}",
+  );
 });

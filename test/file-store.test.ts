@@ -48,10 +48,21 @@ const write = (file: string, text: string) => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
 };
-const metric = (key: string, value: number, timestamp = 1, step = 0, extra: Partial<Metric> = {}): Metric => ({ key, value, timestamp, step, ...extra });
+const metric = (key: string, value: number, timestamp = 1, step = 0, extra: Partial<Metric> = {}): Metric => ({
+  key,
+  value,
+  timestamp,
+  step,
+  ...extra,
+});
 
 /** Asserts a rejection with MLflow's error code and, if given, the exact message (or a pattern). */
-async function rejects(t: ExecutionContext, promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<void> {
+async function rejects(
+  t: ExecutionContext,
+  promise: Promise<unknown>,
+  code: string,
+  message?: string | RegExp,
+): Promise<void> {
   const error = await t.throwsAsync(promise);
   t.is((error as { errorCode?: string }).errorCode, code, `code of: ${error?.message}`);
   if (typeof message === 'string') t.is(error?.message, message);
@@ -82,15 +93,18 @@ test('a new store writes the Default experiment exactly as MLflow does, and only
       `name: Default\n`,
   );
   t.true(fs.statSync(path.join(root, '.trash')).isDirectory());
-  t.deepEqual({ ...experiment, creationTime: 0, lastUpdateTime: 0 }, {
-    experimentId: '0',
-    name: 'Default',
-    artifactLocation: `file://${root.replace(/ /g, '%20')}/0`,
-    lifecycleStage: 'active',
-    creationTime: 0,
-    lastUpdateTime: 0,
-    tags: {},
-  });
+  t.deepEqual(
+    { ...experiment, creationTime: 0, lastUpdateTime: 0 },
+    {
+      experimentId: '0',
+      name: 'Default',
+      artifactLocation: `file://${root.replace(/ /g, '%20')}/0`,
+      lifecycleStage: 'active',
+      creationTime: 0,
+      lastUpdateTime: 0,
+      tags: {},
+    },
+  );
 
   // An existing (empty) root gets no Default experiment.
   const existing = await tempRoot();
@@ -137,7 +151,8 @@ test('createExperiment and createRun write meta.yaml byte for byte as MLflow lea
       `tags: []\n` +
       `user_id: alice\n`,
   );
-  for (const folder of ['metrics', 'params', 'artifacts', 'tags']) t.true(fs.statSync(path.join(runDir, folder)).isDirectory(), folder);
+  for (const folder of ['metrics', 'params', 'artifacts', 'tags'])
+    t.true(fs.statSync(path.join(runDir, folder)).isDirectory(), folder);
   t.is(read(path.join(runDir, 'tags', 'mlflow.runName')), 'first-run');
   t.is(read(path.join(runDir, 'tags', 'k')), 'v');
   t.deepEqual(run.info, {
@@ -152,7 +167,10 @@ test('createExperiment and createRun write meta.yaml byte for byte as MLflow lea
     runName: 'first-run',
   });
   // No lock or temporary file is left anywhere.
-  const leftovers = fs.readdirSync(root, { recursive: true }).map(String).filter((p) => /\.lock-|\.tmp$/.test(p));
+  const leftovers = fs
+    .readdirSync(root, { recursive: true })
+    .map(String)
+    .filter((p) => /\.lock-|\.tmp$/.test(p));
   t.deepEqual(leftovers, []);
 });
 
@@ -161,18 +179,42 @@ test('metric lines are "<timestamp> <value> <step>" with Python float reprs; par
   const run = await runIn(store);
   const id = run.info.runId;
   const values = [0.5, 1e-5, NaN, Infinity, -Infinity, 3, 1e16, 1.5e300, -0.0, 123456789.125, 0.0001, 1e22, 5e-324];
-  await store.logBatch(id, values.map((v, i) => metric('m', v, 1_700_000_000_000 + i, i)), [{ key: 'lr', value: '0.01' }], [{ key: 'note', value: 'two\nlines' }]);
+  await store.logBatch(
+    id,
+    values.map((v, i) => metric('m', v, 1_700_000_000_000 + i, i)),
+    [{ key: 'lr', value: '0.01' }],
+    [{ key: 'note', value: 'two\nlines' }],
+  );
   await store.logMetric(id, metric('nested/deep/key', 2, 5, -3));
   await store.logMetric(id, metric('ds', 0.25, 6, 1, { datasetName: 'train', datasetDigest: 'abc123' }));
   const runDir = path.join(root, '0', id);
-  const expected = ['0.5', '1e-05', 'nan', 'inf', '-inf', '3.0', '1e+16', '1.5e+300', '-0.0', '123456789.125', '0.0001', '1e+22', '5e-324'];
-  t.is(read(path.join(runDir, 'metrics', 'm')), expected.map((v, i) => `${1_700_000_000_000 + i} ${v} ${i}\n`).join(''));
+  const expected = [
+    '0.5',
+    '1e-05',
+    'nan',
+    'inf',
+    '-inf',
+    '3.0',
+    '1e+16',
+    '1.5e+300',
+    '-0.0',
+    '123456789.125',
+    '0.0001',
+    '1e+22',
+    '5e-324',
+  ];
+  t.is(
+    read(path.join(runDir, 'metrics', 'm')),
+    expected.map((v, i) => `${1_700_000_000_000 + i} ${v} ${i}\n`).join(''),
+  );
   t.is(read(path.join(runDir, 'metrics', 'nested', 'deep', 'key')), '5 2.0 -3\n');
   t.is(read(path.join(runDir, 'metrics', 'ds')), '6 0.25 1 train abc123\n');
   t.is(read(path.join(runDir, 'params', 'lr')), '0.01');
   t.is(read(path.join(runDir, 'tags', 'note')), 'two\nlines');
   const history = await store.getMetricHistory(id, 'ds', null, null);
-  t.deepEqual(history.items, [{ key: 'ds', value: 0.25, timestamp: 6, step: 1, datasetName: 'train', datasetDigest: 'abc123' }]);
+  t.deepEqual(history.items, [
+    { key: 'ds', value: 0.25, timestamp: 6, step: 1, datasetName: 'train', datasetDigest: 'abc123' },
+  ]);
   const got = await store.getRun(id);
   t.is(got.data.metrics['nested/deep/key'], 2);
   t.is(got.data.metrics.m, 5e-324, 'latest = largest step');
@@ -180,10 +222,24 @@ test('metric lines are "<timestamp> <value> <step>" with Python float reprs; par
 
 test('pythonFloatRepr matches repr(float) at the format boundaries', (t) => {
   const cases: [number, string][] = [
-    [0, '0.0'], [-0, '-0.0'], [1, '1.0'], [0.1, '0.1'], [1e-4, '0.0001'], [1e-5, '1e-05'], [1.5e-7, '1.5e-07'],
+    [0, '0.0'],
+    [-0, '-0.0'],
+    [1, '1.0'],
+    [0.1, '0.1'],
+    [1e-4, '0.0001'],
+    [1e-5, '1e-05'],
+    [1.5e-7, '1.5e-07'],
+    [1e15, '1000000000000000.0'],
+    [9999999999999998, '9999999999999998.0'],
+    [1e16, '1e+16'],
     // eslint-disable-next-line no-loss-of-precision -- the last literal rounds, as Python's would
-    [1e15, '1000000000000000.0'], [9999999999999998, '9999999999999998.0'], [1e16, '1e+16'], [12345678901234567, '1.2345678901234568e+16'],
-    [1.7976931348623157e308, '1.7976931348623157e+308'], [NaN, 'nan'], [Infinity, 'inf'], [-Infinity, '-inf'], [-2.5, '-2.5'], [1 / 3, '0.3333333333333333'],
+    [12345678901234567, '1.2345678901234568e+16'],
+    [1.7976931348623157e308, '1.7976931348623157e+308'],
+    [NaN, 'nan'],
+    [Infinity, 'inf'],
+    [-Infinity, '-inf'],
+    [-2.5, '-2.5'],
+    [1 / 3, '0.3333333333333333'],
   ];
   for (const [value, repr] of cases) t.is(pythonFloatRepr(value), repr, String(value));
 });
@@ -191,13 +247,37 @@ test('pythonFloatRepr matches repr(float) at the format boundaries', (t) => {
 test('dumpYaml quotes and folds scalars as PyYAML safe_dump does', (t) => {
   // Expected texts produced by PyYAML 6 `safe_dump(..., default_flow_style=False, allow_unicode=True, sort_keys=True)`.
   const golden: [string, string][] = [
-    ['yes', "name: 'yes'\n"], ['No', "name: 'No'\n"], ['123', "name: '123'\n"], ['0x1F', "name: '0x1F'\n"], ['1.5', "name: '1.5'\n"],
-    ['1e5', 'name: 1e5\n'], ['.inf', "name: '.inf'\n"], ['', "name: ''\n"], ['null', "name: 'null'\n"], ['~', "name: '~'\n"],
-    ['2024-01-02', "name: '2024-01-02'\n"], ['a: b', "name: 'a: b'\n"], ['a:b', 'name: a:b\n'], ['#x', "name: '#x'\n"], ['a #b', "name: 'a #b'\n"],
-    ['- x', "name: '- x'\n"], ['-x', 'name: -x\n'], ["it's", "name: it's\n"], ["'q'", "name: '''q'''\n"], ['"dq"', `name: '"dq"'\n`],
-    ['  lead', "name: '  lead'\n"], ['trail ', "name: 'trail '\n"], ['tab\there', 'name: "tab\\there"\n'], ['multi\nline', "name: 'multi\n\n  line'\n"],
-    ['日本語 ü', 'name: 日本語 ü\n'], ['emoji 😀', 'name: emoji 😀\n'], ['=', "name: '='\n"], ['<<', "name: '<<'\n"], ['@at', "name: '@at'\n"],
-    ['x, y', 'name: x, y\n'], ['file:///tmp/ml%20runs/0', 'name: file:///tmp/ml%20runs/0\n'],
+    ['yes', "name: 'yes'\n"],
+    ['No', "name: 'No'\n"],
+    ['123', "name: '123'\n"],
+    ['0x1F', "name: '0x1F'\n"],
+    ['1.5', "name: '1.5'\n"],
+    ['1e5', 'name: 1e5\n'],
+    ['.inf', "name: '.inf'\n"],
+    ['', "name: ''\n"],
+    ['null', "name: 'null'\n"],
+    ['~', "name: '~'\n"],
+    ['2024-01-02', "name: '2024-01-02'\n"],
+    ['a: b', "name: 'a: b'\n"],
+    ['a:b', 'name: a:b\n'],
+    ['#x', "name: '#x'\n"],
+    ['a #b', "name: 'a #b'\n"],
+    ['- x', "name: '- x'\n"],
+    ['-x', 'name: -x\n'],
+    ["it's", "name: it's\n"],
+    ["'q'", "name: '''q'''\n"],
+    ['"dq"', `name: '"dq"'\n`],
+    ['  lead', "name: '  lead'\n"],
+    ['trail ', "name: 'trail '\n"],
+    ['tab\there', 'name: "tab\\there"\n'],
+    ['multi\nline', "name: 'multi\n\n  line'\n"],
+    ['日本語 ü', 'name: 日本語 ü\n'],
+    ['emoji 😀', 'name: emoji 😀\n'],
+    ['=', "name: '='\n"],
+    ['<<', "name: '<<'\n"],
+    ['@at', "name: '@at'\n"],
+    ['x, y', 'name: x, y\n'],
+    ['file:///tmp/ml%20runs/0', 'name: file:///tmp/ml%20runs/0\n'],
     ['word '.repeat(30), `name: '${'word '.repeat(15).trimEnd()}\n  ${'word '.repeat(15)}'\n`],
     ["it's ".repeat(25), `name: '${"it''s ".repeat(13).trimEnd()}\n  ${"it''s ".repeat(12)}'\n`],
     ['x'.repeat(100), `name: ${'x'.repeat(100)}\n`],
@@ -217,12 +297,17 @@ test('dumpYaml quotes and folds scalars as PyYAML safe_dump does', (t) => {
 // ---------------------------------------------------------------------------------------------
 // Reading what MLflow wrote
 
-test('malformed metric files fail with MLflow\'s messages', async (t) => {
+test("malformed metric files fail with MLflow's messages", async (t) => {
   const { store, root } = await newStore();
   const run = await runIn(store);
   const metrics = path.join(root, '0', run.info.runId, 'metrics');
   write(path.join(metrics, 'four'), '1 2 3 4\n');
-  await rejects(t, store.getRun(run.info.runId), 'INTERNAL_ERROR', "Metric 'four' is malformed; persisted metric data contained 4 fields. Expected 2, 3, or 5 fields. Experiment id: 0");
+  await rejects(
+    t,
+    store.getRun(run.info.runId),
+    'INTERNAL_ERROR',
+    "Metric 'four' is malformed; persisted metric data contained 4 fields. Expected 2, 3, or 5 fields. Experiment id: 0",
+  );
   await rejects(t, store.getMetricHistory(run.info.runId, 'four', null, null), 'INTERNAL_ERROR', /contained 4 fields/);
   fs.rmSync(path.join(metrics, 'four'));
   write(path.join(metrics, 'empty'), '');
@@ -261,18 +346,54 @@ test('deleteExperiment marks the experiment and its runs deleted and moves it to
   t.regex(keptMeta, new RegExp(`^artifact_uri: .*\\ndeleted_time: ${experiment.lastUpdateTime}\\nend_time: null\\n`));
   t.regex(keptMeta, /\nlifecycle_stage: deleted\n/);
   t.is((await store.getRun(keep.info.runId)).info.lifecycleStage, 'deleted', 'runs are found in the trash');
-  await rejects(t, store.logMetric(keep.info.runId, metric('m', 1)), 'INVALID_PARAMETER_VALUE', `The run ${keep.info.runId} must be in 'active' lifecycle_stage.`);
-  t.deepEqual((await store.searchExperiments('DELETED_ONLY', 10, null, null, null)).items.map((e) => e.experimentId), [id]);
-  t.deepEqual((await store.searchExperiments('ACTIVE_ONLY', 10, null, null, null)).items.map((e) => e.experimentId), ['0']);
+  await rejects(
+    t,
+    store.logMetric(keep.info.runId, metric('m', 1)),
+    'INVALID_PARAMETER_VALUE',
+    `The run ${keep.info.runId} must be in 'active' lifecycle_stage.`,
+  );
+  t.deepEqual(
+    (await store.searchExperiments('DELETED_ONLY', 10, null, null, null)).items.map((e) => e.experimentId),
+    [id],
+  );
+  t.deepEqual(
+    (await store.searchExperiments('ACTIVE_ONLY', 10, null, null, null)).items.map((e) => e.experimentId),
+    ['0'],
+  );
   await rejects(t, store.deleteExperiment(id), 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with ID ${id}`);
-  await rejects(t, store.createRun(id, 'u', 1, [], null), 'INVALID_STATE', `Could not create run under non-active experiment with ID ${id}.`);
-  await rejects(t, store.renameExperiment(id, 'other'), 'INTERNAL_ERROR', 'Cannot rename experiment in non-active lifecycle stage. Current stage: deleted');
-  await rejects(t, store.setExperimentTag(id, { key: 'k', value: 'v' }), 'INVALID_PARAMETER_VALUE', `The experiment ${id} must be in the 'active' lifecycle_stage to set tags`);
-  await rejects(t, store.deleteExperimentTag(id, 'owner'), 'INVALID_PARAMETER_VALUE', `The experiment ${id} must be in the 'active' lifecycle_stage to delete tags`);
+  await rejects(
+    t,
+    store.createRun(id, 'u', 1, [], null),
+    'INVALID_STATE',
+    `Could not create run under non-active experiment with ID ${id}.`,
+  );
+  await rejects(
+    t,
+    store.renameExperiment(id, 'other'),
+    'INTERNAL_ERROR',
+    'Cannot rename experiment in non-active lifecycle stage. Current stage: deleted',
+  );
+  await rejects(
+    t,
+    store.setExperimentTag(id, { key: 'k', value: 'v' }),
+    'INVALID_PARAMETER_VALUE',
+    `The experiment ${id} must be in the 'active' lifecycle_stage to set tags`,
+  );
+  await rejects(
+    t,
+    store.deleteExperimentTag(id, 'owner'),
+    'INVALID_PARAMETER_VALUE',
+    `The experiment ${id} must be in the 'active' lifecycle_stage to delete tags`,
+  );
 
   // Restore refuses while an active folder with the same id exists.
   fs.mkdirSync(path.join(root, id));
-  await rejects(t, store.restoreExperiment(id), 'RESOURCE_ALREADY_EXISTS', `Cannot restore experiment with ID ${id}. An experiment with same ID already exists.`);
+  await rejects(
+    t,
+    store.restoreExperiment(id),
+    'RESOURCE_ALREADY_EXISTS',
+    `Cannot restore experiment with ID ${id}. An experiment with same ID already exists.`,
+  );
   fs.rmdirSync(path.join(root, id));
   await store.restoreExperiment(id);
   t.false(fs.existsSync(trashed));
@@ -283,8 +404,18 @@ test('deleteExperiment marks the experiment and its runs deleted and moves it to
     t.notRegex(meta, /deleted_time/, 'restore drops deleted_time');
   }
   await store.logMetric(keep.info.runId, metric('m', 1));
-  await rejects(t, store.restoreExperiment(id), 'RESOURCE_DOES_NOT_EXIST', `Could not find deleted experiment with ID ${id}`);
-  await rejects(t, store.deleteExperiment('0'), 'INTERNAL_ERROR', "Cannot delete the default experiment '0'. This is an internally reserved experiment.");
+  await rejects(
+    t,
+    store.restoreExperiment(id),
+    'RESOURCE_DOES_NOT_EXIST',
+    `Could not find deleted experiment with ID ${id}`,
+  );
+  await rejects(
+    t,
+    store.deleteExperiment('0'),
+    'INTERNAL_ERROR',
+    "Cannot delete the default experiment '0'. This is an internally reserved experiment.",
+  );
 });
 
 test('deleteRun writes deleted_time; restoreRun and later rewrites drop it', async (t) => {
@@ -306,36 +437,79 @@ test('deleteRun writes deleted_time; restoreRun and later rewrites drop it', asy
     () => store.updateRunInfo(run.info.runId, 'FINISHED', 2, null),
     () => store.logInputs(run.info.runId, []),
   ]) {
-    await rejects(t, write(), 'INVALID_PARAMETER_VALUE', `The run ${run.info.runId} must be in 'active' lifecycle_stage.`);
+    await rejects(
+      t,
+      write(),
+      'INVALID_PARAMETER_VALUE',
+      `The run ${run.info.runId} must be in 'active' lifecycle_stage.`,
+    );
   }
-  t.deepEqual((await store.searchRuns(['0'], null, 'DELETED_ONLY', 10, null, null)).items.map((r) => r.info.runId), [run.info.runId]);
+  t.deepEqual(
+    (await store.searchRuns(['0'], null, 'DELETED_ONLY', 10, null, null)).items.map((r) => r.info.runId),
+    [run.info.runId],
+  );
   t.deepEqual((await store.searchRuns(['0'], null, 'ACTIVE_ONLY', 10, null, null)).items, []);
   await store.restoreRun(run.info.runId);
   t.notRegex(read(metaPath), /deleted_time/);
-  t.deepEqual((await store.searchRuns(['0', 'no-such-experiment', '../..'], null, 'ACTIVE_ONLY', 10, null, null)).items.map((r) => r.info.runId), [run.info.runId]);
+  t.deepEqual(
+    (await store.searchRuns(['0', 'no-such-experiment', '../..'], null, 'ACTIVE_ONLY', 10, null, null)).items.map(
+      (r) => r.info.runId,
+    ),
+    [run.info.runId],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-test('lookups of missing or invalid ids fail with MLflow\'s codes and messages', async (t) => {
+test("lookups of missing or invalid ids fail with MLflow's codes and messages", async (t) => {
   const { store } = await newStore();
   const missingRun = 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0';
   await rejects(t, store.getRun(missingRun), 'RESOURCE_DOES_NOT_EXIST', `Run '${missingRun}' not found`);
-  await rejects(t, store.getRun('../etc'), 'INVALID_PARAMETER_VALUE', `Invalid value "../etc" for parameter 'run_id' supplied.`);
-  await rejects(t, store.logMetric(missingRun, metric('m', 1)), 'RESOURCE_DOES_NOT_EXIST', `Run '${missingRun}' not found`);
+  await rejects(
+    t,
+    store.getRun('../etc'),
+    'INVALID_PARAMETER_VALUE',
+    `Invalid value "../etc" for parameter 'run_id' supplied.`,
+  );
+  await rejects(
+    t,
+    store.logMetric(missingRun, metric('m', 1)),
+    'RESOURCE_DOES_NOT_EXIST',
+    `Run '${missingRun}' not found`,
+  );
   await rejects(t, store.getMetricHistory(missingRun, 'm', null, null), 'RESOURCE_DOES_NOT_EXIST');
-  await rejects(t, store.getExperiment('987654321987654321'), 'RESOURCE_DOES_NOT_EXIST', 'Could not find experiment with ID 987654321987654321');
+  await rejects(
+    t,
+    store.getExperiment('987654321987654321'),
+    'RESOURCE_DOES_NOT_EXIST',
+    'Could not find experiment with ID 987654321987654321',
+  );
   await rejects(t, store.getExperiment('../0'), 'INVALID_PARAMETER_VALUE', "Invalid experiment ID: '../0'");
-  await rejects(t, store.createRun('987654321987654321', 'u', 1, [], null), 'RESOURCE_DOES_NOT_EXIST', 'Could not find experiment with ID 987654321987654321');
+  await rejects(
+    t,
+    store.createRun('987654321987654321', 'u', 1, [], null),
+    'RESOURCE_DOES_NOT_EXIST',
+    'Could not find experiment with ID 987654321987654321',
+  );
   await rejects(t, store.deleteExperiment('a/b'), 'RESOURCE_DOES_NOT_EXIST', 'Could not find experiment with ID a/b');
-  await rejects(t, store.restoreExperiment('42'), 'RESOURCE_DOES_NOT_EXIST', 'Could not find deleted experiment with ID 42');
+  await rejects(
+    t,
+    store.restoreExperiment('42'),
+    'RESOURCE_DOES_NOT_EXIST',
+    'Could not find deleted experiment with ID 42',
+  );
   t.is(await store.getExperimentByName('nobody'), null);
 });
 
 test('experiment names are unique across active and deleted experiments', async (t) => {
   const { store } = await newStore();
-  await rejects(t, store.createExperiment('Default', null, null), 'RESOURCE_ALREADY_EXISTS', "Experiment 'Default' already exists.");
+  await rejects(
+    t,
+    store.createExperiment('Default', null, null),
+    'RESOURCE_ALREADY_EXISTS',
+    "Experiment 'Default' already exists.",
+  );
   const id = await store.createExperiment('gone', null, null);
   await store.deleteExperiment(id);
   await rejects(
@@ -345,7 +519,12 @@ test('experiment names are unique across active and deleted experiments', async 
     "Experiment 'gone' already exists in deleted state. You can restore the experiment, or permanently delete the experiment from the .trash folder (under tracking server's root folder) in order to use this experiment name again.",
   );
   const other = await store.createExperiment('other', null, null);
-  await rejects(t, store.renameExperiment(other, 'Default'), 'RESOURCE_ALREADY_EXISTS', "Experiment 'Default' already exists.");
+  await rejects(
+    t,
+    store.renameExperiment(other, 'Default'),
+    'RESOURCE_ALREADY_EXISTS',
+    "Experiment 'Default' already exists.",
+  );
   await rejects(t, store.renameExperiment(other, 'gone'), 'RESOURCE_ALREADY_EXISTS', /already exists in deleted state/);
   await rejects(t, store.createExperiment('', null, null), 'INVALID_PARAMETER_VALUE', "Invalid experiment name: ''");
   await store.renameExperiment(other, 'renamed');
@@ -362,7 +541,20 @@ test('params are immutable: logParam says INVALID_PARAMETER_VALUE, logBatch re-w
   await store.logParam(id, { key: 'lr', value: '0.1' });
   const message = `Changing param values is not allowed. Param with key='lr' was already logged with value='0.1' for run ID='${id}'. Attempted logging new value '0.2'.`;
   await rejects(t, store.logParam(id, { key: 'lr', value: '0.2' }), 'INVALID_PARAMETER_VALUE', message);
-  await rejects(t, store.logBatch(id, [metric('never', 1)], [{ key: 'fresh', value: 'x' }, { key: 'lr', value: '0.2' }], [{ key: 'never', value: 'x' }]), 'INTERNAL_ERROR', message);
+  await rejects(
+    t,
+    store.logBatch(
+      id,
+      [metric('never', 1)],
+      [
+        { key: 'fresh', value: 'x' },
+        { key: 'lr', value: '0.2' },
+      ],
+      [{ key: 'never', value: 'x' }],
+    ),
+    'INTERNAL_ERROR',
+    message,
+  );
   const got = await store.getRun(id);
   t.deepEqual(got.data.params, { lr: '0.1' });
   t.false('never' in got.data.metrics);
@@ -380,14 +572,34 @@ test('tags: deleteTag of a missing key, experiment tags, nested keys', async (t)
   await store.setTag(id, { key: 'a/b/c', value: 'deep' });
   t.is(read(path.join(root, '0', id, 'tags', 'a', 'b', 'c')), 'deep');
   await store.deleteTag(id, 'a/b/c');
-  await rejects(t, store.deleteTag(id, 'a/b/c'), 'RESOURCE_DOES_NOT_EXIST', `No tag with name: a/b/c in run with id ${id}`);
+  await rejects(
+    t,
+    store.deleteTag(id, 'a/b/c'),
+    'RESOURCE_DOES_NOT_EXIST',
+    `No tag with name: a/b/c in run with id ${id}`,
+  );
   await rejects(t, store.deleteTag(id, 'a'), 'RESOURCE_DOES_NOT_EXIST', `No tag with name: a in run with id ${id}`);
   await store.setExperimentTag('0', { key: 'x/y', value: 'z' });
   t.deepEqual((await store.getExperiment('0')).tags, { 'x/y': 'z' });
   await store.deleteExperimentTag('0', 'x/y');
-  await rejects(t, store.deleteExperimentTag('0', 'x/y'), 'RESOURCE_DOES_NOT_EXIST', 'No tag with name: x/y in experiment with id 0');
-  await rejects(t, store.setExperimentTag('0', { key: '../up', value: 'v' }), 'INVALID_PARAMETER_VALUE', /would resolve to/);
-  await rejects(t, store.setTag(id, { key: 'bad!key', value: 'v' }), 'INVALID_PARAMETER_VALUE', /^Invalid value "bad!key" for parameter 'key' supplied: Names may only contain/);
+  await rejects(
+    t,
+    store.deleteExperimentTag('0', 'x/y'),
+    'RESOURCE_DOES_NOT_EXIST',
+    'No tag with name: x/y in experiment with id 0',
+  );
+  await rejects(
+    t,
+    store.setExperimentTag('0', { key: '../up', value: 'v' }),
+    'INVALID_PARAMETER_VALUE',
+    /would resolve to/,
+  );
+  await rejects(
+    t,
+    store.setTag(id, { key: 'bad!key', value: 'v' }),
+    'INVALID_PARAMETER_VALUE',
+    /^Invalid value "bad!key" for parameter 'key' supplied: Names may only contain/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -435,17 +647,34 @@ test('getMetricHistory: file order, pages with tokens, everything after the toke
   const { store } = await newStore();
   const run = await runIn(store);
   const id = run.info.runId;
-  await store.logBatch(id, [5, 4, 3, 2, 1].map((v, i) => metric('m', v, 10 - i, i)), [], []);
+  await store.logBatch(
+    id,
+    [5, 4, 3, 2, 1].map((v, i) => metric('m', v, 10 - i, i)),
+    [],
+    [],
+  );
   const first = await store.getMetricHistory(id, 'm', 2, null);
-  t.deepEqual(first.items.map((m) => m.value), [5, 4]);
+  t.deepEqual(
+    first.items.map((m) => m.value),
+    [5, 4],
+  );
   t.is(first.nextPageToken, Buffer.from('{"offset": 2}').toString('base64'));
   const second = await store.getMetricHistory(id, 'm', 2, first.nextPageToken);
-  t.deepEqual(second.items.map((m) => m.value), [3, 2]);
+  t.deepEqual(
+    second.items.map((m) => m.value),
+    [3, 2],
+  );
   const last = await store.getMetricHistory(id, 'm', 2, second.nextPageToken);
-  t.deepEqual(last.items.map((m) => m.value), [1]);
+  t.deepEqual(
+    last.items.map((m) => m.value),
+    [1],
+  );
   t.is(last.nextPageToken, null);
   const rest = await store.getMetricHistory(id, 'm', null, first.nextPageToken);
-  t.deepEqual(rest.items.map((m) => m.value), [3, 2, 1]);
+  t.deepEqual(
+    rest.items.map((m) => m.value),
+    [3, 2, 1],
+  );
   t.is(rest.nextPageToken, null);
   t.deepEqual((await store.getMetricHistory(id, 'never', null, null)).items, []);
   await rejects(t, store.getMetricHistory(id, 'm', 2, 'garbage!'), 'INVALID_PARAMETER_VALUE', /^Invalid page token/);
@@ -455,8 +684,18 @@ test('latest metric is the max of (step, timestamp, value); NaN never beats a nu
   const { store } = await newStore();
   const run = await runIn(store);
   const id = run.info.runId;
-  await store.logBatch(id, [metric('a', 9, 1, 2), metric('a', 1, 2, 1), metric('b', 1, 5, 1), metric('b', 7, 4, 1)], [], []);
-  await store.logBatch(id, [metric('c', NaN, 1, 1), metric('c', 0.5, 1, 1), metric('d', 0.5, 1, 1), metric('d', NaN, 1, 1)], [], []);
+  await store.logBatch(
+    id,
+    [metric('a', 9, 1, 2), metric('a', 1, 2, 1), metric('b', 1, 5, 1), metric('b', 7, 4, 1)],
+    [],
+    [],
+  );
+  await store.logBatch(
+    id,
+    [metric('c', NaN, 1, 1), metric('c', 0.5, 1, 1), metric('d', 0.5, 1, 1), metric('d', NaN, 1, 1)],
+    [],
+    [],
+  );
   const { metrics } = (await store.getRun(id)).data;
   t.is(metrics.a, 9);
   t.is(metrics.b, 1);
@@ -468,7 +707,13 @@ test('logInputs writes datasets/<md5(name+digest)> and inputs/<md5(dataset id+ru
   const { store, root } = await newStore();
   const run = await runIn(store);
   const id = run.info.runId;
-  const dataset = { name: 'train', digest: 'abc', sourceType: 'local', source: '{"uri": "/data"}', schema: '{"mlflow_colspec": []}' };
+  const dataset = {
+    name: 'train',
+    digest: 'abc',
+    sourceType: 'local',
+    source: '{"uri": "/data"}',
+    schema: '{"mlflow_colspec": []}',
+  };
   await store.logInputs(id, [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }]);
   await store.logInputs(id, [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'ignored: already logged' }] }]);
   const { createHash } = await import('node:crypto');
@@ -476,16 +721,18 @@ test('logInputs writes datasets/<md5(name+digest)> and inputs/<md5(dataset id+ru
   const inputId = createHash('md5').update(datasetId).update(id).digest('hex');
   t.is(
     read(path.join(root, '0', 'datasets', datasetId, 'meta.yaml')),
-    "digest: abc\nname: train\nprofile: null\nschema: '{\"mlflow_colspec\": []}'\nsource: '{\"uri\": \"/data\"}'\nsource_type: local\n",
+    'digest: abc\nname: train\nprofile: null\nschema: \'{"mlflow_colspec": []}\'\nsource: \'{"uri": "/data"}\'\nsource_type: local\n',
   );
   t.is(
     read(path.join(root, '0', id, 'inputs', inputId, 'meta.yaml')),
     `destination_id: ${datasetId}\ndestination_type: RUN\nsource_id: ${datasetId}\nsource_type: DATASET\ntags:\n  mlflow.data.context: training\n`,
   );
-  t.deepEqual((await store.getRun(id)).inputs.datasetInputs, [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }]);
+  t.deepEqual((await store.getRun(id)).inputs.datasetInputs, [
+    { dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] },
+  ]);
 });
 
-test('URIs: MLflow\'s local_file_uri_to_path, path_to_local_file_uri and append_to_uri_path', async (t) => {
+test("URIs: MLflow's local_file_uri_to_path, path_to_local_file_uri and append_to_uri_path", async (t) => {
   t.is(localPathOfFileUri('file:///abs/x%20y'), '/abs/x y');
   t.is(localPathOfFileUri('file:/abs'), '/abs');
   t.is(localPathOfFileUri('file://host/abs'), '/abs');
@@ -526,7 +773,12 @@ test('four stores on one root writing one run at once lose nothing', async (t) =
   await Promise.all(
     stores.flatMap((store, w) =>
       Array.from({ length: rounds }, async (_, i) => {
-        await store.logBatch(id, [metric('shared', i, 1000 * w + i, i), metric(`own-${w}`, i, i, i)], [{ key: `p-${w}-${i}`, value: String(i) }], [{ key: `t-${w}`, value: String(i) }]);
+        await store.logBatch(
+          id,
+          [metric('shared', i, 1000 * w + i, i), metric(`own-${w}`, i, i, i)],
+          [{ key: `p-${w}-${i}`, value: String(i) }],
+          [{ key: `t-${w}`, value: String(i) }],
+        );
         await store.setTag(id, { key: `s-${w}-${i}`, value: 'x' });
         if (i % 5 === 0) await store.setTag(id, { key: 'mlflow.runName', value: `name-${w}-${i}` });
       }),
@@ -610,7 +862,10 @@ test('writers in parallel threads: every metric line, param and tag survives; on
   }
   t.is(got.info.runName, got.data.tags['mlflow.runName']);
   t.regex(read(path.join(root, '0', id, 'meta.yaml')), /^artifact_uri: [^]*\nuser_id: alice\n$/);
-  t.deepEqual(fs.readdirSync(root).filter((name) => name.startsWith('.lock-')), []);
+  t.deepEqual(
+    fs.readdirSync(root).filter((name) => name.startsWith('.lock-')),
+    [],
+  );
 });
 
 test('a stale lock is broken: one older than 10 s, or one whose process is gone', async (t) => {
@@ -646,7 +901,12 @@ test('a run rewritten by another writer is seen at once (the cache checks meta.y
   const id = run.info.runId;
   await store.logMetric(id, metric('m', 1));
   await other.deleteRun(id);
-  await rejects(t, store.logMetric(id, metric('m', 2)), 'INVALID_PARAMETER_VALUE', `The run ${id} must be in 'active' lifecycle_stage.`);
+  await rejects(
+    t,
+    store.logMetric(id, metric('m', 2)),
+    'INVALID_PARAMETER_VALUE',
+    `The run ${id} must be in 'active' lifecycle_stage.`,
+  );
   await other.restoreRun(id);
   await store.logMetric(id, metric('m', 3));
   // Moved to the trash behind this store's back: found again there.
@@ -654,6 +914,11 @@ test('a run rewritten by another writer is seen at once (the cache checks meta.y
   const moving = await runIn(store, expId);
   await store.logMetric(moving.info.runId, metric('m', 1));
   await other.deleteExperiment(expId);
-  await rejects(t, store.logMetric(moving.info.runId, metric('m', 2)), 'INVALID_PARAMETER_VALUE', /must be in 'active' lifecycle_stage/);
+  await rejects(
+    t,
+    store.logMetric(moving.info.runId, metric('m', 2)),
+    'INVALID_PARAMETER_VALUE',
+    /must be in 'active' lifecycle_stage/,
+  );
   t.is((await store.getMetricHistory(id, 'm', null, null)).items.length, 2);
 });

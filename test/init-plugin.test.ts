@@ -16,7 +16,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactRepository, deployments, projectBackend, runContextProvider, PROJECT_RUN_ID, type PluginGroup } from '@flowhost/sdk';
+import {
+  artifactRepository,
+  deployments,
+  projectBackend,
+  runContextProvider,
+  PROJECT_RUN_ID,
+  type PluginGroup,
+} from '@flowhost/sdk';
 import { TRACKING_STORE_CONFORMANCE_CASES } from '@flowhost/sdk/conformance';
 import { entryPointNameProblem, supportedKinds } from '../host/cli/init-plugin.js';
 import { Flowhost } from '../host/flowhost.js';
@@ -45,11 +52,17 @@ async function limited<T>(work: () => Promise<T>): Promise<T> {
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   // A nested npm would read the outer npm's npm_* settings (when the suite runs under `npm test`).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'INIT_CWD'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'INIT_CWD'),
+  );
   return limited(
     () =>
       new Promise((resolve, reject) => {
-        const child = spawn(command, args, { cwd, env: { ...env, npm_config_update_notifier: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(command, args, {
+          cwd,
+          env: { ...env, npm_config_update_notifier: 'false' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let output = '';
         child.stdout.on('data', (chunk) => (output += chunk));
         child.stderr.on('data', (chunk) => (output += chunk));
@@ -61,7 +74,12 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
 
 interface Scaffold {
   dir: string;
-  pkg: { name: string; dependencies: Record<string, string>; devDependencies: Record<string, string>; flowhost: { entryPoints: Record<string, Record<string, string>> } };
+  pkg: {
+    name: string;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    flowhost: { entryPoints: Record<string, Record<string, string>> };
+  };
 }
 
 /** `flowhost init-plugin`, then what `npm install` would have put in node_modules, linked from this checkout. */
@@ -82,7 +100,9 @@ async function scaffold(kind: PluginGroup, name: string): Promise<Scaffold> {
 }
 
 /** The scaffold's own `npm test` (its build script, then ava over its tests), in TAP. */
-async function npmTest(dir: string): Promise<{ code: number | null; passed: number; failed: string[]; output: string }> {
+async function npmTest(
+  dir: string,
+): Promise<{ code: number | null; passed: number; failed: string[]; output: string }> {
   const { code, output } = await run('npm', ['test', '--', '--tap'], dir);
   const passed = output.split('\n').filter((line) => /^ok \d+ /.test(line)).length;
   const failed = output.split('\n').filter((line) => /^not ok \d+ /.test(line));
@@ -90,7 +110,10 @@ async function npmTest(dir: string): Promise<{ code: number | null; passed: numb
 }
 
 function host(dir: string, output: string[] = []): Flowhost {
-  return new Flowhost({ discovery: { nodeModules: [], pluginDirs: [dir], env: {} }, onOutput: (plugin, stream, line) => void output.push(`${plugin} ${stream}: ${line}`) });
+  return new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [dir], env: {} },
+    onOutput: (plugin, stream, line) => void output.push(`${plugin} ${stream}: ${line}`),
+  });
 }
 
 /** Every scaffold, for the type check that runs over all of them at once. */
@@ -102,7 +125,14 @@ const scaffoldOnce = (kind: PluginGroup, name: string) => {
 };
 
 test('every plugin kind of the SDK can be scaffolded', (t) => {
-  t.deepEqual([...supportedKinds()].sort(), ['artifact_repository', 'deployments', 'model_registry_store', 'project_backend', 'run_context_provider', 'tracking_store']);
+  t.deepEqual([...supportedKinds()].sort(), [
+    'artifact_repository',
+    'deployments',
+    'model_registry_store',
+    'project_backend',
+    'run_context_provider',
+    'tracking_store',
+  ]);
 });
 
 test('tracking_store: the scaffold depends on this SDK, builds, passes the whole conformance kit, is discovered, and serves calls from a worker', async (t) => {
@@ -122,7 +152,11 @@ test('tracking_store: the scaffold depends on this SDK, builds, passes the whole
   const flowhost = host(dir, output);
   try {
     const entry = flowhost.registry.find('tracking_store', 'my-store');
-    t.like(entry, { packageName: 'flowhost-my-store', builtin: false, modulePath: join(dir, 'dist', 'tracking-store.js') });
+    t.like(entry, {
+      packageName: 'flowhost-my-store',
+      builtin: false,
+      modulePath: join(dir, 'dist', 'tracking-store.js'),
+    });
     t.deepEqual(flowhost.registry.problems, []);
     t.deepEqual(flowhost.policyFor(entry!).limits.callTimeoutMs, 30_000);
 
@@ -150,14 +184,23 @@ test('tracking_store: the scaffold depends on this SDK, builds, passes the whole
   try {
     const error = await t.throwsAsync(async () => (await refusing.trackingStore('my-store:')).getExperiment('0'));
     t.like(error, { errorCode: 'INTERNAL_ERROR', reason: 'startup-failed' });
-    t.regex(error?.message ?? '', /failed to start: 'my-store:' names no store folder: use my-store:\/absolute\/path or my-store:relative\/path\./);
+    t.regex(
+      error?.message ?? '',
+      /failed to start: 'my-store:' names no store folder: use my-store:\/absolute\/path or my-store:relative\/path\./,
+    );
   } finally {
     await refusing.close();
   }
 });
 
 /** For each other kind: a name, and one call through the worker that shows the scaffold works. */
-const OTHER_KINDS: { kind: PluginGroup; name: string; call: (flowhost: Flowhost, dir: string) => Promise<unknown>; expect: unknown; sandboxed?: boolean }[] = [
+const OTHER_KINDS: {
+  kind: PluginGroup;
+  name: string;
+  call: (flowhost: Flowhost, dir: string) => Promise<unknown>;
+  expect: unknown;
+  sandboxed?: boolean;
+}[] = [
   {
     kind: 'model_registry_store',
     name: 'my-registry',
@@ -175,11 +218,15 @@ const OTHER_KINDS: { kind: PluginGroup; name: string; call: (flowhost: Flowhost,
       const root = join(scratch, 'my-artifacts-data');
       await mkdir(root);
       await writeFile(join(root, 'model.txt'), 'weights');
-      const repository = await flowhost.remote(artifactRepository, flowhost.entry('artifact_repository', 'my-artifacts'), {
-        artifactUri: `my-artifacts:${root}`,
-        trackingUri: null,
-        registryUri: null,
-      });
+      const repository = await flowhost.remote(
+        artifactRepository,
+        flowhost.entry('artifact_repository', 'my-artifacts'),
+        {
+          artifactUri: `my-artifacts:${root}`,
+          trackingUri: null,
+          registryUri: null,
+        },
+      );
       return repository.listArtifacts(null);
     },
     expect: [{ path: 'model.txt', isDir: false, fileSize: 7 }],
@@ -188,7 +235,9 @@ const OTHER_KINDS: { kind: PluginGroup; name: string; call: (flowhost: Flowhost,
     kind: 'run_context_provider',
     name: 'my-context',
     call: async (flowhost) => {
-      const provider = await flowhost.remote(runContextProvider, flowhost.entry('run_context_provider', 'my-context'), { sourceName: 'train.py' });
+      const provider = await flowhost.remote(runContextProvider, flowhost.entry('run_context_provider', 'my-context'), {
+        sourceName: 'train.py',
+      });
       return [await provider.inContext(), await provider.tags()];
     },
     expect: [true, { 'my-context.source_name': 'train.py' }],
@@ -202,7 +251,15 @@ const OTHER_KINDS: { kind: PluginGroup; name: string; call: (flowhost: Flowhost,
       await mkdir(project);
       await writeFile(join(project, 'MLproject'), 'name: p\nentry_points:\n  main:\n    command: "python train.py"\n');
       const backend = await flowhost.remote(projectBackend, flowhost.entry('project_backend', 'my-backend'), {});
-      const submitted = await backend.run(project, 'main', {}, null, { [PROJECT_RUN_ID]: 'r1' }, 'file:/tmp/mlruns', '0');
+      const submitted = await backend.run(
+        project,
+        'main',
+        {},
+        null,
+        { [PROJECT_RUN_ID]: 'r1' },
+        'file:/tmp/mlruns',
+        '0',
+      );
       return [submitted, await backend.getStatus('r1')];
     },
     expect: [{ runId: 'r1' }, 'FINISHED'],
@@ -212,13 +269,18 @@ const OTHER_KINDS: { kind: PluginGroup; name: string; call: (flowhost: Flowhost,
     // A name with '+' and '.': legal as a scheme, and turned into a legal package and class name.
     name: 'my+target.v2',
     call: async (flowhost) => {
-      const client = await flowhost.remote(deployments, flowhost.entry('deployments', 'my+target.v2'), { targetUri: 'my+target.v2:/east' });
+      const client = await flowhost.remote(deployments, flowhost.entry('deployments', 'my+target.v2'), {
+        targetUri: 'my+target.v2:/east',
+      });
       // The client's name is the one MLflow would list ("Classes found are [...]"): an identifier made from the name.
       const interfaces = await client.pluginInterfaces();
       await client.createDeployment('first', 'models:/m/1', null, null, null);
       return [interfaces, await client.listDeployments(null)];
     },
-    expect: [{ missingInterfaces: [], clients: ['MyTargetV2DeploymentClient'] }, [{ name: 'first', modelUri: 'models:/m/1', flavor: null, config: {} }]],
+    expect: [
+      { missingInterfaces: [], clients: ['MyTargetV2DeploymentClient'] },
+      [{ name: 'first', modelUri: 'models:/m/1', flavor: null, config: {} }],
+    ],
     sandboxed: true,
   },
 ];
@@ -241,7 +303,16 @@ for (const { kind, name, call, expect, sandboxed } of OTHER_KINDS) {
       // What `flowhost plugins doctor` does: start it in a worker and complete the handshake.
       // Every kind's context at once: each kind's schema keeps its own keys.
       const uri = `${name}:${join(scratch, `${kind}-probe`)}`;
-      await t.notThrowsAsync(flowhost.probe(entry, { storeUri: uri, artifactUri: uri, trackingUri: null, registryUri: null, sourceName: '<console>', targetUri: name }));
+      await t.notThrowsAsync(
+        flowhost.probe(entry, {
+          storeUri: uri,
+          artifactUri: uri,
+          trackingUri: null,
+          registryUri: null,
+          sourceName: '<console>',
+          targetUri: name,
+        }),
+      );
       t.deepEqual(await call(flowhost, dir), expect, output.join('\n'));
     } finally {
       await flowhost.close();
@@ -249,7 +320,11 @@ for (const { kind, name, call, expect, sandboxed } of OTHER_KINDS) {
     if (sandboxed) {
       // Kinds whose scaffold needs nothing but the SDK must keep running where a host with a
       // policy puts third-party plugins: nothing in the scaffold's build may import Node modules.
-      const strict = new Flowhost({ policy: {}, discovery: { nodeModules: [], pluginDirs: [dir], env: {} }, onOutput: () => {} });
+      const strict = new Flowhost({
+        policy: {},
+        discovery: { nodeModules: [], pluginDirs: [dir], env: {} },
+        onOutput: () => {},
+      });
       try {
         t.is(strict.policyFor(strict.entry(kind, name)).isolation, 'sandbox');
         t.deepEqual(await call(strict, dir), expect);
@@ -261,11 +336,24 @@ for (const { kind, name, call, expect, sandboxed } of OTHER_KINDS) {
 }
 
 test('every scaffold type-checks under its own tsconfig.json', async (t) => {
-  const made = await Promise.all([scaffoldOnce('tracking_store', 'my-store'), ...OTHER_KINDS.map(({ kind, name }) => scaffoldOnce(kind, name))]);
+  const made = await Promise.all([
+    scaffoldOnce('tracking_store', 'my-store'),
+    ...OTHER_KINDS.map(({ kind, name }) => scaffoldOnce(kind, name)),
+  ]);
   // One tsc over all of them (one program is much faster than six), with the scaffolds' own options.
   const first = made[0].dir;
-  await writeFile(join(first, 'tsconfig.all.json'), JSON.stringify({ extends: './tsconfig.json', include: made.flatMap(({ dir }) => [`${dir}/src/**/*.ts`, `${dir}/test/**/*.ts`]) }));
-  const { code, output } = await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.all.json'], first);
+  await writeFile(
+    join(first, 'tsconfig.all.json'),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      include: made.flatMap(({ dir }) => [`${dir}/src/**/*.ts`, `${dir}/test/**/*.ts`]),
+    }),
+  );
+  const { code, output } = await run(
+    process.execPath,
+    [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.all.json'],
+    first,
+  );
   t.is(code, 0, output);
 });
 
@@ -275,7 +363,10 @@ test('init-plugin refuses a folder that is not empty, and writes nothing into it
   await writeFile(join(dir, 'notes.txt'), 'mine');
   const result = await cli('init-plugin', '--kind', 'tracking_store', 'occupied', '--dir', dir);
   t.is(result.code, 1);
-  t.regex(result.err, /RESOURCE_ALREADY_EXISTS: .*occupied is not empty \(notes\.txt\); init-plugin never overwrites files/);
+  t.regex(
+    result.err,
+    /RESOURCE_ALREADY_EXISTS: .*occupied is not empty \(notes\.txt\); init-plugin never overwrites files/,
+  );
   t.deepEqual(await readdir(dir), ['notes.txt']);
 });
 
@@ -306,7 +397,11 @@ test('init-plugin refuses names that cannot be entry-point names, and says what 
   for (const bad of ['My-Store', '1store', 'my store', 'my_store', '.store', 'store/x', 'ünïcode']) {
     const result = await cli('init-plugin', '--kind', 'tracking_store', bad, '--dir', join(scratch, 'never'));
     t.is(result.code, 1, bad);
-    t.regex(result.err, /INVALID_PARAMETER_VALUE: '.*' cannot be an entry-point name\. The name is the URI scheme users type/, bad);
+    t.regex(
+      result.err,
+      /INVALID_PARAMETER_VALUE: '.*' cannot be an entry-point name\. The name is the URI scheme users type/,
+      bad,
+    );
     t.regex(result.err, /starts with a letter and holds only letters, digits, '\+', '-' and '\.'/, bad);
   }
   t.regex(entryPointNameProblem('MyStore') ?? '', /Did you mean 'mystore'\?/);
@@ -317,7 +412,10 @@ test('init-plugin refuses names that cannot be entry-point names, and says what 
 test('init-plugin names the kinds it supports when given another, and requires --kind', async (t) => {
   const unknown = await cli('init-plugin', '--kind', 'tracking_stores', 'x', '--dir', join(scratch, 'never'));
   t.is(unknown.code, 1);
-  t.regex(unknown.err, /Unknown plugin kind 'tracking_stores'\. Supported kinds: tracking_store, artifact_repository, run_context_provider, model_registry_store, project_backend, deployments\./);
+  t.regex(
+    unknown.err,
+    /Unknown plugin kind 'tracking_stores'\. Supported kinds: tracking_store, artifact_repository, run_context_provider, model_registry_store, project_backend, deployments\./,
+  );
   const missing = await cli('init-plugin', 'x');
   t.is(missing.code, 2);
   t.regex(missing.err, /Missing option '--kind'/);

@@ -34,20 +34,62 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { plugin: 'throws-sync', code: 'INTERNAL_ERROR', message: /TypeError: plugin bug: cannot read properties of undefined/ },
+  {
+    plugin: 'throws-sync',
+    code: 'INTERNAL_ERROR',
+    message: /TypeError: plugin bug: cannot read properties of undefined/,
+  },
   { plugin: 'throws-mlflow', code: 'RESOURCE_CONFLICT', message: /^Experiment boom is locked$/ },
   { plugin: 'rejects', code: 'INTERNAL_ERROR', message: /asynchronous plugin failure/ },
-  { plugin: 'unhandled-rejection', code: 'INTERNAL_ERROR', reason: 'crashed', message: /nobody handles this rejection/ },
+  {
+    plugin: 'unhandled-rejection',
+    code: 'INTERNAL_ERROR',
+    reason: 'crashed',
+    message: /nobody handles this rejection/,
+  },
   { plugin: 'exits', code: 'INTERNAL_ERROR', reason: 'crashed', message: /exit code 1/ },
   // At the default level, `subprocess`; a worker thread refuses process.abort() instead (attacks.test.ts).
   { plugin: 'aborts', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT \(a native abort/ },
-  { plugin: 'infinite-loop', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
-  { plugin: 'atomics-wait', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
-  { plugin: 'never-replies', code: 'DEADLINE_EXCEEDED', reason: 'timed-out', message: /did not answer within 3000 ms/, deadline: true },
+  {
+    plugin: 'infinite-loop',
+    code: 'DEADLINE_EXCEEDED',
+    reason: 'timed-out',
+    message: /did not answer within 3000 ms/,
+    deadline: true,
+  },
+  {
+    plugin: 'atomics-wait',
+    code: 'DEADLINE_EXCEEDED',
+    reason: 'timed-out',
+    message: /did not answer within 3000 ms/,
+    deadline: true,
+  },
+  {
+    plugin: 'never-replies',
+    code: 'DEADLINE_EXCEEDED',
+    reason: 'timed-out',
+    message: /did not answer within 3000 ms/,
+    deadline: true,
+  },
   // V8 gives up only after several full collections near the limit: seconds, more on a loaded machine.
-  { plugin: 'heap-oom', code: 'INTERNAL_ERROR', reason: 'crashed', message: /killed by SIGABRT: .*JavaScript heap out of memory/ },
-  { plugin: 'malformed-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /malformed result: getExperiment: result\.experimentId: expected string, got number 42/ },
-  { plugin: 'oversized-result', code: 'INTERNAL_ERROR', reason: 'protocol-violation', message: /returned \d+ bytes, over the 16777216-byte limit/ },
+  {
+    plugin: 'heap-oom',
+    code: 'INTERNAL_ERROR',
+    reason: 'crashed',
+    message: /killed by SIGABRT: .*JavaScript heap out of memory/,
+  },
+  {
+    plugin: 'malformed-result',
+    code: 'INTERNAL_ERROR',
+    reason: 'protocol-violation',
+    message: /malformed result: getExperiment: result\.experimentId: expected string, got number 42/,
+  },
+  {
+    plugin: 'oversized-result',
+    code: 'INTERNAL_ERROR',
+    reason: 'protocol-violation',
+    message: /returned \d+ bytes, over the 16777216-byte limit/,
+  },
 ];
 
 for (const c of cases) {
@@ -57,7 +99,9 @@ for (const c of cases) {
       const store = await host.trackingStore(`misbehaving-${c.plugin}:x`);
       t.is((await store.getExperiment('0')).name, 'Default', 'the plugin works before it misbehaves');
 
-      const caller = c.deadline ? await host.trackingStore(`misbehaving-${c.plugin}:x`, { timeoutMs: DEADLINE_MS }) : store;
+      const caller = c.deadline
+        ? await host.trackingStore(`misbehaving-${c.plugin}:x`, { timeoutMs: DEADLINE_MS })
+        : store;
       const { ms, error } = await timed(() => caller.getExperiment('boom'));
       t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
       t.is((error as { errorCode: string }).errorCode, c.code);
@@ -118,7 +162,10 @@ test('a plugin that crashes on every start is reported once and not restarted in
     t.regex((first.error as Error).message, /failed to start: cannot connect to the backing database/);
     const second = await timed(store.getExperiment('0'));
     t.is(isPluginFailure(second.error) && second.error.reason, 'startup-failed');
-    t.true(second.ms < first.ms, `the second call failed fast (${second.ms.toFixed(1)} ms, the first took ${first.ms.toFixed(1)} ms), without a new worker`);
+    t.true(
+      second.ms < first.ms,
+      `the second call failed fast (${second.ms.toFixed(1)} ms, the first took ${first.ms.toFixed(1)} ms), without a new worker`,
+    );
     const [stats] = await host.stats();
     t.is(stats.state, 'unavailable');
     t.is(stats.restarts, 0);
@@ -134,7 +181,10 @@ test('a plugin built for another protocol version is refused at the handshake wi
     const store = await host.trackingStore('misbehaving-wrong-protocol:x');
     const { error, ms } = await timed(store.getExperiment('0'));
     t.is(isPluginFailure(error) && error.reason, 'startup-failed');
-    t.regex((error as Error).message, /built against flowhost plugin protocol 99, this host speaks 1: rebuild it against a matching @flowhost\/sdk/);
+    t.regex(
+      (error as Error).message,
+      /built against flowhost plugin protocol 99, this host speaks 1: rebuild it against a matching @flowhost\/sdk/,
+    );
     t.true(ms < SLACK_MS);
   } finally {
     await host.close();
@@ -189,7 +239,10 @@ test('the crash budget: repeated crashes mark the plugin unavailable, calls fail
     t.is((refused.error as { errorCode: string }).errorCode, 'TEMPORARILY_UNAVAILABLE');
     t.regex((refused.error as Error).message, /unavailable after repeated failures \(last: exit code 1\)/);
     // Faster than any call that had a worker to start and crash: no worker was started for it.
-    t.true(refused.ms < fastestCrash, `failed fast (${refused.ms.toFixed(1)} ms, a crash took ${fastestCrash.toFixed(1)} ms)`);
+    t.true(
+      refused.ms < fastestCrash,
+      `failed fast (${refused.ms.toFixed(1)} ms, a crash took ${fastestCrash.toFixed(1)} ms)`,
+    );
     t.is((await host.stats())[0].workers, 0);
 
     host.reset('tracking_store', 'misbehaving-exits');
@@ -245,7 +298,10 @@ test('close() drains calls in flight before stopping the worker, and refuses new
   const inFlight = Array.from({ length: 50 }, () => store.getExperiment('0'));
   const closing = host.close();
   const results = await Promise.allSettled(inFlight);
-  t.true(results.every((r) => r.status === 'fulfilled'), 'calls in flight at close() completed');
+  t.true(
+    results.every((r) => r.status === 'fulfilled'),
+    'calls in flight at close() completed',
+  );
   await closing;
   const late = await timed(store.getExperiment('0'));
   t.is(isPluginFailure(late.error) && late.error.reason, 'closed');

@@ -12,7 +12,9 @@ import { repoRoot } from './helpers/hosts.js';
 const cliPath = `${repoRoot}dist/host/cli/main.js`;
 
 /** Runs the built CLI with the crashing plugins installed: its exit code or signal, and its output. */
-function flowhost(...args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+function flowhost(
+  ...args: string[]
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       env: { PATH: process.env.PATH ?? '', FLOWHOST_PLUGIN_PATH: crashingPlugins },
@@ -29,17 +31,21 @@ function flowhost(...args: string[]): Promise<{ code: number | null; signal: Nod
 
 // Serial: each of these may hold up to the plugin process's data limit (1 GiB) for a moment.
 for (const c of CRASHES) {
-  test.serial(`flowhost experiments search, ${c.plugin}: an error and exit 1, then the next command works`, async (t) => {
-    const uri = `crashing-${c.plugin}:/unused`;
-    const search = await flowhost('experiments', 'search', '--tracking-uri', uri);
-    t.is(search.signal, null, `the CLI itself was killed:\n${search.err}`);
-    t.is(search.code, 1, search.err);
-    t.regex(search.err, /^Error: INTERNAL_ERROR: /m);
-    t.regex(search.err, c.message);
-    if (c.crashes) t.regex(search.err, new RegExp(`plugin tracking_store:crashing-${c.plugin} `), 'a crash names the plugin');
+  test.serial(
+    `flowhost experiments search, ${c.plugin}: an error and exit 1, then the next command works`,
+    async (t) => {
+      const uri = `crashing-${c.plugin}:/unused`;
+      const search = await flowhost('experiments', 'search', '--tracking-uri', uri);
+      t.is(search.signal, null, `the CLI itself was killed:\n${search.err}`);
+      t.is(search.code, 1, search.err);
+      t.regex(search.err, /^Error: INTERNAL_ERROR: /m);
+      t.regex(search.err, c.message);
+      if (c.crashes)
+        t.regex(search.err, new RegExp(`plugin tracking_store:crashing-${c.plugin} `), 'a crash names the plugin');
 
-    const next = await flowhost('runs', 'list', '--experiment-id', '0', '--tracking-uri', uri);
-    t.is(next.code, 0, next.err);
-    t.regex(next.out, /Status/);
-  });
+      const next = await flowhost('runs', 'list', '--experiment-id', '0', '--tracking-uri', uri);
+      t.is(next.code, 0, next.err);
+      t.regex(next.out, /Status/);
+    },
+  );
 }

@@ -36,7 +36,8 @@ test('a host without a policy runs installed third-party plugins at subprocess; 
     t.is(trusting.policyFor(plugin).isolation, 'subprocess', "a policy's trusted third party gets the same default");
     t.is(withPolicy.policyFor(plugin).isolation, 'sandbox', 'a policy still treats third-party plugins as untrusted');
     t.is(explicit.policyFor(plugin).isolation, 'worker', 'a level the operator sets is kept');
-    for (const name of ['', 'file']) t.is(host.policyFor(host.entry('tracking_store', name)).isolation, 'worker', `built-in '${name}'`);
+    for (const name of ['', 'file'])
+      t.is(host.policyFor(host.entry('tracking_store', name)).isolation, 'worker', `built-in '${name}'`);
     t.is(host.policyFor(host.entry('artifact_repository', 'file')).isolation, 'worker');
   } finally {
     await Promise.all([host, withPolicy, trusting, explicit].map((h) => h.close()));
@@ -45,30 +46,36 @@ test('a host without a policy runs installed third-party plugins at subprocess; 
 
 // Serial: each of these may hold up to the child's data limit (1 GiB) for a moment.
 for (const c of CRASHES) {
-  test.serial(`${c.plugin}: contained at the default level; the caller gets an error, the next call works, the host holds none of it`, async (t) => {
-    const { host } = defaultHost();
-    try {
-      const store = await host.trackingStore(`crashing-${c.plugin}:/unused`);
-      t.is((await store.getExperiment('0')).name, 'Default', 'the plugin works before it crashes');
-      const hostRssBefore = process.memoryUsage().rss;
-      const error = await t.throwsAsync(store.searchExperiments('ACTIVE_ONLY', 1000, null, null, null));
-      t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
-      t.regex(error!.message, c.message);
-      t.is(isPluginFailure(error) ? error.reason : 'plugin error', c.crashes ? 'crashed' : 'plugin error');
-      t.true(process.memoryUsage().rss - hostRssBefore < 256 * 2 ** 20, 'the host did not take the allocation');
-      t.is((await store.getExperiment('0')).name, 'Default', 'the next call works');
-      // And the fault stays contained when it happens again.
-      await t.throwsAsync(store.getExperiment('boom'), { message: c.message });
-      t.is((await store.getExperiment('0')).experimentId, '0');
-    } finally {
-      await host.close();
-    }
-    t.is(host.liveWorkers(), 0);
-  });
+  test.serial(
+    `${c.plugin}: contained at the default level; the caller gets an error, the next call works, the host holds none of it`,
+    async (t) => {
+      const { host } = defaultHost();
+      try {
+        const store = await host.trackingStore(`crashing-${c.plugin}:/unused`);
+        t.is((await store.getExperiment('0')).name, 'Default', 'the plugin works before it crashes');
+        const hostRssBefore = process.memoryUsage().rss;
+        const error = await t.throwsAsync(store.searchExperiments('ACTIVE_ONLY', 1000, null, null, null));
+        t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
+        t.regex(error!.message, c.message);
+        t.is(isPluginFailure(error) ? error.reason : 'plugin error', c.crashes ? 'crashed' : 'plugin error');
+        t.true(process.memoryUsage().rss - hostRssBefore < 256 * 2 ** 20, 'the host did not take the allocation');
+        t.is((await store.getExperiment('0')).name, 'Default', 'the next call works');
+        // And the fault stays contained when it happens again.
+        await t.throwsAsync(store.getExperiment('boom'), { message: c.message });
+        t.is((await store.getExperiment('0')).experimentId, '0');
+      } finally {
+        await host.close();
+      }
+      t.is(host.liveWorkers(), 0);
+    },
+  );
 }
 
 test('the fluent API runs installed third-party plugins at subprocess too: an abort fails the call, the next one works', async (t) => {
-  const fluent = new Fluent({ discovery: { nodeModules: [], pluginDirs: [crashingPlugins], env: {} }, onOutput: () => {} });
+  const fluent = new Fluent({
+    discovery: { nodeModules: [], pluginDirs: [crashingPlugins], env: {} },
+    onOutput: () => {},
+  });
   try {
     fluent.setTrackingUri('crashing-aborts:/unused');
     t.is(fluent.host.policyFor(fluent.host.entry('tracking_store', 'crashing-aborts')).isolation, 'subprocess');
@@ -94,7 +101,15 @@ test('the plugin keeps Node: its own process, in its own process group, with the
   try {
     const store = await host.trackingStore('crashing-node-apis:/unused');
     const report = JSON.parse((await store.getExperiment('probe')).name) as {
-      pid: number; ppid: number; pgrp: number; env: Record<string, string>; dataLimit: string; coreLimit: string; heapLimitMb: number; hostname: boolean; net: boolean;
+      pid: number;
+      ppid: number;
+      pgrp: number;
+      env: Record<string, string>;
+      dataLimit: string;
+      coreLimit: string;
+      heapLimitMb: number;
+      hostname: boolean;
+      net: boolean;
     };
     t.not(report.pid, process.pid);
     // Its group is led by the process the host started: node itself, or GNU timeout around it.
@@ -107,7 +122,10 @@ test('the plugin keeps Node: its own process, in its own process group, with the
     t.is(report.dataLimit, dataBytes, 'RLIMIT_DATA, seen from inside');
     t.is(report.coreLimit, '0');
     const heapMb = DEFAULT_LIMITS.maxOldGenerationSizeMb;
-    t.true(report.heapLimitMb >= heapMb && report.heapLimitMb < heapMb + 64, `V8's heap limit is ${report.heapLimitMb} MiB`);
+    t.true(
+      report.heapLimitMb >= heapMb && report.heapLimitMb < heapMb + 64,
+      `V8's heap limit is ${report.heapLimitMb} MiB`,
+    );
     // And from outside: the kernel's view of the child the host started.
     const limits = readFileSync(`/proc/${report.pid}/limits`, 'utf8');
     t.regex(limits, new RegExp(`^Max data size\\s+${dataBytes}\\s+${dataBytes}\\s+bytes`, 'm'));

@@ -33,8 +33,10 @@ function mlflowStore(t: ExecutionContext): string {
  * compare such lists sorted (by key, or by whole value).
  */
 function unordered(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unordered).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unordered(v)]));
+  if (Array.isArray(value))
+    return value.map(unordered).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unordered(v)]));
   return value;
 }
 
@@ -53,7 +55,15 @@ test('runs describe --json prints each run as MLflow does: snake_case, latest me
     t.deepEqual(unordered(described), unordered(run), `run ${run.info.run_name as string}`);
   }
   const main = runs.find(({ run }) => run.info.run_name === 'alpha-main')!.run;
-  const { out } = await cli('runs', 'describe', '--run-id', main.info.run_id as string, '--json', '--tracking-uri', uri);
+  const { out } = await cli(
+    'runs',
+    'describe',
+    '--run-id',
+    main.info.run_id as string,
+    '--json',
+    '--tracking-uri',
+    uri,
+  );
   t.regex(out, /"key": "nan_metric",\n\s+"value": "NaN"/);
   t.regex(out, /"key": "neg_inf",\n\s+"value": "-Infinity"/);
   t.notRegex(out, /null/);
@@ -62,10 +72,16 @@ test('runs describe --json prints each run as MLflow does: snake_case, latest me
 test('experiments search and runs list --json print what MLflow lists', async (t) => {
   const uri = `file-plugin:${mlflowStore(t)}`;
   const { experiments, runs } = view();
-  t.deepEqual(unordered(await json(t, 'experiments', 'search', '--view', 'all', '--tracking-uri', uri)), unordered(experiments));
+  t.deepEqual(
+    unordered(await json(t, 'experiments', 'search', '--view', 'all', '--tracking-uri', uri)),
+    unordered(experiments),
+  );
   const alpha = experiments.find((e) => e.name === 'fx-alpha')!.experiment_id as string;
   const listed = await json(t, 'runs', 'list', '--experiment-id', alpha, '--view', 'all', '--tracking-uri', uri);
-  t.deepEqual(unordered(listed), unordered(runs.filter(({ run }) => run.info.experiment_id === alpha).map(({ run }) => run.info)));
+  t.deepEqual(
+    unordered(listed),
+    unordered(runs.filter(({ run }) => run.info.experiment_id === alpha).map(({ run }) => run.info)),
+  );
 });
 
 test('registry list, show and versions --json print registered models and versions as MLflow does', async (t) => {
@@ -73,15 +89,30 @@ test('registry list, show and versions --json print registered models and versio
   const { registered_models: models, model_versions: versions } = view();
   t.deepEqual(unordered(await json(t, 'registry', 'list', '--registry-uri', root)), unordered(models));
   for (const model of models) {
-    t.deepEqual(unordered(await json(t, 'registry', 'show', model.name as string, '--registry-uri', root)), unordered(model));
+    t.deepEqual(
+      unordered(await json(t, 'registry', 'show', model.name as string, '--registry-uri', root)),
+      unordered(model),
+    );
     const ofModel = versions.filter((v) => v.name === model.name);
-    t.deepEqual(unordered(await json(t, 'registry', 'versions', model.name as string, '--registry-uri', root)), unordered(ofModel));
+    t.deepEqual(
+      unordered(await json(t, 'registry', 'versions', model.name as string, '--registry-uri', root)),
+      unordered(ofModel),
+    );
   }
 });
 
 test('stringifyMlflowJson writes NaN and ±inf as MLflow does, int64 exactly, and indents as JSON.stringify', (t) => {
-  const value = { a: NaN, b: [Infinity, -Infinity, 0.5, 3], step: 2n ** 63n - 1n, nested: { empty: [], none: {}, s: 'x"y' }, skipped: undefined };
-  t.is(stringifyMlflowJson(value), '{"a":"NaN","b":["Infinity","-Infinity",0.5,3],"step":9223372036854775807,"nested":{"empty":[],"none":{},"s":"x\\"y"}}');
+  const value = {
+    a: NaN,
+    b: [Infinity, -Infinity, 0.5, 3],
+    step: 2n ** 63n - 1n,
+    nested: { empty: [], none: {}, s: 'x"y' },
+    skipped: undefined,
+  };
+  t.is(
+    stringifyMlflowJson(value),
+    '{"a":"NaN","b":["Infinity","-Infinity",0.5,3],"step":9223372036854775807,"nested":{"empty":[],"none":{},"s":"x\\"y"}}',
+  );
   const plain = { a: 1, b: [true, null, 'z'], c: { d: [] } };
   t.is(stringifyMlflowJson(plain, 2), JSON.stringify(plain, null, 2));
 });
@@ -105,6 +136,17 @@ test('toMlflowJson leaves out unset fields and empty lists, keeps empty strings,
       aliases: [],
       modelId: null,
     }),
-    { name: 'm', version: '1', creation_timestamp: 5, current_stage: 'None', description: '', source: 's3://b/m', run_id: '', status: 'READY', tags: [{ key: 'k', value: 'v' }], run_link: '' },
+    {
+      name: 'm',
+      version: '1',
+      creation_timestamp: 5,
+      current_stage: 'None',
+      description: '',
+      source: 's3://b/m',
+      run_id: '',
+      status: 'READY',
+      tags: [{ key: 'k', value: 'v' }],
+      run_link: '',
+    },
   );
 });

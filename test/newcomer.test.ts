@@ -24,17 +24,25 @@ test('--version prints the package version; a group word alone lists its command
   t.notRegex(group.out, /flowhost runs /, 'only the group’s commands');
   const unknown = await cli('experiments', 'frobnicate');
   t.is(unknown.code, 2);
-  t.regex(unknown.err, /^Error: no such command 'flowhost experiments frobnicate'\.\n\nUsage: flowhost experiments COMMAND/);
+  t.regex(
+    unknown.err,
+    /^Error: no such command 'flowhost experiments frobnicate'\.\n\nUsage: flowhost experiments COMMAND/,
+  );
 });
 
 test('bench checks --method and --args before starting anything, and says so once', async (t) => {
   const nope = await cliLines('bench', '--method', 'nope', '--quiet');
   t.is(nope.code, 1);
   t.is(nope.err.length, 1, nope.err.join('\n'));
-  t.regex(nope.err[0], /^Error: INVALID_PARAMETER_VALUE: --method: tracking_store has no method 'nope' \(its methods: searchExperiments, /);
+  t.regex(
+    nope.err[0],
+    /^Error: INVALID_PARAMETER_VALUE: --method: tracking_store has no method 'nope' \(its methods: searchExperiments, /,
+  );
   const badArgs = await cliLines('bench', '--method', 'getExperiment', '--args', '[1]', '--quiet');
   t.is(badArgs.code, 1);
-  t.deepEqual(badArgs.err, ["Error: INVALID_PARAMETER_VALUE: getExperiment: Invalid value number 1 for parameter 'experimentId' supplied: expected string"]);
+  t.deepEqual(badArgs.err, [
+    "Error: INVALID_PARAMETER_VALUE: getExperiment: Invalid value number 1 for parameter 'experimentId' supplied: expected string",
+  ]);
 });
 
 test('read-only commands never create a store: a missing one is an error, databricks is a scheme, not a folder', async (t) => {
@@ -48,7 +56,10 @@ test('read-only commands never create a store: a missing one is an error, databr
     for (const uri of [missing, `file://${missing}`, `file-plugin:${missing}`]) {
       const result = await cli(...argv, '--tracking-uri', uri);
       t.is(result.code, 1);
-      t.is(result.err, `Error: RESOURCE_DOES_NOT_EXIST: No store at '${missing}' (URI '${uri}'): nothing to read there. Check the URI; a store is created by the first write to it (e.g. 'flowhost experiments create').`);
+      t.is(
+        result.err,
+        `Error: RESOURCE_DOES_NOT_EXIST: No store at '${missing}' (URI '${uri}'): nothing to read there. Check the URI; a store is created by the first write to it (e.g. 'flowhost experiments create').`,
+      );
     }
   }
   t.false(existsSync(join(dir, 'nonexistent')));
@@ -80,23 +91,44 @@ test('discovery refuses entry-point names that can never be a URI scheme, and sa
   writeFileSync(join(dir, 'dist/plugin.js'), readFileSync(join(misbehavingPlugins, 'dist/ok.js')));
   writeFileSync(
     join(dir, 'package.json'),
-    JSON.stringify({ name: 'odd-names', version: '1.0.0', flowhost: { entryPoints: { tracking_store: { My_Scheme: './dist/plugin.js', 'good-one': './dist/plugin.js' }, run_context_provider: { Any_Name: './dist/plugin.js' } } } }),
+    JSON.stringify({
+      name: 'odd-names',
+      version: '1.0.0',
+      flowhost: {
+        entryPoints: {
+          tracking_store: { My_Scheme: './dist/plugin.js', 'good-one': './dist/plugin.js' },
+          run_context_provider: { Any_Name: './dist/plugin.js' },
+        },
+      },
+    }),
   );
   const read = readPackage(dir)!;
-  t.deepEqual(read.entries.map((e) => `${e.group}:${e.name}`).sort(), ['run_context_provider:Any_Name', 'tracking_store:good-one']);
+  t.deepEqual(read.entries.map((e) => `${e.group}:${e.name}`).sort(), [
+    'run_context_provider:Any_Name',
+    'tracking_store:good-one',
+  ]);
   t.is(read.problems.length, 1);
-  t.regex(read.problems[0].reason, /^tracking_store\.My_Scheme: 'My_Scheme' can never be a URI scheme, so no URI would reach it/);
+  t.regex(
+    read.problems[0].reason,
+    /^tracking_store\.My_Scheme: 'My_Scheme' can never be a URI scheme, so no URI would reach it/,
+  );
 });
 
 test('flowhost run refuses a project that declares its own environment, unless --env-manager local', async (t) => {
   const dir = tempDir(t);
   const projectDir = join(dir, 'project');
   mkdirSync(projectDir);
-  writeFileSync(join(projectDir, 'MLproject'), 'name: env-project\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "echo ran here"\n');
+  writeFileSync(
+    join(projectDir, 'MLproject'),
+    'name: env-project\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "echo ran here"\n',
+  );
   const trackingUri = `file-plugin:${join(dir, 'mlruns')}`;
   const refused = await cli('run', projectDir, '--tracking-uri', trackingUri);
   t.is(refused.code, 1);
-  t.regex(refused.err, /=== The project declares python_env, an environment flowhost does not build \(no Docker, virtualenv or conda\)\. To run it on this machine as it is, with whatever is installed here, pass --env-manager local/);
+  t.regex(
+    refused.err,
+    /=== The project declares python_env, an environment flowhost does not build \(no Docker, virtualenv or conda\)\. To run it on this machine as it is, with whatever is installed here, pass --env-manager local/,
+  );
   t.false(existsSync(join(dir, 'mlruns')), 'refused before any run was made');
   const ran = await cli('run', projectDir, '--tracking-uri', trackingUri, '--env-manager', 'local');
   t.is(ran.code, 0, ran.err);
@@ -118,7 +150,9 @@ console.log(run.info.runId);
 `,
   );
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [script], { encoding: 'utf8', cwd: dir }, (error, out, err) => resolve({ code: error ? 1 : 0, stdout: out, stderr: err })),
+    execFile(process.execPath, [script], { encoding: 'utf8', cwd: dir }, (error, out, err) =>
+      resolve({ code: error ? 1 : 0, stdout: out, stderr: err }),
+    ),
   );
   t.is(code, 0, stderr);
   const runId = stdout.trim();
@@ -166,9 +200,14 @@ test('downloading a single file reports progress against the file’s size, not 
     // file-plugin: is served by a worker, so the bytes really stream (file: is read in place).
     const repo = await host.artifactRepository(`file-plugin:${join(dir, 'repo')}`);
     const seen: { bytes: number; totalBytes: number }[] = [];
-    await repo.downloadArtifacts('data/weights.bin', join(dir, 'dst'), { onProgress: ({ bytes, totalBytes }) => void seen.push({ bytes, totalBytes }) });
+    await repo.downloadArtifacts('data/weights.bin', join(dir, 'dst'), {
+      onProgress: ({ bytes, totalBytes }) => void seen.push({ bytes, totalBytes }),
+    });
     t.true(seen.length > 1, `${seen.length} progress reports`);
-    t.true(seen.every((p) => p.totalBytes === size), 'every report knows the file’s size');
+    t.true(
+      seen.every((p) => p.totalBytes === size),
+      'every report knows the file’s size',
+    );
     t.true(seen[0].bytes < size, 'the first report is not 100%');
     t.is(seen.at(-1)!.bytes, size);
   } finally {
@@ -191,7 +230,10 @@ test('steps are int64 as in MLflow: past 2^53 they are kept exactly (bigint), pa
     await client.logBatch(runId, { metrics: [{ key: 'b', value: 1, timestamp: 1, step: big }] });
     const steps = (await client.getMetricHistory(runId, 'm')).map((m) => m.step);
     t.deepEqual(steps, [big, 2n ** 60n, 2n ** 63n - 1n]);
-    t.deepEqual((await client.getMetricHistory(runId, 'b')).map((m) => m.step), [big]);
+    t.deepEqual(
+      (await client.getMetricHistory(runId, 'b')).map((m) => m.step),
+      [big],
+    );
     for (const step of [2n ** 63n, 1.5, 2 ** 63]) {
       const error = await t.throwsAsync(client.logMetric(runId, 'm', 4, { step, timestamp: 4 }));
       t.is((error as { errorCode?: string }).errorCode, 'INVALID_PARAMETER_VALUE', String(step));

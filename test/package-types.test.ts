@@ -63,7 +63,9 @@ test('a user program compiles against the shipped declarations under strict flag
     ),
   );
   const compiled = await new Promise<{ code: number; output: string }>((resolve) =>
-    execFile(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }, (error, stdout, stderr) => resolve({ code: error ? 1 : 0, output: stdout + stderr })),
+    execFile(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+    ),
   );
   t.is(compiled.code, 0, compiled.output);
   t.is(code, 0, output);

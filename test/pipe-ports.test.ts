@@ -70,9 +70,15 @@ test('bytes cross a pipe channel unchanged in both directions, with at most `win
     const sent = await sendStream(sending, reader(bytes), { chunkBytes: CHUNK, window: WINDOW });
     t.deepEqual(await received, bytes);
     t.is(sent.bytes, bytes.byteLength);
-    t.true(sent.buffersAllocated <= WINDOW, `${direction}: ${sent.buffersAllocated} buffers; they come back with the credits`);
+    t.true(
+      sent.buffersAllocated <= WINDOW,
+      `${direction}: ${sent.buffersAllocated} buffers; they come back with the credits`,
+    );
   }
-  t.true(await eventually(() => host.openChannels + child.openChannels === 0), 'every channel is forgotten once its stream ended');
+  t.true(
+    await eventually(() => host.openChannels + child.openChannels === 0),
+    'every channel is forgotten once its stream ended',
+  );
   t.deepEqual(violations, []);
 });
 
@@ -143,10 +149,24 @@ test('a hostile peer: a chunk without credit fails the stream, and a message for
 
 test('the pipe refuses a stream message over one chunk from its header, and stream messages where none are expected', (t) => {
   const violations: string[] = [];
-  const capped = new PipeReader({ maxFrameBytes: 0, maxStreamBytes: 105, onFrame: () => {}, onControl: () => {}, onStream: () => {}, onViolation: (v) => violations.push(v) });
+  const capped = new PipeReader({
+    maxFrameBytes: 0,
+    maxStreamBytes: 105,
+    onFrame: () => {},
+    onControl: () => {},
+    onStream: () => {},
+    onViolation: (v) => violations.push(v),
+  });
   capped.push(encodePipeMessage(KIND_STREAM, new Uint8Array(106)).subarray(0, 5));
-  t.deepEqual(violations, ['announced a 106-byte stream message, over the 105-byte limit; it was refused before being read']);
-  const none = new PipeReader({ maxFrameBytes: 0, onFrame: () => {}, onControl: () => {}, onViolation: (v) => violations.push(v) });
+  t.deepEqual(violations, [
+    'announced a 106-byte stream message, over the 105-byte limit; it was refused before being read',
+  ]);
+  const none = new PipeReader({
+    maxFrameBytes: 0,
+    onFrame: () => {},
+    onControl: () => {},
+    onViolation: (v) => violations.push(v),
+  });
   none.push(encodePipeMessage(KIND_STREAM, new Uint8Array(6)));
   t.is(violations[1], 'sent a message of unknown kind 2');
 });

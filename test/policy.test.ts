@@ -44,8 +44,22 @@ test('the manifest requests folders, hosts and variables; anything malformed is 
           manifest: {
             env: ['OLD_SPELLING'],
             capabilities: {
-              fs: [{ path: '$storeRoot', access: 'write' }, '/etc/ssl/certs', { path: 'relative/path', access: 'read' }, { path: '/data', access: 'everything' }, { path: '$home' }],
-              net: ['api.example.com', '*.blob.example.net', '127.0.0.1:8080', 'localhost:*', '[::1]:443', 'http://no-scheme.example', 'bad host'],
+              fs: [
+                { path: '$storeRoot', access: 'write' },
+                '/etc/ssl/certs',
+                { path: 'relative/path', access: 'read' },
+                { path: '/data', access: 'everything' },
+                { path: '$home' },
+              ],
+              net: [
+                'api.example.com',
+                '*.blob.example.net',
+                '127.0.0.1:8080',
+                'localhost:*',
+                '[::1]:443',
+                'http://no-scheme.example',
+                'bad host',
+              ],
               env: ['TOKEN', 'not a name'],
               exec: ['/bin/sh'],
             },
@@ -64,7 +78,10 @@ test('the manifest requests folders, hosts and variables; anything malformed is 
     });
     t.deepEqual(entries[0].manifest.env, ['OLD_SPELLING', 'TOKEN'], 'both spellings of env');
     const reasons = problems.map((p) => p.reason).join('\n');
-    t.regex(reasons, /capabilities\.fs: \{"path":"relative\/path","access":"read"\} must name an absolute path, \$storeRoot or \$packageDir/);
+    t.regex(
+      reasons,
+      /capabilities\.fs: \{"path":"relative\/path","access":"read"\} must name an absolute path, \$storeRoot or \$packageDir/,
+    );
     t.regex(reasons, /the access of \/data must be "read" or "write"/);
     t.regex(reasons, /\{"path":"\$home"\} must name an absolute path/);
     t.regex(reasons, /"http:\/\/no-scheme\.example" is not a host/);
@@ -87,12 +104,19 @@ test('untrusted by default: a host with a policy runs third-party plugins in a s
   t.deepEqual(resolved.capabilities.fs, []);
   t.deepEqual(resolved.capabilities.net, []);
   t.deepEqual(resolved.capabilities.env, {});
-  t.deepEqual(resolved.capabilities.refused, { fs: ['$storeRoot (write)'], net: ['localhost:*'], env: ['FLOWHOST_PROBE_TOKEN', 'FLOWHOST_PROBE_MISSING'] });
+  t.deepEqual(resolved.capabilities.refused, {
+    fs: ['$storeRoot (write)'],
+    net: ['localhost:*'],
+    env: ['FLOWHOST_PROBE_TOKEN', 'FLOWHOST_PROBE_MISSING'],
+  });
 });
 
 test('an untrusted manifest may tighten its limits, never loosen them; a trusted one is taken as written', (t) => {
   const entry = { ...entryOf('hostile-capabilities-probe') };
-  const manifest = { ...entry.manifest, limits: { callTimeoutMs: 3000, maxOldGenerationSizeMb: 4096, maxCrashes: 1000, maxResultBytes: 1024 } };
+  const manifest = {
+    ...entry.manifest,
+    limits: { callTimeoutMs: 3000, maxOldGenerationSizeMb: 4096, maxCrashes: 1000, maxResultBytes: 1024 },
+  };
   const asking = { ...entry, manifest };
   const untrusted = resolvePolicy({}, asking, 'default', null, {}).limits;
   t.is(untrusted.callTimeoutMs, 3000, 'a shorter deadline is taken');
@@ -106,7 +130,9 @@ test('an untrusted manifest may tighten its limits, never loosen them; a trusted
 });
 
 test('a host built with no policy trusts what its user installed: subprocess level, everything requested granted', (t) => {
-  const resolved = resolvePolicy(undefined, entryOf('hostile-capabilities-probe'), 'default', context('/data/store'), { FLOWHOST_PROBE_TOKEN: 'x' });
+  const resolved = resolvePolicy(undefined, entryOf('hostile-capabilities-probe'), 'default', context('/data/store'), {
+    FLOWHOST_PROBE_TOKEN: 'x',
+  });
   t.is(resolved.isolation, 'subprocess');
   t.deepEqual(resolved.capabilities.fs, [{ root: '/data/store', access: 'write' }]);
   t.deepEqual(resolved.capabilities.net, ['localhost:*']);
@@ -116,7 +142,13 @@ test('a host built with no policy trusts what its user installed: subprocess lev
 test('built-in plugins stay at the worker level (or in-process when asked), with their declared environment', (t) => {
   const builtin = BUILTIN_PLUGINS.find((e) => e.group === 'model_registry_store')!;
   const policy: HostPolicy = { isolation: 'process' };
-  const resolved = resolvePolicy(policy, builtin, 'default', { storeUri: '', trackingUri: null }, { MLFLOW_REGISTRY_DIR: '/r' });
+  const resolved = resolvePolicy(
+    policy,
+    builtin,
+    'default',
+    { storeUri: '', trackingUri: null },
+    { MLFLOW_REGISTRY_DIR: '/r' },
+  );
   t.is(resolved.isolation, 'worker', 'sandbox and process apply to third-party plugins');
   t.deepEqual(resolved.capabilities.env, { MLFLOW_REGISTRY_DIR: '/r' });
   t.is(resolvePolicy({ isolation: 'in-process' }, builtin, 'default', null, {}).isolation, 'in-process');
@@ -128,7 +160,12 @@ test('rules layer from general to specific: host, plugin, tenant, tenant × plug
     isolation: 'sandbox',
     grant: { net: true },
     storeRoots: ['/data'],
-    plugins: { 'flowhost-hostile-plugins': { grant: { fs: [{ path: '$storeRoot', access: 'read' }] }, limits: { callTimeoutMs: 2000 } } },
+    plugins: {
+      'flowhost-hostile-plugins': {
+        grant: { fs: [{ path: '$storeRoot', access: 'read' }] },
+        limits: { callTimeoutMs: 2000 },
+      },
+    },
     tenants: {
       acme: { isolation: 'process', grant: { env: ['FLOWHOST_PROBE_TOKEN'] }, quota: { maxWorkers: 2 } },
       globex: { plugins: { 'flowhost-hostile-plugins': { isolation: 'worker', grant: { net: false } } } },
@@ -138,7 +175,11 @@ test('rules layer from general to specific: host, plugin, tenant, tenant × plug
   const env = { FLOWHOST_PROBE_TOKEN: 'token' };
   const plain = resolvePolicy(policy, entry, 'default', context('/data/s'), env);
   t.is(plain.isolation, 'sandbox');
-  t.deepEqual(plain.capabilities.fs, [{ root: '/data/s', access: 'read' }], "granted read-only although the manifest asks to write");
+  t.deepEqual(
+    plain.capabilities.fs,
+    [{ root: '/data/s', access: 'read' }],
+    'granted read-only although the manifest asks to write',
+  );
   t.deepEqual(plain.capabilities.net, ['localhost:*']);
   t.is(plain.limits.callTimeoutMs, 2000);
 
@@ -162,7 +203,13 @@ test('$storeRoot is the folder the instance URI points at, as a real path: a lin
     await mkdir(join(dir, 'real'));
     await symlink(join(dir, 'real'), join(dir, 'link'));
     const entry = entryOf('hostile-capabilities-probe');
-    const resolved = resolvePolicy({ grant: { fs: true }, storeRoots: [dir] }, entry, 'default', context(`${dir}/link/store`), {});
+    const resolved = resolvePolicy(
+      { grant: { fs: true }, storeRoots: [dir] },
+      entry,
+      'default',
+      context(`${dir}/link/store`),
+      {},
+    );
     t.deepEqual(resolved.capabilities.fs, [{ root: `${dir}/real/store`, access: 'write' }]);
     const noUri = resolvePolicy({ grant: { fs: true } }, entry, 'default', { sourceName: 'x' }, {});
     t.deepEqual(noUri.capabilities.fs, [], 'no URI, no $storeRoot');
@@ -182,7 +229,8 @@ test.before(async () => {
     if (request.url === '/big') response.end('x'.repeat(64 * 1024));
     // Never answers in full: past any fetch deadline, however loaded the machine (closed with the server).
     else if (request.url === '/slow') response.write('partial');
-    else if (request.url === '/redirect-away') response.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
+    else if (request.url === '/redirect-away')
+      response.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
     else response.end(`hello from ${request.url}`);
   });
   await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
@@ -219,16 +267,28 @@ function probeHost(isolation: 'worker' | 'sandbox' | 'process', grant: HostPolic
   const output: string[] = [];
   const host = new Flowhost({
     discovery: { nodeModules: [], pluginDirs: [hostilePlugins], env: {} },
-    policy: { isolation, grant, storeRoots: [tmpdir()], limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs } },
+    policy: {
+      isolation,
+      grant,
+      storeRoots: [tmpdir()],
+      limits: { callTimeoutMs: 60_000, startupTimeoutMs: 60_000, maxFetchBytes: 16 * 1024, fetchTimeoutMs },
+    },
     onOutput: (plugin, stream, line) => output.push(`${stream}: ${line}`),
   });
   return { host, output };
 }
 
-async function probe(host: Flowhost, root: string, params: Record<string, unknown>): Promise<{ detail?: string; error?: { code: string; message: string } }> {
+async function probe(
+  host: Flowhost,
+  root: string,
+  params: Record<string, unknown>,
+): Promise<{ detail?: string; error?: { code: string; message: string } }> {
   const store = await host.trackingStore(`hostile-capabilities-probe:${root}`);
   const { value, error } = await timed(store.getExperiment(`attack:${JSON.stringify(params)}`));
-  if (error) return { error: { code: isMlflowError(error) ? error.errorCode : 'not an MlflowError', message: (error as Error).message } };
+  if (error)
+    return {
+      error: { code: isMlflowError(error) ? error.errorCode : 'not an MlflowError', message: (error as Error).message },
+    };
   return { detail: value!.tags.detail };
 }
 
@@ -237,12 +297,22 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
     const root = await storeRoot();
     const { host, output } = probeHost(level, { fs: true, net: true, env: true });
     try {
-      t.deepEqual(await probe(host, root, { op: 'write', path: `${root}/a/b.txt`, data: 'kept' }), { detail: 'written' });
+      t.deepEqual(await probe(host, root, { op: 'write', path: `${root}/a/b.txt`, data: 'kept' }), {
+        detail: 'written',
+      });
       t.deepEqual(await probe(host, root, { op: 'read', path: `${root}/a/b.txt` }), { detail: 'kept' });
-      t.deepEqual(await probe(host, root, { op: 'list', path: `${root}/a` }), { detail: '[{"name":"b.txt","type":"file"}]' });
-      t.deepEqual(await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/granted` }), { detail: '200 hello from /granted' });
+      t.deepEqual(await probe(host, root, { op: 'list', path: `${root}/a` }), {
+        detail: '[{"name":"b.txt","type":"file"}]',
+      });
+      t.deepEqual(await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/granted` }), {
+        detail: '200 hello from /granted',
+      });
       t.deepEqual(await probe(host, root, { op: 'env', name: 'FLOWHOST_PROBE_TOKEN' }), { detail: 'probe-token' });
-      t.deepEqual(await probe(host, root, { op: 'env', name: 'FLOWHOST_PROBE_MISSING' }), { detail: 'undefined' }, 'granted, but the host does not have it');
+      t.deepEqual(
+        await probe(host, root, { op: 'env', name: 'FLOWHOST_PROBE_MISSING' }),
+        { detail: 'undefined' },
+        'granted, but the host does not have it',
+      );
       t.deepEqual(await probe(host, root, { op: 'time' }), { detail: 'number true true 36' });
       t.deepEqual(await probe(host, root, { op: 'log' }), { detail: 'logged' });
       // Output travels beside replies, not with them: it may land just after.
@@ -250,7 +320,11 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
       t.true(output.includes('stdout: a line from {plugin: capabilities-probe} 42'), output.join('\n'));
       t.true(output.includes('stdout: console.log works too'), output.join('\n'));
       if (level !== 'worker') {
-        t.deepEqual(await probe(host, root, { op: 'global-fetch', url: `http://localhost:${port}/web` }), { detail: '200 hello from /web' }, "the web's fetch is the granted one");
+        t.deepEqual(
+          await probe(host, root, { op: 'global-fetch', url: `http://localhost:${port}/web` }),
+          { detail: '200 hello from /web' },
+          "the web's fetch is the granted one",
+        );
       }
     } finally {
       await host.close();
@@ -264,12 +338,21 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
     try {
       const write = await probe(host, root, { op: 'write', path: `${root}/x.txt`, data: 'no' });
       t.is(write.error?.code, 'PERMISSION_DENIED');
-      t.regex(write.error!.message, /no file-system access was granted to this plugin \(its manifest requests \$storeRoot \(write\), which the operator's policy did not grant\)/);
+      t.regex(
+        write.error!.message,
+        /no file-system access was granted to this plugin \(its manifest requests \$storeRoot \(write\), which the operator's policy did not grant\)/,
+      );
       const fetched = await probe(host, root, { op: 'fetch', url: `http://localhost:${port}/` });
       t.is(fetched.error?.code, 'PERMISSION_DENIED');
-      t.regex(fetched.error!.message, /no network access was granted to this plugin \(its manifest requests localhost:\*, which the operator's policy did not grant\); refused: localhost:\d+/);
+      t.regex(
+        fetched.error!.message,
+        /no network access was granted to this plugin \(its manifest requests localhost:\*, which the operator's policy did not grant\); refused: localhost:\d+/,
+      );
       const env = await probe(host, root, { op: 'env', name: 'FLOWHOST_PROBE_TOKEN' });
-      t.regex(env.error!.message, /the environment variable FLOWHOST_PROBE_TOKEN was not granted to this plugin \(its manifest requests it, but the operator's policy did not grant it\)/);
+      t.regex(
+        env.error!.message,
+        /the environment variable FLOWHOST_PROBE_TOKEN was not granted to this plugin \(its manifest requests it, but the operator's policy did not grant it\)/,
+      );
       const unrequested = await probe(host, root, { op: 'env', name: 'HOME' });
       t.regex(unrequested.error!.message, /HOME was not granted to this plugin \(request it in the manifest/);
     } finally {
@@ -302,11 +385,18 @@ test('fetch keeps to its caps: a response over maxFetchBytes, one past fetchTime
 });
 
 test('a plugin that imports Node modules cannot run in a sandbox: opening it fails with the import named and what to do', async (t) => {
-  const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [hostilePlugins], env: {} }, policy: {}, onOutput: () => {} });
+  const host = new Flowhost({
+    discovery: { nodeModules: [], pluginDirs: [hostilePlugins], env: {} },
+    policy: {},
+    onOutput: () => {},
+  });
   try {
     const { error } = await timed(host.trackingStore('hostile-static-import:/tmp').then((s) => s.getExperiment('0')));
     t.true(isMlflowError(error), String(error));
-    t.regex((error as Error).message, /imports the Node module\(s\) 'node:child_process' \(imported by dist\/static-import\.js\), which plugins cannot use at the sandbox and process levels: reach files, the network and the environment through `capabilities` of @flowhost\/sdk/);
+    t.regex(
+      (error as Error).message,
+      /imports the Node module\(s\) 'node:child_process' \(imported by dist\/static-import\.js\), which plugins cannot use at the sandbox and process levels: reach files, the network and the environment through `capabilities` of @flowhost\/sdk/,
+    );
   } finally {
     await host.close();
   }
@@ -316,7 +406,11 @@ for (const level of ['worker', 'sandbox', 'process'] as const) {
   test(`${level}: byte streams cross to and from the plugin${level === 'process' ? ' (channels on the pipe: a process has no MessagePorts)' : ''}`, async (t) => {
     const { host } = probeHost(level, {});
     try {
-      const repository = await host.remote(artifactRepository, host.entry('artifact_repository', 'hostile-streams'), { artifactUri: 'hostile-streams:/x', trackingUri: null, registryUri: null });
+      const repository = await host.remote(artifactRepository, host.entry('artifact_repository', 'hostile-streams'), {
+        artifactUri: 'hostile-streams:/x',
+        trackingUri: null,
+        registryUri: null,
+      });
       const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);
       const source = (async function* () {
         for (let offset = 0; offset < bytes.length; offset += 100_000) yield bytes.subarray(offset, offset + 100_000);
@@ -357,7 +451,9 @@ await host.close();
   );
   try {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      execFile(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
     t.is(run.code, 0, run.stderr);
     t.is(run.stdout.trim(), 'read 3145728');

@@ -15,7 +15,6 @@ import { tempDir } from './helpers/temp-dir.js';
  */
 const AT_WORKER = { isolation: 'worker' } as const;
 
-
 test('the pool grows to maxWorkers when every worker is busy, and every call is answered', async (t) => {
   const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 3, scaleUpInFlight: 4 } } });
   try {
@@ -44,7 +43,12 @@ test('the pool grows to maxWorkers when every worker is busy, and every call is 
 });
 
 test('idle workers above minWorkers stop after idleTimeoutMs; minWorkers stay', async (t) => {
-  const { host } = testHost({ policy: { ...AT_WORKER, limits: { minWorkers: 1, maxWorkers: 2, scaleUpInFlight: 2, idleTimeoutMs: 200, heapCheckIntervalMs: 50 } } });
+  const { host } = testHost({
+    policy: {
+      ...AT_WORKER,
+      limits: { minWorkers: 1, maxWorkers: 2, scaleUpInFlight: 2, idleTimeoutMs: 200, heapCheckIntervalMs: 50 },
+    },
+  });
   try {
     const store = await host.trackingStore('misbehaving-slow-calls:x');
     await Promise.all(Array.from({ length: 20 }, () => store.getExperiment('boom')));
@@ -102,7 +106,8 @@ test('a worker whose heap passes maxHeapMb is recycled', async (t) => {
       kept.push(Number((await store.getExperiment('boom')).tags.kept));
       // Past the limit, wait for the periodic check to retire the worker (a loaded machine delays
       // the check, not the outcome) before the next call.
-      if ((await host.stats())[0].heapUsedBytes > 30 * 1024 * 1024) t.true(await eventually(async () => (await host.stats())[0].recycled >= 1));
+      if ((await host.stats())[0].heapUsedBytes > 30 * 1024 * 1024)
+        t.true(await eventually(async () => (await host.stats())[0].recycled >= 1));
     }
     t.is(kept.at(-1), 1, `kept per call: ${kept.join(', ')}`);
     t.true(kept.length >= 4 && kept.length <= 7, `recycled after ${kept.length - 1} calls: ${kept.join(', ')}`);
@@ -145,8 +150,14 @@ test('statistics count calls, errors by kind and latency, and render as Promethe
     t.true(stats.latency.p50Us > 0 && stats.latency.p50Us <= stats.latency.p99Us);
     t.true(stats.heapUsedBytes > 0);
     const text = await host.prometheus();
-    t.regex(text, /flowhost_calls_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default"\} 13/);
-    t.regex(text, /flowhost_errors_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default",kind="plugin"\} 3/);
+    t.regex(
+      text,
+      /flowhost_calls_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default"\} 13/,
+    );
+    t.regex(
+      text,
+      /flowhost_errors_total\{group="tracking_store",plugin="misbehaving-throws-mlflow",tenant="default",kind="plugin"\} 3/,
+    );
     t.regex(text, /flowhost_call_duration_seconds_count\{[^}]*\} 13/);
     t.regex(text, /# TYPE flowhost_call_duration_seconds histogram/);
   } finally {
@@ -163,11 +174,15 @@ test("a run's pipelined writes are applied in the order sent, on one worker, eve
     t.true(await eventually(async () => (await host.stats())[0].workers === 2));
     const sends: Promise<void>[] = [];
     for (let step = 0; step < 60; step++) {
-      for (const run of ['run-a', 'run-b', 'run-c']) sends.push(store.logBatch(run, [{ key: 'm', value: step, timestamp: 0, step }], [], []));
+      for (const run of ['run-a', 'run-b', 'run-c'])
+        sends.push(store.logBatch(run, [{ key: 'm', value: step, timestamp: 0, step }], [], []));
     }
     await Promise.all(sends);
     for (const run of ['run-a', 'run-b', 'run-c']) {
-      const log = JSON.parse((await store.updateRunInfo(run, 'FINISHED', null, null)).runName) as { thread: number; step: number }[];
+      const log = JSON.parse((await store.updateRunInfo(run, 'FINISHED', null, null)).runName) as {
+        thread: number;
+        step: number;
+      }[];
       t.deepEqual(
         log.map((entry) => entry.step),
         Array.from({ length: 60 }, (_, i) => i),
@@ -192,7 +207,7 @@ test('minWorkers are started once the plugin has started, and kept', async (t) =
   t.is(host.liveWorkers(), 0);
 });
 
-test("a run written without a pause still moves to fresh workers when its worker is recycled, and keeps its order", async (t) => {
+test('a run written without a pause still moves to fresh workers when its worker is recycled, and keeps its order', async (t) => {
   const dir = tempDir(t);
   const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxCallsPerWorker: 20, maxWorkers: 2 } } });
   try {
@@ -200,15 +215,23 @@ test("a run written without a pause still moves to fresh workers when its worker
     // 300 writes of one run sent at once: there is always one in flight, so the run never goes
     // quiet long enough for its worker to drain on its own.
     const sends: Promise<void>[] = [];
-    for (let step = 0; step < 300; step++) sends.push(store.logBatch('run-a', [{ key: 'm', value: step, timestamp: 0, step }], [], []));
+    for (let step = 0; step < 300; step++)
+      sends.push(store.logBatch('run-a', [{ key: 'm', value: step, timestamp: 0, step }], [], []));
     await Promise.all(sends);
-    const applied = readFileSync(join(dir, 'run-a'), 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number));
+    const applied = readFileSync(join(dir, 'run-a'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').map(Number));
     t.deepEqual(
       applied.map(([, step]) => step),
       Array.from({ length: 300 }, (_, i) => i),
       'applied in the order sent, across workers',
     );
-    t.is(new Set(applied.map(([thread]) => thread)).size, 300 / 20, 'each worker took its 20 calls, then the run moved on');
+    t.is(
+      new Set(applied.map(([thread]) => thread)).size,
+      300 / 20,
+      'each worker took its 20 calls, then the run moved on',
+    );
     t.true(await eventually(async () => (await host.stats())[0].recycled >= 300 / 20 - 1));
     t.is((await host.stats())[0].restarts, 0);
   } finally {
@@ -217,7 +240,9 @@ test("a run written without a pause still moves to fresh workers when its worker
 });
 
 test('reads sharing a worker with a call that misses its deadline are answered by the replacement; a write is not repeated', async (t) => {
-  const { host } = testHost({ policy: { ...AT_WORKER, limits: { maxWorkers: 1, callTimeoutMs: 120_000, startupTimeoutMs: 120_000 } } });
+  const { host } = testHost({
+    policy: { ...AT_WORKER, limits: { maxWorkers: 1, callTimeoutMs: 120_000, startupTimeoutMs: 120_000 } },
+  });
   try {
     // One plugin instance, two callers: the stuck one with a short deadline, the others with a
     // deadline no loaded machine reaches, so only the neighbour's deadline can fail them.

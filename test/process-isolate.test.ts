@@ -36,7 +36,13 @@ function collect(): { reader: PipeReader; frames: Uint8Array[]; controls: unknow
   const frames: Uint8Array[] = [];
   const controls: unknown[] = [];
   const violations: string[] = [];
-  const reader = new PipeReader({ maxFrameBytes: 100, maxControlBytes: 50, onFrame: (f) => frames.push(f), onControl: (c) => controls.push(c), onViolation: (v) => violations.push(v) });
+  const reader = new PipeReader({
+    maxFrameBytes: 100,
+    maxControlBytes: 50,
+    onFrame: (f) => frames.push(f),
+    onControl: (c) => controls.push(c),
+    onViolation: (v) => violations.push(v),
+  });
   return { reader, frames, controls, violations };
 }
 
@@ -49,7 +55,13 @@ test('pipe framing: messages survive being split at every byte, and both kinds a
     reader.push(stream.subarray(0, cut));
     reader.push(stream.subarray(cut));
     t.deepEqual(violations, []);
-    t.deepEqual(frames.map((f) => [...f]), [[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7]]);
+    t.deepEqual(
+      frames.map((f) => [...f]),
+      [
+        [1, 2, 3, 4, 5, 6, 7],
+        [1, 2, 3, 4, 5, 6, 7],
+      ],
+    );
     t.deepEqual(controls, [{ type: 'stats' }]);
   }
 });
@@ -63,7 +75,9 @@ test('pipe framing: a frame of the cap passes, one byte more is refused from its
   const over = collect();
   // Only the header arrives: the refusal must not wait for (or keep) a single byte of the body.
   over.reader.push(encodePipeMessage(KIND_FRAME, new Uint8Array(101)).subarray(0, 5));
-  t.deepEqual(over.violations, ['announced a 101-byte frame, over the 100-byte limit; it was refused before being read']);
+  t.deepEqual(over.violations, [
+    'announced a 101-byte frame, over the 100-byte limit; it was refused before being read',
+  ]);
   over.reader.push(new Uint8Array(1000));
   t.is(over.frames.length, 0, 'nothing after a violation is read');
   t.is(over.violations.length, 1);
@@ -78,18 +92,35 @@ test('pipe framing: a frame of the cap passes, one byte more is refused from its
 });
 
 test('permission flags are derived from the grants: read where granted, write only where granted for writing', (t) => {
-  const flags = permissionFlags('/opt/flowhost/process-bootstrap.js', startData([{ root: '/data/in', access: 'read' }, { root: '/data/out', access: 'write' }]));
-  t.deepEqual(flags, ['--experimental-permission', '--allow-fs-read=/opt/flowhost/process-bootstrap.js', '--allow-fs-read=/data/in', '--allow-fs-read=/data/out', '--allow-fs-write=/data/out']);
+  const flags = permissionFlags(
+    '/opt/flowhost/process-bootstrap.js',
+    startData([
+      { root: '/data/in', access: 'read' },
+      { root: '/data/out', access: 'write' },
+    ]),
+  );
+  t.deepEqual(flags, [
+    '--experimental-permission',
+    '--allow-fs-read=/opt/flowhost/process-bootstrap.js',
+    '--allow-fs-read=/data/in',
+    '--allow-fs-read=/data/out',
+    '--allow-fs-write=/data/out',
+  ]);
 });
 
 test('a child that announces a 2 GiB frame is refused from the header and killed; the host buffers none of it', async (t) => {
   const limits = resolveLimits({ maxFrameBytes: 8 * 1024 * 1024 });
   const before = process.memoryUsage().rss;
   const isolate = processIsolate({ entry: `${children}/oversized.mjs` })(startData([]), { env: {}, limits });
-  const violation = new Promise<string>((resolve) => (isolate as unknown as NodeJS.EventEmitter).on('violation', resolve));
+  const violation = new Promise<string>((resolve) =>
+    (isolate as unknown as NodeJS.EventEmitter).on('violation', resolve),
+  );
   const exit = new Promise<number>((resolve) => isolate.on('exit', resolve));
   const what = await violation;
-  t.is(what, `announced a ${2 ** 31}-byte frame, over the ${8 * 1024 * 1024}-byte limit; it was refused before being read`);
+  t.is(
+    what,
+    `announced a ${2 ** 31}-byte frame, over the ${8 * 1024 * 1024}-byte limit; it was refused before being read`,
+  );
   t.true((await exit) !== 0, 'the child was killed');
   const grown = (process.memoryUsage().rss - before) / 2 ** 20;
   t.true(grown < 128, `the host grew by ${grown.toFixed(0)} MiB`);
@@ -107,14 +138,23 @@ test('the second wall, without SES: a child reads and writes only what was grant
   if (asRoot) chownSync(writable, 65534, 65534);
   try {
     const limits = resolveLimits({ maxDataMb: 512 });
-    const isolate = processIsolate({ entry: `${children}/probe.mjs` })(startData([{ root: readable, access: 'read' }, { root: writable, access: 'write' }]), { env: {}, limits });
+    const isolate = processIsolate({ entry: `${children}/probe.mjs` })(
+      startData([
+        { root: readable, access: 'read' },
+        { root: writable, access: 'write' },
+      ]),
+      { env: {}, limits },
+    );
     let out = '';
     isolate.stdout.setEncoding('utf8');
     isolate.stdout.on('data', (chunk: string) => (out += chunk));
     isolate.stderr.resume();
     const code = await new Promise<number>((resolve) => isolate.on('exit', resolve));
     t.is(code, 0, out);
-    const results = JSON.parse(out.trim()) as Record<string, { ok: boolean; code?: string; value?: string }> & { uid: number; envKeys: string[] };
+    const results = JSON.parse(out.trim()) as Record<string, { ok: boolean; code?: string; value?: string }> & {
+      uid: number;
+      envKeys: string[];
+    };
     t.log(JSON.stringify(results));
     t.deepEqual(results.envKeys, [], 'an empty environment');
     t.like(results.readPasswd, { ok: false, code: 'ERR_ACCESS_DENIED' });

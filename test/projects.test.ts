@@ -43,7 +43,11 @@ function project(mlproject: string | null, files: Record<string, string> = {}): 
   return dir;
 }
 
-function expectExecution(t: { true: (v: boolean, m?: string) => void; is: (a: unknown, b: unknown) => void }, fn: () => unknown, message: string | RegExp): void {
+function expectExecution(
+  t: { true: (v: boolean, m?: string) => void; is: (a: unknown, b: unknown) => void },
+  fn: () => unknown,
+  message: string | RegExp,
+): void {
   try {
     fn();
   } catch (error) {
@@ -95,7 +99,16 @@ test('MLproject: defaults as Python writes them, quoting, extra parameters, the 
   const user = { name: "O'Brien et al", data: 's3://bucket/data.csv', extra: 'two words', alpha: '0.5' };
   // Without a storage dir (what gets logged), a path stays as given; values are quoted either way.
   const logged = entry.computeParameters(user, null);
-  t.deepEqual(logged.params, { alpha: '0.5', ratio: '0.1', n: '3', flag: 'True', sci: '1e3', name: `'O'"'"'Brien et al'`, data: 's3://bucket/data.csv', file: 'MLproject' });
+  t.deepEqual(logged.params, {
+    alpha: '0.5',
+    ratio: '0.1',
+    n: '3',
+    flag: 'True',
+    sci: '1e3',
+    name: `'O'"'"'Brien et al'`,
+    data: 's3://bucket/data.csv',
+    file: 'MLproject',
+  });
   t.deepEqual(logged.extraParams, { extra: "'two words'" });
   // A relative path parameter is relative to the caller's folder (as in MLflow), not the project's.
   t.is(
@@ -110,10 +123,26 @@ test('MLproject: missing, mistyped and unknown things fail with what to fix', (t
   const entry = loadProject(project(SPEC)).entryPoint('main', {});
   expectExecution(t, () => entry.computeParameters({}, null), "No value given for missing parameters: 'name', 'data'");
   const ok = { name: 'x', data: 'file:///tmp/x' };
-  expectExecution(t, () => entry.computeParameters({ ...ok, alpha: 'fast' }, null), 'Expected a float for parameter alpha but got fast');
-  expectExecution(t, () => entry.computeParameters({ ...ok, n: '2.5' }, null), 'Expected an int for parameter n but got 2.5');
-  expectExecution(t, () => entry.computeParameters({ ...ok, data: 'data.csv' }, null), 'Expected URI for parameter data but got data.csv');
-  expectExecution(t, () => entry.computeCommand({ ...ok, file: 'no/such/file' }, scratch), 'Got value no/such/file for parameter file, but no such file or directory was found.');
+  expectExecution(
+    t,
+    () => entry.computeParameters({ ...ok, alpha: 'fast' }, null),
+    'Expected a float for parameter alpha but got fast',
+  );
+  expectExecution(
+    t,
+    () => entry.computeParameters({ ...ok, n: '2.5' }, null),
+    'Expected an int for parameter n but got 2.5',
+  );
+  expectExecution(
+    t,
+    () => entry.computeParameters({ ...ok, data: 'data.csv' }, null),
+    'Expected URI for parameter data but got data.csv',
+  );
+  expectExecution(
+    t,
+    () => entry.computeCommand({ ...ok, file: 'no/such/file' }, scratch),
+    'Got value no/such/file for parameter file, but no such file or directory was found.',
+  );
   try {
     entry.computeCommand({ ...ok, file: 's3://bucket/file' }, scratch);
     t.fail();
@@ -123,12 +152,20 @@ test('MLproject: missing, mistyped and unknown things fail with what to fix', (t
   t.notThrows(() => entry.computeParameters({ ...ok, alpha: '-1.5e-3', n: '+7' }, null));
 
   const spec = loadProject(project(SPEC));
-  expectExecution(t, () => spec.entryPoint('nope', {}), "Could not find nope among entry points ['main', 'plain'] or interpret nope as a runnable script. Supported script file extensions: ['.py', '.sh', '.js', '.mjs']");
+  expectExecution(
+    t,
+    () => spec.entryPoint('nope', {}),
+    "Could not find nope among entry points ['main', 'plain'] or interpret nope as a runnable script. Supported script file extensions: ['.py', '.sh', '.js', '.mjs']",
+  );
   t.is(spec.entryPoint('train.py', {}).command, 'python train.py');
   t.is(spec.entryPoint('go.sh', { SHELL: '/bin/zsh' }).command, '/bin/zsh go.sh');
   t.is(spec.entryPoint('x y.js', {}).command, "node 'x y.js'");
   const broken = loadProject(project('entry_points:\n  main:\n    command: "echo {missing}"\n'));
-  expectExecution(t, () => broken.entryPoint('main').computeCommand({}, null), "The command of entry point 'main' refers to {missing}, which is not one of its parameters (it declares none).");
+  expectExecution(
+    t,
+    () => broken.entryPoint('main').computeCommand({}, null),
+    "The command of entry point 'main' refers to {missing}, which is not one of its parameters (it declares none).",
+  );
 });
 
 test('MLproject: found in any letter case; a folder without one has no entry points; where a project may live', (t) => {
@@ -137,17 +174,37 @@ test('MLproject: found in any letter case; a folder without one has no entry poi
   const none = loadProject(project(null));
   t.is(none.name, null);
   t.is(none.entryPoints.size, 0);
-  expectExecution(t, () => none.entryPoint('main', {}), "Could not find main among entry points [] or interpret main as a runnable script. Supported script file extensions: ['.py', '.sh', '.js', '.mjs']");
-  expectExecution(t, () => loadProject(project('- a list\n')), /^Project configuration \(MLproject file\) was invalid: the file must be a mapping/);
-  expectExecution(t, () => loadProject(project('entry_points:\n  main:\n    parameters: {}\n')), "Project configuration (MLproject file) was invalid: entry point 'main' has no command");
+  expectExecution(
+    t,
+    () => none.entryPoint('main', {}),
+    "Could not find main among entry points [] or interpret main as a runnable script. Supported script file extensions: ['.py', '.sh', '.js', '.mjs']",
+  );
+  expectExecution(
+    t,
+    () => loadProject(project('- a list\n')),
+    /^Project configuration \(MLproject file\) was invalid: the file must be a mapping/,
+  );
+  expectExecution(
+    t,
+    () => loadProject(project('entry_points:\n  main:\n    parameters: {}\n')),
+    "Project configuration (MLproject file) was invalid: entry point 'main' has no command",
+  );
 
   const parent = fresh('parent');
   mkdirSync(join(parent, 'sub'), { recursive: true });
   t.is(projectDirectory(`${parent}#sub`), join(parent, 'sub'));
   t.is(projectDirectory(`file://${parent}`), parent);
   expectExecution(t, () => projectDirectory(`${parent}#../etc`), "'.' is not allowed in project subdirectory paths.");
-  expectExecution(t, () => projectDirectory(parent, 'v1.0'), 'Setting a version is only supported for Git project URIs');
-  expectExecution(t, () => projectDirectory(join(parent, 'missing')), `Could not find a project folder at ${join(parent, 'missing')}`);
+  expectExecution(
+    t,
+    () => projectDirectory(parent, 'v1.0'),
+    'Setting a version is only supported for Git project URIs',
+  );
+  expectExecution(
+    t,
+    () => projectDirectory(join(parent, 'missing')),
+    `Could not find a project folder at ${join(parent, 'missing')}`,
+  );
   expectExecution(t, () => projectDirectory(`${parent}#nothere`), `Could not find subdirectory nothere of ${parent}`);
   try {
     projectDirectory('https://github.com/mlflow/mlflow-example');
@@ -179,16 +236,28 @@ async function harness(): Promise<Harness> {
   const trackingUri = fresh('mlruns');
   const client = new TrackingClient(await host.trackingStore(trackingUri), trackingUri);
   const logs: string[] = [];
-  return { host, output, client, trackingUri, logs, run: (uri, options = {}) => runProject(host, uri, { trackingUri, log: (line) => logs.push(line), ...options }) };
+  return {
+    host,
+    output,
+    client,
+    trackingUri,
+    logs,
+    run: (uri, options = {}) => runProject(host, uri, { trackingUri, log: (line) => logs.push(line), ...options }),
+  };
 }
 
-const SIMPLE = 'name: simple\nentry_points:\n  main:\n    parameters:\n      alpha: {type: float, default: 0.5}\n    command: "echo alpha={alpha}"\n';
+const SIMPLE =
+  'name: simple\nentry_points:\n  main:\n    parameters:\n      alpha: {type: float, default: 0.5}\n    command: "echo alpha={alpha}"\n';
 
 test('dummy-backend: the run has the project tags and params, the backend tag, and ends FINISHED', async (t) => {
   const h = await harness();
   try {
     const dir = project(SIMPLE);
-    const submitted = await h.run(dir, { backend: 'dummy-backend', parameters: { alpha: 0.25, extra: 'x y' }, experimentName: 'projects' });
+    const submitted = await h.run(dir, {
+      backend: 'dummy-backend',
+      parameters: { alpha: 0.25, extra: 'x y' },
+      experimentName: 'projects',
+    });
     const run = await h.client.getRun(submitted.runId);
     t.is(run.info.status, 'FINISHED');
     t.not(run.info.endTime, null);
@@ -205,7 +274,10 @@ test('dummy-backend: the run has the project tags and params, the backend tag, a
     t.deepEqual(run.data.params, { alpha: '0.25', extra: "'x y'" });
     t.is(await submitted.getStatus(), 'FINISHED');
     t.true(await submitted.wait());
-    t.deepEqual(h.logs, ["INFO: 'projects' does not exist. Creating a new experiment", `=== Run (ID '${submitted.runId}') succeeded ===`]);
+    t.deepEqual(h.logs, [
+      "INFO: 'projects' does not exist. Creating a new experiment",
+      `=== Run (ID '${submitted.runId}') succeeded ===`,
+    ]);
   } finally {
     await h.host.close();
   }
@@ -215,7 +287,11 @@ test('dummy-backend: the run has the project tags and params, the backend tag, a
 test('asynchronous: the run stays RUNNING until wait() records how it ended', async (t) => {
   const h = await harness();
   try {
-    const submitted = await h.run(project(SIMPLE), { backend: 'dummy-backend', synchronous: false, parentRunId: 'parent-id' });
+    const submitted = await h.run(project(SIMPLE), {
+      backend: 'dummy-backend',
+      synchronous: false,
+      parentRunId: 'parent-id',
+    });
     const before = await h.client.getRun(submitted.runId);
     t.is(before.info.status, 'RUNNING');
     t.is(before.data.tags['mlflow.parentRunId'], 'parent-id');
@@ -233,8 +309,13 @@ test('bad input fails before any run is made; an unknown backend is named with t
     const missing = await timed(h.run(dir, { backend: 'dummy-backend' }));
     t.is((missing.error as Error).message, "No value given for missing parameters: 'needed'");
     const unknown = await timed(h.run(dir, { backend: 'nope', parameters: { needed: 'x' } }));
-    t.is((unknown.error as Error).message, "Got unsupported execution mode nope. Supported values: ['dummy-backend', 'local', 'misbehaving-backend-crashes', 'misbehaving-backend-wrong-run-id']");
-    const config = await timed(h.run(dir, { backend: 'dummy-backend', parameters: { needed: 'x' }, backendConfig: '{oops' }));
+    t.is(
+      (unknown.error as Error).message,
+      "Got unsupported execution mode nope. Supported values: ['dummy-backend', 'local', 'misbehaving-backend-crashes', 'misbehaving-backend-wrong-run-id']",
+    );
+    const config = await timed(
+      h.run(dir, { backend: 'dummy-backend', parameters: { needed: 'x' }, backendConfig: '{oops' }),
+    );
     t.regex((config.error as Error).message, /^Invalid backend config JSON\. Parse error: /);
     t.is((await h.client.searchRuns(['0'])).items.length, 0);
   } finally {
@@ -254,7 +335,7 @@ test('a backend that answers with another run: an error, and the run it was give
   }
 });
 
-test("a backend whose worker dies during wait(): wait() rejects at once, the run is FAILED, nothing hangs", async (t) => {
+test('a backend whose worker dies during wait(): wait() rejects at once, the run is FAILED, nothing hangs', async (t) => {
   const h = await harness();
   try {
     const submitted = await h.run(project(SIMPLE), { backend: 'misbehaving-backend-crashes', synchronous: false });
@@ -269,7 +350,10 @@ test("a backend whose worker dies during wait(): wait() rejects at once, the run
     const synchronous = await timed(h.run(project(SIMPLE), { backend: 'misbehaving-backend-crashes' }));
     t.true(isPluginFailure(synchronous.error) && synchronous.error.reason === 'crashed');
     const runs = (await h.client.searchRuns(['0'])).items;
-    t.deepEqual(runs.map((r) => r.info.status), ['FAILED', 'FAILED']);
+    t.deepEqual(
+      runs.map((r) => r.info.status),
+      ['FAILED', 'FAILED'],
+    );
   } finally {
     await h.host.close();
   }
@@ -286,8 +370,15 @@ test.serial('local: the example project logs its metric into the run, its output
     t.is(run.info.status, 'FINISHED');
     t.deepEqual(run.data.params, { alpha: '0.4', epochs: '4' });
     t.is(run.data.tags['mlflow.project.backend'], 'local');
-    t.is(run.data.tags['mlflow.source.name'], `file://${resolve(repoRoot)}#examples/project`, "a project in a repository is named by the repository's URL");
-    t.is(run.data.tags['mlflow.source.git.commit'], execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim());
+    t.is(
+      run.data.tags['mlflow.source.name'],
+      `file://${resolve(repoRoot)}#examples/project`,
+      "a project in a repository is named by the repository's URL",
+    );
+    t.is(
+      run.data.tags['mlflow.source.git.commit'],
+      execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim(),
+    );
     const history = await h.client.getMetricHistory(submitted.runId, 'loss');
     t.deepEqual(
       history.map((m) => [m.step, Number(m.value.toFixed(4))]),
@@ -299,8 +390,18 @@ test.serial('local: the example project logs its metric into the run, its output
       ],
     );
     const lines = h.output.filter((l) => l.startsWith('project_backend:local'));
-    t.true(lines.some((l) => l.endsWith(`stderr: === Running command 'node train.mjs --alpha 0.4 --epochs 4' in run with ID '${submitted.runId}' === `)), lines.join('\n'));
-    t.true(lines.some((l) => l.endsWith('stdout: epoch 3: loss 0.4096')), lines.join('\n'));
+    t.true(
+      lines.some((l) =>
+        l.endsWith(
+          `stderr: === Running command 'node train.mjs --alpha 0.4 --epochs 4' in run with ID '${submitted.runId}' === `,
+        ),
+      ),
+      lines.join('\n'),
+    );
+    t.true(
+      lines.some((l) => l.endsWith('stdout: epoch 3: loss 0.4096')),
+      lines.join('\n'),
+    );
   } finally {
     await h.host.close();
   }
@@ -315,7 +416,10 @@ test.serial('local: a failing command fails the run (FAILED) with MLflow’s err
     const [run] = (await h.client.searchRuns(['0'])).items;
     t.is((error as Error).message, `Run (ID '${run.info.runId}') failed`);
     t.is(run.info.status, 'FAILED');
-    t.true(h.output.some((l) => l.endsWith('stderr: going down')), h.output.join('\n'));
+    t.true(
+      h.output.some((l) => l.endsWith('stderr: going down')),
+      h.output.join('\n'),
+    );
   } finally {
     await h.host.close();
   }
@@ -340,7 +444,12 @@ const until = (condition: () => boolean, withinMs: number) => eventually(conditi
 const SLEEPER = 'entry_points:\n  main:\n    command: "echo pgid=$$; sleep 600 & sleep 600; wait"\n';
 
 async function startSleeper(h: Harness, options: RunProjectOptions = {}) {
-  const submitted = runProject(h.host, project(SLEEPER), { trackingUri: h.trackingUri, log: (l) => h.logs.push(l), synchronous: false, ...options });
+  const submitted = runProject(h.host, project(SLEEPER), {
+    trackingUri: h.trackingUri,
+    log: (l) => h.logs.push(l),
+    synchronous: false,
+    ...options,
+  });
   const reported = () => h.output.map((line) => /stdout: pgid=(\d+)$/.exec(line)).find((match) => match !== null);
   await until(() => reported() !== undefined, SLACK_MS);
   return { submitted, pgid: Number(reported()?.[1] ?? 0) };
@@ -364,25 +473,28 @@ test.serial('local: cancel() stops the whole process group and the run is KILLED
   }
 });
 
-test.serial('local: a synchronous run is cancelled through its AbortSignal: KILLED, and the call rejects with CANCELLED', async (t) => {
-  const h = await harness();
-  try {
-    const abort = new AbortController();
-    const { submitted, pgid } = await startSleeper(h, { synchronous: true, signal: abort.signal });
-    t.true(pgid > 0);
-    abort.abort();
-    const { error, ms } = await timed(submitted);
-    t.true(ms < SLACK_MS);
-    t.is((error as MlflowError).errorCode, 'CANCELLED');
-    t.regex((error as Error).message, /^Run \(ID '[0-9a-f]+'\) was cancelled$/);
-    const [run] = (await h.client.searchRuns(['0'])).items;
-    t.is(run.info.status, 'KILLED');
-    t.false(groupAlive(pgid));
-    t.true(h.logs.some((l) => /interrupted, cancelling run/.test(l)));
-  } finally {
-    await h.host.close();
-  }
-});
+test.serial(
+  'local: a synchronous run is cancelled through its AbortSignal: KILLED, and the call rejects with CANCELLED',
+  async (t) => {
+    const h = await harness();
+    try {
+      const abort = new AbortController();
+      const { submitted, pgid } = await startSleeper(h, { synchronous: true, signal: abort.signal });
+      t.true(pgid > 0);
+      abort.abort();
+      const { error, ms } = await timed(submitted);
+      t.true(ms < SLACK_MS);
+      t.is((error as MlflowError).errorCode, 'CANCELLED');
+      t.regex((error as Error).message, /^Run \(ID '[0-9a-f]+'\) was cancelled$/);
+      const [run] = (await h.client.searchRuns(['0'])).items;
+      t.is(run.info.status, 'KILLED');
+      t.false(groupAlive(pgid));
+      t.true(h.logs.some((l) => /interrupted, cancelling run/.test(l)));
+    } finally {
+      await h.host.close();
+    }
+  },
+);
 
 test.serial('local: closing the host while a command runs stops its process group (the watchdog)', async (t) => {
   const h = await harness();
@@ -397,7 +509,20 @@ test.serial('local: closing the host while a command runs stops its process grou
 
 test.serial('flowhost run: the example project with -P, its output on stdout, then the run is FINISHED', async (t) => {
   const trackingUri = fresh('cli-mlruns');
-  const result = await cli('run', exampleProject, '-P', 'alpha=0.5', '-P', 'epochs=2', '-b', 'local', '--tracking-uri', trackingUri, '--run-name', 'from-cli');
+  const result = await cli(
+    'run',
+    exampleProject,
+    '-P',
+    'alpha=0.5',
+    '-P',
+    'epochs=2',
+    '-b',
+    'local',
+    '--tracking-uri',
+    trackingUri,
+    '--run-name',
+    'from-cli',
+  );
   t.is(result.code, 0, result.err.join('\n'));
   t.true(result.out.includes('epoch 1: loss 0.5625'), result.out.join('\n'));
   const succeeded = result.err.map((l) => /^=== Run \(ID '([0-9a-f]+)'\) succeeded ===$/.exec(l)).find(Boolean);
@@ -414,51 +539,75 @@ test.serial('flowhost run: the example project with -P, its output on stdout, th
   }
 });
 
-test.serial("flowhost run: dummy-backend with a backend config file; a failing run, bad -P and bad config exit with MLflow's messages", async (t) => {
-  const trackingUri = fresh('cli-mlruns');
-  const configFile = join(scratch, 'backend-config.json');
-  writeFileSync(configFile, '{"cluster": "small"}');
-  const dummy = await cli('run', project(SIMPLE), '-b', 'dummy-backend', '--backend-config', configFile, '--tracking-uri', trackingUri);
-  t.is(dummy.code, 0, dummy.err.join('\n'));
+test.serial(
+  "flowhost run: dummy-backend with a backend config file; a failing run, bad -P and bad config exit with MLflow's messages",
+  async (t) => {
+    const trackingUri = fresh('cli-mlruns');
+    const configFile = join(scratch, 'backend-config.json');
+    writeFileSync(configFile, '{"cluster": "small"}');
+    const dummy = await cli(
+      'run',
+      project(SIMPLE),
+      '-b',
+      'dummy-backend',
+      '--backend-config',
+      configFile,
+      '--tracking-uri',
+      trackingUri,
+    );
+    t.is(dummy.code, 0, dummy.err.join('\n'));
 
-  const failing = await cli('run', project('entry_points:\n  main:\n    command: "exit 4"\n'), '--tracking-uri', trackingUri);
-  t.is(failing.code, 1);
-  t.regex(failing.err.at(-1)!, /^=== Run \(ID '[0-9a-f]+'\) failed ===$/);
+    const failing = await cli(
+      'run',
+      project('entry_points:\n  main:\n    command: "exit 4"\n'),
+      '--tracking-uri',
+      trackingUri,
+    );
+    t.is(failing.code, 1);
+    t.regex(failing.err.at(-1)!, /^=== Run \(ID '[0-9a-f]+'\) failed ===$/);
 
-  const badParam = await cli('run', project(SIMPLE), '-P', 'alpha', '--tracking-uri', trackingUri);
-  t.is(badParam.code, 1);
-  t.deepEqual(badParam.err, ["Invalid format for -P parameter: 'alpha'. Use -P name=value."]);
+    const badParam = await cli('run', project(SIMPLE), '-P', 'alpha', '--tracking-uri', trackingUri);
+    t.is(badParam.code, 1);
+    t.deepEqual(badParam.err, ["Invalid format for -P parameter: 'alpha'. Use -P name=value."]);
 
-  const badConfig = await cli('run', project(SIMPLE), '-c', '{"unclosed": ', '--tracking-uri', trackingUri);
-  t.is(badConfig.code, 1);
-  t.regex(badConfig.err[0], /^=== Invalid backend config JSON\. Parse error: /);
+    const badConfig = await cli('run', project(SIMPLE), '-c', '{"unclosed": ', '--tracking-uri', trackingUri);
+    t.is(badConfig.code, 1);
+    t.regex(badConfig.err[0], /^=== Invalid backend config JSON\. Parse error: /);
 
-  const missing = await cli('run', '--tracking-uri', trackingUri);
-  t.is(missing.code, 2);
-  t.regex(missing.err[0], /Missing option 'URI'/);
-});
+    const missing = await cli('run', '--tracking-uri', trackingUri);
+    t.is(missing.code, 2);
+    t.regex(missing.err[0], /Missing option 'URI'/);
+  },
+);
 
-test.serial('flowhost run, interrupted (Ctrl-C): the run is cancelled and KILLED, its processes stopped, exit code 130', async (t) => {
-  const trackingUri = fresh('cli-mlruns');
-  const cliProcess = spawn(process.execPath, [join(repoRoot, 'dist/host/cli/main.js'), 'run', project(SLEEPER), '--tracking-uri', trackingUri], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  cliProcess.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  cliProcess.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => cliProcess.on('exit', (code) => resolve(code)));
-  t.true(await until(() => /pgid=\d+/.test(stdout), SLACK_MS), `the command did not start: ${stdout}${stderr}`);
-  const pgid = Number(/pgid=(\d+)/.exec(stdout)![1]);
-  cliProcess.kill('SIGINT');
-  t.is(await exited, 130, stderr);
-  t.regex(stderr, /=== Run \(ID '[0-9a-f]+'\) interrupted, cancelling run ===/);
-  const runId = /=== Run \(ID '([0-9a-f]+)'\) was cancelled ===/.exec(stderr)?.[1];
-  t.truthy(runId, stderr);
-  t.false(groupAlive(pgid));
-  const { host } = testHost();
-  try {
-    const client = new TrackingClient(await host.trackingStore(trackingUri), trackingUri);
-    t.is((await client.getRun(runId!)).info.status, 'KILLED');
-  } finally {
-    await host.close();
-  }
-});
+test.serial(
+  'flowhost run, interrupted (Ctrl-C): the run is cancelled and KILLED, its processes stopped, exit code 130',
+  async (t) => {
+    const trackingUri = fresh('cli-mlruns');
+    const cliProcess = spawn(
+      process.execPath,
+      [join(repoRoot, 'dist/host/cli/main.js'), 'run', project(SLEEPER), '--tracking-uri', trackingUri],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    cliProcess.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    cliProcess.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => cliProcess.on('exit', (code) => resolve(code)));
+    t.true(await until(() => /pgid=\d+/.test(stdout), SLACK_MS), `the command did not start: ${stdout}${stderr}`);
+    const pgid = Number(/pgid=(\d+)/.exec(stdout)![1]);
+    cliProcess.kill('SIGINT');
+    t.is(await exited, 130, stderr);
+    t.regex(stderr, /=== Run \(ID '[0-9a-f]+'\) interrupted, cancelling run ===/);
+    const runId = /=== Run \(ID '([0-9a-f]+)'\) was cancelled ===/.exec(stderr)?.[1];
+    t.truthy(runId, stderr);
+    t.false(groupAlive(pgid));
+    const { host } = testHost();
+    try {
+      const client = new TrackingClient(await host.trackingStore(trackingUri), trackingUri);
+      t.is((await client.getRun(runId!)).info.status, 'KILLED');
+    } finally {
+      await host.close();
+    }
+  },
+);

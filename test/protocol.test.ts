@@ -33,8 +33,14 @@ test('what is written in one tick leaves together, 64 messages a frame at most, 
     t.is(sizes, frame.byteLength);
     t.true(frame.buffer.byteLength === frame.byteLength, 'a frame owns its buffer, so it can be transferred');
   }
-  t.deepEqual(frames.map((f) => countMessages(f)), [64, 64, 22]);
-  t.deepEqual(decoded.map((m) => (m as [number])[0]), Array.from({ length: 150 }, (_, i) => i));
+  t.deepEqual(
+    frames.map((f) => countMessages(f)),
+    [64, 64, 22],
+  );
+  t.deepEqual(
+    decoded.map((m) => (m as [number])[0]),
+    Array.from({ length: 150 }, (_, i) => i),
+  );
   t.deepEqual(decoded[42], [42, 'getRun', ['run-42']]);
 });
 
@@ -44,7 +50,10 @@ test('large messages leave in frames of about a megabyte, never one frame per ti
   const big = 'x'.repeat(300 * 1024);
   for (let i = 0; i < 10; i++) writer.write([i, 0, big]);
   await Promise.resolve();
-  t.deepEqual(frames.map((f) => countMessages(f)), [4, 4, 2]);
+  t.deepEqual(
+    frames.map((f) => countMessages(f)),
+    [4, 4, 2],
+  );
 });
 
 function countMessages(frame: Uint8Array): number {
@@ -73,12 +82,23 @@ function serve(implementation: AnyImplementation) {
 
 function memoryless(): AnyImplementation {
   const nothing = () => undefined;
-  return Object.fromEntries(Object.entries(trackingStore.methods).filter(([, m]) => m.required).map(([name]) => [name, nothing]));
+  return Object.fromEntries(
+    Object.entries(trackingStore.methods)
+      .filter(([, m]) => m.required)
+      .map(([name]) => [name, nothing]),
+  );
 }
 
 test('only methods the shape declares can be called: prototype names and undeclared names are refused', async (t) => {
   const call = serve({ getExperiment: (id: string) => ({ experimentId: id }) });
-  const replies = await call([1, '__proto__', []], [2, 'constructor', []], [3, 'toString', []], [4, 'hasOwnProperty', ['x']], [5, 'getExperiment', ['7']], [6, 'notAMethod', []]);
+  const replies = await call(
+    [1, '__proto__', []],
+    [2, 'constructor', []],
+    [3, 'toString', []],
+    [4, 'hasOwnProperty', ['x']],
+    [5, 'getExperiment', ['7']],
+    [6, 'notAMethod', []],
+  );
   const byId = new Map(replies.map((r) => [r[0], r]));
   for (const id of [1, 2, 3, 4, 6]) {
     t.is(byId.get(id)![1], ReplyStatus.mlflowError);
@@ -97,13 +117,23 @@ test("errors cross as MLflow's: an MlflowError keeps its code, anything else is 
       return Promise.reject(new RangeError('async'));
     },
   });
-  const replies = await call([1, 'getExperiment', ['mlflow']], [2, 'getExperiment', ['type']], [3, 'getExperiment', ['string']], [4, 'getExperiment', ['async']], [5, 'getExperiment', ['cyclic']]);
+  const replies = await call(
+    [1, 'getExperiment', ['mlflow']],
+    [2, 'getExperiment', ['type']],
+    [3, 'getExperiment', ['string']],
+    [4, 'getExperiment', ['async']],
+    [5, 'getExperiment', ['cyclic']],
+  );
   const byId = new Map(replies.map((r) => [r[0], r]));
   t.deepEqual(byId.get(1), [1, ReplyStatus.mlflowError, { code: 'RESOURCE_CONFLICT', message: 'locked' }]);
   t.deepEqual(byId.get(2), [2, ReplyStatus.error, { name: 'TypeError', message: 'boom' }]);
   t.deepEqual(byId.get(3), [3, ReplyStatus.error, { name: 'Error', message: 'a bare string' }]);
   t.deepEqual(byId.get(4), [4, ReplyStatus.error, { name: 'RangeError', message: 'async' }]);
-  t.is(byId.get(5)![1], ReplyStatus.ok === byId.get(5)![1] ? ReplyStatus.ok : ReplyStatus.error, 'either encoded or refused, never lost');
+  t.is(
+    byId.get(5)![1],
+    ReplyStatus.ok === byId.get(5)![1] ? ReplyStatus.ok : ReplyStatus.error,
+    'either encoded or refused, never lost',
+  );
 });
 
 test('schemas copy only declared keys: a result cannot smuggle __proto__ or extra fields to the caller', (t) => {
@@ -147,7 +177,10 @@ test('a byte stream crosses whole, in order, with at most `window` buffers ever 
   t.is(result.bytes, total);
   t.is(received, total);
   t.true(ordered);
-  t.true(result.buffersAllocated <= window, `${result.buffersAllocated} buffers were allocated for ${Math.ceil(total / chunkBytes)} chunks`);
+  t.true(
+    result.buffersAllocated <= window,
+    `${result.buffersAllocated} buffers were allocated for ${Math.ceil(total / chunkBytes)} chunks`,
+  );
 });
 
 test('a reader that stops early aborts the stream and frees the sender', async (t) => {

@@ -38,7 +38,11 @@ test('registry list: every model with its latest versions, aliases and last upda
   const json = await run(['registry', 'list', '--json', '--registry-uri', root]);
   t.is(json.code, 0, json.err);
   // MLflow's JSON: a model's empty lists are left out.
-  const models = JSON.parse(json.out) as { name: string; aliases?: { alias: string; version: string }[]; latest_versions?: { version: string }[] }[];
+  const models = JSON.parse(json.out) as {
+    name: string;
+    aliases?: { alias: string; version: string }[];
+    latest_versions?: { version: string }[];
+  }[];
   t.deepEqual(
     models.map((m) => [m.name, m.aliases, m.latest_versions?.map((v) => v.version)]),
     [
@@ -76,8 +80,16 @@ test('registry show NAME: description, tags, aliases, latest versions; --json', 
   const churn = await run(['registry', 'show', 'churn', '--registry-uri', root]);
   t.true(churn.out.endsWith('Tags: none\nAliases: none\nLatest versions: none'), churn.out);
   const json = await run(['registry', 'show', 'fraud-detector', '--json', '--registry-uri', root]);
-  t.like(JSON.parse(json.out), { name: 'fraud-detector', description: 'Scores card transactions', aliases: [{ alias: 'champion', version: '2' }] });
-  t.true((JSON.parse(json.out) as { tags: { key: string; value: string }[] }).tags.some((tag) => tag.key === 'team' && tag.value === 'risk'));
+  t.like(JSON.parse(json.out), {
+    name: 'fraud-detector',
+    description: 'Scores card transactions',
+    aliases: [{ alias: 'champion', version: '2' }],
+  });
+  t.true(
+    (JSON.parse(json.out) as { tags: { key: string; value: string }[] }).tags.some(
+      (tag) => tag.key === 'team' && tag.value === 'risk',
+    ),
+  );
 });
 
 test('registry versions NAME: live versions, newest first, with stage, status, aliases, source and tags; --json', async (t) => {
@@ -93,7 +105,11 @@ test('registry versions NAME: live versions, newest first, with stage, status, a
     ].join('\n'),
   );
   const json = await run(['registry', 'versions', 'fraud-detector', '--json', '--registry-uri', root]);
-  const versions = JSON.parse(json.out) as { version: string; current_stage: string; tags?: { key: string; value: string }[] }[];
+  const versions = JSON.parse(json.out) as {
+    version: string;
+    current_stage: string;
+    tags?: { key: string; value: string }[];
+  }[];
   t.deepEqual(
     versions.map((v) => [v.version, v.current_stage, v.tags]),
     [
@@ -113,11 +129,17 @@ test('registry commands: a missing model is MLflow’s error (exit 1), a missing
     t.is(missing.err, 'Error: RESOURCE_DOES_NOT_EXIST: Registered Model with name=nope not found');
     const usage = await run(['registry', command, '--registry-uri', root]);
     t.is(usage.code, 2);
-    t.regex(usage.err, new RegExp(`^Error: Missing option 'NAME'\\.[\\s\\S]*Usage: flowhost registry ${command} NAME \\[options\\]`));
+    t.regex(
+      usage.err,
+      new RegExp(`^Error: Missing option 'NAME'\\.[\\s\\S]*Usage: flowhost registry ${command} NAME \\[options\\]`),
+    );
   }
   const badScheme = await run(['registry', 'list', '--registry-uri', 'bogus://x']);
   t.is(badScheme.code, 1);
-  t.regex(badScheme.err, /^Error: INVALID_PARAMETER_VALUE: Model registry functionality is unavailable; got unsupported URI 'bogus:\/\/x'/);
+  t.regex(
+    badScheme.err,
+    /^Error: INVALID_PARAMETER_VALUE: Model registry functionality is unavailable; got unsupported URI 'bogus:\/\/x'/,
+  );
   const help = await run(['registry', 'versions', '--help']);
   t.is(help.code, 0);
   t.regex(help.out, /--registry-uri VALUE +registry URI \(default: MLFLOW_REGISTRY_URI, else the tracking URI\)/);
@@ -132,8 +154,14 @@ test.serial('registry commands use MLFLOW_REGISTRY_URI, else the tracking URI', 
   const root = mlflowRegistry(t);
   delete process.env.MLFLOW_REGISTRY_URI;
   const viaTracking = await run(['registry', 'list', '--json', '--tracking-uri', root]);
-  t.deepEqual((JSON.parse(viaTracking.out) as { name: string }[]).map((m) => m.name), ['churn', 'fraud-detector']);
+  t.deepEqual(
+    (JSON.parse(viaTracking.out) as { name: string }[]).map((m) => m.name),
+    ['churn', 'fraud-detector'],
+  );
   process.env.MLFLOW_REGISTRY_URI = root;
   const viaEnv = await run(['registry', 'list', '--json', '--tracking-uri', tempRoot(t)]);
-  t.deepEqual((JSON.parse(viaEnv.out) as { name: string }[]).map((m) => m.name), ['churn', 'fraud-detector']);
+  t.deepEqual(
+    (JSON.parse(viaEnv.out) as { name: string }[]).map((m) => m.name),
+    ['churn', 'fraud-detector'],
+  );
 });

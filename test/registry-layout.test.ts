@@ -140,9 +140,15 @@ test('flowhost reads what older MLflow versions wrote: missing keys, stale keys,
   t.is(v1.runId, '');
   t.is(v1.modelId, null);
   // No storage_location (MLflow 1.x): the download URI is the source.
-  t.is(await store.getModelVersionDownloadUri('legacy-model', '1'), './mlruns/0/0a1b2c3d4e5f60718293a4b5c6d7e8f9/artifacts/model');
+  t.is(
+    await store.getModelVersionDownloadUri('legacy-model', '1'),
+    './mlruns/0/0a1b2c3d4e5f60718293a4b5c6d7e8f9/artifacts/model',
+  );
   // A version made from `models:/legacy-model/1` downloads from where version 1 lives.
-  t.is(await store.getModelVersionDownloadUri('legacy-model', '2'), './mlruns/0/0a1b2c3d4e5f60718293a4b5c6d7e8f9/artifacts/model');
+  t.is(
+    await store.getModelVersionDownloadUri('legacy-model', '2'),
+    './mlruns/0/0a1b2c3d4e5f60718293a4b5c6d7e8f9/artifacts/model',
+  );
   t.deepEqual((await store.getModelVersionByAlias('legacy-model', 'stable')).aliases, ['stable']);
 });
 
@@ -154,22 +160,43 @@ test('files flowhost writes are the files MLflow writes, byte for byte', async (
     clock = T(i);
     return step();
   };
-  await at(0, () => store.createRegisteredModel('fraud-detector', [{ key: 'team', value: 'risk' }], 'Scores card transactions', null));
+  await at(0, () =>
+    store.createRegisteredModel('fraud-detector', [{ key: 'team', value: 'risk' }], 'Scores card transactions', null),
+  );
   await at(1, () => store.createModelVersion('fraud-detector', V1_SOURCE, RUN, null, null, null, null, null));
-  await at(2, () => store.createModelVersion('fraud-detector', 's3://models/fraud/2', null, [{ key: 'validated', value: 'yes' }], null, 'Retrained on\nMarch data', null, null));
-  await at(3, () => store.createModelVersion('fraud-detector', 's3://models/fraud/3', null, null, null, null, null, null));
+  await at(2, () =>
+    store.createModelVersion(
+      'fraud-detector',
+      's3://models/fraud/2',
+      null,
+      [{ key: 'validated', value: 'yes' }],
+      null,
+      'Retrained on\nMarch data',
+      null,
+      null,
+    ),
+  );
+  await at(3, () =>
+    store.createModelVersion('fraud-detector', 's3://models/fraud/3', null, null, null, null, null, null),
+  );
   await at(4, () => store.transitionModelVersionStage('fraud-detector', '1', 'staging', false));
   await at(5, () => store.transitionModelVersionStage('fraud-detector', '2', 'Production', true));
   await at(6, () => store.setRegisteredModelAlias('fraud-detector', 'champion', '2'));
   await at(7, () => store.setRegisteredModelAlias('fraud-detector', 'challenger', '3'));
   await at(8, () => store.deleteModelVersion('fraud-detector', '3'));
-  await at(9, () => store.setRegisteredModelTag('fraud-detector', { key: 'owner/email', value: 'risk-team@example.com' }));
+  await at(9, () =>
+    store.setRegisteredModelTag('fraud-detector', { key: 'owner/email', value: 'risk-team@example.com' }),
+  );
   await at(10, () => store.createRegisteredModel('churn', null, null, null));
   await at(11, () => store.updateModelVersion('fraud-detector', '1', "First candidate: it's good"));
 
   const ours = filesUnder(root);
   const mlflows = filesUnder(MLFLOW_ROOT);
-  t.deepEqual([...ours.keys()].sort(), [...mlflows.keys()].sort(), 'the same files, no more (no temporary file left behind)');
+  t.deepEqual(
+    [...ours.keys()].sort(),
+    [...mlflows.keys()].sort(),
+    'the same files, no more (no temporary file left behind)',
+  );
   for (const [path, bytes] of mlflows) t.is(ours.get(path)?.toString('utf8'), bytes.toString('utf8'), path);
 });
 
@@ -178,7 +205,16 @@ test('MLflow and flowhost share one root: flowhost continues what MLflow registe
   cpSync(MLFLOW_ROOT, root, { recursive: true });
   const store = storeAt(root, () => T(20));
   // Version 3 is deleted but its number stays taken.
-  const v4 = await store.createModelVersion('fraud-detector', 's3://models/fraud/4', null, null, null, null, null, null);
+  const v4 = await store.createModelVersion(
+    'fraud-detector',
+    's3://models/fraud/4',
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  );
   t.is(v4.version, '4');
   t.deepEqual(
     (await store.getLatestVersions('fraud-detector', null)).map((mv) => mv.version),

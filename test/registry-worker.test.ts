@@ -28,7 +28,11 @@ test('the built-in file registry store serves plain paths and file: URIs from a 
   const v1 = await store.createModelVersion('fraud', 's3://m/1', 'run-1', null, null, null, null, null);
   await store.transitionModelVersionStage('fraud', v1.version, 'production', false);
   await store.setRegisteredModelAlias('fraud', 'champion', '1');
-  t.like(await store.getModelVersionByAlias('fraud', 'champion'), { version: '1', currentStage: 'Production', aliases: ['champion'] });
+  t.like(await store.getModelVersionByAlias('fraud', 'champion'), {
+    version: '1',
+    currentStage: 'Production',
+    aliases: ['champion'],
+  });
   t.true(existsSync(join(root, 'models', 'fraud', 'version-1', 'meta.yaml')));
 
   // The same files through a file: URI: a second instance (another context) sees them.
@@ -37,13 +41,43 @@ test('the built-in file registry store serves plain paths and file: URIs from a 
   t.is(host.liveWorkers(), 2);
 
   // MLflow's errors cross the boundary intact.
-  await rejects(t, store.createRegisteredModel('fraud', null, null, null), 'RESOURCE_ALREADY_EXISTS', 'Registered Model (name=fraud) already exists.');
-  await rejects(t, store.setRegisteredModelAlias('fraud', 'latest', '1'), 'INVALID_PARAMETER_VALUE', "'latest' alias name (case insensitive) is reserved.");
-  await rejects(t, store.transitionModelVersionStage('fraud', '1', 'live', false), 'INVALID_PARAMETER_VALUE', 'Invalid Model Version stage: live. Value must be one of None, Staging, Production, Archived.');
-  await rejects(t, store.searchRegisteredModels("name > 'a'", 10, null, null), 'INVALID_PARAMETER_VALUE', /Invalid comparator '>'/);
-  await rejects(t, store.getModelVersion('fraud', '7'), 'RESOURCE_DOES_NOT_EXIST', 'Model Version (name=fraud, version=7) not found');
+  await rejects(
+    t,
+    store.createRegisteredModel('fraud', null, null, null),
+    'RESOURCE_ALREADY_EXISTS',
+    'Registered Model (name=fraud) already exists.',
+  );
+  await rejects(
+    t,
+    store.setRegisteredModelAlias('fraud', 'latest', '1'),
+    'INVALID_PARAMETER_VALUE',
+    "'latest' alias name (case insensitive) is reserved.",
+  );
+  await rejects(
+    t,
+    store.transitionModelVersionStage('fraud', '1', 'live', false),
+    'INVALID_PARAMETER_VALUE',
+    'Invalid Model Version stage: live. Value must be one of None, Staging, Production, Archived.',
+  );
+  await rejects(
+    t,
+    store.searchRegisteredModels("name > 'a'", 10, null, null),
+    'INVALID_PARAMETER_VALUE',
+    /Invalid comparator '>'/,
+  );
+  await rejects(
+    t,
+    store.getModelVersion('fraud', '7'),
+    'RESOURCE_DOES_NOT_EXIST',
+    'Model Version (name=fraud, version=7) not found',
+  );
   // A wrong type is refused on the host, before it is sent.
-  await rejects(t, store.getModelVersion('fraud', 1 as unknown as string), 'INVALID_PARAMETER_VALUE', /getModelVersion: Invalid value .* for parameter 'version' supplied: expected string/);
+  await rejects(
+    t,
+    store.getModelVersion('fraud', 1 as unknown as string),
+    'INVALID_PARAMETER_VALUE',
+    /getModelVersion: Invalid value .* for parameter 'version' supplied: expected string/,
+  );
   await host.close();
   t.is(host.liveWorkers(), 0);
 });
@@ -58,7 +92,10 @@ test("a registry URI of '' is MLflow's default root: MLFLOW_REGISTRY_DIR, grante
 });
 
 test('an unsupported registry scheme is refused with MLflow’s message, naming the schemes there are', async (t) => {
-  const { host } = testHost({ ...GENEROUS, discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins, filePlugin], env: {} } });
+  const { host } = testHost({
+    ...GENEROUS,
+    discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins, filePlugin], env: {} },
+  });
   t.teardown(() => host.close());
   const error = await t.throwsAsync(host.registryStore('bogus://somewhere'));
   t.true(isMlflowError(error));
@@ -78,7 +115,9 @@ test('the file-plugin package serves its scheme with the file registry layout, f
   const store = await host.registryStore(`file-plugin:${root}`, { trackingUri: `file-plugin:${root}` });
   await store.createRegisteredModel('plugin-model', null, null, null);
   await store.createModelVersion('plugin-model', 's3://x', null, [{ key: 'k', value: 'v' }], null, null, null, null);
-  t.true(readFileSync(join(root, 'models', 'plugin-model', 'version-1', 'meta.yaml'), 'utf8').includes('source: s3://x\n'));
+  t.true(
+    readFileSync(join(root, 'models', 'plugin-model', 'version-1', 'meta.yaml'), 'utf8').includes('source: s3://x\n'),
+  );
   t.is(readFileSync(join(root, 'models', 'plugin-model', 'version-1', 'tags', 'k'), 'utf8'), 'v');
   // And the built-in store reads what the plugin wrote: one layout.
   const builtin = await host.registryStore(root);
@@ -92,9 +131,15 @@ test('a registry plugin that crashes mid-call: every call in flight fails with t
   const store = await host.registryStore(`misbehaving-registry-crashes:${root}`);
   await store.createRegisteredModel('kept', null, null, null);
 
-  const inFlight = [store.getRegisteredModel('boom'), store.searchRegisteredModels(null, 100, null, null), store.getRegisteredModel('kept')];
+  const inFlight = [
+    store.getRegisteredModel('boom'),
+    store.searchRegisteredModels(null, 100, null, null),
+    store.getRegisteredModel('kept'),
+  ];
   const settled = await Promise.allSettled(inFlight);
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
+  const failures = settled
+    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+    .map((s) => s.reason as Error);
   // The crashing call certainly fails; calls queued behind it on the same worker fail with it.
   t.true(failures.length >= 1);
   for (const failure of failures) {
@@ -109,7 +154,12 @@ test('a registry plugin that crashes mid-call: every call in flight fails with t
   t.is((await store.getRegisteredModel('kept')).name, 'kept');
 
   // A crash after the write: the caller sees the failure, the version was stored, numbering goes on.
-  await rejects(t, store.createModelVersion('kept', 'crash-after-write', null, null, null, null, null, null), 'INTERNAL_ERROR', /exit code 1/);
+  await rejects(
+    t,
+    store.createModelVersion('kept', 'crash-after-write', null, null, null, null, null, null),
+    'INTERNAL_ERROR',
+    /exit code 1/,
+  );
   t.is((await store.getModelVersion('kept', '1')).source, 'crash-after-write');
   t.is((await store.createModelVersion('kept', 's3://after', null, null, null, null, null, null)).version, '2');
   const [stats] = await host.stats();
@@ -127,11 +177,16 @@ test('two workers registering versions of one model at once: every version gets 
   const b = await host.registryStore(pathToFileURL(root).href);
   await a.createRegisteredModel('contended', null, null, null);
   const created = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).createModelVersion('contended', `s3://m/${i}`, null, null, null, null, null, null)),
+    Array.from({ length: 40 }, (_, i) =>
+      (i % 2 === 0 ? a : b).createModelVersion('contended', `s3://m/${i}`, null, null, null, null, null, null),
+    ),
   );
   t.is(host.liveWorkers(), 2);
   const numbers = created.map((mv) => Number(mv.version)).sort((x, y) => x - y);
-  t.deepEqual(numbers, Array.from({ length: 40 }, (_, i) => i + 1));
+  t.deepEqual(
+    numbers,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
   const stored = await a.searchModelVersions("name = 'contended'", 1000, null, null);
   t.deepEqual(stored.items.map((mv) => mv.source).sort(), created.map((mv) => mv.source).sort());
 });

@@ -8,7 +8,15 @@ import { KINDS, s } from '@flowhost/sdk';
 import { FrameWriter, decodeReply } from '../wire/frames.js';
 import { ScanError, scanMessage, type ScanCaps } from '../wire/msgpack-scan.js';
 import { ReplyStatus, type ReplyMessage } from '../wire/protocol.js';
-import { MAX_MESSAGE_BYTES, MAX_MESSAGE_ELEMENTS, arraySchemaAt, countElements, overMessageCaps, putAt, splitResult } from '../wire/reply-parts.js';
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_ELEMENTS,
+  arraySchemaAt,
+  countElements,
+  overMessageCaps,
+  putAt,
+  splitResult,
+} from '../wire/reply-parts.js';
 
 const CAPS: ScanCaps = { maxElements: MAX_MESSAGE_ELEMENTS, maxDepth: 64, maxBytes: MAX_MESSAGE_BYTES };
 
@@ -35,12 +43,46 @@ function refusal(bytes: Uint8Array, caps: ScanCaps = CAPS): ScanError {
 
 test('the scan finds the end of every value msgpackr writes, records and timestamps included, and agrees with the decoder', (t) => {
   const values: unknown[] = [
-    null, true, false, 0, 127, 128, -1, -33, 65_535, 2 ** 32, -(2 ** 40), 1.5, Number.NaN, undefined, '', 'é', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(300), 'x'.repeat(70_000),
-    new Uint8Array(0), new Uint8Array(300), new Uint8Array(70_000), [], [[[]]], Array.from({ length: 20 }, (_, i) => i), {}, { a: 1 },
+    null,
+    true,
+    false,
+    0,
+    127,
+    128,
+    -1,
+    -33,
+    65_535,
+    2 ** 32,
+    -(2 ** 40),
+    1.5,
+    Number.NaN,
+    undefined,
+    '',
+    'é',
+    'x'.repeat(31),
+    'x'.repeat(32),
+    'x'.repeat(300),
+    'x'.repeat(70_000),
+    new Uint8Array(0),
+    new Uint8Array(300),
+    new Uint8Array(70_000),
+    [],
+    [[[]]],
+    Array.from({ length: 20 }, (_, i) => i),
+    {},
+    { a: 1 },
     Array.from({ length: 300 }, (_, i) => ({ key: 'loss', value: i, timestamp: i, step: i })),
-    { items: [{ a: 1, b: { c: [1, 2, { d: 'e' }] } }, { a: 2, b: { c: [] } }], nextPageToken: null },
+    {
+      items: [
+        { a: 1, b: { c: [1, 2, { d: 'e' }] } },
+        { a: 2, b: { c: [] } },
+      ],
+      nextPageToken: null,
+    },
     Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])),
-    new Date(0), new Date(1.7e12), new Date(-1e15),
+    new Date(0),
+    new Date(1.7e12),
+    new Date(-1e15),
   ];
   for (const value of values) {
     const bytes = packed([7, 0, value]);
@@ -73,7 +115,10 @@ test('the scan refuses a message at the first cap it passes, and bytes no packer
   t.regex(refusal(Uint8Array.from([0x93, 1, 0, 0xd8, 1, ...new Array(16).fill(0)])).message, /type 0xd8/);
   t.regex(refusal(Uint8Array.from([0x93, 1, 0, 0x41])).message, /uses record 1 before defining it/);
   t.regex(refusal(Uint8Array.from([0x93, 1, 0, 0xc1])).message, /type 0xc1/);
-  t.regex(refusal(Uint8Array.from([0x93, 1, 0, 0xd4, 0x72, 0x40, 0x91, 0x01, 0x00])).message, /key that is not a string/);
+  t.regex(
+    refusal(Uint8Array.from([0x93, 1, 0, 0xd4, 0x72, 0x40, 0x91, 0x01, 0x00])).message,
+    /key that is not a string/,
+  );
   // A record defined in one message is not known to the next (each message defines its own).
   const defined = packed([1, 0, { a: 1 }]);
   const reference = Uint8Array.from([0x93, 2, 0, 0x40, 1]);
@@ -93,13 +138,26 @@ function reassemble(messages: ReplyMessage[]): unknown {
       const [partPath, partItems] = payload as [string[], unknown[]];
       path = partPath;
       items.push(...s.check(arraySchemaAt(historySchema, partPath)!, partItems, () => 'part'));
-    } else return putAt(s.check(historySchema, payload, () => 'result'), path, items);
+    } else
+      return putAt(
+        s.check(historySchema, payload, () => 'result'),
+        path,
+        items,
+      );
   }
   throw new Error('no reply after the parts');
 }
 
 test('a result over a message cap is cut along its largest array into parts under both caps, and put back whole', (t) => {
-  const page = { items: Array.from({ length: 50_000 }, (_, i) => ({ key: `m${i % 7}`, value: i / 3, timestamp: 1_700_000_000_000 + i, step: i })), nextPageToken: 'next' };
+  const page = {
+    items: Array.from({ length: 50_000 }, (_, i) => ({
+      key: `m${i % 7}`,
+      value: i / 3,
+      timestamp: 1_700_000_000_000 + i,
+      step: i,
+    })),
+    nextPageToken: 'next',
+  };
   const bytes = packed([9, ReplyStatus.ok, page]);
   const elements = overMessageCaps(bytes);
   t.true(typeof elements === 'number' && elements > MAX_MESSAGE_ELEMENTS);
@@ -117,9 +175,15 @@ test('a result over a message cap is cut along its largest array into parts unde
 
 test('a result that cannot be cut is answered as too large, with its figures, and nothing of it is sent', (t) => {
   const cases: [unknown, RegExp][] = [
-    [{ items: [{ key: 'k'.repeat(MAX_MESSAGE_BYTES + 1), value: 1, timestamp: 0, step: 0 }], nextPageToken: null }, /item 0 of its largest array is over the cap by itself/],
+    [
+      { items: [{ key: 'k'.repeat(MAX_MESSAGE_BYTES + 1), value: 1, timestamp: 0, step: 0 }], nextPageToken: null },
+      /item 0 of its largest array is over the cap by itself/,
+    ],
     [{ a: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])) }, /it has no array to cut/],
-    [{ items: [1, 2], other: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])) }, /what surrounds its largest array \(at items\) is over the cap/],
+    [
+      { items: [1, 2], other: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])) },
+      /what surrounds its largest array \(at items\) is over the cap/,
+    ],
   ];
   for (const [payload, why] of cases) {
     const bytes = packed([3, ReplyStatus.ok, payload]);

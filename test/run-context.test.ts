@@ -40,7 +40,11 @@ const AT_WORKER = { isolation: 'worker' } as const;
 /** Starts every provider's worker for `sourceName`, and the store's, before a test times anything. */
 async function warmUp(fluent: Fluent, sourceName: string): Promise<void> {
   const { host } = fluent;
-  await Promise.all(host.registry.entries('run_context_provider').map((entry) => host.warmUp(runContextProvider, entry, { sourceName })));
+  await Promise.all(
+    host.registry
+      .entries('run_context_provider')
+      .map((entry) => host.warmUp(runContextProvider, entry, { sourceName })),
+  );
   await (await fluent.client()).getExperiment('0');
 }
 
@@ -64,7 +68,9 @@ function harness(options: { env?: Record<string, string>; runContext?: RunContex
     env: options.env ?? {},
     onOutput: (plugin, stream, line) => output.push(`${plugin} ${stream}: ${line}`),
   };
-  const fluent = new Fluent(hostOptions, { runContext: { warn: (message) => warnings.push(message), timeoutMs: DEADLINE_MS, ...options.runContext } });
+  const fluent = new Fluent(hostOptions, {
+    runContext: { warn: (message) => warnings.push(message), timeoutMs: DEADLINE_MS, ...options.runContext },
+  });
   fluent.setTrackingUri(join(scratch, `store-${counter++}`));
   return { fluent, warnings, output };
 }
@@ -79,7 +85,13 @@ test.serial('merge order: default, then system environment, then plugins; the us
   const { fluent, warnings } = harness({
     env: {
       MLFLOW_TRACKING_USERNAME: 'alice',
-      MLFLOW_RUN_CONTEXT: JSON.stringify({ 'mlflow.source.type': 'FROM_ENV', shared: 'env', 'by.env': 'env', count: 1, flag: true }),
+      MLFLOW_RUN_CONTEXT: JSON.stringify({
+        'mlflow.source.type': 'FROM_ENV',
+        shared: 'env',
+        'by.env': 'env',
+        count: 1,
+        flag: true,
+      }),
     },
     runContext: { sourceName: '/nowhere/context-ok-train.js' },
   });
@@ -117,7 +129,11 @@ test("the default context without grants: the user from the password database, '
   const { host } = testHost({ policy: AT_WORKER, env: {} });
   try {
     const warnings: string[] = [];
-    const tags = await resolveRunContextTags(host, { sourceName: '<console>', warn: (m) => warnings.push(m), timeoutMs: PATIENCE_MS });
+    const tags = await resolveRunContextTags(host, {
+      sourceName: '<console>',
+      warn: (m) => warnings.push(m),
+      timeoutMs: PATIENCE_MS,
+    });
     t.deepEqual(warnings, []);
     t.is(tags['mlflow.source.name'], '<console>');
     t.is(tags['mlflow.source.type'], 'LOCAL');
@@ -132,10 +148,17 @@ test("MLFLOW_RUN_CONTEXT that is not a JSON object: the provider is skipped with
   const { host } = testHost({ policy: AT_WORKER, env: { MLFLOW_RUN_CONTEXT: '[1, 2]' } });
   try {
     const warnings: string[] = [];
-    const tags = await resolveRunContextTags(host, { sourceName: 'x.js', warn: (m) => warnings.push(m), timeoutMs: PATIENCE_MS });
+    const tags = await resolveRunContextTags(host, {
+      sourceName: 'x.js',
+      warn: (m) => warnings.push(m),
+      timeoutMs: PATIENCE_MS,
+    });
     t.is(tags['mlflow.source.type'], 'LOCAL');
     t.is(warnings.length, 1);
-    t.regex(warnings[0], /^Encountered unexpected error during resolving tags from run context provider 'system-environment' \(flowhost \(built-in\)\): MLFLOW_RUN_CONTEXT must hold a JSON object of tags, not an array$/);
+    t.regex(
+      warnings[0],
+      /^Encountered unexpected error during resolving tags from run context provider 'system-environment' \(flowhost \(built-in\)\): MLFLOW_RUN_CONTEXT must hold a JSON object of tags, not an array$/,
+    );
   } finally {
     await host.close();
   }
@@ -145,7 +168,8 @@ test('git context: the HEAD commit of the script’s repository, loose or packed
   const repo = join(scratch, 'repo');
   mkdirSync(join(repo, 'src'), { recursive: true });
   writeFileSync(join(repo, 'src', 'train.js'), 'console.log(1)\n');
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
   git('init', '-q');
   git('add', '.');
   git('commit', '-q', '-m', 'first');
@@ -160,9 +184,17 @@ test('git context: the HEAD commit of the script’s repository, loose or packed
   const { host } = testHost({ policy: AT_WORKER });
   try {
     const warnings: string[] = [];
-    const tags = await resolveRunContextTags(host, { sourceName: join(repo, 'src', 'train.js'), warn: (m) => warnings.push(m), timeoutMs: PATIENCE_MS });
+    const tags = await resolveRunContextTags(host, {
+      sourceName: join(repo, 'src', 'train.js'),
+      warn: (m) => warnings.push(m),
+      timeoutMs: PATIENCE_MS,
+    });
     t.is(tags['mlflow.source.git.commit'], head);
-    const outside = await resolveRunContextTags(host, { sourceName: join(scratch, 'elsewhere.js'), warn: (m) => warnings.push(m), timeoutMs: PATIENCE_MS });
+    const outside = await resolveRunContextTags(host, {
+      sourceName: join(scratch, 'elsewhere.js'),
+      warn: (m) => warnings.push(m),
+      timeoutMs: PATIENCE_MS,
+    });
     t.false('mlflow.source.git.commit' in outside);
     t.deepEqual(warnings, []);
   } finally {
@@ -178,7 +210,11 @@ test("file-plugin's provider (MLflow's test plugin): registered as 'unused', not
     const provider = await host.remote(runContextProvider, entry, { sourceName: 'x.js' });
     t.false(await provider.inContext());
     t.deepEqual(await provider.tags(), { test: 'tag' });
-    const tags = await resolveRunContextTags(host, { sourceName: 'x.js', timeoutMs: PATIENCE_MS, warn: () => t.fail('no warning expected') });
+    const tags = await resolveRunContextTags(host, {
+      sourceName: 'x.js',
+      timeoutMs: PATIENCE_MS,
+      warn: () => t.fail('no warning expected'),
+    });
     t.false('test' in tags);
   } finally {
     await host.close();
@@ -196,41 +232,53 @@ const misbehaviours: Misbehaviour[] = [
   { trigger: 'context-throws', reason: /TypeError: provider bug: cannot read properties of undefined/ },
   { trigger: 'context-hangs', reason: /did not answer within 3000 ms/, late: true },
   { trigger: 'context-busy', reason: /did not answer within 3000 ms/, late: true },
-  { trigger: 'context-not-a-map', reason: /malformed result: tags: result: expected map of string to string, got array/ },
+  {
+    trigger: 'context-not-a-map',
+    reason: /malformed result: tags: result: expected map of string to string, got array/,
+  },
   { trigger: 'context-non-string', reason: /malformed result: tags: result\["count"\]: expected string, got number 1/ },
   { trigger: 'context-exits', reason: /the worker crashed \(exit code 7\)/ },
 ];
 
 for (const m of misbehaviours) {
-  test.serial(`a provider that ${m.trigger.replace('context-', '')}: startRun goes on with the others' tags, a warning names it, ${m.late ? 'after its deadline' : 'at once'}`, async (t) => {
-    const sourceName = `/scripts/${m.trigger}/context-ok.js`;
-    const { fluent, warnings } = harness({ runContext: { sourceName } });
-    try {
-      await warmUp(fluent, sourceName);
-      // Twice: the second finds the culprit restarted (after a crash or a deadline) and must be
-      // just as unaffected.
-      for (const attempt of [1, 2]) {
-        const { ms, value: run, error } = await timed(() => fluent.startRun({ runName: `attempt-${attempt}` }));
-        t.is(error, undefined, `startRun failed: ${String(error)}`);
-        t.true(ms < (m.late ? DEADLINE_MS : 0) + SLACK_MS, `attempt ${attempt} took ${Math.round(ms)} ms`);
-        // Only the first time for sure: the second may find the worker being stopped for the first
-        // run's call (the kernel's own deadline on it runs a little behind ours) and fail at once.
-        if (m.late && attempt === 1) t.true(ms >= DEADLINE_MS - 50, `came back before the deadline (${Math.round(ms)} ms)`);
-        const { tags } = (await fluent.getRun(run!.info.runId)).data;
-        t.is(tags['mlflow.source.type'], 'LOCAL', 'the built-ins answered');
-        t.is(tags['misbehaving.ok'], 'yes', 'a well-behaved plugin answered');
-        t.false('fine' in tags || 'test' in tags, 'nothing of the culprit is kept');
-        await fluent.endRun();
+  test.serial(
+    `a provider that ${m.trigger.replace('context-', '')}: startRun goes on with the others' tags, a warning names it, ${m.late ? 'after its deadline' : 'at once'}`,
+    async (t) => {
+      const sourceName = `/scripts/${m.trigger}/context-ok.js`;
+      const { fluent, warnings } = harness({ runContext: { sourceName } });
+      try {
+        await warmUp(fluent, sourceName);
+        // Twice: the second finds the culprit restarted (after a crash or a deadline) and must be
+        // just as unaffected.
+        for (const attempt of [1, 2]) {
+          const { ms, value: run, error } = await timed(() => fluent.startRun({ runName: `attempt-${attempt}` }));
+          t.is(error, undefined, `startRun failed: ${String(error)}`);
+          t.true(ms < (m.late ? DEADLINE_MS : 0) + SLACK_MS, `attempt ${attempt} took ${Math.round(ms)} ms`);
+          // Only the first time for sure: the second may find the worker being stopped for the first
+          // run's call (the kernel's own deadline on it runs a little behind ours) and fail at once.
+          if (m.late && attempt === 1)
+            t.true(ms >= DEADLINE_MS - 50, `came back before the deadline (${Math.round(ms)} ms)`);
+          const { tags } = (await fluent.getRun(run!.info.runId)).data;
+          t.is(tags['mlflow.source.type'], 'LOCAL', 'the built-ins answered');
+          t.is(tags['misbehaving.ok'], 'yes', 'a well-behaved plugin answered');
+          t.false('fine' in tags || 'test' in tags, 'nothing of the culprit is kept');
+          await fluent.endRun();
+        }
+        t.is(warnings.length, 2, warnings.join('\n'));
+        for (const warning of warnings) {
+          t.true(
+            warning.startsWith(
+              `Encountered unexpected error during resolving tags from run context provider 'misbehaving-${m.trigger}' (flowhost-misbehaving-plugins): `,
+            ),
+            warning,
+          );
+        }
+        t.regex(warnings[0], m.reason);
+      } finally {
+        await closed(t, fluent);
       }
-      t.is(warnings.length, 2, warnings.join('\n'));
-      for (const warning of warnings) {
-        t.true(warning.startsWith(`Encountered unexpected error during resolving tags from run context provider 'misbehaving-${m.trigger}' (flowhost-misbehaving-plugins): `), warning);
-      }
-      t.regex(warnings[0], m.reason);
-    } finally {
-      await closed(t, fluent);
-    }
-  });
+    },
+  );
 }
 
 test.serial('every misbehaviour at once: one deadline for all of them, one warning each', async (t) => {
@@ -244,7 +292,10 @@ test.serial('every misbehaviour at once: one deadline for all of them, one warni
     const { tags } = (await fluent.getRun(run!.info.runId)).data;
     t.is(tags['misbehaving.ok'], 'yes');
     t.is(tags['mlflow.source.name'], sourceName);
-    t.deepEqual(warnings.map((w) => /provider '([^']+)'/.exec(w)?.[1]).sort(), misbehaviours.map((m) => `misbehaving-${m.trigger}`).sort());
+    t.deepEqual(
+      warnings.map((w) => /provider '([^']+)'/.exec(w)?.[1]).sort(),
+      misbehaviours.map((m) => `misbehaving-${m.trigger}`).sort(),
+    );
   } finally {
     await closed(t, fluent);
   }

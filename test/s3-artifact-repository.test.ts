@@ -35,20 +35,25 @@ async function freshRepository(uri = `s3://artifacts/run-${randomUUID()}/artifac
   return host.remote(artifactRepository, entry, artifactRepository.contextForUri(uri));
 }
 
-artifactRepositoryConformance(test, async () => ({ repository: await freshRepository() }), { prefix: 's3 conformance' });
+artifactRepositoryConformance(test, async () => ({ repository: await freshRepository() }), {
+  prefix: 's3 conformance',
+});
 
 test('objects are laid out as MLflow lays them out: <prefix>/<artifact path>, with a guessed content type', async (t) => {
   const prefix = `layout-${randomUUID()}`;
   const repo = await freshRepository(`s3://artifacts/${prefix}`);
-  await repo.writeArtifact('model/MLmodel.json', (async function* () {
-    yield new TextEncoder().encode('{"flavors": {}}');
-  })());
+  await repo.writeArtifact(
+    'model/MLmodel.json',
+    (async function* () {
+      yield new TextEncoder().encode('{"flavors": {}}');
+    })(),
+  );
   const object = await server.head('artifacts', `${prefix}/model/MLmodel.json`);
   t.is(object.size, 15);
   t.is(object.contentType, 'application/json');
 });
 
-test('MLflow\'s API on top: logArtifacts of a folder, listArtifacts, downloadArtifacts back to disk', async (t) => {
+test("MLflow's API on top: logArtifacts of a folder, listArtifacts, downloadArtifacts back to disk", async (t) => {
   const dir = tempDir(t);
   const local = join(dir, 'local');
   mkdirSync(join(local, 'nested'), { recursive: true });
@@ -71,7 +76,10 @@ test('MLflow\'s API on top: logArtifacts of a folder, listArtifacts, downloadArt
 test('MLFLOW_S3_UPLOAD_EXTRA_ARGS reaches the object, and a name it does not allow is refused with the allowed list', async (t) => {
   const good = new Flowhost({
     discovery: { nodeModules: [], pluginDirs: [], env: {} },
-    env: { ...server.env, MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{"ContentType": "text/x-custom", "Metadata": {"team": "vision"}}' },
+    env: {
+      ...server.env,
+      MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{"ContentType": "text/x-custom", "Metadata": {"team": "vision"}}',
+    },
     onOutput: () => {},
   });
   const bad = new Flowhost({
@@ -82,20 +90,36 @@ test('MLFLOW_S3_UPLOAD_EXTRA_ARGS reaches the object, and a name it does not all
   try {
     const prefix = `extra-${randomUUID()}`;
     const uri = `s3://artifacts/${prefix}`;
-    const repo = await good.remote(artifactRepository, good.registry.find('artifact_repository', 's3')!, artifactRepository.contextForUri(uri));
-    await repo.writeArtifact('x.txt', (async function* () {
-      yield new TextEncoder().encode('x');
-    })());
+    const repo = await good.remote(
+      artifactRepository,
+      good.registry.find('artifact_repository', 's3')!,
+      artifactRepository.contextForUri(uri),
+    );
+    await repo.writeArtifact(
+      'x.txt',
+      (async function* () {
+        yield new TextEncoder().encode('x');
+      })(),
+    );
     const object = await server.head('artifacts', `${prefix}/x.txt`);
     t.is(object.contentType, 'text/x-custom');
     t.deepEqual(object.metadata, { team: 'vision' });
 
-    const refused = await bad.remote(artifactRepository, bad.registry.find('artifact_repository', 's3')!, artifactRepository.contextForUri(uri));
+    const refused = await bad.remote(
+      artifactRepository,
+      bad.registry.find('artifact_repository', 's3')!,
+      artifactRepository.contextForUri(uri),
+    );
     const error = await refused.writeArtifact('y.txt', (async function* () {})()).then(
       () => undefined,
       (e: unknown) => e,
     );
-    t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE' && /'Bucket'.*Allowed: ACL/.test(error.message), String(error));
+    t.true(
+      isMlflowError(error) &&
+        error.errorCode === 'INVALID_PARAMETER_VALUE' &&
+        /'Bucket'.*Allowed: ACL/.test(error.message),
+      String(error),
+    );
   } finally {
     await good.close();
     await bad.close();
@@ -110,12 +134,19 @@ test('without credentials the repository says which variables to set; a missing 
   });
   try {
     const uri = 's3://artifacts/x';
-    const repo = await bare.remote(artifactRepository, bare.registry.find('artifact_repository', 's3')!, artifactRepository.contextForUri(uri));
+    const repo = await bare.remote(
+      artifactRepository,
+      bare.registry.find('artifact_repository', 's3')!,
+      artifactRepository.contextForUri(uri),
+    );
     const error = await repo.listArtifacts(null).then(
       () => undefined,
       (e: unknown) => e,
     );
-    t.true(isMlflowError(error) && error.errorCode === 'UNAUTHENTICATED' && /AWS_ACCESS_KEY_ID/.test(error.message), String(error));
+    t.true(
+      isMlflowError(error) && error.errorCode === 'UNAUTHENTICATED' && /AWS_ACCESS_KEY_ID/.test(error.message),
+      String(error),
+    );
   } finally {
     await bare.close();
   }
@@ -128,40 +159,58 @@ test('without credentials the repository says which variables to set; a missing 
 });
 
 test('an s3 URI without a bucket is refused with the form it should have', async (t) => {
-  const error = await freshRepository('s3:///just-a-path').then(
-    (repo) => repo.listArtifacts(null),
-  ).then(
-    () => undefined,
-    (e: unknown) => e,
+  const error = await freshRepository('s3:///just-a-path')
+    .then((repo) => repo.listArtifacts(null))
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  t.true(
+    isMlflowError(error) &&
+      error.errorCode === 'INVALID_PARAMETER_VALUE' &&
+      /s3:\/\/<bucket>\/<path>/.test(error.message),
+    String(error),
   );
-  t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE' && /s3:\/\/<bucket>\/<path>/.test(error.message), String(error));
 });
 
-test.serial('flowhost artifacts download --artifact-uri s3://… downloads a file and a folder, with MLflow\'s variables from the environment', async (t) => {
-  const prefix = `cli-${randomUUID()}`;
-  const repo = await freshRepository(`s3://artifacts/${prefix}`);
-  for (const path of ['model/MLmodel', 'model/data/weights.bin']) {
-    await repo.writeArtifact(path, (async function* () {
-      yield new TextEncoder().encode(path);
-    })());
-  }
-  const dir = tempDir(t);
-  const saved = { ...process.env };
-  Object.assign(process.env, server.env);
-  try {
-    const file = await cli('artifacts', 'download', '--artifact-uri', `s3://artifacts/${prefix}/model/MLmodel`, '--dst-path', dir);
-    t.is(file.code, 0, file.err);
-    t.is(readFileSync(join(dir, 'MLmodel'), 'utf8'), 'model/MLmodel');
-    const folder = await cli('artifacts', 'download', '-u', `s3://artifacts/${prefix}/model`, '-d', dir);
-    t.is(folder.code, 0, folder.err);
-    t.is(readFileSync(join(dir, 'model/data/weights.bin'), 'utf8'), 'model/data/weights.bin');
-    const neither = await cli('artifacts', 'download', '--dst-path', dir);
-    t.is(neither.code, 1);
-    t.regex(neither.err, /Either --run-id or --artifact-uri must be provided/);
-    const bucketOnly = await cli('artifacts', 'download', '--artifact-uri', 's3://artifacts');
-    t.is(bucketOnly.code, 1);
-    t.regex(bucketOnly.err, /names no artifact/);
-  } finally {
-    process.env = saved;
-  }
-});
+test.serial(
+  "flowhost artifacts download --artifact-uri s3://… downloads a file and a folder, with MLflow's variables from the environment",
+  async (t) => {
+    const prefix = `cli-${randomUUID()}`;
+    const repo = await freshRepository(`s3://artifacts/${prefix}`);
+    for (const path of ['model/MLmodel', 'model/data/weights.bin']) {
+      await repo.writeArtifact(
+        path,
+        (async function* () {
+          yield new TextEncoder().encode(path);
+        })(),
+      );
+    }
+    const dir = tempDir(t);
+    const saved = { ...process.env };
+    Object.assign(process.env, server.env);
+    try {
+      const file = await cli(
+        'artifacts',
+        'download',
+        '--artifact-uri',
+        `s3://artifacts/${prefix}/model/MLmodel`,
+        '--dst-path',
+        dir,
+      );
+      t.is(file.code, 0, file.err);
+      t.is(readFileSync(join(dir, 'MLmodel'), 'utf8'), 'model/MLmodel');
+      const folder = await cli('artifacts', 'download', '-u', `s3://artifacts/${prefix}/model`, '-d', dir);
+      t.is(folder.code, 0, folder.err);
+      t.is(readFileSync(join(dir, 'model/data/weights.bin'), 'utf8'), 'model/data/weights.bin');
+      const neither = await cli('artifacts', 'download', '--dst-path', dir);
+      t.is(neither.code, 1);
+      t.regex(neither.err, /Either --run-id or --artifact-uri must be provided/);
+      const bucketOnly = await cli('artifacts', 'download', '--artifact-uri', 's3://artifacts');
+      t.is(bucketOnly.code, 1);
+      t.regex(bucketOnly.err, /names no artifact/);
+    } finally {
+      process.env = saved;
+    }
+  },
+);

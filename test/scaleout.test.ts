@@ -52,8 +52,20 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
   cleanups.push(schema.drop);
   const s3 = await startS3Server({ buckets: [BUCKET] });
   cleanups.push(() => s3.stop());
-  const env = { ...s3.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '2', MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '2' };
-  const args = ['--backend-store-uri', schema.uri, '--artifacts-destination', `s3://${BUCKET}/artifacts`, '--drain-delay', '1'];
+  const env = {
+    ...s3.env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '2',
+    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '2',
+  };
+  const args = [
+    '--backend-store-uri',
+    schema.uri,
+    '--artifacts-destination',
+    `s3://${BUCKET}/artifacts`,
+    '--drain-delay',
+    '1',
+  ];
   const ports = [await freePort(), await freePort(), await freePort()];
   const servers: (ServerProcess | null)[] = [null, null, null];
   cleanups.push(async () => {
@@ -61,7 +73,10 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
   });
   // The first server makes the schema; the others find it made.
   servers[0] = await startServerProcess(ports[0], args, env);
-  [servers[1], servers[2]] = await Promise.all([startServerProcess(ports[1], args, env), startServerProcess(ports[2], args, env)]);
+  [servers[1], servers[2]] = await Promise.all([
+    startServerProcess(ports[1], args, env),
+    startServerProcess(ports[2], args, env),
+  ]);
   const balancer = await startHaproxy({ servers: ports, checkIntervalMs: 200 });
   cleanups.push(() => balancer.stop());
 
@@ -77,13 +92,25 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
     if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as { experiment_id?: string; run?: { info: { run_id: string } } };
   };
-  const experimentId = (await call(balancer.url, 'POST', 'experiments/create', { name: `scaleout-${randomBytes(4).toString('hex')}` })).experiment_id!;
+  const experimentId = (
+    await call(balancer.url, 'POST', 'experiments/create', { name: `scaleout-${randomBytes(4).toString('hex')}` })
+  ).experiment_id!;
   const runIds: string[] = [];
-  for (let c = 0; c < CLIENTS; c++) runIds.push((await call(balancer.url, 'POST', 'runs/create', { experiment_id: experimentId, start_time: Date.now() })).run!.info.run_id);
+  for (let c = 0; c < CLIENTS; c++)
+    runIds.push(
+      (await call(balancer.url, 'POST', 'runs/create', { experiment_id: experimentId, start_time: Date.now() })).run!
+        .info.run_id,
+    );
 
   const base = Date.now();
   let stopClients = false;
-  const results: Sent[] = runIds.map(() => ({ acked: new Map(), sent: new Map(), params: new Map(), artifacts: new Map(), retries: 0 }));
+  const results: Sent[] = runIds.map(() => ({
+    acked: new Map(),
+    sent: new Map(),
+    params: new Map(),
+    artifacts: new Map(),
+    retries: 0,
+  }));
   const clientDeadline = performance.now() + 4 * PATIENCE_MS;
   /** Sends one idempotent write until it is acknowledged (or the test's deadline passes). */
   async function untilAcknowledged(sent: Sent, write: () => Promise<unknown>): Promise<boolean> {
@@ -103,11 +130,26 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
     const sent = results[index];
     for (let step = 0; !stopClients; step++) {
       add(sent.sent, 'single', step);
-      if (await untilAcknowledged(sent, () => call(balancer.url, 'POST', 'runs/log-metric', { run_id: runId, key: 'single', value: step, timestamp: base + step, step }))) add(sent.acked, 'single', step);
+      if (
+        await untilAcknowledged(sent, () =>
+          call(balancer.url, 'POST', 'runs/log-metric', {
+            run_id: runId,
+            key: 'single',
+            value: step,
+            timestamp: base + step,
+            step,
+          }),
+        )
+      )
+        add(sent.acked, 'single', step);
       if (step % 4 === 0) {
         const steps = Array.from({ length: 10 }, (_, i) => step * 10 + i);
         for (const s of steps) add(sent.sent, 'batched', s);
-        const body = { run_id: runId, metrics: steps.map((s) => ({ key: 'batched', value: s, timestamp: base + s, step: s })), params: [{ key: `p${step}`, value: `v${step}` }] };
+        const body = {
+          run_id: runId,
+          metrics: steps.map((s) => ({ key: 'batched', value: s, timestamp: base + s, step: s })),
+          params: [{ key: `p${step}`, value: `v${step}` }],
+        };
         if (await untilAcknowledged(sent, () => call(balancer.url, 'POST', 'runs/log-batch', body))) {
           for (const s of steps) add(sent.acked, 'batched', s);
           sent.params.set(`p${step}`, `v${step}`);
@@ -117,7 +159,10 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
         const bytes = randomBytes(1024 + ((step * 7919) % (256 * 1024)));
         const path = `clients/${index}/a${step}.bin`;
         const uploaded = await untilAcknowledged(sent, async () => {
-          const response = await fetch(`${balancer.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${path}`, { method: 'PUT', body: bytes, signal: AbortSignal.timeout(PATIENCE_MS) });
+          const response = await fetch(
+            `${balancer.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${path}`,
+            { method: 'PUT', body: bytes, signal: AbortSignal.timeout(PATIENCE_MS) },
+          );
           await response.arrayBuffer();
           if (response.status !== 200) throw new Error(`PUT ${path}: ${response.status}`);
         });
@@ -133,11 +178,17 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
     await servers[1]!.kill();
     servers[1] = null;
     const atKill = total();
-    t.true(await eventually(() => total() >= atKill + 40, { withinMs: PATIENCE_MS }), 'clients make progress with one server killed');
+    t.true(
+      await eventually(() => total() >= atKill + 40, { withinMs: PATIENCE_MS }),
+      'clients make progress with one server killed',
+    );
     await servers[2]!.stop();
     servers[2] = await startServerProcess(ports[2], args, env);
     const atRestart = total();
-    t.true(await eventually(() => total() >= atRestart + 40, { withinMs: PATIENCE_MS }), 'clients make progress after the restart');
+    t.true(
+      await eventually(() => total() >= atRestart + 40, { withinMs: PATIENCE_MS }),
+      'clients make progress after the restart',
+    );
   } finally {
     stopClients = true;
     await clients;
@@ -164,11 +215,20 @@ test('three servers behind HAProxy: acknowledged writes survive a SIGKILL and a 
         t.deepEqual(missing, [], `${reader}: every acknowledged ${key} point of run ${index} is stored`);
       }
       const run = await store.getRun(runId);
-      for (const [key, value] of sent.params) t.is(run.data.params[key], value, `${reader}: param ${key} of run ${index}`);
+      for (const [key, value] of sent.params)
+        t.is(run.data.params[key], value, `${reader}: param ${key} of run ${index}`);
       for (const [path, sha] of sent.artifacts) {
-        const response = await fetch(`${reader}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${path}`);
+        const response = await fetch(
+          `${reader}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${path}`,
+        );
         t.is(response.status, 200, `${reader}: ${path}`);
-        t.is(createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex'), sha, `${reader}: ${path} intact`);
+        t.is(
+          createHash('sha256')
+            .update(Buffer.from(await response.arrayBuffer()))
+            .digest('hex'),
+          sha,
+          `${reader}: ${path} intact`,
+        );
       }
     }
   }

@@ -47,9 +47,14 @@ test('a backend scheme no plugin serves is refused before listening, the SQL sch
   if (host.registry.find('tracking_store', 'sqlite')) {
     t.is(sqlite, null, 'a sqlite store is installed and serves the default');
   } else {
-    t.regex(sqlite!.message, /--backend-store-uri 'sqlite:\/\/\/mlflow\.db' needs a tracking store for the 'sqlite:' scheme, and none is installed/);
+    t.regex(
+      sqlite!.message,
+      /--backend-store-uri 'sqlite:\/\/\/mlflow\.db' needs a tracking store for the 'sqlite:' scheme, and none is installed/,
+    );
   }
-  t.throws(() => checkStoreUri(host.registry, 'tracking_store', 'nosuch://x', '--backend-store-uri'), { message: /unsupported URI 'nosuch:\/\/x'/ });
+  t.throws(() => checkStoreUri(host.registry, 'tracking_store', 'nosuch://x', '--backend-store-uri'), {
+    message: /unsupported URI 'nosuch:\/\/x'/,
+  });
   const run = await cli('server', '--backend-store-uri', 'nosuch://x', '--port', '0');
   t.is(run.code, 1);
   t.regex(run.err, /INVALID_PARAMETER_VALUE: .*unsupported URI 'nosuch:\/\/x'/);
@@ -57,7 +62,11 @@ test('a backend scheme no plugin serves is refused before listening, the SQL sch
 
 /** Starts `flowhost server …` as a process; resolves with its URL once it listens. Killed at teardown. */
 async function startProcess(t: ExecutionContext, cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/host/cli/main.js'), 'server', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist/host/cli/main.js'), 'server', ...(args.includes('--port') ? [] : ['--port', '0']), ...args],
+    { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -79,9 +88,15 @@ test.serial('a server process serves MLflow clients, then drains and exits 0 on 
   const dir = tempDir(t);
   const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns']);
   t.is(await (await fetch(`${server.url}/health`)).text(), 'OK');
-  const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"from-curl"}' });
+  const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"name":"from-curl"}',
+  });
   const { experiment_id } = (await created.json()) as { experiment_id: string };
-  const got = (await (await fetch(`${server.url}/api/2.0/mlflow/experiments/get?experiment_id=${experiment_id}`)).json()) as { experiment: { artifact_location: string } };
+  const got = (await (
+    await fetch(`${server.url}/api/2.0/mlflow/experiments/get?experiment_id=${experiment_id}`)
+  ).json()) as { experiment: { artifact_location: string } };
   t.is(got.experiment.artifact_location, `mlflow-artifacts:/${experiment_id}`);
   server.child.kill('SIGTERM');
   t.is(await server.exited, 0, server.output());
@@ -99,57 +114,117 @@ function freePort(): Promise<number> {
 
 test.serial('--workers 2: two processes share the port; SIGTERM stops them all and the primary exits 0', async (t) => {
   const dir = tempDir(t);
-  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--workers', '2', '--port', String(await freePort())]);
+  const server = await startProcess(t, dir, [
+    '--backend-store-uri',
+    'file:./mlruns',
+    '--workers',
+    '2',
+    '--port',
+    String(await freePort()),
+  ]);
   t.regex(server.output(), /\(2 workers, backend file:\.\/mlruns/);
-  const answers = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${server.url}/health`)).text()));
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, async () => (await fetch(`${server.url}/health`)).text()),
+  );
   t.deepEqual(new Set(answers), new Set(['OK']));
   server.child.kill('SIGTERM');
   t.is(await server.exited, 0, server.output());
 });
 
-test.serial('--enable-workspaces with --workspace NAME=URI; the access log on stderr; `flowhost status --server` reads the running server', async (t) => {
-  const dir = tempDir(t);
-  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--enable-workspaces', '--workspace', 'team-a=file:./team-a', '--tenant-rate', '100']);
-  const search = (workspace: string) =>
-    fetch(`${server.url}/api/2.0/mlflow/experiments/search`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-MLFLOW-WORKSPACE': workspace }, body: '{"max_results": 5}' });
-  t.is((await search('team-a')).status, 200);
-  t.is((await search('team-a')).status, 200);
-  t.is((await search('nobody')).status, 404);
-  const status = await cli('status', '--server', server.url, '--json');
-  t.is(status.code, 0, status.err);
-  const report = JSON.parse(status.out) as { healthy: boolean; version: string; tenants: Record<string, { requests: number }> };
-  t.true(report.healthy);
-  t.is(report.tenants['team-a'].requests, 2);
-  t.is(report.tenants.default.requests, 1);
-  const table = await cli('status', '--server', server.url);
-  t.regex(table.out, /healthy, MLflow API/);
-  t.regex(table.out, /team-a\s+2\s+0\s+0\s+0/);
-  server.child.kill('SIGTERM');
-  t.is(await server.exited, 0);
-  const lines = server.output().split('\n').filter((line) => line.startsWith('{'));
-  const entries = lines.map((line) => JSON.parse(line) as { tenant: string; route: string; status: number });
-  t.deepEqual(entries.filter((e) => e.route === 'experiments/search').map((e) => [e.tenant, e.status]), [['team-a', 200], ['team-a', 200], ['default', 404]]);
-  const down = await cli('status', '--server', server.url);
-  t.is(down.code, 1);
-  t.regex(down.err, /cannot reach/);
-});
+test.serial(
+  '--enable-workspaces with --workspace NAME=URI; the access log on stderr; `flowhost status --server` reads the running server',
+  async (t) => {
+    const dir = tempDir(t);
+    const server = await startProcess(t, dir, [
+      '--backend-store-uri',
+      'file:./mlruns',
+      '--enable-workspaces',
+      '--workspace',
+      'team-a=file:./team-a',
+      '--tenant-rate',
+      '100',
+    ]);
+    const search = (workspace: string) =>
+      fetch(`${server.url}/api/2.0/mlflow/experiments/search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-MLFLOW-WORKSPACE': workspace },
+        body: '{"max_results": 5}',
+      });
+    t.is((await search('team-a')).status, 200);
+    t.is((await search('team-a')).status, 200);
+    t.is((await search('nobody')).status, 404);
+    const status = await cli('status', '--server', server.url, '--json');
+    t.is(status.code, 0, status.err);
+    const report = JSON.parse(status.out) as {
+      healthy: boolean;
+      version: string;
+      tenants: Record<string, { requests: number }>;
+    };
+    t.true(report.healthy);
+    t.is(report.tenants['team-a'].requests, 2);
+    t.is(report.tenants.default.requests, 1);
+    const table = await cli('status', '--server', server.url);
+    t.regex(table.out, /healthy, MLflow API/);
+    t.regex(table.out, /team-a\s+2\s+0\s+0\s+0/);
+    server.child.kill('SIGTERM');
+    t.is(await server.exited, 0);
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    const entries = lines.map((line) => JSON.parse(line) as { tenant: string; route: string; status: number });
+    t.deepEqual(
+      entries.filter((e) => e.route === 'experiments/search').map((e) => [e.tenant, e.status]),
+      [
+        ['team-a', 200],
+        ['team-a', 200],
+        ['default', 404],
+      ],
+    );
+    const down = await cli('status', '--server', server.url);
+    t.is(down.code, 1);
+    t.regex(down.err, /cannot reach/);
+  },
+);
 
-test.serial('--app-name basic-auth reads MLflow\'s auth configuration: the admin it names is bootstrapped, anonymous requests get 401', async (t) => {
-  const dir = tempDir(t);
-  writeFileSync(join(dir, 'auth.ini'), '[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///auth/users.db\nadmin_username = root\nadmin_password = not-the-default\n');
-  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--app-name', 'basic-auth', '--no-access-log'], { ...process.env, MLFLOW_AUTH_CONFIG_PATH: join(dir, 'auth.ini') });
-  const search = (authorization?: string) =>
-    fetch(`${server.url}/api/2.0/mlflow/experiments/search`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) }, body: '{"max_results": 1}' });
-  t.is((await search()).status, 401);
-  t.is((await search(`Basic ${Buffer.from('root:not-the-default').toString('base64')}`)).status, 200);
-  t.is((await search(`Basic ${Buffer.from('admin:password1234').toString('base64')}`)).status, 401);
-  server.child.kill('SIGTERM');
-  t.is(await server.exited, 0);
-});
+test.serial(
+  "--app-name basic-auth reads MLflow's auth configuration: the admin it names is bootstrapped, anonymous requests get 401",
+  async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(
+      join(dir, 'auth.ini'),
+      '[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///auth/users.db\nadmin_username = root\nadmin_password = not-the-default\n',
+    );
+    const server = await startProcess(
+      t,
+      dir,
+      ['--backend-store-uri', 'file:./mlruns', '--app-name', 'basic-auth', '--no-access-log'],
+      { ...process.env, MLFLOW_AUTH_CONFIG_PATH: join(dir, 'auth.ini') },
+    );
+    const search = (authorization?: string) =>
+      fetch(`${server.url}/api/2.0/mlflow/experiments/search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+        body: '{"max_results": 1}',
+      });
+    t.is((await search()).status, 401);
+    t.is((await search(`Basic ${Buffer.from('root:not-the-default').toString('base64')}`)).status, 200);
+    t.is((await search(`Basic ${Buffer.from('admin:password1234').toString('base64')}`)).status, 401);
+    server.child.kill('SIGTERM');
+    t.is(await server.exited, 0);
+  },
+);
 
 test.serial('--workers 2: workers do not outlive a primary that was killed', async (t) => {
   const dir = tempDir(t);
-  const server = await startProcess(t, dir, ['--backend-store-uri', 'file:./mlruns', '--workers', '2', '--port', String(await freePort())]);
+  const server = await startProcess(t, dir, [
+    '--backend-store-uri',
+    'file:./mlruns',
+    '--workers',
+    '2',
+    '--port',
+    String(await freePort()),
+  ]);
   t.is((await fetch(`${server.url}/health`)).status, 200);
   server.child.kill('SIGKILL');
   await server.exited;

@@ -47,7 +47,15 @@ test('/live and /ready answer 200 while the backend store answers; /ready fails 
   t.deepEqual(await get('/live'), { status: 200, text: 'OK' });
   await closing;
   t.true(performance.now() - started >= drainDelayMs - 50, 'the server stops accepting only after the drain delay');
-  t.true(await eventually(async () => fetch(`${server.url}/live`).then(() => false, () => true)), 'closed: the port refuses');
+  t.true(
+    await eventually(async () =>
+      fetch(`${server.url}/live`).then(
+        () => false,
+        () => true,
+      ),
+    ),
+    'closed: the port refuses',
+  );
 });
 
 test('/ready answers 503 with the reason when the backend store cannot answer', async (t) => {
@@ -87,10 +95,14 @@ test('a server process opens no more PostgreSQL connections than the pool variab
   const uri = new URL(schema.uri);
   uri.searchParams.set('application_name', application);
   // Searches only: the tracking store's one pool is opened, of 2 connections.
-  const server = await startServerProcess(await freePort(), ['--backend-store-uri', uri.toString(), '--artifacts-destination', `${dir}/artifacts`], {
-    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '2',
-    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '0',
-  });
+  const server = await startServerProcess(
+    await freePort(),
+    ['--backend-store-uri', uri.toString(), '--artifacts-destination', `${dir}/artifacts`],
+    {
+      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '2',
+      MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '0',
+    },
+  );
   t.teardown(() => server.kill());
   const admin = new pg.Client({ connectionString: postgresServerUri() });
   await admin.connect();
@@ -99,13 +111,20 @@ test('a server process opens no more PostgreSQL connections than the pool variab
   let searching = true;
   const sampler = (async () => {
     while (searching) {
-      const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [application]);
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
       peak = Math.max(peak, rows[0].n);
     }
   })();
   const answers = await Promise.all(
     Array.from({ length: 30 }, () =>
-      fetch(`${server.url}/api/2.0/mlflow/runs/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ experiment_ids: ['0'] }) }).then((r) => r.status),
+      fetch(`${server.url}/api/2.0/mlflow/runs/search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ experiment_ids: ['0'] }),
+      }).then((r) => r.status),
     ),
   );
   searching = false;

@@ -26,7 +26,8 @@ const TRANSCRIPT = join(repoRoot, '..', 'shared', 'fixtures', 'rest', 'mlflow-3.
 
 /** MLflow answers these with Flask's HTML 500 page; flowhost answers a JSON error (4xx) instead. */
 const EXPECTED_DEVIATIONS: Readonly<Record<string, string>> = {
-  'err-exp-create-json-array-body': 'a JSON list as the request body crashes MLflow (HTML 500); flowhost answers 400 INVALID_PARAMETER_VALUE',
+  'err-exp-create-json-array-body':
+    'a JSON list as the request body crashes MLflow (HTML 500); flowhost answers 400 INVALID_PARAMETER_VALUE',
 };
 
 // prettier-ignore
@@ -194,15 +195,25 @@ const MATCHING_SQLITE: readonly string[] = [
   'rm-delete', 'err-rm-get-deleted', 'err-rm-delete-again', 'err-rm-delete-wrong-method-POST', 'final-exp-search', 'final-rm-search',
 ];
 
-test.serial('file store: every recorded MLflow 3.11.2.dev0 exchange that matched still matches; MLflow defects get a JSON error', async (t) => {
-  await replayAgainst(t, (dir) => `file:${dir}/mlruns`, MATCHING_FILE_STORE);
-});
+test.serial(
+  'file store: every recorded MLflow 3.11.2.dev0 exchange that matched still matches; MLflow defects get a JSON error',
+  async (t) => {
+    await replayAgainst(t, (dir) => `file:${dir}/mlruns`, MATCHING_FILE_STORE);
+  },
+);
 
-test.serial('SQLite store (the default backend): every exchange that matched still matches; MLflow defects get a JSON error', async (t) => {
-  await replayAgainst(t, (dir) => `sqlite:///${dir}/mlflow.db`, MATCHING_SQLITE);
-});
+test.serial(
+  'SQLite store (the default backend): every exchange that matched still matches; MLflow defects get a JSON error',
+  async (t) => {
+    await replayAgainst(t, (dir) => `sqlite:///${dir}/mlflow.db`, MATCHING_SQLITE);
+  },
+);
 
-async function replayAgainst(t: ExecutionContext, backendStoreUri: (dir: string) => string, matching: readonly string[]): Promise<void> {
+async function replayAgainst(
+  t: ExecutionContext,
+  backendStoreUri: (dir: string) => string,
+  matching: readonly string[],
+): Promise<void> {
   t.true(existsSync(TRANSCRIPT), `the recorded exchanges must be at ${TRANSCRIPT}`);
   const exchanges: Exchange[] = readTranscript(TRANSCRIPT);
   t.is(exchanges.length, 440);
@@ -231,7 +242,8 @@ async function replayAgainst(t: ExecutionContext, backendStoreUri: (dir: string)
   const report = process.env.FLOWHOST_REPLAY_REPORT;
   if (report) writeFileSync(`${report}.${backendStoreUri('').split(':')[0]}.json`, JSON.stringify(outcomes, null, 1));
 
-  for (const name of matching) t.true(matched.has(name), `${name} no longer matches: ${outcomes.find((o) => o.name === name)?.why}`);
+  for (const name of matching)
+    t.true(matched.has(name), `${name} no longer matches: ${outcomes.find((o) => o.name === name)?.why}`);
   const newlyMatching = [...matched].filter((name) => !matching.includes(name));
   if (newlyMatching.length) t.log(`now matching too (add them to the list): ${newlyMatching.join(', ')}`);
 

@@ -25,7 +25,11 @@ const kind = defineKind({
   naming: 'uri-scheme',
   methods: {
     search: method({
-      args: [['experimentIds', s.array(s.string())], ['maxResults', s.integer()], ['pageToken', s.nullable(s.string())]],
+      args: [
+        ['experimentIds', s.array(s.string())],
+        ['maxResults', s.integer()],
+        ['pageToken', s.nullable(s.string())],
+      ],
       result: s.array(s.unknown()),
       doc: '→ what was asked, as received',
     }),
@@ -57,17 +61,41 @@ test('named arguments map to positions; left out is null; an unknown name is ref
 
   const named = namedRemote(kind, bindInProcess(kind, implementation));
   t.deepEqual(await named.search({ experimentIds: ['0'], maxResults: 3 }), [['0'], 3, null]);
-  await t.throwsAsync(named.search({ experimentIds: ['0'] } as never), { message: /parameter 'maxResults' supplied: expected integer/ });
+  await t.throwsAsync(named.search({ experimentIds: ['0'] } as never), {
+    message: /parameter 'maxResults' supplied: expected integer/,
+  });
   // The fallback reached through the typed `self`.
   t.is(await named.echo({ text: 'x' }), '3:x');
 });
 
 test('a kind refuses a fallback on a required method, or an optional method without one', (t) => {
   const declare = (methods: Record<string, MethodShape>, fallbacks: Record<string, unknown>) => () =>
-    defineKind({ group: 'tracking_store', context: s.object({}), contextForUri: () => ({}), naming: 'uri-scheme', methods, fallbacks } as never);
-  t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x' }) }, { m: () => () => undefined }), { message: /a required method has no fallback/ });
-  t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x', optional: true }) }, {}), { message: /an optional method needs a fallback/ });
-  t.throws(() => method({ args: [['a', s.string()], ['a', s.string()]], result: s.none(), doc: 'x' }), { message: /argument names repeat/ });
+    defineKind({
+      group: 'tracking_store',
+      context: s.object({}),
+      contextForUri: () => ({}),
+      naming: 'uri-scheme',
+      methods,
+      fallbacks,
+    } as never);
+  t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x' }) }, { m: () => () => undefined }), {
+    message: /a required method has no fallback/,
+  });
+  t.throws(declare({ m: method({ args: [], result: s.none(), doc: 'x', optional: true }) }, {}), {
+    message: /an optional method needs a fallback/,
+  });
+  t.throws(
+    () =>
+      method({
+        args: [
+          ['a', s.string()],
+          ['a', s.string()],
+        ],
+        result: s.none(),
+        doc: 'x',
+      }),
+    { message: /argument names repeat/ },
+  );
 });
 
 test('every kind names every argument, and descriptions come from the names', (t) => {
@@ -80,8 +108,18 @@ test('every kind names every argument, and descriptions come from the names', (t
     }
   }
   // MLflow's names, e.g. `AbstractStore.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)`.
-  t.deepEqual(trackingStore.methods.searchRuns.argNames, ['experimentIds', 'filterString', 'runViewType', 'maxResults', 'orderBy', 'pageToken']);
+  t.deepEqual(trackingStore.methods.searchRuns.argNames, [
+    'experimentIds',
+    'filterString',
+    'runViewType',
+    'maxResults',
+    'orderBy',
+    'pageToken',
+  ]);
   t.is(trackingStore.methods.logMetric.orderedBy, 0);
-  t.is(describeMethod('getRun', trackingStore.methods.getRun), 'getRun(runId) → Run with the latest value of each metric');
+  t.is(
+    describeMethod('getRun', trackingStore.methods.getRun),
+    'getRun(runId) → Run with the latest value of each metric',
+  );
   t.is(describeMethod('deleteRun', trackingStore.methods.deleteRun), 'deleteRun(runId): soft delete');
 });

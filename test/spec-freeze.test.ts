@@ -14,11 +14,21 @@ Object.defineProperty(Object, 'freeze', { value: nativeFreeze, writable: true, c
 function samples(): [string, () => unknown][] {
   return [
     ['a plain object', () => ({ a: 1, b: { c: 2 }, [Symbol('s')]: 3 })],
-    ['an object with an accessor', () => Object.defineProperty({ x: 1 }, 'y', { get: () => 2, set: () => {}, enumerable: true, configurable: true })],
+    [
+      'an object with an accessor',
+      () => Object.defineProperty({ x: 1 }, 'y', { get: () => 2, set: () => {}, enumerable: true, configurable: true }),
+    ],
     // eslint-disable-next-line no-sparse-arrays -- a hole is part of what is frozen
     ['an array', () => [1, 2, , 4]],
     ['a function', () => function named() {}],
-    ['a class', () => class Example { static field = 1; method() {} }],
+    [
+      'a class',
+      () =>
+        class Example {
+          static field = 1;
+          method() {}
+        },
+    ],
     ['an empty typed array', () => new Uint8Array(0)],
     ['a DataView', () => new DataView(new ArrayBuffer(8))],
     ['a null-prototype object', () => Object.assign(Object.create(null), { k: 'v' })],
@@ -43,13 +53,22 @@ test('objects come out frozen with the descriptors the built-in gives them', (t)
 });
 
 test('the installed freeze takes the built-in path for ordinary objects and gives the same result', (t) => {
-  for (const [what, make] of samples()) t.deepEqual(describe(installed(make() as object)), describe(nativeFreeze(make() as object)), what);
-  t.throws(() => installed(new Uint8Array(4)), { instanceOf: TypeError }, 'a typed array with elements cannot be frozen');
+  for (const [what, make] of samples())
+    t.deepEqual(describe(installed(make() as object)), describe(nativeFreeze(make() as object)), what);
+  t.throws(
+    () => installed(new Uint8Array(4)),
+    { instanceOf: TypeError },
+    'a typed array with elements cannot be frozen',
+  );
   for (const primitive of [1, 'text', null, undefined, true, Symbol('x'), 10n]) t.is(installed(primitive), primitive);
 });
 
 test('the same values are refused or passed through', (t) => {
-  t.throws(() => specFreeze(new Uint8Array(4)), { instanceOf: TypeError }, 'a typed array with elements cannot be frozen');
+  t.throws(
+    () => specFreeze(new Uint8Array(4)),
+    { instanceOf: TypeError },
+    'a typed array with elements cannot be frozen',
+  );
   const frozenTwice = specFreeze(specFreeze({ a: 1 }));
   t.true(Object.isFrozen(frozenTwice));
   const refusing = new Proxy({}, { preventExtensions: () => false });
@@ -58,12 +77,18 @@ test('the same values are refused or passed through', (t) => {
 
 test('a frozen object cannot be changed afterwards, in strict code', (t) => {
   const value = specFreeze({ a: 1, nested: { b: 2 } });
-  t.throws(() => {
-    (value as { a: number }).a = 2;
-  }, { instanceOf: TypeError });
-  t.throws(() => {
-    (value as Record<string, unknown>).added = 1;
-  }, { instanceOf: TypeError });
+  t.throws(
+    () => {
+      (value as { a: number }).a = 2;
+    },
+    { instanceOf: TypeError },
+  );
+  t.throws(
+    () => {
+      (value as Record<string, unknown>).added = 1;
+    },
+    { instanceOf: TypeError },
+  );
   t.throws(() => Object.defineProperty(value, 'a', { value: 3 }), { instanceOf: TypeError });
   t.is(value.nested.b, 2);
   value.nested.b = 3; // shallow, as Object.freeze

@@ -48,7 +48,10 @@ trackingStoreConformance(
   test,
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flowhost-sql-conformance-'));
-    const store = await createSqlTrackingStore({ storeUri: `sqlite:///${join(dir, 'mlflow.db')}`, artifactUri: join(dir, 'artifacts') });
+    const store = await createSqlTrackingStore({
+      storeUri: `sqlite:///${join(dir, 'mlflow.db')}`,
+      artifactUri: join(dir, 'artifacts'),
+    });
     return {
       store: bindInProcess(trackingStore, store),
       cleanup: async () => {

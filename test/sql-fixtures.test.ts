@@ -10,7 +10,13 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Experiment, Metric, Run } from '@flowhost/sdk';
 import type { ModelVersion, RegisteredModel } from '@flowhost/sdk';
-import { HEAD_REVISION, SqlRegistryStore, SqlTrackingStore, upgradeSchema, openDatabase } from '@flowhost/sdk/sql-store';
+import {
+  HEAD_REVISION,
+  SqlRegistryStore,
+  SqlTrackingStore,
+  upgradeSchema,
+  openDatabase,
+} from '@flowhost/sdk/sql-store';
 import { tempDir } from './helpers/temp-dir.js';
 
 const FIXTURES = resolve(new URL('../../', import.meta.url).pathname, '../shared/fixtures');
@@ -18,7 +24,8 @@ const FIXTURES = resolve(new URL('../../', import.meta.url).pathname, '../shared
 type Json = Record<string, unknown>;
 
 /** MLflow's proto-JSON: unset fields and empty lists left out, NaN and ±inf as strings. */
-const number = (value: number) => (Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : value);
+const number = (value: number) =>
+  Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : value;
 const pairs = (record: Record<string, string>) => Object.entries(record).map(([key, value]) => ({ key, value }));
 function compact(object: Json): Json {
   const out: Json = {};
@@ -30,7 +37,15 @@ function compact(object: Json): Json {
 }
 
 const experimentView = (e: Experiment) =>
-  compact({ experiment_id: e.experimentId, name: e.name, artifact_location: e.artifactLocation, lifecycle_stage: e.lifecycleStage, last_update_time: e.lastUpdateTime, creation_time: e.creationTime, tags: pairs(e.tags) });
+  compact({
+    experiment_id: e.experimentId,
+    name: e.name,
+    artifact_location: e.artifactLocation,
+    lifecycle_stage: e.lifecycleStage,
+    last_update_time: e.lastUpdateTime,
+    creation_time: e.creationTime,
+    tags: pairs(e.tags),
+  });
 
 /**
  * MLflow's view lists a run's latest metrics as whole Metric entities; flowhost's RunData holds
@@ -69,7 +84,14 @@ function runView(run: Run, withOutputs: boolean): Json {
       dataset_inputs: inputs.datasetInputs.map((input) =>
         compact({
           tags: input.tags,
-          dataset: compact({ name: input.dataset.name, digest: input.dataset.digest, source_type: input.dataset.sourceType, source: input.dataset.source, schema: input.dataset.schema, profile: input.dataset.profile }),
+          dataset: compact({
+            name: input.dataset.name,
+            digest: input.dataset.digest,
+            source_type: input.dataset.sourceType,
+            source: input.dataset.source,
+            schema: input.dataset.schema,
+            profile: input.dataset.profile,
+          }),
         }),
       ),
     }),
@@ -109,7 +131,15 @@ const modelView = (m: RegisteredModel) =>
 
 /** The view's values where MLflow's JSON keeps key order flowhost has no reason to match. */
 const sortedKeys = (value: unknown): unknown =>
-  Array.isArray(value) ? value.map(sortedKeys) : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Json)[k])])) : value;
+  Array.isArray(value)
+    ? value.map(sortedKeys)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, sortedKeys((value as Json)[k])]),
+        )
+      : value;
 
 for (const version of ['mlflow-2.12.2', 'mlflow-3.11.2.dev0']) {
   test(`${version}: MLflow's database reads back as MLflow's view of it, its schema untouched`, async (t) => {
@@ -119,18 +149,28 @@ for (const version of ['mlflow-2.12.2', 'mlflow-3.11.2.dev0']) {
     const dir = tempDir(t);
     const file = join(dir, 'mlflow.db');
     copyFileSync(source, file);
-    const schemaBefore = new Database(file, { readonly: true }).prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();
+    const schemaBefore = new Database(file, { readonly: true })
+      .prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name')
+      .all();
     const uri = `sqlite:///${file}`;
     const tracking = await SqlTrackingStore.open({ storeUri: uri, artifactUri: null });
     const registry = await SqlRegistryStore.open({ storeUri: uri });
     try {
       const experiments = await tracking.searchExperiments('ALL', 1000, null, null, null);
-      t.deepEqual(sortedKeys(experiments.items.map(experimentView)), sortedKeys(view.experiments), 'search_experiments(ALL)');
+      t.deepEqual(
+        sortedKeys(experiments.items.map(experimentView)),
+        sortedKeys(view.experiments),
+        'search_experiments(ALL)',
+      );
       const withOutputs = version.startsWith('mlflow-3');
       for (const expected of view.runs as Json[]) {
         const runId = ((expected.run as Json).info as Json).run_id as string;
         const run = await tracking.getRun(runId);
-        t.deepEqual(sortedKeys(runView(run, withOutputs)), sortedKeys(latestOnly(expected.run as Json)), `run ${run.info.runName}`);
+        t.deepEqual(
+          sortedKeys(runView(run, withOutputs)),
+          sortedKeys(latestOnly(expected.run as Json)),
+          `run ${run.info.runName}`,
+        );
         const history: Record<string, unknown[]> = {};
         for (const key of Object.keys(expected.metric_history as Json)) {
           history[key] = (await tracking.getMetricHistory(runId, key, null, null)).items.map(metricView);
@@ -139,43 +179,88 @@ for (const version of ['mlflow-2.12.2', 'mlflow-3.11.2.dev0']) {
       }
       for (const [experimentId, runIds] of Object.entries(view.search_runs_order as Record<string, string[]>)) {
         const page = await tracking.searchRuns([experimentId], null, 'ALL', 1000, null, null);
-        t.deepEqual(page.items.map((r) => r.info.runId), runIds, `search_runs order of experiment ${experimentId}`);
+        t.deepEqual(
+          page.items.map((r) => r.info.runId),
+          runIds,
+          `search_runs order of experiment ${experimentId}`,
+        );
       }
       // MLflow 3 lists a model's latest versions by stage name (its window query); 2.12.2 listed them in
       // the order each stage first appears among the versions. flowhost answers as MLflow 3, so the
       // 2.12.2 view is compared as a set.
       const byVersion = (models: Json[]) =>
-        models.map((m) => ({ ...m, latest_versions: [...((m.latest_versions as Json[]) ?? [])].sort((a, b) => Number(a.version) - Number(b.version)) }));
+        models.map((m) => ({
+          ...m,
+          latest_versions: [...((m.latest_versions as Json[]) ?? [])].sort(
+            (a, b) => Number(a.version) - Number(b.version),
+          ),
+        }));
       const asMlflow3 = version.startsWith('mlflow-3') ? (models: Json[]) => models : byVersion;
       const models = await registry.searchRegisteredModels(null, 1000, null, null);
-      t.deepEqual(sortedKeys(asMlflow3(models.items.map(modelView))), sortedKeys(asMlflow3(view.registered_models)), 'search_registered_models');
+      t.deepEqual(
+        sortedKeys(asMlflow3(models.items.map(modelView))),
+        sortedKeys(asMlflow3(view.registered_models)),
+        'search_registered_models',
+      );
       const versions = await registry.searchModelVersions(null, 1000, null, null);
-      t.deepEqual(sortedKeys(versions.items.map(versionView)), sortedKeys(view.model_versions), 'search_model_versions');
+      t.deepEqual(
+        sortedKeys(versions.items.map(versionView)),
+        sortedKeys(view.model_versions),
+        'search_model_versions',
+      );
       for (const [name, latest] of Object.entries(view.latest_versions as Record<string, unknown[]>)) {
         // MLflow 2.12.2 named no aliases on these versions; flowhost answers as MLflow 3 does.
-        const ours = (await registry.getLatestVersions(name, null)).map((mv) => versionView(version.startsWith('mlflow-3') ? mv : { ...mv, aliases: [] }));
-        t.deepEqual(sortedKeys(asMlflow3([{ latest_versions: ours }])), sortedKeys(asMlflow3([{ latest_versions: latest as Json[] }])), `get_latest_versions(${name})`);
+        const ours = (await registry.getLatestVersions(name, null)).map((mv) =>
+          versionView(version.startsWith('mlflow-3') ? mv : { ...mv, aliases: [] }),
+        );
+        t.deepEqual(
+          sortedKeys(asMlflow3([{ latest_versions: ours }])),
+          sortedKeys(asMlflow3([{ latest_versions: latest as Json[] }])),
+          `get_latest_versions(${name})`,
+        );
       }
-      for (const [name, aliases] of Object.entries(view.aliases as Record<string, { alias: string; version: string }[]>)) {
+      for (const [name, aliases] of Object.entries(
+        view.aliases as Record<string, { alias: string; version: string }[]>,
+      )) {
         const model = await registry.getRegisteredModel(name);
-        t.deepEqual(Object.entries(model.aliases).map(([alias, v]) => ({ alias, version: v })), aliases, `aliases of ${name}`);
-        for (const { alias, version: v } of aliases) t.is((await registry.getModelVersionByAlias(name, alias)).version, v);
+        t.deepEqual(
+          Object.entries(model.aliases).map(([alias, v]) => ({ alias, version: v })),
+          aliases,
+          `aliases of ${name}`,
+        );
+        for (const { alias, version: v } of aliases)
+          t.is((await registry.getModelVersionByAlias(name, alias)).version, v);
       }
       for (const [key, uri] of Object.entries(view.download_uris as Record<string, string>)) {
         const [name, v] = key.split('/');
         t.is(await registry.getModelVersionDownloadUri(name, v), uri, `download URI of ${key}`);
       }
       const lookups = view.deleted_lookups as Record<string, unknown>;
-      const failure = async (call: Promise<unknown>) => call.then(() => 'resolved', (error: { errorCode: string; message: string }) => ({ error_code: error.errorCode, message: error.message }));
-      t.deepEqual(await failure(registry.getModelVersion('fx-classifier', '3')), lookups['get_model_version fx-classifier/3']);
+      const failure = async (call: Promise<unknown>) =>
+        call.then(
+          () => 'resolved',
+          (error: { errorCode: string; message: string }) => ({ error_code: error.errorCode, message: error.message }),
+        );
+      t.deepEqual(
+        await failure(registry.getModelVersion('fx-classifier', '3')),
+        lookups['get_model_version fx-classifier/3'],
+      );
       t.deepEqual(await failure(registry.getRegisteredModel('fx-doomed')), lookups['get_registered_model fx-doomed']);
-      t.deepEqual(await failure(registry.getRegisteredModel('fx-regressor-tmp')), lookups['get_registered_model fx-regressor-tmp']);
-      t.is((await tracking.getExperimentByName('fx-gamma-deleted'))?.lifecycleStage as unknown, lookups['get_experiment_by_name fx-gamma-deleted (stage)']);
+      t.deepEqual(
+        await failure(registry.getRegisteredModel('fx-regressor-tmp')),
+        lookups['get_registered_model fx-regressor-tmp'],
+      );
+      t.is(
+        (await tracking.getExperimentByName('fx-gamma-deleted'))?.lifecycleStage as unknown,
+        lookups['get_experiment_by_name fx-gamma-deleted (stage)'],
+      );
     } finally {
       await tracking.close();
       await registry.close();
     }
-    const schemaAfter = new Database(file, { readonly: true }).prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();
+    const schemaAfter = new Database(file, { readonly: true })
+      .prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name')
+      .all();
     t.deepEqual(schemaAfter, schemaBefore, 'opening and reading left the schema as MLflow wrote it');
   });
 }
@@ -196,7 +281,11 @@ function normalisedSchema(text: string): { statements: string[]; revision: strin
   }
   const normalised = statements.map((statement) =>
     // The sqlite3 shell prints a quoted table name's statement with IF NOT EXISTS; SQLite stores it without.
-    statement.replace(/;\s*$/, '').replace(/^CREATE TABLE IF NOT EXISTS "/, 'CREATE TABLE "').replace(/\s+/g, ' ').trim(),
+    statement
+      .replace(/;\s*$/, '')
+      .replace(/^CREATE TABLE IF NOT EXISTS "/, 'CREATE TABLE "')
+      .replace(/\s+/g, ' ')
+      .trim(),
   );
   return { statements: normalised, revision: tail.replace(/[-\s]/g, '') };
 }
@@ -204,8 +293,11 @@ function normalisedSchema(text: string): { statements: string[]; revision: strin
 async function schemaOf(file: string): Promise<{ statements: string[]; revision: string }> {
   const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as { sql: string }[];
-    const revision = (db.prepare('SELECT version_num FROM alembic_version').get() as { version_num: string }).version_num;
+    const rows = db.prepare('SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid').all() as {
+      sql: string;
+    }[];
+    const revision = (db.prepare('SELECT version_num FROM alembic_version').get() as { version_num: string })
+      .version_num;
     return { statements: rows.map((row) => row.sql.replace(/\s+/g, ' ').trim()), revision };
   } finally {
     db.close();
@@ -233,7 +325,11 @@ test("flowhost db upgrade brings MLflow 2.12.2's database to the head: MLflow's 
   const db = await openDatabase(uri);
   try {
     t.deepEqual(await upgradeSchema(db), { from: '867495a8f9d4', to: HEAD_REVISION });
-    t.deepEqual(await upgradeSchema(db), { from: HEAD_REVISION, to: HEAD_REVISION }, 'a second upgrade has nothing to do');
+    t.deepEqual(
+      await upgradeSchema(db),
+      { from: HEAD_REVISION, to: HEAD_REVISION },
+      'a second upgrade has nothing to do',
+    );
   } finally {
     await db.close();
   }

@@ -40,29 +40,57 @@ for (const [dialect, open] of dialects) {
     const { store, done } = await open();
     try {
       await store.createRegisteredModel('clf', [{ key: 'team', value: 'ml' }], 'classifies', null);
-      t.deepEqual(await failure(store.createRegisteredModel('clf', null, null, null)), { code: 'RESOURCE_ALREADY_EXISTS', message: 'Registered Model (name=clf) already exists.' });
-      for (let i = 0; i < 3; i++) await store.createModelVersion('clf', `s3://b/m${i + 1}`, null, [{ key: 'i', value: String(i) }], null, null, null, null);
+      t.deepEqual(await failure(store.createRegisteredModel('clf', null, null, null)), {
+        code: 'RESOURCE_ALREADY_EXISTS',
+        message: 'Registered Model (name=clf) already exists.',
+      });
+      for (let i = 0; i < 3; i++)
+        await store.createModelVersion(
+          'clf',
+          `s3://b/m${i + 1}`,
+          null,
+          [{ key: 'i', value: String(i) }],
+          null,
+          null,
+          null,
+          null,
+        );
       await store.transitionModelVersionStage('clf', '1', 'production', false);
       const moved = await store.transitionModelVersionStage('clf', '2', 'Production', true);
       t.is(moved.currentStage, 'Production');
       t.is((await store.getModelVersion('clf', '1')).currentStage, 'Archived');
       t.deepEqual(await failure(store.transitionModelVersionStage('clf', '3', 'Archived', true)), {
         code: 'INTERNAL_ERROR',
-        message: "Model version transition cannot archive existing model versions because 'Archived' is not an Active stage. Valid stages are ['Staging', 'Production']",
+        message:
+          "Model version transition cannot archive existing model versions because 'Archived' is not an Active stage. Valid stages are ['Staging', 'Production']",
       });
       await store.setRegisteredModelAlias('clf', 'champion', '2');
       await store.setRegisteredModelAlias('clf', 'champion', '3');
       t.deepEqual((await store.getModelVersionByAlias('clf', 'champion')).aliases, ['champion']);
       t.is((await store.getModelVersionByAlias('clf', 'champion')).version, '3');
       t.deepEqual((await store.getRegisteredModel('clf')).aliases, { champion: '3' });
-      t.deepEqual(await failure(store.getModelVersionByAlias('clf', 'nobody')), { code: 'INVALID_PARAMETER_VALUE', message: 'Registered model alias nobody not found.' });
+      t.deepEqual(await failure(store.getModelVersionByAlias('clf', 'nobody')), {
+        code: 'INVALID_PARAMETER_VALUE',
+        message: 'Registered model alias nobody not found.',
+      });
       await store.setModelVersionTag('clf', '3', { key: 'i', value: 'changed' });
       t.deepEqual((await store.getModelVersion('clf', '3')).tags, { i: 'changed' });
       await store.deleteModelVersionTag('clf', '3', 'i');
       t.deepEqual((await store.getModelVersion('clf', '3')).tags, {});
       const latest = await store.getLatestVersions('clf', null);
-      t.deepEqual(latest.map((mv) => [mv.version, mv.currentStage]), [['1', 'Archived'], ['2', 'Production'], ['3', 'None']].sort((a, b) => Number(a[0]) - Number(b[0])));
-      t.is((await store.getModelVersionByAlias('clf', 'latest')).version, '1', "'latest' is the first of the latest versions, as MLflow answers");
+      t.deepEqual(
+        latest.map((mv) => [mv.version, mv.currentStage]),
+        [
+          ['1', 'Archived'],
+          ['2', 'Production'],
+          ['3', 'None'],
+        ].sort((a, b) => Number(a[0]) - Number(b[0])),
+      );
+      t.is(
+        (await store.getModelVersionByAlias('clf', 'latest')).version,
+        '1',
+        "'latest' is the first of the latest versions, as MLflow answers",
+      );
     } finally {
       await done();
     }
@@ -76,12 +104,26 @@ for (const [dialect, open] of dialects) {
       await store.createModelVersion('m', 'file:///b', null, null, null, null, null, null);
       await store.setRegisteredModelAlias('m', 'a', '2');
       await store.deleteModelVersion('m', '2');
-      t.deepEqual(await failure(store.getModelVersion('m', '2')), { code: 'RESOURCE_DOES_NOT_EXIST', message: 'Model Version (name=m, version=2) not found' });
-      const row = await store.db.get<Record<string, unknown>>('SELECT current_stage, source, run_id, run_link FROM model_versions WHERE name = ? AND version = 2', ['m']);
-      t.deepEqual(row, { current_stage: 'Deleted_Internal', source: 'REDACTED-SOURCE-PATH', run_id: 'REDACTED-RUN-ID', run_link: 'REDACTED-RUN-LINK' });
+      t.deepEqual(await failure(store.getModelVersion('m', '2')), {
+        code: 'RESOURCE_DOES_NOT_EXIST',
+        message: 'Model Version (name=m, version=2) not found',
+      });
+      const row = await store.db.get<Record<string, unknown>>(
+        'SELECT current_stage, source, run_id, run_link FROM model_versions WHERE name = ? AND version = 2',
+        ['m'],
+      );
+      t.deepEqual(row, {
+        current_stage: 'Deleted_Internal',
+        source: 'REDACTED-SOURCE-PATH',
+        run_id: 'REDACTED-RUN-ID',
+        run_link: 'REDACTED-RUN-LINK',
+      });
       t.deepEqual((await store.getRegisteredModel('m')).aliases, {});
       t.is((await store.createModelVersion('m', 'file:///c', null, null, null, null, null, null)).version, '3');
-      t.deepEqual((await store.searchModelVersions("name = 'm'", 100, null, null)).items.map((mv) => mv.version), ['3', '1']);
+      t.deepEqual(
+        (await store.searchModelVersions("name = 'm'", 100, null, null)).items.map((mv) => mv.version),
+        ['3', '1'],
+      );
     } finally {
       await done();
     }
@@ -95,12 +137,21 @@ for (const [dialect, open] of dialects) {
       await store.setRegisteredModelAlias('old', 'x', '1');
       const renamed = await store.renameRegisteredModel('old', 'new');
       t.is(renamed.name, 'new');
-      t.deepEqual(await failure(store.getRegisteredModel('old')), { code: 'RESOURCE_DOES_NOT_EXIST', message: 'Registered Model with name=old not found' });
+      t.deepEqual(await failure(store.getRegisteredModel('old')), {
+        code: 'RESOURCE_DOES_NOT_EXIST',
+        message: 'Registered Model with name=old not found',
+      });
       const mv = await store.getModelVersion('new', '1');
       t.deepEqual([mv.tags, mv.aliases], [{ t: '1' }, ['x']]);
       t.deepEqual((await store.getRegisteredModel('new')).tags, { k: 'v' });
       await store.deleteRegisteredModel('new');
-      for (const table of ['registered_models', 'model_versions', 'registered_model_tags', 'model_version_tags', 'registered_model_aliases']) {
+      for (const table of [
+        'registered_models',
+        'model_versions',
+        'registered_model_tags',
+        'model_version_tags',
+        'registered_model_aliases',
+      ]) {
         t.is(Number((await store.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n), 0, table);
       }
     } finally {
@@ -111,9 +162,16 @@ for (const [dialect, open] of dialects) {
   test(`${dialect}: searches filter, order and page as MLflow's SQL store; prompts left out`, async (t) => {
     const { store, done } = await open();
     try {
-      for (const name of ['beta', 'alpha', 'Gamma', 'delta']) await store.createRegisteredModel(name, [{ key: 'team', value: name === 'delta' ? 'nlp' : 'vision' }], null, null);
+      for (const name of ['beta', 'alpha', 'Gamma', 'delta'])
+        await store.createRegisteredModel(
+          name,
+          [{ key: 'team', value: name === 'delta' ? 'nlp' : 'vision' }],
+          null,
+          null,
+        );
       await store.createRegisteredModel('a-prompt', [{ key: 'mlflow.prompt.is_prompt', value: 'true' }], null, null);
-      const names = async (filter: string | null, orderBy: string[] | null = null) => (await store.searchRegisteredModels(filter, 100, orderBy, null)).items.map((m) => m.name);
+      const names = async (filter: string | null, orderBy: string[] | null = null) =>
+        (await store.searchRegisteredModels(filter, 100, orderBy, null)).items.map((m) => m.name);
       t.deepEqual(await names(null), ['Gamma', 'alpha', 'beta', 'delta']);
       t.deepEqual(await names("tags.team = 'vision'", ['name DESC']), ['beta', 'alpha', 'Gamma']);
       t.deepEqual(await names("name ILIKE 'g%'"), ['Gamma']);
@@ -127,7 +185,10 @@ for (const [dialect, open] of dialects) {
         });
       }
       const first = await store.searchRegisteredModels(null, 3, null, null);
-      t.deepEqual(first.items.map((m) => m.name), ['Gamma', 'alpha', 'beta']);
+      t.deepEqual(
+        first.items.map((m) => m.name),
+        ['Gamma', 'alpha', 'beta'],
+      );
       const second = await store.searchRegisteredModels(null, 3, null, first.nextPageToken);
       t.deepEqual([second.items.map((m) => m.name), second.nextPageToken], [['delta'], null]);
       await store.createModelVersion('alpha', 's1', 'r1', [{ key: 'ok', value: 'yes' }], null, null, null, null);

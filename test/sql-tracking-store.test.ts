@@ -55,16 +55,24 @@ for (const [dialect, open] of dialects) {
     const { store, done } = await open();
     try {
       const { info } = await store.createRun('0', 'u', 1, [], null);
-      await store.logBatch(info.runId, [
-        { key: 'pos', value: Infinity, timestamp: 1, step: 0 },
-        { key: 'neg', value: -Infinity, timestamp: 1, step: 0 },
-        { key: 'nan', value: Number.NaN, timestamp: 1, step: 0 },
-      ], [], []);
+      await store.logBatch(
+        info.runId,
+        [
+          { key: 'pos', value: Infinity, timestamp: 1, step: 0 },
+          { key: 'neg', value: -Infinity, timestamp: 1, step: 0 },
+          { key: 'nan', value: Number.NaN, timestamp: 1, step: 0 },
+        ],
+        [],
+        [],
+      );
       const { metrics } = (await store.getRun(info.runId)).data;
       t.is(metrics.pos, MAX);
       t.is(metrics.neg, -MAX);
       t.true(Number.isNaN(metrics.nan));
-      const row = await store.db.get<{ value: number; is_nan: unknown }>('SELECT value, is_nan FROM metrics WHERE "key" = ?', ['nan']);
+      const row = await store.db.get<{ value: number; is_nan: unknown }>(
+        'SELECT value, is_nan FROM metrics WHERE "key" = ?',
+        ['nan'],
+      );
       t.is(row?.value, 0);
       t.true(Boolean(row?.is_nan));
     } finally {
@@ -79,7 +87,10 @@ for (const [dialect, open] of dialects) {
       const duplicate = await failure(store.createExperiment('dup', null, null));
       t.is(duplicate?.code, 'RESOURCE_ALREADY_EXISTS');
       t.regex(duplicate!.message, /^Experiment\(name=dup\) already exists\. Error: /);
-      t.deepEqual(await failure(store.getExperiment('424242')), { code: 'RESOURCE_DOES_NOT_EXIST', message: 'No Experiment with id=424242 exists' });
+      t.deepEqual(await failure(store.getExperiment('424242')), {
+        code: 'RESOURCE_DOES_NOT_EXIST',
+        message: 'No Experiment with id=424242 exists',
+      });
       const { info } = await store.createRun(id, 'u', 1, [], null);
       await store.deleteRun(info.runId);
       t.deepEqual(await failure(store.logParam(info.runId, { key: 'a', value: 'b' })), {
@@ -91,8 +102,14 @@ for (const [dialect, open] of dialects) {
         code: 'INVALID_PARAMETER_VALUE',
         message: `The experiment ${id} must be in the 'active' state. Current state is deleted.`,
       });
-      t.deepEqual(await failure(store.renameExperiment(id, 'other')), { code: 'INVALID_STATE', message: 'Cannot rename a non-active experiment.' });
-      t.deepEqual(await failure(store.getRun('0'.repeat(32))), { code: 'RESOURCE_DOES_NOT_EXIST', message: `Run with id=${'0'.repeat(32)} not found` });
+      t.deepEqual(await failure(store.renameExperiment(id, 'other')), {
+        code: 'INVALID_STATE',
+        message: 'Cannot rename a non-active experiment.',
+      });
+      t.deepEqual(await failure(store.getRun('0'.repeat(32))), {
+        code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `Run with id=${'0'.repeat(32)} not found`,
+      });
     } finally {
       await done();
     }
@@ -129,7 +146,10 @@ for (const [dialect, open] of dialects) {
       await store.logMetric(info.runId, points[0]);
       await store.logBatch(info.runId, points.slice(1), [], []);
       const history = await store.getMetricHistory(info.runId, 'm', null, null);
-      t.deepEqual(history.items.map((p) => p.value), [1, 2, 3]);
+      t.deepEqual(
+        history.items.map((p) => p.value),
+        [1, 2, 3],
+      );
     } finally {
       await done();
     }
@@ -141,7 +161,12 @@ for (const [dialect, open] of dialects) {
       const { info } = await store.createRun('0', 'u', 1, [], null);
       await store.logParam(info.runId, { key: 'p', value: 'one' });
       const refused = await failure(
-        store.logBatch(info.runId, [{ key: 'm', value: 1, timestamp: 1, step: 0 }], [{ key: 'p', value: 'two' }], [{ key: 't', value: 'v' }]),
+        store.logBatch(
+          info.runId,
+          [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
+          [{ key: 'p', value: 'two' }],
+          [{ key: 't', value: 'v' }],
+        ),
       );
       t.is(refused?.code, 'INVALID_PARAMETER_VALUE');
       const { data } = await store.getRun(info.runId);
@@ -160,10 +185,19 @@ for (const [dialect, open] of dialects) {
       const { info } = await store.createRun('0', 'u', 1, [{ key: 'team', value: hostile }], null);
       await store.createRun('0', 'u', 2, [{ key: 'team', value: 'other' }], null);
       const found = await store.searchRuns(['0'], `tags.team = "${hostile}"`, 'ACTIVE_ONLY', 100, null, null);
-      t.deepEqual(found.items.map((r) => r.info.runId), [info.runId]);
-      const none = await store.searchRuns(['0'], "tags.team = 'x'' OR 1=1 --'", 'ACTIVE_ONLY', 100, null, null).catch(() => ({ items: [] }));
+      t.deepEqual(
+        found.items.map((r) => r.info.runId),
+        [info.runId],
+      );
+      const none = await store
+        .searchRuns(['0'], "tags.team = 'x'' OR 1=1 --'", 'ACTIVE_ONLY', 100, null, null)
+        .catch(() => ({ items: [] }));
       t.deepEqual(none.items, []);
-      t.is((await store.searchRuns(['0'], null, 'ACTIVE_ONLY', 100, null, null)).items.length, 2, 'both runs still there');
+      t.is(
+        (await store.searchRuns(['0'], null, 'ACTIVE_ONLY', 100, null, null)).items.length,
+        2,
+        'both runs still there',
+      );
     } finally {
       await done();
     }
@@ -174,7 +208,8 @@ for (const [dialect, open] of dialects) {
     try {
       const upper = (await store.createRun('0', 'u', 1, [{ key: 'm', value: 'CNN-small' }], null)).info.runId;
       const lower = (await store.createRun('0', 'u', 2, [{ key: 'm', value: 'cnn-large' }], null)).info.runId;
-      const ids = async (filter: string) => (await store.searchRuns(['0'], filter, 'ACTIVE_ONLY', 100, null, null)).items.map((r) => r.info.runId).sort();
+      const ids = async (filter: string) =>
+        (await store.searchRuns(['0'], filter, 'ACTIVE_ONLY', 100, null, null)).items.map((r) => r.info.runId).sort();
       t.deepEqual(await ids("tags.m LIKE 'CNN%'"), [upper]);
       t.deepEqual(await ids("tags.m ILIKE 'cnn%'"), [upper, lower].sort());
     } finally {
@@ -184,14 +219,22 @@ for (const [dialect, open] of dialects) {
 
   test(`${dialect}: concurrent writers keep latest_metrics right and lose no point`, async (t) => {
     const { store, uri, done } = await open();
-    const writers = await Promise.all(Array.from({ length: 4 }, () => SqlTrackingStore.open({ storeUri: uri, artifactUri: null })));
+    const writers = await Promise.all(
+      Array.from({ length: 4 }, () => SqlTrackingStore.open({ storeUri: uri, artifactUri: null })),
+    );
     try {
       const { info } = await store.createRun('0', 'u', 1, [], null);
       // Four connections interleave 50 calls each; the greatest step is logged by a random writer mid-way.
       await Promise.all(
         writers.map((writer, w) =>
           (async () => {
-            for (let i = 0; i < 50; i++) await writer.logMetric(info.runId, { key: 'acc', value: w + i / 100, timestamp: 1000 + i, step: i === 25 && w === 2 ? 10_000 : i });
+            for (let i = 0; i < 50; i++)
+              await writer.logMetric(info.runId, {
+                key: 'acc',
+                value: w + i / 100,
+                timestamp: 1000 + i,
+                step: i === 25 && w === 2 ? 10_000 : i,
+              });
           })(),
         ),
       );
@@ -221,7 +264,11 @@ test.serial('sqlite: writers in four processes on one file lose nothing (WAL, bu
         else await store.logMetric(process.argv[2], { key: 'acc', value: w, timestamp: i, step: w === 3 && i === 50 ? 99999 : i });
       }
       await store.close();`;
-    await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, ['--input-type=module', '-e', child, uri, info.runId, String(w)], { timeout: 120_000 })));
+    await Promise.all(
+      [0, 1, 2, 3].map((w) =>
+        run(process.execPath, ['--input-type=module', '-e', child, uri, info.runId, String(w)], { timeout: 120_000 }),
+      ),
+    );
     t.is((await store.getMetricHistory(info.runId, 'acc', null, null)).items.length, 360);
     t.is((await store.getMetricHistory(info.runId, 'b', null, null)).items.length, 40);
     const { data } = await store.getRun(info.runId);
@@ -234,7 +281,7 @@ test.serial('sqlite: writers in four processes on one file lose nothing (WAL, bu
   }
 });
 
-test('postgresql: a value longer than its column in MLflow\'s schema is INVALID_PARAMETER_VALUE', async (t) => {
+test("postgresql: a value longer than its column in MLflow's schema is INVALID_PARAMETER_VALUE", async (t) => {
   const [, open] = dialects[1];
   const { store, done } = await open();
   try {
@@ -252,29 +299,43 @@ test('database URIs: every spelling SQLAlchemy accepts', (t) => {
   t.deepEqual(parseDatabaseUri('sqlite:///rel.db'), { dialect: 'sqlite', target: resolve('rel.db') });
   t.deepEqual(parseDatabaseUri('sqlite:////abs/path.db'), { dialect: 'sqlite', target: '/abs/path.db' });
   t.deepEqual(parseDatabaseUri('sqlite://///abs/path.db'), { dialect: 'sqlite', target: '/abs/path.db' });
-  t.deepEqual(parseDatabaseUri('postgresql+psycopg2://u:p@h:5/db'), { dialect: 'postgresql', target: 'postgresql://u:p@h:5/db' });
+  t.deepEqual(parseDatabaseUri('postgresql+psycopg2://u:p@h:5/db'), {
+    dialect: 'postgresql',
+    target: 'postgresql://u:p@h:5/db',
+  });
   t.throws(() => parseDatabaseUri('mysql://h/db'), { message: /'mysql'/ });
   t.throws(() => parseDatabaseUri('sqlite://host/x.db'), { message: /host is not allowed/ });
 });
 
-test.serial('built-ins: sqlite: and postgresql+psycopg2: URIs reach the SQL stores in a worker, like any store', async (t) => {
-  const { host } = testHost();
-  const dir = await mkdtemp(join(tmpdir(), 'flowhost-sql-host-'));
-  const schema = await freshPostgresSchema();
-  try {
-    for (const uri of [`sqlite:///${join(dir, 'mlflow.db')}`, schema.uri.replace(/^postgresql:/, 'postgresql+psycopg2:')]) {
-      const store = await host.trackingStore(uri);
-      const id = await store.createExperiment('through-the-host', null, null);
-      const created = await store.createRun(id, 'u', 5, [], 'r');
-      await store.logMetric(created.info.runId, { key: 'm', value: 1.5, timestamp: 1, step: 0 });
-      t.is((await store.getRun(created.info.runId)).data.metrics.m, 1.5, uri);
-      const registry = await host.registryStore(uri);
-      await registry.createRegisteredModel('model', null, null, null);
-      t.is((await registry.createModelVersion('model', 's3://b/m', created.info.runId, null, null, null, null, null)).version, '1', uri);
+test.serial(
+  'built-ins: sqlite: and postgresql+psycopg2: URIs reach the SQL stores in a worker, like any store',
+  async (t) => {
+    const { host } = testHost();
+    const dir = await mkdtemp(join(tmpdir(), 'flowhost-sql-host-'));
+    const schema = await freshPostgresSchema();
+    try {
+      for (const uri of [
+        `sqlite:///${join(dir, 'mlflow.db')}`,
+        schema.uri.replace(/^postgresql:/, 'postgresql+psycopg2:'),
+      ]) {
+        const store = await host.trackingStore(uri);
+        const id = await store.createExperiment('through-the-host', null, null);
+        const created = await store.createRun(id, 'u', 5, [], 'r');
+        await store.logMetric(created.info.runId, { key: 'm', value: 1.5, timestamp: 1, step: 0 });
+        t.is((await store.getRun(created.info.runId)).data.metrics.m, 1.5, uri);
+        const registry = await host.registryStore(uri);
+        await registry.createRegisteredModel('model', null, null, null);
+        t.is(
+          (await registry.createModelVersion('model', 's3://b/m', created.info.runId, null, null, null, null, null))
+            .version,
+          '1',
+          uri,
+        );
+      }
+    } finally {
+      await host.close();
+      await schema.drop();
+      await rm(dir, { recursive: true, force: true });
     }
-  } finally {
-    await host.close();
-    await schema.drop();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -12,7 +12,10 @@ async function run(args: string[]) {
 test('status --json: every installed plugin is started and reports its state and workers', async (t) => {
   const { code, out, err } = await run(['status', '--json', '--group', 'tracking_store']);
   t.is(code, 0, err);
-  const report = JSON.parse(out) as { instances: { group: string; name: string; state: string; workers: number; lastStartupMs: number }[]; failures: unknown[] };
+  const report = JSON.parse(out) as {
+    instances: { group: string; name: string; state: string; workers: number; lastStartupMs: number }[];
+    failures: unknown[];
+  };
   const names = report.instances.map((i) => i.name).sort();
   t.deepEqual(names, ['', 'file', 'file-plugin', 'postgresql', 'sqlite']);
   for (const instance of report.instances) {

@@ -26,28 +26,43 @@ test('a killed upload: its temporary file and folder are never listed, and are r
   t.timeout(120_000);
   const root = tempDir(t, 'flowhost-partial-');
   const repo = createLocalArtifactRepository({ root });
-  await repo.writeArtifact('kept.txt', (async function* () {
-    yield new TextEncoder().encode('kept');
-  })());
-  const uploader = spawn(process.execPath, ['--input-type=module', '-e', child, root], { stdio: 'ignore', cwd: process.cwd() });
+  await repo.writeArtifact(
+    'kept.txt',
+    (async function* () {
+      yield new TextEncoder().encode('kept');
+    })(),
+  );
+  const uploader = spawn(process.execPath, ['--input-type=module', '-e', child, root], {
+    stdio: 'ignore',
+    cwd: process.cwd(),
+  });
   const partialDir = join(root, 'data', 'deep');
   const started = Date.now();
   while (!(existsSync(partialDir) && readdirSync(partialDir).some(isPartialName))) {
     if (Date.now() - started > 60_000) throw new Error('the uploader never started writing');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const exited = new Promise((resolve) => (uploader.exitCode !== null || uploader.signalCode !== null ? resolve(null) : uploader.once('exit', resolve)));
+  const exited = new Promise((resolve) =>
+    uploader.exitCode !== null || uploader.signalCode !== null ? resolve(null) : uploader.once('exit', resolve),
+  );
   uploader.kill('SIGKILL');
   await exited;
   t.is(uploader.signalCode, 'SIGKILL', 'the uploader was killed mid-upload, not finished');
   const partial = readdirSync(partialDir).find(isPartialName)!;
 
-  t.deepEqual((await repo.listArtifacts(null)).map((f) => f.path), ['kept.txt'], 'the upload\'s folder is not listed');
+  t.deepEqual(
+    (await repo.listArtifacts(null)).map((f) => f.path),
+    ['kept.txt'],
+    "the upload's folder is not listed",
+  );
   t.deepEqual(await repo.listArtifacts('data'), []);
   t.true(existsSync(join(partialDir, partial)), 'a recent partial file is left alone (its upload may be alive)');
 
   const old = new Date(Date.now() - ABANDONED_PARTIAL_MS - 60_000);
   utimesSync(join(partialDir, partial), old, old);
-  t.deepEqual((await repo.listArtifacts(null)).map((f) => f.path), ['kept.txt']);
+  t.deepEqual(
+    (await repo.listArtifacts(null)).map((f) => f.path),
+    ['kept.txt'],
+  );
   t.false(existsSync(join(root, 'data')), 'the abandoned file and the folders it alone held are gone');
 });

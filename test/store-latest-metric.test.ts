@@ -15,11 +15,16 @@ test('the latest value follows appends by anyone and rewrites in place, and read
   const runId = (await store.createRun('0', 'u', 1, [], 'latest')).info.runId;
   const file = join(root, '0', runId, 'metrics', 'acc');
   const latest = async () => (await store.getRun(runId)).data.metrics.acc;
-  await store.logBatch(runId, [
-    { key: 'acc', value: 0.5, timestamp: 10, step: 2 },
-    { key: 'acc', value: 0.7, timestamp: 5, step: 3 },
-    { key: 'acc', value: 0.6, timestamp: 20, step: 1 },
-  ], [], []);
+  await store.logBatch(
+    runId,
+    [
+      { key: 'acc', value: 0.5, timestamp: 10, step: 2 },
+      { key: 'acc', value: 0.7, timestamp: 5, step: 3 },
+      { key: 'acc', value: 0.6, timestamp: 20, step: 1 },
+    ],
+    [],
+    [],
+  );
   t.is(await latest(), 0.7, 'the largest step wins, not the last line');
   await store.logMetric(runId, { key: 'acc', value: 0.1, timestamp: 1, step: 0 });
   t.is(await latest(), 0.7, 'an older point appended later does not');

@@ -25,7 +25,15 @@ const WRITTEN_AT = '/fixtures/mlflow-2.12.2/filestore';
 type View = {
   generated_ids: Record<string, string>;
   experiments: Record<string, unknown>[];
-  runs: { run: { info: Record<string, unknown>; data: Record<string, { key: string; value: unknown }[]>; inputs: Record<string, unknown> }; metric_history: Record<string, Record<string, unknown>[]>; artifacts: Record<string, unknown>[] }[];
+  runs: {
+    run: {
+      info: Record<string, unknown>;
+      data: Record<string, { key: string; value: unknown }[]>;
+      inputs: Record<string, unknown>;
+    };
+    metric_history: Record<string, Record<string, unknown>[]>;
+    artifacts: Record<string, unknown>[];
+  }[];
   search_runs_order: Record<string, string[]>;
   registered_models: Record<string, unknown>[];
   model_versions: Record<string, unknown>[];
@@ -50,14 +58,16 @@ function copyStore(t: { teardown(fn: () => void): void }): string {
 }
 
 /** MLflow's proto JSON of a number: NaN and ±inf as strings. */
-const protoNumber = (value: number): number | string => (Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : value);
+const protoNumber = (value: number): number | string =>
+  Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : value;
 
 /** A record of key → value as MLflow's list of `{key, value}`, sorted (the FileStore's order is the directory's). */
 const keyValues = (record: Record<string, string | number>) =>
   Object.entries(record)
     .map(([key, value]) => ({ key, value: typeof value === 'number' ? protoNumber(value) : value }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-const sortedByKey = <T extends { key: string }>(items: readonly T[]) => [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+const sortedByKey = <T extends { key: string }>(items: readonly T[]) =>
+  [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 /** Drops unset fields, as MLflow's proto serializer does. */
 function withoutUnset(record: Record<string, unknown>): Record<string, unknown> {
@@ -121,14 +131,21 @@ function normalizeViewRun(run: View['runs'][number]['run']) {
       tags: sortedByKey(data.tags ?? []),
     },
     inputs: {
-      dataset_inputs: ((run.inputs.dataset_inputs ?? []) as { tags?: { key: string; value: string }[]; dataset: { name: string } }[])
+      dataset_inputs: (
+        (run.inputs.dataset_inputs ?? []) as { tags?: { key: string; value: string }[]; dataset: { name: string } }[]
+      )
         .map((input) => ({ tags: sortedByKey(input.tags ?? []), dataset: input.dataset }))
         .sort((a, b) => (a.dataset.name < b.dataset.name ? -1 : 1)),
     },
   };
 }
 
-const metricView = (metric: Metric) => ({ key: metric.key, value: protoNumber(metric.value), timestamp: metric.timestamp, step: metric.step });
+const metricView = (metric: Metric) => ({
+  key: metric.key,
+  value: protoNumber(metric.value),
+  timestamp: metric.timestamp,
+  step: metric.step,
+});
 
 /** MLflow's artifact listing of a run, recursive, with size and sha256 of each file. */
 function artifactListing(dir: string): Record<string, unknown>[] {
@@ -142,7 +159,12 @@ function artifactListing(dir: string): Record<string, unknown>[] {
         walk(full);
       } else {
         const bytes = readFileSync(full);
-        out.push({ path, is_dir: false, file_size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        out.push({
+          path,
+          is_dir: false,
+          file_size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
       }
     }
   };
@@ -190,15 +212,22 @@ function modelView(model: RegisteredModel) {
     description: model.description || null,
     latest_versions: model.latestVersions.length > 0 ? model.latestVersions.map(versionView).sort(byVersion) : null,
     tags: Object.keys(model.tags).length > 0 ? keyValues(model.tags) : null,
-    aliases: Object.keys(model.aliases).length > 0 ? Object.entries(model.aliases).map(([alias, version]) => ({ alias, version })) : null,
+    aliases:
+      Object.keys(model.aliases).length > 0
+        ? Object.entries(model.aliases).map(([alias, version]) => ({ alias, version }))
+        : null,
   });
 }
 
 function normalizeViewModel(model: Record<string, unknown>) {
   const copy: Record<string, unknown> = { ...model };
   if (copy.tags) copy.tags = sortedByKey(copy.tags as { key: string; value: string }[]);
-  if (copy.latest_versions) copy.latest_versions = (copy.latest_versions as Record<string, unknown>[]).map(normalizeViewVersion).sort(byVersion);
-  if (copy.aliases) copy.aliases = [...(copy.aliases as { alias: string }[])].sort((a, b) => (a.alias < b.alias ? -1 : 1));
+  if (copy.latest_versions)
+    copy.latest_versions = (copy.latest_versions as Record<string, unknown>[])
+      .map(normalizeViewVersion)
+      .sort(byVersion);
+  if (copy.aliases)
+    copy.aliases = [...(copy.aliases as { alias: string }[])].sort((a, b) => (a.alias < b.alias ? -1 : 1));
   return copy;
 }
 
@@ -221,12 +250,16 @@ test('the tracking store reads exactly what MLflow 2.12.2 shows of its own FileS
         const history = await store.getMetricHistory(runId, key, null, null);
         t.deepEqual(history.items.map(metricView), points, `history of ${key}`);
       }
-      const artifactDir = (run.info.artifactUri.replace(`file://${WRITTEN_AT}`, root));
+      const artifactDir = run.info.artifactUri.replace(`file://${WRITTEN_AT}`, root);
       t.deepEqual(artifactListing(artifactDir), expected.artifacts, `artifacts of ${runId}`);
     }
     for (const [experimentId, order] of Object.entries(view.search_runs_order)) {
       const page = await store.searchRuns([experimentId], null, 'ALL', 1000, null, null);
-      t.deepEqual(page.items.map((run) => run.info.runId), order, `search order of ${experimentId}`);
+      t.deepEqual(
+        page.items.map((run) => run.info.runId),
+        order,
+        `search order of ${experimentId}`,
+      );
     }
     // MLflow 2.12.2's FileStore looks names up among active experiments only; MLflow 3 (whose rules
     // flowhost follows, `mlflow/store/tracking/file_store.py` get_experiment_by_name) among all.
@@ -243,7 +276,11 @@ test('the registry store reads exactly what MLflow 2.12.2 shows of its own regis
   const registry = createFileRegistryStore({ storeUri: root, trackingUri: null });
   const models = registry.searchRegisteredModels(null, 1000, null, null);
   const byName = (a: { name?: unknown }, b: { name?: unknown }) => ((a.name as string) < (b.name as string) ? -1 : 1);
-  t.deepEqual(models.items.map(modelView).sort(byName), view.registered_models.map(normalizeViewModel).sort(byName), 'registered models');
+  t.deepEqual(
+    models.items.map(modelView).sort(byName),
+    view.registered_models.map(normalizeViewModel).sort(byName),
+    'registered models',
+  );
   const versionKey = (v: Record<string, unknown>) => `${v.name as string}/${v.version as string}`;
   const versions = registry.searchModelVersions(null, 1000, null, null).items.map(versionView);
   t.deepEqual(
@@ -252,10 +289,15 @@ test('the registry store reads exactly what MLflow 2.12.2 shows of its own regis
     'model versions',
   );
   for (const [name, latest] of Object.entries(view.latest_versions)) {
-    t.deepEqual(registry.getLatestVersions(name, null).map(versionView).sort(byVersion), latest.map(normalizeViewVersion).sort(byVersion), `latest versions of ${name}`);
+    t.deepEqual(
+      registry.getLatestVersions(name, null).map(versionView).sort(byVersion),
+      latest.map(normalizeViewVersion).sort(byVersion),
+      `latest versions of ${name}`,
+    );
   }
   for (const [name, aliases] of Object.entries(view.aliases)) {
-    for (const { alias, version } of aliases) t.is(registry.getModelVersionByAlias(name, alias).version, version, `${name}@${alias}`);
+    for (const { alias, version } of aliases)
+      t.is(registry.getModelVersionByAlias(name, alias).version, version, `${name}@${alias}`);
   }
   for (const [key, uri] of Object.entries(view.download_uris)) {
     const [name, version] = key.split('/');
@@ -280,7 +322,11 @@ function metaFiles(root: string): Map<string, Record<string, unknown>> {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const full = join(folder, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name === 'meta.yaml') out.set(relative(root, full), parseYaml(readFileSync(full, 'utf8'), { version: '1.1' }) as Record<string, unknown>);
+      else if (entry.name === 'meta.yaml')
+        out.set(
+          relative(root, full),
+          parseYaml(readFileSync(full, 'utf8'), { version: '1.1' }) as Record<string, unknown>,
+        );
     }
   };
   walk(root);
@@ -314,7 +360,10 @@ test('rewriting MLflow-written files through flowhost keeps every key MLflow wro
   let rewritten = 0;
   for (const [file, original] of before) {
     // A restored experiment moved out of .trash, a renamed model to its new folder.
-    const now = after.get(file) ?? after.get(file.replace(/^\.trash\//, '')) ?? after.get(file.replace(/^models\/fx-regressor\//, 'models/fx-regressor-2/'));
+    const now =
+      after.get(file) ??
+      after.get(file.replace(/^\.trash\//, '')) ??
+      after.get(file.replace(/^models\/fx-regressor\//, 'models/fx-regressor-2/'));
     if (!now) {
       t.fail(`${file} is gone`);
       continue;
@@ -344,8 +393,12 @@ test('a run flowhost creates has the meta.yaml keys MLflow 2.12.2 writes, run_uu
   try {
     const view = loadView();
     const run = await store.createRun(view.generated_ids.exp_alpha, 'u', 1, [], 'new');
-    const mine = parseYaml(readFileSync(join(root, view.generated_ids.exp_alpha, run.info.runId, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
-    const theirs = parseYaml(readFileSync(join(root, view.generated_ids.exp_alpha, view.generated_ids.run_main, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
+    const mine = parseYaml(
+      readFileSync(join(root, view.generated_ids.exp_alpha, run.info.runId, 'meta.yaml'), 'utf8'),
+    ) as Record<string, unknown>;
+    const theirs = parseYaml(
+      readFileSync(join(root, view.generated_ids.exp_alpha, view.generated_ids.run_main, 'meta.yaml'), 'utf8'),
+    ) as Record<string, unknown>;
     t.deepEqual(Object.keys(mine).sort(), Object.keys(theirs).sort());
     t.is(mine.run_uuid, run.info.runId);
   } finally {

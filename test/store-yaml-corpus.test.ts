@@ -13,26 +13,33 @@ import { dumpYaml, pyyamlTags, readYaml, type YamlValue } from '@flowhost/sdk/ml
 import type * as YamlModule from '../sdk/mlflow/yaml.js';
 
 // Not exported by the package (the stores' own helper): loaded from the built SDK.
-const { unknownEntries } = (await import(new URL('../../sdk/dist/mlflow/yaml.js', import.meta.url).href)) as typeof YamlModule;
+const { unknownEntries } = (await import(
+  new URL('../../sdk/dist/mlflow/yaml.js', import.meta.url).href
+)) as typeof YamlModule;
 
 interface Corpus {
   pyyaml: string;
   cases: { data: Record<string, YamlValue>; text: string; loaded: Record<string, unknown> }[];
 }
-const corpus = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/pyyaml/corpus.json', import.meta.url)), 'utf8')) as Corpus;
+const corpus = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../test/fixtures/pyyaml/corpus.json', import.meta.url)), 'utf8'),
+) as Corpus;
 
-test('the corpus is PyYAML\'s and large enough to mean something', (t) => {
+test("the corpus is PyYAML's and large enough to mean something", (t) => {
   t.regex(corpus.pyyaml, /^\d+\.\d+/);
   t.true(corpus.cases.length > 1000);
 });
 
 test('dumpYaml writes every case of the corpus byte for byte as PyYAML did', (t) => {
   const wrong = corpus.cases.filter((c) => dumpYaml(c.data) !== c.text);
-  t.deepEqual(wrong.slice(0, 5).map((c) => ({ data: c.data, pyyaml: c.text, ours: dumpYaml(c.data) })), []);
+  t.deepEqual(
+    wrong.slice(0, 5).map((c) => ({ data: c.data, pyyaml: c.text, ours: dumpYaml(c.data) })),
+    [],
+  );
   t.is(wrong.length, 0);
 });
 
-test('readYaml returns for every case what PyYAML\'s safe_load returns', (t) => {
+test("readYaml returns for every case what PyYAML's safe_load returns", (t) => {
   const wrong = corpus.cases.filter((c) => {
     try {
       t.deepEqual(readYaml(c.text), c.loaded);
@@ -44,9 +51,12 @@ test('readYaml returns for every case what PyYAML\'s safe_load returns', (t) => 
   t.is(wrong.length, 0, JSON.stringify(wrong.slice(0, 3)));
 });
 
-test('unknownEntries keeps every entry of every case verbatim: written back, each document is PyYAML\'s text again', (t) => {
+test("unknownEntries keeps every entry of every case verbatim: written back, each document is PyYAML's text again", (t) => {
   const wrong = corpus.cases.filter((c) => dumpYaml(unknownEntries(c.text, new Set())) !== c.text);
-  t.deepEqual(wrong.slice(0, 3).map((c) => c.text), []);
+  t.deepEqual(
+    wrong.slice(0, 3).map((c) => c.text),
+    [],
+  );
   // And with some keys known (written by the store itself), the others still come back as they were.
   for (const c of corpus.cases.slice(0, 300)) {
     const keys = Object.keys(c.data);
@@ -55,8 +65,10 @@ test('unknownEntries keeps every entry of every case verbatim: written back, eac
   }
 });
 
-test('the yaml package, with PyYAML\'s YAML 1.1 scalar rules, misreads exactly the Unicode line breaks PyYAML folds', (t) => {
-  const wrong = corpus.cases.filter((c) => JSON.stringify(parse(c.text, { version: '1.1', customTags: pyyamlTags })) !== JSON.stringify(c.loaded));
+test("the yaml package, with PyYAML's YAML 1.1 scalar rules, misreads exactly the Unicode line breaks PyYAML folds", (t) => {
+  const wrong = corpus.cases.filter(
+    (c) => JSON.stringify(parse(c.text, { version: '1.1', customTags: pyyamlTags })) !== JSON.stringify(c.loaded),
+  );
   t.true(wrong.length > 0, 'if the yaml package now reads the whole corpus, readYaml can be replaced by it');
   for (const c of wrong) t.regex(c.text, /[\u0085\u2028\u2029]/);
   t.log(`yaml package: ${corpus.cases.length - wrong.length}/${corpus.cases.length} cases read as PyYAML reads them`);

@@ -25,9 +25,17 @@ test('experiments: create, search (table and JSON), rename, delete, restore, wit
     t.is((await run(['experiments', 'rename', '-x', id, '--new-name', 'renamed', ...uri])).code, 0);
     t.is((await run(['experiments', 'delete', '-x', id, ...uri])).out, `Experiment with ID ${id} has been deleted.`);
     const active = JSON.parse((await run(['experiments', 'search', '--json', ...uri])).out) as { name: string }[];
-    t.deepEqual(active.map((e) => e.name), ['Default']);
-    const deleted = JSON.parse((await run(['experiments', 'search', '--view', 'deleted_only', '--json', ...uri])).out) as { name: string; lifecycle_stage: string }[];
-    t.deepEqual(deleted.map((e) => [e.name, e.lifecycle_stage]), [['renamed', 'deleted']]);
+    t.deepEqual(
+      active.map((e) => e.name),
+      ['Default'],
+    );
+    const deleted = JSON.parse(
+      (await run(['experiments', 'search', '--view', 'deleted_only', '--json', ...uri])).out,
+    ) as { name: string; lifecycle_stage: string }[];
+    t.deepEqual(
+      deleted.map((e) => [e.name, e.lifecycle_stage]),
+      [['renamed', 'deleted']],
+    );
     t.is((await run(['experiments', 'restore', '-x', id, ...uri])).code, 0);
 
     const duplicate = await run(['experiments', 'create', '-n', 'renamed', ...uri]);

@@ -21,7 +21,11 @@ async function fluentOnTempStore(): Promise<{ mlflow: Fluent; root: string; done
   const root = await mkdtemp(join(tmpdir(), 'flowhost-fluent-'));
   // Worker threads: the store and the run context providers cold-start at once on the first
   // startRun, within the providers' 2 s deadline even on a loaded machine.
-  const mlflow = new Fluent({ discovery: { nodeModules: [`${repoRoot}node_modules`] }, policy: { isolation: 'worker', thirdParty: 'trusted' }, onOutput: () => {} });
+  const mlflow = new Fluent({
+    discovery: { nodeModules: [`${repoRoot}node_modules`] },
+    policy: { isolation: 'worker', thirdParty: 'trusted' },
+    onOutput: () => {},
+  });
   const previous = process.env.MLFLOW_TRACKING_URI;
   mlflow.setTrackingUri(`file-plugin:${root}/mlruns`);
   return {
@@ -42,7 +46,11 @@ test('the tracking URI: setTrackingUri, else MLFLOW_TRACKING_URI, else ./mlruns 
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
   t.is(resolveTrackingUri({}, cwd), `sqlite:///${join(cwd, 'mlflow.db')}`);
   mkdirSync(join(cwd, 'mlruns', 'models'), { recursive: true });
-  t.is(resolveTrackingUri({ MLFLOW_TRACKING_URI: '  ' }, cwd), `sqlite:///${join(cwd, 'mlflow.db')}`, 'an mlruns folder without an experiment');
+  t.is(
+    resolveTrackingUri({ MLFLOW_TRACKING_URI: '  ' }, cwd),
+    `sqlite:///${join(cwd, 'mlflow.db')}`,
+    'an mlruns folder without an experiment',
+  );
   mkdirSync(join(cwd, 'mlruns', '0'));
   writeFileSync(join(cwd, 'mlruns', '0', 'meta.yaml'), 'name: Default\n');
   t.is(resolveTrackingUri({}, cwd), join(cwd, 'mlruns'));
@@ -95,7 +103,10 @@ test('logging to the active run lands in MLflow files, and bad input gets MLflow
     await mlflow.setTags({ 'nested/key': 'v' });
     const { data } = await mlflow.getRun(run.info.runId);
     t.deepEqual(data.params, { alpha: '0.5', beta: 'b', gamma: 'True', delta: "{'a': 1, 'b': [1, 'x', None]}" });
-    t.deepEqual({ loss: data.metrics.loss, acc: data.metrics.acc, f1: data.metrics.f1 }, { loss: 0.25, acc: 1, f1: 0.5 });
+    t.deepEqual(
+      { loss: data.metrics.loss, acc: data.metrics.acc, f1: data.metrics.f1 },
+      { loss: 0.25, acc: 1, f1: 0.5 },
+    );
     t.is(data.tags['nested/key'], 'v');
     const runDir = join(root, 'mlruns', '0', run.info.runId);
     t.is(await readFile(join(runDir, 'metrics', 'loss'), 'utf8'), '1000 0.25 3\n');
@@ -105,13 +116,23 @@ test('logging to the active run lands in MLflow files, and bad input gets MLflow
     const badKey = await timed(mlflow.logMetric('bad key!', 1));
     t.true(isMlflowError(badKey.error));
     t.is((badKey.error as { errorCode: string }).errorCode, 'INVALID_PARAMETER_VALUE');
-    t.regex((badKey.error as Error).message, /Names may only contain alphanumerics, underscores \(_\), dashes \(-\), periods \(\.\), spaces \( \), colon\(:\) and slashes \(\/\)/);
+    t.regex(
+      (badKey.error as Error).message,
+      /Names may only contain alphanumerics, underscores \(_\), dashes \(-\), periods \(\.\), spaces \( \), colon\(:\) and slashes \(\/\)/,
+    );
 
     const changed = await timed(mlflow.logParam('alpha', 0.75));
     t.is((changed.error as { errorCode: string }).errorCode, 'INVALID_PARAMETER_VALUE');
     t.regex((changed.error as Error).message, /Changing param values is not allowed/);
 
-    const wrongType = await timed((await mlflow.client()).store.logMetric(run.info.runId, { key: 'k', value: 'NaN' as unknown as number, timestamp: 1, step: 0 }));
+    const wrongType = await timed(
+      (await mlflow.client()).store.logMetric(run.info.runId, {
+        key: 'k',
+        value: 'NaN' as unknown as number,
+        timestamp: 1,
+        step: 0,
+      }),
+    );
     t.is((wrongType.error as { errorCode: string }).errorCode, 'INVALID_PARAMETER_VALUE');
     t.regex((wrongType.error as Error).message, /expected number/);
   } finally {
@@ -123,7 +144,8 @@ test('fire-and-forget logging: everything arrives in order by flush(), batched w
   const { mlflow, done } = await fluentOnTempStore();
   try {
     const run = await mlflow.startRun();
-    for (let step = 0; step < 2500; step++) await mlflow.logMetric('loss', 1 / (step + 1), { step, synchronous: false });
+    for (let step = 0; step < 2500; step++)
+      await mlflow.logMetric('loss', 1 / (step + 1), { step, synchronous: false });
     for (let i = 0; i < 150; i++) await mlflow.logParam(`p${i}`, i, { synchronous: false });
     await mlflow.flush();
     const history = await (await mlflow.client()).getMetricHistory(run.info.runId, 'loss');
@@ -182,7 +204,9 @@ test('the async logger bounds what it buffers: a caller that never waits is told
 
 test('a second value for a param key in one fire-and-forget burst goes in a later batch, so the store judges it', async (t) => {
   const batches: string[][] = [];
-  const logger = new AsyncLogger(async (_run, _m, params) => void batches.push(params.map((p) => `${p.key}=${p.value}`)));
+  const logger = new AsyncLogger(
+    async (_run, _m, params) => void batches.push(params.map((p) => `${p.key}=${p.value}`)),
+  );
   logger.logParam('r', { key: 'a', value: '1' });
   logger.logParam('r', { key: 'b', value: '1' });
   logger.logParam('r', { key: 'a', value: '1' });
@@ -193,7 +217,10 @@ test('a second value for a param key in one fire-and-forget burst goes in a late
 test('a plugin that dies half-way through a batch: the caller gets the crash, never a success', async (t) => {
   const { host } = testHost({ discovery: { nodeModules: [], pluginDirs: [misbehavingPlugins] } });
   try {
-    const client = new TrackingClient(await host.trackingStore('misbehaving-crash-in-batch:x'), 'misbehaving-crash-in-batch:x');
+    const client = new TrackingClient(
+      await host.trackingStore('misbehaving-crash-in-batch:x'),
+      'misbehaving-crash-in-batch:x',
+    );
     const run = await client.createRun('0');
     const metrics = ['a', 'b', 'crash', 'c'].map((key) => ({ key, value: 1, timestamp: 1, step: 0 }));
     const awaited = await timed(client.logBatch(run.info.runId, { metrics }));

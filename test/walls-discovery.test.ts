@@ -22,7 +22,13 @@ const kit = `${repoRoot}sample-plugins/hostile-walls/dist/kit.js`;
 /** A regression blocks forever; a pass takes well under a second. */
 const DISCOVERY_BOUND_MS = 20_000;
 
-const manifest = (name: string, scheme: string, module = './plugin.js') => JSON.stringify({ name, version: '1.0.0', type: 'module', flowhost: { entryPoints: { tracking_store: { [scheme]: module } } } });
+const manifest = (name: string, scheme: string, module = './plugin.js') =>
+  JSON.stringify({
+    name,
+    version: '1.0.0',
+    type: 'module',
+    flowhost: { entryPoints: { tracking_store: { [scheme]: module } } },
+  });
 
 /** A plugin folder holding one good package and one package per hostile shape. */
 async function pluginFolder(): Promise<{ folder: string; server: Server; cleanup(): void }> {
@@ -36,7 +42,10 @@ async function pluginFolder(): Promise<{ folder: string; server: Server; cleanup
   const good = packageDir('good');
   writeFileSync(join(good, 'package.json'), manifest('good', 'walls-good'));
   copyFileSync(kit, join(good, 'kit.js'));
-  writeFileSync(join(good, 'plugin.js'), `import { attackStore } from './kit.js';\nexport default attackStore(() => 'still here');\n`);
+  writeFileSync(
+    join(good, 'plugin.js'),
+    `import { attackStore } from './kit.js';\nexport default attackStore(() => 'still here');\n`,
+  );
 
   execFileSync('mkfifo', [join(packageDir('fifo'), 'package.json')]);
   execFileSync('mkfifo', [join(base, 'elsewhere.fifo')]);
@@ -44,7 +53,10 @@ async function pluginFolder(): Promise<{ folder: string; server: Server; cleanup
   symlinkSync('/dev/zero', join(packageDir('dev-zero'), 'package.json'));
   symlinkSync('/proc/self/environ', join(packageDir('environ'), 'package.json'));
   mkdirSync(join(packageDir('folder'), 'package.json'));
-  writeFileSync(join(packageDir('huge'), 'package.json'), JSON.stringify({ name: 'huge', padding: 'x'.repeat(MAX_PACKAGE_JSON_BYTES) }));
+  writeFileSync(
+    join(packageDir('huge'), 'package.json'),
+    JSON.stringify({ name: 'huge', padding: 'x'.repeat(MAX_PACKAGE_JSON_BYTES) }),
+  );
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(join(packageDir('socket'), 'package.json'), resolve));
 
@@ -56,7 +68,10 @@ async function pluginFolder(): Promise<{ folder: string; server: Server; cleanup
 
 const EXPECTED: readonly [string, RegExp][] = [
   ['fifo', /package\.json is a named pipe; only regular files are read from a plugin package/],
-  ['link-to-fifo', /package\.json is a symbolic link; a plugin package's files are read only as regular files, never through a link/],
+  [
+    'link-to-fifo',
+    /package\.json is a symbolic link; a plugin package's files are read only as regular files, never through a link/,
+  ],
   ['dev-zero', /package\.json is a symbolic link/],
   ['environ', /package\.json is a symbolic link/],
   ['folder', /package\.json is a folder/],
@@ -65,45 +80,66 @@ const EXPECTED: readonly [string, RegExp][] = [
   ['fifo-module', /walls-fifo-module: the module \.\/plugin\.js is not a regular file/],
 ];
 
-test.serial('new Flowhost() never waits on what a package ships: every special package.json, module and folder is reported, quickly', async (t) => {
-  const { folder, server, cleanup } = await pluginFolder();
-  try {
-    const script = `
+test.serial(
+  'new Flowhost() never waits on what a package ships: every special package.json, module and folder is reported, quickly',
+  async (t) => {
+    const { folder, server, cleanup } = await pluginFolder();
+    try {
+      const script = `
       import { Flowhost } from ${JSON.stringify(`${repoRoot}dist/host/flowhost.js`)};
       const [folder, pipe] = process.argv.slice(1);
       const host = new Flowhost({ discovery: { nodeModules: [pipe], pluginDirs: [folder, pipe], env: {} } });
       console.log(JSON.stringify({ names: host.registry.names('tracking_store'), problems: host.registry.problems }));
       await host.close();`;
-    const started = performance.now();
-    // The folders themselves may be special too: a named pipe as a plugin folder and as node_modules.
-    const pipe = join(folder, '..', 'elsewhere.fifo');
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, folder, pipe], { timeout: DISCOVERY_BOUND_MS, encoding: 'utf8' });
-    t.log(`discovery with every special file took ${Math.round(performance.now() - started)} ms (process start included)`);
-    const { names, problems } = JSON.parse(output) as { names: string[]; problems: { where: string; reason: string }[] };
-    t.true(names.includes('walls-good'));
-    t.false(names.includes('walls-fifo-module'));
-    for (const [name, reason] of EXPECTED) {
-      const found = problems.find((p) => p.where === join(folder, name));
-      t.truthy(found, `${name} is not reported: ${JSON.stringify(problems)}`);
-      t.regex(found?.reason ?? '', reason, name);
+      const started = performance.now();
+      // The folders themselves may be special too: a named pipe as a plugin folder and as node_modules.
+      const pipe = join(folder, '..', 'elsewhere.fifo');
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, folder, pipe], {
+        timeout: DISCOVERY_BOUND_MS,
+        encoding: 'utf8',
+      });
+      t.log(
+        `discovery with every special file took ${Math.round(performance.now() - started)} ms (process start included)`,
+      );
+      const { names, problems } = JSON.parse(output) as {
+        names: string[];
+        problems: { where: string; reason: string }[];
+      };
+      t.true(names.includes('walls-good'));
+      t.false(names.includes('walls-fifo-module'));
+      for (const [name, reason] of EXPECTED) {
+        const found = problems.find((p) => p.where === join(folder, name));
+        t.truthy(found, `${name} is not reported: ${JSON.stringify(problems)}`);
+        t.regex(found?.reason ?? '', reason, name);
+      }
+      t.regex(problems.find((p) => p.where === pipe)?.reason ?? '', /the configured plugin folder is not a folder/);
+      t.false(output.includes('PATH='), "the host's environment is not read into a report");
+    } finally {
+      server.close();
+      cleanup();
     }
-    t.regex(problems.find((p) => p.where === pipe)?.reason ?? '', /the configured plugin folder is not a folder/);
-    t.false(output.includes('PATH='), "the host's environment is not read into a report");
-  } finally {
-    server.close();
-    cleanup();
-  }
-});
+  },
+);
 
 for (const level of ['worker', 'sandbox', 'process'] as const) {
   test.serial(`${level}: beside packages of special files, the good plugin of the same folder works`, async (t) => {
     const { folder, server, cleanup } = await pluginFolder();
-    const host = new Flowhost({ discovery: { nodeModules: [], pluginDirs: [folder], env: {} }, policy: { thirdParty: 'untrusted', isolation: level, limits: { startupTimeoutMs: 60_000, callTimeoutMs: 60_000 } }, onOutput: () => {} });
+    const host = new Flowhost({
+      discovery: { nodeModules: [], pluginDirs: [folder], env: {} },
+      policy: {
+        thirdParty: 'untrusted',
+        isolation: level,
+        limits: { startupTimeoutMs: 60_000, callTimeoutMs: 60_000 },
+      },
+      onOutput: () => {},
+    });
     try {
       const store = await host.trackingStore('walls-good:/nowhere');
       t.is((await store.getExperiment('attack:{}')).tags.detail, 'still here');
       // Not registered at all: no worker is ever asked to import the pipe.
-      t.throws(() => host.trackingStore('walls-fifo-module:/nowhere'), { message: /unsupported URI 'walls-fifo-module:\/nowhere'/ });
+      t.throws(() => host.trackingStore('walls-fifo-module:/nowhere'), {
+        message: /unsupported URI 'walls-fifo-module:\/nowhere'/,
+      });
     } finally {
       await host.close();
       server.close();

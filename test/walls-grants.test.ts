@@ -7,7 +7,17 @@
  * gets no `$storeRoot` at all; a manifest cannot name its way out with `$storeRoot/..` or
  * `$packageDir/..`. Checked on the policy itself and end to end at every level.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -20,7 +30,9 @@ import { repoRoot } from './helpers/hosts.js';
 const wallsPlugins = `${repoRoot}sample-plugins/hostile-walls`;
 
 function wallsEntry(): PluginEntry {
-  const entry = discoverPlugins({ nodeModules: [], pluginDirs: [wallsPlugins], env: {} }).entries.find((e) => e.name === 'walls-fs');
+  const entry = discoverPlugins({ nodeModules: [], pluginDirs: [wallsPlugins], env: {} }).entries.find(
+    (e) => e.name === 'walls-fs',
+  );
   if (!entry) throw new Error('walls-fs is not discovered');
   return entry;
 }
@@ -74,43 +86,90 @@ function malformed(l: Layout): [string, string][] {
   return [['an encoded NUL', `walls-fs:${l.stores}/tenant-a%00.txt`]];
 }
 
-const REFUSED = (l: Layout) => new RegExp(`outside the store roots this host allows \\(${l.stores.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\\. Use a URI under one of them`);
+const REFUSED = (l: Layout) =>
+  new RegExp(
+    `outside the store roots this host allows \\(${l.stores.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\\. Use a URI under one of them`,
+  );
 
-test('the policy grants $storeRoot only inside the operator\'s store roots; every widening URI is refused naming them', (t) => {
+test("the policy grants $storeRoot only inside the operator's store roots; every widening URI is refused naming them", (t) => {
   const l = layout();
   try {
     const entry = wallsEntry();
     const inside = resolvePolicy(policy(l.stores), entry, 'default', context(`walls-fs:${l.stores}/tenant-a`), {});
     t.deepEqual(inside.capabilities.fs, [{ root: `${l.stores}/tenant-a`, access: 'write' }]);
-    const encodedInside = resolvePolicy(policy(l.stores), entry, 'default', context(`walls-fs:${l.stores}/tenant%2Da/new%20folder`), {});
-    t.deepEqual(encodedInside.capabilities.fs, [{ root: `${l.stores}/tenant-a/new folder`, access: 'write' }], 'decoded, and not yet existing');
-    const viaLinkedRoot = resolvePolicy({ grant: { fs: true }, storeRoots: [join(l.base, 'stores-link')] }, entry, 'default', context(`walls-fs:${l.base}/stores-link/tenant-a`), {});
-    t.deepEqual(viaLinkedRoot.capabilities.fs, [{ root: `${l.stores}/tenant-a`, access: 'write' }], 'a store root given through a link is its real folder');
+    const encodedInside = resolvePolicy(
+      policy(l.stores),
+      entry,
+      'default',
+      context(`walls-fs:${l.stores}/tenant%2Da/new%20folder`),
+      {},
+    );
+    t.deepEqual(
+      encodedInside.capabilities.fs,
+      [{ root: `${l.stores}/tenant-a/new folder`, access: 'write' }],
+      'decoded, and not yet existing',
+    );
+    const viaLinkedRoot = resolvePolicy(
+      { grant: { fs: true }, storeRoots: [join(l.base, 'stores-link')] },
+      entry,
+      'default',
+      context(`walls-fs:${l.base}/stores-link/tenant-a`),
+      {},
+    );
+    t.deepEqual(
+      viaLinkedRoot.capabilities.fs,
+      [{ root: `${l.stores}/tenant-a`, access: 'write' }],
+      'a store root given through a link is its real folder',
+    );
     for (const [what, uri] of widening(l)) {
-      const error = t.throws(() => resolvePolicy(policy(l.stores), entry, 'default', context(uri), {}), undefined, what);
+      const error = t.throws(
+        () => resolvePolicy(policy(l.stores), entry, 'default', context(uri), {}),
+        undefined,
+        what,
+      );
       t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE', `${what}: ${String(error)}`);
       t.regex(error?.message ?? '', REFUSED(l), what);
     }
     for (const [what, uri] of malformed(l)) {
-      t.throws(() => resolvePolicy(policy(l.stores), entry, 'default', context(uri), {}), { message: /decodes to a path with a NUL byte/ }, what);
+      t.throws(
+        () => resolvePolicy(policy(l.stores), entry, 'default', context(uri), {}),
+        { message: /decodes to a path with a NUL byte/ },
+        what,
+      );
     }
   } finally {
     l.cleanup();
   }
 });
 
-test('without store roots, an untrusted plugin gets no $storeRoot; a trusted host (its user picks the URI) keeps the URI\'s folder', (t) => {
+test("without store roots, an untrusted plugin gets no $storeRoot; a trusted host (its user picks the URI) keeps the URI's folder", (t) => {
   const l = layout();
   try {
     const entry = wallsEntry();
     const untrusted = resolvePolicy({ grant: { fs: true } }, entry, 'default', context('walls-fs:/'), {});
     t.deepEqual(untrusted.capabilities.fs, []);
     t.deepEqual(untrusted.capabilities.refused.fs, ['$storeRoot (write)']);
-    const emptyRoots = resolvePolicy({ grant: { fs: true }, thirdParty: 'trusted', storeRoots: [] }, entry, 'default', context(`walls-fs:${l.stores}`), {});
+    const emptyRoots = resolvePolicy(
+      { grant: { fs: true }, thirdParty: 'trusted', storeRoots: [] },
+      entry,
+      'default',
+      context(`walls-fs:${l.stores}`),
+      {},
+    );
     t.deepEqual(emptyRoots.capabilities.fs, [], 'an empty list allows no store root, trusted or not');
     const trusted = resolvePolicy(undefined, entry, 'default', context(`walls-fs:${l.stores}/tenant-a`), {});
     t.deepEqual(trusted.capabilities.fs, [{ root: `${l.stores}/tenant-a`, access: 'write' }]);
-    t.throws(() => resolvePolicy({ grant: { fs: true }, storeRoots: ['relative/root'] }, entry, 'default', context(`walls-fs:${l.stores}`), {}), { message: /storeRoots: "relative\/root" is not an absolute path/ });
+    t.throws(
+      () =>
+        resolvePolicy(
+          { grant: { fs: true }, storeRoots: ['relative/root'] },
+          entry,
+          'default',
+          context(`walls-fs:${l.stores}`),
+          {},
+        ),
+      { message: /storeRoots: "relative\/root" is not an absolute path/ },
+    );
   } finally {
     l.cleanup();
   }
@@ -120,9 +179,20 @@ test('a manifest cannot widen its grant with $storeRoot/.. or $packageDir/..', (
   const l = layout();
   try {
     const up = withRequests([{ path: '$storeRoot/../..', access: 'write' }]);
-    t.throws(() => resolvePolicy(policy(l.stores), up, 'default', context(`walls-fs:${l.stores}/tenant-a`), {}), { message: REFUSED(l) });
-    const outOfPackage = withRequests([{ path: '$packageDir/../..', access: 'read' }, { path: '$packageDir/dist', access: 'read' }]);
-    const resolved = resolvePolicy(policy(l.stores), outOfPackage, 'default', context(`walls-fs:${l.stores}/tenant-a`), {});
+    t.throws(() => resolvePolicy(policy(l.stores), up, 'default', context(`walls-fs:${l.stores}/tenant-a`), {}), {
+      message: REFUSED(l),
+    });
+    const outOfPackage = withRequests([
+      { path: '$packageDir/../..', access: 'read' },
+      { path: '$packageDir/dist', access: 'read' },
+    ]);
+    const resolved = resolvePolicy(
+      policy(l.stores),
+      outOfPackage,
+      'default',
+      context(`walls-fs:${l.stores}/tenant-a`),
+      {},
+    );
     t.deepEqual(resolved.capabilities.fs, [{ root: `${realpathSync(wallsPlugins)}/dist`, access: 'read' }]);
     t.deepEqual(resolved.capabilities.refused.fs, ['$packageDir/../.. (read)']);
   } finally {
@@ -131,31 +201,44 @@ test('a manifest cannot widen its grant with $storeRoot/.. or $packageDir/..', (
 });
 
 for (const level of ['worker', 'sandbox', 'process'] as const) {
-  test.serial(`${level}: a URI outside the store roots is refused before any isolate starts; one inside works`, async (t) => {
-    const l = layout();
-    chmodSync(l.base, 0o755);
-    chmodSync(l.stores, 0o755);
-    if (process.getuid?.() === 0) chownSync(join(l.stores, 'tenant-a'), 65534, 65534);
-    const host = new Flowhost({
-      discovery: { nodeModules: [], pluginDirs: [wallsPlugins], env: {} },
-      policy: { thirdParty: 'untrusted', isolation: level, grant: { fs: true }, storeRoots: [l.stores], limits: { startupTimeoutMs: 60_000, callTimeoutMs: 60_000 } },
-      onOutput: () => {},
-    });
-    try {
-      for (const [what, uri] of widening(l)) {
-        const error = await t.throwsAsync(host.trackingStore(uri), undefined, what);
-        t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE', `${what}: ${String(error)}`);
-        t.regex(error?.message ?? '', REFUSED(l), what);
+  test.serial(
+    `${level}: a URI outside the store roots is refused before any isolate starts; one inside works`,
+    async (t) => {
+      const l = layout();
+      chmodSync(l.base, 0o755);
+      chmodSync(l.stores, 0o755);
+      if (process.getuid?.() === 0) chownSync(join(l.stores, 'tenant-a'), 65534, 65534);
+      const host = new Flowhost({
+        discovery: { nodeModules: [], pluginDirs: [wallsPlugins], env: {} },
+        policy: {
+          thirdParty: 'untrusted',
+          isolation: level,
+          grant: { fs: true },
+          storeRoots: [l.stores],
+          limits: { startupTimeoutMs: 60_000, callTimeoutMs: 60_000 },
+        },
+        onOutput: () => {},
+      });
+      try {
+        for (const [what, uri] of widening(l)) {
+          const error = await t.throwsAsync(host.trackingStore(uri), undefined, what);
+          t.true(isMlflowError(error) && error.errorCode === 'INVALID_PARAMETER_VALUE', `${what}: ${String(error)}`);
+          t.regex(error?.message ?? '', REFUSED(l), what);
+        }
+        t.is(host.liveWorkers(), 0, 'no isolate was started for a refused URI');
+        const store = await host.trackingStore(`walls-fs:${l.stores}/tenant-a`);
+        const detail = (
+          await store.getExperiment(
+            `attack:${JSON.stringify({ op: 'write', path: `${l.stores}/tenant-a/kept.txt`, data: 'inside' })}`,
+          )
+        ).tags.detail;
+        t.is(detail, 'ok: written');
+        t.is(readFileSync(join(l.stores, 'tenant-a', 'kept.txt'), 'utf8'), 'inside');
+        t.false(existsSync(join(l.base, 'secret', 'kept.txt')));
+      } finally {
+        await host.close();
+        l.cleanup();
       }
-      t.is(host.liveWorkers(), 0, 'no isolate was started for a refused URI');
-      const store = await host.trackingStore(`walls-fs:${l.stores}/tenant-a`);
-      const detail = (await store.getExperiment(`attack:${JSON.stringify({ op: 'write', path: `${l.stores}/tenant-a/kept.txt`, data: 'inside' })}`)).tags.detail;
-      t.is(detail, 'ok: written');
-      t.is(readFileSync(join(l.stores, 'tenant-a', 'kept.txt'), 'utf8'), 'inside');
-      t.false(existsSync(join(l.base, 'secret', 'kept.txt')));
-    } finally {
-      await host.close();
-      l.cleanup();
-    }
-  });
+    },
+  );
 }

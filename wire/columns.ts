@@ -44,8 +44,21 @@ const MIN_ROWS = 8;
 const NONE = 0xffffffff;
 const ABSENT = 2;
 
-type Encode = (rows: readonly unknown[], n: number, f64: Float64Array, u32: Uint32Array, u8: Uint8Array, intern: (s: string) => number) => boolean;
-type Decode = (n: number, f64: Float64Array, u32: Uint32Array, u8: Uint8Array, strings: readonly string[]) => Record<string, unknown>[];
+type Encode = (
+  rows: readonly unknown[],
+  n: number,
+  f64: Float64Array,
+  u32: Uint32Array,
+  u8: Uint8Array,
+  intern: (s: string) => number,
+) => boolean;
+type Decode = (
+  n: number,
+  f64: Float64Array,
+  u32: Uint32Array,
+  u8: Uint8Array,
+  strings: readonly string[],
+) => Record<string, unknown>[];
 
 /** Where each field lives: its group (f64, u32, u8) and its slot; optional numbers also take a u8 slot. */
 interface Slot {
@@ -78,7 +91,8 @@ const canGenerateCode = (() => {
 })();
 
 /** What the payload names its layout by, e.g. `key:string,value:number,…,runId:string?`. */
-const signatureOf = (fields: readonly FlatField[]) => fields.map((f) => `${f.name}:${f.type}${f.optional ? '?' : ''}`).join(',');
+const signatureOf = (fields: readonly FlatField[]) =>
+  fields.map((f) => `${f.name}:${f.type}${f.optional ? '?' : ''}`).join(',');
 
 export function compileLayout(fields: readonly FlatField[], options: { codegen?: boolean } = {}): Layout {
   const counts = { f64: 0, u32: 0, u8: 0 };
@@ -94,8 +108,12 @@ export function compileLayout(fields: readonly FlatField[], options: { codegen?:
     signature,
     slots,
     counts,
-    encode: codegen ? generatedEncoder(slots) : (rows, n, f64, u32, u8, intern) => encodeGeneric(slots, rows, n, f64, u32, u8, intern),
-    decode: codegen ? generatedDecoder(slots) : (n, f64, u32, u8, strings) => decodeGeneric(slots, n, f64, u32, u8, strings),
+    encode: codegen
+      ? generatedEncoder(slots)
+      : (rows, n, f64, u32, u8, intern) => encodeGeneric(slots, rows, n, f64, u32, u8, intern),
+    decode: codegen
+      ? generatedDecoder(slots)
+      : (n, f64, u32, u8, strings) => decodeGeneric(slots, n, f64, u32, u8, strings),
   };
 }
 
@@ -122,7 +140,12 @@ function fieldSource(slot: Slot): string {
   }
   if (presence >= 0) store = `${store} u8[${presence} * n + r] = 1;`;
   if (!field.optional) return store;
-  const absent = field.type === 'string' ? `u32[${at}] = ${NONE};` : field.type === 'boolean' ? `u8[${at}] = ${ABSENT};` : `u8[${presence} * n + r] = 0; f64[${at}] = 0;`;
+  const absent =
+    field.type === 'string'
+      ? `u32[${at}] = ${NONE};`
+      : field.type === 'boolean'
+        ? `u8[${at}] = ${ABSENT};`
+        : `u8[${presence} * n + r] = 0; f64[${at}] = 0;`;
   return `if (v === undefined || v === null) { ${absent} } else { ${store} }`;
 }
 
@@ -141,7 +164,15 @@ function generatedEncoder(slots: readonly Slot[]): Encode {
   return new Function('isPlainObject', source)(isPlainObject) as Encode;
 }
 
-function encodeGeneric(slots: readonly Slot[], rows: readonly unknown[], n: number, f64: Float64Array, u32: Uint32Array, u8: Uint8Array, intern: (s: string) => number): boolean {
+function encodeGeneric(
+  slots: readonly Slot[],
+  rows: readonly unknown[],
+  n: number,
+  f64: Float64Array,
+  u32: Uint32Array,
+  u8: Uint8Array,
+  intern: (s: string) => number,
+): boolean {
   for (let r = 0; r < n; r++) {
     const o = rows[r];
     if (!isPlainObject(o)) return false;
@@ -212,7 +243,14 @@ function generatedDecoder(slots: readonly Slot[]): Decode {
   return new Function(source)() as Decode;
 }
 
-function decodeGeneric(slots: readonly Slot[], n: number, f64: Float64Array, u32: Uint32Array, u8: Uint8Array, strings: readonly string[]): Record<string, unknown>[] {
+function decodeGeneric(
+  slots: readonly Slot[],
+  n: number,
+  f64: Float64Array,
+  u32: Uint32Array,
+  u8: Uint8Array,
+  strings: readonly string[],
+): Record<string, unknown>[] {
   const out = new Array<Record<string, unknown>>(n);
   for (let r = 0; r < n; r++) {
     const o: Record<string, unknown> = {};
@@ -256,8 +294,14 @@ function scratchFor(layout: Layout, n: number) {
   idleScratch = null;
   const fits = (have: { length: number } | undefined, need: number) => have !== undefined && have.length >= need;
   return {
-    f64: taken && fits(taken.f64, layout.counts.f64 * n) ? taken.f64 : new Float64Array(Math.max(1024, layout.counts.f64 * n)),
-    u32: taken && fits(taken.u32, layout.counts.u32 * n) ? taken.u32 : new Uint32Array(Math.max(1024, layout.counts.u32 * n)),
+    f64:
+      taken && fits(taken.f64, layout.counts.f64 * n)
+        ? taken.f64
+        : new Float64Array(Math.max(1024, layout.counts.f64 * n)),
+    u32:
+      taken && fits(taken.u32, layout.counts.u32 * n)
+        ? taken.u32
+        : new Uint32Array(Math.max(1024, layout.counts.u32 * n)),
     u8: taken && fits(taken.u8, layout.counts.u8 * n) ? taken.u8 : new Uint8Array(Math.max(1024, layout.counts.u8 * n)),
   };
 }
@@ -315,7 +359,10 @@ export function encodeColumns(layout: Layout, rows: readonly unknown[]): Columns
  * indices, booleans, UTF-8), so a damaged or hostile payload throws instead of producing records
  * that were never sent.
  */
-export function decodeColumns(payload: Uint8Array, layoutOf: (signature: string) => Layout | undefined = (signature) => knownLayouts().get(signature)): Record<string, unknown>[] {
+export function decodeColumns(
+  payload: Uint8Array,
+  layoutOf: (signature: string) => Layout | undefined = (signature) => knownLayouts().get(signature),
+): Record<string, unknown>[] {
   // A copy of our own, aligned for the typed views (the payload sits anywhere in its frame).
   const bytes = new Uint8Array(payload);
   const view = new DataView(bytes.buffer);
@@ -327,7 +374,8 @@ export function decodeColumns(payload: Uint8Array, layoutOf: (signature: string)
   need(4 + signatureLength);
   const signature = utf8Strict.decode(bytes.subarray(4, 4 + signatureLength));
   const layout = layoutOf(signature);
-  if (layout?.signature !== signature) throw new Error(`columns: unknown layout ${JSON.stringify(signature.slice(0, 200))}`);
+  if (layout?.signature !== signature)
+    throw new Error(`columns: unknown layout ${JSON.stringify(signature.slice(0, 200))}`);
   const header = align(4 + signatureLength, 8);
   need(header + 8);
   const n = view.getUint32(header, true);
@@ -348,11 +396,16 @@ export function decodeColumns(payload: Uint8Array, layoutOf: (signature: string)
   for (const { field, group, index, presence } of layout.slots) {
     const from = index * n;
     if (group === 'u32') {
-      for (let r = from; r < from + n; r++) if (u32[r] >= count && !(field.optional && u32[r] === NONE)) throw new Error(`columns: ${field.name} names a string that is not in the table`);
+      for (let r = from; r < from + n; r++)
+        if (u32[r] >= count && !(field.optional && u32[r] === NONE))
+          throw new Error(`columns: ${field.name} names a string that is not in the table`);
     } else if (group === 'u8') {
-      for (let r = from; r < from + n; r++) if (u8[r] > 1 && !(field.optional && u8[r] === ABSENT)) throw new Error(`columns: ${field.name} is not a boolean`);
+      for (let r = from; r < from + n; r++)
+        if (u8[r] > 1 && !(field.optional && u8[r] === ABSENT))
+          throw new Error(`columns: ${field.name} is not a boolean`);
     } else if (presence >= 0) {
-      for (let r = presence * n; r < presence * n + n; r++) if (u8[r] > 1) throw new Error(`columns: ${field.name} has a damaged presence column`);
+      for (let r = presence * n; r < presence * n + n; r++)
+        if (u8[r] > 1) throw new Error(`columns: ${field.name} has a damaged presence column`);
     }
   }
   return layout.decode(n, f64, u32, u8, strings);
@@ -417,7 +470,8 @@ export function wireArgs(kind: KindShape): Record<string, readonly Schema<unknow
   let byMethod = wireArgsByKind.get(kind);
   if (!byMethod) {
     byMethod = Object.create(null) as Record<string, readonly Schema<unknown>[]>;
-    for (const [name, method] of Object.entries(kind.methods)) byMethod[name] = method.argSchemas.map((arg) => wireSchema(arg));
+    for (const [name, method] of Object.entries(kind.methods))
+      byMethod[name] = method.argSchemas.map((arg) => wireSchema(arg));
     wireArgsByKind.set(kind, byMethod);
   }
   return byMethod;

@@ -101,7 +101,11 @@ export class FrameWriter {
  * the host reads replies one scanned message at a time, `decodeReply`). `columns: false` refuses
  * columnar payloads.
  */
-export function readFrame(frame: Uint8Array, onMessage: (message: unknown, encodedBytes: number) => void, options: { columns?: boolean } = {}): void {
+export function readFrame(
+  frame: Uint8Array,
+  onMessage: (message: unknown, encodedBytes: number) => void,
+  options: { columns?: boolean } = {},
+): void {
   const before = columnsAccepted;
   columnsAccepted = options.columns ?? true;
   try {

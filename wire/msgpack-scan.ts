@@ -65,7 +65,9 @@ let maxElements = 0;
 let capBytes = 0;
 
 function truncated(): ScanError {
-  return end < src.byteLength ? new ScanError(`takes more than ${capBytes} bytes`, 'cap') : new ScanError(`ends inside a value (at byte ${pos - start})`, 'malformed');
+  return end < src.byteLength
+    ? new ScanError(`takes more than ${capBytes} bytes`, 'cap')
+    : new ScanError(`ends inside a value (at byte ${pos - start})`, 'malformed');
 }
 
 function need(n: number): void {
@@ -178,7 +180,8 @@ export function scanMessage(bytes: Uint8Array, from: number, caps: ScanCaps): Sc
               pos += 2;
               break;
             }
-            if (type !== RECORD_EXTENSION) throw new ScanError(`uses msgpack extension ${type}, which replies never carry`, 'malformed');
+            if (type !== RECORD_EXTENSION)
+              throw new ScanError(`uses msgpack extension ${type}, which replies never carry`, 'malformed');
             const id = src[pos + 1] & 0x3f;
             pos += 2;
             children = recordKeys[id] = scanRecordKeys();
@@ -222,7 +225,8 @@ function skipTimestamp(token: number): void {
   const length = token === 0xd6 ? 4 : token === 0xd7 ? 8 : (need(1), src[pos++]);
   need(1);
   const type = src[pos++];
-  if (type !== TIMESTAMP_EXTENSION || (token === 0xc7 && length !== 12)) throw new ScanError(`uses msgpack extension ${type}, which replies never carry`, 'malformed');
+  if (type !== TIMESTAMP_EXTENSION || (token === 0xc7 && length !== 12))
+    throw new ScanError(`uses msgpack extension ${type}, which replies never carry`, 'malformed');
   skip(length);
 }
 

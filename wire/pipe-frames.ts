@@ -19,7 +19,11 @@ export const KIND_CONTROL = 1;
 export const KIND_STREAM = 2;
 type Kind = typeof KIND_FRAME | typeof KIND_CONTROL | typeof KIND_STREAM;
 
-const KIND_NAMES: Record<Kind, string> = { [KIND_FRAME]: 'frame', [KIND_CONTROL]: 'control message', [KIND_STREAM]: 'stream message' };
+const KIND_NAMES: Record<Kind, string> = {
+  [KIND_FRAME]: 'frame',
+  [KIND_CONTROL]: 'control message',
+  [KIND_STREAM]: 'stream message',
+};
 
 /** Largest control message either side accepts: they are small (the plugin bundle is the largest). */
 export const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
@@ -44,9 +48,18 @@ export function pipeHeader(kind: Kind, length: number): Uint8Array {
  * Writes one message whose payload comes in parts (a frame; a stream message's header and chunk)
  * behind its header, without copying the parts: corked, so they leave together.
  */
-export function writePipeMessage(socket: { cork(): void; uncork(): void; write(bytes: Uint8Array): unknown }, kind: Kind, ...parts: Uint8Array[]): void {
+export function writePipeMessage(
+  socket: { cork(): void; uncork(): void; write(bytes: Uint8Array): unknown },
+  kind: Kind,
+  ...parts: Uint8Array[]
+): void {
   socket.cork();
-  socket.write(pipeHeader(kind, parts.reduce((total, part) => total + part.byteLength, 0)));
+  socket.write(
+    pipeHeader(
+      kind,
+      parts.reduce((total, part) => total + part.byteLength, 0),
+    ),
+  );
   for (const part of parts) socket.write(part);
   socket.uncork();
 }
@@ -101,7 +114,10 @@ export class PipeReader {
         // The check that matters: made on the header alone, before any memory is set aside.
         const cap = this.#capOf(this.#kind);
         if (cap === undefined) return this.#fail(`sent a message of unknown kind ${this.#kind}`);
-        if (length > cap) return this.#fail(`announced a ${length}-byte ${KIND_NAMES[this.#kind as Kind]}, over the ${cap}-byte limit; it was refused before being read`);
+        if (length > cap)
+          return this.#fail(
+            `announced a ${length}-byte ${KIND_NAMES[this.#kind as Kind]}, over the ${cap}-byte limit; it was refused before being read`,
+          );
         this.#body = new Uint8Array(length);
         this.#bodyFilled = 0;
       }

@@ -51,9 +51,18 @@ export interface GrantedCapabilities {
   /** The granted environment variables, name → value (`null`: granted, but the host does not have it). */
   readonly env: Readonly<Record<string, string | null>>;
   /** What the manifest requested and the policy refused, so errors can say what to ask for. */
-  readonly refused: { readonly fs: readonly string[]; readonly net: readonly string[]; readonly env: readonly string[] };
+  readonly refused: {
+    readonly fs: readonly string[];
+    readonly net: readonly string[];
+    readonly env: readonly string[];
+  };
   /** Per-call caps (host/limits.ts). */
-  readonly limits: { readonly maxFileBytes: number; readonly maxFetchBytes: number; readonly fetchTimeoutMs: number; readonly maxLogBytes: number };
+  readonly limits: {
+    readonly maxFileBytes: number;
+    readonly maxFetchBytes: number;
+    readonly fetchTimeoutMs: number;
+    readonly maxLogBytes: number;
+  };
 }
 
 // --- host → worker (frames)
@@ -106,7 +115,14 @@ export type WorkerControlMessage =
   /** The plugin could not be loaded or built; the worker exits after sending this. */
   | { readonly type: 'start-failed'; readonly protocolVersion: number; readonly reason: string }
   /** Answer to `stats`: the worker's own view of its heap (Node 20 cannot read it from outside). */
-  | { readonly type: 'stats'; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number; readonly rss?: number };
+  | {
+      readonly type: 'stats';
+      readonly heapUsed: number;
+      readonly heapTotal: number;
+      readonly external: number;
+      readonly arrayBuffers: number;
+      readonly rss?: number;
+    };
 
 export type HostControlMessage =
   | { readonly type: 'stats' }
@@ -147,7 +163,8 @@ export function clipText(value: unknown, max = MAX_WORKER_TEXT_CHARS): string | 
 export function thrownText(thrown: unknown, max = MAX_WORKER_TEXT_CHARS): string {
   try {
     if (thrown instanceof Error) return clipText(thrown.message, max) ?? '(an error without a message)';
-    if (thrown === null || (typeof thrown !== 'object' && typeof thrown !== 'function')) return clipText(String(thrown), max)!;
+    if (thrown === null || (typeof thrown !== 'object' && typeof thrown !== 'function'))
+      return clipText(String(thrown), max)!;
     return `(${Object.prototype.toString.call(thrown)} was thrown)`;
   } catch {
     return '(a value that cannot be described was thrown)';
@@ -167,15 +184,27 @@ export function checkWorkerControl(data: unknown): WorkerControlMessage | null {
   const isCount = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
   switch (message.type) {
     case 'ready':
-      return typeof message.protocolVersion === 'number' && isCount(message.startupMs) ? { type: 'ready', protocolVersion: message.protocolVersion, startupMs: message.startupMs as number } : null;
+      return typeof message.protocolVersion === 'number' && isCount(message.startupMs)
+        ? { type: 'ready', protocolVersion: message.protocolVersion, startupMs: message.startupMs as number }
+        : null;
     case 'start-failed': {
       const reason = clipText(message.reason);
-      return typeof message.protocolVersion === 'number' && reason !== null ? { type: 'start-failed', protocolVersion: message.protocolVersion, reason } : null;
+      return typeof message.protocolVersion === 'number' && reason !== null
+        ? { type: 'start-failed', protocolVersion: message.protocolVersion, reason }
+        : null;
     }
     case 'stats': {
       const { heapUsed, heapTotal, external, arrayBuffers, rss } = message;
-      if (![heapUsed, heapTotal, external, arrayBuffers].every(isCount) || (rss !== undefined && !isCount(rss))) return null;
-      return { type: 'stats', heapUsed: heapUsed as number, heapTotal: heapTotal as number, external: external as number, arrayBuffers: arrayBuffers as number, ...(rss === undefined ? {} : { rss: rss as number }) };
+      if (![heapUsed, heapTotal, external, arrayBuffers].every(isCount) || (rss !== undefined && !isCount(rss)))
+        return null;
+      return {
+        type: 'stats',
+        heapUsed: heapUsed as number,
+        heapTotal: heapTotal as number,
+        external: external as number,
+        arrayBuffers: arrayBuffers as number,
+        ...(rss === undefined ? {} : { rss: rss as number }),
+      };
     }
     default:
       return null;

@@ -36,7 +36,11 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const SPLIT_CHECK_BYTES = MAX_MESSAGE_ELEMENTS;
 
 /** Counting caps for the sender: only the element count matters to it. */
-const COUNT_ONLY: ScanCaps = { maxElements: Number.MAX_SAFE_INTEGER, maxDepth: 1024, maxBytes: Number.MAX_SAFE_INTEGER };
+const COUNT_ONLY: ScanCaps = {
+  maxElements: Number.MAX_SAFE_INTEGER,
+  maxDepth: 1024,
+  maxBytes: Number.MAX_SAFE_INTEGER,
+};
 
 /** Whether a packed reply is over a cap of one message, and must go in parts. */
 export function overMessageCaps(packed: Uint8Array): false | number {
@@ -89,8 +93,16 @@ export function replaceAt(value: unknown, path: PartPath, replacement: unknown):
  * long, `elements` elements) is over a cap of one message: the parts, then the reply itself; or one
  * error reply when it cannot be cut. `pack` packs a message (to measure what a part holds).
  */
-export function splitResult(id: number, payload: unknown, elements: number, bytes: number, pack: (message: unknown) => Uint8Array): ReplyMessage[] {
-  const tooLarge = (why: string): ReplyMessage[] => [[id, ReplyStatus.tooLarge, { bytes, elements, why } satisfies TooLargePayload]];
+export function splitResult(
+  id: number,
+  payload: unknown,
+  elements: number,
+  bytes: number,
+  pack: (message: unknown) => Uint8Array,
+): ReplyMessage[] {
+  const tooLarge = (why: string): ReplyMessage[] => [
+    [id, ReplyStatus.tooLarge, { bytes, elements, why } satisfies TooLargePayload],
+  ];
   const overCaps = (message: unknown) => {
     const packed = pack(message);
     return packed.byteLength > MAX_MESSAGE_BYTES || countElements(packed) > MAX_MESSAGE_ELEMENTS;
@@ -98,12 +110,18 @@ export function splitResult(id: number, payload: unknown, elements: number, byte
   const found = largestArray(payload);
   if (!found || found.array.length === 0) return tooLarge('it has no array to cut');
   const rest: ReplyMessage = [id, ReplyStatus.ok, replaceAt(payload, found.path, [])];
-  if (overCaps(rest)) return tooLarge(`what surrounds its largest array (at ${found.path.join('.') || 'the top'}) is over the cap`);
+  if (overCaps(rest))
+    return tooLarge(`what surrounds its largest array (at ${found.path.join('.') || 'the top'}) is over the cap`);
   const { array, path } = found;
   const messages: ReplyMessage[] = [];
   // Half the cap per part on average, so that uneven items rarely need a second try.
-  let perPart = Math.max(1, Math.floor(Math.min((array.length * MAX_MESSAGE_ELEMENTS) / 2 / elements, (array.length * MAX_MESSAGE_BYTES) / 2 / bytes)));
-  for (let from = 0; from < array.length; ) {
+  let perPart = Math.max(
+    1,
+    Math.floor(
+      Math.min((array.length * MAX_MESSAGE_ELEMENTS) / 2 / elements, (array.length * MAX_MESSAGE_BYTES) / 2 / bytes),
+    ),
+  );
+  for (let from = 0; from < array.length;) {
     const items = array.slice(from, from + perPart);
     const part: ReplyMessage = [id, ReplyStatus.part, [path, items]];
     if (overCaps(part)) {
@@ -122,8 +140,15 @@ export function splitResult(id: number, payload: unknown, elements: number, byte
  * The array schema at `path` in a result of `schema`, following object properties; null when the
  * schema has no array there (the parts are then refused).
  */
-export function arraySchemaAt(schema: Schema<unknown>, path: PartPath): (Schema<unknown[]> & { maxItems?: number }) | null {
-  let at = schema as Schema<unknown> & { properties?: Record<string, Schema<unknown>>; item?: Schema<unknown>; maxItems?: number };
+export function arraySchemaAt(
+  schema: Schema<unknown>,
+  path: PartPath,
+): (Schema<unknown[]> & { maxItems?: number }) | null {
+  let at = schema as Schema<unknown> & {
+    properties?: Record<string, Schema<unknown>>;
+    item?: Schema<unknown>;
+    maxItems?: number;
+  };
   for (const key of path) {
     const next = at.properties && Object.hasOwn(at.properties, key) ? at.properties[key] : undefined;
     if (!next) return null;

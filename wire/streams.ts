@@ -34,7 +34,9 @@ export const MAX_STREAM_REASON_CHARS = 1024;
 
 /** What a stream message's reason may be: a string, clipped; anything else is named, not converted. */
 export function streamReason(reason: unknown): string {
-  return clipText(reason, MAX_STREAM_REASON_CHARS) ?? `(a ${reason === null ? 'null' : typeof reason} instead of a reason)`;
+  return (
+    clipText(reason, MAX_STREAM_REASON_CHARS) ?? `(a ${reason === null ? 'null' : typeof reason} instead of a reason)`
+  );
 }
 
 export const DEFAULT_WINDOW = 4;
@@ -50,7 +52,8 @@ const MIN_HINTED_BUFFER = 64 * 1024;
  */
 export type ByteSource = ByteStream & { remaining?(): number };
 
-export type ToReceiver = { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
+export type ToReceiver =
+  { t: 'chunk'; buffer: ArrayBuffer; length: number } | { t: 'end' } | { t: 'error'; message: string };
 export type ToSender = { t: 'credit'; buffer?: ArrayBuffer } | { t: 'abort'; message: string };
 
 /**
@@ -127,10 +130,18 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
   port.on('message', (message: ToSender) => {
     if (message?.t === 'credit' && credits < window) {
       credits++;
-      if (message.buffer instanceof ArrayBuffer && message.buffer.byteLength === chunkBytes && free.length < window) free.push(message.buffer);
-    } else if (message?.t === 'abort') failure ??= new StreamError(`the receiver aborted the stream: ${streamReason(message.message)}`, 'aborted');
+      if (message.buffer instanceof ArrayBuffer && message.buffer.byteLength === chunkBytes && free.length < window)
+        free.push(message.buffer);
+    } else if (message?.t === 'abort')
+      failure ??= new StreamError(`the receiver aborted the stream: ${streamReason(message.message)}`, 'aborted');
     // A credit past the window would let the receiver make this side allocate buffers without end.
-    else failure ??= new StreamError(message?.t === 'credit' ? 'the receiver granted more credit than the window' : 'the receiver sent a message streams do not have', 'protocol');
+    else
+      failure ??= new StreamError(
+        message?.t === 'credit'
+          ? 'the receiver granted more credit than the window'
+          : 'the receiver sent a message streams do not have',
+        'protocol',
+      );
     notify();
   });
   let finished = false;
@@ -243,7 +254,9 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
         }
       }
       port.close();
-      throw error instanceof StreamError ? error : new StreamError(`the stream's source failed: ${thrownText(error, MAX_STREAM_REASON_CHARS)}`, 'source-failed');
+      throw error instanceof StreamError
+        ? error
+        : new StreamError(`the stream's source failed: ${thrownText(error, MAX_STREAM_REASON_CHARS)}`, 'source-failed');
     },
   );
 }
@@ -253,7 +266,10 @@ export function sendStream(port: StreamPort, source: ByteSource, options: Stream
  * asked for**: its buffer then goes back to the sender for reuse (copy a chunk to keep it).
  * Breaking out of the loop aborts the stream and frees both sides.
  */
-export function receiveStream(port: StreamPort, options: StreamOptions = {}): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
+export function receiveStream(
+  port: StreamPort,
+  options: StreamOptions = {},
+): AsyncIterableIterator<Uint8Array> & { abort(reason: string): void } {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const window = options.window ?? DEFAULT_WINDOW;
   const queue: ToReceiver[] = [];
@@ -299,14 +315,24 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
   port.on('message', (message: ToReceiver) => {
     if (done) return;
     if (message?.t === 'chunk') {
-      const valid = message.buffer instanceof ArrayBuffer && message.buffer.byteLength <= chunkBytes && Number.isInteger(message.length) && message.length >= 0 && message.length <= message.buffer.byteLength;
+      const valid =
+        message.buffer instanceof ArrayBuffer &&
+        message.buffer.byteLength <= chunkBytes &&
+        Number.isInteger(message.length) &&
+        message.length >= 0 &&
+        message.length <= message.buffer.byteLength;
       if (granted === 0 || !valid) {
         try {
           port.postMessage({ t: 'abort', message: 'protocol violation' } satisfies ToSender);
         } catch {
           /* closed */
         }
-        fail(new StreamError(granted === 0 ? 'the sender sent a chunk without credit' : 'the sender sent a malformed chunk', 'protocol'));
+        fail(
+          new StreamError(
+            granted === 0 ? 'the sender sent a chunk without credit' : 'the sender sent a malformed chunk',
+            'protocol',
+          ),
+        );
         return;
       }
       granted--;
@@ -325,7 +351,8 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
     // A sender closes its port right after its last message: when an end or an error is already
     // queued, that message says how the stream ended (a plugin's stream error is not a crash).
     const last = queue.at(-1)?.t;
-    if (!done && last !== 'end' && last !== 'error') fail(new StreamError('the other side of the stream went away before it ended', 'peer-gone'));
+    if (!done && last !== 'end' && last !== 'error')
+      fail(new StreamError('the other side of the stream went away before it ended', 'peer-gone'));
   });
   armIdle(); // the window is granted without a message (see the top of this file)
 
@@ -350,7 +377,8 @@ export function receiveStream(port: StreamPort, options: StreamOptions = {}): As
           finish();
           return { value: undefined, done: true };
         }
-        if (message?.t === 'error') fail(new StreamError(`the stream failed at its source: ${message.message}`, 'source-failed'));
+        if (message?.t === 'error')
+          fail(new StreamError(`the stream failed at its source: ${message.message}`, 'source-failed'));
         if (failure) throw failure;
         if (done) return { value: undefined, done: true };
         await new Promise<void>((resolve) => (wake = resolve));

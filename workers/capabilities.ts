@@ -13,18 +13,52 @@
  * prototype could be changed from inside; and it throws only plain `Error`s shaped as MlflowErrors
  * (name + errorCode), which reach the caller with their code if the plugin rethrows them.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, read as readCallback, write as writeCallback } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  read as readCallback,
+  write as writeCallback,
+} from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import { CAPABILITIES_KEY, type Capabilities, type DirEntry, type FetchInit, type FetchResponse, type FileStat } from '@flowhost/sdk';
+import {
+  CAPABILITIES_KEY,
+  type Capabilities,
+  type DirEntry,
+  type FetchInit,
+  type FetchResponse,
+  type FileStat,
+} from '@flowhost/sdk';
 import type { GrantedCapabilities } from '../wire/protocol.js';
-import { closeDir, type Dir, listDir, openDir, openRoot, removeEntry, renameEntry, walkDown, WalkRefused, type Walker, walker } from './fs-walk.js';
+import {
+  closeDir,
+  type Dir,
+  listDir,
+  openDir,
+  openRoot,
+  removeEntry,
+  renameEntry,
+  walkDown,
+  WalkRefused,
+  type Walker,
+  walker,
+} from './fs-walk.js';
 
 export const NOTHING_GRANTED: GrantedCapabilities = {
   fs: [],
   net: [],
   env: {},
   refused: { fs: [], net: [], env: [] },
-  limits: { maxFileBytes: 64 * 1024 * 1024, maxFetchBytes: 16 * 1024 * 1024, fetchTimeoutMs: 30_000, maxLogBytes: 16 * 1024 },
+  limits: {
+    maxFileBytes: 64 * 1024 * 1024,
+    maxFetchBytes: 16 * 1024 * 1024,
+    fetchTimeoutMs: 30_000,
+    maxLogBytes: 16 * 1024,
+  },
 };
 
 const MAX_PATH = 4096;
@@ -54,7 +88,10 @@ export interface CapabilityOutput {
 }
 
 /** Builds the capability object for one plugin instance. */
-export function createCapabilities(granted: GrantedCapabilities = NOTHING_GRANTED, output: CapabilityOutput = nodeOutput): Capabilities {
+export function createCapabilities(
+  granted: GrantedCapabilities = NOTHING_GRANTED,
+  output: CapabilityOutput = nodeOutput,
+): Capabilities {
   return {
     fs: fileSystem(granted),
     fetch: guardedFetch(granted),
@@ -84,7 +121,12 @@ function within(path: string, root: string): boolean {
 }
 
 /** What a file that is not a regular one is, for messages. */
-function kindOf(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+function kindOf(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+}): string {
   if (info.isDirectory()) return 'a folder';
   if (info.isFIFO()) return 'a named pipe';
   if (info.isSocket()) return 'a socket';
@@ -95,9 +137,17 @@ function kindOf(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): b
 const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 const readAt = (fd: number, buffer: Uint8Array, offset: number) =>
-  new Promise<number>((resolve, reject) => readCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+  new Promise<number>((resolve, reject) =>
+    readCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) =>
+      error ? reject(error) : resolve(bytes),
+    ),
+  );
 const writeAt = (fd: number, buffer: Uint8Array, offset: number) =>
-  new Promise<number>((resolve, reject) => writeCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+  new Promise<number>((resolve, reject) =>
+    writeCallback(fd, buffer, offset, buffer.byteLength - offset, null, (error, bytes) =>
+      error ? reject(error) : resolve(bytes),
+    ),
+  );
 
 /**
  * The file system of one plugin instance. Paths are checked as written against the grants (no file
@@ -123,7 +173,10 @@ function fileSystem(granted: GrantedCapabilities) {
 
   const refusal = (op: string, path: string): Error => {
     if (grants.length === 0) {
-      const asked = granted.refused.fs.length > 0 ? `its manifest requests ${granted.refused.fs.join(', ')}, which the operator's policy did not grant` : 'request it in the manifest (flowhost.manifest.capabilities.fs) and have the operator grant it';
+      const asked =
+        granted.refused.fs.length > 0
+          ? `its manifest requests ${granted.refused.fs.join(', ')}, which the operator's policy did not grant`
+          : 'request it in the manifest (flowhost.manifest.capabilities.fs) and have the operator grant it';
       return denied(`fs.${op}: no file-system access was granted to this plugin (${asked}); refused: ${clip(path)}`);
     }
     return denied(`fs.${op}: ${clip(path)} is outside the folders granted to this plugin: ${describeGrants()}`);
@@ -134,7 +187,8 @@ function fileSystem(granted: GrantedCapabilities) {
     const holding = grants.filter((g) => within(lexical, g.root));
     if (holding.length === 0) throw refusal(op, lexical);
     const usable = need === 'write' ? holding.filter((g) => g.access === 'write') : holding;
-    if (usable.length === 0) throw denied(`fs.${op}: ${clip(lexical)} lies in a folder granted read-only (${describeGrants()})`);
+    if (usable.length === 0)
+      throw denied(`fs.${op}: ${clip(lexical)} lies in a folder granted read-only (${describeGrants()})`);
     return usable.reduce((deepest, g) => (g.root.length > deepest.root.length ? g : deepest));
   };
 
@@ -143,8 +197,13 @@ function fileSystem(granted: GrantedCapabilities) {
     if (error instanceof WalkRefused) return denied(`fs.${op}: ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_ACCESS_DENIED') return denied(`fs.${op}: ${clip(path)}: the operating system refused access`);
-    if (code === 'ELOOP') return denied(`fs.${op}: ${clip(path)} is a symbolic link; links are not followed inside granted folders`);
-    if (typeof code === 'string') return capabilityError(code === 'ENOENT' ? 'RESOURCE_DOES_NOT_EXIST' : 'IO_ERROR', `fs.${op}: ${clip(path)}: ${code}`);
+    if (code === 'ELOOP')
+      return denied(`fs.${op}: ${clip(path)} is a symbolic link; links are not followed inside granted folders`);
+    if (typeof code === 'string')
+      return capabilityError(
+        code === 'ENOENT' ? 'RESOURCE_DOES_NOT_EXIST' : 'IO_ERROR',
+        `fs.${op}: ${clip(path)}: ${code}`,
+      );
     return error as Error;
   };
 
@@ -163,8 +222,13 @@ function fileSystem(granted: GrantedCapabilities) {
     const lexical = checkPath(op, path);
     const grant = options.grant ?? grantFor(op, lexical, need);
     const walk = walker();
-    if (!walk) throw capabilityError('NOT_IMPLEMENTED', `fs.${op}: this isolate cannot open folders relative to each other (it needs Linux's /proc, or to be a process's main thread)`);
-    const names = lexical === grant.root ? [] : lexical.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
+    if (!walk)
+      throw capabilityError(
+        'NOT_IMPLEMENTED',
+        `fs.${op}: this isolate cannot open folders relative to each other (it needs Linux's /proc, or to be a process's main thread)`,
+      );
+    const names =
+      lexical === grant.root ? [] : lexical.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
     let root: Dir | undefined;
     let folder: Dir | undefined;
     try {
@@ -187,14 +251,26 @@ function fileSystem(granted: GrantedCapabilities) {
   };
 
   /** Opens `name` in `folder` as a regular file with one link (anything else is refused unread and unwritten). */
-  const openFile = (op: string, walk: Walker, folder: Dir, name: string | null, lexical: string, flags: number): number => {
-    if (name === null) throw capabilityError('INVALID_PARAMETER_VALUE', `fs.${op}: ${clip(lexical)} is a granted folder, not a file`);
+  const openFile = (
+    op: string,
+    walk: Walker,
+    folder: Dir,
+    name: string | null,
+    lexical: string,
+    flags: number,
+  ): number => {
+    if (name === null)
+      throw capabilityError('INVALID_PARAMETER_VALUE', `fs.${op}: ${clip(lexical)} is a granted folder, not a file`);
     // O_NONBLOCK: a named pipe opens at once (and is refused below) instead of waiting for a peer.
     const fd = openSync(walk.at(folder, name), flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
     try {
       const info = fstatSync(fd);
-      if (!info.isFile()) throw denied(`fs.${op}: ${clip(lexical)} is ${kindOf(info)}; only regular files are read and written`);
-      if (info.nlink > 1) throw denied(`fs.${op}: ${clip(lexical)} has ${info.nlink} hard links; a file linked from elsewhere is refused (it may lie outside the granted folders)`);
+      if (!info.isFile())
+        throw denied(`fs.${op}: ${clip(lexical)} is ${kindOf(info)}; only regular files are read and written`);
+      if (info.nlink > 1)
+        throw denied(
+          `fs.${op}: ${clip(lexical)} has ${info.nlink} hard links; a file linked from elsewhere is refused (it may lie outside the granted folders)`,
+        );
       return fd;
     } catch (error) {
       closeSync(fd);
@@ -207,7 +283,11 @@ function fileSystem(granted: GrantedCapabilities) {
       const fd = openFile(op, walk, folder, name, lexical, O_RDONLY);
       try {
         const { size } = fstatSync(fd);
-        if (size > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(lexical)} holds ${size} bytes, over the ${maxFileBytes}-byte limit of one call`);
+        if (size > maxFileBytes)
+          throw capabilityError(
+            'RESOURCE_EXHAUSTED',
+            `fs.${op}: ${clip(lexical)} holds ${size} bytes, over the ${maxFileBytes}-byte limit of one call`,
+          );
         // One byte more than the limit: a file that grew since stat is caught, not truncated.
         const buffer = new Uint8Array(Math.min(size, maxFileBytes) + 1);
         let filled = 0;
@@ -216,7 +296,11 @@ function fileSystem(granted: GrantedCapabilities) {
           if (bytesRead === 0) break;
           filled += bytesRead;
           if (filled === buffer.byteLength) {
-            if (filled > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${clip(lexical)} is over the ${maxFileBytes}-byte limit of one call`);
+            if (filled > maxFileBytes)
+              throw capabilityError(
+                'RESOURCE_EXHAUSTED',
+                `fs.${op}: ${clip(lexical)} is over the ${maxFileBytes}-byte limit of one call`,
+              );
             break;
           }
         }
@@ -242,9 +326,17 @@ function fileSystem(granted: GrantedCapabilities) {
   const checkData = (op: string, data: unknown): Uint8Array => {
     if (typeof data === 'string') {
       // UTF-8 takes at most 3 bytes per UTF-16 unit: refuse the obviously too large before encoding.
-      if (data.length > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${data.length} characters is over the ${maxFileBytes}-byte limit of one call`);
+      if (data.length > maxFileBytes)
+        throw capabilityError(
+          'RESOURCE_EXHAUSTED',
+          `fs.${op}: ${data.length} characters is over the ${maxFileBytes}-byte limit of one call`,
+        );
       const bytes = new TextEncoder().encode(data);
-      if (bytes.byteLength > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${bytes.byteLength} bytes is over the ${maxFileBytes}-byte limit of one call`);
+      if (bytes.byteLength > maxFileBytes)
+        throw capabilityError(
+          'RESOURCE_EXHAUSTED',
+          `fs.${op}: ${bytes.byteLength} bytes is over the ${maxFileBytes}-byte limit of one call`,
+        );
       return bytes;
     }
     // isView reads the internal slot (a Proxy or a look-alike fails it); the length comes from the
@@ -253,12 +345,17 @@ function fileSystem(granted: GrantedCapabilities) {
       throw invalid(`fs.${op}: the data must be a string or a Uint8Array`);
     }
     const length = typedArrayLength(data);
-    if (length > maxFileBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fs.${op}: ${length} bytes is over the ${maxFileBytes}-byte limit of one call`);
+    if (length > maxFileBytes)
+      throw capabilityError(
+        'RESOURCE_EXHAUSTED',
+        `fs.${op}: ${length} bytes is over the ${maxFileBytes}-byte limit of one call`,
+      );
     // A copy: the plugin cannot change the bytes while they are being written.
     return Uint8Array.prototype.slice.call(data) as Uint8Array;
   };
 
-  const typeOf = (entry: { isFile(): boolean; isDirectory(): boolean }): DirEntry['type'] => (entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : 'other');
+  const typeOf = (entry: { isFile(): boolean; isDirectory(): boolean }): DirEntry['type'] =>
+    entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : 'other';
 
   return {
     async readFile(path: string): Promise<Uint8Array> {
@@ -284,14 +381,19 @@ function fileSystem(granted: GrantedCapabilities) {
           if (dir !== folder) closeDir(dir);
         }
       });
-      if (entries.length > MAX_DIR_ENTRIES) throw capabilityError('RESOURCE_EXHAUSTED', `fs.readdir: ${clip(String(path))} holds more than ${MAX_DIR_ENTRIES} entries`);
+      if (entries.length > MAX_DIR_ENTRIES)
+        throw capabilityError(
+          'RESOURCE_EXHAUSTED',
+          `fs.readdir: ${clip(String(path))} holds more than ${MAX_DIR_ENTRIES} entries`,
+        );
       // A link is listed as 'other': it is never followed.
       return entries.map((entry) => ({ name: entry.name, type: typeOf(entry) }));
     },
     async stat(path: string): Promise<FileStat | null> {
       try {
         return await inFolder('stat', path, 'read', (walk, folder, name) => {
-          const info = name === null ? fstatSync(folder.fd) : lstatSync(walk.at(folder, name), { throwIfNoEntry: false });
+          const info =
+            name === null ? fstatSync(folder.fd) : lstatSync(walk.at(folder, name), { throwIfNoEntry: false });
           return info ? { type: typeOf(info), size: info.size, mtimeMs: info.mtimeMs } : null;
         });
       } catch (error) {
@@ -312,7 +414,8 @@ function fileSystem(granted: GrantedCapabilities) {
     },
     async rm(path: string): Promise<void> {
       await inFolder('rm', path, 'write', (walk, folder, name, lexical) => {
-        if (name === null || grants.some((g) => g.root === lexical)) throw denied(`fs.rm: ${clip(lexical)} is a granted folder itself; only what it holds can be removed`);
+        if (name === null || grants.some((g) => g.root === lexical))
+          throw denied(`fs.rm: ${clip(lexical)} is a granted folder itself; only what it holds can be removed`);
         removeEntry(walk, folder, name);
       });
     },
@@ -322,30 +425,45 @@ function fileSystem(granted: GrantedCapabilities) {
       grantFor('rename', source, 'write');
       grantFor('rename', target, 'write');
       // Both ends are walked from one granted folder: the deepest writable one holding both.
-      const shared = grants.filter((g) => g.access === 'write' && within(source, g.root) && within(target, g.root) && target !== g.root);
-      if (shared.length === 0) throw denied(`fs.rename: ${clip(source)} and ${clip(target)} are not in one granted folder; a rename stays within one (${describeGrants()})`);
+      const shared = grants.filter(
+        (g) => g.access === 'write' && within(source, g.root) && within(target, g.root) && target !== g.root,
+      );
+      if (shared.length === 0)
+        throw denied(
+          `fs.rename: ${clip(source)} and ${clip(target)} are not in one granted folder; a rename stays within one (${describeGrants()})`,
+        );
       const grant = shared.reduce((deepest, g) => (g.root.length > deepest.root.length ? g : deepest));
-      await inFolder('rename', from, 'write', async (walk, folder, name, lexical) => {
-        if (name === null || grants.some((g) => g.root === lexical)) throw denied(`fs.rename: ${clip(lexical)} is a granted folder itself`);
-        // The target's folder is opened from the same granted folder, as any path is.
-        const names = target.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
-        const root = openRoot(grant.root);
-        try {
-          const targetFolder = walkDown(walk, root, names.slice(0, -1), false);
+      await inFolder(
+        'rename',
+        from,
+        'write',
+        async (walk, folder, name, lexical) => {
+          if (name === null || grants.some((g) => g.root === lexical))
+            throw denied(`fs.rename: ${clip(lexical)} is a granted folder itself`);
+          // The target's folder is opened from the same granted folder, as any path is.
+          const names = target.slice(grant.root === '/' ? 1 : grant.root.length + 1).split('/');
+          const root = openRoot(grant.root);
           try {
-            renameEntry(walk, folder, name, targetFolder, names[names.length - 1]);
+            const targetFolder = walkDown(walk, root, names.slice(0, -1), false);
+            try {
+              renameEntry(walk, folder, name, targetFolder, names[names.length - 1]);
+            } finally {
+              if (targetFolder !== root) closeDir(targetFolder);
+            }
           } finally {
-            if (targetFolder !== root) closeDir(targetFolder);
+            closeDir(root);
           }
-        } finally {
-          closeDir(root);
-        }
-      }, { grant });
+        },
+        { grant },
+      );
     },
   };
 }
 
-const typedArrayLengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')!.get!;
+const typedArrayLengthGetter = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  'byteLength',
+)!.get!;
 function typedArrayLength(view: ArrayBufferView): number {
   return typedArrayLengthGetter.call(view) as number;
 }
@@ -368,7 +486,9 @@ export function hostAllowed(pattern: string, url: URL): boolean {
   host = host.toLowerCase();
   const actualHost = url.hostname.toLowerCase();
   const actualPort = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const hostOk = host === actualHost || (host.startsWith('*.') && actualHost.endsWith(host.slice(1)) && actualHost.length > host.length - 1);
+  const hostOk =
+    host === actualHost ||
+    (host.startsWith('*.') && actualHost.endsWith(host.slice(1)) && actualHost.length > host.length - 1);
   const portOk = port === '*' || (port === null ? actualPort === '80' || actualPort === '443' : port === actualPort);
   return hostOk && portOk;
 }
@@ -383,12 +503,17 @@ function guardedFetch(granted: GrantedCapabilities) {
     } catch {
       throw invalid(`fetch: '${clip(value)}' is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`fetch: only http and https URLs can be fetched, not ${clip(url.protocol)}`);
-    if (url.username || url.password) throw invalid('fetch: credentials in the URL are not allowed; send them in a header');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw invalid(`fetch: only http and https URLs can be fetched, not ${clip(url.protocol)}`);
+    if (url.username || url.password)
+      throw invalid('fetch: credentials in the URL are not allowed; send them in a header');
     if (!granted.net.some((pattern) => hostAllowed(pattern, url))) {
       const where = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
       if (granted.net.length === 0) {
-        const asked = granted.refused.net.length > 0 ? `its manifest requests ${granted.refused.net.join(', ')}, which the operator's policy did not grant` : 'request hosts in the manifest (flowhost.manifest.capabilities.net) and have the operator grant them';
+        const asked =
+          granted.refused.net.length > 0
+            ? `its manifest requests ${granted.refused.net.join(', ')}, which the operator's policy did not grant`
+            : 'request hosts in the manifest (flowhost.manifest.capabilities.net) and have the operator grant them';
         throw denied(`fetch: no network access was granted to this plugin (${asked}); refused: ${where}`);
       }
       throw denied(`fetch: ${where} is not among the hosts granted to this plugin: ${granted.net.join(', ')}`);
@@ -397,7 +522,9 @@ function guardedFetch(granted: GrantedCapabilities) {
   };
 
   /** Reads `init` once, field by field, into checked primitives. */
-  const checkInit = (init: unknown): { method: string; headers: [string, string][]; body: Uint8Array | string | undefined } => {
+  const checkInit = (
+    init: unknown,
+  ): { method: string; headers: [string, string][]; body: Uint8Array | string | undefined } => {
     if (init === undefined || init === null) return { method: 'GET', headers: [], body: undefined };
     if (typeof init !== 'object') throw invalid('fetch: the options must be an object');
     const { method: rawMethod, headers: rawHeaders, body: rawBody } = init as FetchInit;
@@ -405,7 +532,8 @@ function guardedFetch(granted: GrantedCapabilities) {
     if (!METHODS.has(method)) throw invalid(`fetch: unsupported method ${clip(String(rawMethod))}`);
     const headers: [string, string][] = [];
     if (rawHeaders !== undefined && rawHeaders !== null) {
-      if (typeof rawHeaders !== 'object' || Array.isArray(rawHeaders)) throw invalid('fetch: headers must be an object of strings');
+      if (typeof rawHeaders !== 'object' || Array.isArray(rawHeaders))
+        throw invalid('fetch: headers must be an object of strings');
       const keys = Object.keys(rawHeaders);
       if (keys.length > MAX_HEADERS) throw invalid(`fetch: more than ${MAX_HEADERS} headers`);
       let bytes = 0;
@@ -420,10 +548,15 @@ function guardedFetch(granted: GrantedCapabilities) {
     let body: Uint8Array | string | undefined;
     if (rawBody !== undefined && rawBody !== null) {
       if (typeof rawBody === 'string') {
-        if (rawBody.length > maxFetchBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fetch: a ${rawBody.length}-character body is over the ${maxFetchBytes}-byte limit`);
+        if (rawBody.length > maxFetchBytes)
+          throw capabilityError(
+            'RESOURCE_EXHAUSTED',
+            `fetch: a ${rawBody.length}-character body is over the ${maxFetchBytes}-byte limit`,
+          );
         body = rawBody;
       } else if (ArrayBuffer.isView(rawBody) && Object.prototype.toString.call(rawBody) === '[object Uint8Array]') {
-        if (typedArrayLength(rawBody) > maxFetchBytes) throw capabilityError('RESOURCE_EXHAUSTED', `fetch: the body is over the ${maxFetchBytes}-byte limit`);
+        if (typedArrayLength(rawBody) > maxFetchBytes)
+          throw capabilityError('RESOURCE_EXHAUSTED', `fetch: the body is over the ${maxFetchBytes}-byte limit`);
         body = Uint8Array.prototype.slice.call(rawBody) as Uint8Array;
       } else throw invalid('fetch: the body must be a string or a Uint8Array');
       if (method === 'GET' || method === 'HEAD') throw invalid(`fetch: a ${method} request cannot have a body`);
@@ -435,7 +568,10 @@ function guardedFetch(granted: GrantedCapabilities) {
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > maxFetchBytes) {
       await response.body?.cancel().catch(() => {});
-      throw capabilityError('RESOURCE_EXHAUSTED', `fetch: ${url.host} answered ${declared} bytes, over the ${maxFetchBytes}-byte limit`);
+      throw capabilityError(
+        'RESOURCE_EXHAUSTED',
+        `fetch: ${url.host} answered ${declared} bytes, over the ${maxFetchBytes}-byte limit`,
+      );
     }
     if (!response.body) return new Uint8Array(0);
     const reader = response.body.getReader();
@@ -447,7 +583,10 @@ function guardedFetch(granted: GrantedCapabilities) {
       total += value.byteLength;
       if (total > maxFetchBytes) {
         await reader.cancel().catch(() => {});
-        throw capabilityError('RESOURCE_EXHAUSTED', `fetch: the response of ${url.host} passed the ${maxFetchBytes}-byte limit`);
+        throw capabilityError(
+          'RESOURCE_EXHAUSTED',
+          `fetch: the response of ${url.host} passed the ${maxFetchBytes}-byte limit`,
+        );
       }
       chunks.push(value);
     }
@@ -461,7 +600,8 @@ function guardedFetch(granted: GrantedCapabilities) {
   };
 
   return async function fetch(input: string, init?: FetchInit): Promise<FetchResponse> {
-    if (typeof input !== 'string' || input.length > MAX_URL) throw invalid(`fetch: the URL must be a string of at most ${MAX_URL} characters`);
+    if (typeof input !== 'string' || input.length > MAX_URL)
+      throw invalid(`fetch: the URL must be a string of at most ${MAX_URL} characters`);
     const checkedInit = checkInit(init);
     const { headers } = checkedInit;
     let { method, body } = checkedInit;
@@ -472,11 +612,18 @@ function guardedFetch(granted: GrantedCapabilities) {
       let redirected = false;
       for (let hop = 0; ; hop++) {
         // Redirects are followed here, not by fetch: every hop is checked against the grants.
-        const response = await globalThis.fetch(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
+        const response = await globalThis.fetch(url, {
+          method,
+          headers,
+          body,
+          redirect: 'manual',
+          signal: controller.signal,
+        });
         const location = response.headers.get('location');
         if ([301, 302, 303, 307, 308].includes(response.status) && location !== null) {
           await response.body?.cancel().catch(() => {});
-          if (hop >= MAX_REDIRECTS) throw capabilityError('IO_ERROR', `fetch: more than ${MAX_REDIRECTS} redirects from ${clip(input)}`);
+          if (hop >= MAX_REDIRECTS)
+            throw capabilityError('IO_ERROR', `fetch: more than ${MAX_REDIRECTS} redirects from ${clip(input)}`);
           url = checkUrl(location, url);
           if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
             method = 'GET';
@@ -489,10 +636,17 @@ function guardedFetch(granted: GrantedCapabilities) {
         return plainResponse(response, url.href, redirected, bytes);
       }
     } catch (error) {
-      if (controller.signal.aborted) throw capabilityError('DEADLINE_EXCEEDED', `fetch: ${url.host} did not answer in full within ${fetchTimeoutMs} ms`);
+      if (controller.signal.aborted)
+        throw capabilityError(
+          'DEADLINE_EXCEEDED',
+          `fetch: ${url.host} did not answer in full within ${fetchTimeoutMs} ms`,
+        );
       if ((error as { name?: string }).name === 'MlflowError') throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw capabilityError('IO_ERROR', `fetch: ${url.host}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+      throw capabilityError(
+        'IO_ERROR',
+        `fetch: ${url.host}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -511,7 +665,8 @@ function plainResponse(response: Response, url: string, redirected: boolean, bod
     url,
     redirected,
     headers: {
-      get: (name: string) => (typeof name === 'string' ? (headerList.find(([n]) => n === name.toLowerCase())?.[1] ?? null) : null),
+      get: (name: string) =>
+        typeof name === 'string' ? (headerList.find(([n]) => n === name.toLowerCase())?.[1] ?? null) : null,
       has: (name: string) => typeof name === 'string' && headerList.some(([n]) => n === name.toLowerCase()),
       entries: () => headerList.map(([n, v]) => [n, v] as [string, string]),
     },
@@ -558,7 +713,8 @@ function formatValue(value: unknown, budget: number, depth: number, seen: Set<ob
     const object = value as object | null;
     if (object === null) return 'null';
     if (seen.has(object)) return '[cycle]';
-    if (ArrayBuffer.isView(object)) return `[${Object.prototype.toString.call(object).slice(8, -1)} ${object.byteLength} bytes]`;
+    if (ArrayBuffer.isView(object))
+      return `[${Object.prototype.toString.call(object).slice(8, -1)} ${object.byteLength} bytes]`;
     if (object instanceof Error) return clip(`${String(object.name)}: ${String(object.message)}`, budget);
     if (depth >= 3) return Array.isArray(object) ? '[…]' : '{…}';
     seen.add(object);
@@ -573,7 +729,8 @@ function formatValue(value: unknown, budget: number, depth: number, seen: Set<ob
       }
       if (i > 0) out += ', ';
       if (isArray) out += formatValue((object as unknown[])[i], budget - out.length, depth + 1, seen);
-      else out += `${clip(keys[i], 100)}: ${formatValue((object as Record<string, unknown>)[keys[i]], budget - out.length, depth + 1, seen)}`;
+      else
+        out += `${clip(keys[i], 100)}: ${formatValue((object as Record<string, unknown>)[keys[i]], budget - out.length, depth + 1, seen)}`;
     }
     return `${out}${isArray ? ']' : '}'}`;
   } catch {
@@ -582,10 +739,17 @@ function formatValue(value: unknown, budget: number, depth: number, seen: Set<ob
 }
 
 function logger(maxLogBytes: number, output: CapabilityOutput) {
-  const at = (level: string, stream: 'stdout' | 'stderr') => (...args: unknown[]) => {
-    output.write(stream, `${level}${formatLog(args, maxLogBytes)}`);
+  const at =
+    (level: string, stream: 'stdout' | 'stderr') =>
+    (...args: unknown[]) => {
+      output.write(stream, `${level}${formatLog(args, maxLogBytes)}`);
+    };
+  return {
+    debug: at('debug: ', 'stdout'),
+    info: at('', 'stdout'),
+    warn: at('warning: ', 'stderr'),
+    error: at('error: ', 'stderr'),
   };
-  return { debug: at('debug: ', 'stdout'), info: at('', 'stdout'), warn: at('warning: ', 'stderr'), error: at('error: ', 'stderr') };
 }
 
 // --- environment
@@ -594,9 +758,12 @@ function environment(granted: GrantedCapabilities) {
   const values = new Map(Object.entries(granted.env));
   return {
     get(name: string): string | undefined {
-      if (typeof name !== 'string' || name.length === 0 || name.length > 256) throw invalid('env.get: the name must be a string of at most 256 characters');
+      if (typeof name !== 'string' || name.length === 0 || name.length > 256)
+        throw invalid('env.get: the name must be a string of at most 256 characters');
       if (!values.has(name)) {
-        const why = granted.refused.env.includes(name) ? "its manifest requests it, but the operator's policy did not grant it" : 'request it in the manifest (flowhost.manifest.capabilities.env)';
+        const why = granted.refused.env.includes(name)
+          ? "its manifest requests it, but the operator's policy did not grant it"
+          : 'request it in the manifest (flowhost.manifest.capabilities.env)';
         throw denied(`env.get: the environment variable ${clip(name)} was not granted to this plugin (${why})`);
       }
       return values.get(name) ?? undefined;

@@ -24,7 +24,21 @@
  * is inside it (as with `openat`, the operation follows the folder). That needs write access both
  * inside the grant and where the folder goes.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, type BigIntStats, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  type BigIntStats,
+  type Dirent,
+} from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
@@ -60,7 +74,10 @@ const procfsWalker: Walker = {
 function enter(dir: Dir): void {
   process.chdir(dir.path);
   const here = statSync('.', { bigint: true });
-  if (here.dev !== dir.dev || here.ino !== dir.ino) throw new WalkRefused(`${dir.path} was replaced while in use (a link or another folder swapped in); nothing was done through it`);
+  if (here.dev !== dir.dev || here.ino !== dir.ino)
+    throw new WalkRefused(
+      `${dir.path} was replaced while in use (a link or another folder swapped in); nothing was done through it`,
+    );
 }
 
 const cwdWalker: Walker = {
@@ -83,7 +100,9 @@ export function walker(): Walker | null {
   const permission = (process as { permission?: { has(scope: string, reference?: string): boolean } }).permission;
   let procfs: boolean;
   try {
-    procfs = (!permission || permission.has('fs.read', '/proc/self/fd/')) && statSync('/proc/self/fd', { throwIfNoEntry: false }) !== undefined;
+    procfs =
+      (!permission || permission.has('fs.read', '/proc/self/fd/')) &&
+      statSync('/proc/self/fd', { throwIfNoEntry: false }) !== undefined;
   } catch {
     procfs = false;
   }
@@ -109,7 +128,10 @@ export function openDir(walk: Walker, parent: Dir, name: string): Dir {
     return identify(openSync(walk.at(parent, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW), path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || (code === 'ENOTDIR' && lstatSync(walk.at(parent, name), { throwIfNoEntry: false })?.isSymbolicLink())) {
+    if (
+      code === 'ELOOP' ||
+      (code === 'ENOTDIR' && lstatSync(walk.at(parent, name), { throwIfNoEntry: false })?.isSymbolicLink())
+    ) {
       throw new WalkRefused(`${path} is a symbolic link; links are not followed inside granted folders`);
     }
     throw error;

@@ -35,7 +35,9 @@ const control = (message: WorkerControlMessage) => channel.write(encodeControl(m
 const sendFrame = (frame: Uint8Array) => writePipeMessage(channel, KIND_FRAME, frame);
 
 /** The byte streams of the host's calls: channels on this pipe (pipe-ports.ts). */
-const streams = new PipePortHub((header, body) => (body ? writePipeMessage(channel, KIND_STREAM, header, body) : writePipeMessage(channel, KIND_STREAM, header)));
+const streams = new PipePortHub((header, body) =>
+  body ? writePipeMessage(channel, KIND_STREAM, header, body) : writePipeMessage(channel, KIND_STREAM, header),
+);
 
 const reader = new PipeReader({
   // The host is trusted; its frames are bounded by the checks it made on the arguments.
@@ -75,7 +77,14 @@ function handle(message: HostControlMessage): void {
     }
     case 'stats': {
       const memory = process.memoryUsage();
-      control({ type: 'stats', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers, rss: memory.rss });
+      control({
+        type: 'stats',
+        heapUsed: memory.heapUsed,
+        heapTotal: memory.heapTotal,
+        external: memory.external,
+        arrayBuffers: memory.arrayBuffers,
+        rss: memory.rss,
+      });
       return;
     }
     case 'pipe-call': {

@@ -8,10 +8,22 @@
 import { isMlflowError, type ByteStream } from '@flowhost/sdk';
 import type { Dispatch } from './loader.js';
 import { FrameWriter, decodeMessage, readFrame } from '../wire/frames.js';
-import { ReplyStatus, clipText, thrownText, type CallMessage, type ErrorPayload, type ReplyMessage } from '../wire/protocol.js';
-import { isStreamPlaceholder, receiveStream, sendStream, type StreamOptions, type StreamPort } from '../wire/streams.js';
+import {
+  ReplyStatus,
+  clipText,
+  thrownText,
+  type CallMessage,
+  type ErrorPayload,
+  type ReplyMessage,
+} from '../wire/protocol.js';
+import {
+  isStreamPlaceholder,
+  receiveStream,
+  sendStream,
+  type StreamOptions,
+  type StreamPort,
+} from '../wire/streams.js';
 import { overMessageCaps, splitResult } from '../wire/reply-parts.js';
-
 
 /** Why a plugin could not start, as `start-failed` carries it (clipped, like every text a worker sends). */
 export function startFailure(error: unknown): string {
@@ -21,8 +33,16 @@ export function startFailure(error: unknown): string {
 /** What the plugin threw, as the reply carries it: texts clipped here, where it was thrown. */
 export function errorPayload(error: unknown): { status: ReplyStatus; payload: ErrorPayload } {
   try {
-    if (isMlflowError(error)) return { status: ReplyStatus.mlflowError, payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: clipText(error.message) ?? '' } };
-    if (error instanceof Error) return { status: ReplyStatus.error, payload: { name: clipText(error.name, 200) ?? 'Error', message: clipText(error.message) ?? '' } };
+    if (isMlflowError(error))
+      return {
+        status: ReplyStatus.mlflowError,
+        payload: { code: clipText(error.errorCode, 64) ?? 'INTERNAL_ERROR', message: clipText(error.message) ?? '' },
+      };
+    if (error instanceof Error)
+      return {
+        status: ReplyStatus.error,
+        payload: { name: clipText(error.name, 200) ?? 'Error', message: clipText(error.message) ?? '' },
+      };
   } catch {
     // A getter that throws: the plugin failed, and its text is all we cannot know.
   }
@@ -60,27 +80,38 @@ export class RpcServer {
     const out = typeof resultPort === 'number' ? ports[resultPort] : undefined;
     // Whatever the plugin did not read by the time it answered is abandoned: free both sides.
     const release = () => receivers.forEach((r) => r.abort('the plugin finished without reading the whole stream'));
-    this.#call([id, method, args], (value) => {
-      release();
-      if (!out) return value;
-      const source = value as ByteStream | null;
-      if (source === null || typeof source !== 'object' || typeof source[Symbol.asyncIterator] !== 'function') {
-        out.close();
-        throw new TypeError(`${method} must return a byte stream (an async iterable of Uint8Array)`);
-      }
-      // The stream's own failures reach the caller through the stream.
-      sendStream(out, source, this.streamOptions).catch(() => {});
-      return null;
-    }, release);
+    this.#call(
+      [id, method, args],
+      (value) => {
+        release();
+        if (!out) return value;
+        const source = value as ByteStream | null;
+        if (source === null || typeof source !== 'object' || typeof source[Symbol.asyncIterator] !== 'function') {
+          out.close();
+          throw new TypeError(`${method} must return a byte stream (an async iterable of Uint8Array)`);
+        }
+        // The stream's own failures reach the caller through the stream.
+        sendStream(out, source, this.streamOptions).catch(() => {});
+        return null;
+      },
+      release,
+    );
   }
 
-  #call([id, method, args]: CallMessage, onResult: (value: unknown) => unknown = (v) => v, onError: () => void = () => {}): void {
+  #call(
+    [id, method, args]: CallMessage,
+    onResult: (value: unknown) => unknown = (v) => v,
+    onError: () => void = () => {},
+  ): void {
     // `dispatch` is a null-prototype table of the shape's methods: `__proto__`, `constructor` and
     // any undeclared name simply are not there.
     const target = typeof method === 'string' ? this.dispatch[method] : undefined;
     if (target === undefined) {
       onError();
-      this.#reply(id, ReplyStatus.mlflowError, { code: 'NOT_IMPLEMENTED', message: `this plugin has no method '${String(method)}'` });
+      this.#reply(id, ReplyStatus.mlflowError, {
+        code: 'NOT_IMPLEMENTED',
+        message: `this plugin has no method '${String(method)}'`,
+      });
       return;
     }
     const fail = (error: unknown) => {
@@ -117,11 +148,20 @@ export class RpcServer {
       // parts (reply-parts.ts). Counting costs one walk, and only for replies over 64 KiB.
       const elements = overMessageCaps(packed);
       if (elements === false || status !== ReplyStatus.ok) this.#writer.writePacked(packed);
-      else for (const message of splitResult(id, payload, elements, packed.byteLength, (m) => this.#writer.pack(m))) this.#writer.write(message);
+      else
+        for (const message of splitResult(id, payload, elements, packed.byteLength, (m) => this.#writer.pack(m)))
+          this.#writer.write(message);
     } catch (error) {
       // The result could not be encoded (a function, a cyclic structure, …): the caller gets an
       // error instead of a reply that never comes.
-      this.#writer.write([id, ReplyStatus.error, { name: 'EncodeError', message: `the plugin returned a value that cannot cross the boundary: ${(error as Error).message}` }]);
+      this.#writer.write([
+        id,
+        ReplyStatus.error,
+        {
+          name: 'EncodeError',
+          message: `the plugin returned a value that cannot cross the boundary: ${(error as Error).message}`,
+        },
+      ]);
     }
   }
 }

@@ -81,14 +81,74 @@ export async function loadSandboxed(start: WorkerStartData, output?: CapabilityO
  * Compartment binds `undefined`, as a missing global would read.
  */
 const SANDBOX_GLOBALS = [
-  'Object', 'Function', 'Array', 'Number', 'String', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON', 'Reflect', 'Proxy', 'Promise',
-  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'RegExp', 'Error', 'TypeError', 'RangeError',
-  'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError', 'ArrayBuffer', 'DataView', 'Int8Array',
-  'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array',
-  'BigInt64Array', 'BigUint64Array', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'encodeURIComponent', 'decodeURIComponent',
-  'encodeURI', 'decodeURI', 'escape', 'unescape',
-  'console', 'Date', 'crypto', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
-  'TextEncoder', 'TextDecoder', 'URL', 'URLSearchParams', 'atob', 'btoa', 'queueMicrotask', 'fetch',
+  'Object',
+  'Function',
+  'Array',
+  'Number',
+  'String',
+  'Boolean',
+  'Symbol',
+  'BigInt',
+  'Math',
+  'JSON',
+  'Reflect',
+  'Proxy',
+  'Promise',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'FinalizationRegistry',
+  'RegExp',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'EvalError',
+  'URIError',
+  'AggregateError',
+  'ArrayBuffer',
+  'DataView',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'parseInt',
+  'parseFloat',
+  'isNaN',
+  'isFinite',
+  'encodeURIComponent',
+  'decodeURIComponent',
+  'encodeURI',
+  'decodeURI',
+  'escape',
+  'unescape',
+  'console',
+  'Date',
+  'crypto',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'setImmediate',
+  'clearImmediate',
+  'TextEncoder',
+  'TextDecoder',
+  'URL',
+  'URLSearchParams',
+  'atob',
+  'btoa',
+  'queueMicrotask',
+  'fetch',
 ] as const;
 
 function endowments(start: WorkerStartData, output?: CapabilityOutput): Record<string | symbol, unknown> {
@@ -116,7 +176,17 @@ function endowments(start: WorkerStartData, output?: CapabilityOutput): Record<s
   return harden(globals);
 }
 
-const INTEGER_ARRAYS = new Set(['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array']);
+const INTEGER_ARRAYS = new Set([
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+]);
 
 function getRandomValues<T extends ArrayBufferView>(view: T): T {
   const tag = ArrayBuffer.isView(view) ? Object.prototype.toString.call(view).slice(8, -1) : '';
@@ -129,17 +199,20 @@ function getRandomValues<T extends ArrayBufferView>(view: T): T {
 function timers() {
   const live = new Map<number, NodeJS.Timeout>();
   let next = 1;
-  const start = (repeat: boolean) => (callback: unknown, delay?: unknown, ...args: unknown[]): number => {
-    if (typeof callback !== 'function') throw new TypeError(`${repeat ? 'setInterval' : 'setTimeout'}: the callback must be a function`);
-    const ms = typeof delay === 'number' && Number.isFinite(delay) && delay > 0 ? Math.min(delay, 2 ** 31 - 1) : 0;
-    const id = next++;
-    const run = () => {
-      if (!repeat) live.delete(id);
-      (callback as (...a: unknown[]) => void)(...args);
+  const start =
+    (repeat: boolean) =>
+    (callback: unknown, delay?: unknown, ...args: unknown[]): number => {
+      if (typeof callback !== 'function')
+        throw new TypeError(`${repeat ? 'setInterval' : 'setTimeout'}: the callback must be a function`);
+      const ms = typeof delay === 'number' && Number.isFinite(delay) && delay > 0 ? Math.min(delay, 2 ** 31 - 1) : 0;
+      const id = next++;
+      const run = () => {
+        if (!repeat) live.delete(id);
+        (callback as (...a: unknown[]) => void)(...args);
+      };
+      live.set(id, repeat ? setInterval(run, ms) : setTimeout(run, ms));
+      return id;
     };
-    live.set(id, repeat ? setInterval(run, ms) : setTimeout(run, ms));
-    return id;
-  };
   const stop = (id: unknown) => {
     if (typeof id !== 'number') return;
     const timer = live.get(id);
@@ -148,4 +221,3 @@ function timers() {
   };
   return { setTimeout: start(false), setInterval: start(true), clearTimeout: stop, clearInterval: stop };
 }
-

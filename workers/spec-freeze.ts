@@ -25,7 +25,19 @@ const slowWhenFrozenNatively = new Set<unknown>([
   Object.prototype,
   Array.prototype,
   TypedArrayPrototype,
-  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map((c) => c.prototype),
+  ...[
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ].map((c) => c.prototype),
 ]);
 const { has } = Set.prototype;
 
@@ -35,7 +47,11 @@ export function freezeBySpec<T>(value: T): T {
   for (const key of ownKeys(value as object)) {
     const descriptor = getOwnPropertyDescriptor(value, key);
     if (!descriptor) continue;
-    defineProperty(value, key, 'value' in descriptor ? { configurable: false, writable: false } : { configurable: false });
+    defineProperty(
+      value,
+      key,
+      'value' in descriptor ? { configurable: false, writable: false } : { configurable: false },
+    );
   }
   return value;
 }

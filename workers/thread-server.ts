@@ -24,7 +24,13 @@ export function serveThread(start: WorkerStartData, loading: Promise<Dispatch>):
         else if (data.type === 'call') server.receiveWithPorts(data.frame, data.ports);
         else if (data.type === 'stats') {
           const memory = process.memoryUsage();
-          control({ type: 'stats', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, arrayBuffers: memory.arrayBuffers });
+          control({
+            type: 'stats',
+            heapUsed: memory.heapUsed,
+            heapTotal: memory.heapTotal,
+            external: memory.external,
+            arrayBuffers: memory.arrayBuffers,
+          });
         }
       });
       control({ type: 'ready', protocolVersion: PROTOCOL_VERSION, startupMs: performance.now() - startedAt });

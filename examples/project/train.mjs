@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util';
 import { mlflow } from '../../dist/host/index.js';
 
-const { values } = parseArgs({ options: { alpha: { type: 'string', default: '0.5' }, epochs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { alpha: { type: 'string', default: '0.5' }, epochs: { type: 'string', default: '3' } },
+});
 const alpha = Number(values.alpha);
 const epochs = Number(values.epochs);
 

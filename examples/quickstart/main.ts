@@ -37,7 +37,9 @@ try {
   console.log(`  status:      ${stored.info.status}`);
   console.log(`  params:      param1=${stored.data.params.param1}`);
   console.log(`  metric foo:  ${history.map((m) => `step ${m.step}: ${m.value.toFixed(4)}`).join(', ')}`);
-  console.log(`  artifacts:   ${artifacts.map((a) => `${a.path} (${a.fileSize} bytes)`).join(', ')} logged from ${resolve('outputs')}`);
+  console.log(
+    `  artifacts:   ${artifacts.map((a) => `${a.path} (${a.fileSize} bytes)`).join(', ')} logged from ${resolve('outputs')}`,
+  );
   console.log(`               to ${stored.info.artifactUri}`);
   console.log(`  run folder:  ${stored.info.artifactUri.replace(/\/artifacts$/, '')}`);
 } catch (error) {

@@ -32,7 +32,16 @@ import { Flowhost, type IsolationLevel } from '../flowhost.js';
 import type { PluginEntry } from '../discovery.js';
 import type { PluginLimits } from '../limits.js';
 import { uriScheme } from '../registry.js';
-import { Histogram, RawEchoWorkers, inProcessCall, loop, machine, median, readFileLoop, type Operation } from './measure.js';
+import {
+  Histogram,
+  RawEchoWorkers,
+  inProcessCall,
+  loop,
+  machine,
+  median,
+  readFileLoop,
+  type Operation,
+} from './measure.js';
 
 export const SCENARIOS = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download', 'custom'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -192,7 +201,12 @@ function checkLevel(config: Config, entry: PluginEntry): void {
 
 function batchOf(size: number): Metric[] {
   // A training loop's shape: 10 metrics logged at each of size/10 steps.
-  return Array.from({ length: size }, (_, i) => ({ key: `m${i % 10}`, value: i * 0.5, timestamp: 1_700_000_000_000 + i, step: Math.floor(i / 10) }));
+  return Array.from({ length: size }, (_, i) => ({
+    key: `m${i % 10}`,
+    value: i * 0.5,
+    timestamp: 1_700_000_000_000 + i,
+    step: Math.floor(i / 10),
+  }));
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -205,7 +219,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const concurrency = [...new Set(options.concurrency)].map((c) => Math.max(1, Math.floor(c)));
   const workers = [...new Set(options.workers)].map((w) => Math.max(1, Math.floor(w))).sort((a, b) => a - b);
   const levels = [...new Set<IsolationLevel>(['in-process', ...options.isolation])];
-  const unit = { durationMs: options.count === undefined ? (options.durationMs ?? 500) : undefined, count: options.count };
+  const unit = {
+    durationMs: options.count === undefined ? (options.durationMs ?? 500) : undefined,
+    count: options.count,
+  };
   const pluginStderr: string[] = [];
   const onOutput =
     options.onOutput ??
@@ -218,13 +235,20 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   for (const isolation of levels) {
     for (const size of isolation === 'in-process' ? [0] : workers) {
       // scaleUpInFlight 1: the pool grows while the set-up keeps two calls in flight (see waitForPool).
-      const limits = isolation === 'in-process' ? options.limits : { ...options.limits, minWorkers: size, maxWorkers: size, scaleUpInFlight: 1 };
+      const limits =
+        isolation === 'in-process'
+          ? options.limits
+          : { ...options.limits, minWorkers: size, maxWorkers: size, scaleUpInFlight: 1 };
       configs.push({
         isolation,
         workers: size,
         // `trusted`: the plugin gets what its manifest requests (files, hosts, variables) at every
         // level, so a level is measured doing the plugin's real work, not failing for want of a grant.
-        host: new Flowhost({ discovery: options.pluginDirs ? { pluginDirs: options.pluginDirs } : undefined, policy: { isolation, limits, thirdParty: 'trusted' }, onOutput }),
+        host: new Flowhost({
+          discovery: options.pluginDirs ? { pluginDirs: options.pluginDirs } : undefined,
+          policy: { isolation, limits, thirdParty: 'trusted' },
+          onOutput,
+        }),
       });
     }
   }
@@ -249,8 +273,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ready = (async () => {
         const store = await config.host.trackingStore(trackingUri);
         // A run of its own per configuration; an experiment if the store lets us make one.
-        const experimentId = await store.createExperiment(`flowhost-bench-${randomUUID().slice(0, 8)}`, null, []).catch(() => '0');
-        const run = await store.createRun(experimentId, 'flowhost-bench', Date.now(), [], `bench-${config.isolation}-${config.workers}`);
+        const experimentId = await store
+          .createExperiment(`flowhost-bench-${randomUUID().slice(0, 8)}`, null, [])
+          .catch(() => '0');
+        const run = await store.createRun(
+          experimentId,
+          'flowhost-bench',
+          Date.now(),
+          [],
+          `bench-${config.isolation}-${config.workers}`,
+        );
         await waitForPool(config, () => store.getExperiment(experimentId));
         return { store, runId: run.info.runId };
       })();
@@ -279,9 +311,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ready = (async () => {
         const spec = options.custom!;
         const { kind, entry, context } = resolveCustom(config.host, spec, trackingUri);
-        const remote = (await config.host.remote(kind, entry, context)) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        const remote = (await config.host.remote(kind, entry, context)) as unknown as Record<
+          string,
+          (...args: unknown[]) => Promise<unknown>
+        >;
         const fn = remote[spec.method];
-        if (typeof fn !== 'function') throw new TypeError(`the ${kind.group} shape has no method '${spec.method}' (it has: ${Object.keys(kind.methods).join(', ')})`);
+        if (typeof fn !== 'function')
+          throw new TypeError(
+            `the ${kind.group} shape has no method '${spec.method}' (it has: ${Object.keys(kind.methods).join(', ')})`,
+          );
         await fn(...spec.args); // fails here, once, with the plugin's own message if the arguments are wrong
         await waitForPool(config, () => fn(...spec.args));
         return fn;
@@ -309,7 +347,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
   }
   async function prepareScenario(scenario: ScenarioName, config: Config): Promise<Prepared> {
-    if (scenario === 'upload' || scenario === 'download') checkLevel(config, config.host.registry.find('artifact_repository', uriScheme(artifactUri)) ?? config.host.entry('artifact_repository', uriScheme(artifactUri)));
+    if (scenario === 'upload' || scenario === 'download')
+      checkLevel(
+        config,
+        config.host.registry.find('artifact_repository', uriScheme(artifactUri)) ??
+          config.host.entry('artifact_repository', uriScheme(artifactUri)),
+      );
     else if (scenario === 'custom') checkLevel(config, resolveCustom(config.host, options.custom!, trackingUri).entry);
     else checkLevel(config, config.host.registry.storeFor('tracking_store', trackingUri));
     switch (scenario) {
@@ -337,7 +380,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       case 'upload': {
         const repo = await repository(config);
-        return { op: (lane) => repo.logArtifact(sourceFile, `upload-${config.isolation}-${config.workers}/lane-${lane}`), perOp: options.sizeBytes };
+        return {
+          op: (lane) => repo.logArtifact(sourceFile, `upload-${config.isolation}-${config.workers}/lane-${lane}`),
+          perOp: options.sizeBytes,
+        };
       }
       case 'download': {
         const repo = await repository(config);
@@ -345,8 +391,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         return {
           op: async () => {
             let bytes = 0;
-            for await (const chunk of await repo.openArtifactReadStream(path)) bytes += (chunk as Uint8Array).byteLength;
-            if (bytes !== options.sizeBytes) throw new Error(`read ${bytes} bytes of a ${options.sizeBytes}-byte artifact`);
+            for await (const chunk of await repo.openArtifactReadStream(path))
+              bytes += (chunk as Uint8Array).byteLength;
+            if (bytes !== options.sizeBytes)
+              throw new Error(`read ${bytes} bytes of a ${options.sizeBytes}-byte artifact`);
           },
           perOp: options.sizeBytes,
         };
@@ -359,21 +407,49 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  const ceilingCells: { result: Omit<CeilingResult, 'value' | 'p50Us' | 'p95Us' | 'p99Us' | 'rounds'>; cell: Cell }[] = [];
-  const ceilingKey = (name: CeilingName, payload: string | undefined, size: number, c: number) => `${name}/${payload ?? ''}/${size}/${c}`;
+  const ceilingCells: { result: Omit<CeilingResult, 'value' | 'p50Us' | 'p95Us' | 'p99Us' | 'rounds'>; cell: Cell }[] =
+    [];
+  const ceilingKey = (name: CeilingName, payload: string | undefined, size: number, c: number) =>
+    `${name}/${payload ?? ''}/${size}/${c}`;
   const ceilingIndex = new Map<string, Cell>();
-  const addCeiling = (result: Omit<CeilingResult, 'value' | 'p50Us' | 'p95Us' | 'p99Us' | 'rounds'>, prepare: () => Promise<Prepared>) => {
+  const addCeiling = (
+    result: Omit<CeilingResult, 'value' | 'p50Us' | 'p95Us' | 'p99Us' | 'rounds'>,
+    prepare: () => Promise<Prepared>,
+  ) => {
     const key = ceilingKey(result.ceiling, result.payload, result.workers, result.concurrency);
     if (ceilingIndex.has(key)) return;
-    const label = result.ceiling === 'raw-postmessage' ? `ceiling: raw postMessage (${result.payload}) · ${result.workers} worker${result.workers > 1 ? 's' : ''} · ${result.concurrency} in flight` : `ceiling: ${result.ceiling}`;
+    const label =
+      result.ceiling === 'raw-postmessage'
+        ? `ceiling: raw postMessage (${result.payload}) · ${result.workers} worker${result.workers > 1 ? 's' : ''} · ${result.concurrency} in flight`
+        : `ceiling: ${result.ceiling}`;
     const made = cell(label, result.concurrency, prepare);
     ceilingIndex.set(key, made);
     ceilingCells.push({ result, cell: made });
   };
-  const payloads: { scenario: ScenarioName; payload: 'metric' | 'batch' | 'custom'; method: string; args: () => unknown }[] = [
-    { scenario: 'log-metric', payload: 'metric', method: 'logMetric', args: () => ['0123456789abcdef0123456789abcdef', metric] },
-    { scenario: 'log-batch', payload: 'batch', method: 'logBatch', args: () => ['0123456789abcdef0123456789abcdef', batch, [], []] },
-    { scenario: 'custom', payload: 'custom', method: options.custom?.method ?? 'custom', args: () => options.custom?.args },
+  const payloads: {
+    scenario: ScenarioName;
+    payload: 'metric' | 'batch' | 'custom';
+    method: string;
+    args: () => unknown;
+  }[] = [
+    {
+      scenario: 'log-metric',
+      payload: 'metric',
+      method: 'logMetric',
+      args: () => ['0123456789abcdef0123456789abcdef', metric],
+    },
+    {
+      scenario: 'log-batch',
+      payload: 'batch',
+      method: 'logBatch',
+      args: () => ['0123456789abcdef0123456789abcdef', batch, [], []],
+    },
+    {
+      scenario: 'custom',
+      payload: 'custom',
+      method: options.custom?.method ?? 'custom',
+      args: () => options.custom?.args,
+    },
   ];
   for (const { scenario, payload, method, args } of payloads) {
     if (!scenarios.includes(scenario)) continue;
@@ -395,7 +471,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     });
   }
   if (scenarios.some((s) => BYTE_SCENARIOS.has(s))) {
-    addCeiling({ ceiling: 'file-read', workers: 0, concurrency: 1, unit: 'bytes/s' }, async () => ({ op: () => readFileLoop(sourceFile), perOp: options.sizeBytes }));
+    addCeiling({ ceiling: 'file-read', workers: 0, concurrency: 1, unit: 'bytes/s' }, async () => ({
+      op: () => readFileLoop(sourceFile),
+      perOp: options.sizeBytes,
+    }));
   }
 
   // --- the rounds
@@ -415,8 +494,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             const warmUp = round === 0;
             const measured = await loop(op, {
               concurrency: current.concurrency,
-              durationMs: unit.durationMs === undefined ? undefined : warmUp ? Math.max(50, unit.durationMs / 4) : unit.durationMs,
-              count: unit.count === undefined ? undefined : warmUp ? Math.max(1, Math.ceil(unit.count / 4)) : unit.count,
+              durationMs:
+                unit.durationMs === undefined
+                  ? undefined
+                  : warmUp
+                    ? Math.max(50, unit.durationMs / 4)
+                    : unit.durationMs,
+              count:
+                unit.count === undefined ? undefined : warmUp ? Math.max(1, Math.ceil(unit.count / 4)) : unit.count,
               sampleEvery,
               settle,
               histogram: warmUp ? new Histogram() : current.histogram,
@@ -446,7 +531,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     p99Us: c.histogram.percentile(99),
     rounds: c.figures,
   }));
-  const ceilingValue = (scenario: ScenarioName, size: number, c: number): { name: CeilingName; value: number | null } => {
+  const ceilingValue = (
+    scenario: ScenarioName,
+    size: number,
+    c: number,
+  ): { name: CeilingName; value: number | null } => {
     const pick = (name: CeilingName, payload: string | undefined, s: number, conc: number) => {
       const found = ceilingIndex.get(ceilingKey(name, payload, s, conc));
       return found && !found.error ? median(found.figures) : null;
@@ -524,12 +613,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 /** Which plugin and context a custom method is called on. */
-function resolveCustom(host: Flowhost, spec: CustomMethod, trackingUri: string): { kind: KindShape; entry: ReturnType<Flowhost['entry']>; context: unknown } {
+function resolveCustom(
+  host: Flowhost,
+  spec: CustomMethod,
+  trackingUri: string,
+): { kind: KindShape; entry: ReturnType<Flowhost['entry']>; context: unknown } {
   const group = spec.group ?? 'tracking_store';
   const kind = kindOf(group);
   const uri = spec.uri ?? (group === 'tracking_store' ? trackingUri : undefined);
   const name = spec.name ?? (uri !== undefined && kind.naming === 'uri-scheme' ? uriScheme(uri) : undefined);
-  if (name === undefined) throw new TypeError(`say which ${group} plugin to call: give its entry-point name (and its context)`);
+  if (name === undefined)
+    throw new TypeError(`say which ${group} plugin to call: give its entry-point name (and its context)`);
   const entry = host.entry(group, name);
   let context = spec.context;
   if (context === undefined) {
@@ -546,7 +640,10 @@ function resolveCustom(host: Flowhost, spec: CustomMethod, trackingUri: string):
  * happen after the first worker's start (the first call is waiting then). So the set-up keeps calls
  * in flight (`ping`, errors ignored) and the pool grows by `scaleUpInFlight: 1`.
  */
-export async function waitForPool(config: { host: Flowhost; workers: number; isolation?: IsolationLevel }, ping: () => Promise<unknown>): Promise<void> {
+export async function waitForPool(
+  config: { host: Flowhost; workers: number; isolation?: IsolationLevel },
+  ping: () => Promise<unknown>,
+): Promise<void> {
   if (config.isolation === 'in-process') return;
   const until = performance.now() + 30_000;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

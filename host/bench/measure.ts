@@ -86,7 +86,8 @@ export class Histogram {
   /** Non-empty buckets: `[upper bound µs, count]`. */
   buckets(): [number, number][] {
     const out: [number, number][] = [];
-    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) out.push([LatencyHistogram.upperBoundOf(i), this.counts[i]]);
+    for (let i = 0; i < this.counts.length; i++)
+      if (this.counts[i] > 0) out.push([LatencyHistogram.upperBoundOf(i), this.counts[i]]);
     return out;
   }
 }
@@ -129,7 +130,11 @@ export async function loop(op: Operation, options: LoopOptions): Promise<LoopRes
       const t0 = timed ? performance.now() : 0;
       try {
         const pending = op(index, i++);
-        if (pending !== null && typeof pending === 'object' && typeof (pending as Promise<unknown>).then === 'function') {
+        if (
+          pending !== null &&
+          typeof pending === 'object' &&
+          typeof (pending as Promise<unknown>).then === 'function'
+        ) {
           await pending;
           skipClock = 0;
         } else if (skipClock === 0) skipClock = 63;
@@ -258,7 +263,10 @@ export interface TargetFigure {
  * pass, and keeps each figure's median: on a shared machine load comes and goes, and interleaving
  * spreads it over all targets instead of charging it to whichever ran at the wrong moment.
  */
-export async function interleaved(targets: readonly Target[], options: { rounds: number; durationMs: number; onRound?: (round: number) => void }): Promise<TargetFigure[]> {
+export async function interleaved(
+  targets: readonly Target[],
+  options: { rounds: number; durationMs: number; onRound?: (round: number) => void },
+): Promise<TargetFigure[]> {
   const figures = targets.map(() => [] as number[]);
   const histograms = targets.map(() => new Histogram());
   for (let round = 0; round <= options.rounds; round++) {
@@ -274,11 +282,24 @@ export async function interleaved(targets: readonly Target[], options: { rounds:
       if (round > 0) figures[i].push(result.opsPerSec * (target.perOp ?? 1));
     }
   }
-  return targets.map((target, i) => ({ name: target.name, figure: median(figures[i]), figures: figures[i], p50Us: histograms[i].percentile(50), p99Us: histograms[i].percentile(99) }));
+  return targets.map((target, i) => ({
+    name: target.name,
+    figure: median(figures[i]),
+    figures: figures[i],
+    p50Us: histograms[i].percentile(50),
+    p99Us: histograms[i].percentile(99),
+  }));
 }
 
 /** What every benchmark prints beside its figures: the same numbers mean little on another machine. */
 export function machine(): { cpus: number; model: string; node: string; loadavg: string } {
   const list = cpus();
-  return { cpus: list.length, model: list[0]?.model ?? 'unknown', node: process.version, loadavg: loadavg().map((n) => n.toFixed(2)).join(' ') };
+  return {
+    cpus: list.length,
+    model: list[0]?.model ?? 'unknown',
+    node: process.version,
+    loadavg: loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
+  };
 }

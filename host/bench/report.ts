@@ -45,7 +45,8 @@ export function throughputText(result: BenchResult): string {
   if (result.skipped) return 'skipped';
   if (result.error) return 'failed';
   if (result.bytesPerSec !== undefined) return bytesRate(result.bytesPerSec);
-  if (result.scenario === 'log-batch') return `${compact(result.opsPerSec)} batches/s (${compact(result.metricsPerSec)} metrics/s)`;
+  if (result.scenario === 'log-batch')
+    return `${compact(result.opsPerSec)} batches/s (${compact(result.metricsPerSec)} metrics/s)`;
   if (result.scenario === 'log-metric-async') return `${compact(result.opsPerSec)} metrics/s`;
   return `${compact(result.opsPerSec)} calls/s`;
 }
@@ -59,13 +60,28 @@ function ceilingText(result: BenchResult): string {
 }
 
 export function ceilingRowTitle(c: CeilingResult): string {
-  if (c.ceiling === 'raw-postmessage') return `raw postMessage (${c.payload}), ${c.workers} bare worker${c.workers > 1 ? 's' : ''}`;
+  if (c.ceiling === 'raw-postmessage')
+    return `raw postMessage (${c.payload}), ${c.workers} bare worker${c.workers > 1 ? 's' : ''}`;
   return CEILING_TITLES[c.ceiling];
 }
 
 /** The rows of the CLI's table (header first). */
 export function tableRows(report: BenchReport): string[][] {
-  const rows = [['scenario', 'isolation', 'workers', 'in flight', 'throughput', 'p50 µs', 'p95 µs', 'p99 µs', 'vs in-process', 'vs ceiling', 'ceiling']];
+  const rows = [
+    [
+      'scenario',
+      'isolation',
+      'workers',
+      'in flight',
+      'throughput',
+      'p50 µs',
+      'p95 µs',
+      'p99 µs',
+      'vs in-process',
+      'vs ceiling',
+      'ceiling',
+    ],
+  ];
   for (const r of report.results) {
     rows.push([
       scenarioTitle(r),
@@ -101,7 +117,14 @@ export function tableRows(report: BenchReport): string[][] {
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function machineLine(report: BenchReport): string {
@@ -110,7 +133,8 @@ export function machineLine(report: BenchReport): string {
 
 // --- HTML
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
 /** A "nice" axis maximum and its ticks. */
@@ -145,26 +169,46 @@ function throughputChart(title: string, unit: string, workers: readonly number[]
   const max = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.y ?? 0)));
   const yTicks = ticks(max);
   const yMax = yTicks.at(-1)!;
-  const xAt = (w: number) => left + (workers.length === 1 ? plotW / 2 : (workers.indexOf(w) / (workers.length - 1)) * plotW);
+  const xAt = (w: number) =>
+    left + (workers.length === 1 ? plotW / 2 : (workers.indexOf(w) / (workers.length - 1)) * plotW);
   const yAt = (v: number) => top + plotH - (v / yMax) * plotH;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)}">`,
+  );
   parts.push(`<text x="${left}" y="18" class="title">${escape(title)}</text>`);
   for (const v of yTicks) {
     parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${yAt(v)}" y2="${yAt(v)}" class="grid"/>`);
-    parts.push(`<text x="${left - 6}" y="${yAt(v) + 4}" class="tick" text-anchor="end">${escape(unit === 'bytes/s' ? bytesRate(v).replace('/s', '') : compact(v))}</text>`);
+    parts.push(
+      `<text x="${left - 6}" y="${yAt(v) + 4}" class="tick" text-anchor="end">${escape(unit === 'bytes/s' ? bytesRate(v).replace('/s', '') : compact(v))}</text>`,
+    );
   }
-  for (const w of workers) parts.push(`<text x="${xAt(w)}" y="${top + plotH + 16}" class="tick" text-anchor="middle">${w}</text>`);
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" class="axis" text-anchor="middle">workers in the pool</text>`);
-  parts.push(`<text x="14" y="${top + plotH / 2}" class="axis" text-anchor="middle" transform="rotate(-90 14 ${top + plotH / 2})">${escape(unit)}</text>`);
-  parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" class="axisline"/><line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" class="axisline"/>`);
+  for (const w of workers)
+    parts.push(`<text x="${xAt(w)}" y="${top + plotH + 16}" class="tick" text-anchor="middle">${w}</text>`);
+  parts.push(
+    `<text x="${left + plotW / 2}" y="${height - 6}" class="axis" text-anchor="middle">workers in the pool</text>`,
+  );
+  parts.push(
+    `<text x="14" y="${top + plotH / 2}" class="axis" text-anchor="middle" transform="rotate(-90 14 ${top + plotH / 2})">${escape(unit)}</text>`,
+  );
+  parts.push(
+    `<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" class="axisline"/><line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" class="axisline"/>`,
+  );
   series.forEach((s, i) => {
     const points = s.points.filter((p): p is { x: number; y: number } => p.y !== null && Number.isFinite(p.y));
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
-    if (points.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${points.map((p) => `${xAt(p.x).toFixed(1)},${yAt(p.y).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of points) parts.push(`<circle cx="${xAt(p.x).toFixed(1)}" cy="${yAt(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${escape(`${s.label}: ${unit === 'bytes/s' ? bytesRate(p.y) : `${compact(p.y)} ${unit}`}`)}</title></circle>`);
+    if (points.length > 1)
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${points.map((p) => `${xAt(p.x).toFixed(1)},${yAt(p.y).toFixed(1)}`).join(' ')}"/>`,
+      );
+    for (const p of points)
+      parts.push(
+        `<circle cx="${xAt(p.x).toFixed(1)}" cy="${yAt(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${escape(`${s.label}: ${unit === 'bytes/s' ? bytesRate(p.y) : `${compact(p.y)} ${unit}`}`)}</title></circle>`,
+      );
     const ly = top + 10 + i * 16;
-    parts.push(`<line x1="${width - right + 12}" x2="${width - right + 36}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    parts.push(
+      `<line x1="${width - right + 12}" x2="${width - right + 36}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${width - right + 42}" y="${ly + 4}" class="legend">${escape(s.label)}</text>`);
   });
   parts.push('</svg>');
@@ -181,7 +225,9 @@ function histogramChart(result: BenchResult): string {
   const plotW = width - left - 10;
   const plotH = height - top - bottom;
   const buckets = result.histogram;
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`,
+  ];
   const title = `${scenarioTitle(result)} · ${result.isolation}${result.isolation === 'in-process' ? '' : ` · ${result.workers}w`} · ${result.concurrency} in flight`;
   parts.push(`<text x="4" y="13" class="small-title">${escape(title)}</text>`);
   if (buckets.length === 0) {
@@ -199,29 +245,51 @@ function histogramChart(result: BenchResult): string {
     const x0 = xAt(previous);
     const x1 = xAt(upper);
     const h = (count / total / peak) * plotH;
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${Math.max(1, x1 - x0 - 0.5).toFixed(1)}" height="${h.toFixed(1)}" class="bar"><title>${escape(`≤ ${us(upper)} µs: ${((count / total) * 100).toFixed(1)}%`)}</title></rect>`);
+    parts.push(
+      `<rect x="${x0.toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${Math.max(1, x1 - x0 - 0.5).toFixed(1)}" height="${h.toFixed(1)}" class="bar"><title>${escape(`≤ ${us(upper)} µs: ${((count / total) * 100).toFixed(1)}%`)}</title></rect>`,
+    );
     previous = upper;
   }
   // p50 and p99 labelled on two lines, so close percentiles do not overwrite each other.
-  for (const [label, value, y] of [['p50', result.p50Us, top - 16], ['p99', result.p99Us, top - 4]] as const) {
+  for (const [label, value, y] of [
+    ['p50', result.p50Us, top - 16],
+    ['p99', result.p99Us, top - 4],
+  ] as const) {
     if (value === null) continue;
     const x = xAt(value);
     parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${y + 2}" y2="${top + plotH}" class="marker"/>`);
-    parts.push(`<text x="${Math.min(width - 30, Math.max(24, x)).toFixed(1)}" y="${y}" class="tick" text-anchor="middle">${label} ${us(value)}</text>`);
+    parts.push(
+      `<text x="${Math.min(width - 30, Math.max(24, x)).toFixed(1)}" y="${y}" class="tick" text-anchor="middle">${label} ${us(value)}</text>`,
+    );
   }
   // Decade ticks on the log axis.
   for (let d = Math.ceil(lo); d <= Math.floor(lo + span); d++) {
-    parts.push(`<text x="${xAt(10 ** d).toFixed(1)}" y="${top + plotH + 14}" class="tick" text-anchor="middle">${escape(compact(10 ** d))}</text>`);
+    parts.push(
+      `<text x="${xAt(10 ** d).toFixed(1)}" y="${top + plotH + 14}" class="tick" text-anchor="middle">${escape(compact(10 ** d))}</text>`,
+    );
   }
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 2}" class="axis" text-anchor="middle">latency, µs (log)</text>`);
+  parts.push(
+    `<text x="${left + plotW / 2}" y="${height - 2}" class="axis" text-anchor="middle">latency, µs (log)</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }
 
-function seriesFor(report: BenchResult[], ceilings: CeilingResult[], scenario: ScenarioName, workers: readonly number[]): { series: Series[]; unit: string } {
+function seriesFor(
+  report: BenchResult[],
+  ceilings: CeilingResult[],
+  scenario: ScenarioName,
+  workers: readonly number[],
+): { series: Series[]; unit: string } {
   const mine = report.filter((r) => r.scenario === scenario);
   const bytes = scenario === 'upload' || scenario === 'download';
-  const unit = bytes ? 'bytes/s' : scenario === 'log-batch' ? 'batches/s' : scenario === 'log-metric-async' ? 'metrics/s' : 'calls/s';
+  const unit = bytes
+    ? 'bytes/s'
+    : scenario === 'log-batch'
+      ? 'batches/s'
+      : scenario === 'log-metric-async'
+        ? 'metrics/s'
+        : 'calls/s';
   const figure = (r: BenchResult) => (bytes ? (r.bytesPerSec ?? null) : (r.opsPerSec ?? null));
   const concurrencies = [...new Set(mine.map((r) => r.concurrency))];
   const levels = [...new Set(mine.map((r) => r.isolation))].filter((l) => l !== 'in-process');
@@ -235,11 +303,22 @@ function seriesFor(report: BenchResult[], ceilings: CeilingResult[], scenario: S
         label: `${level}, ${c} in flight`,
         color,
         dash: dashes[li % dashes.length],
-        points: workers.map((w) => ({ x: w, y: figure(mine.find((r) => r.isolation === level && r.workers === w && r.concurrency === c) ?? ({} as BenchResult)) })),
+        points: workers.map((w) => ({
+          x: w,
+          y: figure(
+            mine.find((r) => r.isolation === level && r.workers === w && r.concurrency === c) ?? ({} as BenchResult),
+          ),
+        })),
       });
     });
     const local = mine.find((r) => r.isolation === 'in-process' && r.concurrency === c);
-    if (local) series.push({ label: `in-process, ${c} in flight`, color, dash: '2 3', points: workers.map((w) => ({ x: w, y: figure(local) })) });
+    if (local)
+      series.push({
+        label: `in-process, ${c} in flight`,
+        color,
+        dash: '2 3',
+        points: workers.map((w) => ({ x: w, y: figure(local) })),
+      });
     // The ceiling each point is compared with: per pool size for postMessage, one figure otherwise.
     const sample = mine.find((r) => r.concurrency === c);
     if (sample && sample.ceilingName === 'raw-postmessage') {
@@ -248,12 +327,24 @@ function seriesFor(report: BenchResult[], ceilings: CeilingResult[], scenario: S
         label: `raw postMessage, ${c} in flight`,
         color,
         dash: '8 4',
-        points: workers.map((w) => ({ x: w, y: ceilings.find((k) => k.ceiling === 'raw-postmessage' && k.payload === payload && k.workers === w && k.concurrency === c)?.value ?? null })),
+        points: workers.map((w) => ({
+          x: w,
+          y:
+            ceilings.find(
+              (k) => k.ceiling === 'raw-postmessage' && k.payload === payload && k.workers === w && k.concurrency === c,
+            )?.value ?? null,
+        })),
       });
     }
   });
   const single = mine.find((r) => r.ceilingName !== 'raw-postmessage' && r.ceiling !== null);
-  if (single) series.push({ label: single.ceilingName === 'file-read' ? 'in-process file read' : 'in-process call', color: '#555', dash: '8 4', points: workers.map((w) => ({ x: w, y: single.ceiling })) });
+  if (single)
+    series.push({
+      label: single.ceilingName === 'file-read' ? 'in-process file read' : 'in-process call',
+      color: '#555',
+      dash: '8 4',
+      points: workers.map((w) => ({ x: w, y: single.ceiling })),
+    });
   return { series, unit };
 }
 
@@ -264,7 +355,12 @@ export function renderHtml(report: BenchReport): string {
     .map((scenario) => {
       const { series, unit } = seriesFor(report.results, report.ceilings, scenario, report.options.workers);
       const first = report.results.find((r) => r.scenario === scenario)!;
-      return throughputChart(`${scenarioTitle(first)}: throughput against workers`, unit, report.options.workers, series);
+      return throughputChart(
+        `${scenarioTitle(first)}: throughput against workers`,
+        unit,
+        report.options.workers,
+        series,
+      );
     })
     .join('\n');
   const histograms = report.results.map((r) => `<figure>${histogramChart(r)}</figure>`).join('\n');

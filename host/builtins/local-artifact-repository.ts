@@ -6,4 +6,6 @@
 import { defineArtifactRepository } from '@flowhost/sdk';
 import { createLocalArtifactRepository, localArtifactDir } from '@flowhost/sdk/artifact-store';
 
-export default defineArtifactRepository(({ artifactUri }) => createLocalArtifactRepository({ root: localArtifactDir(artifactUri) }));
+export default defineArtifactRepository(({ artifactUri }) =>
+  createLocalArtifactRepository({ root: localArtifactDir(artifactUri) }),
+);

@@ -48,7 +48,10 @@ function startWatchdog(pgid: number): ChildProcess {
   // `cat` returns when its stdin (our pipe) closes: the worker is gone, or the run ended and the
   // worker killed the watchdog first. Detached, so a terminal's Ctrl-C does not reach it.
   const script = 'cat >/dev/null; kill -TERM -"$1" 2>/dev/null; sleep 2; kill -KILL -"$1" 2>/dev/null';
-  const watchdog = spawn('sh', ['-c', script, 'flowhost-watchdog', String(pgid)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const watchdog = spawn('sh', ['-c', script, 'flowhost-watchdog', String(pgid)], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   watchdog.on('error', () => {});
   watchdog.stdin?.on('error', () => {});
   return watchdog;
@@ -66,26 +69,37 @@ export default defineProjectBackend(() => {
     async run(projectUri, entryPoint, params, version, backendConfig, trackingUri, experimentId) {
       const runId = backendConfig[PROJECT_RUN_ID];
       if (typeof runId !== 'string' || runId === '') {
-        throw MlflowError.invalidParameterValue(`The local backend runs a project in the run the host prepared, named by backendConfig.${PROJECT_RUN_ID}; it is missing.`);
+        throw MlflowError.invalidParameterValue(
+          `The local backend runs a project in the run the host prepared, named by backendConfig.${PROJECT_RUN_ID}; it is missing.`,
+        );
       }
-      if (runs.has(runId)) throw MlflowError.invalidState(`Run with ID '${runId}' was already submitted to this local backend.`);
+      if (runs.has(runId))
+        throw MlflowError.invalidState(`Run with ID '${runId}' was already submitted to this local backend.`);
       const { directory, project } = fetchAndValidateProject(projectUri, version, entryPoint, params);
       // Path parameters only need a storage folder to download remote files into, which flowhost does not do (yet).
-      const storageDir = typeof backendConfig[PROJECT_STORAGE_DIR] === 'string' ? backendConfig[PROJECT_STORAGE_DIR] : tmpdir();
+      const storageDir =
+        typeof backendConfig[PROJECT_STORAGE_DIR] === 'string' ? backendConfig[PROJECT_STORAGE_DIR] : tmpdir();
       const command = project.entryPoint(entryPoint).computeCommand(params, storageDir);
 
       // MLflow logs this line (to stderr); the command's own output keeps stdout to itself.
       console.error(`=== Running command '${command}' in run with ID '${runId}' === `);
       const child = spawn('bash', ['-c', command], {
         cwd: directory,
-        env: { ...process.env, MLFLOW_RUN_ID: runId, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_ID: experimentId },
+        env: {
+          ...process.env,
+          MLFLOW_RUN_ID: runId,
+          MLFLOW_TRACKING_URI: trackingUri,
+          MLFLOW_EXPERIMENT_ID: experimentId,
+        },
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       try {
         await once(child, 'spawn');
       } catch (error) {
-        throw executionError(`Could not start the command of entry point '${entryPoint}' with bash: ${(error as Error).message}`);
+        throw executionError(
+          `Could not start the command of entry point '${entryPoint}' with bash: ${(error as Error).message}`,
+        );
       }
       child.stdout!.pipe(process.stdout, { end: false });
       child.stderr!.pipe(process.stderr, { end: false });
@@ -126,7 +140,10 @@ export default defineProjectBackend(() => {
       run.cancelled = true;
       signalGroup(run.child.pid!, 'SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([run.ended.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CANCEL_GRACE_MS)))]);
+      const stopped = await Promise.race([
+        run.ended.then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CANCEL_GRACE_MS))),
+      ]);
       clearTimeout(timer);
       if (!stopped) {
         signalGroup(run.child.pid!, 'SIGKILL');

@@ -27,7 +27,11 @@ function resolveRoot(artifactUri: string, trackingUri: string | null): string {
 }
 
 function headers(): Record<string, string> {
-  const { MLFLOW_TRACKING_USERNAME: user, MLFLOW_TRACKING_PASSWORD: password, MLFLOW_TRACKING_TOKEN: token } = process.env;
+  const {
+    MLFLOW_TRACKING_USERNAME: user,
+    MLFLOW_TRACKING_PASSWORD: password,
+    MLFLOW_TRACKING_TOKEN: token,
+  } = process.env;
   if (user && password) return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
@@ -40,7 +44,10 @@ async function failed(response: Response, what: string): Promise<MlflowError> {
   } catch {
     // Not MLflow's envelope: reported with the status below.
   }
-  return new MlflowError(`${what} failed with error code ${response.status} != 200. Response body: '${text.slice(0, 1000)}'`, response.status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'INTERNAL_ERROR');
+  return new MlflowError(
+    `${what} failed with error code ${response.status} != 200. Response body: '${text.slice(0, 1000)}'`,
+    response.status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'INTERNAL_ERROR',
+  );
 }
 
 const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/');
@@ -49,7 +56,9 @@ export default defineArtifactRepository(({ artifactUri, trackingUri }) => {
   const root = resolveRoot(artifactUri, trackingUri);
   const rootUrl = new URL(root);
   // The proxy's own path of the root, for listings: `?path=<root path>/<dir>`.
-  const rootPath = decodeURIComponent(rootUrl.pathname.slice(rootUrl.pathname.indexOf(PROXY_PATH) + PROXY_PATH.length)).replace(/^\/+/, '');
+  const rootPath = decodeURIComponent(
+    rootUrl.pathname.slice(rootUrl.pathname.indexOf(PROXY_PATH) + PROXY_PATH.length),
+  ).replace(/^\/+/, '');
   const origin = `${rootUrl.origin}${rootUrl.pathname.slice(0, rootUrl.pathname.indexOf(PROXY_PATH))}${PROXY_PATH}`;
   const fileUrl = (path: string) => `${origin}/${encodePath([rootPath, path].filter(Boolean).join('/'))}`;
   return {
@@ -66,7 +75,12 @@ export default defineArtifactRepository(({ artifactUri, trackingUri }) => {
           await chunks.return?.();
         },
       });
-      const response = await fetch(fileUrl(path), { method: 'PUT', headers: { ...headers(), 'Content-Type': 'application/octet-stream' }, body, duplex: 'half' } as RequestInit);
+      const response = await fetch(fileUrl(path), {
+        method: 'PUT',
+        headers: { ...headers(), 'Content-Type': 'application/octet-stream' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
       if (response.status !== 200) throw await failed(response, `Uploading '${path}'`);
       await response.arrayBuffer();
     },
@@ -79,10 +93,14 @@ export default defineArtifactRepository(({ artifactUri, trackingUri }) => {
       const dir = [rootPath, path ?? ''].filter(Boolean).join('/');
       const response = await fetch(`${origin}${dir ? `?path=${encodeURIComponent(dir)}` : ''}`, { headers: headers() });
       if (response.status !== 200) throw await failed(response, `Listing '${path ?? ''}'`);
-      const json = (await response.json()) as { files?: { path: string; is_dir?: boolean; file_size?: number | string }[] };
-      return (json.files ?? []).map(
-        (file): FileInfo => ({ path: path ? `${path}/${file.path}` : file.path, isDir: Boolean(file.is_dir), fileSize: file.is_dir ? null : Number(file.file_size ?? 0) }),
-      );
+      const json = (await response.json()) as {
+        files?: { path: string; is_dir?: boolean; file_size?: number | string }[];
+      };
+      return (json.files ?? []).map((file): FileInfo => ({
+        path: path ? `${path}/${file.path}` : file.path,
+        isDir: Boolean(file.is_dir),
+        fileSize: file.is_dir ? null : Number(file.file_size ?? 0),
+      }));
     },
     async deleteArtifacts(path) {
       const response = await fetch(fileUrl(path ?? ''), { method: 'DELETE', headers: headers() });

@@ -201,10 +201,13 @@ function s3Error(error: unknown, artifactPath: string | null): MlflowError {
     const status = error.$metadata?.httpStatusCode;
     if (error.name === 'NoSuchKey' || error.name === 'NotFound' || status === 404) {
       return MlflowError.resourceDoesNotExist(
-        error.name === 'NoSuchBucket' ? `No such bucket for artifact '${shown}': ${error.message}` : `No such file or directory: '${shown}'`,
+        error.name === 'NoSuchBucket'
+          ? `No such bucket for artifact '${shown}': ${error.message}`
+          : `No such file or directory: '${shown}'`,
       );
     }
-    if (error.name === 'AccessDenied' || status === 403) return new MlflowError(`Permission denied: '${shown}' (${error.message})`, 'PERMISSION_DENIED');
+    if (error.name === 'AccessDenied' || status === 403)
+      return new MlflowError(`Permission denied: '${shown}' (${error.message})`, 'PERMISSION_DENIED');
     if (error.name === 'PreconditionFailed' || status === 412) {
       return new MlflowError(`'${shown}' was replaced while it was being read`, 'ABORTED');
     }
@@ -249,9 +252,15 @@ export default defineArtifactRepository(({ artifactUri }) => {
     let continuationToken: string | undefined;
     do {
       const page = await client.send(
-        new ListObjectsV2Command({ Bucket: where().bucket, Prefix: exact ?? folderPrefix(null), ContinuationToken: continuationToken }),
+        new ListObjectsV2Command({
+          Bucket: where().bucket,
+          Prefix: exact ?? folderPrefix(null),
+          ContinuationToken: continuationToken,
+        }),
       );
-      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((key) => exact === null || key === exact || key.startsWith(`${exact}/`));
+      const keys = (page.Contents ?? [])
+        .map((o) => o.Key!)
+        .filter((key) => exact === null || key === exact || key.startsWith(`${exact}/`));
       if (keys.length) yield keys;
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken);
@@ -263,7 +272,13 @@ export default defineArtifactRepository(({ artifactUri }) => {
       const extraArgs = uploadExtraArgs(env);
       const upload = new Upload({
         client: (madeClient ??= s3Client(env)),
-        params: { Bucket: where().bucket, Key: keyOf(checked), Body: Readable.from(copiedChunks(content)), ...guessedContentHeaders(checked), ...extraArgs },
+        params: {
+          Bucket: where().bucket,
+          Key: keyOf(checked),
+          Body: Readable.from(copiedChunks(content)),
+          ...guessedContentHeaders(checked),
+          ...extraArgs,
+        },
         partSize: PART_BYTES,
         queueSize: PARTS_IN_FLIGHT,
         // A failed multipart upload is aborted: its parts are dropped and no object appears.
@@ -289,12 +304,17 @@ export default defineArtifactRepository(({ artifactUri }) => {
         throw s3Error(error, checked);
       }
       async function* ranges(): AsyncGenerator<Uint8Array> {
-        for (let offset = 0; offset < size; ) {
+        for (let offset = 0; offset < size;) {
           const end = Math.min(offset + RANGE_BYTES, size) - 1;
           let body: Readable | undefined;
           try {
             const part = await client.send(
-              new GetObjectCommand({ Bucket: where().bucket, Key: key, Range: `bytes=${offset}-${end}`, IfMatch: etag }),
+              new GetObjectCommand({
+                Bucket: where().bucket,
+                Key: key,
+                Range: `bytes=${offset}-${end}`,
+                IfMatch: etag,
+              }),
             );
             body = part.Body as Readable;
             for await (const chunk of body) {
@@ -321,7 +341,12 @@ export default defineArtifactRepository(({ artifactUri }) => {
       try {
         do {
           const page = await client.send(
-            new ListObjectsV2Command({ Bucket: where().bucket, Prefix: listed, Delimiter: '/', ContinuationToken: continuationToken }),
+            new ListObjectsV2Command({
+              Bucket: where().bucket,
+              Prefix: listed,
+              Delimiter: '/',
+              ContinuationToken: continuationToken,
+            }),
           );
           for (const folder of page.CommonPrefixes ?? []) {
             const name = folder.Prefix!.slice(listed.length, -1);
@@ -330,7 +355,8 @@ export default defineArtifactRepository(({ artifactUri }) => {
           for (const object of page.Contents ?? []) {
             const name = object.Key!.slice(listed.length);
             // The folder's own marker object (`a/`), written by MLflow for empty folders.
-            if (name) infos.push({ path: joinArtifactPath(checked, name), isDir: false, fileSize: Number(object.Size ?? 0) });
+            if (name)
+              infos.push({ path: joinArtifactPath(checked, name), isDir: false, fileSize: Number(object.Size ?? 0) });
           }
           continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (continuationToken);
@@ -347,10 +373,16 @@ export default defineArtifactRepository(({ artifactUri }) => {
           for (let i = 0; i < keys.length; i += DELETE_BATCH) {
             const batch = keys.slice(i, i + DELETE_BATCH);
             const result = await client.send(
-              new DeleteObjectsCommand({ Bucket: where().bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+              new DeleteObjectsCommand({
+                Bucket: where().bucket,
+                Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+              }),
             );
             const failed = result.Errors ?? [];
-            if (failed.length) throw new Error(`${failed.length} objects were not deleted, first '${failed[0].Key}': ${failed[0].Message}`);
+            if (failed.length)
+              throw new Error(
+                `${failed.length} objects were not deleted, first '${failed[0].Key}': ${failed[0].Message}`,
+              );
           }
         }
       } catch (error) {

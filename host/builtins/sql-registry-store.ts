@@ -6,4 +6,6 @@
 import { defineModelRegistryStore, modelRegistryStore, type ModelRegistryStore } from '@flowhost/sdk';
 import { createSqlRegistryStore, openOnFirstCall } from '@flowhost/sdk/sql-store';
 
-export default defineModelRegistryStore((context) => openOnFirstCall<ModelRegistryStore>(() => createSqlRegistryStore(context), Object.keys(modelRegistryStore.methods)));
+export default defineModelRegistryStore((context) =>
+  openOnFirstCall<ModelRegistryStore>(() => createSqlRegistryStore(context), Object.keys(modelRegistryStore.methods)),
+);

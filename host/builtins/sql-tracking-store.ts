@@ -6,4 +6,6 @@
 import { defineTrackingStore, trackingStore, type TrackingStore } from '@flowhost/sdk';
 import { createSqlTrackingStore, openOnFirstCall } from '@flowhost/sdk/sql-store';
 
-export default defineTrackingStore((context) => openOnFirstCall<TrackingStore>(() => createSqlTrackingStore(context), Object.keys(trackingStore.methods)));
+export default defineTrackingStore((context) =>
+  openOnFirstCall<TrackingStore>(() => createSqlTrackingStore(context), Object.keys(trackingStore.methods)),
+);

@@ -14,7 +14,9 @@ export default defineRunContextProvider(() => ({
   tags: () => {
     const parsed: unknown = JSON.parse(process.env.MLFLOW_RUN_CONTEXT ?? '');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw MlflowError.invalidParameterValue(`MLFLOW_RUN_CONTEXT must hold a JSON object of tags, not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
+      throw MlflowError.invalidParameterValue(
+        `MLFLOW_RUN_CONTEXT must hold a JSON object of tags, not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`,
+      );
     }
     return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, pythonStr(value)]));
   },

@@ -13,9 +13,14 @@ import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { runArtifactRepository, type TransferOptions, type TransferProgress } from '../client/artifacts.js';
 import { JSON_OPTION, table, type Command, type CommandContext, type OptionSpec } from './command.js';
 
-const RUN_ID: Record<string, OptionSpec> = { 'run-id': { type: 'string', short: 'r', description: 'run id', required: true } };
+const RUN_ID: Record<string, OptionSpec> = {
+  'run-id': { type: 'string', short: 'r', description: 'run id', required: true },
+};
 const PROGRESS: Record<string, OptionSpec> = {
-  progress: { type: 'boolean', description: 'report progress on stderr even when it is not a terminal (a line per 10%)' },
+  progress: {
+    type: 'boolean',
+    description: 'report progress on stderr even when it is not a terminal (a line per 10%)',
+  },
 };
 
 /** Below this, a transfer is over before a bar would help; `--progress` shows it anyway. */
@@ -34,7 +39,10 @@ function rootUriAndArtifactPath(artifactUri: string): [string, string] {
   const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(artifactUri)?.[0] ?? '';
   const path = artifactUri.slice(authority.length).replace(/\/+$/, '');
   const artifactPath = posix.basename(path);
-  if (!artifactPath) throw MlflowError.invalidParameterValue(`The artifact URI '${artifactUri}' names no artifact: add the path of a file or directory.`);
+  if (!artifactPath)
+    throw MlflowError.invalidParameterValue(
+      `The artifact URI '${artifactUri}' names no artifact: add the path of a file or directory.`,
+    );
   return [authority + posix.dirname(path), artifactPath];
 }
 
@@ -43,7 +51,11 @@ async function repositoryOf(context: CommandContext) {
 }
 
 /** Runs `transfer` with a signal aborted by the first Ctrl-C, and the progress bar the context calls for. */
-async function withTransfer<T>(context: CommandContext, verb: string, transfer: (options: TransferOptions) => Promise<T>): Promise<T> {
+async function withTransfer<T>(
+  context: CommandContext,
+  verb: string,
+  transfer: (options: TransferOptions) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error('interrupted (Ctrl-C)'));
   process.once('SIGINT', interrupt);
@@ -80,9 +92,14 @@ export const artifactCommands: Command[] = [
   },
   {
     path: ['artifacts', 'log-artifacts'],
-    summary: "Log the contents of a local directory as artifacts of a run.",
+    summary: 'Log the contents of a local directory as artifacts of a run.',
     options: {
-      'local-dir': { type: 'string', short: 'l', description: 'the local directory whose contents to log', required: true },
+      'local-dir': {
+        type: 'string',
+        short: 'l',
+        description: 'the local directory whose contents to log',
+        required: true,
+      },
       ...RUN_ID,
       ...artifactPathOf("directory within the run's artifacts to put them in (default: the root)"),
       ...PROGRESS,
@@ -99,15 +116,33 @@ export const artifactCommands: Command[] = [
     path: ['artifacts', 'list'],
     readsStore: 'tracking',
     summary: 'List the artifacts of a run, or of a directory within them (direct children, sorted).',
-    options: { ...RUN_ID, ...artifactPathOf("directory within the run's artifacts (default: the root)"), ...JSON_OPTION },
+    options: {
+      ...RUN_ID,
+      ...artifactPathOf("directory within the run's artifacts (default: the root)"),
+      ...JSON_OPTION,
+    },
     async run(context) {
       const repository = await repositoryOf(context);
       const infos = await repository.listArtifacts(context.values['artifact-path'] as string | undefined);
       if (context.values.json) {
-        return context.out(stringifyMlflowJson(infos.map((f) => toMlflowJson('fileInfo', f)), 2));
+        return context.out(
+          stringifyMlflowJson(
+            infos.map((f) => toMlflowJson('fileInfo', f)),
+            2,
+          ),
+        );
       }
       if (infos.length === 0) return context.out('No artifacts.');
-      context.out(table([['Path', 'Type', 'Size'], ...infos.map((f) => [f.isDir ? `${f.path}/` : f.path, f.isDir ? 'dir' : 'file', f.fileSize === null ? '' : formatBytes(f.fileSize)])]));
+      context.out(
+        table([
+          ['Path', 'Type', 'Size'],
+          ...infos.map((f) => [
+            f.isDir ? `${f.path}/` : f.path,
+            f.isDir ? 'dir' : 'file',
+            f.fileSize === null ? '' : formatBytes(f.fileSize),
+          ]),
+        ]),
+      );
     },
   },
   {
@@ -117,8 +152,18 @@ export const artifactCommands: Command[] = [
     options: {
       'run-id': { ...RUN_ID['run-id'], required: false },
       ...artifactPathOf("file or directory within the run's artifacts (default: all of them)"),
-      'artifact-uri': { type: 'string', short: 'u', description: 'the URI of an artifact to download instead of a run\'s (s3://bucket/path/file, file:///…); --run-id and --artifact-path are then ignored, as in MLflow' },
-      'dst-path': { type: 'string', short: 'd', description: 'an existing local directory to download into (default: a new temporary directory; local artifacts give their own path)' },
+      'artifact-uri': {
+        type: 'string',
+        short: 'u',
+        description:
+          "the URI of an artifact to download instead of a run's (s3://bucket/path/file, file:///…); --run-id and --artifact-path are then ignored, as in MLflow",
+      },
+      'dst-path': {
+        type: 'string',
+        short: 'd',
+        description:
+          'an existing local directory to download into (default: a new temporary directory; local artifacts give their own path)',
+      },
       ...PROGRESS,
     },
     async run(context) {
@@ -127,13 +172,20 @@ export const artifactCommands: Command[] = [
       if (artifactUri !== undefined) {
         const [rootUri, artifactPath] = rootUriAndArtifactPath(artifactUri);
         const repository = await context.host().artifactRepository(rootUri);
-        context.out(await withTransfer(context, 'Downloading', (options) => repository.downloadArtifacts(artifactPath, dstPath, options)));
+        context.out(
+          await withTransfer(context, 'Downloading', (options) =>
+            repository.downloadArtifacts(artifactPath, dstPath, options),
+          ),
+        );
         return;
       }
-      if (context.values['run-id'] === undefined) throw MlflowError.invalidParameterValue('Either --run-id or --artifact-uri must be provided.');
+      if (context.values['run-id'] === undefined)
+        throw MlflowError.invalidParameterValue('Either --run-id or --artifact-uri must be provided.');
       const repository = await repositoryOf(context);
       const artifactPath = (context.values['artifact-path'] as string | undefined) ?? '';
-      const local = await withTransfer(context, 'Downloading', (options) => repository.downloadArtifacts(artifactPath, dstPath, options));
+      const local = await withTransfer(context, 'Downloading', (options) =>
+        repository.downloadArtifacts(artifactPath, dstPath, options),
+      );
       context.out(local);
     },
   },
@@ -165,7 +217,8 @@ export function progressBar(
   let lastDraw = 0;
   let lastTenth = -1;
   const line = (p: TransferProgress) => {
-    const fraction = p.totalBytes > 0 ? Math.min(1, p.bytes / p.totalBytes) : p.totalFiles > 0 ? p.files / p.totalFiles : 1;
+    const fraction =
+      p.totalBytes > 0 ? Math.min(1, p.bytes / p.totalBytes) : p.totalFiles > 0 ? p.files / p.totalFiles : 1;
     const width = 30;
     const filled = Math.round(fraction * width);
     const seconds = (performance.now() - started) / 1000;

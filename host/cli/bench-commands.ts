@@ -14,20 +14,36 @@ import { JSON_OPTION, type Command, type CommandContext } from './command.js';
  * Every isolation level the host has. A `Record` over the type, so adding a level to
  * `IsolationLevel` fails the type check here until `--isolation` accepts it too.
  */
-const ISOLATION_LEVELS: Record<IsolationLevel, true> = { 'in-process': true, worker: true, subprocess: true, sandbox: true, process: true };
+const ISOLATION_LEVELS: Record<IsolationLevel, true> = {
+  'in-process': true,
+  worker: true,
+  subprocess: true,
+  sandbox: true,
+  process: true,
+};
 
-const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['log-metric', 'log-metric-async', 'log-batch', 'upload', 'download'];
+const DEFAULT_SCENARIOS: readonly ScenarioName[] = [
+  'log-metric',
+  'log-metric-async',
+  'log-batch',
+  'upload',
+  'download',
+];
 
 const usage = (message: string) => MlflowError.invalidParameterValue(message);
 
 /** `1,2,8` or `1-4` (or both: `1-3,8`) → [1, 2, 3, 8]. */
 export function parseIntList(text: string, what: string): number[] {
   const out: number[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
     if (range) {
       const [from, to] = [Number(range[1]), Number(range[2])];
-      if (from < 1 || to < from || to - from > 256) throw usage(`${what}: '${part}' is not a range of positive integers like 1-4`);
+      if (from < 1 || to < from || to - from > 256)
+        throw usage(`${what}: '${part}' is not a range of positive integers like 1-4`);
       for (let n = from; n <= to; n++) out.push(n);
     } else if (/^\d+$/.test(part) && Number(part) >= 1) out.push(Number(part));
     else throw usage(`${what}: '${part}' is not a positive integer (use a list like 1,16,256 or a range like 1-4)`);
@@ -36,7 +52,19 @@ export function parseIntList(text: string, what: string): number[] {
   return [...new Set(out)];
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** `8MiB`, `64k`, `1048576` → bytes (binary units). */
 export function parseSize(text: string): number {
@@ -66,7 +94,12 @@ function parseJson(text: string, what: string): unknown {
 }
 
 function words(value: unknown): string[] {
-  return typeof value === 'string' ? value.split(',').map((w) => w.trim()).filter(Boolean) : [];
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /**
@@ -77,7 +110,9 @@ function methodArgs(group: PluginGroup, method: string, args: unknown): unknown[
   if (Array.isArray(args)) return args;
   const shape = KINDS[group].methods[method];
   if (!s.isPlainObject(args)) {
-    throw usage(`--args must be a JSON array of ${method}'s arguments or an object naming them (${shape.argNames.join(', ') || 'it takes none'})`);
+    throw usage(
+      `--args must be a JSON array of ${method}'s arguments or an object naming them (${shape.argNames.join(', ') || 'it takes none'})`,
+    );
   }
   return positional(method, shape, args);
 }
@@ -89,11 +124,14 @@ export function benchOptions(values: CommandContext['values']): BenchOptions {
   let custom: CustomMethod | undefined;
   if (method !== undefined) {
     const group = (string('group') ?? 'tracking_store') as PluginGroup;
-    if (!PLUGIN_GROUPS.includes(group)) throw usage(`--group: '${group}' is not a plugin group (one of ${PLUGIN_GROUPS.join(', ')})`);
+    if (!PLUGIN_GROUPS.includes(group))
+      throw usage(`--group: '${group}' is not a plugin group (one of ${PLUGIN_GROUPS.join(', ')})`);
     // Checked before anything starts: a wrong name or argument fails at once, and once.
     const kind = KINDS[group];
     if (!Object.hasOwn(kind.methods, method)) {
-      throw usage(`--method: ${group} has no method '${method}' (its methods: ${Object.keys(kind.methods).join(', ')})`);
+      throw usage(
+        `--method: ${group} has no method '${method}' (its methods: ${Object.keys(kind.methods).join(', ')})`,
+      );
     }
     const args = methodArgs(group, method, string('args') === undefined ? [] : parseJson(string('args')!, '--args'));
     checkArgs(method, kind.methods[method], kind.methods[method].argSchemas, args);
@@ -111,21 +149,25 @@ export function benchOptions(values: CommandContext['values']): BenchOptions {
 
   const asked = words(values.scenarios);
   for (const scenario of asked) {
-    if (!(SCENARIOS as readonly string[]).includes(scenario)) throw usage(`--scenarios: no scenario '${scenario}' (known: ${SCENARIOS.join(', ')})`);
+    if (!(SCENARIOS as readonly string[]).includes(scenario))
+      throw usage(`--scenarios: no scenario '${scenario}' (known: ${SCENARIOS.join(', ')})`);
   }
   let scenarios = (asked.length ? asked : [...DEFAULT_SCENARIOS, ...(custom ? ['custom'] : [])]) as ScenarioName[];
-  if (scenarios.includes('custom') && !custom) throw usage('the custom scenario needs --method (and --args as a JSON array)');
+  if (scenarios.includes('custom') && !custom)
+    throw usage('the custom scenario needs --method (and --args as a JSON array)');
   if (custom && !scenarios.includes('custom')) scenarios = [...scenarios, 'custom'];
 
   const isolation = words(values.isolation ?? 'worker') as IsolationLevel[];
   for (const level of isolation) {
-    if (!Object.hasOwn(ISOLATION_LEVELS, level)) throw usage(`--isolation: no level '${level}' (known: ${Object.keys(ISOLATION_LEVELS).join(', ')})`);
+    if (!Object.hasOwn(ISOLATION_LEVELS, level))
+      throw usage(`--isolation: no level '${level}' (known: ${Object.keys(ISOLATION_LEVELS).join(', ')})`);
   }
   if (values.duration !== undefined && values.count !== undefined) throw usage('give --duration or --count, not both');
   const rounds = parseIntList(string('rounds') ?? '3', '--rounds');
   if (rounds.length !== 1) throw usage('--rounds takes one number');
   const batchSize = parseIntList(string('batch-size') ?? '1000', '--batch-size');
-  if (batchSize.length !== 1 || batchSize[0] > 1000) throw usage('--batch-size takes one number, at most 1000 (MLflow\'s batch limit)');
+  if (batchSize.length !== 1 || batchSize[0] > 1000)
+    throw usage("--batch-size takes one number, at most 1000 (MLflow's batch limit)");
   const count = string('count') === undefined ? undefined : parseIntList(string('count')!, '--count');
   if (count && count.length !== 1) throw usage('--count takes one number');
 
@@ -147,7 +189,10 @@ export function benchOptions(values: CommandContext['values']): BenchOptions {
 }
 
 /** A one-line progress display on stderr: rewritten in place on a terminal, a line per step otherwise. */
-function progressLine(context: CommandContext, quiet: boolean): { update: BenchOptions['onProgress']; end: () => void } {
+function progressLine(
+  context: CommandContext,
+  quiet: boolean,
+): { update: BenchOptions['onProgress']; end: () => void } {
   if (quiet) return { update: undefined, end: () => {} };
   const tty = Boolean(process.stderr.isTTY);
   let last = '';
@@ -173,21 +218,37 @@ export const benchCommands: Command[] = [
       'Benchmark a plugin: throughput and latency per isolation level, pool size and concurrency, beside the raw ceilings measured in the same run. ' +
       'Tracking scenarios use --tracking-uri when given (one experiment flowhost-bench-… per configuration is created there), else a new temporary folder (never MLFLOW_TRACKING_URI or ./mlruns).',
     options: {
-      scenarios: { type: 'string', description: `comma list of ${SCENARIOS.join(', ')} (default: all but custom; custom too with --method)` },
-      'artifact-uri': { type: 'string', description: 'artifact repository for upload/download (default: a temporary folder, built-in local repository)' },
+      scenarios: {
+        type: 'string',
+        description: `comma list of ${SCENARIOS.join(', ')} (default: all but custom; custom too with --method)`,
+      },
+      'artifact-uri': {
+        type: 'string',
+        description: 'artifact repository for upload/download (default: a temporary folder, built-in local repository)',
+      },
       size: { type: 'string', description: 'artifact size for upload/download, e.g. 64k, 8MiB (default 8MiB)' },
-      'batch-size': { type: 'string', description: 'metrics per logBatch call (default 1000, MLflow\'s limit)' },
+      'batch-size': { type: 'string', description: "metrics per logBatch call (default 1000, MLflow's limit)" },
       method: { type: 'string', description: "custom scenario: a method of the plugin's shape, e.g. getExperiment" },
-      args: { type: 'string', description: 'custom scenario: its arguments as a JSON array, e.g. \'["0"]\', or an object naming them, e.g. \'{"experimentId": "0"}\'' },
+      args: {
+        type: 'string',
+        description:
+          'custom scenario: its arguments as a JSON array, e.g. \'["0"]\', or an object naming them, e.g. \'{"experimentId": "0"}\'',
+      },
       group: { type: 'string', description: 'custom scenario: the plugin kind (default tracking_store)' },
-      uri: { type: 'string', description: 'custom scenario: the plugin\'s URI (URI-keyed kinds; default the tracking URI)' },
-      name: { type: 'string', description: 'custom scenario: the plugin\'s entry-point name (other kinds)' },
+      uri: {
+        type: 'string',
+        description: "custom scenario: the plugin's URI (URI-keyed kinds; default the tracking URI)",
+      },
+      name: { type: 'string', description: "custom scenario: the plugin's entry-point name (other kinds)" },
       context: { type: 'string', description: 'custom scenario: what the plugin is built with, as JSON (other kinds)' },
       concurrency: { type: 'string', description: 'calls in flight, a list, e.g. 1,16,256 (default 1,16)' },
       duration: { type: 'string', description: 'time per figure per round, e.g. 500ms, 2s (default 500ms)' },
       count: { type: 'string', description: 'operations per figure per round, instead of --duration' },
       workers: { type: 'string', description: 'pool sizes to sweep, e.g. 1-4 or 1,2,4 (default 1)' },
-      isolation: { type: 'string', description: `levels, a list of ${Object.keys(ISOLATION_LEVELS).join(', ')} (default worker; in-process is always measured as the baseline; built-in plugins run at worker or in-process only)` },
+      isolation: {
+        type: 'string',
+        description: `levels, a list of ${Object.keys(ISOLATION_LEVELS).join(', ')} (default worker; in-process is always measured as the baseline; built-in plugins run at worker or in-process only)`,
+      },
       rounds: { type: 'string', description: 'interleaved rounds; medians are reported (default 3)' },
       'plugin-dir': { type: 'string', multiple: true, description: 'an extra plugin folder to discover (repeatable)' },
       report: { type: 'string', description: 'also write a self-contained HTML page with charts to this file' },
@@ -207,7 +268,9 @@ export const benchCommands: Command[] = [
       else {
         context.out(`flowhost bench: ${machineLine(report)}`);
         context.out(formatTable(tableRows(report)));
-        context.out(`\nMedians of ${report.options.rounds} interleaved rounds. "vs ceiling": the raw figure in the last column (a bare worker's postMessage round trip carrying the same arguments with as many threads and calls in flight; an in-process call per metric; an in-process file read).`);
+        context.out(
+          `\nMedians of ${report.options.rounds} interleaved rounds. "vs ceiling": the raw figure in the last column (a bare worker's postMessage round trip carrying the same arguments with as many threads and calls in flight; an in-process call per metric; an in-process file read).`,
+        );
       }
       if (typeof context.values.report === 'string') {
         const file = resolve(context.values.report);
@@ -215,9 +278,13 @@ export const benchCommands: Command[] = [
         context.err(`Report written to ${file}`);
       }
       // Skipped combinations are said once per reason; failures each, and they fail the command.
-      for (const reason of new Set(report.results.flatMap((r) => (r.skipped ? [r.skipped] : [])))) context.err(`Skipped: ${reason}`);
+      for (const reason of new Set(report.results.flatMap((r) => (r.skipped ? [r.skipped] : []))))
+        context.err(`Skipped: ${reason}`);
       const failed = report.results.filter((r) => r.error);
-      const where = (r: (typeof failed)[number]) => (r.isolation === 'in-process' ? 'in-process' : `${r.isolation}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`);
+      const where = (r: (typeof failed)[number]) =>
+        r.isolation === 'in-process'
+          ? 'in-process'
+          : `${r.isolation}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`;
       for (const r of failed) context.err(`Error: ${r.scenario} (${where(r)}, ${r.concurrency} in flight): ${r.error}`);
       return failed.length ? 1 : 0;
     },

@@ -11,7 +11,10 @@ import { TrackingClient } from '../client/tracking-client.js';
 import { resolveRegistryUri } from '../client/registry-uri.js';
 import { localStoreFolder, resolveTrackingUri } from '../client/tracking-uri.js';
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { readonly description: string; readonly required?: boolean };
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
+  readonly description: string;
+  readonly required?: boolean;
+};
 
 export interface CommandContext {
   readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -41,15 +44,27 @@ export interface Command {
 
 /** Options every command takes. */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  'tracking-uri': { type: 'string', description: 'tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns if it holds experiments, else sqlite:///mlflow.db)' },
+  'tracking-uri': {
+    type: 'string',
+    description:
+      'tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns if it holds experiments, else sqlite:///mlflow.db)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-export const JSON_OPTION: Record<string, OptionSpec> = { json: { type: 'boolean', description: 'print JSON for machines' } };
+export const JSON_OPTION: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print JSON for machines' },
+};
 
 export function helpFor(command: Command): string {
   const options = { ...command.options, ...COMMON_OPTIONS };
-  const lines = [`Usage: flowhost ${command.path.join(' ')}${(command.positionals ?? []).map((p) => ` ${p}`).join('')} [options]`, '', command.summary, '', 'Options:'];
+  const lines = [
+    `Usage: flowhost ${command.path.join(' ')}${(command.positionals ?? []).map((p) => ` ${p}`).join('')} [options]`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+  ];
   for (const [name, spec] of Object.entries(options)) {
     const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' VALUE' : ''}`;
     lines.push(`  ${flag.padEnd(34)}${spec.description}${spec.required ? ' (required)' : ''}`);
@@ -58,11 +73,20 @@ export function helpFor(command: Command): string {
 }
 
 /** Runs one command with `argv` (the words after its path). Exit codes: 0 ok, 1 failure, 2 usage. */
-export async function runCommand(command: Command, argv: string[], io: { out: (line?: string) => void; err: (line: string) => void }): Promise<number> {
+export async function runCommand(
+  command: Command,
+  argv: string[],
+  io: { out: (line?: string) => void; err: (line: string) => void },
+): Promise<number> {
   const options = { ...command.options, ...COMMON_OPTIONS };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: options as ParseArgsConfig['options'], allowPositionals: (command.positionals?.length ?? 0) > 0, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: options as ParseArgsConfig['options'],
+      allowPositionals: (command.positionals?.length ?? 0) > 0,
+      strict: true,
+    });
   } catch (error) {
     io.err(`Error: ${(error as Error).message}\n\n${helpFor(command)}`);
     return 2;
@@ -74,9 +98,13 @@ export async function runCommand(command: Command, argv: string[], io: { out: (l
   const missing = Object.entries(options)
     .filter(([name, spec]) => spec.required && parsed.values[name] === undefined)
     .map(([name]) => `--${name}`);
-  const missingPositionals = (command.positionals ?? []).slice(parsed.positionals.length).filter((p) => !p.startsWith('['));
+  const missingPositionals = (command.positionals ?? [])
+    .slice(parsed.positionals.length)
+    .filter((p) => !p.startsWith('['));
   if (missing.length || missingPositionals.length) {
-    io.err(`Error: Missing option ${[...missing, ...missingPositionals].map((m) => `'${m}'`).join(', ')}.\n\n${helpFor(command)}`);
+    io.err(
+      `Error: Missing option ${[...missing, ...missingPositionals].map((m) => `'${m}'`).join(', ')}.\n\n${helpFor(command)}`,
+    );
     return 2;
   }
 
@@ -90,11 +118,18 @@ export async function runCommand(command: Command, argv: string[], io: { out: (l
     out: (line) => void io.out(line),
     err: (line) => void io.err(line),
     host: () => (host ??= new Flowhost()),
-    tracking: () => (tracking ??= context.host().trackingStore(trackingUri).then((store) => new TrackingClient(store, trackingUri))),
+    tracking: () =>
+      (tracking ??= context
+        .host()
+        .trackingStore(trackingUri)
+        .then((store) => new TrackingClient(store, trackingUri))),
   };
   try {
     if (command.readsStore) {
-      const registryUri = command.readsStore === 'registry' ? resolveRegistryUri({ explicit: parsed.values['registry-uri'] as string | undefined, trackingUri }) : null;
+      const registryUri =
+        command.readsStore === 'registry'
+          ? resolveRegistryUri({ explicit: parsed.values['registry-uri'] as string | undefined, trackingUri })
+          : null;
       requireExistingStore(registryUri ?? trackingUri);
     }
     return (await command.run(context)) ?? 0;
@@ -123,18 +158,28 @@ export async function allPages<T>(fetch: (token: string | null) => Promise<Page<
 }
 
 /** A time in milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC); empty when unset or 0. */
-export const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : '');
+export const iso = (ms: number | null | undefined) =>
+  ms
+    ? new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, '')
+    : '';
 
 /** Prints rows as an aligned table (the header row first). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+    .join('\n');
 }
 
 /** A read-only command's store, if local, must exist (see `Command.readsStore`). */
 function requireExistingStore(uri: string): void {
   const folder = localStoreFolder(uri);
   if (folder !== null && !existsSync(folder)) {
-    throw MlflowError.resourceDoesNotExist(`No store at '${folder}' (URI '${uri}'): nothing to read there. Check the URI; a store is created by the first write to it (e.g. 'flowhost experiments create').`);
+    throw MlflowError.resourceDoesNotExist(
+      `No store at '${folder}' (URI '${uri}'): nothing to read there. Check the URI; a store is created by the first write to it (e.g. 'flowhost experiments create').`,
+    );
   }
 }

@@ -22,7 +22,8 @@ export class CliUsageError extends Error {
   }
 }
 
-export const CONFIG_PAIR_MESSAGE = 'Config options must be a pair and should be provided as ``-C key=value`` or ``--config key=value``';
+export const CONFIG_PAIR_MESSAGE =
+  'Config options must be a pair and should be provided as ``-C key=value`` or ``--config key=value``';
 
 /**
  * MLflow's `_user_args_to_dict`: `key=value` pairs (split at the first `=`, so values may hold
@@ -49,27 +50,46 @@ const TARGET: Record<string, OptionSpec> = {
     type: 'string',
     short: 't',
     required: true,
-    description: "deployment target URI ('target' or 'target:/suffix'); 'flowhost deployments help -t TARGET' explains a target's URI format and config",
+    description:
+      "deployment target URI ('target' or 'target:/suffix'); 'flowhost deployments help -t TARGET' explains a target's URI format and config",
   },
 };
-const NAME: Record<string, OptionSpec> = { name: { type: 'string', required: true, description: 'name of the deployment' } };
+const NAME: Record<string, OptionSpec> = {
+  name: { type: 'string', required: true, description: 'name of the deployment' },
+};
 const CONFIG: Record<string, OptionSpec> = {
-  config: { type: 'string', short: 'C', multiple: true, description: 'extra target-specific config, -C name=value (repeatable); see the target’s help' },
+  config: {
+    type: 'string',
+    short: 'C',
+    multiple: true,
+    description: 'extra target-specific config, -C name=value (repeatable); see the target’s help',
+  },
 };
 const MODEL_URI: Record<string, OptionSpec> = {
-  'model-uri': { type: 'string', short: 'm', required: true, description: "URI of the model: a local path, a 'runs:/' URI, or a remote storage URI" },
+  'model-uri': {
+    type: 'string',
+    short: 'm',
+    required: true,
+    description: "URI of the model: a local path, a 'runs:/' URI, or a remote storage URI",
+  },
 };
 const FLAVOR: Record<string, OptionSpec> = {
   flavor: { type: 'string', short: 'f', description: "which flavor to deploy; inferred if it's not given" },
 };
 const ENDPOINT: Record<string, OptionSpec> = { endpoint: { type: 'string', description: 'name of the endpoint' } };
-const REQUIRED_ENDPOINT: Record<string, OptionSpec> = { endpoint: { type: 'string', required: true, description: 'name of the endpoint' } };
+const REQUIRED_ENDPOINT: Record<string, OptionSpec> = {
+  endpoint: { type: 'string', required: true, description: 'name of the endpoint' },
+};
 const PREDICT_OPTIONS: Record<string, OptionSpec> = {
   name: { type: 'string', description: 'name of the deployment; exactly one of --name or --endpoint' },
   endpoint: { type: 'string', description: 'name of the endpoint; exactly one of --name or --endpoint' },
   ...TARGET,
   'input-path': { type: 'string', short: 'I', required: true, description: 'path to the input payload, a JSON file' },
-  'output-path': { type: 'string', short: 'O', description: 'file to write the results to as JSON; default: print them' },
+  'output-path': {
+    type: 'string',
+    short: 'O',
+    description: 'file to write the results to as JSON; default: print them',
+  },
 };
 
 // --- helpers
@@ -122,10 +142,13 @@ async function readInput(path: string): Promise<unknown> {
 }
 
 /** predict and explain: exactly one of --name and --endpoint (click's UsageError), then the input. */
-async function predictionRequest(context: CommandContext): Promise<{ name: string | null; endpoint: string | null; inputs: unknown }> {
+async function predictionRequest(
+  context: CommandContext,
+): Promise<{ name: string | null; endpoint: string | null; inputs: unknown }> {
   const name = str(context, 'name') ?? null;
   const endpoint = str(context, 'endpoint') ?? null;
-  if ((name === null) === (endpoint === null)) throw new CliUsageError('Must specify exactly one of --name or --endpoint.', 2, true);
+  if ((name === null) === (endpoint === null))
+    throw new CliUsageError('Must specify exactly one of --name or --endpoint.', 2, true);
   return { name, endpoint, inputs: await readInput(str(context, 'input-path')!) };
 }
 
@@ -162,7 +185,11 @@ export const deploymentCommands: Command[] = [
     async run(context) {
       const config = configOf(context);
       const deployment = await withClient(context, (client) =>
-        client.createDeployment(str(context, 'name')!, str(context, 'model-uri')!, { flavor: str(context, 'flavor'), config, endpoint: str(context, 'endpoint') }),
+        client.createDeployment(str(context, 'name')!, str(context, 'model-uri')!, {
+          flavor: str(context, 'flavor'),
+          config,
+          endpoint: str(context, 'endpoint'),
+        }),
       );
       if (context.values.json) return context.out(JSON.stringify(deployment, null, 2));
       context.out(`\n${pythonStr(deployment.flavor)} deployment ${pythonStr(deployment.name)} is created`);
@@ -171,12 +198,25 @@ export const deploymentCommands: Command[] = [
   command({
     path: path('update'),
     summary: 'Update a deployment: its model URI and/or flavor (plugin-specific config via -C key=value).',
-    options: { ...ENDPOINT, ...CONFIG, ...NAME, ...TARGET, 'model-uri': { ...MODEL_URI['model-uri'], required: false }, ...FLAVOR, ...JSON_OPTION },
+    options: {
+      ...ENDPOINT,
+      ...CONFIG,
+      ...NAME,
+      ...TARGET,
+      'model-uri': { ...MODEL_URI['model-uri'], required: false },
+      ...FLAVOR,
+      ...JSON_OPTION,
+    },
     async run(context) {
       const config = configOf(context);
       const name = str(context, 'name')!;
       const result = await withClient(context, (client) =>
-        client.updateDeployment(name, { modelUri: str(context, 'model-uri'), flavor: str(context, 'flavor'), config, endpoint: str(context, 'endpoint') }),
+        client.updateDeployment(name, {
+          modelUri: str(context, 'model-uri'),
+          flavor: str(context, 'flavor'),
+          config,
+          endpoint: str(context, 'endpoint'),
+        }),
       );
       if (context.values.json) return context.out(JSON.stringify(result, null, 2));
       context.out(`Deployment ${name} is updated (with flavor ${pythonStr(result?.flavor)})`);
@@ -200,7 +240,9 @@ export const deploymentCommands: Command[] = [
     summary: 'List the deployments of the target.',
     options: { ...ENDPOINT, ...TARGET, ...JSON_OPTION },
     async run(context) {
-      const list = await withClient(context, (client) => client.listDeployments({ endpoint: str(context, 'endpoint') }));
+      const list = await withClient(context, (client) =>
+        client.listDeployments({ endpoint: str(context, 'endpoint') }),
+      );
       if (context.values.json) return context.out(JSON.stringify(list, null, 2));
       context.out(`List of all deployments:\n${pythonRepr(list)}`);
     },
@@ -210,7 +252,9 @@ export const deploymentCommands: Command[] = [
     summary: 'Describe the deployment named --name.',
     options: { ...ENDPOINT, ...NAME, ...TARGET, ...JSON_OPTION },
     async run(context) {
-      const description = await withClient(context, (client) => client.getDeployment(str(context, 'name')!, { endpoint: str(context, 'endpoint') }));
+      const description = await withClient(context, (client) =>
+        client.getDeployment(str(context, 'name')!, { endpoint: str(context, 'endpoint') }),
+      );
       if (context.values.json) return context.out(JSON.stringify(description, null, 2));
       printDict(context, description);
     },
@@ -229,7 +273,12 @@ export const deploymentCommands: Command[] = [
     options: { ...CONFIG, ...NAME, ...TARGET, ...MODEL_URI, ...FLAVOR },
     async run(context) {
       const config = configOf(context);
-      await withHost(context, (host) => runLocal(host, str(context, 'target')!, str(context, 'name')!, str(context, 'model-uri')!, { flavor: str(context, 'flavor'), config }));
+      await withHost(context, (host) =>
+        runLocal(host, str(context, 'target')!, str(context, 'name')!, str(context, 'model-uri')!, {
+          flavor: str(context, 'flavor'),
+          config,
+        }),
+      );
     },
   }),
   command({
@@ -258,7 +307,9 @@ export const deploymentCommands: Command[] = [
     options: { ...CONFIG, ...REQUIRED_ENDPOINT, ...TARGET, ...JSON_OPTION },
     async run(context) {
       const config = configOf(context);
-      const endpoint = await withClient(context, (client) => client.createEndpoint(str(context, 'endpoint')!, { config }));
+      const endpoint = await withClient(context, (client) =>
+        client.createEndpoint(str(context, 'endpoint')!, { config }),
+      );
       if (context.values.json) return context.out(JSON.stringify(endpoint, null, 2));
       context.out(`\nEndpoint ${pythonStr(endpoint.name)} is created`);
     },

@@ -29,7 +29,6 @@ const ENTRY_POINT_NAME = /^[a-z][a-z0-9+.-]*$/;
 /** npm's rules for a package name, in short: lower case, URL-safe, an optional `@scope/`. */
 const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
-
 /** Kinds init-plugin can scaffold: a template exists and this SDK declares the kind's shape. */
 export function supportedKinds(): PluginGroup[] {
   return PLUGIN_GROUPS.filter((group) => TEMPLATES[group] !== undefined);
@@ -85,7 +84,12 @@ function readJson(path: string): Record<string, unknown> | null {
 }
 
 /** The versions a scaffold falls back to when flowhost's own package.json does not name them. */
-const FALLBACK_TOOLS: Record<string, string> = { '@types/node': '^20.19.0', ava: '^7.0.0', esbuild: '^0.28.2', typescript: '^5.9.3' };
+const FALLBACK_TOOLS: Record<string, string> = {
+  '@types/node': '^20.19.0',
+  ava: '^7.0.0',
+  esbuild: '^0.28.2',
+  typescript: '^5.9.3',
+};
 
 function toolchain(): Toolchain {
   const root = flowhostRoot();
@@ -94,13 +98,15 @@ function toolchain(): Toolchain {
   const own = readJson(join(root, 'package.json'));
   const ownDev = (own?.devDependencies ?? {}) as Record<string, string>;
   // The same tools, at the same versions, as flowhost builds and tests itself with: known to work together.
-  const devDependencies = Object.fromEntries(Object.keys(FALLBACK_TOOLS).map((tool) => [tool, ownDev[tool] ?? FALLBACK_TOOLS[tool]]));
+  const devDependencies = Object.fromEntries(
+    Object.keys(FALLBACK_TOOLS).map((tool) => [tool, ownDev[tool] ?? FALLBACK_TOOLS[tool]]),
+  );
   const isSdk = sdk?.name === '@flowhost/sdk';
   const doc = join(root, 'docs', 'authoring.md');
   return {
     sdkDir: isSdk ? sdkDir : null,
     sdkVersion: isSdk && typeof sdk.version === 'string' ? sdk.version : null,
-    sdkDependencies: (isSdk ? sdk.dependencies ?? {} : {}) as Record<string, string>,
+    sdkDependencies: (isSdk ? (sdk.dependencies ?? {}) : {}) as Record<string, string>,
     devDependencies,
     authoringDoc: existsSync(doc) ? doc : null,
   };
@@ -110,7 +116,9 @@ function toolchain(): Toolchain {
 export function scaffoldPlugin(options: ScaffoldOptions): ScaffoldResult {
   const template = TEMPLATES[options.kind];
   if (!template || !supportedKinds().includes(options.kind)) {
-    throw MlflowError.invalidParameterValue(`Unknown plugin kind '${options.kind}'. Supported kinds: ${supportedKinds().join(', ')}.`);
+    throw MlflowError.invalidParameterValue(
+      `Unknown plugin kind '${options.kind}'. Supported kinds: ${supportedKinds().join(', ')}.`,
+    );
   }
   const nameProblem = entryPointNameProblem(options.name);
   if (nameProblem) throw MlflowError.invalidParameterValue(nameProblem);
@@ -123,13 +131,18 @@ export function scaffoldPlugin(options: ScaffoldOptions): ScaffoldResult {
   const tools = toolchain();
   const sdk = options.sdk ?? (tools.sdkDir ? `file:${tools.sdkDir}` : null);
   if (sdk === null) {
-    throw MlflowError.invalidParameterValue(`This flowhost has no SDK folder at ${join(flowhostRoot(), 'sdk')} to depend on; say where @flowhost/sdk comes from with --sdk (a version range or a file: path).`);
+    throw MlflowError.invalidParameterValue(
+      `This flowhost has no SDK folder at ${join(flowhostRoot(), 'sdk')} to depend on; say where @flowhost/sdk comes from with --sdk (a version range or a file: path).`,
+    );
   }
 
   const dir = resolve(options.dir);
   const existed = existsSync(dir);
   if (existed) {
-    if (!statSync(dir).isDirectory()) throw MlflowError.invalidParameterValue(`${dir} exists and is not a folder; init-plugin creates a new package folder: pick another --dir.`);
+    if (!statSync(dir).isDirectory())
+      throw MlflowError.invalidParameterValue(
+        `${dir} exists and is not a folder; init-plugin creates a new package folder: pick another --dir.`,
+      );
     const present = readdirSync(dir);
     if (present.length > 0) {
       throw new MlflowError(
@@ -280,7 +293,9 @@ await Promise.all([
 function readme(template: KindTemplate, input: TemplateInput, sdk: string, dir: string, tools: Toolchain): string {
   const { name, packageName } = input;
   const module = template.module;
-  const authoring = tools.authoringDoc ? `flowhost's authoring guide (\`${tools.authoringDoc}\`)` : "flowhost's authoring guide (docs/authoring.md)";
+  const authoring = tools.authoringDoc
+    ? `flowhost's authoring guide (\`${tools.authoringDoc}\`)`
+    : "flowhost's authoring guide (docs/authoring.md)";
   const testLine =
     template.group === 'tracking_store'
       ? `- \`test/${template.test.file}\`: flowhost's tracking-store conformance kit against the plugin: MLflow's FileStore behaviour, error codes and messages, case by case.`
@@ -322,15 +337,15 @@ handshake. Then:
 ${template.usage(input)}
 
 ${
-    template.usesNode
-      ? `It uses Node's file system (through the SDK's libraries), so it runs at flowhost's \`subprocess\` isolation
+  template.usesNode
+    ? `It uses Node's file system (through the SDK's libraries), so it runs at flowhost's \`subprocess\` isolation
 level (a child process with all of Node). Hosts built without a policy (the CLI, the fluent API, scripts) run
 installed plugins so; a host given a policy runs third-party plugins in the \`sandbox\`, where only the SDK's
 \`capabilities\` reach the outside, unless it trusts this one: \`policy: { plugins: { '${packageName}': { isolation: 'subprocess' } } }\`.`
-      : `It uses nothing but the SDK, so it also runs in flowhost's \`sandbox\`, where hosts given a policy put
+    : `It uses nothing but the SDK, so it also runs in flowhost's \`sandbox\`, where hosts given a policy put
 third-party plugins; reach files, the network or the environment only through the SDK's
 \`capabilities\` to keep it so.`
-  }
+}
 
 ## How this package gets @flowhost/sdk
 
@@ -352,16 +367,24 @@ plugin at start-up with a message saying so. Rebuild against the SDK of the flow
 export const initPluginCommands: Command[] = [
   {
     path: ['init-plugin'],
-    summary: 'Create a plugin package (source, build, tests, manifest) that builds, passes its tests, and is found once installed.',
+    summary:
+      'Create a plugin package (source, build, tests, manifest) that builds, passes its tests, and is found once installed.',
     positionals: ['NAME'],
     options: {
-      kind: { type: 'string', required: true, description: `plugin kind (entry-point group): ${supportedKinds().join(', ')}` },
+      kind: {
+        type: 'string',
+        required: true,
+        description: `plugin kind (entry-point group): ${supportedKinds().join(', ')}`,
+      },
       dir: { type: 'string', description: 'the package folder to create, missing or empty (default: ./NAME)' },
       package: { type: 'string', description: 'npm package name (default: flowhost-NAME)' },
       sdk: { type: 'string', description: "the @flowhost/sdk dependency (default: file:<this flowhost's sdk folder>)" },
     },
     async run(context) {
-      if (context.positionals.length > 1) throw MlflowError.invalidParameterValue(`init-plugin takes one NAME, got ${context.positionals.length}: ${context.positionals.join(' ')}.`);
+      if (context.positionals.length > 1)
+        throw MlflowError.invalidParameterValue(
+          `init-plugin takes one NAME, got ${context.positionals.length}: ${context.positionals.join(' ')}.`,
+        );
       const name = context.positionals[0];
       const result = scaffoldPlugin({
         kind: context.values.kind as PluginGroup,
@@ -373,16 +396,23 @@ export const initPluginCommands: Command[] = [
       const { template, dir } = result;
       const shown = relative(process.cwd(), dir);
       const cd = shown === '' ? '.' : shown.startsWith('..') || isAbsolute(shown) ? dir : shown;
-      context.out(`Created ${result.packageName} in ${dir}: a ${template.group} plugin, the '${name}' ${template.nameMeans}.`);
+      context.out(
+        `Created ${result.packageName} in ${dir}: a ${template.group} plugin, the '${name}' ${template.nameMeans}.`,
+      );
       for (const file of result.files) context.out(`  ${file}`);
       const builtin = BUILTIN_PLUGINS.find((entry) => entry.group === template.group && entry.name === name);
-      if (builtin) context.out(`Note: '${name}' is also a built-in ${template.group}; once installed, this plugin takes it over.`);
+      if (builtin)
+        context.out(`Note: '${name}' is also a built-in ${template.group}; once installed, this plugin takes it over.`);
       context.out('');
       context.out('Next:');
       context.out(`  cd ${cd.includes(' ') ? JSON.stringify(cd) : cd}`);
       context.out(`  npm install       # @flowhost/sdk from ${result.sdk}, esbuild, ava, typescript`);
-      context.out(`  npm test          # build, then ${template.group === 'tracking_store' ? "flowhost's tracking-store conformance kit" : 'the plugin test'}`);
-      context.out(`Then install it into a project (npm install ${dir.includes(' ') ? JSON.stringify(dir) : dir}) and check it: flowhost plugins doctor ${name}`);
+      context.out(
+        `  npm test          # build, then ${template.group === 'tracking_store' ? "flowhost's tracking-store conformance kit" : 'the plugin test'}`,
+      );
+      context.out(
+        `Then install it into a project (npm install ${dir.includes(' ') ? JSON.stringify(dir) : dir}) and check it: flowhost plugins doctor ${name}`,
+      );
       const doc = join(flowhostRoot(), 'docs', 'authoring.md');
       if (existsSync(doc)) context.out(`The whole walk: ${doc}`);
     },

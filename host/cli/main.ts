@@ -16,19 +16,41 @@ import { statusCommands } from './status-commands.js';
 import { trackingCommands } from './tracking-commands.js';
 
 /** flowhost's version, from its package.json (`dist/host/cli/` is three folders below it). */
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
-export const COMMANDS: Command[] = [...pluginCommands, ...trackingCommands, ...deploymentCommands, ...projectCommands, ...registryCommands, ...artifactCommands, ...benchCommands, ...statusCommands, ...initPluginCommands, ...dbCommands, ...serverCommands];
+export const COMMANDS: Command[] = [
+  ...pluginCommands,
+  ...trackingCommands,
+  ...deploymentCommands,
+  ...projectCommands,
+  ...registryCommands,
+  ...artifactCommands,
+  ...benchCommands,
+  ...statusCommands,
+  ...initPluginCommands,
+  ...dbCommands,
+  ...serverCommands,
+];
 
-export async function main(argv: string[], io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io = { out: (line = '') => console.log(line), err: (line: string) => console.error(line) },
+): Promise<number> {
   // The longest command path that prefixes argv wins (`runs list` before `runs`).
-  const command = COMMANDS.filter((c) => c.path.every((word, i) => argv[i] === word)).sort((a, b) => b.path.length - a.path.length)[0];
+  const command = COMMANDS.filter((c) => c.path.every((word, i) => argv[i] === word)).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
   if (!command) {
     if (argv[0] === '--version' || argv[0] === '-V') {
       io.out(`flowhost, version ${VERSION}`);
       return 0;
     }
-    const asked = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    const asked = argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' ');
     // A group's word alone (`flowhost experiments`) lists the group's commands, as MLflow's does.
     const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
     const listed = group.length > 0 ? group : COMMANDS;

@@ -10,7 +10,17 @@
  * The delegations are generated from the kind's shape and the library's own methods, so they
  * follow the SDK this flowhost ships rather than a copy of its method list kept here.
  */
-import { artifactRepository, describeMethod, deployments, modelRegistryStore, projectBackend, runContextProvider, trackingStore, type KindShape, type PluginGroup } from '@flowhost/sdk';
+import {
+  artifactRepository,
+  describeMethod,
+  deployments,
+  modelRegistryStore,
+  projectBackend,
+  runContextProvider,
+  trackingStore,
+  type KindShape,
+  type PluginGroup,
+} from '@flowhost/sdk';
 import { FileStore } from '@flowhost/sdk/file-store';
 import { FileRegistryStore } from '@flowhost/sdk/registry-store';
 
@@ -158,7 +168,9 @@ trackingStoreConformance(test, async () => {
 });
 `,
   },
-  usage: ({ name }) => `- as the tracking URI: \`MLFLOW_TRACKING_URI=${name}:/path/to/mlruns\`, or \`mlflow.setTrackingUri('${name}:/path/to/mlruns')\`;
+  usage: ({
+    name,
+  }) => `- as the tracking URI: \`MLFLOW_TRACKING_URI=${name}:/path/to/mlruns\`, or \`mlflow.setTrackingUri('${name}:/path/to/mlruns')\`;
 - with the CLI: \`flowhost experiments search --tracking-uri ${name}:/path/to/mlruns\`.`,
 };
 
@@ -198,7 +210,9 @@ ${folderOfUri(name, 'registry')}
 `,
   test: {
     file: 'plugin.test.ts',
-    source: ({ name }) => `/** The plugin's registry store, built by its own factory and bound with the checks a worker call gets. */
+    source: ({
+      name,
+    }) => `/** The plugin's registry store, built by its own factory and bound with the checks a worker call gets. */
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -222,7 +236,9 @@ test('creates, finds, lists and deletes a registered model', async (t) => {
 });
 `,
   },
-  usage: ({ name }) => `- as the registry URI: \`MLFLOW_REGISTRY_URI=${name}:/path/to/registry\`, or \`new RegistryClient\` with that URI;
+  usage: ({
+    name,
+  }) => `- as the registry URI: \`MLFLOW_REGISTRY_URI=${name}:/path/to/registry\`, or \`new RegistryClient\` with that URI;
 - with the CLI: \`flowhost registry list --registry-uri ${name}:/path/to/registry\`.`,
 };
 
@@ -274,7 +290,9 @@ ${folderOfUri(name, 'artifact')}
 `,
   test: {
     file: 'plugin.test.ts',
-    source: ({ name }) => `/** The plugin's artifact repository, built by its own factory and bound with the checks a worker call gets. */
+    source: ({
+      name,
+    }) => `/** The plugin's artifact repository, built by its own factory and bound with the checks a worker call gets. */
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -309,7 +327,9 @@ test('writes, reads, lists and deletes an artifact', async (t) => {
 });
 `,
   },
-  usage: ({ name }) => `- as an experiment's artifact location: \`flowhost experiments create -n my-experiment -l ${name}:/path/to/artifacts\`
+  usage: ({
+    name,
+  }) => `- as an experiment's artifact location: \`flowhost experiments create -n my-experiment -l ${name}:/path/to/artifacts\`
   (or \`client.createExperiment('my-experiment', { artifactLocation: '${name}:/path/to/artifacts' })\`); the
   artifacts of that experiment's runs (\`mlflow.logArtifact(s)\`, \`flowhost artifacts list --run-id ID\`) then go through the plugin;
 - directly: \`await host.artifactRepository('${name}:/path/to/artifacts')\` on a \`Flowhost\`.`,
@@ -346,7 +366,9 @@ export default defineRunContextProvider(({ sourceName }) => ({
 `,
   test: {
     file: 'plugin.test.ts',
-    source: ({ name }) => `/** The plugin's run context provider, built by its own factory and bound with the checks a worker call gets. */
+    source: ({
+      name,
+    }) => `/** The plugin's run context provider, built by its own factory and bound with the checks a worker call gets. */
 import test from 'ava';
 import { bindInProcess, runContextProvider } from '@flowhost/sdk';
 import plugin from '../src/run-context-provider.js';
@@ -424,7 +446,9 @@ export default defineProjectBackend(() => {
 `,
   test: {
     file: 'plugin.test.ts',
-    source: ({ name }) => `/** The plugin's project backend, built by its own factory and bound with the checks a worker call gets. */
+    source: ({
+      name,
+    }) => `/** The plugin's project backend, built by its own factory and bound with the checks a worker call gets. */
 import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -528,7 +552,9 @@ export default defineDeploymentPlugin({
 `,
   test: {
     file: 'plugin.test.ts',
-    source: ({ name }) => `/** The plugin's deployment client, built by its own factory and bound with the checks a worker call gets. */
+    source: ({
+      name,
+    }) => `/** The plugin's deployment client, built by its own factory and bound with the checks a worker call gets. */
 import test from 'ava';
 import { bindInProcess, deployments } from '@flowhost/sdk';
 import plugin from '../src/deployments.js';
@@ -543,7 +569,9 @@ test('creates, lists, predicts with and deletes a deployment', async (t) => {
 });
 `,
   },
-  usage: ({ name }) => `- with the CLI: \`flowhost deployments list -t ${name}\`, \`flowhost deployments create -t ${name} --name first -m models:/my-model/1\`;
+  usage: ({
+    name,
+  }) => `- with the CLI: \`flowhost deployments list -t ${name}\`, \`flowhost deployments create -t ${name} --name first -m models:/my-model/1\`;
 - from code: \`getDeployClient(host, '${name}')\`.`,
 };
 

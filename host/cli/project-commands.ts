@@ -32,16 +32,33 @@ export const projectCommands: Command[] = [
     summary: 'Run an MLflow project from a local folder (or file: URI, optionally #subfolder).',
     positionals: ['URI'],
     options: {
-      'entry-point': { type: 'string', short: 'e', description: "entry point of the project (default 'main'), or a .py/.sh/.js file of it" },
+      'entry-point': {
+        type: 'string',
+        short: 'e',
+        description: "entry point of the project (default 'main'), or a .py/.sh/.js file of it",
+      },
       version: { type: 'string', short: 'v', description: 'version of the project to run (git projects only)' },
-      'param-list': { type: 'string', short: 'P', multiple: true, description: 'a parameter of the entry point, -P name=value (repeatable)' },
+      'param-list': {
+        type: 'string',
+        short: 'P',
+        multiple: true,
+        description: 'a parameter of the entry point, -P name=value (repeatable)',
+      },
       'experiment-name': { type: 'string', description: 'experiment to run in, by name (created if missing)' },
       'experiment-id': { type: 'string', description: 'experiment to run in, by id' },
       backend: { type: 'string', short: 'b', description: "project backend to run with (default 'local')" },
-      'backend-config': { type: 'string', short: 'c', description: 'backend configuration: a JSON object, or the path of a .json file holding one' },
+      'backend-config': {
+        type: 'string',
+        short: 'c',
+        description: 'backend configuration: a JSON object, or the path of a .json file holding one',
+      },
       'run-name': { type: 'string', description: 'name of the run' },
       'storage-dir': { type: 'string', description: 'where the backend may store downloaded parameter files' },
-      'env-manager': { type: 'string', description: "'local': run a project that declares docker_env, python_env or conda_env here as it is (flowhost builds no environment)" },
+      'env-manager': {
+        type: 'string',
+        description:
+          "'local': run a project that declares docker_env, python_env or conda_env here as it is (flowhost builds no environment)",
+      },
     },
     async run(context) {
       const parameters = parameterList((context.values['param-list'] as string[] | undefined) ?? []);
@@ -51,7 +68,9 @@ export const projectCommands: Command[] = [
       }
       const envManager = text(context, 'env-manager');
       if (envManager !== undefined && envManager !== 'local') {
-        context.err(`Error: --env-manager: '${envManager}' is not supported; flowhost builds no environment, so the only manager is 'local'.`);
+        context.err(
+          `Error: --env-manager: '${envManager}' is not supported; flowhost builds no environment, so the only manager is 'local'.`,
+        );
         return 2;
       }
       // A host of the command's own, so the project's output reaches this command's stdout and stderr.

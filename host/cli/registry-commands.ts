@@ -8,7 +8,15 @@ import { stringifyMlflowJson, toMlflowJson } from '@flowhost/sdk/mlflow';
 import { RegistryClient } from '../client/registry-client.js';
 import { resolveRegistryUri } from '../client/registry-uri.js';
 import { resolveTrackingUri } from '../client/tracking-uri.js';
-import { JSON_OPTION, allPages, iso, table as alignedTable, type Command, type CommandContext, type OptionSpec } from './command.js';
+import {
+  JSON_OPTION,
+  allPages,
+  iso,
+  table as alignedTable,
+  type Command,
+  type CommandContext,
+  type OptionSpec,
+} from './command.js';
 
 const REGISTRY_URI: Record<string, OptionSpec> = {
   'registry-uri': { type: 'string', description: 'registry URI (default: MLFLOW_REGISTRY_URI, else the tracking URI)' },
@@ -20,7 +28,10 @@ const VERSION_PAGE = 200000;
 
 async function registry(context: CommandContext): Promise<RegistryClient> {
   const trackingUri = (context.values['tracking-uri'] as string | undefined) ?? resolveTrackingUri();
-  const registryUri = resolveRegistryUri({ explicit: context.values['registry-uri'] as string | undefined, trackingUri });
+  const registryUri = resolveRegistryUri({
+    explicit: context.values['registry-uri'] as string | undefined,
+    trackingUri,
+  });
   return new RegistryClient(await context.host().registryStore(registryUri, { trackingUri }), registryUri);
 }
 
@@ -31,7 +42,9 @@ async function registry(context: CommandContext): Promise<RegistryClient> {
 async function versionsOf(client: RegistryClient, name: string): Promise<ModelVersion[]> {
   await client.getRegisteredModel(name); // a missing model is an error, not an empty list
   const filterString = !name.includes("'") ? `name = '${name}'` : !name.includes('"') ? `name = "${name}"` : null;
-  const versions = await allPages((pageToken) => client.searchModelVersions({ filterString, maxResults: VERSION_PAGE, orderBy: ['version_number DESC'], pageToken }));
+  const versions = await allPages((pageToken) =>
+    client.searchModelVersions({ filterString, maxResults: VERSION_PAGE, orderBy: ['version_number DESC'], pageToken }),
+  );
   return versions.filter((mv) => mv.name === name);
 }
 
@@ -46,7 +59,8 @@ const pairs = (record: Record<string, string>, separator = '=') =>
   Object.entries(record)
     .map(([key, value]) => `${key}${separator}${value}`)
     .join(', ');
-const latest = (model: RegisteredModel) => model.latestVersions.map((mv) => `${mv.version} (${mv.currentStage ?? 'None'})`).join(', ');
+const latest = (model: RegisteredModel) =>
+  model.latestVersions.map((mv) => `${mv.version} (${mv.currentStage ?? 'None'})`).join(', ');
 
 export const registryCommands: Command[] = [
   {
@@ -56,8 +70,16 @@ export const registryCommands: Command[] = [
     options: { ...REGISTRY_URI, ...JSON_OPTION },
     async run(context) {
       const client = await registry(context);
-      const models = await allPages((pageToken) => client.searchRegisteredModels({ maxResults: MODEL_PAGE, orderBy: ['name ASC'], pageToken }));
-      if (context.values.json) return void context.out(stringifyMlflowJson(models.map((m) => toMlflowJson('registeredModel', m)), 2));
+      const models = await allPages((pageToken) =>
+        client.searchRegisteredModels({ maxResults: MODEL_PAGE, orderBy: ['name ASC'], pageToken }),
+      );
+      if (context.values.json)
+        return void context.out(
+          stringifyMlflowJson(
+            models.map((m) => toMlflowJson('registeredModel', m)),
+            2,
+          ),
+        );
       if (models.length === 0) return void context.out(`No registered models in ${client.registryUri}.`);
       context.out(
         table([
@@ -110,12 +132,25 @@ export const registryCommands: Command[] = [
     async run(context) {
       const name = context.positionals[0];
       const versions = await versionsOf(await registry(context), name);
-      if (context.values.json) return void context.out(stringifyMlflowJson(versions.map((v) => toMlflowJson('modelVersion', v)), 2));
+      if (context.values.json)
+        return void context.out(
+          stringifyMlflowJson(
+            versions.map((v) => toMlflowJson('modelVersion', v)),
+            2,
+          ),
+        );
       if (versions.length === 0) return void context.out(`Registered model '${name}' has no versions.`);
       context.out(
         table([
           ['Version', 'Stage', 'Status', 'Aliases', 'Source', 'Tags'],
-          ...versions.map((mv) => [mv.version, mv.currentStage ?? '', mv.status, mv.aliases.join(', '), mv.source ?? '', pairs(mv.tags)]),
+          ...versions.map((mv) => [
+            mv.version,
+            mv.currentStage ?? '',
+            mv.status,
+            mv.aliases.join(', '),
+            mv.source ?? '',
+            pairs(mv.tags),
+          ]),
         ]),
       );
     },

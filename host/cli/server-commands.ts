@@ -42,12 +42,16 @@ function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
       if (!line || line.startsWith('#') || line.startsWith(';')) continue;
       const header = /^\[(.+)\]$/.exec(line);
       if (header) section = header[1].trim();
-      else if (section === 'mlflow' && line.includes('=')) values[line.slice(0, line.indexOf('=')).trim()] = line.slice(line.indexOf('=') + 1).trim();
+      else if (section === 'mlflow' && line.includes('='))
+        values[line.slice(0, line.indexOf('=')).trim()] = line.slice(line.indexOf('=') + 1).trim();
     }
   }
   const databaseUri = values.database_uri ?? 'sqlite:///basic_auth.db';
   const sqlite = /^sqlite:\/\/\/(.+)$/.exec(databaseUri);
-  if (!sqlite) throw MlflowError.invalidParameterValue(`database_uri '${databaseUri}': flowhost's basic-auth app keeps its users in SQLite; use sqlite:///PATH.`);
+  if (!sqlite)
+    throw MlflowError.invalidParameterValue(
+      `database_uri '${databaseUri}': flowhost's basic-auth app keeps its users in SQLite; use sqlite:///PATH.`,
+    );
   const permission = values.default_permission ?? DEFAULT_AUTH_CONFIG.defaultPermission;
   checkPermission(permission);
   return {
@@ -86,20 +90,27 @@ function settingsOf(context: CommandContext): Settings {
   const backendStoreUri = backendGiven ?? defaultBackendStoreUri();
   const serveArtifacts = !v['no-serve-artifacts'];
   const port = Number((v.port as string | undefined) ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw MlflowError.invalidParameterValue(`Invalid --port '${String(v.port)}': use an integer from 0 to 65535.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw MlflowError.invalidParameterValue(`Invalid --port '${String(v.port)}': use an integer from 0 to 65535.`);
   const workers = Number((v.workers as string | undefined) ?? 1);
-  if (!Number.isInteger(workers) || workers < 1) throw MlflowError.invalidParameterValue(`Invalid --workers '${String(v.workers)}': use a positive integer.`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw MlflowError.invalidParameterValue(`Invalid --workers '${String(v.workers)}': use a positive integer.`);
   const drainDelay = Number((v['drain-delay'] as string | undefined) ?? 0);
-  if (!(drainDelay >= 0) || drainDelay > 3600) throw MlflowError.invalidParameterValue(`Invalid --drain-delay '${String(v['drain-delay'])}': use a number of seconds from 0 to 3600.`);
+  if (!(drainDelay >= 0) || drainDelay > 3600)
+    throw MlflowError.invalidParameterValue(
+      `Invalid --drain-delay '${String(v['drain-delay'])}': use a number of seconds from 0 to 3600.`,
+    );
   const appName = v['app-name'] as string | undefined;
-  if (appName !== undefined && appName !== 'basic-auth') throw MlflowError.invalidParameterValue(`Invalid --app-name '${appName}': the one app is 'basic-auth'.`);
+  if (appName !== undefined && appName !== 'basic-auth')
+    throw MlflowError.invalidParameterValue(`Invalid --app-name '${appName}': the one app is 'basic-auth'.`);
   const workspaceStores: Record<string, string> = {};
   for (const item of (v.workspace as string[] | undefined) ?? []) {
     const at = item.indexOf('=');
     if (at <= 0) throw MlflowError.invalidParameterValue(`Invalid --workspace '${item}': use NAME=STORE_URI.`);
     workspaceStores[item.slice(0, at)] = item.slice(at + 1);
   }
-  if (Object.keys(workspaceStores).length && !v['enable-workspaces']) throw MlflowError.invalidParameterValue('--workspace needs --enable-workspaces.');
+  if (Object.keys(workspaceStores).length && !v['enable-workspaces'])
+    throw MlflowError.invalidParameterValue('--workspace needs --enable-workspaces.');
   const positive = (name: string) => {
     const raw = v[name] as string | undefined;
     if (raw === undefined) return undefined;
@@ -109,8 +120,12 @@ function settingsOf(context: CommandContext): Settings {
   };
   const rate = positive('tenant-rate');
   const tenantLimits: Partial<TenantLimits> = {
-    ...(positive('tenant-max-concurrent') !== undefined ? { maxConcurrentRequests: positive('tenant-max-concurrent') } : {}),
-    ...(rate !== undefined ? { requestsPerSecond: rate, burst: positive('tenant-burst') ?? Math.max(1, Math.ceil(rate)) } : {}),
+    ...(positive('tenant-max-concurrent') !== undefined
+      ? { maxConcurrentRequests: positive('tenant-max-concurrent') }
+      : {}),
+    ...(rate !== undefined
+      ? { requestsPerSecond: rate, burst: positive('tenant-burst') ?? Math.max(1, Math.ceil(rate)) }
+      : {}),
   };
   const policyFile = v.policy as string | undefined;
   let policy: HostPolicy | undefined;
@@ -130,9 +145,14 @@ function settingsOf(context: CommandContext): Settings {
     accessLog: !v['no-access-log'],
     backendStoreUri,
     registryStoreUri: given('registry-store-uri', 'MLFLOW_REGISTRY_STORE_URI') ?? backendStoreUri,
-    defaultArtifactRoot: resolveDefaultArtifactRoot(serveArtifacts, given('default-artifact-root', 'MLFLOW_DEFAULT_ARTIFACT_ROOT'), backendStoreUri),
+    defaultArtifactRoot: resolveDefaultArtifactRoot(
+      serveArtifacts,
+      given('default-artifact-root', 'MLFLOW_DEFAULT_ARTIFACT_ROOT'),
+      backendStoreUri,
+    ),
     serveArtifacts,
-    artifactsDestination: given('artifacts-destination', 'MLFLOW_ARTIFACTS_DESTINATION') ?? DEFAULT_ARTIFACTS_DESTINATION,
+    artifactsDestination:
+      given('artifacts-destination', 'MLFLOW_ARTIFACTS_DESTINATION') ?? DEFAULT_ARTIFACTS_DESTINATION,
     artifactsOnly,
     host: (v.host as string | undefined) ?? process.env.MLFLOW_HOST ?? DEFAULT_HOST,
     port,
@@ -214,14 +234,18 @@ async function supervise(settings: Settings, context: CommandContext): Promise<n
     const now = Date.now();
     deaths.push(now);
     while (deaths.length && deaths[0] < now - 60_000) deaths.shift();
-    context.err(`flowhost server: worker ${worker.process.pid} exited (${signal ?? `code ${code}`})${deaths.length > MAX_RESTARTS_PER_MINUTE ? '; too many restarts, not replacing it' : '; replacing it'}`);
+    context.err(
+      `flowhost server: worker ${worker.process.pid} exited (${signal ?? `code ${code}`})${deaths.length > MAX_RESTARTS_PER_MINUTE ? '; too many restarts, not replacing it' : '; replacing it'}`,
+    );
     if (deaths.length <= MAX_RESTARTS_PER_MINUTE) forkOne();
   });
   let announced = false;
   cluster.on('message', (_worker, message: { listening?: string }) => {
     if (announced || !message?.listening) return;
     announced = true;
-    context.out(`flowhost server listening at ${message.listening} (${settings.workers} workers, ${describe(settings)})`);
+    context.out(
+      `flowhost server listening at ${message.listening} (${settings.workers} workers, ${describe(settings)})`,
+    );
   });
   await stopped;
   stopping = true;
@@ -269,7 +293,10 @@ export async function serverStatus(url: string, context: CommandContext): Promis
   }
   const version = await read('/version');
   const metrics = await read('/metrics');
-  const tenants = new Map<string, { requests: number; errors: number; limited: number; inFlight: number; seconds: number }>();
+  const tenants = new Map<
+    string,
+    { requests: number; errors: number; limited: number; inFlight: number; seconds: number }
+  >();
   const of = (tenant: string) => {
     let t = tenants.get(tenant);
     if (!t) tenants.set(tenant, (t = { requests: 0, errors: 0, limited: 0, inFlight: 0, seconds: 0 }));
@@ -281,17 +308,33 @@ export async function serverStatus(url: string, context: CommandContext): Promis
     if (Number(labels.status) >= 500) t.errors += value;
     if (labels.status === '429') t.limited += value;
   }
-  for (const { labels, value } of samples(metrics.text, 'flowhost_server_requests_in_flight')) of(labels.tenant).inFlight += value;
-  for (const { labels, value } of samples(metrics.text, 'flowhost_server_request_duration_seconds_sum')) of(labels.tenant).seconds += value;
-  const report = { url: base, healthy: health.status === 200 && health.text === 'OK', version: version.text, tenants: Object.fromEntries(tenants) };
+  for (const { labels, value } of samples(metrics.text, 'flowhost_server_requests_in_flight'))
+    of(labels.tenant).inFlight += value;
+  for (const { labels, value } of samples(metrics.text, 'flowhost_server_request_duration_seconds_sum'))
+    of(labels.tenant).seconds += value;
+  const report = {
+    url: base,
+    healthy: health.status === 200 && health.text === 'OK',
+    version: version.text,
+    tenants: Object.fromEntries(tenants),
+  };
   if (context.values.json) context.out(JSON.stringify(report, null, 2));
   else {
-    context.out(`${base}: ${report.healthy ? 'healthy' : `unhealthy (${health.status} ${health.text.slice(0, 200)})`}, MLflow API ${report.version}`);
+    context.out(
+      `${base}: ${report.healthy ? 'healthy' : `unhealthy (${health.status} ${health.text.slice(0, 200)})`}, MLflow API ${report.version}`,
+    );
     if (tenants.size) {
       context.out(
         table([
           ['TENANT', 'REQUESTS', 'IN FLIGHT', '5XX', '429', 'MEAN MS'],
-          ...[...tenants].map(([name, t]) => [name, String(t.requests), String(t.inFlight), String(t.errors), String(t.limited), t.requests ? ((t.seconds / t.requests) * 1000).toFixed(1) : '']),
+          ...[...tenants].map(([name, t]) => [
+            name,
+            String(t.requests),
+            String(t.inFlight),
+            String(t.errors),
+            String(t.limited),
+            t.requests ? ((t.seconds / t.requests) * 1000).toFixed(1) : '',
+          ]),
         ]),
       );
     }
@@ -300,26 +343,63 @@ export async function serverStatus(url: string, context: CommandContext): Promis
 }
 
 const SERVER_OPTIONS: Command['options'] = {
-  'backend-store-uri': { type: 'string', description: 'tracking store URI, any installed scheme (default: sqlite:///mlflow.db, or ./mlruns if it holds experiments)' },
+  'backend-store-uri': {
+    type: 'string',
+    description:
+      'tracking store URI, any installed scheme (default: sqlite:///mlflow.db, or ./mlruns if it holds experiments)',
+  },
   'registry-store-uri': { type: 'string', description: 'model registry store URI (default: the backend store URI)' },
-  'default-artifact-root': { type: 'string', description: "new experiments' artifact root (default: mlflow-artifacts:/ when serving artifacts)" },
-  'serve-artifacts': { type: 'boolean', description: 'proxy artifacts through /api/2.0/mlflow-artifacts (the default)' },
+  'default-artifact-root': {
+    type: 'string',
+    description: "new experiments' artifact root (default: mlflow-artifacts:/ when serving artifacts)",
+  },
+  'serve-artifacts': {
+    type: 'boolean',
+    description: 'proxy artifacts through /api/2.0/mlflow-artifacts (the default)',
+  },
   'no-serve-artifacts': { type: 'boolean', description: 'do not proxy artifacts' },
-  'artifacts-destination': { type: 'string', description: 'where proxied artifacts are stored (default: ./mlartifacts)' },
+  'artifacts-destination': {
+    type: 'string',
+    description: 'where proxied artifacts are stored (default: ./mlartifacts)',
+  },
   'artifacts-only': { type: 'boolean', description: 'serve only the artifact proxy' },
   host: { type: 'string', description: 'address to listen on (default: 127.0.0.1)' },
   port: { type: 'string', short: 'p', description: 'port (default: 5000; 0 picks a free one)' },
   workers: { type: 'string', short: 'w', description: 'server processes sharing the port (default: 1)' },
-  'app-name': { type: 'string', description: "basic-auth: users and permissions, configured by MLFLOW_AUTH_CONFIG_PATH's [mlflow] section" },
+  'app-name': {
+    type: 'string',
+    description: "basic-auth: users and permissions, configured by MLFLOW_AUTH_CONFIG_PATH's [mlflow] section",
+  },
   'expose-prometheus': { type: 'string', description: 'directory the server processes share /metrics figures through' },
-  'enable-workspaces': { type: 'boolean', description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)' },
-  workspace: { type: 'string', multiple: true, description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)' },
-  'tenant-max-concurrent': { type: 'string', description: 'requests one tenant may have in flight (default 256); more are answered 429' },
+  'enable-workspaces': {
+    type: 'boolean',
+    description: 'tenants named by the X-MLFLOW-WORKSPACE header (default workspace: the backend store)',
+  },
+  workspace: {
+    type: 'string',
+    multiple: true,
+    description: 'NAME=STORE_URI: a workspace and its own tracking store (repeatable)',
+  },
+  'tenant-max-concurrent': {
+    type: 'string',
+    description: 'requests one tenant may have in flight (default 256); more are answered 429',
+  },
   'tenant-rate': { type: 'string', description: 'requests per second one tenant may send (default: unlimited)' },
-  'tenant-burst': { type: 'string', description: 'requests above the rate a tenant may send at once (default: the rate)' },
-  policy: { type: 'string', description: "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')" },
+  'tenant-burst': {
+    type: 'string',
+    description: 'requests above the rate a tenant may send at once (default: the rate)',
+  },
+  policy: {
+    type: 'string',
+    description:
+      "JSON file of the host policy: isolation, grants, limits and quotas per plugin and per workspace ('tenants')",
+  },
   'no-access-log': { type: 'boolean', description: 'do not write the access log (JSON lines on stderr)' },
-  'drain-delay': { type: 'string', description: 'on SIGTERM, seconds /ready answers 503 while requests are still served, before the server stops accepting (default 0; behind a load balancer: its probe interval times its fall count, plus one)' },
+  'drain-delay': {
+    type: 'string',
+    description:
+      'on SIGTERM, seconds /ready answers 503 while requests are still served, before the server stops accepting (default 0; behind a load balancer: its probe interval times its fall count, plus one)',
+  },
 };
 
 async function runServer(context: CommandContext): Promise<number> {

@@ -36,7 +36,11 @@ export const statusCommands: Command[] = [
           host.registry.entries(group).map(async (entry) => {
             const kind = kindOf(entry.group);
             try {
-              await host.warmUp(kind, entry, kind.contextForUri(`${entry.name || 'file'}:${join(scratch, entry.group, entry.name || 'default')}`));
+              await host.warmUp(
+                kind,
+                entry,
+                kind.contextForUri(`${entry.name || 'file'}:${join(scratch, entry.group, entry.name || 'default')}`),
+              );
             } catch (error) {
               failures.push({ plugin: `${entry.group}:${entry.name}`, error: (error as Error).message });
             }
@@ -44,7 +48,8 @@ export const statusCommands: Command[] = [
         );
         if (context.values.prometheus) return context.out((await host.prometheus()).trimEnd());
         const stats = await host.stats();
-        if (context.values.json) return context.out(JSON.stringify({ instances: stats, failures, problems: host.registry.problems }, null, 2));
+        if (context.values.json)
+          return context.out(JSON.stringify({ instances: stats, failures, problems: host.registry.problems }, null, 2));
         const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
         context.out(
           table([

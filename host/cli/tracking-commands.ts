@@ -11,7 +11,8 @@ const VIEW: Record<string, OptionSpec> = {
 function viewType(context: CommandContext): ViewType {
   const raw = (context.values.view as string | undefined) ?? 'active_only';
   const upper = raw.toUpperCase() as ViewType;
-  if (!VIEW_TYPES.includes(upper)) throw MlflowError.invalidParameterValue(`Invalid view type '${raw}': use active_only, deleted_only or all.`);
+  if (!VIEW_TYPES.includes(upper))
+    throw MlflowError.invalidParameterValue(`Invalid view type '${raw}': use active_only, deleted_only or all.`);
   return upper;
 }
 
@@ -25,8 +26,19 @@ export const trackingCommands: Command[] = [
       const client = await context.tracking();
       const view = viewType(context);
       const experiments = await allPages((pageToken) => client.searchExperiments({ viewType: view, pageToken }));
-      if (context.values.json) return context.out(stringifyMlflowJson(experiments.map((e) => toMlflowJson('experiment', e)), 2));
-      context.out(table([['Experiment Id', 'Name', 'Artifact Location'], ...experiments.map((e: Experiment) => [e.experimentId, e.name, e.artifactLocation])]));
+      if (context.values.json)
+        return context.out(
+          stringifyMlflowJson(
+            experiments.map((e) => toMlflowJson('experiment', e)),
+            2,
+          ),
+        );
+      context.out(
+        table([
+          ['Experiment Id', 'Name', 'Artifact Location'],
+          ...experiments.map((e: Experiment) => [e.experimentId, e.name, e.artifactLocation]),
+        ]),
+      );
     },
   },
   {
@@ -38,7 +50,9 @@ export const trackingCommands: Command[] = [
     },
     async run(context) {
       const client = await context.tracking();
-      const id = await client.createExperiment(context.values['experiment-name'] as string, { artifactLocation: (context.values['artifact-location'] as string) ?? null });
+      const id = await client.createExperiment(context.values['experiment-name'] as string, {
+        artifactLocation: (context.values['artifact-location'] as string) ?? null,
+      });
       context.out(`Created experiment '${context.values['experiment-name']}' with id ${id}`);
     },
   },
@@ -68,21 +82,42 @@ export const trackingCommands: Command[] = [
       'new-name': { type: 'string', description: 'its new name', required: true },
     },
     async run(context) {
-      await (await context.tracking()).renameExperiment(context.values['experiment-id'] as string, context.values['new-name'] as string);
-      context.out(`Experiment with id ${context.values['experiment-id']} has been renamed to '${context.values['new-name']}'.`);
+      await (
+        await context.tracking()
+      ).renameExperiment(context.values['experiment-id'] as string, context.values['new-name'] as string);
+      context.out(
+        `Experiment with id ${context.values['experiment-id']} has been renamed to '${context.values['new-name']}'.`,
+      );
     },
   },
   {
     path: ['runs', 'list'],
     readsStore: 'tracking',
     summary: 'List the runs of an experiment.',
-    options: { 'experiment-id': { type: 'string', description: 'experiment id', required: true }, ...VIEW, ...JSON_OPTION },
+    options: {
+      'experiment-id': { type: 'string', description: 'experiment id', required: true },
+      ...VIEW,
+      ...JSON_OPTION,
+    },
     async run(context) {
       const client = await context.tracking();
       const view = viewType(context);
-      const runs = await allPages((pageToken) => client.searchRuns([context.values['experiment-id'] as string], { runViewType: view, pageToken }));
-      if (context.values.json) return context.out(stringifyMlflowJson(runs.map((r) => toMlflowJson('runInfo', r.info)), 2));
-      context.out(table([['Date', 'Name', 'ID', 'Status'], ...runs.map((r: Run) => [iso(r.info.startTime), r.info.runName, r.info.runId, r.info.status])]));
+      const runs = await allPages((pageToken) =>
+        client.searchRuns([context.values['experiment-id'] as string], { runViewType: view, pageToken }),
+      );
+      if (context.values.json)
+        return context.out(
+          stringifyMlflowJson(
+            runs.map((r) => toMlflowJson('runInfo', r.info)),
+            2,
+          ),
+        );
+      context.out(
+        table([
+          ['Date', 'Name', 'ID', 'Status'],
+          ...runs.map((r: Run) => [iso(r.info.startTime), r.info.runName, r.info.runId, r.info.status]),
+        ]),
+      );
     },
   },
   {
@@ -93,7 +128,10 @@ export const trackingCommands: Command[] = [
     async run(context) {
       const client = await context.tracking();
       const run = await client.getRun(context.values['run-id'] as string);
-      if (context.values.json) return context.out(stringifyMlflowJson(toMlflowJson('run', run, { latestMetrics: await latestMetrics(client, run) }), 2));
+      if (context.values.json)
+        return context.out(
+          stringifyMlflowJson(toMlflowJson('run', run, { latestMetrics: await latestMetrics(client, run) }), 2),
+        );
       const { info, data } = run;
       context.out(`Run ${info.runId} ("${info.runName}")`);
       context.out(
@@ -146,7 +184,10 @@ async function latestMetrics(client: TrackingClient, run: Run): Promise<Metric[]
   return Promise.all(
     Object.entries(run.data.metrics).map(async ([key, value]) => {
       const matching = (await client.getMetricHistory(run.info.runId, key)).filter((m) => Object.is(m.value, value));
-      const newest = matching.reduce<Metric | undefined>((best, m) => (!best || m.step > best.step || (m.step === best.step && m.timestamp > best.timestamp) ? m : best), undefined);
+      const newest = matching.reduce<Metric | undefined>(
+        (best, m) => (!best || m.step > best.step || (m.step === best.step && m.timestamp > best.timestamp) ? m : best),
+        undefined,
+      );
       return newest ?? { key, value, timestamp: 0, step: 0 };
     }),
   );

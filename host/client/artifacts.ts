@@ -29,7 +29,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Readable, Writable, addAbortSignal } from 'node:stream';
 import type { ReadableStream as WebReadableStream, WritableStream as WebWritableStream } from 'node:stream/web';
-import { MlflowError, artifactRepository, isMlflowError, type ByteStream, type FileInfo, type RemoteArtifactRepository } from '@flowhost/sdk';
+import {
+  MlflowError,
+  artifactRepository,
+  isMlflowError,
+  type ByteStream,
+  type FileInfo,
+  type RemoteArtifactRepository,
+} from '@flowhost/sdk';
 import {
   FileSource,
   PARTIAL_DOWNLOAD_SUFFIX,
@@ -91,8 +98,13 @@ type ReceivedStream = AsyncIterableIterator<Uint8Array> & { abort?(reason: strin
  * MLflow's `get_artifact_repository(artifact_uri, tracking_uri=…, registry_uri=…)`: the plugin
  * registered for the URI's scheme (`''` and `file` are the built-in local repository).
  */
-export async function openArtifactRepository(host: Flowhost, artifactUri: string, options: ArtifactRepositoryOptions = {}): Promise<ArtifactRepositoryClient> {
-  if (typeof artifactUri !== 'string') throw MlflowError.invalidParameterValue(`The artifact URI must be a string, got ${typeof artifactUri}`);
+export async function openArtifactRepository(
+  host: Flowhost,
+  artifactUri: string,
+  options: ArtifactRepositoryOptions = {},
+): Promise<ArtifactRepositoryClient> {
+  if (typeof artifactUri !== 'string')
+    throw MlflowError.invalidParameterValue(`The artifact URI must be a string, got ${typeof artifactUri}`);
   const entry = host.registry.find('artifact_repository', uriScheme(artifactUri));
   if (!entry) {
     // MLflow's text and code (a plain MlflowException: INTERNAL_ERROR).
@@ -107,7 +119,12 @@ export async function openArtifactRepository(host: Flowhost, artifactUri: string
 }
 
 /** The artifact repository of a run: its `artifact_uri` comes from the tracking store, the repository from its scheme. */
-export async function runArtifactRepository(host: Flowhost, tracking: TrackingClient, runId: string, options: ArtifactRepositoryOptions = {}): Promise<ArtifactRepositoryClient> {
+export async function runArtifactRepository(
+  host: Flowhost,
+  tracking: TrackingClient,
+  runId: string,
+  options: ArtifactRepositoryOptions = {},
+): Promise<ArtifactRepositoryClient> {
   const run = await tracking.getRun(runId);
   return openArtifactRepository(host, run.info.artifactUri, { trackingUri: tracking.trackingUri, ...options });
 }
@@ -163,15 +180,31 @@ export class ArtifactRepositoryClient {
     if (!info.isDirectory()) throw MlflowError.invalidParameterValue(`Not a directory: '${root}'`);
     const files = await walkLocal(root);
     const jobs = files.map((file) => ({ ...file, target: this.#fileTarget(dir, file.relative, file.local) }));
-    const progress = new Progress(options.onProgress, jobs.reduce((sum, job) => sum + job.size, 0), jobs.length);
-    const failed = await runPool(jobs, this.#maxParallel, (job) => this.#upload(job.local, job.target, progress, options.signal), options.signal);
+    const progress = new Progress(
+      options.onProgress,
+      jobs.reduce((sum, job) => sum + job.size, 0),
+      jobs.length,
+    );
+    const failed = await runPool(
+      jobs,
+      this.#maxParallel,
+      (job) => this.#upload(job.local, job.target, progress, options.signal),
+      options.signal,
+    );
     if (options.signal?.aborted) throw cancelled(options.signal);
-    if (failed.length) throw aggregate('uploading', 'to', this.artifactUri, failed.map(([job, error]) => [job.target, error]));
+    if (failed.length)
+      throw aggregate(
+        'uploading',
+        'to',
+        this.artifactUri,
+        failed.map(([job, error]) => [job.target, error]),
+      );
   }
 
   /** MLflow's `log_text`: `text` as UTF-8 at `artifactFile` (a path relative to the root). */
   async logText(text: string, artifactFile: string): Promise<void> {
-    if (typeof text !== 'string') throw MlflowError.invalidParameterValue(`logText: the text must be a string, got ${typeof text}`);
+    if (typeof text !== 'string')
+      throw MlflowError.invalidParameterValue(`logText: the text must be a string, got ${typeof text}`);
     await this.#writeBytes(checkArtifactFilePath(artifactFile), Buffer.from(text, 'utf8'));
   }
 
@@ -187,13 +220,20 @@ export class ArtifactRepositoryClient {
    * stops the upload, frees both ends, and leaves no artifact. `stream.toWeb()` gives a web
    * `WritableStream`.
    */
-  async openArtifactWriteStream(artifactPath: string, options: { signal?: AbortSignal } = {}): Promise<ArtifactWriteStream> {
+  async openArtifactWriteStream(
+    artifactPath: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArtifactWriteStream> {
     const target = checkArtifactFilePath(artifactPath);
     if (options.signal?.aborted) throw cancelled(options.signal);
     return new ArtifactWriteStream((source) => this.#remote.writeArtifact(target, source), {
       signal: options.signal,
       typed: (error) => this.#typed(error, `writeArtifact('${target}')`),
-      answeredEarly: () => failures.protocolViolation(this.#label, `writeArtifact('${target}') answered before reading the whole artifact`),
+      answeredEarly: () =>
+        failures.protocolViolation(
+          this.#label,
+          `writeArtifact('${target}') answered before reading the whole artifact`,
+        ),
     });
   }
 
@@ -228,8 +268,14 @@ export class ArtifactRepositoryClient {
     if (dstPath) {
       dst = resolve(dstPath);
       const info = await stat(dst).catch(() => null);
-      if (!info) throw MlflowError.resourceDoesNotExist(`The destination path for downloaded artifacts does not exist! Destination path: ${dst}`);
-      if (!info.isDirectory()) throw MlflowError.invalidParameterValue(`The destination path for downloaded artifacts must be a directory! Destination path: ${dst}`);
+      if (!info)
+        throw MlflowError.resourceDoesNotExist(
+          `The destination path for downloaded artifacts does not exist! Destination path: ${dst}`,
+        );
+      if (!info.isDirectory())
+        throw MlflowError.invalidParameterValue(
+          `The destination path for downloaded artifacts must be a directory! Destination path: ${dst}`,
+        );
     } else if (this.#isBuiltinLocal()) {
       const local = localPathBelow(localArtifactDir(this.artifactUri), path);
       if (!existsSync(local)) throw MlflowError.resourceDoesNotExist(`No such file or directory: '${local}'`);
@@ -247,10 +293,25 @@ export class ArtifactRepositoryClient {
     // (An empty repository root downloads as an empty directory; MLflow fails trying to copy it as a file.)
     for (const dir of emptyDirs) await mkdir(localPathBelow(dst, dir), { recursive: true });
 
-    const progress = new Progress(options.onProgress, files.reduce((sum, file) => sum + (file.fileSize ?? 0), 0), files.length);
-    const failed = await runPool(files, this.#maxParallel, (file) => this.#download(file.path, dst, progress, options.signal), options.signal);
+    const progress = new Progress(
+      options.onProgress,
+      files.reduce((sum, file) => sum + (file.fileSize ?? 0), 0),
+      files.length,
+    );
+    const failed = await runPool(
+      files,
+      this.#maxParallel,
+      (file) => this.#download(file.path, dst, progress, options.signal),
+      options.signal,
+    );
     if (options.signal?.aborted) throw cancelled(options.signal);
-    if (failed.length) throw aggregate('downloading', 'from', this.artifactUri, failed.map(([file, error]) => [file.path, error]));
+    if (failed.length)
+      throw aggregate(
+        'downloading',
+        'from',
+        this.artifactUri,
+        failed.map(([file, error]) => [file.path, error]),
+      );
     return pythonJoin(dst, artifactPath);
   }
 
@@ -258,7 +319,10 @@ export class ArtifactRepositoryClient {
    * A read stream of the file at `artifactPath`. Each chunk is the reader's own copy. Destroying
    * the stream or aborting `signal` frees both ends. `stream.toWeb()` gives a web `ReadableStream`.
    */
-  async openArtifactReadStream(artifactPath: string, options: { signal?: AbortSignal } = {}): Promise<ArtifactReadStream> {
+  async openArtifactReadStream(
+    artifactPath: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArtifactReadStream> {
     const target = checkArtifactFilePath(artifactPath);
     if (options.signal?.aborted) throw cancelled(options.signal);
     const what = `readArtifact('${target}')`;
@@ -288,7 +352,9 @@ export class ArtifactRepositoryClient {
     try {
       return checkArtifactFilePath(joinArtifactPath(dir, name));
     } catch (error) {
-      throw MlflowError.invalidParameterValue(`Invalid path: the local file '${local}' would be stored as '${joinArtifactPath(dir, name)}'`);
+      throw MlflowError.invalidParameterValue(
+        `Invalid path: the local file '${local}' would be stored as '${joinArtifactPath(dir, name)}'`,
+      );
     }
   }
 
@@ -303,7 +369,11 @@ export class ArtifactRepositoryClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.#remote.writeArtifact(target, file);
-      if (!file.exhausted) throw failures.protocolViolation(this.#label, `writeArtifact('${target}') answered before reading the whole file`);
+      if (!file.exhausted)
+        throw failures.protocolViolation(
+          this.#label,
+          `writeArtifact('${target}') answered before reading the whole file`,
+        );
     } catch (error) {
       if (signal?.aborted) throw cancelled(signal);
       throw this.#typed(error, `writeArtifact('${target}')`);
@@ -321,10 +391,19 @@ export class ArtifactRepositoryClient {
     } catch (error) {
       throw this.#typed(error, `writeArtifact('${target}')`);
     }
-    if (!source.exhausted) throw failures.protocolViolation(this.#label, `writeArtifact('${target}') answered before reading the whole artifact`);
+    if (!source.exhausted)
+      throw failures.protocolViolation(
+        this.#label,
+        `writeArtifact('${target}') answered before reading the whole artifact`,
+      );
   }
 
-  async #download(artifactPath: string, dst: string, progress: Progress, signal: AbortSignal | undefined): Promise<void> {
+  async #download(
+    artifactPath: string,
+    dst: string,
+    progress: Progress,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     if (signal?.aborted) throw cancelled(signal);
     // Listed paths were checked to be children; MLflow's own check runs on each file it fetches.
     checkArtifactFilePath(artifactPath);
@@ -339,7 +418,11 @@ export class ArtifactRepositoryClient {
     const onAbort = () => stream.abort?.('aborted by the caller');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await writeFileAtomically(target, stream, { suffix: PARTIAL_DOWNLOAD_SUFFIX, signal, onBytes: (n) => progress.add(n) });
+      await writeFileAtomically(target, stream, {
+        suffix: PARTIAL_DOWNLOAD_SUFFIX,
+        signal,
+        onBytes: (n) => progress.add(n),
+      });
     } catch (error) {
       stream.abort?.('the download failed');
       if (signal?.aborted) throw cancelled(signal);
@@ -354,12 +437,21 @@ export class ArtifactRepositoryClient {
   async #list(dir: string | null): Promise<FileInfo[]> {
     const infos = await this.#remote.listArtifacts(dir);
     // MLflow's own recursion skips a directory listing itself; so does this.
-    return infos.filter((info) => info.path !== '.' && info.path !== dir).sort((a, b) => compareCodePoints(a.path, b.path));
+    return infos
+      .filter((info) => info.path !== '.' && info.path !== dir)
+      .sort((a, b) => compareCodePoints(a.path, b.path));
   }
 
   /** MLflow's `_iter_artifacts_recursive`: files, and directories that hold nothing (created as such). */
-  async #walk(listing: FileInfo[], files: FileInfo[], emptyDirs: string[], depth: number, signal: AbortSignal | undefined): Promise<void> {
-    if (depth > MAX_DEPTH) throw failures.protocolViolation(this.#label, `listArtifacts nests directories deeper than ${MAX_DEPTH} levels`);
+  async #walk(
+    listing: FileInfo[],
+    files: FileInfo[],
+    emptyDirs: string[],
+    depth: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (depth > MAX_DEPTH)
+      throw failures.protocolViolation(this.#label, `listArtifacts nests directories deeper than ${MAX_DEPTH} levels`);
     for (const info of listing) {
       if (signal?.aborted) throw cancelled(signal);
       if (!info.isDir) {
@@ -378,9 +470,17 @@ export class ArtifactRepositoryClient {
     if (error instanceof StreamError) {
       switch (error.reason) {
         case 'peer-gone':
-          return failures.crashed(this.#label, `${what}: the plugin's end of the stream went away before the stream ended`);
+          return failures.crashed(
+            this.#label,
+            `${what}: the plugin's end of the stream went away before the stream ended`,
+          );
         case 'stalled':
-          return new PluginFailure('timed-out', this.#label, `${what}: the stream stalled (${error.message})`, 'DEADLINE_EXCEEDED');
+          return new PluginFailure(
+            'timed-out',
+            this.#label,
+            `${what}: the stream stalled (${error.message})`,
+            'DEADLINE_EXCEEDED',
+          );
         case 'protocol':
           return failures.protocolViolation(this.#label, `${what}: ${error.message}`);
         case 'aborted':
@@ -390,7 +490,8 @@ export class ArtifactRepositoryClient {
       }
     }
     if ((error as Error)?.name === 'AbortError') return new MlflowError(`${what}: aborted`, 'CANCELLED');
-    if (localPath && typeof (error as NodeJS.ErrnoException)?.code === 'string') return fileSystemError(error, localPath);
+    if (localPath && typeof (error as NodeJS.ErrnoException)?.code === 'string')
+      return fileSystemError(error, localPath);
     return new MlflowError(`${what}: ${(error as Error)?.message ?? String(error)}`, 'INTERNAL_ERROR');
   }
 }
@@ -617,12 +718,22 @@ class Progress {
   }
 
   #emit(): void {
-    this.onProgress?.({ bytes: this.bytes, totalBytes: Math.max(this.totalBytes, this.bytes), files: this.files, totalFiles: this.totalFiles });
+    this.onProgress?.({
+      bytes: this.bytes,
+      totalBytes: Math.max(this.totalBytes, this.bytes),
+      files: this.files,
+      totalFiles: this.totalFiles,
+    });
   }
 }
 
 /** Runs `work` over `items`, at most `limit` at once; returns the failures (all items are tried unless aborted). */
-async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<[T, unknown][]> {
+async function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<[T, unknown][]> {
   const failed: [T, unknown][] = [];
   let next = 0;
   const lane = async () => {
@@ -653,10 +764,21 @@ export class ArtifactTransferError extends MlflowError {
   }
 }
 
-function aggregate(verb: 'downloading' | 'uploading', preposition: 'from' | 'to', uri: string, failed: [string, unknown][]): ArtifactTransferError {
-  const list = failed.map(([path, error]) => ({ path, error: isMlflowError(error) ? error : new MlflowError((error as Error)?.message ?? String(error), 'INTERNAL_ERROR') }));
+function aggregate(
+  verb: 'downloading' | 'uploading',
+  preposition: 'from' | 'to',
+  uri: string,
+  failed: [string, unknown][],
+): ArtifactTransferError {
+  const list = failed.map(([path, error]) => ({
+    path,
+    error: isMlflowError(error) ? error : new MlflowError((error as Error)?.message ?? String(error), 'INTERNAL_ERROR'),
+  }));
   const details = list.map(({ path, error }) => `##### File ${path} #####\n${error.message}`).join('\n');
-  return new ArtifactTransferError(`The following failures occurred while ${verb} one or more artifacts ${preposition} ${uri}:\n${truncateError(details)}`, list);
+  return new ArtifactTransferError(
+    `The following failures occurred while ${verb} one or more artifacts ${preposition} ${uri}:\n${truncateError(details)}`,
+    list,
+  );
 }
 
 function truncateError(text: string): string {
@@ -680,7 +802,8 @@ async function localFileSize(path: string): Promise<number> {
   const info = await stat(path).catch((error: unknown) => {
     throw fileSystemError(error, path);
   });
-  if (info.isDirectory()) throw MlflowError.invalidParameterValue(`Is a directory: '${path}' (use logArtifacts for a directory)`);
+  if (info.isDirectory())
+    throw MlflowError.invalidParameterValue(`Is a directory: '${path}' (use logArtifacts for a directory)`);
   return info.size;
 }
 

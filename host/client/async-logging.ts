@@ -45,7 +45,10 @@ export class AsyncLogger {
   #drainWaiters: (() => void)[] = [];
   #buffered = 0;
 
-  constructor(send: SendBatch, options: { maxBufferedEntries?: number; highWaterMark?: number; maxInFlight?: number } = {}) {
+  constructor(
+    send: SendBatch,
+    options: { maxBufferedEntries?: number; highWaterMark?: number; maxInFlight?: number } = {},
+  ) {
     this.#send = send;
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
     this.#maxBuffered = options.maxBufferedEntries ?? 1_000_000;
@@ -72,7 +75,9 @@ export class AsyncLogger {
   }
 
   logParam(runId: string, param: Param): void {
-    this.#batchFor(runId, (b) => b.params.length < BATCH_LIMITS.params && !b.paramKeys.has(param.key)).params.push(param);
+    this.#batchFor(runId, (b) => b.params.length < BATCH_LIMITS.params && !b.paramKeys.has(param.key)).params.push(
+      param,
+    );
     this.#queue(runId).batches.at(-1)!.paramKeys.add(param.key);
   }
 
@@ -94,9 +99,15 @@ export class AsyncLogger {
     if (failed.length === 1) throw failed[0].error;
     const codes = new Set(failed.map((f) => (f.error as { errorCode?: string }).errorCode));
     const detail = failed.map((f) => `run ${f.runId}: ${(f.error as Error)?.message ?? String(f.error)}`).join('\n');
-    throw Object.assign(new MlflowError(`${failed.length} asynchronous logging batches failed:\n${detail}`, codes.size === 1 ? [...codes][0] : 'INTERNAL_ERROR'), {
-      errors: failed.map((f) => f.error),
-    });
+    throw Object.assign(
+      new MlflowError(
+        `${failed.length} asynchronous logging batches failed:\n${detail}`,
+        codes.size === 1 ? [...codes][0] : 'INTERNAL_ERROR',
+      ),
+      {
+        errors: failed.map((f) => f.error),
+      },
+    );
   }
 
   #takeErrors(runId: string): { runId: string; error: unknown }[] {

@@ -12,7 +12,16 @@
  * Log calls take `{ synchronous: false }` (or `setAsyncLogging(true)` for all of them): they then
  * return at once and are batched; every error surfaces at `flush()` or `endRun()`.
  */
-import { type Experiment, type FileInfo, isTerminated, type Metric, MlflowError, type Page, type Run, type RunStatus } from '@flowhost/sdk';
+import {
+  type Experiment,
+  type FileInfo,
+  isTerminated,
+  type Metric,
+  MlflowError,
+  type Page,
+  type Run,
+  type RunStatus,
+} from '@flowhost/sdk';
 import { appendToUriPath } from '@flowhost/sdk/file-store';
 import { Flowhost, type FlowhostOptions } from '../flowhost.js';
 import { AsyncLogger } from './async-logging.js';
@@ -138,9 +147,13 @@ export class Fluent {
     else if (options.name !== undefined) {
       experiment = await client.getExperimentByName(options.name);
       if (!experiment) experiment = await client.getExperiment(await client.createExperiment(options.name));
-    } else throw MlflowError.invalidParameterValue('Must specify exactly one of: `experiment_id` or `experiment_name`.');
+    } else
+      throw MlflowError.invalidParameterValue('Must specify exactly one of: `experiment_id` or `experiment_name`.');
     if (experiment.lifecycleStage !== 'active') {
-      throw new MlflowError(`Cannot set a deleted experiment '${experiment.name}' as the active experiment. You can restore the experiment, or permanently delete the experiment to create a new one.`, 'INVALID_PARAMETER_VALUE');
+      throw new MlflowError(
+        `Cannot set a deleted experiment '${experiment.name}' as the active experiment. You can restore the experiment, or permanently delete the experiment to create a new one.`,
+        'INVALID_PARAMETER_VALUE',
+      );
     }
     this.#experimentId = experiment.experimentId;
     return experiment;
@@ -170,12 +183,18 @@ export class Fluent {
     const resumeId = options.runId ?? (parent ? undefined : process.env.MLFLOW_RUN_ID || undefined);
     if (resumeId) {
       run = await client.getRun(resumeId);
-      if (run.info.lifecycleStage !== 'active') throw MlflowError.invalidParameterValue(`Cannot start run with ID ${resumeId} because it is in the deleted state.`);
+      if (run.info.lifecycleStage !== 'active')
+        throw MlflowError.invalidParameterValue(
+          `Cannot start run with ID ${resumeId} because it is in the deleted state.`,
+        );
       if (isTerminated(run.info.status)) await client.updateRun(resumeId, { status: 'RUNNING' });
     } else {
       const userTags: Record<string, Loggable> = { ...options.tags };
       if (options.description !== undefined) {
-        if ('mlflow.note.content' in userTags) throw MlflowError.invalidParameterValue("Description is already set via the tag mlflow.note.content in tags.Remove the key mlflow.note.content from the tags or omit the description.");
+        if ('mlflow.note.content' in userTags)
+          throw MlflowError.invalidParameterValue(
+            'Description is already set via the tag mlflow.note.content in tags.Remove the key mlflow.note.content from the tags or omit the description.',
+          );
         userTags['mlflow.note.content'] = options.description;
       }
       if (parent) userTags['mlflow.parentRunId'] = parent.info.runId;
@@ -226,17 +245,26 @@ export class Fluent {
 
   // --- logging (to the active run, started on demand as MLflow does)
 
-  async logMetric(key: string, value: number, options: LogOptions & { step?: number | bigint; timestamp?: number } = {}): Promise<void> {
+  async logMetric(
+    key: string,
+    value: number,
+    options: LogOptions & { step?: number | bigint; timestamp?: number } = {},
+  ): Promise<void> {
     const runId = await this.#activeRunId();
     const point = metric(key, value, options);
     if (this.#isAsync(options)) return this.#logAsync((l) => l.logMetric(runId, point));
     return (await this.client()).store.logMetric(runId, point);
   }
 
-  async logMetrics(metrics: Record<string, number>, options: LogOptions & { step?: number | bigint; timestamp?: number } = {}): Promise<void> {
+  async logMetrics(
+    metrics: Record<string, number>,
+    options: LogOptions & { step?: number | bigint; timestamp?: number } = {},
+  ): Promise<void> {
     const runId = await this.#activeRunId();
     const timestamp = options.timestamp ?? Date.now();
-    const points: Metric[] = Object.entries(metrics).map(([key, value]) => metric(key, value, { timestamp, step: options.step }));
+    const points: Metric[] = Object.entries(metrics).map(([key, value]) =>
+      metric(key, value, { timestamp, step: options.step }),
+    );
     if (this.#isAsync(options)) return this.#logAsync((l) => points.forEach((p) => l.logMetric(runId, p)));
     return (await this.client()).logBatch(runId, { metrics: points });
   }
@@ -283,7 +311,7 @@ export class Fluent {
    * calls do): the run's `artifact_uri` from the tracking store, the repository by its scheme.
    */
   async artifactRepository(runId?: string): Promise<ArtifactRepositoryClient> {
-    const run = runId === undefined ? this.activeRun() ?? (await this.startRun()) : await this.getRun(runId);
+    const run = runId === undefined ? (this.activeRun() ?? (await this.startRun())) : await this.getRun(runId);
     return this.host.artifactRepository(run.info.artifactUri, { trackingUri: this.getTrackingUri() });
   }
 
@@ -315,8 +343,14 @@ export class Fluent {
   }
 
   /** `mlflow.artifacts.download_artifacts`: the run's artifacts (or `artifactPath` in them) into `dstPath` (default: a new temporary directory). */
-  async downloadArtifacts(options: TransferOptions & { runId?: string; artifactPath?: string; dstPath?: string } = {}): Promise<string> {
-    return (await this.artifactRepository(options.runId ?? this.#requireRunId())).downloadArtifacts(options.artifactPath ?? '', options.dstPath, options);
+  async downloadArtifacts(
+    options: TransferOptions & { runId?: string; artifactPath?: string; dstPath?: string } = {},
+  ): Promise<string> {
+    return (await this.artifactRepository(options.runId ?? this.#requireRunId())).downloadArtifacts(
+      options.artifactPath ?? '',
+      options.dstPath,
+      options,
+    );
   }
 
   #requireRunId(): string {
@@ -365,7 +399,9 @@ export class Fluent {
   }
 
   #async(): AsyncLogger {
-    return (this.#asyncLogger ??= new AsyncLogger(async (runId, metrics, params, tags) => (await this.client()).store.logBatch(runId, metrics, params, tags)));
+    return (this.#asyncLogger ??= new AsyncLogger(async (runId, metrics, params, tags) =>
+      (await this.client()).store.logBatch(runId, metrics, params, tags),
+    ));
   }
 
   async #activeRunId(): Promise<string> {

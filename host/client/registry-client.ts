@@ -32,7 +32,9 @@ type Args<N extends keyof ModelRegistryStoreKind['methods']> = NamedArgs<ModelRe
 export type SearchRegistryOptions = Partial<Args<'searchRegisteredModels'>>;
 
 /** `createModelVersion`'s optional arguments, tags as a map (`localModelPath` is the store's own business). */
-export type CreateModelVersionOptions = Partial<Omit<Args<'createModelVersion'>, 'name' | 'source' | 'tags' | 'localModelPath'>> & {
+export type CreateModelVersionOptions = Partial<
+  Omit<Args<'createModelVersion'>, 'name' | 'source' | 'tags' | 'localModelPath'>
+> & {
   readonly tags?: Record<string, Loggable>;
 };
 
@@ -52,7 +54,9 @@ const version = (v: VersionRef): string => String(v);
  */
 export function parseRunsUri(uri: string): { runId: string; artifactPath: string | null } {
   const malformed = () =>
-    MlflowError.invalidParameterValue(`Not a proper runs:/ URI: ${uri}. Runs URIs must be of the form 'runs:/<run_id>/run-relative/path/to/artifact'`);
+    MlflowError.invalidParameterValue(
+      `Not a proper runs:/ URI: ${uri}. Runs URIs must be of the form 'runs:/<run_id>/run-relative/path/to/artifact'`,
+    );
   const parts = splitUri(uri);
   if (parts.scheme !== 'runs' || !parts.path.startsWith('/') || parts.path.length <= 1) throw malformed();
   const [runId, ...rest] = parts.path.slice(1).split('/');
@@ -87,7 +91,10 @@ export class RegistryClient {
     return this.#call.createRegisteredModel({ ...options, name, tags: toPairs(options.tags) });
   }
 
-  updateRegisteredModel(name: string, options: Partial<Omit<Args<'updateRegisteredModel'>, 'name'>> = {}): Promise<RegisteredModel> {
+  updateRegisteredModel(
+    name: string,
+    options: Partial<Omit<Args<'updateRegisteredModel'>, 'name'>> = {},
+  ): Promise<RegisteredModel> {
     return this.#call.updateRegisteredModel({ ...options, name });
   }
 
@@ -105,7 +112,10 @@ export class RegistryClient {
 
   /** One page of registered models (100 by default, as MLflow's client). */
   searchRegisteredModels(options: SearchRegistryOptions = {}): Promise<Page<RegisteredModel>> {
-    return this.#call.searchRegisteredModels({ ...options, maxResults: options.maxResults ?? SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT });
+    return this.#call.searchRegisteredModels({
+      ...options,
+      maxResults: options.maxResults ?? SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    });
   }
 
   /** The highest version of each stage (every stage when `stages` is left out); stage names in any case. */
@@ -131,7 +141,12 @@ export class RegistryClient {
     return this.store.updateModelVersion(name, version(v), description);
   }
 
-  transitionModelVersionStage(name: string, v: VersionRef, stage: string, archiveExistingVersions = false): Promise<ModelVersion> {
+  transitionModelVersionStage(
+    name: string,
+    v: VersionRef,
+    stage: string,
+    archiveExistingVersions = false,
+  ): Promise<ModelVersion> {
     return this.store.transitionModelVersionStage(name, version(v), stage, archiveExistingVersions);
   }
 
@@ -149,7 +164,10 @@ export class RegistryClient {
 
   /** One page of model versions (10,000 by default, as MLflow's client). */
   searchModelVersions(options: SearchRegistryOptions = {}): Promise<Page<ModelVersion>> {
-    return this.#call.searchModelVersions({ ...options, maxResults: options.maxResults ?? SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT });
+    return this.#call.searchModelVersions({
+      ...options,
+      maxResults: options.maxResults ?? SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    });
   }
 
   setModelVersionTag(name: string, v: VersionRef, key: string, value: Loggable): Promise<void> {
@@ -182,20 +200,31 @@ export class RegistryClient {
    * joined with the path (and the version records the run id), as MLflow does; any other URI is
    * the version's source as given.
    */
-  async registerModel(modelUri: string, name: string, options: { tags?: Record<string, Loggable> } = {}): Promise<ModelVersion> {
+  async registerModel(
+    modelUri: string,
+    name: string,
+    options: { tags?: Record<string, Loggable> } = {},
+  ): Promise<ModelVersion> {
     let source = modelUri;
     let runId: string | null = null;
     if (splitUri(modelUri).scheme === 'runs') {
       const parsed = parseRunsUri(modelUri);
       const run = await (await this.#trackingClient()).getRun(parsed.runId);
       runId = parsed.runId;
-      source = parsed.artifactPath === null ? run.info.artifactUri : appendToUriPath(run.info.artifactUri, parsed.artifactPath);
+      source =
+        parsed.artifactPath === null
+          ? run.info.artifactUri
+          : appendToUriPath(run.info.artifactUri, parsed.artifactPath);
     }
     try {
       await this.#call.createRegisteredModel({ name, tags: [] });
     } catch (error) {
       // An existing model gets a new version, as in MLflow; anything else is the caller's to see.
-      if (!(isMlflowError(error) && (error.errorCode === 'RESOURCE_ALREADY_EXISTS' || error.errorCode === 'ALREADY_EXISTS'))) throw error;
+      if (!(
+        isMlflowError(error) &&
+        (error.errorCode === 'RESOURCE_ALREADY_EXISTS' || error.errorCode === 'ALREADY_EXISTS')
+      ))
+        throw error;
     }
     return this.#call.createModelVersion({ name, source, runId, tags: toPairs(options.tags) });
   }
@@ -203,7 +232,9 @@ export class RegistryClient {
   async #trackingClient(): Promise<TrackingClient> {
     const tracking = this.#tracking;
     if (!tracking) {
-      throw MlflowError.invalidParameterValue('Registering a runs:/ URI needs a tracking store to resolve the run: build the RegistryClient with a tracking client.');
+      throw MlflowError.invalidParameterValue(
+        'Registering a runs:/ URI needs a tracking store to resolve the run: build the RegistryClient with a tracking client.',
+      );
     }
     return typeof tracking === 'function' ? tracking() : tracking;
   }

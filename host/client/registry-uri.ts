@@ -4,7 +4,11 @@
  * maps to its Unity Catalog registry (`databricks` → `databricks-uc`, `databricks://p` →
  * `databricks-uc://p`), which MLflow uses by default for Databricks workspaces.
  */
-export function resolveRegistryUri(options: { explicit?: string | null; trackingUri: string; env?: NodeJS.ProcessEnv }): string {
+export function resolveRegistryUri(options: {
+  explicit?: string | null;
+  trackingUri: string;
+  env?: NodeJS.ProcessEnv;
+}): string {
   if (options.explicit) return options.explicit;
   const fromEnv = (options.env ?? process.env).MLFLOW_REGISTRY_URI;
   if (fromEnv && fromEnv.trim() !== '') return fromEnv;

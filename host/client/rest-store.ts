@@ -70,8 +70,14 @@ export class RestClient {
     const token = env.MLFLOW_TRACKING_TOKEN;
     const user = env.MLFLOW_TRACKING_USERNAME;
     const password = env.MLFLOW_TRACKING_PASSWORD;
-    this.#authorization = user && password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : token ? `Bearer ${token}` : null;
-    const number = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' && Number.isFinite(Number(env[name])) ? Number(env[name]) : fallback);
+    this.#authorization =
+      user && password
+        ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+        : token
+          ? `Bearer ${token}`
+          : null;
+    const number = (name: string, fallback: number) =>
+      env[name] !== undefined && env[name] !== '' && Number.isFinite(Number(env[name])) ? Number(env[name]) : fallback;
     this.#maxRetries = number('MLFLOW_HTTP_REQUEST_MAX_RETRIES', 7);
     this.#backoffFactor = number('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 2);
     this.#jitter = number('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', 1);
@@ -101,7 +107,11 @@ export class RestClient {
       try {
         response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
       } catch (error) {
-        if (attempt >= this.#maxRetries) throw new MlflowError(`API request to ${url} failed with exception ${(error as Error).message}`, 'INTERNAL_ERROR');
+        if (attempt >= this.#maxRetries)
+          throw new MlflowError(
+            `API request to ${url} failed with exception ${(error as Error).message}`,
+            'INTERNAL_ERROR',
+          );
         await this.#sleep(this.#backoffMs(attempt + 1, null));
         continue;
       }
@@ -118,8 +128,12 @@ export class RestClient {
       }
       if (response.status === 200 && json !== null && typeof json === 'object') return json as Json;
       const envelope = json as { error_code?: string; message?: string } | null;
-      if (envelope && typeof envelope.error_code === 'string') throw new MlflowError(envelope.message ?? '', envelope.error_code);
-      throw new MlflowError(`API request to endpoint /api/2.0/mlflow/${endpoint} failed with error code ${response.status} != 200. Response body: '${text}'`, 'INTERNAL_ERROR');
+      if (envelope && typeof envelope.error_code === 'string')
+        throw new MlflowError(envelope.message ?? '', envelope.error_code);
+      throw new MlflowError(
+        `API request to endpoint /api/2.0/mlflow/${endpoint} failed with error code ${response.status} != 200. Response body: '${text}'`,
+        'INTERNAL_ERROR',
+      );
     }
   }
 
@@ -132,26 +146,48 @@ export class RestClient {
   }
 }
 
-const page = <T>(items: T[], token: unknown): Page<T> => ({ items, nextPageToken: typeof token === 'string' && token !== '' ? token : null });
-const keyValues = (tags: { key: string; value: string }[] | null | undefined) => (tags ?? []).map(({ key, value }) => ({ key, value }));
+const page = <T>(items: T[], token: unknown): Page<T> => ({
+  items,
+  nextPageToken: typeof token === 'string' && token !== '' ? token : null,
+});
+const keyValues = (tags: { key: string; value: string }[] | null | undefined) =>
+  (tags ?? []).map(({ key, value }) => ({ key, value }));
 
 /** A tracking store on an MLflow server. */
 export function restTrackingStore(uri: string, options: RestOptions = {}): RemoteTrackingStore {
   const rest = new RestClient(uri, options);
   return bindInProcess(trackingStore, {
     async searchExperiments(viewType, maxResults, filter, orderBy, pageToken) {
-      const json = await rest.call('POST', 'experiments/search', { view_type: viewType, max_results: maxResults, filter, order_by: orderBy ?? undefined, page_token: pageToken });
+      const json = await rest.call('POST', 'experiments/search', {
+        view_type: viewType,
+        max_results: maxResults,
+        filter,
+        order_by: orderBy ?? undefined,
+        page_token: pageToken,
+      });
       return page<Experiment>((json.experiments ?? []).map(experimentFromJson), json.next_page_token);
     },
     async createExperiment(name, artifactLocation, tags) {
-      return String((await rest.call('POST', 'experiments/create', { name, artifact_location: artifactLocation, tags: keyValues(tags) })).experiment_id);
+      return String(
+        (
+          await rest.call('POST', 'experiments/create', {
+            name,
+            artifact_location: artifactLocation,
+            tags: keyValues(tags),
+          })
+        ).experiment_id,
+      );
     },
     async getExperiment(experimentId) {
-      return experimentFromJson((await rest.call('GET', 'experiments/get', { experiment_id: experimentId })).experiment);
+      return experimentFromJson(
+        (await rest.call('GET', 'experiments/get', { experiment_id: experimentId })).experiment,
+      );
     },
     async getExperimentByName(name) {
       try {
-        return experimentFromJson((await rest.call('GET', 'experiments/get-by-name', { experiment_name: name })).experiment);
+        return experimentFromJson(
+          (await rest.call('GET', 'experiments/get-by-name', { experiment_name: name })).experiment,
+        );
       } catch (error) {
         if (error instanceof MlflowError && error.errorCode === 'RESOURCE_DOES_NOT_EXIST') return null;
         throw error;
@@ -167,7 +203,11 @@ export function restTrackingStore(uri: string, options: RestOptions = {}): Remot
       await rest.call('POST', 'experiments/update', { experiment_id: experimentId, new_name: newName });
     },
     async setExperimentTag(experimentId, tag) {
-      await rest.call('POST', 'experiments/set-experiment-tag', { experiment_id: experimentId, key: tag.key, value: tag.value });
+      await rest.call('POST', 'experiments/set-experiment-tag', {
+        experiment_id: experimentId,
+        key: tag.key,
+        value: tag.value,
+      });
     },
     async deleteExperimentTag(experimentId, key) {
       await rest.call('POST', 'experiments/delete-experiment-tag', { experiment_id: experimentId, key });
@@ -176,10 +216,30 @@ export function restTrackingStore(uri: string, options: RestOptions = {}): Remot
       return runFromJson((await rest.call('GET', 'runs/get', { run_id: runId })).run);
     },
     async updateRunInfo(runId, status, endTime, runName) {
-      return runInfoFromJson((await rest.call('POST', 'runs/update', { run_id: runId, run_uuid: runId, status, end_time: endTime, run_name: runName })).run_info);
+      return runInfoFromJson(
+        (
+          await rest.call('POST', 'runs/update', {
+            run_id: runId,
+            run_uuid: runId,
+            status,
+            end_time: endTime,
+            run_name: runName,
+          })
+        ).run_info,
+      );
     },
     async createRun(experimentId, userId, startTime, tags, runName) {
-      return runFromJson((await rest.call('POST', 'runs/create', { experiment_id: experimentId, user_id: userId, start_time: startTime, tags: keyValues(tags), run_name: runName })).run);
+      return runFromJson(
+        (
+          await rest.call('POST', 'runs/create', {
+            experiment_id: experimentId,
+            user_id: userId,
+            start_time: startTime,
+            tags: keyValues(tags),
+            run_name: runName,
+          })
+        ).run,
+      );
     },
     async deleteRun(runId) {
       await rest.call('POST', 'runs/delete', { run_id: runId });
@@ -191,7 +251,14 @@ export function restTrackingStore(uri: string, options: RestOptions = {}): Remot
       await rest.call('POST', 'runs/delete-tag', { run_id: runId, key });
     },
     async searchRuns(experimentIds, filter, runViewType, maxResults, orderBy, pageToken) {
-      const json = await rest.call('POST', 'runs/search', { experiment_ids: experimentIds, filter, run_view_type: runViewType, max_results: maxResults, order_by: orderBy ?? undefined, page_token: pageToken });
+      const json = await rest.call('POST', 'runs/search', {
+        experiment_ids: experimentIds,
+        filter,
+        run_view_type: runViewType,
+        max_results: maxResults,
+        order_by: orderBy ?? undefined,
+        page_token: pageToken,
+      });
       return page<Run>((json.runs ?? []).map(runFromJson), json.next_page_token);
     },
     async getMetricHistory(runId, metricKey, maxResults, pageToken) {
@@ -200,23 +267,50 @@ export function restTrackingStore(uri: string, options: RestOptions = {}): Remot
         const points: Metric[] = [];
         let token: string | null = null;
         do {
-          const json = await rest.call('GET', 'metrics/get-history', { run_id: runId, metric_key: metricKey, max_results: 25_000, page_token: token });
+          const json = await rest.call('GET', 'metrics/get-history', {
+            run_id: runId,
+            metric_key: metricKey,
+            max_results: 25_000,
+            page_token: token,
+          });
           points.push(...((json.metrics ?? []) as Json[]).map(metricFromJson));
           token = json.next_page_token || null;
         } while (token);
         return page(points, null);
       }
-      const json = await rest.call('GET', 'metrics/get-history', { run_id: runId, metric_key: metricKey, max_results: maxResults, page_token: pageToken });
+      const json = await rest.call('GET', 'metrics/get-history', {
+        run_id: runId,
+        metric_key: metricKey,
+        max_results: maxResults,
+        page_token: pageToken,
+      });
       return page<Metric>(((json.metrics ?? []) as Json[]).map(metricFromJson), json.next_page_token);
     },
     async logBatch(runId, metrics, params, tags) {
-      await rest.call('POST', 'runs/log-batch', { run_id: runId, metrics: metrics.map(({ key, value, timestamp, step }) => ({ key, value, timestamp, step })), params: keyValues(params), tags: keyValues(tags) });
+      await rest.call('POST', 'runs/log-batch', {
+        run_id: runId,
+        metrics: metrics.map(({ key, value, timestamp, step }) => ({ key, value, timestamp, step })),
+        params: keyValues(params),
+        tags: keyValues(tags),
+      });
     },
     async logMetric(runId, metric) {
-      await rest.call('POST', 'runs/log-metric', { run_id: runId, run_uuid: runId, key: metric.key, value: metric.value, timestamp: metric.timestamp, step: metric.step });
+      await rest.call('POST', 'runs/log-metric', {
+        run_id: runId,
+        run_uuid: runId,
+        key: metric.key,
+        value: metric.value,
+        timestamp: metric.timestamp,
+        step: metric.step,
+      });
     },
     async logParam(runId, param) {
-      await rest.call('POST', 'runs/log-parameter', { run_id: runId, run_uuid: runId, key: param.key, value: param.value });
+      await rest.call('POST', 'runs/log-parameter', {
+        run_id: runId,
+        run_uuid: runId,
+        key: param.key,
+        value: param.value,
+      });
     },
     async setTag(runId, tag) {
       await rest.call('POST', 'runs/set-tag', { run_id: runId, run_uuid: runId, key: tag.key, value: tag.value });
@@ -226,7 +320,14 @@ export function restTrackingStore(uri: string, options: RestOptions = {}): Remot
         run_id: runId,
         datasets: datasets.map(({ tags, dataset }) => ({
           tags: keyValues(tags),
-          dataset: { name: dataset.name, digest: dataset.digest, source_type: dataset.sourceType, source: dataset.source, schema: dataset.schema, profile: dataset.profile },
+          dataset: {
+            name: dataset.name,
+            digest: dataset.digest,
+            source_type: dataset.sourceType,
+            source: dataset.source,
+            schema: dataset.schema,
+            profile: dataset.profile,
+          },
         })),
       });
     },
@@ -240,10 +341,19 @@ export function restRegistryStore(uri: string, options: RestOptions = {}): Remot
   const version = (json: Json) => modelVersionFromJson(json.model_version);
   return bindInProcess(modelRegistryStore, {
     async createRegisteredModel(name, tags, description, deploymentJobId) {
-      return model(await rest.call('POST', 'registered-models/create', { name, tags: keyValues(tags), description, deployment_job_id: deploymentJobId }));
+      return model(
+        await rest.call('POST', 'registered-models/create', {
+          name,
+          tags: keyValues(tags),
+          description,
+          deployment_job_id: deploymentJobId,
+        }),
+      );
     },
     async updateRegisteredModel(name, description, deploymentJobId) {
-      return model(await rest.call('PATCH', 'registered-models/update', { name, description, deployment_job_id: deploymentJobId }));
+      return model(
+        await rest.call('PATCH', 'registered-models/update', { name, description, deployment_job_id: deploymentJobId }),
+      );
     },
     async renameRegisteredModel(name, newName) {
       return model(await rest.call('POST', 'registered-models/rename', { name, new_name: newName }));
@@ -252,14 +362,22 @@ export function restRegistryStore(uri: string, options: RestOptions = {}): Remot
       await rest.call('DELETE', 'registered-models/delete', { name });
     },
     async searchRegisteredModels(filter, maxResults, orderBy, pageToken) {
-      const json = await rest.call('GET', 'registered-models/search', { filter, max_results: maxResults, order_by: orderBy ?? undefined, page_token: pageToken });
+      const json = await rest.call('GET', 'registered-models/search', {
+        filter,
+        max_results: maxResults,
+        order_by: orderBy ?? undefined,
+        page_token: pageToken,
+      });
       return page<RegisteredModel>((json.registered_models ?? []).map(registeredModelFromJson), json.next_page_token);
     },
     async getRegisteredModel(name) {
       return model(await rest.call('GET', 'registered-models/get', { name }));
     },
     async getLatestVersions(name, stages) {
-      return ((await rest.call('POST', 'registered-models/get-latest-versions', { name, stages: stages ?? undefined })).model_versions ?? []).map(modelVersionFromJson);
+      return (
+        (await rest.call('POST', 'registered-models/get-latest-versions', { name, stages: stages ?? undefined }))
+          .model_versions ?? []
+      ).map(modelVersionFromJson);
     },
     async setRegisteredModelTag(name, tag) {
       await rest.call('POST', 'registered-models/set-tag', { name, key: tag.key, value: tag.value });
@@ -268,13 +386,30 @@ export function restRegistryStore(uri: string, options: RestOptions = {}): Remot
       await rest.call('DELETE', 'registered-models/delete-tag', { name, key });
     },
     async createModelVersion(name, source, runId, tags, runLink, description, _localModelPath, modelId) {
-      return version(await rest.call('POST', 'model-versions/create', { name, source, run_id: runId, tags: keyValues(tags), run_link: runLink, description, model_id: modelId }));
+      return version(
+        await rest.call('POST', 'model-versions/create', {
+          name,
+          source,
+          run_id: runId,
+          tags: keyValues(tags),
+          run_link: runLink,
+          description,
+          model_id: modelId,
+        }),
+      );
     },
     async updateModelVersion(name, v, description) {
       return version(await rest.call('PATCH', 'model-versions/update', { name, version: v, description }));
     },
     async transitionModelVersionStage(name, v, stage, archiveExistingVersions) {
-      return version(await rest.call('POST', 'model-versions/transition-stage', { name, version: v, stage, archive_existing_versions: archiveExistingVersions }));
+      return version(
+        await rest.call('POST', 'model-versions/transition-stage', {
+          name,
+          version: v,
+          stage,
+          archive_existing_versions: archiveExistingVersions,
+        }),
+      );
     },
     async deleteModelVersion(name, v) {
       await rest.call('DELETE', 'model-versions/delete', { name, version: v });
@@ -286,7 +421,12 @@ export function restRegistryStore(uri: string, options: RestOptions = {}): Remot
       return String((await rest.call('GET', 'model-versions/get-download-uri', { name, version: v })).artifact_uri);
     },
     async searchModelVersions(filter, maxResults, orderBy, pageToken) {
-      const json = await rest.call('GET', 'model-versions/search', { filter, max_results: maxResults, order_by: orderBy ?? undefined, page_token: pageToken });
+      const json = await rest.call('GET', 'model-versions/search', {
+        filter,
+        max_results: maxResults,
+        order_by: orderBy ?? undefined,
+        page_token: pageToken,
+      });
       return page<ModelVersion>((json.model_versions ?? []).map(modelVersionFromJson), json.next_page_token);
     },
     async setModelVersionTag(name, v, tag) {

@@ -30,7 +30,10 @@ export interface RunContextOptions {
 const defaultWarn = (message: string) => console.warn(`flowhost: warning: ${message}`);
 
 /** Merged tags of every provider in context, later providers winning; never rejects. */
-export async function resolveRunContextTags(host: Flowhost, options: RunContextOptions = {}): Promise<Record<string, string>> {
+export async function resolveRunContextTags(
+  host: Flowhost,
+  options: RunContextOptions = {},
+): Promise<Record<string, string>> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_RUN_CONTEXT_TIMEOUT_MS;
   const warn = options.warn ?? defaultWarn;
   const context = { sourceName: options.sourceName ?? process.argv[1] ?? '<console>' };
@@ -39,7 +42,9 @@ export async function resolveRunContextTags(host: Flowhost, options: RunContextO
   const answers = await Promise.all(
     entries.map((entry) =>
       askProvider(host, entry, context, timeoutMs).catch((error: unknown) => {
-        warn(`Encountered unexpected error during resolving tags from run context provider '${entry.name}' (${entry.packageName}): ${(error as Error)?.message ?? String(error)}`);
+        warn(
+          `Encountered unexpected error during resolving tags from run context provider '${entry.name}' (${entry.packageName}): ${(error as Error)?.message ?? String(error)}`,
+        );
         return null;
       }),
     ),
@@ -50,7 +55,12 @@ export async function resolveRunContextTags(host: Flowhost, options: RunContextO
 }
 
 /** One provider's tags, or null when it is not in context; rejects after `timeoutMs`. */
-async function askProvider(host: Flowhost, entry: PluginEntry, context: { sourceName: string }, timeoutMs: number): Promise<Record<string, string> | null> {
+async function askProvider(
+  host: Flowhost,
+  entry: PluginEntry,
+  context: { sourceName: string },
+  timeoutMs: number,
+): Promise<Record<string, string> | null> {
   await host.warmUp(runContextProvider, entry, context);
   const answer = (async () => {
     // Each call also carries the deadline, so the kernel stops a worker that is stuck for good.
@@ -60,7 +70,10 @@ async function askProvider(host: Flowhost, entry: PluginEntry, context: { source
   })();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MlflowError(`did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')), timeoutMs);
+    timer = setTimeout(
+      () => reject(new MlflowError(`did not answer within ${timeoutMs} ms`, 'DEADLINE_EXCEEDED')),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([answer, late]);

@@ -45,7 +45,8 @@ export interface LogBatchInput {
  * (`Param(key, str(value))` in `mlflow/tracking/_tracking_service/client.py`): `True`, `None`,
  * `{'a': 1}`, `[1, 2]`.
  */
-export type Loggable = string | number | boolean | bigint | null | readonly unknown[] | Readonly<Record<string, unknown>>;
+export type Loggable =
+  string | number | boolean | bigint | null | readonly unknown[] | Readonly<Record<string, unknown>>;
 
 export class TrackingClient {
   #named: NamedRemote<TrackingStoreKind> | undefined;
@@ -78,10 +79,15 @@ export class TrackingClient {
 
   // --- experiments
 
-  createExperiment(name: string, options: { artifactLocation?: string | null; tags?: Record<string, Loggable> } = {}): Promise<string> {
+  createExperiment(
+    name: string,
+    options: { artifactLocation?: string | null; tags?: Record<string, Loggable> } = {},
+  ): Promise<string> {
     const artifactLocation = options.artifactLocation ?? null;
     if (artifactLocation?.startsWith('runs:')) {
-      return Promise.reject(MlflowError.invalidParameterValue(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`));
+      return Promise.reject(
+        MlflowError.invalidParameterValue(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`),
+      );
     }
     return this.#call.createExperiment({ name, artifactLocation, tags: toPairs(options.tags) });
   }
@@ -125,7 +131,10 @@ export class TrackingClient {
   // --- runs
 
   /** MLflow's `create_run`: user id from the `mlflow.user` tag, start time now unless given. */
-  createRun(experimentId: string | null, options: { startTime?: number; tags?: Record<string, Loggable>; runName?: string | null } = {}): Promise<Run> {
+  createRun(
+    experimentId: string | null,
+    options: { startTime?: number; tags?: Record<string, Loggable>; runName?: string | null } = {},
+  ): Promise<Run> {
     const tags = toPairs(options.tags);
     const userId = tags.find((t) => t.key === 'mlflow.user')?.value ?? 'unknown';
     return this.#call.createRun({ ...options, experimentId, userId, startTime: options.startTime ?? Date.now(), tags });
@@ -135,7 +144,10 @@ export class TrackingClient {
     return this.store.getRun(runId);
   }
 
-  updateRun(runId: string, options: { status?: RunStatus; name?: string | null; endTime?: number | null } = {}): Promise<RunInfo> {
+  updateRun(
+    runId: string,
+    options: { status?: RunStatus; name?: string | null; endTime?: number | null } = {},
+  ): Promise<RunInfo> {
     return this.#updateRun(runId, options);
   }
 
@@ -144,7 +156,10 @@ export class TrackingClient {
     return this.#updateRun(runId, { status, endTime });
   }
 
-  async #updateRun(runId: string, options: { status?: RunStatus; name?: string | null; endTime?: number | null }): Promise<RunInfo> {
+  async #updateRun(
+    runId: string,
+    options: { status?: RunStatus; name?: string | null; endTime?: number | null },
+  ): Promise<RunInfo> {
     // MLflow's store takes the status whole; keep the current one when the caller changes only the name.
     const status = options.status ?? (await this.store.getRun(runId)).info.status;
     return this.#call.updateRunInfo({ runId, runStatus: status, endTime: options.endTime, runName: options.name });
@@ -181,7 +196,12 @@ export class TrackingClient {
 
   // --- logging
 
-  logMetric(runId: string, key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Promise<void> {
+  logMetric(
+    runId: string,
+    key: string,
+    value: number,
+    options: { timestamp?: number; step?: number | bigint } = {},
+  ): Promise<void> {
     return this.store.logMetric(runId, metric(key, value, options));
   }
 
@@ -207,7 +227,11 @@ export class TrackingClient {
 }
 
 /** A Metric as MLflow's client builds it: timestamp now and step 0 unless given. */
-export function metric(key: string, value: number, options: { timestamp?: number; step?: number | bigint } = {}): Metric {
+export function metric(
+  key: string,
+  value: number,
+  options: { timestamp?: number; step?: number | bigint } = {},
+): Metric {
   return { key, value, timestamp: options.timestamp ?? Date.now(), step: options.step ?? 0 };
 }
 

@@ -18,7 +18,9 @@ function hasExistingMlrunsData(cwd: string): boolean {
   const root = resolve(cwd, DEFAULT_FILE_TRACKING_URI);
   if (!existsSync(root)) return false;
   try {
-    return readdirSync(root, { withFileTypes: true }).some((entry) => entry.isDirectory() && /^\d+$/.test(entry.name) && existsSync(join(root, entry.name, 'meta.yaml')));
+    return readdirSync(root, { withFileTypes: true }).some(
+      (entry) => entry.isDirectory() && /^\d+$/.test(entry.name) && existsSync(join(root, entry.name, 'meta.yaml')),
+    );
   } catch {
     return false;
   }
@@ -27,7 +29,9 @@ function hasExistingMlrunsData(cwd: string): boolean {
 export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const fromEnv = env.MLFLOW_TRACKING_URI;
   if (fromEnv && fromEnv.trim() !== '') return fromEnv;
-  return hasExistingMlrunsData(cwd) ? resolve(cwd, DEFAULT_FILE_TRACKING_URI) : `sqlite:///${resolve(cwd, 'mlflow.db')}`;
+  return hasExistingMlrunsData(cwd)
+    ? resolve(cwd, DEFAULT_FILE_TRACKING_URI)
+    : `sqlite:///${resolve(cwd, 'mlflow.db')}`;
 }
 
 /**
@@ -37,8 +41,12 @@ export function resolveTrackingUri(env: NodeJS.ProcessEnv = process.env, cwd = p
  */
 export function localStoreFolder(uri: string): string | null {
   const scheme = storeUriScheme(uri);
-  if (scheme === '' || scheme === 'file') return uri === 'file:' || uri === 'file://' ? resolve(DEFAULT_TRACKING_URI) : localPathOfFileUri(uri);
+  if (scheme === '' || scheme === 'file')
+    return uri === 'file:' || uri === 'file://' ? resolve(DEFAULT_TRACKING_URI) : localPathOfFileUri(uri);
   if (scheme !== 'file-plugin') return null;
-  const rest = uri.slice('file-plugin:'.length).replace(/^\/\/[^/]*/, '').replace(/[?#].*$/, '');
+  const rest = uri
+    .slice('file-plugin:'.length)
+    .replace(/^\/\/[^/]*/, '')
+    .replace(/[?#].*$/, '');
   return resolve(rest === '' ? DEFAULT_TRACKING_URI : decodeURIComponent(rest));
 }

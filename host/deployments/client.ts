@@ -19,7 +19,9 @@ import { isPluginFailure } from '../errors.js';
 
 type Method = keyof DeploymentsKind['methods'];
 /** A method's arguments by name, those named in `Positional` left out (the client takes them in front). */
-type Options<N extends Method, Positional extends string = never> = Partial<Omit<NamedArgs<DeploymentsKind['methods'][N]>, Positional>>;
+type Options<N extends Method, Positional extends string = never> = Partial<
+  Omit<NamedArgs<DeploymentsKind['methods'][N]>, Positional>
+>;
 
 export type DeploymentOptions = Options<'createDeployment', 'name' | 'modelUri'>;
 
@@ -62,7 +64,11 @@ export class DeployClient {
     return this.#call.getDeployment({ ...options, name });
   }
 
-  predict(deploymentName: string | null = null, inputs: unknown = null, options: EndpointOption = {}): Promise<PredictionsResponse> {
+  predict(
+    deploymentName: string | null = null,
+    inputs: unknown = null,
+    options: EndpointOption = {},
+  ): Promise<PredictionsResponse> {
     return this.#call.predict({ ...options, deploymentName, inputs });
   }
 
@@ -71,7 +77,11 @@ export class DeployClient {
    * The stream opens on the first `next()`; `return()` (a `break` out of `for await`) closes it in
    * the worker. If the worker dies mid-stream, `next()` rejects with the crash and the stream ends.
    */
-  predictStream(deploymentName: string | null = null, inputs: unknown = null, options: EndpointOption = {}): PredictStream {
+  predictStream(
+    deploymentName: string | null = null,
+    inputs: unknown = null,
+    options: EndpointOption = {},
+  ): PredictStream {
     return new PredictStream(this.remote, deploymentName, inputs, options.endpoint ?? null);
   }
 
@@ -116,9 +126,11 @@ export class DeployClient {
  * A stream abandoned without `return()` would hold its iterator in the worker until the worker
  * goes; closing it when the iterator is collected bounds that (the worker also caps open streams).
  */
-const abandoned = new FinalizationRegistry<{ remote: RemoteDeployments; streamId: Promise<string> }>(({ remote, streamId }) => {
-  streamId.then((id) => remote.predictStreamClose(id)).catch(() => {});
-});
+const abandoned = new FinalizationRegistry<{ remote: RemoteDeployments; streamId: Promise<string> }>(
+  ({ remote, streamId }) => {
+    streamId.then((id) => remote.predictStreamClose(id)).catch(() => {});
+  },
+);
 
 /**
  * One prediction stream. Calls are chained, so concurrent `next()`s are answered in order, and a

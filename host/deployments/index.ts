@@ -24,7 +24,12 @@ export interface DeployClientOptions extends RemoteOptions {
  * checked for `runLocal`, `targetHelp` and exactly one client. `item` is what the messages quote:
  * the parsed target name for `getDeployClient`, the caller's own text for `runLocal`/`targetHelp`.
  */
-async function pluginFor(host: Flowhost, item: string, targetUri: string, options: RemoteOptions): Promise<RemoteDeployments> {
+async function pluginFor(
+  host: Flowhost,
+  item: string,
+  targetUri: string,
+  options: RemoteOptions,
+): Promise<RemoteDeployments> {
   const entry = host.registry.find('deployments', parseTargetUri(item));
   if (!entry) {
     throw MlflowError.resourceDoesNotExist(
@@ -46,7 +51,9 @@ async function pluginFor(host: Flowhost, item: string, targetUri: string, option
     );
   }
   if (clients.length === 0) {
-    throw new MlflowError(`Plugin registered for the target ${item} has no child class of BaseDeploymentClient. Raise an issue with the plugin developers`);
+    throw new MlflowError(
+      `Plugin registered for the target ${item} has no child class of BaseDeploymentClient. Raise an issue with the plugin developers`,
+    );
   }
   return remote;
 }
@@ -61,9 +68,21 @@ async function pluginFor(host: Flowhost, item: string, targetUri: string, option
  * a caller's mistake rather than "no target", so it fails with MLflow's "No deployments target
  * has been set" instead of resolving to a `null` the caller's types do not expect.
  */
-export function getDeployClient(host: Flowhost, targetUri: string, options?: DeployClientOptions): Promise<DeployClient>;
-export function getDeployClient(host: Flowhost, targetUri?: null, options?: DeployClientOptions): Promise<DeployClient | null>;
-export async function getDeployClient(host: Flowhost, targetUri?: string | null, options: DeployClientOptions = {}): Promise<DeployClient | null> {
+export function getDeployClient(
+  host: Flowhost,
+  targetUri: string,
+  options?: DeployClientOptions,
+): Promise<DeployClient>;
+export function getDeployClient(
+  host: Flowhost,
+  targetUri?: null,
+  options?: DeployClientOptions,
+): Promise<DeployClient | null>;
+export async function getDeployClient(
+  host: Flowhost,
+  targetUri?: string | null,
+  options: DeployClientOptions = {},
+): Promise<DeployClient | null> {
   let uri = targetUri ?? '';
   if (!uri) {
     try {

@@ -38,7 +38,9 @@ export function parseTargetUri(targetUri: string): string {
   const { scheme, path } = urlparse(targetUri);
   if (scheme) return scheme;
   if (path) return path;
-  throw new MlflowError(`Not a proper deployment URI: ${targetUri}. Deployment URIs must be of the form 'target' or 'target:/suffix'`);
+  throw new MlflowError(
+    `Not a proper deployment URI: ${targetUri}. Deployment URIs must be of the form 'target' or 'target:/suffix'`,
+  );
 }
 
 /** `_is_valid_uri`: a scheme and a network location. */

@@ -113,7 +113,10 @@ export async function runProject(host: Flowhost, uri: string, options: RunProjec
     [PROJECT_DOCKER_AUTH]: null,
   };
   const entry = host.registry.find('project_backend', backendName);
-  if (!entry) throw executionError(`Got unsupported execution mode ${backendName}. Supported values: ${pythonRepr(host.registry.names('project_backend'))}`);
+  if (!entry)
+    throw executionError(
+      `Got unsupported execution mode ${backendName}. Supported values: ${pythonRepr(host.registry.names('project_backend'))}`,
+    );
 
   const { directory, project } = fetchAndValidateProject(uri, version, entryPoint, parameters);
   if (project.environment && options.envManager !== 'local') {
@@ -131,17 +134,36 @@ export async function runProject(host: Flowhost, uri: string, options: RunProjec
   const client = new TrackingClient(await host.trackingStore(trackingUri), trackingUri);
   const experimentId = await resolveExperimentId(client, options, log);
 
-  const run = await client.createRun(experimentId, { tags: projectTags(directory, entryPoint, options.parentRunId ?? null), runName: options.runName ?? null });
+  const run = await client.createRun(experimentId, {
+    tags: projectTags(directory, entryPoint, options.parentRunId ?? null),
+    runName: options.runName ?? null,
+  });
   const runId = run.info.runId;
   let submitted: SubmittedRun | undefined;
   try {
-    await client.logBatch(runId, { params: Object.entries({ ...params, ...extraParams }).map(([key, value]) => ({ key, value })) });
+    await client.logBatch(runId, {
+      params: Object.entries({ ...params, ...extraParams }).map(([key, value]) => ({ key, value })),
+    });
     const backend = await host.remote(projectBackend, entry, {});
     // `wait` has its own long deadline in the kind's shape; another one needs a remote of its own.
-    const waiter = options.waitTimeoutMs === undefined ? backend : await host.remote(projectBackend, entry, {}, { timeoutMs: options.waitTimeoutMs });
-    const answer = await backend.run(projectUri, entryPoint, parameters, version, { ...backendConfig, [PROJECT_RUN_ID]: runId }, trackingUri, experimentId);
+    const waiter =
+      options.waitTimeoutMs === undefined
+        ? backend
+        : await host.remote(projectBackend, entry, {}, { timeoutMs: options.waitTimeoutMs });
+    const answer = await backend.run(
+      projectUri,
+      entryPoint,
+      parameters,
+      version,
+      { ...backendConfig, [PROJECT_RUN_ID]: runId },
+      trackingUri,
+      experimentId,
+    );
     if (answer.runId !== runId) {
-      throw new MlflowError(`The ${backendName} backend answered with run ID '${answer.runId}', not the run it was given ('${runId}'): a backend must run the project in that run.`, 'INTERNAL_ERROR');
+      throw new MlflowError(
+        `The ${backendName} backend answered with run ID '${answer.runId}', not the run it was given ('${runId}'): a backend must run the project in that run.`,
+        'INTERNAL_ERROR',
+      );
     }
     submitted = new SubmittedRun(runId, backendName, backend, waiter, client);
     await client.setTag(runId, 'mlflow.project.backend', backendName);
@@ -156,7 +178,11 @@ export async function runProject(host: Flowhost, uri: string, options: RunProjec
 }
 
 /** MLflow's `_wait_for`, with cancellation through an AbortSignal in place of Ctrl-C. */
-async function waitFor(submitted: SubmittedRun, signal: AbortSignal | undefined, log: (line: string) => void): Promise<void> {
+async function waitFor(
+  submitted: SubmittedRun,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): Promise<void> {
   const { runId } = submitted;
   let cancelling: Promise<void> | null = null;
   const onAbort = () => {
@@ -188,7 +214,9 @@ function readBackendConfig(config: RunProjectOptions['backendConfig']): Record<s
       try {
         text = readFileSync(config, 'utf8');
       } catch (error) {
-        throw MlflowError.invalidParameterValue(`Could not read the backend config file ${config}: ${(error as Error).message}`);
+        throw MlflowError.invalidParameterValue(
+          `Could not read the backend config file ${config}: ${(error as Error).message}`,
+        );
       }
     }
     try {
@@ -198,7 +226,9 @@ function readBackendConfig(config: RunProjectOptions['backendConfig']): Record<s
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw MlflowError.invalidParameterValue(`The backend config must be a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw MlflowError.invalidParameterValue(
+      `The backend config must be a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   }
   return { ...(value as Record<string, unknown>) };
 }
@@ -208,7 +238,11 @@ function absoluteTrackingUri(uri: string): string {
 }
 
 /** MLflow's `_resolve_experiment_id`: by id, or by name (created when missing), else the default. */
-async function resolveExperimentId(client: TrackingClient, options: RunProjectOptions, log: (line: string) => void): Promise<string> {
+async function resolveExperimentId(
+  client: TrackingClient,
+  options: RunProjectOptions,
+  log: (line: string) => void,
+): Promise<string> {
   if (options.experimentId !== undefined && options.experimentName !== undefined) {
     throw MlflowError.invalidParameterValue("Specify only one of 'experiment_name' or 'experiment_id'.");
   }
@@ -246,6 +280,10 @@ export const projects = {
   run(uri: string, options: RunProjectOptions & { host?: Flowhost } = {}): Promise<SubmittedRun> {
     const { host, ...rest } = options;
     if (host) return runProject(host, uri, rest);
-    return runProject(mlflow.host, uri, { trackingUri: mlflow.getTrackingUri(), parentRunId: mlflow.activeRun()?.info.runId ?? null, ...rest });
+    return runProject(mlflow.host, uri, {
+      trackingUri: mlflow.getTrackingUri(),
+      parentRunId: mlflow.activeRun()?.info.runId ?? null,
+      ...rest,
+    });
   },
 };

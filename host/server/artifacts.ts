@@ -18,8 +18,43 @@ import type { Backends } from './routes.js';
 export type ArtifactDestination = () => Promise<ArtifactRepositoryClient>;
 
 /** MLflow's `mlflow/utils/mime_type_utils.py`: text files are served as text/plain. */
-const TEXT_EXTENSIONS = new Set(['txt', 'log', 'err', 'cfg', 'conf', 'cnf', 'cf', 'ini', 'properties', 'prop', 'hocon', 'toml', 'yaml', 'yml', 'xml', 'json', 'js', 'py', 'py3', 'csv', 'tsv', 'md', 'rst', 'MLmodel', 'MLproject']);
-const OTHER_TYPES: Record<string, string> = { html: 'text/html', htm: 'text/html', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', pdf: 'application/pdf' };
+const TEXT_EXTENSIONS = new Set([
+  'txt',
+  'log',
+  'err',
+  'cfg',
+  'conf',
+  'cnf',
+  'cf',
+  'ini',
+  'properties',
+  'prop',
+  'hocon',
+  'toml',
+  'yaml',
+  'yml',
+  'xml',
+  'json',
+  'js',
+  'py',
+  'py3',
+  'csv',
+  'tsv',
+  'md',
+  'rst',
+  'MLmodel',
+  'MLproject',
+]);
+const OTHER_TYPES: Record<string, string> = {
+  html: 'text/html',
+  htm: 'text/html',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+  pdf: 'application/pdf',
+};
 
 export function mimeTypeOf(path: string): string {
   const name = path.slice(path.lastIndexOf('/') + 1);
@@ -35,7 +70,12 @@ export function safePath(path: string): string {
 }
 
 /** Streams one artifact as an attachment, as MLflow's `_send_artifact` does. */
-async function sendArtifact(repo: ArtifactRepositoryClient, path: string, response: ServerResponse, missing: (error: MlflowError) => MlflowError): Promise<void> {
+async function sendArtifact(
+  repo: ArtifactRepositoryClient,
+  path: string,
+  response: ServerResponse,
+  missing: (error: MlflowError) => MlflowError,
+): Promise<void> {
   let stream;
   try {
     stream = await repo.openArtifactReadStream(path);
@@ -65,7 +105,10 @@ export interface ProxyRequest {
  * Serves one proxy request; answers the JSON to send, or null when the response was streamed.
  * Throws MlflowError for MLflow's error answers.
  */
-export async function serveProxy(destination: ArtifactDestination, { method, rest, query, request, response }: ProxyRequest): Promise<unknown | null> {
+export async function serveProxy(
+  destination: ArtifactDestination,
+  { method, rest, query, request, response }: ProxyRequest,
+): Promise<unknown | null> {
   if (rest.startsWith('mpu/')) {
     // Multipart uploads need a repository that supports them; the local one does not (as MLflow's).
     throw bareError('Multipart upload is not supported for the current artifact repository', 'NOT_IMPLEMENTED');
@@ -74,7 +117,9 @@ export async function serveProxy(destination: ArtifactDestination, { method, res
     const path = query.get('path');
     const dir = path ? safePath(path) : null;
     const files = await (await destination()).listArtifacts(dir);
-    const listing = files.map((file) => fileInfoJson({ ...file, path: file.path.slice(file.path.lastIndexOf('/') + 1) }));
+    const listing = files.map((file) =>
+      fileInfoJson({ ...file, path: file.path.slice(file.path.lastIndexOf('/') + 1) }),
+    );
     return listing.length ? { files: listing } : {};
   }
   if (!rest.startsWith('artifacts/')) throw new RouteNotFound();
@@ -85,7 +130,11 @@ export async function serveProxy(destination: ArtifactDestination, { method, res
       await pipeline(request, await repo.openArtifactWriteStream(path));
       return {};
     case 'GET':
-      await sendArtifact(repo, path, response, (error) => MlflowError.resourceDoesNotExist(`The following failures occurred while downloading one or more artifacts from ${repo.artifactUri}: ${error.message}`));
+      await sendArtifact(repo, path, response, (error) =>
+        MlflowError.resourceDoesNotExist(
+          `The following failures occurred while downloading one or more artifacts from ${repo.artifactUri}: ${error.message}`,
+        ),
+      );
       return null;
     case 'DELETE':
       await repo.deleteArtifacts(path);
@@ -125,7 +174,11 @@ interface ArtifactAccess {
   prefix: string;
 }
 
-async function runArtifacts(run: Run, destination: ArtifactDestination, open: (uri: string) => Promise<ArtifactRepositoryClient>): Promise<ArtifactAccess> {
+async function runArtifacts(
+  run: Run,
+  destination: ArtifactDestination,
+  open: (uri: string) => Promise<ArtifactRepositoryClient>,
+): Promise<ArtifactAccess> {
   const proxied = proxiedRoot(run.info.artifactUri);
   if (proxied !== null) return { repo: await destination(), prefix: proxied };
   return { repo: await open(run.info.artifactUri), prefix: '' };
@@ -134,17 +187,32 @@ async function runArtifacts(run: Run, destination: ArtifactDestination, open: (u
 const joined = (prefix: string, path: string | null) => (prefix ? (path ? `${prefix}/${path}` : prefix) : path);
 
 /** `GET artifacts/list`: the run's artifacts below `path`, paths relative to the run's root. */
-export async function listRunArtifacts(runId: string, path: string | undefined, backends: Backends, destination: ArtifactDestination, open: (uri: string) => Promise<ArtifactRepositoryClient>) {
+export async function listRunArtifacts(
+  runId: string,
+  path: string | undefined,
+  backends: Backends,
+  destination: ArtifactDestination,
+  open: (uri: string) => Promise<ArtifactRepositoryClient>,
+) {
   const dir = path ? safePath(path) : null;
   const run = await (await backends.tracking()).getRun(runId);
   const { repo, prefix } = await runArtifacts(run, destination, open);
   const files = await repo.listArtifacts(joined(prefix, dir));
-  const listing = files.map((file) => fileInfoJson({ ...file, path: prefix ? file.path.slice(prefix.length + 1) : file.path }));
+  const listing = files.map((file) =>
+    fileInfoJson({ ...file, path: prefix ? file.path.slice(prefix.length + 1) : file.path }),
+  );
   return listing.length ? { root_uri: run.info.artifactUri, files: listing } : { root_uri: run.info.artifactUri };
 }
 
 /** `GET /get-artifact?run_id=…&path=…`: one file of a run. */
-export async function sendRunArtifact(runId: string, path: string, response: ServerResponse, backends: Backends, destination: ArtifactDestination, open: (uri: string) => Promise<ArtifactRepositoryClient>) {
+export async function sendRunArtifact(
+  runId: string,
+  path: string,
+  response: ServerResponse,
+  backends: Backends,
+  destination: ArtifactDestination,
+  open: (uri: string) => Promise<ArtifactRepositoryClient>,
+) {
   const file = safePath(path);
   const run = await (await backends.tracking()).getRun(runId);
   const { repo, prefix } = await runArtifacts(run, destination, open);
@@ -153,7 +221,15 @@ export async function sendRunArtifact(runId: string, path: string, response: Ser
 }
 
 /** `GET /model-versions/get-artifact?name=…&version=…&path=…`: one file of a model version. */
-export async function sendModelVersionArtifact(name: string, version: string, path: string, response: ServerResponse, backends: Backends, destination: ArtifactDestination, open: (uri: string) => Promise<ArtifactRepositoryClient>) {
+export async function sendModelVersionArtifact(
+  name: string,
+  version: string,
+  path: string,
+  response: ServerResponse,
+  backends: Backends,
+  destination: ArtifactDestination,
+  open: (uri: string) => Promise<ArtifactRepositoryClient>,
+) {
   const file = safePath(path);
   const uri = await (await backends.registry()).getModelVersionDownloadUri(name, version);
   const proxied = proxiedRoot(uri);

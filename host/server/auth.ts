@@ -36,18 +36,28 @@ export interface AuthConfig {
 }
 
 /** MLflow's `basic_auth.ini` defaults. */
-export const DEFAULT_AUTH_CONFIG: Omit<AuthConfig, 'databasePath'> = { adminUsername: 'admin', adminPassword: 'password1234', defaultPermission: 'READ' };
+export const DEFAULT_AUTH_CONFIG: Omit<AuthConfig, 'databasePath'> = {
+  adminUsername: 'admin',
+  adminPassword: 'password1234',
+  defaultPermission: 'READ',
+};
 
 export function checkPermission(permission: unknown): asserts permission is PermissionName {
   if (typeof permission !== 'string' || !Object.hasOwn(PERMISSIONS, permission)) {
-    throw MlflowError.invalidParameterValue(`Invalid permission '${String(permission)}'. Valid permissions are: (${Object.keys(PERMISSIONS).map((p) => `'${p}'`).join(', ')})`);
+    throw MlflowError.invalidParameterValue(
+      `Invalid permission '${String(permission)}'. Valid permissions are: (${Object.keys(PERMISSIONS)
+        .map((p) => `'${p}'`)
+        .join(', ')})`,
+    );
   }
 }
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
 function scryptAsync(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, 32, SCRYPT, (error, key) => (error ? reject(error) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, 32, SCRYPT, (error, key) => (error ? reject(error) : resolve(key))),
+  );
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -99,7 +109,10 @@ export class AuthStore {
     if (!store.#row(config.adminUsername)) {
       const hash = await hashPassword(config.adminPassword);
       // Another server process may have created it meanwhile.
-      db.prepare('INSERT OR IGNORE INTO users (username, password_hash, is_admin) VALUES (?, ?, 1)').run(config.adminUsername, hash);
+      db.prepare('INSERT OR IGNORE INTO users (username, password_hash, is_admin) VALUES (?, ?, 1)').run(
+        config.adminUsername,
+        hash,
+      );
     }
     return store;
   }
@@ -148,23 +161,41 @@ export class AuthStore {
       id: user.id,
       username: user.username,
       is_admin: user.isAdmin,
-      experiment_permissions: this.#db.prepare('SELECT experiment_id, user_id, permission FROM experiment_permissions WHERE user_id = ? AND workspace = ?').all(user.id, workspace),
-      registered_model_permissions: this.#db.prepare('SELECT workspace, name, user_id, permission FROM registered_model_permissions WHERE user_id = ? AND workspace = ?').all(user.id, workspace),
+      experiment_permissions: this.#db
+        .prepare(
+          'SELECT experiment_id, user_id, permission FROM experiment_permissions WHERE user_id = ? AND workspace = ?',
+        )
+        .all(user.id, workspace),
+      registered_model_permissions: this.#db
+        .prepare(
+          'SELECT workspace, name, user_id, permission FROM registered_model_permissions WHERE user_id = ? AND workspace = ?',
+        )
+        .all(user.id, workspace),
     };
   }
 
   listUsers() {
-    return (this.#db.prepare('SELECT id, username, is_admin FROM users ORDER BY id').all() as { id: number; username: string; is_admin: number }[]).map((u) => ({ id: u.id, username: u.username, is_admin: u.is_admin === 1 }));
+    return (
+      this.#db.prepare('SELECT id, username, is_admin FROM users ORDER BY id').all() as {
+        id: number;
+        username: string;
+        is_admin: number;
+      }[]
+    ).map((u) => ({ id: u.id, username: u.username, is_admin: u.is_admin === 1 }));
   }
 
   async createUser(username: string, password: string): Promise<void> {
     if (this.#row(username)) throw MlflowError.resourceAlreadyExists(`User (username=${username}) already exists.`);
-    this.#db.prepare('INSERT INTO users (username, password_hash, is_admin) VALUES (?, ?, 0)').run(username, await hashPassword(password));
+    this.#db
+      .prepare('INSERT INTO users (username, password_hash, is_admin) VALUES (?, ?, 0)')
+      .run(username, await hashPassword(password));
   }
 
   async updatePassword(username: string, password: string): Promise<void> {
     this.getUser(username);
-    this.#db.prepare('UPDATE users SET password_hash = ? WHERE username = ?').run(await hashPassword(password), username);
+    this.#db
+      .prepare('UPDATE users SET password_hash = ? WHERE username = ?')
+      .run(await hashPassword(password), username);
     this.#verified.delete(username);
   }
 
@@ -182,49 +213,98 @@ export class AuthStore {
   // --- permissions: `kind` is the table, `key` the experiment id or the model name
 
   #table(kind: 'experiment' | 'registered_model') {
-    return kind === 'experiment' ? { table: 'experiment_permissions', column: 'experiment_id', label: 'Experiment permission', keyName: 'experiment_id' } : { table: 'registered_model_permissions', column: 'name', label: 'Registered model permission', keyName: 'name' };
+    return kind === 'experiment'
+      ? {
+          table: 'experiment_permissions',
+          column: 'experiment_id',
+          label: 'Experiment permission',
+          keyName: 'experiment_id',
+        }
+      : {
+          table: 'registered_model_permissions',
+          column: 'name',
+          label: 'Registered model permission',
+          keyName: 'name',
+        };
   }
 
   /** The permission stored for the user, or null. */
-  stored(kind: 'experiment' | 'registered_model', workspace: string, key: string, userId: number): PermissionName | null {
+  stored(
+    kind: 'experiment' | 'registered_model',
+    workspace: string,
+    key: string,
+    userId: number,
+  ): PermissionName | null {
     const { table, column } = this.#table(kind);
-    const row = this.#db.prepare(`SELECT permission FROM ${table} WHERE workspace = ? AND ${column} = ? AND user_id = ?`).get(workspace, key, userId) as { permission: PermissionName } | undefined;
+    const row = this.#db
+      .prepare(`SELECT permission FROM ${table} WHERE workspace = ? AND ${column} = ? AND user_id = ?`)
+      .get(workspace, key, userId) as { permission: PermissionName } | undefined;
     return row?.permission ?? null;
   }
 
   /** What the user may do with the object: their stored permission, else the default. */
-  permission(kind: 'experiment' | 'registered_model', workspace: string, key: string, user: User): (typeof PERMISSIONS)[PermissionName] {
+  permission(
+    kind: 'experiment' | 'registered_model',
+    workspace: string,
+    key: string,
+    user: User,
+  ): (typeof PERMISSIONS)[PermissionName] {
     return PERMISSIONS[this.stored(kind, workspace, key, user.id) ?? this.#config.defaultPermission];
   }
 
-  createPermission(kind: 'experiment' | 'registered_model', workspace: string, key: string, username: string, permission: unknown): Record<string, unknown> {
+  createPermission(
+    kind: 'experiment' | 'registered_model',
+    workspace: string,
+    key: string,
+    username: string,
+    permission: unknown,
+  ): Record<string, unknown> {
     checkPermission(permission);
     const user = this.getUser(username);
     const { table, column, label, keyName } = this.#table(kind);
-    if (this.stored(kind, workspace, key, user.id)) throw MlflowError.resourceAlreadyExists(`${label} (${keyName}=${key}, username=${username}) already exists.`);
-    this.#db.prepare(`INSERT INTO ${table} (workspace, ${column}, user_id, permission) VALUES (?, ?, ?, ?)`).run(workspace, key, user.id, permission);
+    if (this.stored(kind, workspace, key, user.id))
+      throw MlflowError.resourceAlreadyExists(`${label} (${keyName}=${key}, username=${username}) already exists.`);
+    this.#db
+      .prepare(`INSERT INTO ${table} (workspace, ${column}, user_id, permission) VALUES (?, ?, ?, ?)`)
+      .run(workspace, key, user.id, permission);
     return { [keyName]: key, user_id: user.id, permission };
   }
 
-  getPermission(kind: 'experiment' | 'registered_model', workspace: string, key: string, username: string): Record<string, unknown> {
+  getPermission(
+    kind: 'experiment' | 'registered_model',
+    workspace: string,
+    key: string,
+    username: string,
+  ): Record<string, unknown> {
     const user = this.getUser(username);
     const { label, keyName } = this.#table(kind);
     const permission = this.stored(kind, workspace, key, user.id);
-    if (!permission) throw MlflowError.resourceDoesNotExist(`${label} with ${keyName}=${key} and username=${username} not found`);
+    if (!permission)
+      throw MlflowError.resourceDoesNotExist(`${label} with ${keyName}=${key} and username=${username} not found`);
     return { [keyName]: key, user_id: user.id, permission };
   }
 
-  updatePermission(kind: 'experiment' | 'registered_model', workspace: string, key: string, username: string, permission: unknown): void {
+  updatePermission(
+    kind: 'experiment' | 'registered_model',
+    workspace: string,
+    key: string,
+    username: string,
+    permission: unknown,
+  ): void {
     checkPermission(permission);
     this.getPermission(kind, workspace, key, username);
     const { table, column } = this.#table(kind);
-    this.#db.prepare(`UPDATE ${table} SET permission = ? WHERE workspace = ? AND ${column} = ? AND user_id = ?`).run(permission, workspace, key, this.getUser(username).id);
+    this.#db
+      .prepare(`UPDATE ${table} SET permission = ? WHERE workspace = ? AND ${column} = ? AND user_id = ?`)
+      .run(permission, workspace, key, this.getUser(username).id);
   }
 
   deletePermission(kind: 'experiment' | 'registered_model', workspace: string, key: string, username: string): void {
     this.getPermission(kind, workspace, key, username);
     const { table, column } = this.#table(kind);
-    this.#db.prepare(`DELETE FROM ${table} WHERE workspace = ? AND ${column} = ? AND user_id = ?`).run(workspace, key, this.getUser(username).id);
+    this.#db
+      .prepare(`DELETE FROM ${table} WHERE workspace = ? AND ${column} = ? AND user_id = ?`)
+      .run(workspace, key, this.getUser(username).id);
   }
 
   /** A model's permissions go with it: deleted with it (its name may be taken again), renamed with it. */
@@ -233,7 +313,9 @@ export class AuthStore {
   }
 
   renameModel(workspace: string, name: string, newName: string): void {
-    this.#db.prepare('UPDATE registered_model_permissions SET name = ? WHERE workspace = ? AND name = ?').run(newName, workspace, name);
+    this.#db
+      .prepare('UPDATE registered_model_permissions SET name = ? WHERE workspace = ? AND name = ?')
+      .run(newName, workspace, name);
   }
 }
 

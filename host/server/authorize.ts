@@ -17,7 +17,10 @@ export interface Caller {
 
 type Check = (message: Message, caller: Caller, store: AuthStore) => Promise<boolean>;
 
-const NOT_FOUND_PASSES = async (lookup: () => Promise<string | null>, decide: (key: string) => boolean): Promise<boolean> => {
+const NOT_FOUND_PASSES = async (
+  lookup: () => Promise<string | null>,
+  decide: (key: string) => boolean,
+): Promise<boolean> => {
   let key: string | null;
   try {
     key = await lookup();
@@ -38,11 +41,13 @@ const experimentByName =
   (ability: Ability): Check =>
   async (m, caller, store) =>
     NOT_FOUND_PASSES(
-      async () => (await (await caller.backends.tracking()).getExperimentByName(String(m.experiment_name)))?.experimentId ?? null,
+      async () =>
+        (await (await caller.backends.tracking()).getExperimentByName(String(m.experiment_name)))?.experimentId ?? null,
       (id) => store.permission('experiment', caller.workspace, id, caller.user)[ability],
     );
 
-const experimentOfRun = async (caller: Caller, runId: string) => (await (await caller.backends.tracking()).getRun(runId)).info.experimentId;
+const experimentOfRun = async (caller: Caller, runId: string) =>
+  (await (await caller.backends.tracking()).getRun(runId)).info.experimentId;
 
 const run =
   (ability: Ability, field = 'run_id'): Check =>
@@ -61,7 +66,8 @@ const run =
 const model =
   (ability: Ability, field = 'name'): Check =>
   async (m, caller, store) =>
-    m[field] === undefined || store.permission('registered_model', caller.workspace, String(m[field]), caller.user)[ability];
+    m[field] === undefined ||
+    store.permission('registered_model', caller.workspace, String(m[field]), caller.user)[ability];
 
 const anyone: Check = async () => true;
 
@@ -87,7 +93,10 @@ const BEFORE: Readonly<Record<string, Check>> = {
   'runs/set-tag': run('update'),
   'runs/delete-tag': run('update'),
   'runs/log-parameter': run('update'),
-  'runs/search': async (m, caller, store) => ((m.experiment_ids as string[] | undefined) ?? []).every((id) => store.permission('experiment', caller.workspace, id, caller.user).read),
+  'runs/search': async (m, caller, store) =>
+    ((m.experiment_ids as string[] | undefined) ?? []).every(
+      (id) => store.permission('experiment', caller.workspace, id, caller.user).read,
+    ),
   'metrics/get-history': run('read'),
   'metrics/get-history-bulk-interval': run('read', 'run_ids'),
   'metrics/get-history-bulk': run('read'),
@@ -115,31 +124,64 @@ const BEFORE: Readonly<Record<string, Check>> = {
   'model-versions/get-artifact': model('read'),
 };
 
-const PROXY_ABILITY: Readonly<Record<string, Ability>> = { GET: 'read', PUT: 'update', POST: 'update', DELETE: 'delete' };
+const PROXY_ABILITY: Readonly<Record<string, Ability>> = {
+  GET: 'read',
+  PUT: 'update',
+  POST: 'update',
+  DELETE: 'delete',
+};
 
 /** Whether the caller may make this request (admins always may). */
-export async function allowed(route: string, method: string, message: Message, caller: Caller, store: AuthStore): Promise<boolean> {
+export async function allowed(
+  route: string,
+  method: string,
+  message: Message,
+  caller: Caller,
+  store: AuthStore,
+): Promise<boolean> {
   if (caller.user.isAdmin) return true;
   if (route === 'mlflow-artifacts') {
     // `<experiment id>/<run id>/artifacts/…`: the experiment's permission, else the default.
     const experimentId = String(message.path ?? '').split('/')[0];
-    const permission = /^\d+$/.test(experimentId) ? store.permission('experiment', caller.workspace, experimentId, caller.user) : undefined;
-    return (permission ?? store.permission('experiment', caller.workspace, '', caller.user))[PROXY_ABILITY[method] ?? 'manage'];
+    const permission = /^\d+$/.test(experimentId)
+      ? store.permission('experiment', caller.workspace, experimentId, caller.user)
+      : undefined;
+    return (permission ?? store.permission('experiment', caller.workspace, '', caller.user))[
+      PROXY_ABILITY[method] ?? 'manage'
+    ];
   }
   const check = BEFORE[`${route}:${method}`] ?? BEFORE[route] ?? anyone;
   return check(message, caller, store);
 }
 
 /** What follows a request that succeeded: the creator's MANAGE, permissions following a model, searches filtered. */
-export async function after(route: string, message: Message, answer: unknown, caller: Caller, store: AuthStore): Promise<unknown> {
+export async function after(
+  route: string,
+  message: Message,
+  answer: unknown,
+  caller: Caller,
+  store: AuthStore,
+): Promise<unknown> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers, read field by field
   const json = answer as Record<string, any>;
   switch (route) {
     case 'experiments/create':
-      store.createPermission('experiment', caller.workspace, String(json.experiment_id), caller.user.username, 'MANAGE');
+      store.createPermission(
+        'experiment',
+        caller.workspace,
+        String(json.experiment_id),
+        caller.user.username,
+        'MANAGE',
+      );
       return answer;
     case 'registered-models/create':
-      store.createPermission('registered_model', caller.workspace, String(json.registered_model.name), caller.user.username, 'MANAGE');
+      store.createPermission(
+        'registered_model',
+        caller.workspace,
+        String(json.registered_model.name),
+        caller.user.username,
+        'MANAGE',
+      );
       return answer;
     case 'registered-models/delete':
       store.forgetModel(caller.workspace, String(message.name));
@@ -158,11 +200,20 @@ export async function after(route: string, message: Message, answer: unknown, ca
   };
   switch (route) {
     case 'experiments/search':
-      return keep('experiments', (e) => store.permission('experiment', caller.workspace, e.experiment_id, caller.user).read);
+      return keep(
+        'experiments',
+        (e) => store.permission('experiment', caller.workspace, e.experiment_id, caller.user).read,
+      );
     case 'registered-models/search':
-      return keep('registered_models', (rm) => store.permission('registered_model', caller.workspace, rm.name, caller.user).read);
+      return keep(
+        'registered_models',
+        (rm) => store.permission('registered_model', caller.workspace, rm.name, caller.user).read,
+      );
     case 'model-versions/search':
-      return keep('model_versions', (mv) => store.permission('registered_model', caller.workspace, mv.name, caller.user).read);
+      return keep(
+        'model_versions',
+        (mv) => store.permission('registered_model', caller.workspace, mv.name, caller.user).read,
+      );
     default:
       return answer;
   }
@@ -172,19 +223,26 @@ export async function after(route: string, message: Message, answer: unknown, ca
 
 const required = (message: Message, name: string): string => {
   const value = message[name];
-  if (value === undefined || value === null || value === '') throw MlflowError.invalidParameterValue(`Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`);
+  if (value === undefined || value === null || value === '')
+    throw MlflowError.invalidParameterValue(
+      `Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`,
+    );
   return String(value);
 };
 
 type AuthRoute = (message: Message, caller: Caller, store: AuthStore) => Promise<unknown> | unknown;
 
 const adminOnly = (_message: Message, caller: Caller) => caller.user.isAdmin;
-const selfOrAdmin = (message: Message, caller: Caller) => caller.user.isAdmin || message.username === caller.user.username;
-const manages = (kind: 'experiment' | 'registered_model', field: string) => (message: Message, caller: Caller, store: AuthStore) =>
-  caller.user.isAdmin || store.permission(kind, caller.workspace, String(message[field] ?? ''), caller.user).manage;
+const selfOrAdmin = (message: Message, caller: Caller) =>
+  caller.user.isAdmin || message.username === caller.user.username;
+const manages =
+  (kind: 'experiment' | 'registered_model', field: string) => (message: Message, caller: Caller, store: AuthStore) =>
+    caller.user.isAdmin || store.permission(kind, caller.workspace, String(message[field] ?? ''), caller.user).manage;
 
 /** Path (after the API prefix) and method → who may call it, and what it does. */
-export const AUTH_ROUTES: Readonly<Record<string, { may: (message: Message, caller: Caller, store: AuthStore) => boolean; run: AuthRoute }>> = {
+export const AUTH_ROUTES: Readonly<
+  Record<string, { may: (message: Message, caller: Caller, store: AuthStore) => boolean; run: AuthRoute }>
+> = {
   'users/create:POST': {
     may: adminOnly,
     run: async (m, caller, store) => {
@@ -195,8 +253,14 @@ export const AUTH_ROUTES: Readonly<Record<string, { may: (message: Message, call
       return { user: store.userJson(String(username), caller.workspace) };
     },
   },
-  'users/get:GET': { may: selfOrAdmin, run: (m, caller, store) => ({ user: store.userJson(required(m, 'username'), caller.workspace) }) },
-  'users/current:GET': { may: () => true, run: (_m, caller, store) => ({ user: store.userJson(caller.user.username, caller.workspace) }) },
+  'users/get:GET': {
+    may: selfOrAdmin,
+    run: (m, caller, store) => ({ user: store.userJson(required(m, 'username'), caller.workspace) }),
+  },
+  'users/current:GET': {
+    may: () => true,
+    run: (_m, caller, store) => ({ user: store.userJson(caller.user.username, caller.workspace) }),
+  },
   'users/list:GET': { may: adminOnly, run: (_m, _caller, store) => ({ users: store.listUsers() }) },
   'users/update-password:PATCH': {
     may: selfOrAdmin,
@@ -227,8 +291,24 @@ export const AUTH_ROUTES: Readonly<Record<string, { may: (message: Message, call
 function permissionRoutes(prefix: string, kind: 'experiment' | 'registered_model', field: string, answerKey: string) {
   const may = manages(kind, field);
   return {
-    [`${prefix}/permissions/create:POST`]: { may, run: (m: Message, c: Caller, s: AuthStore) => ({ [answerKey]: s.createPermission(kind, c.workspace, required(m, field), required(m, 'username'), required(m, 'permission')) }) },
-    [`${prefix}/permissions/get:GET`]: { may, run: (m: Message, c: Caller, s: AuthStore) => ({ [answerKey]: s.getPermission(kind, c.workspace, required(m, field), required(m, 'username')) }) },
+    [`${prefix}/permissions/create:POST`]: {
+      may,
+      run: (m: Message, c: Caller, s: AuthStore) => ({
+        [answerKey]: s.createPermission(
+          kind,
+          c.workspace,
+          required(m, field),
+          required(m, 'username'),
+          required(m, 'permission'),
+        ),
+      }),
+    },
+    [`${prefix}/permissions/get:GET`]: {
+      may,
+      run: (m: Message, c: Caller, s: AuthStore) => ({
+        [answerKey]: s.getPermission(kind, c.workspace, required(m, field), required(m, 'username')),
+      }),
+    },
     [`${prefix}/permissions/update:PATCH`]: {
       may,
       run: (m: Message, c: Caller, s: AuthStore) => {

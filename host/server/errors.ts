@@ -29,7 +29,9 @@ export interface ErrorAnswer {
  * message; anything else is an INTERNAL_ERROR whose message does not leak the host's internals.
  */
 export function errorAnswer(error: unknown): ErrorAnswer {
-  const mlflow = isMlflowError(error) ? error : new MlflowError('An internal error occurred while serving the request.', 'INTERNAL_ERROR');
+  const mlflow = isMlflowError(error)
+    ? error
+    : new MlflowError('An internal error occurred while serving the request.', 'INTERNAL_ERROR');
   const body: Record<string, string> = { error_code: mlflow.errorCode, message: mlflow.message };
   const extra = ERROR_CLASSES[mlflow.errorCode];
   if (extra && !(mlflow as MlflowError & { bare?: boolean }).bare) {
@@ -52,10 +54,16 @@ export const HTML_PAGES = {
 
 /** The validation messages of MLflow 3's request checks (`mlflow/server/handlers.py`). */
 export const requestErrors = {
-  missing: (name: string) => MlflowError.invalidParameterValue(`Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`),
+  missing: (name: string) =>
+    MlflowError.invalidParameterValue(
+      `Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`,
+    ),
   invalid: (name: string, shown: string, pythonType: string) =>
-    MlflowError.invalidParameterValue(`Invalid value ${shown} for parameter '${name}' supplied:  Hint: Value was of type '${pythonType}'. See the API docs for more information about request parameters.`),
+    MlflowError.invalidParameterValue(
+      `Invalid value ${shown} for parameter '${name}' supplied:  Hint: Value was of type '${pythonType}'. See the API docs for more information about request parameters.`,
+    ),
   contentTypeMissing: () => MlflowError.invalidParameterValue('Bad Request. Content-Type header is missing.'),
-  contentTypeWrong: () => MlflowError.invalidParameterValue("Bad Request. Content-Type must be one of ['application/json']."),
+  contentTypeWrong: () =>
+    MlflowError.invalidParameterValue("Bad Request. Content-Type must be one of ['application/json']."),
   invalidPath: () => MlflowError.invalidParameterValue('Invalid path'),
 };

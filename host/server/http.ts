@@ -40,7 +40,12 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(text);
 }
 
-export function sendText(response: ServerResponse, status: number, text: string, contentType = 'text/html; charset=utf-8'): void {
+export function sendText(
+  response: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/html; charset=utf-8',
+): void {
   response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
 }
@@ -101,17 +106,30 @@ export interface Listening {
 }
 
 /** Starts the server on `host:port` (port 0: a free one). */
-export async function listen(handler: Handler, host: string, port: number, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Promise<Listening> {
+export async function listen(
+  handler: Handler,
+  host: string,
+  port: number,
+  limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+): Promise<Listening> {
   let inFlight = 0;
   let drained: (() => void) | null = null;
-  const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.keepAliveTimeoutMs, headersTimeout: limits.headersTimeoutMs, requestTimeout: 0 }, (request, response) => {
-    inFlight++;
-    response.on('close', () => {
-      inFlight--;
-      if (inFlight === 0) drained?.();
-    });
-    handler(request, response).catch((error) => sendError(response, error));
-  });
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: 0,
+    },
+    (request, response) => {
+      inFlight++;
+      response.on('close', () => {
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      });
+      handler(request, response).catch((error) => sendError(response, error));
+    },
+  );
   server.timeout = limits.idleTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -131,7 +149,10 @@ export async function listen(handler: Handler, host: string, port: number, limit
       server.closeIdleConnections();
       if (inFlight > 0) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+        ]);
         clearTimeout(timer);
       }
       server.closeAllConnections();

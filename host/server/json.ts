@@ -21,8 +21,15 @@ export function pythonTypeName(value: unknown): string {
 
 /** `json.dumps(value, separators=(",", ":"))` with Python's default ASCII escaping. */
 export function compactPythonJson(value: unknown): string {
-  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `\u0000${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}` : v)) ?? 'null';
-  return text.replace(/"\\u0000(NaN|-?Infinity)"/g, '$1').replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text =
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v)
+        ? `\u0000${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}`
+        : v,
+    ) ?? 'null';
+  return text
+    .replace(/"\\u0000(NaN|-?Infinity)"/g, '$1')
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export const experimentJson = (experiment: Experiment) => toMlflowJson('experiment', experiment);
@@ -31,20 +38,39 @@ export const runInfoJson = (info: RunInfo) => toMlflowJson('runInfo', info);
  * MLflow's server, over its default SQL registry, always fills these three, with "" when unset
  * (MLflow's FileStore leaves them out, and so does the CLI's `--json`, which shows a store as is).
  */
-const filled = (version: ModelVersion): ModelVersion => ({ ...version, description: version.description ?? '', runId: version.runId ?? '', runLink: version.runLink ?? '' });
+const filled = (version: ModelVersion): ModelVersion => ({
+  ...version,
+  description: version.description ?? '',
+  runId: version.runId ?? '',
+  runLink: version.runLink ?? '',
+});
 
 export const modelVersionJson = (version: ModelVersion) => toMlflowJson('modelVersion', filled(version));
-export const registeredModelJson = (model: RegisteredModel) => toMlflowJson('registeredModel', { ...model, latestVersions: model.latestVersions.map(filled) });
+export const registeredModelJson = (model: RegisteredModel) =>
+  toMlflowJson('registeredModel', { ...model, latestVersions: model.latestVersions.map(filled) });
 
 /** A metric point; `run_id` only where MLflow's route sends it (`get-history-bulk…`). */
 export function metricJson(metric: Metric, withRunId = false): ReturnType<typeof toMlflowJson> {
-  return toMlflowJson('metric', { key: metric.key, value: metric.value, timestamp: metric.timestamp, step: metric.step, ...(withRunId ? { runId: metric.runId } : {}) });
+  return toMlflowJson('metric', {
+    key: metric.key,
+    value: metric.value,
+    timestamp: metric.timestamp,
+    step: metric.step,
+    ...(withRunId ? { runId: metric.runId } : {}),
+  });
 }
 
 /**
  * A run as MLflow's server sends it. `latestMetrics` are the full latest points (value, timestamp,
  * step) of each key; the entity's `data.metrics` holds only the values.
  */
-export function runJson(run: Run, latestMetrics: Metric[], options: { outputs: boolean }): ReturnType<typeof toMlflowJson> {
-  return toMlflowJson('run', run, { latestMetrics: latestMetrics.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step })), outputs: options.outputs });
+export function runJson(
+  run: Run,
+  latestMetrics: Metric[],
+  options: { outputs: boolean },
+): ReturnType<typeof toMlflowJson> {
+  return toMlflowJson('run', run, {
+    latestMetrics: latestMetrics.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step })),
+    outputs: options.outputs,
+  });
 }

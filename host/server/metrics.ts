@@ -51,7 +51,11 @@ export class RequestStats {
     s.inFlight[entry.tenant] = Math.max(0, (s.inFlight[entry.tenant] ?? 1) - 1);
     const key = [entry.tenant, entry.route, entry.method, String(entry.status)].join('\u0000');
     s.requests[key] = (s.requests[key] ?? 0) + 1;
-    const latency = (s.latency[entry.tenant] ??= { buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+    const latency = (s.latency[entry.tenant] ??= {
+      buckets: new Array<number>(BUCKETS.length + 1).fill(0),
+      sum: 0,
+      count: 0,
+    });
     const seconds = entry.ms / 1000;
     const index = BUCKETS.findIndex((bound) => seconds <= bound);
     latency.buckets[index === -1 ? BUCKETS.length : index]++;
@@ -90,32 +94,51 @@ export class RequestStats {
     for (const snapshot of snapshots) {
       for (const [key, n] of Object.entries(snapshot.requests)) requests.set(key, (requests.get(key) ?? 0) + n);
       for (const [tenant, l] of Object.entries(snapshot.latency)) {
-        const total = latency.get(tenant) ?? { buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+        const total = latency.get(tenant) ?? {
+          buckets: new Array<number>(BUCKETS.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+        };
         l.buckets.forEach((n, i) => (total.buckets[i] += n));
         total.sum += l.sum;
         total.count += l.count;
         latency.set(tenant, total);
       }
-      for (const [tenant, n] of Object.entries(snapshot.inFlight)) inFlight.set(tenant, (inFlight.get(tenant) ?? 0) + n);
+      for (const [tenant, n] of Object.entries(snapshot.inFlight))
+        inFlight.set(tenant, (inFlight.get(tenant) ?? 0) + n);
     }
-    const lines = ['# HELP flowhost_server_requests_total Requests answered, per tenant, route, method and status.', '# TYPE flowhost_server_requests_total counter'];
+    const lines = [
+      '# HELP flowhost_server_requests_total Requests answered, per tenant, route, method and status.',
+      '# TYPE flowhost_server_requests_total counter',
+    ];
     for (const [key, n] of requests) {
       const [tenant, route, method, status] = key.split('\u0000');
-      lines.push(`flowhost_server_requests_total{tenant="${label(tenant)}",route="${label(route)}",method="${method}",status="${status}"} ${n}`);
+      lines.push(
+        `flowhost_server_requests_total{tenant="${label(tenant)}",route="${label(route)}",method="${method}",status="${status}"} ${n}`,
+      );
     }
-    lines.push('# HELP flowhost_server_request_duration_seconds Time to answer a request, per tenant.', '# TYPE flowhost_server_request_duration_seconds histogram');
+    lines.push(
+      '# HELP flowhost_server_request_duration_seconds Time to answer a request, per tenant.',
+      '# TYPE flowhost_server_request_duration_seconds histogram',
+    );
     for (const [tenant, l] of latency) {
       let cumulative = 0;
       BUCKETS.forEach((bound, i) => {
         cumulative += l.buckets[i];
-        lines.push(`flowhost_server_request_duration_seconds_bucket{tenant="${label(tenant)}",le="${bound}"} ${cumulative}`);
+        lines.push(
+          `flowhost_server_request_duration_seconds_bucket{tenant="${label(tenant)}",le="${bound}"} ${cumulative}`,
+        );
       });
       lines.push(`flowhost_server_request_duration_seconds_bucket{tenant="${label(tenant)}",le="+Inf"} ${l.count}`);
       lines.push(`flowhost_server_request_duration_seconds_sum{tenant="${label(tenant)}"} ${l.sum}`);
       lines.push(`flowhost_server_request_duration_seconds_count{tenant="${label(tenant)}"} ${l.count}`);
     }
-    lines.push('# HELP flowhost_server_requests_in_flight Requests being served, per tenant.', '# TYPE flowhost_server_requests_in_flight gauge');
-    for (const [tenant, n] of inFlight) lines.push(`flowhost_server_requests_in_flight{tenant="${label(tenant)}"} ${n}`);
+    lines.push(
+      '# HELP flowhost_server_requests_in_flight Requests being served, per tenant.',
+      '# TYPE flowhost_server_requests_in_flight gauge',
+    );
+    for (const [tenant, n] of inFlight)
+      lines.push(`flowhost_server_requests_in_flight{tenant="${label(tenant)}"} ${n}`);
     return `${lines.join('\n')}\n`;
   }
 }

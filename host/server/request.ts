@@ -100,9 +100,12 @@ function validate(raw: RawMessage, fields: Fields, prefix: string): void {
     if (spec.required && isEmpty(value)) throw requestErrors.missing(path);
     if (value === undefined || value === null) continue;
     if (spec.checked && spec.type !== 'enum') checkType(path, spec, value);
-    if (spec.atMost !== undefined && intLike(value) && Number(value) > spec.atMost) throw requestErrors.invalid(path, shown(value), pythonTypeName(value));
-    const isObject = (item: JsonValue): item is { [key: string]: JsonValue } => item !== null && typeof item === 'object' && !Array.isArray(item);
-    if (spec.type === 'messages' && spec.item && Array.isArray(value)) value.forEach((item, i) => isObject(item) && validate(item, spec.item!, `${path}[${i}].`));
+    if (spec.atMost !== undefined && intLike(value) && Number(value) > spec.atMost)
+      throw requestErrors.invalid(path, shown(value), pythonTypeName(value));
+    const isObject = (item: JsonValue): item is { [key: string]: JsonValue } =>
+      item !== null && typeof item === 'object' && !Array.isArray(item);
+    if (spec.type === 'messages' && spec.item && Array.isArray(value))
+      value.forEach((item, i) => isObject(item) && validate(item, spec.item!, `${path}[${i}].`));
     if (spec.type === 'message' && spec.item && isObject(value)) validate(value, spec.item, `${path}.`);
   }
 }
@@ -177,7 +180,6 @@ function convert(raw: RawMessage, fields: Fields): Message {
   }
   return message;
 }
-
 
 /** Checks and converts a request message (see the file comment). */
 export function readMessage(raw: RawMessage, fields: Fields): Message {

@@ -54,10 +54,19 @@ export interface Route {
 // --- field helpers: MLflow's request schemas, written once
 
 const str = (extra: Partial<FieldSpec> = {}): FieldSpec => ({ type: 'string', ...extra });
-const required = (extra: Partial<FieldSpec> = {}): FieldSpec => ({ type: 'string', required: true, checked: true, ...extra });
+const required = (extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  type: 'string',
+  required: true,
+  checked: true,
+  ...extra,
+});
 const int = (extra: Partial<FieldSpec> = {}): FieldSpec => ({ type: 'int64', ...extra });
 const strings = (extra: Partial<FieldSpec> = {}): FieldSpec => ({ type: 'strings', ...extra });
-const keyValues = (extra: Partial<FieldSpec> = {}): FieldSpec => ({ type: 'messages', item: { key: str({ required: true }), value: str() }, ...extra });
+const keyValues = (extra: Partial<FieldSpec> = {}): FieldSpec => ({
+  type: 'messages',
+  item: { key: str({ required: true }), value: str() },
+  ...extra,
+});
 const runId: FieldSpec = required({ alias: 'run_uuid' });
 const pageToken = str({ checked: true });
 const orderBy = strings({ checked: true });
@@ -142,7 +151,9 @@ async function latestMetrics(tracking: RemoteTrackingStore, runs: readonly Run[]
     byRun.set(point.runId!, ofRun);
   }
   return runs.map((run) =>
-    Object.entries(run.data.metrics).map(([key, value]) => byRun.get(run.info.runId)?.get(key) ?? { key, value, timestamp: 0, step: 0 }),
+    Object.entries(run.data.metrics).map(
+      ([key, value]) => byRun.get(run.info.runId)?.get(key) ?? { key, value, timestamp: 0, step: 0 },
+    ),
   );
 }
 
@@ -151,7 +162,8 @@ async function runAnswers(backends: Backends, runs: readonly Run[], outputs: boo
   return runs.map((run, i) => runJson(run, latest[i], { outputs }));
 }
 
-const runAnswer = async (backends: Backends, run: Run, outputs: boolean) => (await runAnswers(backends, [run], outputs))[0];
+const runAnswer = async (backends: Backends, run: Run, outputs: boolean) =>
+  (await runAnswers(backends, [run], outputs))[0];
 
 const pageOf = <T>(key: string, page: Page<T>, item: (value: T) => unknown) => {
   const out: Record<string, unknown> = {};
@@ -164,7 +176,12 @@ const pageOf = <T>(key: string, page: Page<T>, item: (value: T) => unknown) => {
 const compareSteps = (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The bulk-interval steps, sampled as MLflow's `get_metric_history_bulk_interval` samples them. */
-function sampledSteps(histories: Metric[][], maxResults: number, startStep: number | null, endStep: number | null): Set<number> {
+function sampledSteps(
+  histories: Metric[][],
+  maxResults: number,
+  startStep: number | null,
+  endStep: number | null,
+): Set<number> {
   // Sampling works on doubles: steps past 2^53 (64-bit steps arrive as bigint) are placed by their nearest double.
   const perRun = histories.map((points) => points.map((m) => Number(m.step)));
   let start = startStep;
@@ -176,7 +193,10 @@ function sampledSteps(histories: Metric[][], maxResults: number, startStep: numb
   }
   const lo = start;
   const hi = end;
-  const bounds = perRun.filter((steps) => steps.length).flatMap((steps) => [Math.min(...steps), Math.max(...steps)]).filter((step) => lo <= step && step <= hi);
+  const bounds = perRun
+    .filter((steps) => steps.length)
+    .flatMap((steps) => [Math.min(...steps), Math.max(...steps)])
+    .filter((step) => lo <= step && step <= hi);
   const first = all.findIndex((step) => step >= lo);
   const startIdx = first === -1 ? all.length : first;
   let endIdx = all.length;
@@ -201,17 +221,24 @@ async function bulkInterval(message: Message, backends: Backends) {
   const metricKey = message.metric_key as string;
   const maxResults = (message.max_results as number | undefined) ?? MAX_RESULTS_PER_RUN;
   if (!(maxResults >= 1 && maxResults <= MAX_RESULTS_PER_RUN)) {
-    throw MlflowError.invalidParameterValue(`max_results must be between 1 and ${MAX_RESULTS_PER_RUN}. See the API docs for more information about request parameters.`);
+    throw MlflowError.invalidParameterValue(
+      `max_results must be between 1 and ${MAX_RESULTS_PER_RUN}. See the API docs for more information about request parameters.`,
+    );
   }
   const startStep = (message.start_step as number | undefined) ?? null;
   const endStep = (message.end_step as number | undefined) ?? null;
   if (startStep !== null && endStep !== null) {
-    if (startStep > endStep) throw MlflowError.invalidParameterValue(`end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`);
+    if (startStep > endStep)
+      throw MlflowError.invalidParameterValue(
+        `end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`,
+      );
   } else if (startStep !== null || endStep !== null) {
     throw MlflowError.invalidParameterValue('If either start step or end step are specified, both must be specified.');
   }
   const tracking = await backends.tracking();
-  const histories = await Promise.all(runIds.map(async (id) => (await tracking.getMetricHistory(id, metricKey, null, null)).items));
+  const histories = await Promise.all(
+    runIds.map(async (id) => (await tracking.getMetricHistory(id, metricKey, null, null)).items),
+  );
   const steps = sampledSteps(histories, maxResults, startStep, endStep);
   const metrics = histories.flatMap((points, i) =>
     points
@@ -225,15 +252,22 @@ async function bulkInterval(message: Message, backends: Backends) {
 
 async function historyBulk(message: Message, backends: Backends) {
   const runIds = (message.run_id as string[] | undefined) ?? [];
-  if (runIds.length === 0) throw MlflowError.invalidParameterValue('GetMetricHistoryBulk request must specify at least one run_id.');
-  if (runIds.length > 100) throw MlflowError.invalidParameterValue(`GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received ${runIds.length} run_ids.`);
-  if (message.metric_key === undefined) throw MlflowError.invalidParameterValue('GetMetricHistoryBulk request must specify a metric_key.');
+  if (runIds.length === 0)
+    throw MlflowError.invalidParameterValue('GetMetricHistoryBulk request must specify at least one run_id.');
+  if (runIds.length > 100)
+    throw MlflowError.invalidParameterValue(
+      `GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received ${runIds.length} run_ids.`,
+    );
+  if (message.metric_key === undefined)
+    throw MlflowError.invalidParameterValue('GetMetricHistoryBulk request must specify a metric_key.');
   const maxResults = Math.min((message.max_results as number | undefined) ?? 25000, 25000);
   const tracking = await backends.tracking();
   const metrics: unknown[] = [];
   for (const id of [...runIds].sort()) {
     const page = await tracking.getMetricHistory(id, message.metric_key as string, maxResults, null);
-    const points = [...page.items].sort((a, b) => a.timestamp - b.timestamp || compareSteps(a.step, b.step) || a.value - b.value);
+    const points = [...page.items].sort(
+      (a, b) => a.timestamp - b.timestamp || compareSteps(a.step, b.step) || a.value - b.value,
+    );
     metrics.push(...points.map((m) => metricJson({ ...m, runId: id }, true)));
   }
   return metrics.length ? { metrics: metrics.slice(0, maxResults) } : {};
@@ -261,10 +295,17 @@ async function logModel(message: Message, backends: Backends) {
   try {
     model = JSON.parse(message.model_json as string);
   } catch {
-    throw MlflowError.invalidParameterValue(`Malformed model info. \n ${String(message.model_json)}\n is not a valid JSON.`);
+    throw MlflowError.invalidParameterValue(
+      `Malformed model info. \n ${String(message.model_json)}\n is not a valid JSON.`,
+    );
   }
-  const missing = LOGGED_MODEL_FIELDS.filter((field) => !(model !== null && typeof model === 'object' && field in model));
-  if (missing.length) throw MlflowError.invalidParameterValue(`Model json is missing mandatory fields: [${missing.map((f) => `'${f}'`).join(', ')}]`);
+  const missing = LOGGED_MODEL_FIELDS.filter(
+    (field) => !(model !== null && typeof model === 'object' && field in model),
+  );
+  if (missing.length)
+    throw MlflowError.invalidParameterValue(
+      `Model json is missing mandatory fields: [${missing.map((f) => `'${f}'`).join(', ')}]`,
+    );
   const tracking = await backends.tracking();
   const runId = message.run_id as string;
   const run = await tracking.getRun(runId);
@@ -289,15 +330,33 @@ async function getModelVersionByAlias(message: Message, backends: Backends) {
 
 // --- the table
 
-const experimentSearchFields: Fields = { max_results: int({ checked: true }), filter, order_by: strings({ checked: true }), page_token: pageToken, view_type: { type: 'enum', values: VIEW_TYPES } };
+const experimentSearchFields: Fields = {
+  max_results: int({ checked: true }),
+  filter,
+  order_by: strings({ checked: true }),
+  page_token: pageToken,
+  view_type: { type: 'enum', values: VIEW_TYPES },
+};
 const experimentSearch = (method: HttpMethod) =>
-  call(method, 'experiments/search', experimentSearchFields, 'tracking', 'searchExperiments', [(m) => m.view_type ?? 'ACTIVE_ONLY', (m) => m.max_results ?? 0, 'filter', 'order_by', 'page_token'], (page: Page<Experiment>) =>
-    pageOf('experiments', page, experimentJson),
+  call(
+    method,
+    'experiments/search',
+    experimentSearchFields,
+    'tracking',
+    'searchExperiments',
+    [(m) => m.view_type ?? 'ACTIVE_ONLY', (m) => m.max_results ?? 0, 'filter', 'order_by', 'page_token'],
+    (page: Page<Experiment>) => pageOf('experiments', page, experimentJson),
   );
 
 const latestVersions = (method: HttpMethod) =>
-  call(method, 'registered-models/get-latest-versions', { name: required(), stages: strings({ checked: true }) }, 'registry', 'getLatestVersions', ['name', 'stages'], (versions: ModelVersion[]) =>
-    versions.length ? { model_versions: versions.map(modelVersionJson) } : {},
+  call(
+    method,
+    'registered-models/get-latest-versions',
+    { name: required(), stages: strings({ checked: true }) },
+    'registry',
+    'getLatestVersions',
+    ['name', 'stages'],
+    (versions: ModelVersion[]) => (versions.length ? { model_versions: versions.map(modelVersionJson) } : {}),
   );
 
 const createModelVersionFields: Fields = {
@@ -312,36 +371,101 @@ const createModelVersionFields: Fields = {
 
 export const ROUTES: readonly Route[] = [
   // --- experiments
-  call('POST', 'experiments/create', { name: required(), artifact_location: str({ checked: true }), tags: keyValues({ checked: true }) }, 'tracking', 'createExperiment', ['name', (m) => m.artifact_location || null, 'tags'], (id: string) => ({
-    experiment_id: id,
-  })),
-  call('GET', 'experiments/get', { experiment_id: required() }, 'tracking', 'getExperiment', ['experiment_id'], (e: Experiment) => ({ experiment: experimentJson(e) })),
-  { method: 'GET', path: 'experiments/get-by-name', fields: { experiment_name: required() }, handle: getExperimentByName },
+  call(
+    'POST',
+    'experiments/create',
+    { name: required(), artifact_location: str({ checked: true }), tags: keyValues({ checked: true }) },
+    'tracking',
+    'createExperiment',
+    ['name', (m) => m.artifact_location || null, 'tags'],
+    (id: string) => ({
+      experiment_id: id,
+    }),
+  ),
+  call(
+    'GET',
+    'experiments/get',
+    { experiment_id: required() },
+    'tracking',
+    'getExperiment',
+    ['experiment_id'],
+    (e: Experiment) => ({ experiment: experimentJson(e) }),
+  ),
+  {
+    method: 'GET',
+    path: 'experiments/get-by-name',
+    fields: { experiment_name: required() },
+    handle: getExperimentByName,
+  },
   call('POST', 'experiments/delete', { experiment_id: required() }, 'tracking', 'deleteExperiment', ['experiment_id']),
-  call('POST', 'experiments/restore', { experiment_id: required() }, 'tracking', 'restoreExperiment', ['experiment_id']),
-  call('POST', 'experiments/update', { experiment_id: required(), new_name: required() }, 'tracking', 'renameExperiment', ['experiment_id', 'new_name']),
+  call('POST', 'experiments/restore', { experiment_id: required() }, 'tracking', 'restoreExperiment', [
+    'experiment_id',
+  ]),
+  call(
+    'POST',
+    'experiments/update',
+    { experiment_id: required(), new_name: required() },
+    'tracking',
+    'renameExperiment',
+    ['experiment_id', 'new_name'],
+  ),
   experimentSearch('POST'),
   experimentSearch('GET'),
-  call('POST', 'experiments/set-experiment-tag', { experiment_id: required(), key: required(), value: str({ checked: true }) }, 'tracking', 'setExperimentTag', [
-    'experiment_id',
-    (m) => ({ key: m.key, value: m.value ?? '' }),
-  ]),
-  call('POST', 'experiments/delete-experiment-tag', { experiment_id: required(), key: required() }, 'tracking', 'deleteExperimentTag', ['experiment_id', 'key']),
+  call(
+    'POST',
+    'experiments/set-experiment-tag',
+    { experiment_id: required(), key: required(), value: str({ checked: true }) },
+    'tracking',
+    'setExperimentTag',
+    ['experiment_id', (m) => ({ key: m.key, value: m.value ?? '' })],
+  ),
+  call(
+    'POST',
+    'experiments/delete-experiment-tag',
+    { experiment_id: required(), key: required() },
+    'tracking',
+    'deleteExperimentTag',
+    ['experiment_id', 'key'],
+  ),
 
   // --- runs
   call(
     'POST',
     'runs/create',
-    { experiment_id: str({ checked: true }), user_id: str(), run_name: str({ checked: true }), start_time: int({ checked: true }), tags: keyValues() },
+    {
+      experiment_id: str({ checked: true }),
+      user_id: str(),
+      run_name: str({ checked: true }),
+      start_time: int({ checked: true }),
+      tags: keyValues(),
+    },
     'tracking',
     'createRun',
-    [(m) => m.experiment_id ?? '', (m) => m.user_id ?? '', (m) => m.start_time ?? 0, (m) => m.tags ?? [], (m) => m.run_name || null],
+    [
+      (m) => m.experiment_id ?? '',
+      (m) => m.user_id ?? '',
+      (m) => m.start_time ?? 0,
+      (m) => m.tags ?? [],
+      (m) => m.run_name || null,
+    ],
     (run: Run, _m, backends) => runAnswer(backends, run, false).then((json) => ({ run: json })),
   ),
-  { method: 'POST', path: 'runs/update', fields: { run_id: runId, status: { type: 'enum', values: RUN_STATUSES }, end_time: int({ checked: true }), run_name: str({ checked: true }) }, handle: updateRun },
+  {
+    method: 'POST',
+    path: 'runs/update',
+    fields: {
+      run_id: runId,
+      status: { type: 'enum', values: RUN_STATUSES },
+      end_time: int({ checked: true }),
+      run_name: str({ checked: true }),
+    },
+    handle: updateRun,
+  },
   call('POST', 'runs/delete', { run_id: runId }, 'tracking', 'deleteRun', ['run_id']),
   call('POST', 'runs/restore', { run_id: runId }, 'tracking', 'restoreRun', ['run_id']),
-  call('GET', 'runs/get', { run_id: runId }, 'tracking', 'getRun', ['run_id'], (run: Run, _m, backends) => runAnswer(backends, run, true).then((json) => ({ run: json }))),
+  call('GET', 'runs/get', { run_id: runId }, 'tracking', 'getRun', ['run_id'], (run: Run, _m, backends) =>
+    runAnswer(backends, run, true).then((json) => ({ run: json })),
+  ),
   call(
     'POST',
     'runs/log-metric',
@@ -359,8 +483,22 @@ export const ROUTES: readonly Route[] = [
     'logMetric',
     ['run_id', (m) => ({ key: m.key ?? '', value: m.value ?? 0, timestamp: m.timestamp ?? 0, step: m.step ?? 0 })],
   ),
-  call('POST', 'runs/log-parameter', { run_id: runId, key: required(), value: str({ checked: true }) }, 'tracking', 'logParam', ['run_id', (m) => ({ key: m.key, value: m.value ?? '' })]),
-  call('POST', 'runs/set-tag', { run_id: runId, key: required(), value: str({ checked: true }) }, 'tracking', 'setTag', ['run_id', (m) => ({ key: m.key, value: m.value ?? '' })]),
+  call(
+    'POST',
+    'runs/log-parameter',
+    { run_id: runId, key: required(), value: str({ checked: true }) },
+    'tracking',
+    'logParam',
+    ['run_id', (m) => ({ key: m.key, value: m.value ?? '' })],
+  ),
+  call(
+    'POST',
+    'runs/set-tag',
+    { run_id: runId, key: required(), value: str({ checked: true }) },
+    'tracking',
+    'setTag',
+    ['run_id', (m) => ({ key: m.key, value: m.value ?? '' })],
+  ),
   call('POST', 'runs/delete-tag', { run_id: required(), key: required() }, 'tracking', 'deleteTag', ['run_id', 'key']),
   call(
     'POST',
@@ -375,29 +513,45 @@ export const ROUTES: readonly Route[] = [
     'logBatch',
     [
       'run_id',
-      (m) => ((m.metrics as Message[] | undefined) ?? []).map((p) => ({ key: p.key ?? '', value: p.value ?? 0, timestamp: p.timestamp ?? 0, step: p.step ?? 0 })),
+      (m) =>
+        ((m.metrics as Message[] | undefined) ?? []).map((p) => ({
+          key: p.key ?? '',
+          value: p.value ?? 0,
+          timestamp: p.timestamp ?? 0,
+          step: p.step ?? 0,
+        })),
       (m) => ((m.params as Message[] | undefined) ?? []).map((p) => ({ key: p.key ?? '', value: p.value ?? '' })),
       (m) => ((m.tags as Message[] | undefined) ?? []).map((p) => ({ key: p.key ?? '', value: p.value ?? '' })),
     ],
   ),
-  call('POST', 'runs/log-inputs', { run_id: required(), datasets: { type: 'messages', checked: true, item: datasetInputFields } }, 'tracking', 'logInputs', [
-    'run_id',
-    (m) =>
-      ((m.datasets as Message[] | undefined) ?? []).map((input) => {
-        const dataset = (input.dataset as Message | undefined) ?? {};
-        return {
-          tags: ((input.tags as Message[] | undefined) ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
-          dataset: {
-            name: dataset.name ?? '',
-            digest: dataset.digest ?? '',
-            sourceType: dataset.source_type ?? '',
-            source: dataset.source ?? '',
-            ...(dataset.schema !== undefined ? { schema: dataset.schema } : {}),
-            ...(dataset.profile !== undefined ? { profile: dataset.profile } : {}),
-          },
-        };
-      }),
-  ]),
+  call(
+    'POST',
+    'runs/log-inputs',
+    { run_id: required(), datasets: { type: 'messages', checked: true, item: datasetInputFields } },
+    'tracking',
+    'logInputs',
+    [
+      'run_id',
+      (m) =>
+        ((m.datasets as Message[] | undefined) ?? []).map((input) => {
+          const dataset = (input.dataset as Message | undefined) ?? {};
+          return {
+            tags: ((input.tags as Message[] | undefined) ?? []).map((t) => ({
+              key: t.key ?? '',
+              value: t.value ?? '',
+            })),
+            dataset: {
+              name: dataset.name ?? '',
+              digest: dataset.digest ?? '',
+              sourceType: dataset.source_type ?? '',
+              source: dataset.source ?? '',
+              ...(dataset.schema !== undefined ? { schema: dataset.schema } : {}),
+              ...(dataset.profile !== undefined ? { profile: dataset.profile } : {}),
+            },
+          };
+        }),
+    ],
+  ),
   { method: 'POST', path: 'runs/log-model', fields: { run_id: required(), model_json: required() }, handle: logModel },
   call(
     'POST',
@@ -412,7 +566,14 @@ export const ROUTES: readonly Route[] = [
     },
     'tracking',
     'searchRuns',
-    [(m) => m.experiment_ids ?? [], 'filter', (m) => m.run_view_type ?? 'ACTIVE_ONLY', (m) => m.max_results ?? SEARCH_MAX_RESULTS_DEFAULT, 'order_by', 'page_token'],
+    [
+      (m) => m.experiment_ids ?? [],
+      'filter',
+      (m) => m.run_view_type ?? 'ACTIVE_ONLY',
+      (m) => m.max_results ?? SEARCH_MAX_RESULTS_DEFAULT,
+      'order_by',
+      'page_token',
+    ],
     async (page: Page<Run>, _m, backends) => {
       const runs = await runAnswers(backends, page.items, true);
       return pageOf('runs', { items: runs, nextPageToken: page.nextPageToken }, (run) => run);
@@ -431,33 +592,78 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
     path: 'metrics/get-history-bulk-interval',
-    fields: { run_ids: strings({ required: true, checked: true }), metric_key: required(), start_step: int({ checked: true }), end_step: int({ checked: true }), max_results: int({ checked: true }) },
+    fields: {
+      run_ids: strings({ required: true, checked: true }),
+      metric_key: required(),
+      start_step: int({ checked: true }),
+      end_step: int({ checked: true }),
+      max_results: int({ checked: true }),
+    },
     handle: bulkInterval,
   },
-  { method: 'GET', path: 'metrics/get-history-bulk', fields: { run_id: strings(), metric_key: str(), max_results: int() }, handle: historyBulk },
+  {
+    method: 'GET',
+    path: 'metrics/get-history-bulk',
+    fields: { run_id: strings(), metric_key: str(), max_results: int() },
+    handle: historyBulk,
+  },
 
   // --- model registry: registered models
   call(
     'POST',
     'registered-models/create',
-    { name: required(), tags: keyValues({ checked: true }), description: str({ checked: true }), deployment_job_id: str() },
+    {
+      name: required(),
+      tags: keyValues({ checked: true }),
+      description: str({ checked: true }),
+      deployment_job_id: str(),
+    },
     'registry',
     'createRegisteredModel',
     ['name', 'tags', 'description', 'deployment_job_id'],
     (model: RegisteredModel) => ({ registered_model: registeredModelJson(model) }),
   ),
-  call('POST', 'registered-models/rename', { name: required(), new_name: required() }, 'registry', 'renameRegisteredModel', ['name', 'new_name'], (model: RegisteredModel) => ({
-    registered_model: registeredModelJson(model),
-  })),
-  call('PATCH', 'registered-models/update', { name: required(), description: str({ checked: true }), deployment_job_id: str() }, 'registry', 'updateRegisteredModel', ['name', 'description', 'deployment_job_id'], (model: RegisteredModel) => ({
-    registered_model: registeredModelJson(model),
-  })),
+  call(
+    'POST',
+    'registered-models/rename',
+    { name: required(), new_name: required() },
+    'registry',
+    'renameRegisteredModel',
+    ['name', 'new_name'],
+    (model: RegisteredModel) => ({
+      registered_model: registeredModelJson(model),
+    }),
+  ),
+  call(
+    'PATCH',
+    'registered-models/update',
+    { name: required(), description: str({ checked: true }), deployment_job_id: str() },
+    'registry',
+    'updateRegisteredModel',
+    ['name', 'description', 'deployment_job_id'],
+    (model: RegisteredModel) => ({
+      registered_model: registeredModelJson(model),
+    }),
+  ),
   call('DELETE', 'registered-models/delete', { name: required() }, 'registry', 'deleteRegisteredModel', ['name']),
-  call('GET', 'registered-models/get', { name: required() }, 'registry', 'getRegisteredModel', ['name'], (model: RegisteredModel) => ({ registered_model: registeredModelJson(model) })),
+  call(
+    'GET',
+    'registered-models/get',
+    { name: required() },
+    'registry',
+    'getRegisteredModel',
+    ['name'],
+    (model: RegisteredModel) => ({ registered_model: registeredModelJson(model) }),
+  ),
   call(
     'GET',
     'registered-models/search',
-    { filter, max_results: int({ checked: true, atMost: SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD }), order_by: orderBy, page_token: pageToken },
+    {
+      filter,
+      max_results: int({ checked: true, atMost: SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD }),
+      order_by: orderBy,
+      page_token: pageToken,
+    },
     'registry',
     'searchRegisteredModels',
     ['filter', (m) => m.max_results ?? SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, 'order_by', 'page_token'],
@@ -465,11 +671,44 @@ export const ROUTES: readonly Route[] = [
   ),
   latestVersions('POST'),
   latestVersions('GET'),
-  call('POST', 'registered-models/set-tag', { name: required(), key: required(), value: str({ checked: true }) }, 'registry', 'setRegisteredModelTag', ['name', (m) => ({ key: m.key, value: m.value ?? '' })]),
-  call('DELETE', 'registered-models/delete-tag', { name: required(), key: required() }, 'registry', 'deleteRegisteredModelTag', ['name', 'key']),
-  call('POST', 'registered-models/alias', { name: required(), alias: required(), version: required() }, 'registry', 'setRegisteredModelAlias', ['name', 'alias', 'version']),
-  call('DELETE', 'registered-models/alias', { name: required(), alias: required() }, 'registry', 'deleteRegisteredModelAlias', ['name', 'alias']),
-  { method: 'GET', path: 'registered-models/alias', fields: { name: required(), alias: required() }, handle: getModelVersionByAlias },
+  call(
+    'POST',
+    'registered-models/set-tag',
+    { name: required(), key: required(), value: str({ checked: true }) },
+    'registry',
+    'setRegisteredModelTag',
+    ['name', (m) => ({ key: m.key, value: m.value ?? '' })],
+  ),
+  call(
+    'DELETE',
+    'registered-models/delete-tag',
+    { name: required(), key: required() },
+    'registry',
+    'deleteRegisteredModelTag',
+    ['name', 'key'],
+  ),
+  call(
+    'POST',
+    'registered-models/alias',
+    { name: required(), alias: required(), version: required() },
+    'registry',
+    'setRegisteredModelAlias',
+    ['name', 'alias', 'version'],
+  ),
+  call(
+    'DELETE',
+    'registered-models/alias',
+    { name: required(), alias: required() },
+    'registry',
+    'deleteRegisteredModelAlias',
+    ['name', 'alias'],
+  ),
+  {
+    method: 'GET',
+    path: 'registered-models/alias',
+    fields: { name: required(), alias: required() },
+    handle: getModelVersionByAlias,
+  },
 
   // --- model registry: model versions
   {
@@ -478,7 +717,9 @@ export const ROUTES: readonly Route[] = [
     fields: createModelVersionFields,
     async handle(message, backends) {
       await validateModelVersionSource(message, backends);
-      const mv = await (await backends.registry()).createModelVersion(
+      const mv = await (
+        await backends.registry()
+      ).createModelVersion(
         message.name as string,
         message.source as string,
         (message.run_id as string | undefined) || null,
@@ -491,20 +732,44 @@ export const ROUTES: readonly Route[] = [
       return { model_version: modelVersionJson(mv) };
     },
   },
-  call('PATCH', 'model-versions/update', { name: required(), version: required(), description: str({ checked: true }) }, 'registry', 'updateModelVersion', ['name', 'version', 'description'], (mv: ModelVersion) => ({
-    model_version: modelVersionJson(mv),
-  })),
+  call(
+    'PATCH',
+    'model-versions/update',
+    { name: required(), version: required(), description: str({ checked: true }) },
+    'registry',
+    'updateModelVersion',
+    ['name', 'version', 'description'],
+    (mv: ModelVersion) => ({
+      model_version: modelVersionJson(mv),
+    }),
+  ),
   call(
     'POST',
     'model-versions/transition-stage',
-    { name: required(), version: required(), stage: required(), archive_existing_versions: { type: 'bool', checked: true } },
+    {
+      name: required(),
+      version: required(),
+      stage: required(),
+      archive_existing_versions: { type: 'bool', checked: true },
+    },
     'registry',
     'transitionModelVersionStage',
     ['name', 'version', (m) => canonicalStage(m.stage as string), (m) => m.archive_existing_versions ?? false],
     (mv: ModelVersion) => ({ model_version: modelVersionJson(mv) }),
   ),
-  call('DELETE', 'model-versions/delete', { name: required(), version: required() }, 'registry', 'deleteModelVersion', ['name', 'version']),
-  call('GET', 'model-versions/get', { name: required(), version: required() }, 'registry', 'getModelVersion', ['name', 'version'], (mv: ModelVersion) => ({ model_version: modelVersionJson(mv) })),
+  call('DELETE', 'model-versions/delete', { name: required(), version: required() }, 'registry', 'deleteModelVersion', [
+    'name',
+    'version',
+  ]),
+  call(
+    'GET',
+    'model-versions/get',
+    { name: required(), version: required() },
+    'registry',
+    'getModelVersion',
+    ['name', 'version'],
+    (mv: ModelVersion) => ({ model_version: modelVersionJson(mv) }),
+  ),
   call(
     'GET',
     'model-versions/search',
@@ -514,13 +779,31 @@ export const ROUTES: readonly Route[] = [
     ['filter', (m) => m.max_results ?? SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, 'order_by', 'page_token'],
     (page: Page<ModelVersion>) => pageOf('model_versions', page, modelVersionJson),
   ),
-  call('GET', 'model-versions/get-download-uri', { name: required(), version: required() }, 'registry', 'getModelVersionDownloadUri', ['name', 'version'], (uri: string) => ({ artifact_uri: uri })),
-  call('POST', 'model-versions/set-tag', { name: required(), version: required(), key: required(), value: str({ checked: true }) }, 'registry', 'setModelVersionTag', [
-    'name',
-    'version',
-    (m) => ({ key: m.key, value: m.value ?? '' }),
-  ]),
-  call('DELETE', 'model-versions/delete-tag', { name: required(), version: required(), key: required() }, 'registry', 'deleteModelVersionTag', ['name', 'version', 'key']),
+  call(
+    'GET',
+    'model-versions/get-download-uri',
+    { name: required(), version: required() },
+    'registry',
+    'getModelVersionDownloadUri',
+    ['name', 'version'],
+    (uri: string) => ({ artifact_uri: uri }),
+  ),
+  call(
+    'POST',
+    'model-versions/set-tag',
+    { name: required(), version: required(), key: required(), value: str({ checked: true }) },
+    'registry',
+    'setModelVersionTag',
+    ['name', 'version', (m) => ({ key: m.key, value: m.value ?? '' })],
+  ),
+  call(
+    'DELETE',
+    'model-versions/delete-tag',
+    { name: required(), version: required(), key: required() },
+    'registry',
+    'deleteModelVersionTag',
+    ['name', 'version', 'key'],
+  ),
 ];
 
 // --- model version sources (`_validate_source_run` of mlflow/server/handlers.py)

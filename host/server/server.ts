@@ -8,13 +8,39 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MlflowError } from '@flowhost/sdk';
 import type { ArtifactRepositoryClient } from '../client/artifacts.js';
 import { Flowhost } from '../flowhost.js';
-import { listRunArtifacts, MethodNotAllowed, RouteNotFound, sendModelVersionArtifact, sendRunArtifact, serveProxy, type ArtifactDestination } from './artifacts.js';
+import {
+  listRunArtifacts,
+  MethodNotAllowed,
+  RouteNotFound,
+  sendModelVersionArtifact,
+  sendRunArtifact,
+  serveProxy,
+  type ArtifactDestination,
+} from './artifacts.js';
 import { NOT_AUTHENTICATED, type AuthStore } from './auth.js';
 import { after, allowed, AUTH_ROUTES, type Caller } from './authorize.js';
 import { HTML_PAGES } from './errors.js';
-import { checkJsonContentType, DEFAULT_HTTP_LIMITS, listen, readBody, sendError, sendJson, sendText, type HttpLimits, type Listening } from './http.js';
+import {
+  checkJsonContentType,
+  DEFAULT_HTTP_LIMITS,
+  listen,
+  readBody,
+  sendError,
+  sendJson,
+  sendText,
+  type HttpLimits,
+  type Listening,
+} from './http.js';
 import { RequestStats, type AccessEntry } from './metrics.js';
-import { DEFAULT_TENANT_LIMITS, DEFAULT_WORKSPACE, TenantGate, tenantOf, WORKSPACE_HEADER, type TenantLimits, type WorkspaceOptions } from './tenants.js';
+import {
+  DEFAULT_TENANT_LIMITS,
+  DEFAULT_WORKSPACE,
+  TenantGate,
+  tenantOf,
+  WORKSPACE_HEADER,
+  type TenantLimits,
+  type WorkspaceOptions,
+} from './tenants.js';
 import { parsePythonJson, type JsonValue } from './json.js';
 import { queryMessage, readMessage, type Fields, type Message, type RawMessage } from './request.js';
 import { ROUTES, type Backends, type Route } from './routes.js';
@@ -46,7 +72,9 @@ export interface ServerOptions {
   /** MLflow 3's workspaces: tenants named by the `X-MLFLOW-WORKSPACE` header, each with its own stores. */
   readonly workspaces?: WorkspaceOptions;
   /** Every tenant's limits, and per tenant overrides. */
-  readonly tenantLimits?: Partial<TenantLimits> & { readonly perTenant?: Readonly<Record<string, Partial<TenantLimits>>> };
+  readonly tenantLimits?: Partial<TenantLimits> & {
+    readonly perTenant?: Readonly<Record<string, Partial<TenantLimits>>>;
+  };
   /** Called once per answered request (the CLI prints it as a JSON line). */
   readonly accessLog?: (entry: AccessEntry) => void;
   /** A directory the processes of one server share their Prometheus figures through (`--expose-prometheus`). */
@@ -108,11 +136,18 @@ function bodyMessage(text: string, route: Route | null): RawMessage {
  */
 function batchSizeCheck(body: string): void {
   if (body.length > MAX_BATCH_LOG_REQUEST_SIZE) {
-    throw MlflowError.invalidParameterValue(`Batched logging API requests must be at most ${MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of size ${body.length}.`);
+    throw MlflowError.invalidParameterValue(
+      `Batched logging API requests must be at most ${MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of size ${body.length}.`,
+    );
   }
 }
 
-async function requestMessage(request: IncomingMessage, route: Route, query: URLSearchParams, limit: number): Promise<Record<string, unknown>> {
+async function requestMessage(
+  request: IncomingMessage,
+  route: Route,
+  query: URLSearchParams,
+  limit: number,
+): Promise<Record<string, unknown>> {
   if (request.method === 'GET') return readMessage(queryMessage(query, route.fields), route.fields as Fields);
   checkJsonContentType(request);
   return readMessage(bodyMessage(await readBody(request, limit), route), route.fields);
@@ -127,7 +162,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!found) tenants.set(name, (found = tenantStores(flowhost, options, name)));
     return found;
   };
-  const gate = new TenantGate((name) => ({ ...DEFAULT_TENANT_LIMITS, ...options.tenantLimits, ...options.tenantLimits?.perTenant?.[name] }));
+  const gate = new TenantGate((name) => ({
+    ...DEFAULT_TENANT_LIMITS,
+    ...options.tenantLimits,
+    ...options.tenantLimits?.perTenant?.[name],
+  }));
   const stats = new RequestStats(options.prometheusDir ?? null);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -139,7 +178,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Readiness: a load balancer sends requests here only while this answers 200.
     if (path === '/ready') return sendReadiness(response);
     if (path === '/version') return sendText(response, 200, MLFLOW_API_VERSION);
-    if (path === '/metrics') return sendText(response, 200, `${stats.prometheus()}${await flowhost.prometheus()}`, 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics')
+      return sendText(
+        response,
+        200,
+        `${stats.prometheus()}${await flowhost.prometheus()}`,
+        'text/plain; version=0.0.4; charset=utf-8',
+      );
     // The web UI's own files: public, like MLflow's (its login page is one of them).
     if ((request.method ?? 'GET') === 'GET' && !options.artifactsOnly && serveUi(url.pathname, response)) return;
 
@@ -154,7 +199,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     stats.started(account.tenant);
     response.once('close', () => {
-      const entry: AccessEntry = { time: new Date().toISOString(), tenant: account.tenant, method: request.method ?? 'GET', route: account.route, status: response.statusCode, ms: performance.now() - started };
+      const entry: AccessEntry = {
+        time: new Date().toISOString(),
+        tenant: account.tenant,
+        method: request.method ?? 'GET',
+        route: account.route,
+        status: response.statusCode,
+        ms: performance.now() - started,
+      };
       stats.finished(entry);
       options.accessLog?.(entry);
     });
@@ -177,7 +229,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const probe = tenant(DEFAULT_WORKSPACE)
         .backends.tracking()
         .then((store) => store.searchExperiments('ALL', 1, null, null, null));
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)));
+      const late = new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`no answer in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)),
+      );
       await Promise.race([probe, late]);
       sendText(response, 200, 'OK', 'text/plain; charset=utf-8');
     } catch (error) {
@@ -187,7 +242,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, scope: Tenant, workspace: string): Promise<void> {
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    scope: Tenant,
+    workspace: string,
+  ): Promise<void> {
     const { backends, destination, open } = scope;
     const path = url.pathname;
     const method = request.method ?? 'GET';
@@ -204,14 +265,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     /** The basic-auth app's check before the request (always true without it). */
     const may = async (route: string, message: Message) => !caller || allowed(route, method, message, caller, auth!);
     const forbidden = () => sendText(response, 403, 'Permission denied');
-    if (path === '/api/2.0/flowhost/status' || path === '/ajax-api/2.0/flowhost/status') return sendStatus(response, flowhost);
+    if (path === '/api/2.0/flowhost/status' || path === '/ajax-api/2.0/flowhost/status')
+      return sendStatus(response, flowhost);
 
     const proxyPrefix = PROXY_PREFIXES.find((prefix) => path.startsWith(prefix));
     if (proxyPrefix) {
       if (!options.serveArtifacts) return sendText(response, 404, HTML_PAGES[404]);
       // The raw path keeps `%2F` encoded, so a traversal hidden in one segment is still checked.
       const raw = (request.url ?? '').split('?')[0].slice(proxyPrefix.length);
-      const artifactPath = raw.startsWith('artifacts/') ? safeDecode(raw.slice('artifacts/'.length)) : raw.startsWith('mpu/') ? safeDecode(raw.replace(/^mpu\/[^/]+\//, '')) : (url.searchParams.get('path') ?? '');
+      const artifactPath = raw.startsWith('artifacts/')
+        ? safeDecode(raw.slice('artifacts/'.length))
+        : raw.startsWith('mpu/')
+          ? safeDecode(raw.replace(/^mpu\/[^/]+\//, ''))
+          : (url.searchParams.get('path') ?? '');
       if (!(await may('mlflow-artifacts', { path: artifactPath }))) return forbidden();
       try {
         const answer = await serveProxy(destination, { method, rest: raw, query: url.searchParams, request, response });
@@ -227,14 +293,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     if (path === '/get-artifact' || path === '/ajax-api/2.0/mlflow/get-artifact') {
       const runId = url.searchParams.get('run_id') || url.searchParams.get('run_uuid');
-      if (!runId) throw MlflowError.invalidParameterValue("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
+      if (!runId)
+        throw MlflowError.invalidParameterValue(
+          "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.",
+        );
       if (!(await may('get-artifact', { run_id: runId }))) return forbidden();
       return sendRunArtifact(runId, url.searchParams.get('path') ?? '', response, backends, destination, open);
     }
     if (path === '/model-versions/get-artifact' || path === '/ajax-api/2.0/mlflow/model-versions/get-artifact') {
       const q = url.searchParams;
       if (!(await may('model-versions/get-artifact', { name: q.get('name') ?? '' }))) return forbidden();
-      return sendModelVersionArtifact(q.get('name') ?? '', q.get('version') ?? '', q.get('path') ?? '', response, backends, destination, open);
+      return sendModelVersionArtifact(
+        q.get('name') ?? '',
+        q.get('version') ?? '',
+        q.get('path') ?? '',
+        response,
+        backends,
+        destination,
+        open,
+      );
     }
 
     const apiPrefix = API_PREFIXES.find((prefix) => path.startsWith(prefix));
@@ -242,7 +319,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const routePath = path.slice(apiPrefix.length);
     const authRoute = caller ? AUTH_ROUTES[`${routePath}:${method}`] : undefined;
     if (authRoute) {
-      const message = method === 'GET' ? Object.fromEntries(url.searchParams) : bodyMessage(await readBody(request, limits.maxJsonBodyBytes), null);
+      const message =
+        method === 'GET'
+          ? Object.fromEntries(url.searchParams)
+          : bodyMessage(await readBody(request, limits.maxJsonBodyBytes), null);
       if (!authRoute.may(message, caller!, auth!)) return forbidden();
       return sendJson(response, 200, await authRoute.run(message, caller!, auth!));
     }
@@ -250,7 +330,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (method !== 'GET') return sendText(response, 405, HTML_PAGES[405]);
       const message = readMessage(queryMessage(url.searchParams, LIST_FIELDS), LIST_FIELDS);
       if (!(await may(routePath, message))) return forbidden();
-      return sendJson(response, 200, await listRunArtifacts(message.run_id as string, message.path as string | undefined, backends, destination, open));
+      return sendJson(
+        response,
+        200,
+        await listRunArtifacts(
+          message.run_id as string,
+          message.path as string | undefined,
+          backends,
+          destination,
+          open,
+        ),
+      );
     }
     const methods = ROUTES_BY_PATH.get(routePath);
     if (!methods) return sendText(response, 404, HTML_PAGES[404]);
@@ -287,7 +377,8 @@ function safeDecode(text: string): string {
 function routeLabel(path: string): string {
   if (PROXY_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'mlflow-artifacts';
   if (path === '/get-artifact' || path === '/ajax-api/2.0/mlflow/get-artifact') return 'get-artifact';
-  if (path === '/model-versions/get-artifact' || path === '/ajax-api/2.0/mlflow/model-versions/get-artifact') return 'model-versions/get-artifact';
+  if (path === '/model-versions/get-artifact' || path === '/ajax-api/2.0/mlflow/model-versions/get-artifact')
+    return 'model-versions/get-artifact';
   const prefix = API_PREFIXES.find((p) => path.startsWith(p));
   const routePath = prefix ? path.slice(prefix.length) : '';
   return routePath === 'artifacts/list' || ROUTES_BY_PATH.has(routePath) ? routePath : 'unknown';
@@ -313,12 +404,19 @@ function once<T>(open: () => Promise<T>): () => Promise<T> {
 function tenantStores(flowhost: Flowhost, options: ServerOptions, name: string): Tenant {
   const own = name !== DEFAULT_WORKSPACE && options.workspaces;
   const trackingUri = own ? options.workspaces!.stores[name] : options.backendStoreUri;
-  const registryUri = own ? (options.workspaces!.registries?.[name] ?? trackingUri) : (options.registryStoreUri ?? options.backendStoreUri);
-  const destinationUri = own ? (options.workspaces!.artifactDestinations?.[name] ?? `${options.artifactsDestination.replace(/\/+$/, '')}/${name}`) : options.artifactsDestination;
+  const registryUri = own
+    ? (options.workspaces!.registries?.[name] ?? trackingUri)
+    : (options.registryStoreUri ?? options.backendStoreUri);
+  const destinationUri = own
+    ? (options.workspaces!.artifactDestinations?.[name] ??
+      `${options.artifactsDestination.replace(/\/+$/, '')}/${name}`)
+    : options.artifactsDestination;
   // The tenant option gives each workspace its own plugin instances, under the policy's rule for it.
   return {
     backends: {
-      tracking: once(() => flowhost.trackingStore(trackingUri, { artifactUri: options.defaultArtifactRoot, tenant: name })),
+      tracking: once(() =>
+        flowhost.trackingStore(trackingUri, { artifactUri: options.defaultArtifactRoot, tenant: name }),
+      ),
       registry: once(() => flowhost.registryStore(registryUri, { trackingUri, tenant: name })),
     },
     destination: once(() => flowhost.artifactRepository(destinationUri, { tenant: name })),
@@ -326,4 +424,8 @@ function tenantStores(flowhost: Flowhost, options: ServerOptions, name: string):
   };
 }
 
-const LIST_FIELDS: Fields = { run_id: { type: 'string', required: true, checked: true, alias: 'run_uuid' }, path: { type: 'string' }, page_token: { type: 'string' } };
+const LIST_FIELDS: Fields = {
+  run_id: { type: 'string', required: true, checked: true, alias: 'run_uuid' },
+  path: { type: 'string' },
+  page_token: { type: 'string' },
+};

@@ -38,9 +38,12 @@ export function tenantOf(header: string | string[] | undefined, workspaces: Work
   if (!workspaces) return DEFAULT_WORKSPACE;
   const name = (Array.isArray(header) ? header[0] : header)?.trim() || DEFAULT_WORKSPACE;
   if (!WORKSPACE_NAME.test(name)) {
-    throw MlflowError.invalidParameterValue(`Invalid workspace name '${name}': use 1 to 63 lower-case letters, digits and dashes, starting and ending with a letter or digit.`);
+    throw MlflowError.invalidParameterValue(
+      `Invalid workspace name '${name}': use 1 to 63 lower-case letters, digits and dashes, starting and ending with a letter or digit.`,
+    );
   }
-  if (name !== DEFAULT_WORKSPACE && !Object.hasOwn(workspaces.stores, name)) throw MlflowError.resourceDoesNotExist(`Workspace '${name}' not found.`);
+  if (name !== DEFAULT_WORKSPACE && !Object.hasOwn(workspaces.stores, name))
+    throw MlflowError.resourceDoesNotExist(`Workspace '${name}' not found.`);
   return name;
 }
 
@@ -79,7 +82,10 @@ export class TenantGate {
       this.#buckets.set(tenant, bucket);
       if (bucket.tokens < 1) {
         const wait = Math.ceil((1 - bucket.tokens) / limits.requestsPerSecond);
-        throw new LimitExceeded(`Workspace '${tenant}' is over its rate of ${limits.requestsPerSecond} requests per second. Retry later.`, wait);
+        throw new LimitExceeded(
+          `Workspace '${tenant}' is over its rate of ${limits.requestsPerSecond} requests per second. Retry later.`,
+          wait,
+        );
       }
       bucket.tokens -= 1;
     }

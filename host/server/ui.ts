@@ -54,7 +54,9 @@ export function serveUi(path: string, response: ServerResponse): boolean {
 }
 
 /** Histogram bounds of the health page, in µs (50 µs to 30 s). */
-const HISTOGRAM_BOUNDS_US = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1e6, 2.5e6, 5e6, 10e6, 30e6];
+const HISTOGRAM_BOUNDS_US = [
+  50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1e6, 2.5e6, 5e6, 10e6, 30e6,
+];
 
 /** `GET /api/2.0/flowhost/status`: every plugin instance of this server's host, with its latency histogram. */
 export async function sendStatus(response: ServerResponse, flowhost: Flowhost): Promise<void> {

@@ -151,7 +151,11 @@ export interface AtomicWriteOptions {
  * Not durable against power loss (no fsync, as MLflow's own copies): only against failures and
  * processes dying.
  */
-export async function writeFileAtomically(target: string, content: ByteStream | Uint8Array, options: AtomicWriteOptions): Promise<number> {
+export async function writeFileAtomically(
+  target: string,
+  content: ByteStream | Uint8Array,
+  options: AtomicWriteOptions,
+): Promise<number> {
   options.signal?.throwIfAborted();
   const dir = dirname(target);
   const firstCreated = await mkdir(dir, { recursive: true });
@@ -161,7 +165,7 @@ export async function writeFileAtomically(target: string, content: ByteStream | 
   try {
     handle = await open(temp, 'wx');
     const write = async (chunk: Uint8Array) => {
-      for (let offset = 0; offset < chunk.byteLength; ) {
+      for (let offset = 0; offset < chunk.byteLength;) {
         const { bytesWritten } = await handle!.write(chunk, offset, chunk.byteLength - offset);
         offset += bytesWritten;
       }
@@ -194,7 +198,7 @@ async function removeEmptyDirs(dir: string, top: string): Promise<void> {
   const rel = relative(top, dir);
   if (rel.startsWith('..')) return;
   const chain = [dir];
-  for (let current = dir; current !== top; ) {
+  for (let current = dir; current !== top;) {
     current = dirname(current);
     chain.push(current);
   }

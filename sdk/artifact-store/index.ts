@@ -3,7 +3,12 @@
  * artifact repository and the host share: artifact path checks, a file as a zero-copy byte stream,
  * and atomic (temporary name + rename) writes.
  */
-export { createLocalArtifactRepository, fileSystemError, localArtifactDir, type LocalArtifactRepositoryOptions } from './local.js';
+export {
+  createLocalArtifactRepository,
+  fileSystemError,
+  localArtifactDir,
+  type LocalArtifactRepositoryOptions,
+} from './local.js';
 export {
   FileSource,
   ABANDONED_PARTIAL_MS,

@@ -18,7 +18,14 @@ import { MlflowError, isMlflowError } from '../errors.js';
 import { compareCodePoints } from '../mlflow/python.js';
 import { localPathOfFileUri } from '../mlflow/uri.js';
 import type { ArtifactRepository } from '../kinds/artifact-repository.js';
-import { ABANDONED_PARTIAL_MS, FileSource, PARTIAL_UPLOAD_SUFFIX, isPartialName, localPathBelow, writeFileAtomically } from './files.js';
+import {
+  ABANDONED_PARTIAL_MS,
+  FileSource,
+  PARTIAL_UPLOAD_SUFFIX,
+  isPartialName,
+  localPathBelow,
+  writeFileAtomically,
+} from './files.js';
 import { checkArtifactFilePath, checkArtifactPath, joinArtifactPath } from './paths.js';
 
 /**
@@ -133,15 +140,16 @@ export function createLocalArtifactRepository(options: LocalArtifactRepositoryOp
         else if (!entry.isDirectory() || (await holdsFinishedFile(full))) visible.push(entry);
       }
       const infos = await Promise.all(
-        visible
-          .map(async (entry): Promise<FileInfo> => {
-            const full = join(dir, entry.name);
-            const relativePath = joinArtifactPath(checked, entry.name);
-            // Symbolic links are followed, as MLflow's os.path.isdir/getsize do; a dangling one is
-            // listed as the link itself (its download then fails on its own).
-            const info = await stat(full).catch(() => lstat(full));
-            return info.isDirectory() ? { path: relativePath, isDir: true, fileSize: null } : { path: relativePath, isDir: false, fileSize: info.size };
-          }),
+        visible.map(async (entry): Promise<FileInfo> => {
+          const full = join(dir, entry.name);
+          const relativePath = joinArtifactPath(checked, entry.name);
+          // Symbolic links are followed, as MLflow's os.path.isdir/getsize do; a dangling one is
+          // listed as the link itself (its download then fails on its own).
+          const info = await stat(full).catch(() => lstat(full));
+          return info.isDirectory()
+            ? { path: relativePath, isDir: true, fileSize: null }
+            : { path: relativePath, isDir: false, fileSize: info.size };
+        }),
       );
       return infos.sort((a, b) => compareCodePoints(a.path, b.path));
     },

@@ -30,7 +30,10 @@ export function checkArtifactPath(path: string | null | undefined): string | nul
 /** Like `checkArtifactPath`, for a path that must name a file (`logText`, write streams): not the root. */
 export function checkArtifactFilePath(path: string): string {
   const checked = checkArtifactPath(path);
-  if (checked === null) throw MlflowError.invalidParameterValue(`Invalid artifact file path '${String(path)}': it must name a file, not the artifact root`);
+  if (checked === null)
+    throw MlflowError.invalidParameterValue(
+      `Invalid artifact file path '${String(path)}': it must name a file, not the artifact root`,
+    );
   return checked;
 }
 

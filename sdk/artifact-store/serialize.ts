@@ -62,7 +62,23 @@ function yamlString(text: string): string {
 }
 
 function doubleQuoted(text: string): string {
-  const named: Record<string, string> = { '\0': '0', '\x07': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\v': 'v', '\f': 'f', '\r': 'r', '\x1b': 'e', '"': '"', '\\': '\\', '\x85': 'N', '\xa0': '_', '\u2028': 'L', '\u2029': 'P' };
+  const named: Record<string, string> = {
+    '\0': '0',
+    '\x07': 'a',
+    '\b': 'b',
+    '\t': 't',
+    '\n': 'n',
+    '\v': 'v',
+    '\f': 'f',
+    '\r': 'r',
+    '\x1b': 'e',
+    '"': '"',
+    '\\': '\\',
+    '\x85': 'N',
+    '\xa0': '_',
+    '\u2028': 'L',
+    '\u2029': 'P',
+  };
   let out = '"';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;

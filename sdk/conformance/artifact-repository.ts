@@ -73,7 +73,11 @@ function sameBytes(t: ConformanceAssertions, actual: Uint8Array, expected: Uint8
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-type Case = (t: ConformanceAssertions, repo: RemoteArtifactRepository, options: Required<ArtifactRepositoryConformanceOptions>) => Promise<void>;
+type Case = (
+  t: ConformanceAssertions,
+  repo: RemoteArtifactRepository,
+  options: Required<ArtifactRepositoryConformanceOptions>,
+) => Promise<void>;
 
 const CASES: Record<string, Case> = {
   'bytes: a small file reads back as written': async (t, repo) => {
@@ -89,7 +93,9 @@ const CASES: Record<string, Case> = {
     const bytes = patternBytes(options.largeFileBytes, 7);
     await repo.writeArtifact('data/large.bin', chunked(bytes, 1024 * 1024 + 17));
     sameBytes(t, await readAll(await repo.readArtifact('data/large.bin')), bytes, 'data/large.bin');
-    t.deepEqual(await repo.listArtifacts('data'), [{ path: 'data/large.bin', isDir: false, fileSize: bytes.byteLength }]);
+    t.deepEqual(await repo.listArtifacts('data'), [
+      { path: 'data/large.bin', isDir: false, fileSize: bytes.byteLength },
+    ]);
   },
   'bytes: writing a path again replaces the file': async (t, repo) => {
     await repo.writeArtifact('a.txt', chunked(text('first version, longer')));
@@ -99,7 +105,8 @@ const CASES: Record<string, Case> = {
   'bytes: names with spaces, unicode and dots keep their bytes': async (t, repo) => {
     const names = ['with space.txt', 'héllo wörld ✓.txt', 'a.b.c/d..e'];
     for (const [i, name] of names.entries()) await repo.writeArtifact(name, chunked(text(`#${i}`)));
-    for (const [i, name] of names.entries()) sameBytes(t, await readAll(await repo.readArtifact(name)), text(`#${i}`), name);
+    for (const [i, name] of names.entries())
+      sameBytes(t, await readAll(await repo.readArtifact(name)), text(`#${i}`), name);
   },
   'read: a missing file is RESOURCE_DOES_NOT_EXIST': async (t, repo) => {
     await expectMlflowError(t, repo.readArtifact('nope.txt'), 'RESOURCE_DOES_NOT_EXIST');
@@ -115,7 +122,8 @@ const CASES: Record<string, Case> = {
     sameBytes(t, await readAll(await repo.readArtifact('big.bin')), bytes, 'big.bin read again');
   },
   'list: the root lists direct children only, folders first-class, sorted by path': async (t, repo) => {
-    for (const path of ['b.txt', 'a/x.txt', 'a/nested/y.txt', 'c/z.txt', 'B.txt']) await repo.writeArtifact(path, chunked(text(path)));
+    for (const path of ['b.txt', 'a/x.txt', 'a/nested/y.txt', 'c/z.txt', 'B.txt'])
+      await repo.writeArtifact(path, chunked(text(path)));
     const expected: FileInfo[] = [
       { path: 'B.txt', isDir: false, fileSize: 5 },
       { path: 'a', isDir: true, fileSize: null },
@@ -139,7 +147,8 @@ const CASES: Record<string, Case> = {
     t.deepEqual(await repo.listArtifacts('a'), [{ path: 'a/one.txt', isDir: false, fileSize: 1 }]);
   },
   'delete: a file, then a folder, then everything': async (t, repo) => {
-    for (const path of ['keep.txt', 'gone.txt', 'dir/a.txt', 'dir/sub/b.txt', 'dirx/c.txt']) await repo.writeArtifact(path, chunked(text(path)));
+    for (const path of ['keep.txt', 'gone.txt', 'dir/a.txt', 'dir/sub/b.txt', 'dirx/c.txt'])
+      await repo.writeArtifact(path, chunked(text(path)));
     await repo.deleteArtifacts('gone.txt');
     await expectMlflowError(t, repo.readArtifact('gone.txt'), 'RESOURCE_DOES_NOT_EXIST');
     await repo.deleteArtifacts('dir');
@@ -178,7 +187,11 @@ const CASES: Record<string, Case> = {
 export const ARTIFACT_REPOSITORY_CONFORMANCE_CASES: readonly string[] = Object.keys(CASES);
 
 /** Registers the kit's cases with `test`; each case gets a fresh repository from `factory`. */
-export function artifactRepositoryConformance(test: ConformanceTestFn, factory: ArtifactRepositoryFactory, options: ArtifactRepositoryConformanceOptions = {}): void {
+export function artifactRepositoryConformance(
+  test: ConformanceTestFn,
+  factory: ArtifactRepositoryFactory,
+  options: ArtifactRepositoryConformanceOptions = {},
+): void {
   const settings: Required<ArtifactRepositoryConformanceOptions> = {
     prefix: options.prefix ?? 'artifact conformance',
     filter: options.filter ?? (() => true),

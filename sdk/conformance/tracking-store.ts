@@ -106,7 +106,10 @@ export async function expectMlflowError(
   }
   // Assertions sit outside the try above, so a runner whose failed assertions throw is not caught.
   if (settled.ok) {
-    t.true(false, `${what}: expected an MlflowError ${codes.join(' or ')}, but it resolved with ${describeOutcome(settled.value)}`);
+    t.true(
+      false,
+      `${what}: expected an MlflowError ${codes.join(' or ')}, but it resolved with ${describeOutcome(settled.value)}`,
+    );
     return undefined;
   }
   const { error } = settled;
@@ -114,10 +117,19 @@ export async function expectMlflowError(
     t.true(false, `${what}: expected an MlflowError ${codes.join(' or ')}, but it threw ${describeOutcome(error)}`);
     return undefined;
   }
-  if (codes.length === 1) t.is(error.errorCode, codes[0], `${what}: error code (message: ${JSON.stringify(error.message)})`);
-  else t.true(codes.includes(error.errorCode), `${what}: error code ${error.errorCode} should be one of ${codes.join(', ')} (message: ${JSON.stringify(error.message)})`);
+  if (codes.length === 1)
+    t.is(error.errorCode, codes[0], `${what}: error code (message: ${JSON.stringify(error.message)})`);
+  else
+    t.true(
+      codes.includes(error.errorCode),
+      `${what}: error code ${error.errorCode} should be one of ${codes.join(', ')} (message: ${JSON.stringify(error.message)})`,
+    );
   if (typeof message === 'string') t.is(error.message, message, `${what}: error message`);
-  else if (message) t.true(message.test(error.message), `${what}: error message ${JSON.stringify(error.message)} should match ${message}`);
+  else if (message)
+    t.true(
+      message.test(error.message),
+      `${what}: error message ${JSON.stringify(error.message)} should match ${message}`,
+    );
   return error;
 }
 
@@ -133,7 +145,8 @@ const MSG = {
   defaultUndeletable: "Cannot delete the default experiment '0'. This is an internally reserved experiment.",
   invalidExperimentName: (name: string) => `Invalid experiment name: '${name}'`,
   invalidExperimentId: (id: string) => `Invalid experiment ID: '${id}'`,
-  experimentTagInactive: (id: string, verb: 'set' | 'delete') => `The experiment ${id} must be in the 'active' lifecycle_stage to ${verb} tags`,
+  experimentTagInactive: (id: string, verb: 'set' | 'delete') =>
+    `The experiment ${id} must be in the 'active' lifecycle_stage to ${verb} tags`,
   noExperimentTag: (key: string, id: string) => `No tag with name: ${key} in experiment with id ${id}`,
   noRunTag: (key: string, id: string) => `No tag with name: ${key} in run with id ${id}`,
   runNameConflict: (runName: string, tag: string) =>
@@ -144,7 +157,8 @@ const MSG = {
   paramChange: (key: string, old: string, runId: string, value: string) =>
     `Changing param values is not allowed. Param with key='${key}' was already logged with value='${old}' for run ID='${runId}'. ` +
     `Attempted logging new value '${value}'.`,
-  paramsChange: (listed: string, runId: string) => `Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`,
+  paramsChange: (listed: string, runId: string) =>
+    `Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`,
   badCharacters: (parameter: string, key: string) =>
     `Invalid value ${JSON.stringify(key)} for parameter '${parameter}' supplied: ` +
     'Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).',
@@ -156,9 +170,12 @@ const MSG = {
   duplicateParams: (keys: string[]) =>
     `Duplicate parameter keys have been submitted: [${keys.map((k) => `'${k}'`).join(', ')}]. ` +
     'Please ensure the request contains only one param value per param key.',
-  searchRunsMaxResults: (n: number) => `Invalid value for request parameter max_results. It must be at most 50000, but got value ${n}`,
-  searchExperimentsNotPositive: (n: number) => `Invalid value ${n} for parameter 'max_results' supplied. It must be a positive integer`,
-  searchExperimentsTooMany: (n: number) => `Invalid value ${n} for parameter 'max_results' supplied. It must be at most 50000`,
+  searchRunsMaxResults: (n: number) =>
+    `Invalid value for request parameter max_results. It must be at most 50000, but got value ${n}`,
+  searchExperimentsNotPositive: (n: number) =>
+    `Invalid value ${n} for parameter 'max_results' supplied. It must be a positive integer`,
+  searchExperimentsTooMany: (n: number) =>
+    `Invalid value ${n} for parameter 'max_results' supplied. It must be at most 50000`,
 };
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -184,7 +201,11 @@ interface RunOptions {
   userId?: string;
 }
 
-function createRun(store: RemoteTrackingStore, experimentId: string | null = '0', options: RunOptions = {}): Promise<Run> {
+function createRun(
+  store: RemoteTrackingStore,
+  experimentId: string | null = '0',
+  options: RunOptions = {},
+): Promise<Run> {
   const { startTime = 1_000, tags = [], runName = null, userId = USER } = options;
   return store.createRun(experimentId, userId, startTime, tags, runName);
 }
@@ -208,7 +229,13 @@ async function allPages<T>(fetch: (token: string | null) => Promise<Page<T>>, li
   return pages;
 }
 
-function searchRuns(store: RemoteTrackingStore, experiments: string[], filter: string | null, orderBy: string[] | null = null, viewType: ViewType = 'ACTIVE_ONLY') {
+function searchRuns(
+  store: RemoteTrackingStore,
+  experiments: string[],
+  filter: string | null,
+  orderBy: string[] | null = null,
+  viewType: ViewType = 'ACTIVE_ONLY',
+) {
   return store.searchRuns(experiments, filter, viewType, 1000, orderBy, null).then((page) => page.items);
 }
 
@@ -227,20 +254,52 @@ async function seedSearchRuns(store: RemoteTrackingStore) {
   const experimentId = await store.createExperiment('conformance-search', null, null);
   const rows = [
     { name: 'alpha', start: 1000, user: USER, acc: 0.9, lr: '0.1', model: 'CNN-small', team: 'vision', finished: true },
-    { name: 'beta', start: 2000, user: 'bob', acc: 0.7, lr: '0.01', model: 'cnn-large', team: 'Vision', finished: false },
+    {
+      name: 'beta',
+      start: 2000,
+      user: 'bob',
+      acc: 0.7,
+      lr: '0.01',
+      model: 'cnn-large',
+      team: 'Vision',
+      finished: false,
+    },
     { name: 'gamma', start: 3000, user: USER, acc: 0.5, lr: '0.1', model: 'rnn', team: 'nlp', finished: true },
-    { name: 'delta', start: 4000, user: USER, acc: null, lr: '0.001', model: 'transformer', team: 'nlp', finished: false },
-    { name: 'epsilon', start: 5000, user: USER, acc: 0.7, lr: '0.01', model: 'CNN-tiny', team: 'vision', finished: false },
+    {
+      name: 'delta',
+      start: 4000,
+      user: USER,
+      acc: null,
+      lr: '0.001',
+      model: 'transformer',
+      team: 'nlp',
+      finished: false,
+    },
+    {
+      name: 'epsilon',
+      start: 5000,
+      user: USER,
+      acc: 0.7,
+      lr: '0.01',
+      model: 'CNN-tiny',
+      team: 'vision',
+      finished: false,
+    },
   ];
   const ids: string[] = [];
   for (const row of rows) {
     const run = await createRun(store, experimentId, { startTime: row.start, runName: row.name, userId: row.user });
     const id = run.info.runId;
     const metrics = row.acc === null ? [] : [metric('acc', row.acc, row.start, 0)];
-    await store.logBatch(id, [...metrics, metric('loss', 1 - (row.acc ?? 0), row.start, 0)], [
-      { key: 'lr', value: row.lr },
-      { key: 'model', value: row.model },
-    ], [{ key: 'team', value: row.team }]);
+    await store.logBatch(
+      id,
+      [...metrics, metric('loss', 1 - (row.acc ?? 0), row.start, 0)],
+      [
+        { key: 'lr', value: row.lr },
+        { key: 'model', value: row.model },
+      ],
+      [{ key: 'team', value: row.team }],
+    );
     if (row.finished) await store.updateRunInfo(id, 'FINISHED', row.start + 500, null);
     ids.push(id);
   }
@@ -281,7 +340,10 @@ def('experiments: the default experiment "0" exists, is named "Default" and is a
   t.is(experiment.name, 'Default');
   t.is(experiment.lifecycleStage, 'active');
   // §9.5: its artifact location is `<root uri>/0`.
-  t.true(experiment.artifactLocation.endsWith('/0'), `artifactLocation ${experiment.artifactLocation} should end with /0`);
+  t.true(
+    experiment.artifactLocation.endsWith('/0'),
+    `artifactLocation ${experiment.artifactLocation} should end with /0`,
+  );
   const byName = await store.getExperimentByName('Default');
   t.is(byName?.experimentId, '0');
   const page = await store.searchExperiments('ACTIVE_ONLY', 1000, null, null, null);
@@ -302,7 +364,10 @@ def('experiments: create returns a new id; get and getByName return the experime
   t.is(typeof experiment.creationTime, 'number', 'creationTime is set on create');
   t.is(typeof experiment.lastUpdateTime, 'number', 'lastUpdateTime is set on create');
   // Default artifact location: `<artifact root>/<id>` (§9.2).
-  t.true(experiment.artifactLocation.endsWith(`/${id}`), `artifactLocation ${experiment.artifactLocation} should end with /${id}`);
+  t.true(
+    experiment.artifactLocation.endsWith(`/${id}`),
+    `artifactLocation ${experiment.artifactLocation} should end with /${id}`,
+  );
   t.deepEqual(await store.getExperimentByName('exp-create'), experiment);
   const other = await store.createExperiment('exp-create-2', null, null);
   t.false(other === id, 'two experiments get two ids');
@@ -316,7 +381,13 @@ def('experiments: an explicit artifact location is kept', async (t, store) => {
 });
 
 def('experiments: get of a missing id is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  await expectMlflowError(t, store.getExperiment(MISSING_EXPERIMENT_ID), 'RESOURCE_DOES_NOT_EXIST', containing(MISSING_EXPERIMENT_ID), 'getExperiment');
+  await expectMlflowError(
+    t,
+    store.getExperiment(MISSING_EXPERIMENT_ID),
+    'RESOURCE_DOES_NOT_EXIST',
+    containing(MISSING_EXPERIMENT_ID),
+    'getExperiment',
+  );
 });
 
 def('experiments: getByName of an unknown name is null', async (t, store) => {
@@ -325,28 +396,67 @@ def('experiments: getByName of an unknown name is null', async (t, store) => {
 
 def('experiments: an id that could escape the store is INVALID_PARAMETER_VALUE', async (t, store) => {
   for (const id of ['../0', 'a/b', '']) {
-    await expectMlflowError(t, store.getExperiment(id), 'INVALID_PARAMETER_VALUE', MSG.invalidExperimentId(id), `getExperiment(${JSON.stringify(id)})`);
+    await expectMlflowError(
+      t,
+      store.getExperiment(id),
+      'INVALID_PARAMETER_VALUE',
+      MSG.invalidExperimentId(id),
+      `getExperiment(${JSON.stringify(id)})`,
+    );
   }
 });
 
 def('experiments: a duplicate name of an active experiment is RESOURCE_ALREADY_EXISTS', async (t, store) => {
   await store.createExperiment('dup', null, null);
-  await expectMlflowError(t, store.createExperiment('dup', null, null), 'RESOURCE_ALREADY_EXISTS', MSG.experimentExists('dup'), 'createExperiment');
-  await expectMlflowError(t, store.createExperiment('Default', null, null), 'RESOURCE_ALREADY_EXISTS', MSG.experimentExists('Default'), 'createExperiment(Default)');
+  await expectMlflowError(
+    t,
+    store.createExperiment('dup', null, null),
+    'RESOURCE_ALREADY_EXISTS',
+    MSG.experimentExists('dup'),
+    'createExperiment',
+  );
+  await expectMlflowError(
+    t,
+    store.createExperiment('Default', null, null),
+    'RESOURCE_ALREADY_EXISTS',
+    MSG.experimentExists('Default'),
+    'createExperiment(Default)',
+  );
 });
 
-def('experiments: a duplicate name of a deleted experiment is RESOURCE_ALREADY_EXISTS with the restore hint', async (t, store) => {
-  const id = await store.createExperiment('dup-deleted', null, null);
-  await store.deleteExperiment(id);
-  await expectMlflowError(t, store.createExperiment('dup-deleted', null, null), 'RESOURCE_ALREADY_EXISTS', MSG.experimentExistsDeleted('dup-deleted'), 'createExperiment');
-});
+def(
+  'experiments: a duplicate name of a deleted experiment is RESOURCE_ALREADY_EXISTS with the restore hint',
+  async (t, store) => {
+    const id = await store.createExperiment('dup-deleted', null, null);
+    await store.deleteExperiment(id);
+    await expectMlflowError(
+      t,
+      store.createExperiment('dup-deleted', null, null),
+      'RESOURCE_ALREADY_EXISTS',
+      MSG.experimentExistsDeleted('dup-deleted'),
+      'createExperiment',
+    );
+  },
+);
 
 def('experiments: an empty or over-long name is INVALID_PARAMETER_VALUE; 500 characters is fine', async (t, store) => {
-  await expectMlflowError(t, store.createExperiment('', null, null), 'INVALID_PARAMETER_VALUE', MSG.invalidExperimentName(''), 'createExperiment("")');
+  await expectMlflowError(
+    t,
+    store.createExperiment('', null, null),
+    'INVALID_PARAMETER_VALUE',
+    MSG.invalidExperimentName(''),
+    'createExperiment("")',
+  );
   const ok = 'n'.repeat(500);
   const id = await store.createExperiment(ok, null, null);
   t.is((await store.getExperiment(id)).name, ok);
-  await expectMlflowError(t, store.createExperiment('n'.repeat(501), null, null), 'INVALID_PARAMETER_VALUE', /exceeds the maximum length of 500 characters/, 'createExperiment(501 chars)');
+  await expectMlflowError(
+    t,
+    store.createExperiment('n'.repeat(501), null, null),
+    'INVALID_PARAMETER_VALUE',
+    /exceeds the maximum length of 500 characters/,
+    'createExperiment(501 chars)',
+  );
 });
 
 def('experiments: rename changes the name everywhere', async (t, store) => {
@@ -360,14 +470,35 @@ def('experiments: rename changes the name everywhere', async (t, store) => {
   t.false(again === id);
 });
 
-def('experiments: rename to a taken or empty name is refused; rename of a missing id is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  const id = await store.createExperiment('rename-a', null, null);
-  await store.createExperiment('rename-b', null, null);
-  await expectMlflowError(t, store.renameExperiment(id, 'rename-b'), 'RESOURCE_ALREADY_EXISTS', MSG.experimentExists('rename-b'), 'rename to a taken name');
-  await expectMlflowError(t, store.renameExperiment(id, ''), 'INVALID_PARAMETER_VALUE', MSG.invalidExperimentName(''), 'rename to ""');
-  t.is((await store.getExperiment(id)).name, 'rename-a', 'a refused rename leaves the name alone');
-  await expectMlflowError(t, store.renameExperiment(MISSING_EXPERIMENT_ID, 'x'), 'RESOURCE_DOES_NOT_EXIST', undefined, 'rename of a missing id');
-});
+def(
+  'experiments: rename to a taken or empty name is refused; rename of a missing id is RESOURCE_DOES_NOT_EXIST',
+  async (t, store) => {
+    const id = await store.createExperiment('rename-a', null, null);
+    await store.createExperiment('rename-b', null, null);
+    await expectMlflowError(
+      t,
+      store.renameExperiment(id, 'rename-b'),
+      'RESOURCE_ALREADY_EXISTS',
+      MSG.experimentExists('rename-b'),
+      'rename to a taken name',
+    );
+    await expectMlflowError(
+      t,
+      store.renameExperiment(id, ''),
+      'INVALID_PARAMETER_VALUE',
+      MSG.invalidExperimentName(''),
+      'rename to ""',
+    );
+    t.is((await store.getExperiment(id)).name, 'rename-a', 'a refused rename leaves the name alone');
+    await expectMlflowError(
+      t,
+      store.renameExperiment(MISSING_EXPERIMENT_ID, 'x'),
+      'RESOURCE_DOES_NOT_EXIST',
+      undefined,
+      'rename of a missing id',
+    );
+  },
+);
 
 def('experiments: delete and restore flip the lifecycle stage; deleted experiments stay readable', async (t, store) => {
   const id = await store.createExperiment('to-delete', null, [{ key: 'k', value: 'v' }]);
@@ -383,13 +514,31 @@ def('experiments: delete and restore flip the lifecycle stage; deleted experimen
 });
 
 def('experiments: delete or restore of a missing id is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  await expectMlflowError(t, store.deleteExperiment(MISSING_EXPERIMENT_ID), 'RESOURCE_DOES_NOT_EXIST', undefined, 'deleteExperiment');
-  await expectMlflowError(t, store.restoreExperiment(MISSING_EXPERIMENT_ID), 'RESOURCE_DOES_NOT_EXIST', undefined, 'restoreExperiment');
+  await expectMlflowError(
+    t,
+    store.deleteExperiment(MISSING_EXPERIMENT_ID),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'deleteExperiment',
+  );
+  await expectMlflowError(
+    t,
+    store.restoreExperiment(MISSING_EXPERIMENT_ID),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'restoreExperiment',
+  );
 });
 
 def('experiments: the default experiment cannot be deleted', async (t, store) => {
   // §2.3: INTERNAL_ERROR is what MLflow's FileStore answers (no code is given, so the default applies).
-  await expectMlflowError(t, store.deleteExperiment('0'), 'INTERNAL_ERROR', MSG.defaultUndeletable, 'deleteExperiment(0)');
+  await expectMlflowError(
+    t,
+    store.deleteExperiment('0'),
+    'INTERNAL_ERROR',
+    MSG.defaultUndeletable,
+    'deleteExperiment(0)',
+  );
   t.is((await store.getExperiment('0')).lifecycleStage, 'active');
 });
 
@@ -399,7 +548,13 @@ def('experiments: deleting an experiment deletes its active runs; restoring brin
   await store.deleteExperiment(id);
   // §9.5: lookup by run id also finds runs of deleted experiments.
   t.is((await store.getRun(run.info.runId)).info.lifecycleStage, 'deleted');
-  await expectMlflowError(t, store.logParam(run.info.runId, { key: 'p', value: '1' }), 'INVALID_PARAMETER_VALUE', MSG.runNotActive(run.info.runId), 'logParam to a run of a deleted experiment');
+  await expectMlflowError(
+    t,
+    store.logParam(run.info.runId, { key: 'p', value: '1' }),
+    'INVALID_PARAMETER_VALUE',
+    MSG.runNotActive(run.info.runId),
+    'logParam to a run of a deleted experiment',
+  );
   await store.restoreExperiment(id);
   t.is((await store.getRun(run.info.runId)).info.lifecycleStage, 'active');
 });
@@ -412,7 +567,11 @@ def('experiment tags: set, overwrite and delete', async (t, store) => {
   await store.setExperimentTag(id, { key: 'b/c', value: '2' });
   t.deepEqual((await store.getExperiment(id)).tags, { a: '1', 'b/c': '2' });
   await store.setExperimentTag(id, { key: 'a', value: 'changed' });
-  t.deepEqual((await store.getExperiment(id)).tags, { a: 'changed', 'b/c': '2' }, 'experiment tags may change, unlike params');
+  t.deepEqual(
+    (await store.getExperiment(id)).tags,
+    { a: 'changed', 'b/c': '2' },
+    'experiment tags may change, unlike params',
+  );
   await store.deleteExperimentTag(id, 'a');
   t.deepEqual((await store.getExperiment(id)).tags, { 'b/c': '2' });
   await store.setExperimentTag('0', { key: 'on-default', value: 'yes' });
@@ -421,30 +580,73 @@ def('experiment tags: set, overwrite and delete', async (t, store) => {
 
 def('experiment tags: deleting a missing key is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
   const id = await store.createExperiment('tags-missing', null, null);
-  await expectMlflowError(t, store.deleteExperimentTag(id, 'nope'), 'RESOURCE_DOES_NOT_EXIST', MSG.noExperimentTag('nope', id), 'deleteExperimentTag');
+  await expectMlflowError(
+    t,
+    store.deleteExperimentTag(id, 'nope'),
+    'RESOURCE_DOES_NOT_EXIST',
+    MSG.noExperimentTag('nope', id),
+    'deleteExperimentTag',
+  );
 });
 
 def('experiment tags: set or delete on a deleted experiment is INVALID_PARAMETER_VALUE', async (t, store) => {
   const id = await store.createExperiment('tags-deleted', null, [{ key: 'k', value: 'v' }]);
   await store.deleteExperiment(id);
-  await expectMlflowError(t, store.setExperimentTag(id, { key: 'x', value: 'y' }), 'INVALID_PARAMETER_VALUE', MSG.experimentTagInactive(id, 'set'), 'setExperimentTag');
-  await expectMlflowError(t, store.deleteExperimentTag(id, 'k'), 'INVALID_PARAMETER_VALUE', MSG.experimentTagInactive(id, 'delete'), 'deleteExperimentTag');
+  await expectMlflowError(
+    t,
+    store.setExperimentTag(id, { key: 'x', value: 'y' }),
+    'INVALID_PARAMETER_VALUE',
+    MSG.experimentTagInactive(id, 'set'),
+    'setExperimentTag',
+  );
+  await expectMlflowError(
+    t,
+    store.deleteExperimentTag(id, 'k'),
+    'INVALID_PARAMETER_VALUE',
+    MSG.experimentTagInactive(id, 'delete'),
+    'deleteExperimentTag',
+  );
   t.deepEqual((await store.getExperiment(id)).tags, { k: 'v' });
 });
 
-def('experiment tags: a missing experiment is RESOURCE_DOES_NOT_EXIST; a bad key is INVALID_PARAMETER_VALUE', async (t, store) => {
-  await expectMlflowError(t, store.setExperimentTag(MISSING_EXPERIMENT_ID, { key: 'k', value: 'v' }), 'RESOURCE_DOES_NOT_EXIST', undefined, 'setExperimentTag on a missing experiment');
-  await expectMlflowError(t, store.setExperimentTag('0', { key: 'bad!key', value: 'v' }), 'INVALID_PARAMETER_VALUE', MSG.badCharacters('key', 'bad!key'), 'setExperimentTag(bad!key)');
-  await expectMlflowError(t, store.setExperimentTag('0', { key: '../up', value: 'v' }), 'INVALID_PARAMETER_VALUE', containing(MSG.badPath('../up')), 'setExperimentTag(../up)');
-  t.deepEqual((await store.getExperiment('0')).tags, {});
-});
+def(
+  'experiment tags: a missing experiment is RESOURCE_DOES_NOT_EXIST; a bad key is INVALID_PARAMETER_VALUE',
+  async (t, store) => {
+    await expectMlflowError(
+      t,
+      store.setExperimentTag(MISSING_EXPERIMENT_ID, { key: 'k', value: 'v' }),
+      'RESOURCE_DOES_NOT_EXIST',
+      undefined,
+      'setExperimentTag on a missing experiment',
+    );
+    await expectMlflowError(
+      t,
+      store.setExperimentTag('0', { key: 'bad!key', value: 'v' }),
+      'INVALID_PARAMETER_VALUE',
+      MSG.badCharacters('key', 'bad!key'),
+      'setExperimentTag(bad!key)',
+    );
+    await expectMlflowError(
+      t,
+      store.setExperimentTag('0', { key: '../up', value: 'v' }),
+      'INVALID_PARAMETER_VALUE',
+      containing(MSG.badPath('../up')),
+      'setExperimentTag(../up)',
+    );
+    t.deepEqual((await store.getExperiment('0')).tags, {});
+  },
+);
 
 // --- runs -------------------------------------------------------------------------------------
 
 def('runs: create returns a RUNNING run with the given attributes; get returns the same run', async (t, store) => {
   const experimentId = await store.createExperiment('runs', null, null);
   const experiment = await store.getExperiment(experimentId);
-  const run = await createRun(store, experimentId, { startTime: 1234, runName: 'my-run', tags: [{ key: 'k', value: 'v' }] });
+  const run = await createRun(store, experimentId, {
+    startTime: 1234,
+    runName: 'my-run',
+    tags: [{ key: 'k', value: 'v' }],
+  });
   const { info } = run;
   t.true(RUN_ID.test(info.runId), `run id ${info.runId} follows MLflow's run id rule`);
   t.is(info.experimentId, experimentId);
@@ -487,7 +689,10 @@ def('runs: a run name and a different mlflow.runName tag are INVALID_PARAMETER_V
 def('runs: a run without a name gets a generated "<adjective>-<noun>-<n>" name, also as tag', async (t, store) => {
   const run = await createRun(store, '0');
   const name = run.info.runName;
-  t.true(/^[a-z]+-[a-z]+-\d{1,3}$/.test(name), `generated name ${JSON.stringify(name)} should look like adjective-noun-number`);
+  t.true(
+    /^[a-z]+-[a-z]+-\d{1,3}$/.test(name),
+    `generated name ${JSON.stringify(name)} should look like adjective-noun-number`,
+  );
   t.true(name.length <= 20, `generated name ${JSON.stringify(name)} has at most 20 characters`);
   t.is(run.data.tags[RUN_NAME_TAG], name);
   t.is((await store.getRun(run.info.runId)).info.runName, name);
@@ -499,7 +704,13 @@ def('runs: a null experiment id means the default experiment "0"', async (t, sto
 });
 
 def('runs: create in a missing experiment is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  await expectMlflowError(t, createRun(store, MISSING_EXPERIMENT_ID), 'RESOURCE_DOES_NOT_EXIST', undefined, 'createRun');
+  await expectMlflowError(
+    t,
+    createRun(store, MISSING_EXPERIMENT_ID),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'createRun',
+  );
 });
 
 def('runs: create in a deleted experiment is INVALID_STATE', async (t, store) => {
@@ -508,12 +719,27 @@ def('runs: create in a deleted experiment is INVALID_STATE', async (t, store) =>
   await expectMlflowError(t, createRun(store, id), 'INVALID_STATE', MSG.nonActiveExperiment(id), 'createRun');
 });
 
-def('runs: get of a missing run is RESOURCE_DOES_NOT_EXIST; a malformed run id is INVALID_PARAMETER_VALUE', async (t, store) => {
-  await expectMlflowError(t, store.getRun(MISSING_RUN_ID), 'RESOURCE_DOES_NOT_EXIST', containing(MISSING_RUN_ID), 'getRun');
-  for (const id of ['../escape', 'a/b', '']) {
-    await expectMlflowError(t, store.getRun(id), 'INVALID_PARAMETER_VALUE', MSG.invalidRunId(id), `getRun(${JSON.stringify(id)})`);
-  }
-});
+def(
+  'runs: get of a missing run is RESOURCE_DOES_NOT_EXIST; a malformed run id is INVALID_PARAMETER_VALUE',
+  async (t, store) => {
+    await expectMlflowError(
+      t,
+      store.getRun(MISSING_RUN_ID),
+      'RESOURCE_DOES_NOT_EXIST',
+      containing(MISSING_RUN_ID),
+      'getRun',
+    );
+    for (const id of ['../escape', 'a/b', '']) {
+      await expectMlflowError(
+        t,
+        store.getRun(id),
+        'INVALID_PARAMETER_VALUE',
+        MSG.invalidRunId(id),
+        `getRun(${JSON.stringify(id)})`,
+      );
+    }
+  },
+);
 
 def('runs: updateRunInfo sets status and end time, keeps the name when none is given', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'keep-me' });
@@ -562,7 +788,11 @@ def('runs: delete and restore flip the lifecycle stage; a deleted run stays read
   await store.restoreRun(run.info.runId);
   t.is((await store.getRun(run.info.runId)).info.lifecycleStage, 'active');
   await store.logParam(run.info.runId, { key: 'q', value: '2' });
-  t.deepEqual((await store.getRun(run.info.runId)).data.params, { p: '1', q: '2' }, 'a restored run takes writes again');
+  t.deepEqual(
+    (await store.getRun(run.info.runId)).data.params,
+    { p: '1', q: '2' },
+    'a restored run takes writes again',
+  );
 });
 
 def('runs: delete or restore of a missing run is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
@@ -577,12 +807,36 @@ def('runs: every write to a deleted run is INVALID_PARAMETER_VALUE and changes n
   const before = await store.getRun(id);
   const expected = MSG.runNotActive(id);
   await expectMlflowError(t, store.logMetric(id, metric('m', 1)), 'INVALID_PARAMETER_VALUE', expected, 'logMetric');
-  await expectMlflowError(t, store.logParam(id, { key: 'p', value: '1' }), 'INVALID_PARAMETER_VALUE', expected, 'logParam');
+  await expectMlflowError(
+    t,
+    store.logParam(id, { key: 'p', value: '1' }),
+    'INVALID_PARAMETER_VALUE',
+    expected,
+    'logParam',
+  );
   await expectMlflowError(t, store.setTag(id, { key: 't', value: '1' }), 'INVALID_PARAMETER_VALUE', expected, 'setTag');
   await expectMlflowError(t, store.deleteTag(id, 'keep'), 'INVALID_PARAMETER_VALUE', expected, 'deleteTag');
-  await expectMlflowError(t, store.logBatch(id, [metric('m', 1)], [], []), 'INVALID_PARAMETER_VALUE', expected, 'logBatch');
-  await expectMlflowError(t, store.updateRunInfo(id, 'FINISHED', 10, null), 'INVALID_PARAMETER_VALUE', expected, 'updateRunInfo');
-  await expectMlflowError(t, store.logInputs(id, [datasetInput(sampleDataset())]), 'INVALID_PARAMETER_VALUE', expected, 'logInputs');
+  await expectMlflowError(
+    t,
+    store.logBatch(id, [metric('m', 1)], [], []),
+    'INVALID_PARAMETER_VALUE',
+    expected,
+    'logBatch',
+  );
+  await expectMlflowError(
+    t,
+    store.updateRunInfo(id, 'FINISHED', 10, null),
+    'INVALID_PARAMETER_VALUE',
+    expected,
+    'updateRunInfo',
+  );
+  await expectMlflowError(
+    t,
+    store.logInputs(id, [datasetInput(sampleDataset())]),
+    'INVALID_PARAMETER_VALUE',
+    expected,
+    'logInputs',
+  );
   t.deepEqual(await store.getRun(id), before);
 });
 
@@ -594,7 +848,12 @@ def('logging: logMetric, logParam, setTag and logBatch show up in getRun', async
   await store.logMetric(id, metric('m1', 0.5, 10, 0));
   await store.logParam(id, { key: 'p1', value: 'v1' });
   await store.setTag(id, { key: 't1', value: 'x' });
-  await store.logBatch(id, [metric('m2', 2, 10, 1), metric('nested/metric', 3, 10, 0)], [{ key: 'p2', value: 'v2' }], [{ key: 't2', value: 'y' }]);
+  await store.logBatch(
+    id,
+    [metric('m2', 2, 10, 1), metric('nested/metric', 3, 10, 0)],
+    [{ key: 'p2', value: 'v2' }],
+    [{ key: 't2', value: 'y' }],
+  );
   await store.logBatch(id, [], [], []);
   const { data } = await store.getRun(id);
   t.deepEqual(data.metrics, { m1: 0.5, m2: 2, 'nested/metric': 3 });
@@ -602,24 +861,63 @@ def('logging: logMetric, logParam, setTag and logBatch show up in getRun', async
   t.deepEqual(data.tags, { t1: 'x', t2: 'y', [RUN_NAME_TAG]: 'log' });
 });
 
-def('logging: tags can be overwritten and deleted; deleting a missing tag is RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  const run = await createRun(store, '0', { runName: 'tags' });
-  const id = run.info.runId;
-  await store.setTag(id, { key: 't', value: '1' });
-  await store.setTag(id, { key: 't', value: '2' });
-  t.is((await store.getRun(id)).data.tags.t, '2');
-  await store.deleteTag(id, 't');
-  t.deepEqual((await store.getRun(id)).data.tags, { [RUN_NAME_TAG]: 'tags' });
-  await expectMlflowError(t, store.deleteTag(id, 't'), 'RESOURCE_DOES_NOT_EXIST', MSG.noRunTag('t', id), 'deleteTag');
-});
+def(
+  'logging: tags can be overwritten and deleted; deleting a missing tag is RESOURCE_DOES_NOT_EXIST',
+  async (t, store) => {
+    const run = await createRun(store, '0', { runName: 'tags' });
+    const id = run.info.runId;
+    await store.setTag(id, { key: 't', value: '1' });
+    await store.setTag(id, { key: 't', value: '2' });
+    t.is((await store.getRun(id)).data.tags.t, '2');
+    await store.deleteTag(id, 't');
+    t.deepEqual((await store.getRun(id)).data.tags, { [RUN_NAME_TAG]: 'tags' });
+    await expectMlflowError(t, store.deleteTag(id, 't'), 'RESOURCE_DOES_NOT_EXIST', MSG.noRunTag('t', id), 'deleteTag');
+  },
+);
 
 def('logging: writes to a missing run are RESOURCE_DOES_NOT_EXIST', async (t, store) => {
-  await expectMlflowError(t, store.logMetric(MISSING_RUN_ID, metric('m', 1)), 'RESOURCE_DOES_NOT_EXIST', undefined, 'logMetric');
-  await expectMlflowError(t, store.logParam(MISSING_RUN_ID, { key: 'p', value: '1' }), 'RESOURCE_DOES_NOT_EXIST', undefined, 'logParam');
-  await expectMlflowError(t, store.setTag(MISSING_RUN_ID, { key: 't', value: '1' }), 'RESOURCE_DOES_NOT_EXIST', undefined, 'setTag');
-  await expectMlflowError(t, store.logBatch(MISSING_RUN_ID, [], [{ key: 'p', value: '1' }], []), 'RESOURCE_DOES_NOT_EXIST', undefined, 'logBatch');
-  await expectMlflowError(t, store.updateRunInfo(MISSING_RUN_ID, 'FINISHED', 1, null), 'RESOURCE_DOES_NOT_EXIST', undefined, 'updateRunInfo');
-  await expectMlflowError(t, store.logInputs(MISSING_RUN_ID, [datasetInput(sampleDataset())]), 'RESOURCE_DOES_NOT_EXIST', undefined, 'logInputs');
+  await expectMlflowError(
+    t,
+    store.logMetric(MISSING_RUN_ID, metric('m', 1)),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'logMetric',
+  );
+  await expectMlflowError(
+    t,
+    store.logParam(MISSING_RUN_ID, { key: 'p', value: '1' }),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'logParam',
+  );
+  await expectMlflowError(
+    t,
+    store.setTag(MISSING_RUN_ID, { key: 't', value: '1' }),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'setTag',
+  );
+  await expectMlflowError(
+    t,
+    store.logBatch(MISSING_RUN_ID, [], [{ key: 'p', value: '1' }], []),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'logBatch',
+  );
+  await expectMlflowError(
+    t,
+    store.updateRunInfo(MISSING_RUN_ID, 'FINISHED', 1, null),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'updateRunInfo',
+  );
+  await expectMlflowError(
+    t,
+    store.logInputs(MISSING_RUN_ID, [datasetInput(sampleDataset())]),
+    'RESOURCE_DOES_NOT_EXIST',
+    undefined,
+    'logInputs',
+  );
 });
 
 def('params: re-logging the same value is fine, through logParam and logBatch', async (t, store) => {
@@ -631,31 +929,46 @@ def('params: re-logging the same value is fine, through logParam and logBatch', 
   t.deepEqual((await store.getRun(id)).data.params, { p: 'v' });
 });
 
-def('params: changing a value through logParam is INVALID_PARAMETER_VALUE and keeps the old value', async (t, store) => {
-  const run = await createRun(store, '0');
-  const id = run.info.runId;
-  await store.logParam(id, { key: 'lr', value: '0.1' });
-  await expectMlflowError(t, store.logParam(id, { key: 'lr', value: '0.2' }), 'INVALID_PARAMETER_VALUE', MSG.paramChange('lr', '0.1', id, '0.2'), 'logParam');
-  t.deepEqual((await store.getRun(id)).data.params, { lr: '0.1' });
-});
+def(
+  'params: changing a value through logParam is INVALID_PARAMETER_VALUE and keeps the old value',
+  async (t, store) => {
+    const run = await createRun(store, '0');
+    const id = run.info.runId;
+    await store.logParam(id, { key: 'lr', value: '0.1' });
+    await expectMlflowError(
+      t,
+      store.logParam(id, { key: 'lr', value: '0.2' }),
+      'INVALID_PARAMETER_VALUE',
+      MSG.paramChange('lr', '0.1', id, '0.2'),
+      'logParam',
+    );
+    t.deepEqual((await store.getRun(id)).data.params, { lr: '0.1' });
+  },
+);
 
-def('params: changing a value through logBatch is refused with the same message and keeps the old value', async (t, store) => {
-  const run = await createRun(store, '0');
-  const id = run.info.runId;
-  await store.logParam(id, { key: 'lr', value: '0.1' });
-  // §2.3: MLflow's FileStore re-wraps this one as INTERNAL_ERROR inside log_batch (its "quirk");
-  // other MLflow stores keep INVALID_PARAMETER_VALUE. MLflow's SQL store words it as a list of
-  // every changed param. Both are MLflow's behaviour, so both pass.
-  const either = [MSG.paramChange('lr', '0.1', id, '0.2'), MSG.paramsChange(`[{'key': 'lr', 'old_value': '0.1', 'new_value': '0.2'}]`, id)];
-  await expectMlflowError(
-    t,
-    store.logBatch(id, [], [{ key: 'lr', value: '0.2' }], []),
-    ['INTERNAL_ERROR', 'INVALID_PARAMETER_VALUE'],
-    new RegExp(`^(${either.map((text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`),
-    'logBatch',
-  );
-  t.deepEqual((await store.getRun(id)).data.params, { lr: '0.1' });
-});
+def(
+  'params: changing a value through logBatch is refused with the same message and keeps the old value',
+  async (t, store) => {
+    const run = await createRun(store, '0');
+    const id = run.info.runId;
+    await store.logParam(id, { key: 'lr', value: '0.1' });
+    // §2.3: MLflow's FileStore re-wraps this one as INTERNAL_ERROR inside log_batch (its "quirk");
+    // other MLflow stores keep INVALID_PARAMETER_VALUE. MLflow's SQL store words it as a list of
+    // every changed param. Both are MLflow's behaviour, so both pass.
+    const either = [
+      MSG.paramChange('lr', '0.1', id, '0.2'),
+      MSG.paramsChange(`[{'key': 'lr', 'old_value': '0.1', 'new_value': '0.2'}]`, id),
+    ];
+    await expectMlflowError(
+      t,
+      store.logBatch(id, [], [{ key: 'lr', value: '0.2' }], []),
+      ['INTERNAL_ERROR', 'INVALID_PARAMETER_VALUE'],
+      new RegExp(`^(${either.map((text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`),
+      'logBatch',
+    );
+    t.deepEqual((await store.getRun(id)).data.params, { lr: '0.1' });
+  },
+);
 
 def('metrics: the latest value is the maximum by (step, timestamp, value), not the last logged', async (t, store) => {
   const run = await createRun(store, '0');
@@ -675,28 +988,37 @@ def('metrics: the latest value is the maximum by (step, timestamp, value), not t
   t.deepEqual((await store.getRun(id)).data.metrics, { by_step: 10, by_ts: 30, by_value: 0.5, batch: 1 });
 });
 
-def('metrics: getLatestMetrics gives the latest point of each run and of each key, with its step, timestamp and run id', async (t, store) => {
-  const first = (await createRun(store, '0')).info.runId;
-  const second = (await createRun(store, '0')).info.runId;
-  const silent = (await createRun(store, '0')).info.runId;
-  await store.logMetric(first, metric('loss', 10, 100, 2));
-  await store.logMetric(first, metric('loss', 20, 999, 1));
-  await store.logBatch(first, [metric('acc', 0.5, 100, 3), metric('acc', 0.2, 100, 3)], [], []);
-  await store.logMetric(second, metric('loss', 7, 5, 9));
-  const latest = await store.getLatestMetrics([first, second, silent]);
-  const byKey = (runId: string) => Object.fromEntries(latest.filter((m) => m.runId === runId).map((m) => [m.key, [m.value, m.timestamp, m.step]]));
-  t.is(latest.length, 3, 'one point per key per run; a run without metrics adds none');
-  t.deepEqual(byKey(first), { loss: [10, 100, 2], acc: [0.5, 100, 3] });
-  t.deepEqual(byKey(second), { loss: [7, 5, 9] });
-  t.deepEqual(await store.getLatestMetrics([]), []);
-});
+def(
+  'metrics: getLatestMetrics gives the latest point of each run and of each key, with its step, timestamp and run id',
+  async (t, store) => {
+    const first = (await createRun(store, '0')).info.runId;
+    const second = (await createRun(store, '0')).info.runId;
+    const silent = (await createRun(store, '0')).info.runId;
+    await store.logMetric(first, metric('loss', 10, 100, 2));
+    await store.logMetric(first, metric('loss', 20, 999, 1));
+    await store.logBatch(first, [metric('acc', 0.5, 100, 3), metric('acc', 0.2, 100, 3)], [], []);
+    await store.logMetric(second, metric('loss', 7, 5, 9));
+    const latest = await store.getLatestMetrics([first, second, silent]);
+    const byKey = (runId: string) =>
+      Object.fromEntries(latest.filter((m) => m.runId === runId).map((m) => [m.key, [m.value, m.timestamp, m.step]]));
+    t.is(latest.length, 3, 'one point per key per run; a run without metrics adds none');
+    t.deepEqual(byKey(first), { loss: [10, 100, 2], acc: [0.5, 100, 3] });
+    t.deepEqual(byKey(second), { loss: [7, 5, 9] });
+    t.deepEqual(await store.getLatestMetrics([]), []);
+  },
+);
 
 def('metrics: NaN, +Infinity and -Infinity are accepted and read back', async (t, store) => {
   const run = await createRun(store, '0');
   const id = run.info.runId;
   await store.logMetric(id, metric('nan', Number.NaN, 1, 0));
   await store.logMetric(id, metric('pos_inf', Number.POSITIVE_INFINITY, 1, 0));
-  await store.logBatch(id, [metric('neg_inf', Number.NEGATIVE_INFINITY, 1, 0), metric('nan_batch', Number.NaN, 1, 0)], [], []);
+  await store.logBatch(
+    id,
+    [metric('neg_inf', Number.NEGATIVE_INFINITY, 1, 0), metric('nan_batch', Number.NaN, 1, 0)],
+    [],
+    [],
+  );
   const { metrics } = (await store.getRun(id)).data;
   t.true(Number.isNaN(metrics.nan), `nan reads back as NaN, got ${metrics.nan}`);
   t.true(Number.isNaN(metrics.nan_batch), `nan_batch reads back as NaN, got ${metrics.nan_batch}`);
@@ -708,15 +1030,37 @@ def('metrics: NaN, +Infinity and -Infinity are accepted and read back', async (t
 
 def('metrics: a negative timestamp is INVALID_PARAMETER_VALUE', async (t, store) => {
   const run = await createRun(store, '0');
-  await expectMlflowError(t, store.logMetric(run.info.runId, metric('m', 1, -1, 0)), 'INVALID_PARAMETER_VALUE', undefined, 'logMetric(timestamp -1)');
-  await expectMlflowError(t, store.logBatch(run.info.runId, [metric('m', 1, -1, 0)], [], []), 'INVALID_PARAMETER_VALUE', undefined, 'logBatch(timestamp -1)');
+  await expectMlflowError(
+    t,
+    store.logMetric(run.info.runId, metric('m', 1, -1, 0)),
+    'INVALID_PARAMETER_VALUE',
+    undefined,
+    'logMetric(timestamp -1)',
+  );
+  await expectMlflowError(
+    t,
+    store.logBatch(run.info.runId, [metric('m', 1, -1, 0)], [], []),
+    'INVALID_PARAMETER_VALUE',
+    undefined,
+    'logBatch(timestamp -1)',
+  );
   t.deepEqual((await store.getRun(run.info.runId)).data.metrics, {});
 });
 
 // --- keys and values --------------------------------------------------------------------------
 
 /** Keys MLflow accepts: `[/\w.\- :]` with Unicode `\w`, and paths that normalise to themselves. */
-const GOOD_KEYS = ['simple', 'with space', 'dash-under_score.dot', 'colon:ok', 'a/b/c', 'größe', 'ключ', '数据', 'k'.repeat(250)];
+const GOOD_KEYS = [
+  'simple',
+  'with space',
+  'dash-under_score.dot',
+  'colon:ok',
+  'a/b/c',
+  'größe',
+  'ключ',
+  '数据',
+  'k'.repeat(250),
+];
 
 def('keys: names with letters of any script, digits, _ - . space : and / are accepted', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'keys' });
@@ -732,27 +1076,76 @@ def('keys: names with letters of any script, digits, _ - . space : and / are acc
   t.deepEqual(Object.keys(data.tags).sort(), [...GOOD_KEYS, RUN_NAME_TAG].sort());
 });
 
-type KeyWriter = { name: string; parameter: string; write: (store: RemoteTrackingStore, runId: string, key: string) => Promise<void> };
+type KeyWriter = {
+  name: string;
+  parameter: string;
+  write: (store: RemoteTrackingStore, runId: string, key: string) => Promise<void>;
+};
 
 /** Every way a key reaches the store, with the parameter path MLflow names in its message (§9.4). */
 const KEY_WRITERS: KeyWriter[] = [
   { name: 'logMetric', parameter: 'name', write: (s, id, key) => s.logMetric(id, metric(key, 1)) },
   { name: 'logParam', parameter: 'key', write: (s, id, key) => s.logParam(id, { key, value: 'v' }) },
   { name: 'setTag', parameter: 'key', write: (s, id, key) => s.setTag(id, { key, value: 'v' }) },
-  { name: 'logBatch metrics', parameter: 'metrics[1].name', write: (s, id, key) => s.logBatch(id, [metric('fine', 1), metric(key, 1)], [], []) },
-  { name: 'logBatch params', parameter: 'params[1].key', write: (s, id, key) => s.logBatch(id, [], [{ key: 'fine', value: 'v' }, { key, value: 'v' }], []) },
-  { name: 'logBatch tags', parameter: 'tags[1].key', write: (s, id, key) => s.logBatch(id, [], [], [{ key: 'fine', value: 'v' }, { key, value: 'v' }]) },
+  {
+    name: 'logBatch metrics',
+    parameter: 'metrics[1].name',
+    write: (s, id, key) => s.logBatch(id, [metric('fine', 1), metric(key, 1)], [], []),
+  },
+  {
+    name: 'logBatch params',
+    parameter: 'params[1].key',
+    write: (s, id, key) =>
+      s.logBatch(
+        id,
+        [],
+        [
+          { key: 'fine', value: 'v' },
+          { key, value: 'v' },
+        ],
+        [],
+      ),
+  },
+  {
+    name: 'logBatch tags',
+    parameter: 'tags[1].key',
+    write: (s, id, key) =>
+      s.logBatch(
+        id,
+        [],
+        [],
+        [
+          { key: 'fine', value: 'v' },
+          { key, value: 'v' },
+        ],
+      ),
+  },
 ];
 
-async function expectNothingLogged(t: ConformanceAssertions, store: RemoteTrackingStore, runId: string, runName: string) {
-  t.deepEqual((await store.getRun(runId)).data, { metrics: {}, params: {}, tags: { [RUN_NAME_TAG]: runName } }, 'a refused write logs nothing');
+async function expectNothingLogged(
+  t: ConformanceAssertions,
+  store: RemoteTrackingStore,
+  runId: string,
+  runName: string,
+) {
+  t.deepEqual(
+    (await store.getRun(runId)).data,
+    { metrics: {}, params: {}, tags: { [RUN_NAME_TAG]: runName } },
+    'a refused write logs nothing',
+  );
 }
 
-def('keys: characters outside [/\\w.\\- :] are INVALID_PARAMETER_VALUE with MLflow\'s message', async (t, store) => {
+def("keys: characters outside [/\\w.\\- :] are INVALID_PARAMETER_VALUE with MLflow's message", async (t, store) => {
   const run = await createRun(store, '0', { runName: 'bad-chars' });
   for (const key of ['bad!key', 'semi;colon', 'new\nline', 'back\\slash']) {
     for (const writer of KEY_WRITERS) {
-      await expectMlflowError(t, writer.write(store, run.info.runId, key), 'INVALID_PARAMETER_VALUE', MSG.badCharacters(writer.parameter, key), `${writer.name}(${JSON.stringify(key)})`);
+      await expectMlflowError(
+        t,
+        writer.write(store, run.info.runId, key),
+        'INVALID_PARAMETER_VALUE',
+        MSG.badCharacters(writer.parameter, key),
+        `${writer.name}(${JSON.stringify(key)})`,
+      );
     }
   }
   await expectNothingLogged(t, store, run.info.runId, 'bad-chars');
@@ -773,7 +1166,13 @@ def('keys: names that are not their own normalised path are INVALID_PARAMETER_VA
   ];
   for (const [key, normalised] of cases) {
     for (const writer of KEY_WRITERS) {
-      await expectMlflowError(t, writer.write(store, run.info.runId, key), 'INVALID_PARAMETER_VALUE', containing(MSG.badPath(normalised)), `${writer.name}(${JSON.stringify(key)})`);
+      await expectMlflowError(
+        t,
+        writer.write(store, run.info.runId, key),
+        'INVALID_PARAMETER_VALUE',
+        containing(MSG.badPath(normalised)),
+        `${writer.name}(${JSON.stringify(key)})`,
+      );
     }
   }
   await expectNothingLogged(t, store, run.info.runId, 'bad-paths');
@@ -785,7 +1184,13 @@ def('keys: 250 characters are accepted, 251 are INVALID_PARAMETER_VALUE (never t
   const long = 'k'.repeat(251);
   // setTag is left out: MLflow's FileStore checks only the name rules on a single tag (§9.4).
   for (const writer of KEY_WRITERS.filter((w) => w.name !== 'setTag')) {
-    await expectMlflowError(t, writer.write(store, id, long), 'INVALID_PARAMETER_VALUE', /exceeds the maximum length of 250 characters/, `${writer.name}(251 chars)`);
+    await expectMlflowError(
+      t,
+      writer.write(store, id, long),
+      'INVALID_PARAMETER_VALUE',
+      /exceeds the maximum length of 250 characters/,
+      `${writer.name}(251 chars)`,
+    );
   }
   await expectNothingLogged(t, store, id, 'lengths');
   const ok = 'k'.repeat(250);
@@ -814,23 +1219,34 @@ def('values: param values are truncated to 6000 characters, through logParam and
   t.is((await store.getRun(id)).data.params.long, long.slice(0, 6000));
 });
 
-def('values: tag values in a batch are truncated to 8000 characters; a long single tag is accepted', async (t, store) => {
-  const run = await createRun(store, '0');
-  const id = run.info.runId;
-  const exact = 'a'.repeat(8000);
-  const long = 'b'.repeat(8000) + 'c';
-  await store.logBatch(id, [], [], [
-    { key: 'exact', value: exact },
-    { key: 'long', value: long },
-  ]);
-  await store.setTag(id, { key: 'single', value: long });
-  const { tags } = (await store.getRun(id)).data;
-  t.is(tags.exact, exact);
-  t.is(tags.long, long.slice(0, 8000));
-  // MLflow's FileStore does not check value lengths on a single set_tag (§9.4); a store may keep
-  // it whole or truncate it, but must not refuse it or lose its first 8000 characters.
-  t.true(tags.single === long || tags.single === long.slice(0, 8000), `single tag kept ${tags.single?.length} characters`);
-});
+def(
+  'values: tag values in a batch are truncated to 8000 characters; a long single tag is accepted',
+  async (t, store) => {
+    const run = await createRun(store, '0');
+    const id = run.info.runId;
+    const exact = 'a'.repeat(8000);
+    const long = 'b'.repeat(8000) + 'c';
+    await store.logBatch(
+      id,
+      [],
+      [],
+      [
+        { key: 'exact', value: exact },
+        { key: 'long', value: long },
+      ],
+    );
+    await store.setTag(id, { key: 'single', value: long });
+    const { tags } = (await store.getRun(id)).data;
+    t.is(tags.exact, exact);
+    t.is(tags.long, long.slice(0, 8000));
+    // MLflow's FileStore does not check value lengths on a single set_tag (§9.4); a store may keep
+    // it whole or truncate it, but must not refuse it or lose its first 8000 characters.
+    t.true(
+      tags.single === long || tags.single === long.slice(0, 8000),
+      `single tag kept ${tags.single?.length} characters`,
+    );
+  },
+);
 
 // --- batches ----------------------------------------------------------------------------------
 
@@ -841,7 +1257,13 @@ const manyTags = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `t${
 def('batch: 1000 metrics are accepted, 1001 are INVALID_PARAMETER_VALUE', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'batch-metrics' });
   const id = run.info.runId;
-  await expectMlflowError(t, store.logBatch(id, manyMetrics(1001), [], []), 'INVALID_PARAMETER_VALUE', MSG.batchLimit(1000, 1001, 'metrics'), 'logBatch(1001 metrics)');
+  await expectMlflowError(
+    t,
+    store.logBatch(id, manyMetrics(1001), [], []),
+    'INVALID_PARAMETER_VALUE',
+    MSG.batchLimit(1000, 1001, 'metrics'),
+    'logBatch(1001 metrics)',
+  );
   await expectNothingLogged(t, store, id, 'batch-metrics');
   await store.logBatch(id, manyMetrics(1000), [], []);
   const history = await store.getMetricHistory(id, 'batched', null, null);
@@ -852,7 +1274,13 @@ def('batch: 1000 metrics are accepted, 1001 are INVALID_PARAMETER_VALUE', async 
 def('batch: 100 params are accepted, 101 are INVALID_PARAMETER_VALUE', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'batch-params' });
   const id = run.info.runId;
-  await expectMlflowError(t, store.logBatch(id, [], manyParams(101), []), 'INVALID_PARAMETER_VALUE', MSG.batchLimit(100, 101, 'params'), 'logBatch(101 params)');
+  await expectMlflowError(
+    t,
+    store.logBatch(id, [], manyParams(101), []),
+    'INVALID_PARAMETER_VALUE',
+    MSG.batchLimit(100, 101, 'params'),
+    'logBatch(101 params)',
+  );
   await expectNothingLogged(t, store, id, 'batch-params');
   await store.logBatch(id, [], manyParams(100), []);
   t.is(Object.keys((await store.getRun(id)).data.params).length, 100);
@@ -861,7 +1289,13 @@ def('batch: 100 params are accepted, 101 are INVALID_PARAMETER_VALUE', async (t,
 def('batch: 100 tags are accepted, 101 are INVALID_PARAMETER_VALUE', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'batch-tags' });
   const id = run.info.runId;
-  await expectMlflowError(t, store.logBatch(id, [], [], manyTags(101)), 'INVALID_PARAMETER_VALUE', MSG.batchLimit(100, 101, 'tags'), 'logBatch(101 tags)');
+  await expectMlflowError(
+    t,
+    store.logBatch(id, [], [], manyTags(101)),
+    'INVALID_PARAMETER_VALUE',
+    MSG.batchLimit(100, 101, 'tags'),
+    'logBatch(101 tags)',
+  );
   await expectNothingLogged(t, store, id, 'batch-tags');
   await store.logBatch(id, [], [], manyTags(100));
   t.is(Object.keys((await store.getRun(id)).data.tags).length, 101, '100 tags plus mlflow.runName');
@@ -887,32 +1321,60 @@ def('batch: 1000 entities in total are accepted, 1001 are INVALID_PARAMETER_VALU
   t.is((await store.getMetricHistory(id, 'batched', null, null)).items.length, 900);
 });
 
-def('batch: duplicate param keys in one batch are INVALID_PARAMETER_VALUE, even with equal values', async (t, store) => {
-  const run = await createRun(store, '0', { runName: 'batch-dup' });
-  const id = run.info.runId;
-  await expectMlflowError(
-    t,
-    store.logBatch(id, [metric('m', 1)], [{ key: 'a', value: '1' }, { key: 'b', value: '1' }, { key: 'a', value: '2' }], []),
-    'INVALID_PARAMETER_VALUE',
-    MSG.duplicateParams(['a']),
-    'logBatch(a, b, a)',
-  );
-  await expectMlflowError(
-    t,
-    store.logBatch(id, [], [{ key: 'a', value: '1' }, { key: 'a', value: '1' }], []),
-    'INVALID_PARAMETER_VALUE',
-    MSG.duplicateParams(['a']),
-    'logBatch(a, a same value)',
-  );
-  await expectNothingLogged(t, store, id, 'batch-dup');
-});
+def(
+  'batch: duplicate param keys in one batch are INVALID_PARAMETER_VALUE, even with equal values',
+  async (t, store) => {
+    const run = await createRun(store, '0', { runName: 'batch-dup' });
+    const id = run.info.runId;
+    await expectMlflowError(
+      t,
+      store.logBatch(
+        id,
+        [metric('m', 1)],
+        [
+          { key: 'a', value: '1' },
+          { key: 'b', value: '1' },
+          { key: 'a', value: '2' },
+        ],
+        [],
+      ),
+      'INVALID_PARAMETER_VALUE',
+      MSG.duplicateParams(['a']),
+      'logBatch(a, b, a)',
+    );
+    await expectMlflowError(
+      t,
+      store.logBatch(
+        id,
+        [],
+        [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '1' },
+        ],
+        [],
+      ),
+      'INVALID_PARAMETER_VALUE',
+      MSG.duplicateParams(['a']),
+      'logBatch(a, a same value)',
+    );
+    await expectNothingLogged(t, store, id, 'batch-dup');
+  },
+);
 
 def('batch: a batch with one invalid entry is validated before anything is written', async (t, store) => {
   const run = await createRun(store, '0', { runName: 'batch-atomic-validation' });
   const id = run.info.runId;
   await expectMlflowError(
     t,
-    store.logBatch(id, [metric('ok', 1)], [{ key: 'ok', value: '1' }], [{ key: 'ok', value: '1' }, { key: 'bad!', value: '1' }]),
+    store.logBatch(
+      id,
+      [metric('ok', 1)],
+      [{ key: 'ok', value: '1' }],
+      [
+        { key: 'ok', value: '1' },
+        { key: 'bad!', value: '1' },
+      ],
+    ),
     'INVALID_PARAMETER_VALUE',
     undefined,
     'logBatch with a bad tag key',
@@ -925,7 +1387,11 @@ def('batch: a batch with one invalid entry is validated before anything is writt
 def('search runs: natural order is start_time DESC, then run_id ASC', async (t, store) => {
   const { experimentId, a, b, c, d, e } = await seedSearchRuns(store);
   t.deepEqual(runIds(await searchRuns(store, [experimentId], null)), [e, d, c, b, a]);
-  t.deepEqual(runIds(await searchRuns(store, [experimentId], '')), [e, d, c, b, a], 'an empty filter matches everything');
+  t.deepEqual(
+    runIds(await searchRuns(store, [experimentId], '')),
+    [e, d, c, b, a],
+    'an empty filter matches everything',
+  );
   const tied = await store.createExperiment('ties', null, null);
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) ids.push((await createRun(store, tied, { startTime: 42 })).info.runId);
@@ -1016,14 +1482,26 @@ def('search runs: clauses joined with AND must all hold', async (t, store) => {
 
 def('search runs: a malformed filter is INVALID_PARAMETER_VALUE', async (t, store) => {
   const { experimentId } = await seedSearchRuns(store);
-  for (const filter of ["params.lr > '0.1'", 'metrics.acc > 0.6 OR metrics.acc < 0.1', "nonsense.key = 'x'", 'metrics.acc >']) {
-    await expectMlflowError(t, searchRuns(store, [experimentId], filter), 'INVALID_PARAMETER_VALUE', undefined, `searchRuns(${JSON.stringify(filter)})`);
+  for (const filter of [
+    "params.lr > '0.1'",
+    'metrics.acc > 0.6 OR metrics.acc < 0.1',
+    "nonsense.key = 'x'",
+    'metrics.acc >',
+  ]) {
+    await expectMlflowError(
+      t,
+      searchRuns(store, [experimentId], filter),
+      'INVALID_PARAMETER_VALUE',
+      undefined,
+      `searchRuns(${JSON.stringify(filter)})`,
+    );
   }
 });
 
 def('search runs: order_by on metrics, params, tags and attributes; ties keep the natural order', async (t, store) => {
   const { experimentId, a, b, c, d, e } = await seedSearchRuns(store);
-  const q = async (orderBy: string[], filter: string | null = null) => runIds(await searchRuns(store, [experimentId], filter, orderBy));
+  const q = async (orderBy: string[], filter: string | null = null) =>
+    runIds(await searchRuns(store, [experimentId], filter, orderBy));
   // Run d has no acc; the filter leaves it out because where missing values sort is not the point here.
   t.deepEqual(await q(['metrics.acc DESC'], 'metrics.acc > 0'), [a, e, b, c]);
   t.deepEqual(await q(['metrics.acc ASC'], 'metrics.acc > 0'), [c, e, b, a]);
@@ -1041,16 +1519,38 @@ def('search runs: maxResults pages; following the tokens sees every run exactly 
   const expected = runIds(await searchRuns(store, [experimentId], null));
   t.is(expected.length, 7);
   const pages = await allPages((token) => store.searchRuns([experimentId], null, 'ACTIVE_ONLY', 3, null, token));
-  t.deepEqual(pages.map((p) => p.length), [3, 3, 1]);
-  t.deepEqual(pages.flat().map((r) => r.info.runId), expected, 'pages follow the same order as one big page');
+  t.deepEqual(
+    pages.map((p) => p.length),
+    [3, 3, 1],
+  );
+  t.deepEqual(
+    pages.flat().map((r) => r.info.runId),
+    expected,
+    'pages follow the same order as one big page',
+  );
   // Same with a filter and an order.
-  const ordered = runIds(await searchRuns(store, [experimentId], 'attributes.start_time > 2000', ['attributes.start_time ASC']));
+  const ordered = runIds(
+    await searchRuns(store, [experimentId], 'attributes.start_time > 2000', ['attributes.start_time ASC']),
+  );
   t.is(ordered.length, 5);
   const orderedPages = await allPages((token) =>
-    store.searchRuns([experimentId], 'attributes.start_time > 2000', 'ACTIVE_ONLY', 2, ['attributes.start_time ASC'], token),
+    store.searchRuns(
+      [experimentId],
+      'attributes.start_time > 2000',
+      'ACTIVE_ONLY',
+      2,
+      ['attributes.start_time ASC'],
+      token,
+    ),
   );
-  t.deepEqual(orderedPages.map((p) => p.length), [2, 2, 1]);
-  t.deepEqual(orderedPages.flat().map((r) => r.info.runId), ordered);
+  t.deepEqual(
+    orderedPages.map((p) => p.length),
+    [2, 2, 1],
+  );
+  t.deepEqual(
+    orderedPages.flat().map((r) => r.info.runId),
+    ordered,
+  );
   const single = await store.searchRuns([experimentId], null, 'ACTIVE_ONLY', 7, null, null);
   t.is(single.items.length, 7);
   t.is(single.nextPageToken, null, 'no token once every run has been returned');
@@ -1059,8 +1559,20 @@ def('search runs: maxResults pages; following the tokens sees every run exactly 
 def('search runs: maxResults above 50000 and a garbage page token are INVALID_PARAMETER_VALUE', async (t, store) => {
   await createRun(store, '0');
   t.is((await store.searchRuns(['0'], null, 'ACTIVE_ONLY', 50000, null, null)).items.length, 1);
-  await expectMlflowError(t, store.searchRuns(['0'], null, 'ACTIVE_ONLY', 50001, null, null), 'INVALID_PARAMETER_VALUE', MSG.searchRunsMaxResults(50001), 'searchRuns(50001)');
-  await expectMlflowError(t, store.searchRuns(['0'], null, 'ACTIVE_ONLY', 10, null, '!!not a token!!'), 'INVALID_PARAMETER_VALUE', /^Invalid page token/, 'searchRuns(bad token)');
+  await expectMlflowError(
+    t,
+    store.searchRuns(['0'], null, 'ACTIVE_ONLY', 50001, null, null),
+    'INVALID_PARAMETER_VALUE',
+    MSG.searchRunsMaxResults(50001),
+    'searchRuns(50001)',
+  );
+  await expectMlflowError(
+    t,
+    store.searchRuns(['0'], null, 'ACTIVE_ONLY', 10, null, '!!not a token!!'),
+    'INVALID_PARAMETER_VALUE',
+    /^Invalid page token/,
+    'searchRuns(bad token)',
+  );
 });
 
 def('search runs: view types select active, deleted or all runs', async (t, store) => {
@@ -1129,51 +1641,93 @@ def('search experiments: order_by name and experiment_id, ascending and descendi
   const b = await store.createExperiment('b', null, null);
   const a = await store.createExperiment('a', null, null);
   const c = await store.createExperiment('c', null, null);
-  const q = async (orderBy: string[]) => experimentIds((await store.searchExperiments('ACTIVE_ONLY', 1000, null, orderBy, null)).items);
+  const q = async (orderBy: string[]) =>
+    experimentIds((await store.searchExperiments('ACTIVE_ONLY', 1000, null, orderBy, null)).items);
   t.deepEqual(await q(['name ASC']), ['0', a, b, c], "'Default' sorts before lowercase names");
   t.deepEqual(await q(['name DESC']), [c, b, a, '0']);
   const byId = [...[a, b, c, '0']].sort();
   t.deepEqual(await q(['experiment_id ASC']), byId);
 });
 
-def('search experiments: maxResults pages; following the tokens sees every experiment exactly once', async (t, store) => {
-  for (const name of ['e1', 'e2', 'e3', 'e4']) await store.createExperiment(name, null, null);
-  const expected = experimentIds((await store.searchExperiments('ACTIVE_ONLY', 1000, null, ['name ASC'], null)).items);
-  t.is(expected.length, 5);
-  const pages = await allPages((token) => store.searchExperiments('ACTIVE_ONLY', 2, null, ['name ASC'], token));
-  t.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
-  t.deepEqual(experimentIds(pages.flat()), expected);
-  const defaultOrder = experimentIds((await store.searchExperiments('ACTIVE_ONLY', 1000, null, null, null)).items);
-  const defaultPages = await allPages((token) => store.searchExperiments('ACTIVE_ONLY', 3, null, null, token));
-  t.deepEqual(experimentIds(defaultPages.flat()), defaultOrder);
-});
+def(
+  'search experiments: maxResults pages; following the tokens sees every experiment exactly once',
+  async (t, store) => {
+    for (const name of ['e1', 'e2', 'e3', 'e4']) await store.createExperiment(name, null, null);
+    const expected = experimentIds(
+      (await store.searchExperiments('ACTIVE_ONLY', 1000, null, ['name ASC'], null)).items,
+    );
+    t.is(expected.length, 5);
+    const pages = await allPages((token) => store.searchExperiments('ACTIVE_ONLY', 2, null, ['name ASC'], token));
+    t.deepEqual(
+      pages.map((p) => p.length),
+      [2, 2, 1],
+    );
+    t.deepEqual(experimentIds(pages.flat()), expected);
+    const defaultOrder = experimentIds((await store.searchExperiments('ACTIVE_ONLY', 1000, null, null, null)).items);
+    const defaultPages = await allPages((token) => store.searchExperiments('ACTIVE_ONLY', 3, null, null, token));
+    t.deepEqual(experimentIds(defaultPages.flat()), defaultOrder);
+  },
+);
 
 def('search experiments: view types select active, deleted or all experiments', async (t, store) => {
   const kept = await store.createExperiment('kept', null, null);
   const gone = await store.createExperiment('gone', null, null);
   await store.deleteExperiment(gone);
-  const q = async (view: ViewType) => experimentIds((await store.searchExperiments(view, 1000, null, ['name ASC'], null)).items);
+  const q = async (view: ViewType) =>
+    experimentIds((await store.searchExperiments(view, 1000, null, ['name ASC'], null)).items);
   t.deepEqual(await q('ACTIVE_ONLY'), ['0', kept]);
   t.deepEqual(await q('DELETED_ONLY'), [gone]);
   t.deepEqual(await q('ALL'), ['0', gone, kept]);
 });
 
-def('search experiments: maxResults outside 1..50000 and a malformed filter are INVALID_PARAMETER_VALUE', async (t, store) => {
-  await expectMlflowError(t, store.searchExperiments('ACTIVE_ONLY', 0, null, null, null), 'INVALID_PARAMETER_VALUE', MSG.searchExperimentsNotPositive(0), 'searchExperiments(0)');
-  await expectMlflowError(t, store.searchExperiments('ACTIVE_ONLY', 50001, null, null, null), 'INVALID_PARAMETER_VALUE', MSG.searchExperimentsTooMany(50001), 'searchExperiments(50001)');
-  t.is((await store.searchExperiments('ACTIVE_ONLY', 50000, null, null, null)).items.length, 1);
-  for (const filter of ["name = 'a' OR name = 'b'", "name > 'a'"]) {
-    await expectMlflowError(t, store.searchExperiments('ACTIVE_ONLY', 10, filter, null, null), 'INVALID_PARAMETER_VALUE', undefined, `searchExperiments(${JSON.stringify(filter)})`);
-  }
-  await expectMlflowError(t, store.searchExperiments('ACTIVE_ONLY', 10, null, null, '!!not a token!!'), 'INVALID_PARAMETER_VALUE', /^Invalid page token/, 'searchExperiments(bad token)');
-});
+def(
+  'search experiments: maxResults outside 1..50000 and a malformed filter are INVALID_PARAMETER_VALUE',
+  async (t, store) => {
+    await expectMlflowError(
+      t,
+      store.searchExperiments('ACTIVE_ONLY', 0, null, null, null),
+      'INVALID_PARAMETER_VALUE',
+      MSG.searchExperimentsNotPositive(0),
+      'searchExperiments(0)',
+    );
+    await expectMlflowError(
+      t,
+      store.searchExperiments('ACTIVE_ONLY', 50001, null, null, null),
+      'INVALID_PARAMETER_VALUE',
+      MSG.searchExperimentsTooMany(50001),
+      'searchExperiments(50001)',
+    );
+    t.is((await store.searchExperiments('ACTIVE_ONLY', 50000, null, null, null)).items.length, 1);
+    for (const filter of ["name = 'a' OR name = 'b'", "name > 'a'"]) {
+      await expectMlflowError(
+        t,
+        store.searchExperiments('ACTIVE_ONLY', 10, filter, null, null),
+        'INVALID_PARAMETER_VALUE',
+        undefined,
+        `searchExperiments(${JSON.stringify(filter)})`,
+      );
+    }
+    await expectMlflowError(
+      t,
+      store.searchExperiments('ACTIVE_ONLY', 10, null, null, '!!not a token!!'),
+      'INVALID_PARAMETER_VALUE',
+      /^Invalid page token/,
+      'searchExperiments(bad token)',
+    );
+  },
+);
 
 // --- metric history ---------------------------------------------------------------------------
 
 def('metric history: every point of the key, in logging order, with its step and timestamp', async (t, store) => {
   const run = await createRun(store, '0');
   const id = run.info.runId;
-  const points = [metric('loss', 3, 30, 3), metric('loss', 1, 10, 1), metric('loss', 2, 20, 2), metric('loss', 2, 20, 2)];
+  const points = [
+    metric('loss', 3, 30, 3),
+    metric('loss', 1, 10, 1),
+    metric('loss', 2, 20, 2),
+    metric('loss', 2, 20, 2),
+  ];
   await store.logMetric(id, points[0]);
   await store.logMetric(id, metric('other', 9, 1, 0));
   await store.logBatch(id, points.slice(1), [], []);
@@ -1187,7 +1741,11 @@ def('metric history: every point of the key, in logging order, with its step and
 def('metric history: maxResults 0 is a page of no points, with a token when there are points', async (t, store) => {
   // MLflow 3's server passes 0 when a client sends no max_results; its stores answer this way.
   const id = (await createRun(store, '0')).info.runId;
-  t.deepEqual(await store.getMetricHistory(id, 'loss', 0, null), { items: [], nextPageToken: null }, 'no points: no token');
+  t.deepEqual(
+    await store.getMetricHistory(id, 'loss', 0, null),
+    { items: [], nextPageToken: null },
+    'no points: no token',
+  );
   await store.logMetric(id, metric('loss', 1, 1, 0));
   const page = await store.getMetricHistory(id, 'loss', 0, null);
   t.deepEqual(page.items, []);
@@ -1202,7 +1760,10 @@ def('metric history: maxResults pages through the points in order', async (t, st
   const points = Array.from({ length: 5 }, (_, i) => metric('m', i * 10, 100 + i, 4 - i));
   await store.logBatch(id, points, [], []);
   const pages = await allPages((token) => store.getMetricHistory(id, 'm', 2, token));
-  t.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
+  t.deepEqual(
+    pages.map((p) => p.length),
+    [2, 2, 1],
+  );
   t.deepEqual(pages.flat().map(point), points);
 });
 
@@ -1213,7 +1774,13 @@ def('metric history: a missing run is RESOURCE_DOES_NOT_EXIST or has no points',
   try {
     page = await store.getMetricHistory(MISSING_RUN_ID, 'm', null, null);
   } catch {
-    await expectMlflowError(t, store.getMetricHistory(MISSING_RUN_ID, 'm', null, null), 'RESOURCE_DOES_NOT_EXIST', undefined, 'getMetricHistory');
+    await expectMlflowError(
+      t,
+      store.getMetricHistory(MISSING_RUN_ID, 'm', null, null),
+      'RESOURCE_DOES_NOT_EXIST',
+      undefined,
+      'getMetricHistory',
+    );
     return;
   }
   t.deepEqual(page, { items: [], nextPageToken: null }, 'getMetricHistory of a missing run');
@@ -1232,7 +1799,12 @@ def('inputs: logInputs then getRun shows the dataset input with its tags', async
 def('inputs: several datasets, with and without schema, profile and tags', async (t, store) => {
   const run = await createRun(store, '0');
   const id = run.info.runId;
-  const bare: Dataset = { name: 'bare', digest: 'fff', sourceType: 'http', source: '{"url": "https://example.com/x.csv"}' };
+  const bare: Dataset = {
+    name: 'bare',
+    digest: 'fff',
+    sourceType: 'http',
+    source: '{"url": "https://example.com/x.csv"}',
+  };
   const full = datasetInput(sampleDataset('full', 'eee'), 'validation');
   await store.logInputs(id, [datasetInput(bare, null), full]);
   const inputs = (await store.getRun(id)).inputs.datasetInputs;
@@ -1240,7 +1812,12 @@ def('inputs: several datasets, with and without schema, profile and tags', async
   t.is(byName.length, 2);
   t.deepEqual(byName[0]?.tags, []);
   t.deepEqual(
-    { name: byName[0]?.dataset.name, digest: byName[0]?.dataset.digest, sourceType: byName[0]?.dataset.sourceType, source: byName[0]?.dataset.source },
+    {
+      name: byName[0]?.dataset.name,
+      digest: byName[0]?.dataset.digest,
+      sourceType: byName[0]?.dataset.sourceType,
+      source: byName[0]?.dataset.source,
+    },
     bare,
   );
   t.deepEqual(byName[1], full);

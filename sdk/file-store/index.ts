@@ -16,7 +16,15 @@ export {
   uriPath,
   type SplitUri,
 } from '../mlflow/uri.js';
-export { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, type YamlData, type YamlScalar, type YamlValue } from '../mlflow/yaml.js';
+export {
+  dumpYaml,
+  parsePythonFloat,
+  parsePythonInt,
+  readYaml,
+  type YamlData,
+  type YamlScalar,
+  type YamlValue,
+} from '../mlflow/yaml.js';
 export { pythonFloatRepr } from '../mlflow/python.js';
 export * from '../mlflow/validation.js';
 export * from '../mlflow/tracking-search.js';

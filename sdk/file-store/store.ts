@@ -55,7 +55,12 @@ import {
 } from '../entities.js';
 import { MlflowError, isMlflowError } from '../errors.js';
 import type { TrackingStore } from '../kinds/tracking-store.js';
-import { decodePageToken, encodePageToken, searchExperimentsInMemory, searchRunsInMemory } from '../mlflow/tracking-search.js';
+import {
+  decodePageToken,
+  encodePageToken,
+  searchExperimentsInMemory,
+  searchRunsInMemory,
+} from '../mlflow/tracking-search.js';
 import { appendToUriPath, localPathOfFileUri, pathToFileUri, resolveUriIfLocal } from '../mlflow/uri.js';
 import {
   validateBatch,
@@ -70,7 +75,15 @@ import {
   validateTagKey,
 } from '../mlflow/validation.js';
 import { pythonFloatRepr } from '../mlflow/python.js';
-import { dumpYaml, parsePythonFloat, parsePythonInt, readYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
+import {
+  dumpYaml,
+  parsePythonFloat,
+  parsePythonInt,
+  readYaml,
+  unknownEntries,
+  type YamlData,
+  type YamlValue,
+} from '../mlflow/yaml.js';
 import { LineFiles } from '../storage/append.js';
 import { createFileExclusive, errnoOf, replaceFile, writeFailure } from '../storage/atomic.js';
 import { withLock } from '../storage/lock.js';
@@ -115,7 +128,8 @@ function isPlainName(name: string): boolean {
 
 /** Sets a record entry, `__proto__` included (a valid MLflow key). */
 function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
 
@@ -145,7 +159,8 @@ function subdirectories(dir: string): string[] {
   }
   const names: string[] = [];
   for (const entry of entries) {
-    if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(path.join(dir, entry.name)))) names.push(entry.name);
+    if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(path.join(dir, entry.name))))
+      names.push(entry.name);
   }
   return names.sort();
 }
@@ -259,7 +274,8 @@ function optionalInt(value: unknown): number | null {
 
 function statusOf(value: unknown): RunStatus {
   if (value === undefined || value === null) return 'RUNNING';
-  if (typeof value === 'number' && value >= 1 && value <= RUN_STATUSES.length && Number.isInteger(value)) return RUN_STATUSES[value - 1];
+  if (typeof value === 'number' && value >= 1 && value <= RUN_STATUSES.length && Number.isInteger(value))
+    return RUN_STATUSES[value - 1];
   // Not written by MLflow (it writes integers), but unambiguous.
   if (typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value)) return value as RunStatus;
   throw new MlflowError(`Could not get string corresponding to run status ${pyStr(value)}`);
@@ -327,9 +343,20 @@ function parseExperimentMeta(data: YamlData): Omit<Experiment, 'tags'> {
 }
 
 /** `dict(experiment)`: on create MLflow drops `tags`; later rewrites keep it (a mapping readers ignore). */
-const EXPERIMENT_META_KEYS = new Set(['artifact_location', 'creation_time', 'experiment_id', 'last_update_time', 'lifecycle_stage', 'name', 'tags']);
+const EXPERIMENT_META_KEYS = new Set([
+  'artifact_location',
+  'creation_time',
+  'experiment_id',
+  'last_update_time',
+  'lifecycle_stage',
+  'name',
+  'tags',
+]);
 
-function experimentMetaYaml(experiment: Omit<Experiment, 'tags'> & { tags?: Record<string, string> }, previousText?: string): string {
+function experimentMetaYaml(
+  experiment: Omit<Experiment, 'tags'> & { tags?: Record<string, string> },
+  previousText?: string,
+): string {
   const dict: Record<string, YamlValue> = {
     ...(previousText === undefined ? {} : unknownEntries(previousText, EXPERIMENT_META_KEYS)),
     artifact_location: experiment.artifactLocation,
@@ -352,9 +379,11 @@ function splitLines(text: string): string[] {
 
 function metricLine(metric: Metric): string {
   // An int64 step past 2^53 given as a number is exactly an integer: written with all its digits.
-  const step = typeof metric.step === 'number' && !Number.isSafeInteger(metric.step) ? BigInt(metric.step) : metric.step;
+  const step =
+    typeof metric.step === 'number' && !Number.isSafeInteger(metric.step) ? BigInt(metric.step) : metric.step;
   let line = `${metric.timestamp} ${pythonFloatRepr(metric.value)} ${step}`;
-  if (metric.datasetName != null && metric.datasetDigest != null) line += ` ${metric.datasetName} ${metric.datasetDigest}`;
+  if (metric.datasetName != null && metric.datasetDigest != null)
+    line += ` ${metric.datasetName} ${metric.datasetDigest}`;
   return line + '\n';
 }
 
@@ -384,7 +413,8 @@ function parseMetricLine(key: string, line: string, experimentId: string): Metri
     const timestamp = plainInteger(line.slice(0, first));
     const step = plainInteger(line.slice(second + 1));
     const valueText = line.slice(first + 1, second);
-    if (timestamp !== null && step !== null && PLAIN_FLOAT.test(valueText)) return { key, value: Number(valueText), timestamp, step };
+    if (timestamp !== null && step !== null && PLAIN_FLOAT.test(valueText))
+      return { key, value: Number(valueText), timestamp, step };
   }
   return parseMetricLineExactly(key, line, experimentId);
 }
@@ -398,13 +428,15 @@ function parseMetricLineExactly(key: string, line: string, experimentId: string)
     );
   }
   const timestamp = parsePythonInt(parts[0]);
-  if (timestamp === null) throw new MlflowError(`invalid literal for int() with base 10: '${parts[0]}'`, 'INTERNAL_ERROR');
+  if (timestamp === null)
+    throw new MlflowError(`invalid literal for int() with base 10: '${parts[0]}'`, 'INTERNAL_ERROR');
   const value = parsePythonFloat(parts[1]);
   if (value === null) throw new MlflowError(`could not convert string to float: '${parts[1]}'`, 'INTERNAL_ERROR');
   let step: number | bigint = 0;
   if (parts.length >= 3) {
     const parsed = parsePythonInt(parts[2]);
-    if (parsed === null) throw new MlflowError(`invalid literal for int() with base 10: '${parts[2]}'`, 'INTERNAL_ERROR');
+    if (parsed === null)
+      throw new MlflowError(`invalid literal for int() with base 10: '${parts[2]}'`, 'INTERNAL_ERROR');
     // A step past 2^53 (MLflow's steps are int64) is read exactly, as a bigint.
     step = Number.isSafeInteger(parsed) ? parsed : BigInt(parts[2].trim().replace(/_/g, ''));
   }
@@ -475,10 +507,20 @@ const LATEST_CACHE_LIMIT = 100_000;
  * memory: the file is read in 1 MB chunks and no point is kept but the best. `previous` is an
  * earlier scan of the same file; only what was appended since is read then. Returns the new scan.
  */
-function scanLatest(file: string, key: string, experimentId: string, previous: LatestScan | undefined): { scan: LatestScan; latest: Metric } {
+function scanLatest(
+  file: string,
+  key: string,
+  experimentId: string,
+  previous: LatestScan | undefined,
+): { scan: LatestScan; latest: Metric } {
   // Unchanged since the last scan (one stat): its answer stands.
   const seen = fs.statSync(file);
-  if (previous?.result && previous.ino === seen.ino && previous.size === seen.size && previous.mtimeMs === seen.mtimeMs) {
+  if (
+    previous?.result &&
+    previous.ino === seen.ino &&
+    previous.size === seen.size &&
+    previous.mtimeMs === seen.mtimeMs
+  ) {
     return { scan: previous, latest: previous.result };
   }
   const fd = fs.openSync(file, 'r');
@@ -565,7 +607,9 @@ function matchesView(view: ViewType, stage: LifecycleStage): boolean {
  * each leading zero dropped and replaced by a random digit appended at the end.
  */
 function generateExperimentId(): string {
-  const digits = BigInt('0x' + randomUUID().replace(/-/g, '')).toString().slice(-18);
+  const digits = BigInt('0x' + randomUUID().replace(/-/g, ''))
+    .toString()
+    .slice(-18);
   const trimmed = digits.replace(/^0+/, '');
   let id = trimmed;
   while (id.length < digits.length) id += String(randomInt(10));
@@ -574,16 +618,110 @@ function generateExperimentId(): string {
 
 // Short words, so `<adjective>-<noun>-<n>` stays within MLflow's 20 characters.
 const ADJECTIVES = [
-  'able', 'agile', 'amber', 'bold', 'brave', 'bright', 'calm', 'clever', 'cool', 'crisp', 'eager', 'fair', 'fast', 'fine',
-  'gentle', 'glad', 'golden', 'grand', 'happy', 'honest', 'jolly', 'keen', 'kind', 'lively', 'loyal', 'lucky', 'merry',
-  'mighty', 'neat', 'noble', 'polite', 'proud', 'quick', 'quiet', 'rare', 'rich', 'royal', 'shiny', 'silent', 'smart',
-  'sunny', 'swift', 'tidy', 'vast', 'warm', 'wise', 'witty', 'zesty',
+  'able',
+  'agile',
+  'amber',
+  'bold',
+  'brave',
+  'bright',
+  'calm',
+  'clever',
+  'cool',
+  'crisp',
+  'eager',
+  'fair',
+  'fast',
+  'fine',
+  'gentle',
+  'glad',
+  'golden',
+  'grand',
+  'happy',
+  'honest',
+  'jolly',
+  'keen',
+  'kind',
+  'lively',
+  'loyal',
+  'lucky',
+  'merry',
+  'mighty',
+  'neat',
+  'noble',
+  'polite',
+  'proud',
+  'quick',
+  'quiet',
+  'rare',
+  'rich',
+  'royal',
+  'shiny',
+  'silent',
+  'smart',
+  'sunny',
+  'swift',
+  'tidy',
+  'vast',
+  'warm',
+  'wise',
+  'witty',
+  'zesty',
 ];
 const NOUNS = [
-  'ant', 'bass', 'bear', 'bee', 'bird', 'boar', 'calf', 'carp', 'cat', 'colt', 'crab', 'crow', 'deer', 'dog', 'dove', 'duck',
-  'eel', 'elk', 'finch', 'fish', 'fox', 'frog', 'goat', 'gull', 'hare', 'hawk', 'hen', 'hog', 'jay', 'koi', 'lamb', 'lark',
-  'lion', 'mole', 'moth', 'mule', 'newt', 'owl', 'ox', 'panda', 'pig', 'ram', 'seal', 'shark', 'slug', 'snail', 'swan',
-  'toad', 'trout', 'wasp', 'whale', 'wolf', 'worm', 'yak',
+  'ant',
+  'bass',
+  'bear',
+  'bee',
+  'bird',
+  'boar',
+  'calf',
+  'carp',
+  'cat',
+  'colt',
+  'crab',
+  'crow',
+  'deer',
+  'dog',
+  'dove',
+  'duck',
+  'eel',
+  'elk',
+  'finch',
+  'fish',
+  'fox',
+  'frog',
+  'goat',
+  'gull',
+  'hare',
+  'hawk',
+  'hen',
+  'hog',
+  'jay',
+  'koi',
+  'lamb',
+  'lark',
+  'lion',
+  'mole',
+  'moth',
+  'mule',
+  'newt',
+  'owl',
+  'ox',
+  'panda',
+  'pig',
+  'ram',
+  'seal',
+  'shark',
+  'slug',
+  'snail',
+  'swan',
+  'toad',
+  'trout',
+  'wasp',
+  'whale',
+  'wolf',
+  'worm',
+  'yak',
 ];
 
 /** A random run name, `<adjective>-<noun>-<0..999>`, as MLflow's `_generate_random_name`. */
@@ -628,7 +766,12 @@ function signatureOf(stats: fs.Stats): FileSignature {
 }
 
 function sameSignature(stats: fs.Stats, signature: FileSignature): boolean {
-  return stats.ino === signature.ino && stats.size === signature.size && stats.mtimeMs === signature.mtimeMs && stats.ctimeMs === signature.ctimeMs;
+  return (
+    stats.ino === signature.ino &&
+    stats.size === signature.size &&
+    stats.mtimeMs === signature.mtimeMs &&
+    stats.ctimeMs === signature.ctimeMs
+  );
 }
 
 /** Where a run's batch in flight is recorded (sdk/storage/journal.ts); MLflow reads no loose file of a run folder. */
@@ -660,8 +803,12 @@ export class FileStore implements TrackingStore {
 
   constructor(context: FileStoreContext) {
     // `file:` with no path is MLflow's default root, `./mlruns` (`root_directory or _default_root_dir()`).
-    this.rootDirectory = /^(file:(\/\/)?)?$/.test(context.storeUri) ? path.resolve('mlruns') : localPathOfFileUri(context.storeUri);
-    this.artifactRootUri = context.artifactUri ? resolveUriIfLocal(context.artifactUri) : pathToFileUri(this.rootDirectory);
+    this.rootDirectory = /^(file:(\/\/)?)?$/.test(context.storeUri)
+      ? path.resolve('mlruns')
+      : localPathOfFileUri(context.storeUri);
+    this.artifactRootUri = context.artifactUri
+      ? resolveUriIfLocal(context.artifactUri)
+      : pathToFileUri(this.rootDirectory);
     this.trashDirectory = path.join(this.rootDirectory, TRASH);
     this.label = `file store at ${this.rootDirectory}`;
     this.lineFiles = new LineFiles(this.label);
@@ -708,7 +855,10 @@ export class FileStore implements TrackingStore {
 
   private lockPath(kind: 'names' | 'experiment' | 'run', id = ''): string {
     // Ids are encoded: an id naming a missing experiment may hold any character, a `/` included.
-    return path.join(this.rootDirectory, kind === 'names' ? '.lock-experiment-names' : `.lock-${kind}-${encodeURIComponent(id)}`);
+    return path.join(
+      this.rootDirectory,
+      kind === 'names' ? '.lock-experiment-names' : `.lock-${kind}-${encodeURIComponent(id)}`,
+    );
   }
 
   private checkRootDir(): void {
@@ -828,7 +978,12 @@ export class FileStore implements TrackingStore {
   }
 
   /** Creates the experiment folder and its meta.yaml (tags are the caller's). Synchronous: the constructor uses it. */
-  private writeNewExperiment(name: string, experimentId: string, artifactLocation: string | null, mayExist = false): void {
+  private writeNewExperiment(
+    name: string,
+    experimentId: string,
+    artifactLocation: string | null,
+    mayExist = false,
+  ): void {
     const dir = path.join(this.rootDirectory, experimentId);
     try {
       fs.mkdirSync(dir);
@@ -839,7 +994,9 @@ export class FileStore implements TrackingStore {
     const experiment = {
       experimentId,
       name,
-      artifactLocation: artifactLocation ? resolveUriIfLocal(artifactLocation) : appendToUriPath(this.artifactRootUri, experimentId),
+      artifactLocation: artifactLocation
+        ? resolveUriIfLocal(artifactLocation)
+        : appendToUriPath(this.artifactRootUri, experimentId),
       lifecycleStage: 'active' as const,
       creationTime: now,
       lastUpdateTime: now,
@@ -850,7 +1007,12 @@ export class FileStore implements TrackingStore {
   /** Rewrites an experiment's meta.yaml as MLflow's delete/restore/rename do: `dict(experiment)`, tags included. */
   private writeExperimentMeta(dir: string, experiment: Experiment): void {
     const metaPath = path.join(dir, META);
-    this.replace(metaPath, experimentMetaYaml(experiment, readTextOrNull(metaPath) ?? undefined), dir, statOrNull(metaPath)?.mode);
+    this.replace(
+      metaPath,
+      experimentMetaYaml(experiment, readTextOrNull(metaPath) ?? undefined),
+      dir,
+      statOrNull(metaPath)?.mode,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -867,9 +1029,18 @@ export class FileStore implements TrackingStore {
       const after = statOrNull(metaPath);
       // Replaced while being read: read again so the signature matches what was parsed.
       if (after && sameSignature(after, signatureOf(before))) {
-        return { runDir, folderExperimentId, experimentDir, metaPath, signature: signatureOf(after), stored, metricsPrefix };
+        return {
+          runDir,
+          folderExperimentId,
+          experimentDir,
+          metaPath,
+          signature: signatureOf(after),
+          stored,
+          metricsPrefix,
+        };
       }
-      if (attempt >= 5) return { runDir, folderExperimentId, experimentDir, metaPath, signature: NO_SIGNATURE, stored, metricsPrefix };
+      if (attempt >= 5)
+        return { runDir, folderExperimentId, experimentDir, metaPath, signature: NO_SIGNATURE, stored, metricsPrefix };
     }
   }
 
@@ -908,7 +1079,8 @@ export class FileStore implements TrackingStore {
     if (entry) {
       const stats = statOrNull(entry.metaPath);
       if (!stats) entry = undefined;
-      else if (!sameSignature(stats, entry.signature)) entry = await this.loadRun(entry.runDir, entry.folderExperimentId, entry.experimentDir);
+      else if (!sameSignature(stats, entry.signature))
+        entry = await this.loadRun(entry.runDir, entry.folderExperimentId, entry.experimentDir);
     }
     if (!entry) {
       this.runs.delete(runId);
@@ -995,10 +1167,16 @@ export class FileStore implements TrackingStore {
       if (!input || input.source_type !== 'DATASET' || !isPlainName(pyStr(input.source_id))) continue;
       const data = readYamlFileOrNull(path.join(datasetsDir, pyStr(input.source_id), META));
       if (!data) continue;
-      const dataset: Dataset = { name: pyStr(data.name), digest: pyStr(data.digest), sourceType: pyStr(data.source_type), source: pyStr(data.source) };
+      const dataset: Dataset = {
+        name: pyStr(data.name),
+        digest: pyStr(data.digest),
+        sourceType: pyStr(data.source_type),
+        source: pyStr(data.source),
+      };
       if (data.schema !== null && data.schema !== undefined) dataset.schema = pyStr(data.schema);
       if (data.profile !== null && data.profile !== undefined) dataset.profile = pyStr(data.profile);
-      const tagMap = input.tags !== null && typeof input.tags === 'object' ? (input.tags as Record<string, unknown>) : {};
+      const tagMap =
+        input.tags !== null && typeof input.tags === 'object' ? (input.tags as Record<string, unknown>) : {};
       inputs.push({ dataset, tags: Object.entries(tagMap).map(([key, value]) => ({ key, value: pyStr(value) })) });
     }
     return inputs;
@@ -1014,7 +1192,12 @@ export class FileStore implements TrackingStore {
       await slicer.tick();
       let entry = this.runs.get(name);
       const stats = entry && statOrNull(entry.metaPath);
-      if (!entry || !stats || !sameSignature(stats, entry.signature) || entry.runDir !== path.join(experimentDir, name)) {
+      if (
+        !entry ||
+        !stats ||
+        !sameSignature(stats, entry.signature) ||
+        entry.runDir !== path.join(experimentDir, name)
+      ) {
         try {
           entry = await this.loadRun(path.join(experimentDir, name), experimentId, experimentDir);
         } catch (error) {
@@ -1047,7 +1230,8 @@ export class FileStore implements TrackingStore {
     const file = path.join(entry.runDir, 'params', param.key);
     const existing = readTextOrNull(file);
     if (existing === null) this.applyWrite(entry, { kind: 'create', file, data: param.value });
-    else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
+    else if (existing !== param.value)
+      throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
   }
 
   private writeRunTag(entry: CachedRun, tag: RunTag): void {
@@ -1111,7 +1295,9 @@ export class FileStore implements TrackingStore {
 
   async deleteExperiment(experimentId: string): Promise<void> {
     if (String(experimentId) === DEFAULT_EXPERIMENT_ID) {
-      throw new MlflowError(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`);
+      throw new MlflowError(
+        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`,
+      );
     }
     this.checkRootDir();
     await this.locked(this.lockPath('experiment', experimentId), async () => {
@@ -1123,7 +1309,9 @@ export class FileStore implements TrackingStore {
       // Runs first, as MLflow: each active run is marked deleted, with the same deletion time.
       for (const entry of await this.listRuns(experimentId, 'ACTIVE_ONLY', new Slicer())) {
         await this.rewriteRun(entry.stored.info.runId, (current) =>
-          current.info.lifecycleStage === 'active' ? { info: { ...current.info, lifecycleStage: 'deleted' }, deletedTime: now } : current,
+          current.info.lifecycleStage === 'active'
+            ? { info: { ...current.info, lifecycleStage: 'deleted' }, deletedTime: now }
+            : current,
         );
       }
       this.writeExperimentMeta(dir, { ...experiment, lifecycleStage: 'deleted', lastUpdateTime: now });
@@ -1140,7 +1328,9 @@ export class FileStore implements TrackingStore {
       const trashed = this.experimentPath(experimentId, 'DELETED_ONLY');
       if (!trashed) throw MlflowError.resourceDoesNotExist(`Could not find deleted experiment with ID ${experimentId}`);
       if (this.experimentPath(experimentId, 'ACTIVE_ONLY')) {
-        throw MlflowError.resourceAlreadyExists(`Cannot restore experiment with ID ${experimentId}. An experiment with same ID already exists.`);
+        throw MlflowError.resourceAlreadyExists(
+          `Cannot restore experiment with ID ${experimentId}. An experiment with same ID already exists.`,
+        );
       }
       const dir = path.join(this.rootDirectory, experimentId);
       fs.renameSync(trashed, dir);
@@ -1148,7 +1338,9 @@ export class FileStore implements TrackingStore {
       if (!experiment) throw MlflowError.resourceDoesNotExist(`Experiment '${experimentId}' does not exist.`);
       // Every deleted run comes back, including runs deleted before the experiment was (as MLflow).
       for (const entry of await this.listRuns(experimentId, 'DELETED_ONLY', new Slicer())) {
-        await this.rewriteRun(entry.stored.info.runId, (current) => ({ info: { ...current.info, lifecycleStage: 'active' } }));
+        await this.rewriteRun(entry.stored.info.runId, (current) => ({
+          info: { ...current.info, lifecycleStage: 'active' },
+        }));
       }
       this.writeExperimentMeta(dir, { ...experiment, lifecycleStage: 'active', lastUpdateTime: Date.now() });
     });
@@ -1161,7 +1353,9 @@ export class FileStore implements TrackingStore {
         const { experiment, dir } = await this.experimentOrThrow(experimentId);
         await this.assertNameIsFree(newName);
         if (experiment.lifecycleStage !== 'active') {
-          throw new MlflowError(`Cannot rename experiment in non-active lifecycle stage. Current stage: ${experiment.lifecycleStage}`);
+          throw new MlflowError(
+            `Cannot rename experiment in non-active lifecycle stage. Current stage: ${experiment.lifecycleStage}`,
+          );
         }
         this.writeExperimentMeta(dir, { ...experiment, name: newName, lastUpdateTime: Date.now() });
       }),
@@ -1172,7 +1366,9 @@ export class FileStore implements TrackingStore {
     validateExperimentTagKey(tag.key);
     const { experiment, dir } = await this.experimentOrThrow(experimentId);
     if (experiment.lifecycleStage !== 'active') {
-      throw MlflowError.invalidParameterValue(`The experiment ${experiment.experimentId} must be in the 'active' lifecycle_stage to set tags`);
+      throw MlflowError.invalidParameterValue(
+        `The experiment ${experiment.experimentId} must be in the 'active' lifecycle_stage to set tags`,
+      );
     }
     this.replace(path.join(dir, 'tags', tag.key), tag.value, dir);
   }
@@ -1180,7 +1376,9 @@ export class FileStore implements TrackingStore {
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     const { experiment, dir } = await this.experimentOrThrow(experimentId);
     if (experiment.lifecycleStage !== 'active') {
-      throw MlflowError.invalidParameterValue(`The experiment ${experiment.experimentId} must be in the 'active' lifecycle_stage to delete tags`);
+      throw MlflowError.invalidParameterValue(
+        `The experiment ${experiment.experimentId} must be in the 'active' lifecycle_stage to delete tags`,
+      );
     }
     validateExperimentTagKey(key);
     const file = path.join(dir, 'tags', key);
@@ -1197,7 +1395,12 @@ export class FileStore implements TrackingStore {
     return this.readRun(await this.locateRun(runId));
   }
 
-  async updateRunInfo(runId: string, runStatus: RunStatus, endTime: number | null, runName: string | null): Promise<RunInfo> {
+  async updateRunInfo(
+    runId: string,
+    runStatus: RunStatus,
+    endTime: number | null,
+    runName: string | null,
+  ): Promise<RunInfo> {
     const entry = await this.locateRun(runId);
     checkRunIsActive(entry.stored.info);
     // MLflow's `_copy_with_overrides` keeps the old end time and name when given a falsy one. The
@@ -1205,11 +1408,24 @@ export class FileStore implements TrackingStore {
     return this.rewriteRun(runId, (current) => {
       checkRunIsActive(current.info);
       if (runName) this.writeRunTag(entry, { key: RUN_NAME_TAG, value: runName });
-      return { info: { ...current.info, status: runStatus, endTime: endTime || current.info.endTime, runName: runName || current.info.runName } };
+      return {
+        info: {
+          ...current.info,
+          status: runStatus,
+          endTime: endTime || current.info.endTime,
+          runName: runName || current.info.runName,
+        },
+      };
     });
   }
 
-  async createRun(experimentId: string | null, userId: string, startTime: number, tags: RunTag[], runName: string | null): Promise<Run> {
+  async createRun(
+    experimentId: string | null,
+    userId: string,
+    startTime: number,
+    tags: RunTag[],
+    runName: string | null,
+  ): Promise<Run> {
     const expId = experimentId ?? DEFAULT_EXPERIMENT_ID;
     const { experiment, dir } = await this.experimentOrThrow(expId);
     if (experiment.lifecycleStage !== 'active') {
@@ -1232,7 +1448,8 @@ export class FileStore implements TrackingStore {
     await this.locked(this.lockPath('experiment', expId), async () => {
       // The experiment may have been deleted while this call waited for the lock.
       const current = this.experimentPath(expId, 'ACTIVE_ONLY');
-      if (!current) throw MlflowError.invalidState(`Could not create run under non-active experiment with ID ${expId}.`);
+      if (!current)
+        throw MlflowError.invalidState(`Could not create run under non-active experiment with ID ${expId}.`);
       const runDir = path.join(dir, runId);
       fs.mkdirSync(runDir);
       const info: RunInfo = {
@@ -1257,7 +1474,10 @@ export class FileStore implements TrackingStore {
 
   async deleteRun(runId: string): Promise<void> {
     await this.locateRun(runId);
-    await this.rewriteRun(runId, (current) => ({ info: { ...current.info, lifecycleStage: 'deleted' }, deletedTime: Date.now() }));
+    await this.rewriteRun(runId, (current) => ({
+      info: { ...current.info, lifecycleStage: 'deleted' },
+      deletedTime: Date.now(),
+    }));
   }
 
   async restoreRun(runId: string): Promise<void> {
@@ -1270,7 +1490,8 @@ export class FileStore implements TrackingStore {
     checkRunIsActive(entry.stored.info);
     validateTagKey(key);
     const file = path.join(entry.runDir, 'tags', key);
-    if (!statOrNull(file)?.isFile()) throw MlflowError.resourceDoesNotExist(`No tag with name: ${key} in run with id ${runId}`);
+    if (!statOrNull(file)?.isFile())
+      throw MlflowError.resourceDoesNotExist(`No tag with name: ${key} in run with id ${runId}`);
     fs.unlinkSync(file);
   }
 
@@ -1290,21 +1511,30 @@ export class FileStore implements TrackingStore {
       for (const listed of await this.listRuns(experimentId, runViewType, slicer)) {
         await slicer.tick();
         // A batch in flight or left by a dead writer is settled first: no search sees half of one.
-        const entry = hasJournal(journalPathOf(listed.runDir)) ? await this.locateRun(listed.stored.info.runId, true) : listed;
+        const entry = hasJournal(journalPathOf(listed.runDir))
+          ? await this.locateRun(listed.stored.info.runId, true)
+          : listed;
         if (matchesView(runViewType, entry.stored.info.lifecycleStage)) runs.push(this.readRun(entry));
       }
     }
     return searchRunsInMemory(runs, filterString, orderBy, maxResults, pageToken);
   }
 
-  async getMetricHistory(runId: string, metricKey: string, maxResults: number | null, pageToken: string | null): Promise<Page<Metric>> {
+  async getMetricHistory(
+    runId: string,
+    metricKey: string,
+    maxResults: number | null,
+    pageToken: string | null,
+  ): Promise<Page<Metric>> {
     validateRunId(runId);
     // Same name rules as logging: the key becomes a path below the run.
     validateMetric({ key: metricKey, value: 0, timestamp: 0, step: 0 });
     // MLflow's FileStore does not check it. 0 is a page of no points and a token for the same
     // offset, as MLflow 3's stores answer it: its server passes 0 when a client sends no max_results.
     if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 0)) {
-      throw MlflowError.invalidParameterValue(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
+      throw MlflowError.invalidParameterValue(
+        `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`,
+      );
     }
     const entry = await this.locateRun(runId);
     const file = path.join(entry.runDir, 'metrics', metricKey);
@@ -1360,18 +1590,25 @@ export class FileStore implements TrackingStore {
         throw internal(error);
       }
       commitJournal(journal);
-      if (plan.renamed) this.remember(runId, { ...entry, signature: signatureOf(fs.statSync(entry.metaPath)), stored: plan.renamed });
+      if (plan.renamed)
+        this.remember(runId, { ...entry, signature: signatureOf(fs.statSync(entry.metaPath)), stored: plan.renamed });
     });
   }
 
   /** The writes of a batch, in MLflow's order (params, metrics, tags), checked before any is made. */
-  private planBatch(entry: CachedRun, metrics: readonly Metric[], params: readonly Param[], tags: readonly RunTag[]): { entries: JournalEntry[]; renamed: StoredRun | null } {
+  private planBatch(
+    entry: CachedRun,
+    metrics: readonly Metric[],
+    params: readonly Param[],
+    tags: readonly RunTag[],
+  ): { entries: JournalEntry[]; renamed: StoredRun | null } {
     const entries: JournalEntry[] = [];
     const paramsDir = path.join(entry.runDir, 'params');
     for (const param of params) {
       const existing = readTextOrNull(path.join(paramsDir, param.key));
       if (existing === null) entries.push({ kind: 'create', file: path.join(paramsDir, param.key), data: param.value });
-      else if (existing !== param.value) throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
+      else if (existing !== param.value)
+        throw this.paramConflict(entry.stored.info.runId, param.key, existing, param.value);
     }
     const byKey = new Map<string, string>();
     for (const metric of metrics) byKey.set(metric.key, (byKey.get(metric.key) ?? '') + metricLine(metric));
@@ -1389,7 +1626,12 @@ export class FileStore implements TrackingStore {
       const current: StoredRun = renamed ?? entry.stored;
       renamed = { info: { ...current.info, runName: tag.value || current.info.runName } };
       const previous = readTextOrNull(entry.metaPath);
-      entries.push({ kind: 'replace', file: entry.metaPath, data: runMetaYaml(renamed.info, undefined, previous ?? undefined), previous });
+      entries.push({
+        kind: 'replace',
+        file: entry.metaPath,
+        data: runMetaYaml(renamed.info, undefined, previous ?? undefined),
+        previous,
+      });
     }
     return { entries, renamed };
   }
@@ -1402,11 +1644,22 @@ export class FileStore implements TrackingStore {
         if (!this.createExclusive(write.file, write.data, entry.runDir)) {
           // Created by another writer since the check: the same value is fine, another is a change.
           const existing = readTextOrNull(write.file) ?? '';
-          if (existing !== write.data) throw this.paramConflict(entry.stored.info.runId, path.relative(path.join(entry.runDir, 'params'), write.file).split(path.sep).join('/'), existing, write.data);
+          if (existing !== write.data)
+            throw this.paramConflict(
+              entry.stored.info.runId,
+              path.relative(path.join(entry.runDir, 'params'), write.file).split(path.sep).join('/'),
+              existing,
+              write.data,
+            );
         }
         return;
       case 'replace':
-        return this.replace(write.file, write.data, entry.runDir, write.file === entry.metaPath ? statOrNull(write.file)?.mode : undefined);
+        return this.replace(
+          write.file,
+          write.data,
+          entry.runDir,
+          write.file === entry.metaPath ? statOrNull(write.file)?.mode : undefined,
+        );
     }
   }
 

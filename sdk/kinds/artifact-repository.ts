@@ -27,7 +27,8 @@ function listingOfChildren(listing: FileInfo[], dir: string | null): string | nu
     const why = notADirectChild(dir, info.path);
     if (why) return `listArtifacts of ${shownDir} named ${shown}: ${why}`;
     if (seen.has(info.path)) return `listArtifacts of ${shownDir} named ${shown} twice`;
-    if (info.fileSize !== null && info.fileSize < 0) return `listArtifacts of ${shownDir} gave ${shown} a negative size`;
+    if (info.fileSize !== null && info.fileSize < 0)
+      return `listArtifacts of ${shownDir} gave ${shown} a negative size`;
     seen.add(info.path);
   }
   return null;
@@ -45,7 +46,10 @@ export const artifactRepository = defineKind({
   naming: 'uri-scheme',
   methods: {
     writeArtifact: method({
-      args: [['artifactPath', artifactPath], ['content', s.byteStream()]],
+      args: [
+        ['artifactPath', artifactPath],
+        ['content', s.byteStream()],
+      ],
       result: s.none(),
       doc: 'store the bytes at the path, replacing a file there; a write that fails must leave no complete-looking artifact',
     }),
@@ -84,6 +88,8 @@ export type RemoteArtifactRepository = Remote<ArtifactRepositoryKind>;
 export type ArtifactRepositoryContext = ContextOf<ArtifactRepositoryKind>;
 
 /** Declares an artifact repository plugin; `create` is MLflow's repository builder. */
-export function defineArtifactRepository(create: (context: ArtifactRepositoryContext) => ArtifactRepository | Promise<ArtifactRepository>) {
+export function defineArtifactRepository(
+  create: (context: ArtifactRepositoryContext) => ArtifactRepository | Promise<ArtifactRepository>,
+) {
   return definePlugin(artifactRepository, create);
 }

@@ -24,7 +24,15 @@
 import { MlflowError } from '../errors.js';
 import { pythonRepr } from '../mlflow/python.js';
 import * as s from '../schema.js';
-import { defineKind, definePlugin, method, type AnyImplementation, type ContextOf, type Implementation, type Remote } from '../shape.js';
+import {
+  defineKind,
+  definePlugin,
+  method,
+  type AnyImplementation,
+  type ContextOf,
+  type Implementation,
+  type Remote,
+} from '../shape.js';
 
 /** A deployment or endpoint description: MLflow returns plain dicts (`"name"` by convention only). */
 export type DeploymentDict = Record<string, unknown>;
@@ -50,7 +58,9 @@ const discarded: s.Schema<void> = { description: 'nothing (any value is ignored)
 
 /** The base client's default for the endpoint methods (`BaseDeploymentClient`). */
 const unimplementedInBase = (): never => {
-  throw new MlflowError('Method is unimplemented in base client. Implementation should be provided by specific target plugins.');
+  throw new MlflowError(
+    'Method is unimplemented in base client. Implementation should be provided by specific target plugins.',
+  );
 };
 
 /** MLflow raises a bare NotImplementedError; NOT_IMPLEMENTED says the same and keeps its meaning across the boundary. */
@@ -79,32 +89,95 @@ export const deployments = defineKind({
     // --- the module (MLflow's plugin_manager checks, run_local, target_help)
     pluginInterfaces: method({
       args: [],
-      result: s.object({ missingInterfaces: s.array(s.string()), clients: s.array(s.string()) }, 'deployment plugin interfaces'),
+      result: s.object(
+        { missingInterfaces: s.array(s.string()), clients: s.array(s.string()) },
+        'deployment plugin interfaces',
+      ),
       doc: '→ the required module functions it lacks, and the names of the clients it defines (MLflow wants exactly one)',
     }),
-    openClient: method({ args: [], result: nothing, doc: 'builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there' }),
-    runLocal: method({ args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config]], result: discarded, doc: 'deploy locally, for testing' }),
-    targetHelp: method({ args: [], result: s.string(), doc: '→ target-specific help: config fields, target URI format' }),
+    openClient: method({
+      args: [],
+      result: nothing,
+      doc: 'builds the client now (MLflow instantiates it in get_deploy_client), so its errors surface there',
+    }),
+    runLocal: method({
+      args: [
+        ['name', text],
+        ['modelUri', text],
+        ['flavor', maybeText],
+        ['config', config],
+      ],
+      result: discarded,
+      doc: 'deploy locally, for testing',
+    }),
+    targetHelp: method({
+      args: [],
+      result: s.string(),
+      doc: '→ target-specific help: config fields, target URI format',
+    }),
 
     // --- deployments (abstract in BaseDeploymentClient: every client must have them)
     createDeployment: method({
-      args: [['name', text], ['modelUri', text], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
+      args: [
+        ['name', text],
+        ['modelUri', text],
+        ['flavor', maybeText],
+        ['config', config],
+        ['endpoint', maybeText],
+      ],
       result: dict,
       doc: '→ the deployment (a dict with "name"; the CLI also prints "flavor")',
     }),
     updateDeployment: method({
-      args: [['name', text], ['modelUri', maybeText], ['flavor', maybeText], ['config', config], ['endpoint', maybeText]],
+      args: [
+        ['name', text],
+        ['modelUri', maybeText],
+        ['flavor', maybeText],
+        ['config', config],
+        ['endpoint', maybeText],
+      ],
       result: s.nullable(dict),
       doc: '→ a dict or null (the CLI prints its "flavor")',
     }),
-    deleteDeployment: method({ args: [['name', text], ['config', config], ['endpoint', maybeText]], result: discarded, doc: 'idempotent' }),
-    listDeployments: method({ args: [['endpoint', maybeText]], result: s.array(dict), doc: '→ the deployments, dicts with "name"' }),
-    getDeployment: method({ args: [['name', text], ['endpoint', maybeText]], result: dict, doc: '→ a dict describing the deployment' }),
-    predict: method({ args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]], result: dict, doc: '→ PredictionsResponse' }),
+    deleteDeployment: method({
+      args: [
+        ['name', text],
+        ['config', config],
+        ['endpoint', maybeText],
+      ],
+      result: discarded,
+      doc: 'idempotent',
+    }),
+    listDeployments: method({
+      args: [['endpoint', maybeText]],
+      result: s.array(dict),
+      doc: '→ the deployments, dicts with "name"',
+    }),
+    getDeployment: method({
+      args: [
+        ['name', text],
+        ['endpoint', maybeText],
+      ],
+      result: dict,
+      doc: '→ a dict describing the deployment',
+    }),
+    predict: method({
+      args: [
+        ['deploymentName', maybeText],
+        ['inputs', anything],
+        ['endpoint', maybeText],
+      ],
+      result: dict,
+      doc: '→ PredictionsResponse',
+    }),
 
     // --- predict_stream, as ids: an iterator cannot cross the boundary
     predictStreamOpen: method({
-      args: [['deploymentName', maybeText], ['inputs', anything], ['endpoint', maybeText]],
+      args: [
+        ['deploymentName', maybeText],
+        ['inputs', anything],
+        ['endpoint', maybeText],
+      ],
       result: s.string(),
       doc: '→ a stream id; MLflow’s default raises NotImplementedError',
       optional: true,
@@ -123,11 +196,46 @@ export const deployments = defineKind({
     }),
 
     // --- methods with a default in BaseDeploymentClient
-    explain: method({ args: [['deploymentName', maybeText], ['df', anything], ['endpoint', maybeText]], result: anything, doc: '→ explanations', optional: true }),
-    createEndpoint: method({ args: [['name', text], ['config', config]], result: dict, doc: '→ the endpoint, a dict with "name"', optional: true }),
-    updateEndpoint: method({ args: [['endpoint', text], ['config', config]], result: discarded, doc: 'change the endpoint\'s configuration', optional: true }),
-    deleteEndpoint: method({ args: [['endpoint', text]], result: discarded, doc: 'delete the endpoint', optional: true }),
-    listEndpoints: method({ args: [], result: s.array(dict), doc: '→ the endpoints, dicts with "name"', optional: true }),
+    explain: method({
+      args: [
+        ['deploymentName', maybeText],
+        ['df', anything],
+        ['endpoint', maybeText],
+      ],
+      result: anything,
+      doc: '→ explanations',
+      optional: true,
+    }),
+    createEndpoint: method({
+      args: [
+        ['name', text],
+        ['config', config],
+      ],
+      result: dict,
+      doc: '→ the endpoint, a dict with "name"',
+      optional: true,
+    }),
+    updateEndpoint: method({
+      args: [
+        ['endpoint', text],
+        ['config', config],
+      ],
+      result: discarded,
+      doc: "change the endpoint's configuration",
+      optional: true,
+    }),
+    deleteEndpoint: method({
+      args: [['endpoint', text]],
+      result: discarded,
+      doc: 'delete the endpoint',
+      optional: true,
+    }),
+    listEndpoints: method({
+      args: [],
+      result: s.array(dict),
+      doc: '→ the endpoints, dicts with "name"',
+      optional: true,
+    }),
     getEndpoint: method({ args: [['endpoint', text]], result: dict, doc: '→ a dict with "name"', optional: true }),
   },
   fallbacks: {
@@ -155,13 +263,23 @@ export type DeploymentsImplementation = Implementation<DeploymentsKind>;
 export type RemoteDeployments = Remote<DeploymentsKind>;
 
 /** The kind's methods that are not the client's: the module's functions and the stream protocol. */
-const MODULE_METHODS = ['pluginInterfaces', 'openClient', 'runLocal', 'targetHelp', 'predictStreamOpen', 'predictStreamNext', 'predictStreamClose'] as const;
+const MODULE_METHODS = [
+  'pluginInterfaces',
+  'openClient',
+  'runLocal',
+  'targetHelp',
+  'predictStreamOpen',
+  'predictStreamNext',
+  'predictStreamClose',
+] as const;
 type Methods = DeploymentsKind['methods'];
 type ClientMethod = Exclude<keyof Methods, (typeof MODULE_METHODS)[number]>;
 /** MLflow's abstract methods of `BaseDeploymentClient`: those the shape requires. The others have the shape's fallback. */
 type RequiredClientMethod = { [N in ClientMethod]: Methods[N] extends { required: true } ? N : never }[ClientMethod];
 type OptionalClientMethod = Exclude<ClientMethod, RequiredClientMethod>;
-const CLIENT_METHODS = Object.keys(deployments.methods).filter((name) => !(MODULE_METHODS as readonly string[]).includes(name)) as ClientMethod[];
+const CLIENT_METHODS = Object.keys(deployments.methods).filter(
+  (name) => !(MODULE_METHODS as readonly string[]).includes(name),
+) as ClientMethod[];
 const REQUIRED_CLIENT_METHODS = CLIENT_METHODS.filter((name) => deployments.methods[name].required);
 
 /** One chunk of a prediction stream: MLflow's `predict_stream` yields dicts. */
@@ -179,14 +297,22 @@ export type DeploymentClient = Pick<DeploymentsImplementation, RequiredClientMet
       deploymentName: string | null,
       inputs: unknown,
       endpoint: string | null,
-    ): AsyncIterable<PredictionChunk> | Iterable<PredictionChunk> | Promise<AsyncIterable<PredictionChunk> | Iterable<PredictionChunk>>;
+    ):
+      | AsyncIterable<PredictionChunk>
+      | Iterable<PredictionChunk>
+      | Promise<AsyncIterable<PredictionChunk> | Iterable<PredictionChunk>>;
   };
 
 export interface DeploymentPluginSpec {
   /** MLflow's client class: builds the client for one target URI. Exactly one per plugin module. */
   readonly client: (context: DeploymentsContext) => DeploymentClient | Promise<DeploymentClient>;
   /** MLflow's module-level `run_local(name, model_uri, flavor=None, config=None)`. */
-  readonly runLocal: (name: string, modelUri: string, flavor: string | null, config: DeploymentConfig | null) => void | Promise<void>;
+  readonly runLocal: (
+    name: string,
+    modelUri: string,
+    flavor: string | null,
+    config: DeploymentConfig | null,
+  ) => void | Promise<void>;
   /** MLflow's module-level `target_help()`. */
   readonly targetHelp: () => string | Promise<string>;
 }
@@ -204,11 +330,21 @@ type AnyFunction = (...args: unknown[]) => unknown;
  * the way MLflow reports it, rather than one of them being picked silently.
  */
 function inspectSpec(spec: unknown): { missingInterfaces: string[]; clients: ClientFactory[]; clientNames: string[] } {
-  const members = (typeof spec === 'object' && spec !== null ? spec : {}) as Partial<Record<keyof DeploymentPluginSpec, unknown>>;
+  const members = (typeof spec === 'object' && spec !== null ? spec : {}) as Partial<
+    Record<keyof DeploymentPluginSpec, unknown>
+  >;
   const missingInterfaces = (['runLocal', 'targetHelp'] as const).filter((name) => typeof members[name] !== 'function');
-  const declared = Array.isArray(members.client) ? (members.client as unknown[]) : members.client === undefined ? [] : [members.client];
+  const declared = Array.isArray(members.client)
+    ? (members.client as unknown[])
+    : members.client === undefined
+      ? []
+      : [members.client];
   const clients = declared.filter((candidate): candidate is ClientFactory => typeof candidate === 'function');
-  return { missingInterfaces, clients, clientNames: clients.map((factory, i) => factory.name || `client${clients.length > 1 ? i + 1 : ''}`) };
+  return {
+    missingInterfaces,
+    clients,
+    clientNames: clients.map((factory, i) => factory.name || `client${clients.length > 1 ? i + 1 : ''}`),
+  };
 }
 
 /**
@@ -221,7 +357,9 @@ async function flushStdio(): Promise<void> {
   const streams = [globalThis.process?.stdout, globalThis.process?.stderr];
   await Promise.all(
     streams.map((stream) =>
-      stream && stream.writableLength > 0 ? new Promise<void>((resolve) => stream.write('', () => resolve())) : undefined,
+      stream && stream.writableLength > 0
+        ? new Promise<void>((resolve) => stream.write('', () => resolve()))
+        : undefined,
     ),
   );
 }
@@ -239,7 +377,9 @@ function asAsyncIterator(source: unknown): AsyncIterator<unknown> {
       };
     }
   }
-  throw new TypeError(`predictStream must return an iterable of dicts, got ${source === null ? 'null' : typeof source}`);
+  throw new TypeError(
+    `predictStream must return an iterable of dicts, got ${source === null ? 'null' : typeof source}`,
+  );
 }
 
 /** Builds the flat implementation the worker serves from the author's three members. */
@@ -252,19 +392,29 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
     const factory = found.clients[0];
     const built = (await factory(context)) as unknown as Record<string, unknown>;
     if (typeof built !== 'object' || built === null) {
-      throw new TypeError(`the deployment client factory ${factory.name || 'client'} returned ${built === null ? 'null' : typeof built}, not a client object`);
+      throw new TypeError(
+        `the deployment client factory ${factory.name || 'client'} returned ${built === null ? 'null' : typeof built}, not a client object`,
+      );
     }
     // MLflow's BaseDeploymentClient is a real ABC: a client without the abstract methods cannot be built.
     const missing = REQUIRED_CLIENT_METHODS.filter((name) => typeof built[name] !== 'function');
     if (missing.length > 0) {
-      throw new TypeError(`the deployment client built by ${factory.name || 'client'} does not implement its required method(s): ${missing.join(', ')}`);
+      throw new TypeError(
+        `the deployment client built by ${factory.name || 'client'} does not implement its required method(s): ${missing.join(', ')}`,
+      );
     }
     return built as unknown as DeploymentClient;
   };
 
   const getClient = (): Promise<DeploymentClient> => {
     // The host reports a malformed module from pluginInterfaces() before calling anything else.
-    if (!valid) return Promise.reject(new MlflowError('This deployment plugin module is malformed; its pluginInterfaces() says how.', 'INTERNAL_ERROR'));
+    if (!valid)
+      return Promise.reject(
+        new MlflowError(
+          'This deployment plugin module is malformed; its pluginInterfaces() says how.',
+          'INTERNAL_ERROR',
+        ),
+      );
     // A failed build is not kept: MLflow builds a fresh client on every get_deploy_client.
     client ??= build().catch((error: unknown) => {
       client = null;
@@ -273,13 +423,17 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
     return client;
   };
 
-  const call = (name: ClientMethod) =>
+  const call =
+    (name: ClientMethod) =>
     async (...args: unknown[]): Promise<unknown> => {
       const target = await getClient();
       const own = (target as unknown as Record<string, unknown>)[name];
       // A method the client lacks gets MLflow's base-class default: the shape's fallback.
       const fallback = deployments.methods[name].fallback;
-      const run = typeof own === 'function' ? (own as AnyFunction).bind(target) : (fallback!(target as unknown as AnyImplementation) as AnyFunction);
+      const run =
+        typeof own === 'function'
+          ? (own as AnyFunction).bind(target)
+          : (fallback!(target as unknown as AnyImplementation) as AnyFunction);
       const result = await run(...args);
       await flushStdio();
       return result;
@@ -289,7 +443,8 @@ function deploymentImplementation(spec: DeploymentPluginSpec, context: Deploymen
   const streams = new Map<string, AsyncIterator<unknown>>();
   // Ids must not repeat across worker restarts: a caller still holding an id from a worker that
   // died must get "no such stream" from the new worker, never step someone else's stream.
-  const streamIdPrefix = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const streamIdPrefix =
+    globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   let nextStreamId = 1;
 
   const implementation = {

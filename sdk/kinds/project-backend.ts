@@ -41,13 +41,34 @@ export const projectBackend = defineKind({
   naming: 'name',
   methods: {
     run: method({
-      args: [['projectUri', s.string()], ['entryPoint', s.string()], ['params', s.record(s.string())], ['version', s.nullable(s.string())], ['backendConfig', s.record(s.unknown())], ['trackingUri', s.string()], ['experimentId', s.string()]],
+      args: [
+        ['projectUri', s.string()],
+        ['entryPoint', s.string()],
+        ['params', s.record(s.string())],
+        ['version', s.nullable(s.string())],
+        ['backendConfig', s.record(s.unknown())],
+        ['trackingUri', s.string()],
+        ['experimentId', s.string()],
+      ],
       result: s.object({ runId }, 'submitted run'),
       doc: '→ { runId }; starts the run and returns at once',
     }),
-    wait: method({ args: [['runId', runId]], timeoutMs: PROJECT_WAIT_TIMEOUT_MS, result: s.boolean(), doc: '→ true when the run succeeded, false when it failed or was cancelled; resolves when it ends' }),
-    getStatus: method({ args: [['runId', runId]], result: s.oneOf(RUN_STATUSES), doc: '→ RUNNING, SCHEDULED, FINISHED, FAILED or KILLED' }),
-    cancel: method({ args: [['runId', runId]], result: s.none(), doc: 'stops the run and returns once it has stopped' }),
+    wait: method({
+      args: [['runId', runId]],
+      timeoutMs: PROJECT_WAIT_TIMEOUT_MS,
+      result: s.boolean(),
+      doc: '→ true when the run succeeded, false when it failed or was cancelled; resolves when it ends',
+    }),
+    getStatus: method({
+      args: [['runId', runId]],
+      result: s.oneOf(RUN_STATUSES),
+      doc: '→ RUNNING, SCHEDULED, FINISHED, FAILED or KILLED',
+    }),
+    cancel: method({
+      args: [['runId', runId]],
+      result: s.none(),
+      doc: 'stops the run and returns once it has stopped',
+    }),
   },
 });
 
@@ -57,6 +78,8 @@ export type RemoteProjectBackend = Remote<ProjectBackendKind>;
 export type ProjectBackendContext = ContextOf<ProjectBackendKind>;
 
 /** Declares a project backend plugin (an entry point of the `project_backend` group, named by backend). */
-export function defineProjectBackend(create: (context: ProjectBackendContext) => ProjectBackend | Promise<ProjectBackend>) {
+export function defineProjectBackend(
+  create: (context: ProjectBackendContext) => ProjectBackend | Promise<ProjectBackend>,
+) {
   return definePlugin(projectBackend, create);
 }

@@ -31,6 +31,8 @@ export type RemoteRunContextProvider = Remote<RunContextProviderKind>;
 export type RunContextProviderContext = ContextOf<RunContextProviderKind>;
 
 /** Declares a run context provider plugin; `create` is built once per worker, like MLflow's provider instance. */
-export function defineRunContextProvider(create: (context: RunContextProviderContext) => RunContextProvider | Promise<RunContextProvider>) {
+export function defineRunContextProvider(
+  create: (context: RunContextProviderContext) => RunContextProvider | Promise<RunContextProvider>,
+) {
   return definePlugin(runContextProvider, create);
 }

@@ -45,21 +45,43 @@ export const trackingStore = defineKind({
   /** MLflow's `builder(store_uri=…, artifact_uri=…)`. */
   context: s.object({ storeUri: s.string(), artifactUri: s.nullable(s.string()) }, 'tracking store context'),
   contextForUri: (uri) => ({ storeUri: uri, artifactUri: null }),
-  readOnly: ['searchExperiments', 'getExperiment', 'getExperimentByName', 'getRun', 'searchRuns', 'getMetricHistory', 'getLatestMetrics'],
+  readOnly: [
+    'searchExperiments',
+    'getExperiment',
+    'getExperimentByName',
+    'getRun',
+    'searchRuns',
+    'getMetricHistory',
+    'getLatestMetrics',
+  ],
   naming: 'uri-scheme',
   methods: {
     // --- experiments
     searchExperiments: method({
-      args: [['viewType', viewType], ['maxResults', s.integer()], ['filterString', maybeText], ['orderBy', orderBy], ['pageToken', maybeText]],
+      args: [
+        ['viewType', viewType],
+        ['maxResults', s.integer()],
+        ['filterString', maybeText],
+        ['orderBy', orderBy],
+        ['pageToken', maybeText],
+      ],
       result: pageSchema(ExperimentSchema),
       doc: '→ one page of experiments',
     }),
     createExperiment: method({
-      args: [['name', s.string()], ['artifactLocation', maybeText], ['tags', s.nullable(s.array(ExperimentTagSchema))]],
+      args: [
+        ['name', s.string()],
+        ['artifactLocation', maybeText],
+        ['tags', s.nullable(s.array(ExperimentTagSchema))],
+      ],
       result: s.string(),
       doc: '→ the new experiment id',
     }),
-    getExperiment: method({ args: [['experimentId', id]], result: ExperimentSchema, doc: '→ Experiment; RESOURCE_DOES_NOT_EXIST if missing' }),
+    getExperiment: method({
+      args: [['experimentId', id]],
+      result: ExperimentSchema,
+      doc: '→ Experiment; RESOURCE_DOES_NOT_EXIST if missing',
+    }),
     getExperimentByName: method({
       args: [['experimentName', s.string()]],
       result: s.nullable(ExperimentSchema),
@@ -68,42 +90,88 @@ export const trackingStore = defineKind({
     }),
     deleteExperiment: method({ args: [['experimentId', id]], result: nothing, doc: 'soft delete' }),
     restoreExperiment: method({ args: [['experimentId', id]], result: nothing, doc: 'undo a soft delete' }),
-    renameExperiment: method({ args: [['experimentId', id], ['newName', s.string()]], result: nothing, doc: 'give the experiment a new name' }),
-    setExperimentTag: method({
-      args: [['experimentId', id], ['tag', ExperimentTagSchema]],
+    renameExperiment: method({
+      args: [
+        ['experimentId', id],
+        ['newName', s.string()],
+      ],
       result: nothing,
-      doc: 'set (or overwrite) one experiment tag', optional: true,
+      doc: 'give the experiment a new name',
+    }),
+    setExperimentTag: method({
+      args: [
+        ['experimentId', id],
+        ['tag', ExperimentTagSchema],
+      ],
+      result: nothing,
+      doc: 'set (or overwrite) one experiment tag',
+      optional: true,
     }),
     deleteExperimentTag: method({
-      args: [['experimentId', id], ['key', s.string()]],
+      args: [
+        ['experimentId', id],
+        ['key', s.string()],
+      ],
       result: nothing,
-      doc: 'remove one experiment tag', optional: true,
+      doc: 'remove one experiment tag',
+      optional: true,
     }),
 
     // --- runs
     getRun: method({ args: [['runId', id]], result: RunSchema, doc: '→ Run with the latest value of each metric' }),
     updateRunInfo: method({
       orderedBy: 'runId',
-      args: [['runId', id], ['runStatus', s.oneOf(RUN_STATUSES)], ['endTime', s.nullable(s.integer())], ['runName', maybeText]],
+      args: [
+        ['runId', id],
+        ['runStatus', s.oneOf(RUN_STATUSES)],
+        ['endTime', s.nullable(s.integer())],
+        ['runName', maybeText],
+      ],
       result: RunInfoSchema,
       doc: '→ the updated RunInfo',
     }),
     createRun: method({
-      args: [['experimentId', s.nullable(s.string())], ['userId', s.string()], ['startTime', s.integer()], ['tags', tags], ['runName', maybeText]],
+      args: [
+        ['experimentId', s.nullable(s.string())],
+        ['userId', s.string()],
+        ['startTime', s.integer()],
+        ['tags', tags],
+        ['runName', maybeText],
+      ],
       result: RunSchema,
       doc: '→ the new Run, status RUNNING',
     }),
     deleteRun: method({ args: [['runId', id]], result: nothing, doc: 'soft delete' }),
     restoreRun: method({ args: [['runId', id]], result: nothing, doc: 'undo a soft delete' }),
     deleteTag: method({
-      orderedBy: 'runId', args: [['runId', id], ['key', s.string()]], result: nothing, doc: 'remove one run tag', optional: true}),
+      orderedBy: 'runId',
+      args: [
+        ['runId', id],
+        ['key', s.string()],
+      ],
+      result: nothing,
+      doc: 'remove one run tag',
+      optional: true,
+    }),
     searchRuns: method({
-      args: [['experimentIds', s.array(s.string())], ['filterString', maybeText], ['runViewType', viewType], ['maxResults', s.integer()], ['orderBy', orderBy], ['pageToken', maybeText]],
+      args: [
+        ['experimentIds', s.array(s.string())],
+        ['filterString', maybeText],
+        ['runViewType', viewType],
+        ['maxResults', s.integer()],
+        ['orderBy', orderBy],
+        ['pageToken', maybeText],
+      ],
       result: pageSchema(RunSchema),
       doc: '→ one page of runs',
     }),
     getMetricHistory: method({
-      args: [['runId', id], ['metricKey', s.string()], ['maxResults', s.nullable(s.integer())], ['pageToken', maybeText]],
+      args: [
+        ['runId', id],
+        ['metricKey', s.string()],
+        ['maxResults', s.nullable(s.integer())],
+        ['pageToken', maybeText],
+      ],
       result: pageSchema(MetricSchema),
       doc: '→ the metric points in logging order; maxResults null = all',
     }),
@@ -116,34 +184,68 @@ export const trackingStore = defineKind({
 
     // --- logging
     logBatch: method({
-      orderedBy: 'runId', args: [['runId', id], ['metrics', metrics], ['params', params], ['tags', tags]], result: nothing, doc: 'all or nothing' }),
+      orderedBy: 'runId',
+      args: [
+        ['runId', id],
+        ['metrics', metrics],
+        ['params', params],
+        ['tags', tags],
+      ],
+      result: nothing,
+      doc: 'all or nothing',
+    }),
     logMetric: method({
       orderedBy: 'runId',
-      args: [['runId', id], ['metric', MetricSchema]],
+      args: [
+        ['runId', id],
+        ['metric', MetricSchema],
+      ],
       result: nothing,
-      doc: 'append one metric point', optional: true,
+      doc: 'append one metric point',
+      optional: true,
     }),
     logParam: method({
       orderedBy: 'runId',
-      args: [['runId', id], ['param', ParamSchema]],
+      args: [
+        ['runId', id],
+        ['param', ParamSchema],
+      ],
       result: nothing,
-      doc: 'log one param (a value once logged cannot change)', optional: true,
+      doc: 'log one param (a value once logged cannot change)',
+      optional: true,
     }),
     setTag: method({
       orderedBy: 'runId',
-      args: [['runId', id], ['tag', RunTagSchema]],
+      args: [
+        ['runId', id],
+        ['tag', RunTagSchema],
+      ],
       result: nothing,
-      doc: 'set (or overwrite) one run tag', optional: true,
+      doc: 'set (or overwrite) one run tag',
+      optional: true,
     }),
     logInputs: method({
-      orderedBy: 'runId', args: [['runId', id], ['datasets', s.array(DatasetInputSchema)]], result: nothing, doc: 'record the datasets the run used' }),
+      orderedBy: 'runId',
+      args: [
+        ['runId', id],
+        ['datasets', s.array(DatasetInputSchema)],
+      ],
+      result: nothing,
+      doc: 'record the datasets the run used',
+    }),
   },
   fallbacks: {
     // MLflow's base class answers None; looking the name up through search is what callers expect.
     getExperimentByName: (self) => async (experimentName) => {
       let token: string | null = null;
       do {
-        const page: Page<Experiment> = await self.searchExperiments('ALL', SEARCH_MAX_RESULTS_DEFAULT, null, null, token);
+        const page: Page<Experiment> = await self.searchExperiments(
+          'ALL',
+          SEARCH_MAX_RESULTS_DEFAULT,
+          null,
+          null,
+          token,
+        );
         const found = page.items.find((e) => e.name === experimentName);
         if (found) return found;
         token = page.nextPageToken;
@@ -161,7 +263,8 @@ export const trackingStore = defineKind({
         return Promise.all(
           Object.entries(run.data.metrics).map(async ([key, value]) => {
             let found: Metric | null = null;
-            for (const point of (await self.getMetricHistory(runId, key, null, null)).items) if (!found || isLater(point, found)) found = point;
+            for (const point of (await self.getMetricHistory(runId, key, null, null)).items)
+              if (!found || isLater(point, found)) found = point;
             return { ...(found ?? { key, value, timestamp: 0, step: 0 }), runId };
           }),
         );
@@ -176,7 +279,11 @@ export const trackingStore = defineKind({
 
 /** MLflow's order of metric points for "latest": by step, then timestamp, then value. */
 function isLater(point: Metric, than: Metric): boolean {
-  return point.step > than.step || (point.step === than.step && (point.timestamp > than.timestamp || (point.timestamp === than.timestamp && point.value > than.value)));
+  return (
+    point.step > than.step ||
+    (point.step === than.step &&
+      (point.timestamp > than.timestamp || (point.timestamp === than.timestamp && point.value > than.value)))
+  );
 }
 
 export type TrackingStoreKind = typeof trackingStore;

@@ -107,7 +107,11 @@ function closingParenthesis(source: string, position: number): number {
   for (let i = position; i < source.length; i++) {
     const char = source[i];
     if (char === "'" || char === '"' || char === '`') {
-      const quoted = matchAt(char === "'" ? SINGLE_QUOTED : char === '"' ? DOUBLE_QUOTED_PART : BACKTICK_PART, source, i);
+      const quoted = matchAt(
+        char === "'" ? SINGLE_QUOTED : char === '"' ? DOUBLE_QUOTED_PART : BACKTICK_PART,
+        source,
+        i,
+      );
       if (quoted === null) return -1;
       i += quoted.length - 1;
     } else if (char === '(') depth++;
@@ -178,9 +182,15 @@ export function tokenize(source: string, dialect: FilterDialect): Token[] {
   return tokens;
 }
 
-const isKeyword = (token: Token | undefined, word: string) => token?.kind === 'keyword' && token.text.toUpperCase() === word;
+const isKeyword = (token: Token | undefined, word: string) =>
+  token?.kind === 'keyword' && token.text.toUpperCase() === word;
 const isOperand = (token: Token | undefined) =>
-  token !== undefined && (token.kind === 'identifier' || token.kind === 'string' || token.kind === 'number' || token.kind === 'hex' || token.kind === 'list');
+  token !== undefined &&
+  (token.kind === 'identifier' ||
+    token.kind === 'string' ||
+    token.kind === 'number' ||
+    token.kind === 'hex' ||
+    token.kind === 'list');
 
 export interface RawComparison {
   left: Token;
@@ -201,14 +211,19 @@ export function groupComparisons(filter: string, dialect: FilterDialect): RawCom
   }
   const comparisons: RawComparison[] = [];
   const misfits: string[] = [];
-  for (let i = 0; i < tokens.length; ) {
+  for (let i = 0; i < tokens.length;) {
     const [first, second, third, fourth] = [tokens[i], tokens[i + 1], tokens[i + 2], tokens[i + 3]];
     if (isKeyword(first, 'AND') || (dialect.skipSemicolons && first.text === ';')) {
       i += 1;
     } else if (first.kind === 'identifier' && isKeyword(second, 'IN') && third?.kind === 'list') {
       comparisons.push({ left: first, comparator: 'IN', right: third });
       i += 3;
-    } else if (first.kind === 'identifier' && isKeyword(second, 'NOT') && isKeyword(third, 'IN') && fourth?.kind === 'list') {
+    } else if (
+      first.kind === 'identifier' &&
+      isKeyword(second, 'NOT') &&
+      isKeyword(third, 'IN') &&
+      fourth?.kind === 'list'
+    ) {
       comparisons.push({ left: first, comparator: 'NOT IN', right: fourth });
       i += 4;
     } else if (isOperand(first) && second?.kind === 'comparator' && isOperand(third)) {
@@ -224,7 +239,8 @@ export function groupComparisons(filter: string, dialect: FilterDialect): RawCom
     throw invalid(`Invalid clause(s) in filter string: ${shown}`);
   }
   for (const { left } of comparisons) {
-    if (left.kind !== 'identifier') throw invalid(`Invalid comparison clause. Expected 'Identifier' found '${left.text}'`);
+    if (left.kind !== 'identifier')
+      throw invalid(`Invalid comparison clause. Expected 'Identifier' found '${left.text}'`);
   }
   return comparisons;
 }
@@ -284,7 +300,14 @@ export function checkAttributeKey(key: string, validAttributes: readonly string[
 }
 
 const BASIC_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r' };
-const PYTHON_ESCAPES: Readonly<Record<string, string>> = { ...BASIC_ESCAPES, b: '\b', f: '\f', v: '\v', a: '\x07', '0': '\0' };
+const PYTHON_ESCAPES: Readonly<Record<string, string>> = {
+  ...BASIC_ESCAPES,
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  a: '\x07',
+  '0': '\0',
+};
 
 /** The content of a Python single-quoted literal, as `ast.literal_eval` reads it (see FilterDialect.listEscapes). */
 function pythonStringLiteral(quoted: string, escapes: FilterDialect['listEscapes']): string {
@@ -324,10 +347,13 @@ export function parseQuotedList(list: Token, dialect: FilterDialect): string[] {
   if (items.length === 0) {
     throw invalid('While parsing a list in the query, expected a non-empty list of string values, but got empty list');
   }
-  const illFormed = () => invalid('While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.');
+  const illFormed = () =>
+    invalid('While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.');
   if (items.length === 1 && items[0].kind !== 'string') throw illFormed();
   if (items.some((t) => t.kind !== 'string' && t.text !== ',')) {
-    throw invalid(`While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: ${list.text}`);
+    throw invalid(
+      `While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: ${list.text}`,
+    );
   }
   // Strings and commas must alternate, a trailing comma allowed (Python tuple syntax).
   const alternates = items.every((t, index) => (index % 2 === 0 ? t.kind === 'string' : t.text === ','));
@@ -378,7 +404,11 @@ function likeMatcher(pattern: string, caseInsensitive: boolean, matchesNewlines:
  * as a list; the tracking searches never pair them otherwise, the registry's may (`run_id LIKE
  * ('a')`), and then these readings decide.
  */
-export function comparisonOf(comparator: Comparator, value: ClauseValue, dialect: FilterDialect): (lhs: unknown) => boolean {
+export function comparisonOf(
+  comparator: Comparator,
+  value: ClauseValue,
+  dialect: FilterDialect,
+): (lhs: unknown) => boolean {
   switch (comparator) {
     case '=':
       return (lhs) => lhs === value;

@@ -15,7 +15,16 @@ export {
   uriPath,
   type SplitUri,
 } from './uri.js';
-export { dumpYaml, parsePythonFloat, parsePythonInt, pyyamlTags, readYaml, type YamlData, type YamlScalar, type YamlValue } from './yaml.js';
+export {
+  dumpYaml,
+  parsePythonFloat,
+  parsePythonInt,
+  pyyamlTags,
+  readYaml,
+  type YamlData,
+  type YamlScalar,
+  type YamlValue,
+} from './yaml.js';
 export { compareCodePoints, pythonFloatRepr } from './python.js';
 export * from './validation.js';
 export * from './tracking-search.js';

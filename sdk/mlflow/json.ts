@@ -42,7 +42,11 @@ export interface RunJsonOptions {
 }
 
 /** An entity in MLflow's proto-JSON shape (see the module comment). */
-export function toMlflowJson<K extends MlflowEntityKind>(kind: K, value: MlflowEntities[K], options: RunJsonOptions = {}): JsonObject {
+export function toMlflowJson<K extends MlflowEntityKind>(
+  kind: K,
+  value: MlflowEntities[K],
+  options: RunJsonOptions = {},
+): JsonObject {
   switch (kind) {
     case 'experiment': {
       const e = value as Experiment;
@@ -181,7 +185,8 @@ export function stringifyMlflowJson(value: unknown, indent = 0): string {
     JSON.stringify(
       value,
       (_field, item: unknown) => {
-        if (typeof item === 'number') return Number.isFinite(item) ? item : Number.isNaN(item) ? 'NaN' : item > 0 ? 'Infinity' : '-Infinity';
+        if (typeof item === 'number')
+          return Number.isFinite(item) ? item : Number.isNaN(item) ? 'NaN' : item > 0 ? 'Infinity' : '-Infinity';
         if (typeof item !== 'bigint') return item;
         sawBigint = true;
         return BIGINT_MARK + item.toString();
@@ -211,7 +216,9 @@ export function parsePythonJson(text: string): JsonValue {
     const marked = markNonFiniteTokens(text);
     if (marked === text) throw error;
     return JSON.parse(marked, (_key, value: unknown) =>
-      typeof value === 'string' && value.startsWith(NON_FINITE_MARK) ? Number(value.slice(NON_FINITE_MARK.length)) : value,
+      typeof value === 'string' && value.startsWith(NON_FINITE_MARK)
+        ? Number(value.slice(NON_FINITE_MARK.length))
+        : value,
     ) as JsonValue;
   }
 }
@@ -233,7 +240,13 @@ function markNonFiniteTokens(text: string): string {
       out += c;
       continue;
     }
-    const token = text.startsWith('NaN', i) ? 'NaN' : text.startsWith('-Infinity', i) ? '-Infinity' : text.startsWith('Infinity', i) ? 'Infinity' : null;
+    const token = text.startsWith('NaN', i)
+      ? 'NaN'
+      : text.startsWith('-Infinity', i)
+        ? '-Infinity'
+        : text.startsWith('Infinity', i)
+          ? 'Infinity'
+          : null;
     if (token) {
       out += JSON.stringify(NON_FINITE_MARK + token);
       i += token.length - 1;
@@ -246,9 +259,12 @@ function markNonFiniteTokens(text: string): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type In = Record<string, any>;
 
-const numberOf = (value: unknown): number => (value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : Number(value));
-const integerOr = (value: unknown, fallback: number | null): number | null => (value === undefined || value === null ? fallback : Number(value));
-const recordOf = (items: { key: string; value?: string }[] | undefined) => Object.fromEntries((items ?? []).map((t) => [t.key, t.value ?? '']));
+const numberOf = (value: unknown): number =>
+  value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : Number(value);
+const integerOr = (value: unknown, fallback: number | null): number | null =>
+  value === undefined || value === null ? fallback : Number(value);
+const recordOf = (items: { key: string; value?: string }[] | undefined) =>
+  Object.fromEntries((items ?? []).map((t) => [t.key, t.value ?? '']));
 
 export function experimentFromJson(json: In): Experiment {
   return {
@@ -277,7 +293,12 @@ export function runInfoFromJson(json: In): RunInfo {
 }
 
 export function metricFromJson(json: In): Metric {
-  const metric: Metric = { key: json.key, value: numberOf(json.value ?? 0), timestamp: integerOr(json.timestamp, 0)!, step: integerOr(json.step, 0)! };
+  const metric: Metric = {
+    key: json.key,
+    value: numberOf(json.value ?? 0),
+    timestamp: integerOr(json.timestamp, 0)!,
+    step: integerOr(json.step, 0)!,
+  };
   if (json.run_id !== undefined) metric.runId = json.run_id;
   return metric;
 }

@@ -249,7 +249,9 @@ export function pythonJsonDumps(value: unknown): string {
       .map(([key, item]) => `${pythonJsonString(key)}: ${pythonJsonDumps(item)}`)
       .join(', ')}}`;
   }
-  throw new TypeError(`Object of type ${value instanceof Uint8Array ? 'bytes' : typeof value} is not JSON serializable`);
+  throw new TypeError(
+    `Object of type ${value instanceof Uint8Array ? 'bytes' : typeof value} is not JSON serializable`,
+  );
 }
 
 /**

@@ -36,7 +36,12 @@ import {
   type Token,
 } from './filter-grammar.js';
 import { compareCodePoints } from './python.js';
-import { IS_PROMPT_TAG_KEY, STAGE_DELETED_INTERNAL, type ModelVersion, type RegisteredModel } from '../registry-entities.js';
+import {
+  IS_PROMPT_TAG_KEY,
+  STAGE_DELETED_INTERNAL,
+  type ModelVersion,
+  type RegisteredModel,
+} from '../registry-entities.js';
 import {
   SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
   SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
@@ -82,7 +87,10 @@ const MODEL_STRING_COMPARATORS = TEXT_OR_LIST_COMPARATORS;
 const VERSION_STRING_COMPARATORS: readonly RegistryComparator[] = ['!=', '=', 'LIKE', 'ILIKE', 'IN'];
 
 /** MLflow's `_get_model_search_identifier` / `_get_model_version_search_identifier`. */
-function searchIdentifier(text: string, validAttributes: readonly string[]): { type: 'attribute' | 'tag'; key: string } {
+function searchIdentifier(
+  text: string,
+  validAttributes: readonly string[],
+): { type: 'attribute' | 'tag'; key: string } {
   const { type, rawKey } = attributeOrTag(text);
   // The attribute is checked before its quotes come off, as in MLflow: `\`name\`` is not `name`.
   if (type === 'attribute') checkAttributeKey(rawKey, validAttributes);
@@ -97,7 +105,8 @@ const NOT_A_STRING_VALUE = (token: Token) =>
   invalid(`Expected a quoted string value or a list of quoted string values for attributes. Got value ${token.text}`);
 
 function listValue(key: string, token: Token): string[] {
-  if (key !== 'run_id') throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
+  if (key !== 'run_id')
+    throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
   return parseQuotedList(token, REGISTRY_FILTER_DIALECT);
 }
 
@@ -114,7 +123,8 @@ export function parseRegisteredModelFilter(filter: string | null | undefined): R
   if (!filter) return [];
   return groupComparisons(filter, REGISTRY_FILTER_DIALECT).map(({ left, comparator, right }) => {
     const { type, key } = searchIdentifier(left.text, MODEL_FILTER_ATTRIBUTES);
-    if (type === 'tag') return { type, key, value: tagValue(right), comparator: checkComparator(comparator, TAG_COMPARATORS, false) };
+    if (type === 'tag')
+      return { type, key, value: tagValue(right), comparator: checkComparator(comparator, TAG_COMPARATORS, false) };
     let value: RegistryClauseValue;
     if (right.kind === 'string' || right.kind === 'identifier') value = stripQuotes(right.text, true);
     else if (right.kind === 'list') value = listValue(key, right);
@@ -131,7 +141,11 @@ const VERSION_FILTER_ATTRIBUTES = ['name', 'version_number', 'run_id', 'source_p
 const VERSION_NUMERIC_ATTRIBUTES = ['version_number', 'creation_timestamp', 'last_updated_timestamp'];
 const VERSION_ORDER_BY_ATTRIBUTES = ['name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'];
 /** The registry FileStore's order when the caller gives none. */
-export const DEFAULT_MODEL_VERSION_ORDER_BY: readonly string[] = ['last_updated_timestamp DESC', 'name ASC', 'version_number DESC'];
+export const DEFAULT_MODEL_VERSION_ORDER_BY: readonly string[] = [
+  'last_updated_timestamp DESC',
+  'name ASC',
+  'version_number DESC',
+];
 
 /** Python's `int(text)` for the quoted form of a numeric attribute (`version_number = '3'`). */
 function integerOf(key: string, value: string | number): number {
@@ -147,20 +161,24 @@ export function parseModelVersionFilter(filter: string | null | undefined): Regi
   if (!filter) return [];
   return groupComparisons(filter, REGISTRY_FILTER_DIALECT).map(({ left, comparator, right }) => {
     const { type, key } = searchIdentifier(left.text, VERSION_FILTER_ATTRIBUTES);
-    if (type === 'tag') return { type, key, value: tagValue(right), comparator: checkComparator(comparator, TAG_COMPARATORS, false) };
+    if (type === 'tag')
+      return { type, key, value: tagValue(right), comparator: checkComparator(comparator, TAG_COMPARATORS, false) };
     let value: RegistryClauseValue;
     if (right.kind === 'string' || right.kind === 'identifier') value = stripQuotes(right.text, true);
     else if (right.kind === 'list') value = listValue(key, right);
     else if (right.kind === 'number') {
       if (!VERSION_NUMERIC_ATTRIBUTES.includes(key)) {
-        throw invalid(`Only the '${pythonSet(VERSION_NUMERIC_ATTRIBUTES)}' attributes support comparison with numeric values.`);
+        throw invalid(
+          `Only the '${pythonSet(VERSION_NUMERIC_ATTRIBUTES)}' attributes support comparison with numeric values.`,
+        );
       }
       value = Number(right.text);
     } else throw NOT_A_STRING_VALUE(right);
     if (VERSION_NUMERIC_ATTRIBUTES.includes(key)) {
       // MLflow's message here lists the string comparators; the numeric ones are what is accepted.
       const checked = checkComparator(comparator, NUMERIC_COMPARATORS, false);
-      if (Array.isArray(value)) throw invalid(`Expected numeric value type for numeric attribute: ${key}. Found ${right.text}`);
+      if (Array.isArray(value))
+        throw invalid(`Expected numeric value type for numeric attribute: ${key}. Found ${right.text}`);
       return { type, key, comparator: checked, value: integerOf(key, value) };
     }
     return { type, key, value, comparator: checkComparator(comparator, VERSION_STRING_COMPARATORS, true) };
@@ -180,7 +198,10 @@ function clauseTest(clause: RegistryClause): (lhs: string | number | null | unde
   return (lhs) => {
     if (lhs === null || lhs === undefined) {
       if (clause.type === 'tag' && clause.key === IS_PROMPT_TAG_KEY) {
-        return (clause.comparator === '=' && clause.value === 'false') || (clause.comparator === '!=' && clause.value === 'true');
+        return (
+          (clause.comparator === '=' && clause.value === 'false') ||
+          (clause.comparator === '!=' && clause.value === 'true')
+        );
       }
       return false;
     }
@@ -191,10 +212,15 @@ function clauseTest(clause: RegistryClause): (lhs: string | number | null | unde
 /** MLflow's registry searches leave prompts out (they add `tags.mlflow.prompt.is_prompt != 'true'`). */
 const NOT_A_PROMPT: RegistryClause = { type: 'tag', key: IS_PROMPT_TAG_KEY, comparator: '!=', value: 'true' };
 
-export function filterRegisteredModels(models: readonly RegisteredModel[], clauses: readonly RegistryClause[]): RegisteredModel[] {
+export function filterRegisteredModels(
+  models: readonly RegisteredModel[],
+  clauses: readonly RegistryClause[],
+): RegisteredModel[] {
   const matchers = [...clauses, NOT_A_PROMPT].map((clause) => {
     const test = clauseTest(clause);
-    return clause.type === 'tag' ? (m: RegisteredModel) => test(own(m.tags, clause.key)) : (m: RegisteredModel) => test(m.name);
+    return clause.type === 'tag'
+      ? (m: RegisteredModel) => test(own(m.tags, clause.key))
+      : (m: RegisteredModel) => test(m.name);
   });
   return models.filter((model) => matchers.every((matches) => matches(model)));
 }
@@ -219,12 +245,19 @@ function versionAttribute(mv: ModelVersion, key: string): string | number | null
 }
 
 /** Deleted versions are never found; the others must satisfy every clause. */
-export function filterModelVersions(versions: readonly ModelVersion[], clauses: readonly RegistryClause[]): ModelVersion[] {
+export function filterModelVersions(
+  versions: readonly ModelVersion[],
+  clauses: readonly RegistryClause[],
+): ModelVersion[] {
   const matchers = [...clauses, NOT_A_PROMPT].map((clause) => {
     const test = clauseTest(clause);
-    return clause.type === 'tag' ? (mv: ModelVersion) => test(own(mv.tags, clause.key)) : (mv: ModelVersion) => test(versionAttribute(mv, clause.key));
+    return clause.type === 'tag'
+      ? (mv: ModelVersion) => test(own(mv.tags, clause.key))
+      : (mv: ModelVersion) => test(versionAttribute(mv, clause.key));
   });
-  return versions.filter((mv) => mv.currentStage !== STAGE_DELETED_INTERNAL && matchers.every((matches) => matches(mv)));
+  return versions.filter(
+    (mv) => mv.currentStage !== STAGE_DELETED_INTERNAL && matchers.every((matches) => matches(mv)),
+  );
 }
 
 // =============================================================================================
@@ -259,7 +292,11 @@ function shellWords(text: string): string[] | null {
 }
 
 /** MLflow's `_parse_order_by_string` then `SearchExperimentsUtils._get_identifier`. */
-function parseOrderBy(orderBy: string, validAttributes: readonly string[], aliases: Readonly<Record<string, string>> = {}): RegistryOrderBy {
+function parseOrderBy(
+  orderBy: string,
+  validAttributes: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
+): RegistryOrderBy {
   const unparseable = () => invalid(`Invalid order_by clause '${orderBy}'. Could not be parsed.`);
   if (typeof orderBy !== 'string') throw unparseable();
   const words = shellWords(orderBy.trim().replace(/`/g, '"'));
@@ -267,7 +304,8 @@ function parseOrderBy(orderBy: string, validAttributes: readonly string[], alias
   let ascending = true;
   if (words.length === 2) {
     const direction = words[1].toLowerCase();
-    if (direction !== 'asc' && direction !== 'desc') throw invalid(`Invalid ordering key in order_by clause '${orderBy}'.`);
+    if (direction !== 'asc' && direction !== 'desc')
+      throw invalid(`Invalid ordering key in order_by clause '${orderBy}'.`);
     ascending = direction === 'asc';
   }
   const { type, rawKey } = attributeOrTag(words[0].trim());
@@ -290,7 +328,13 @@ export function parseRegisteredModelOrderBy(orderBy: string): RegistryOrderBy {
 export function parseSqlRegisteredModelOrderBy(orderBy: string): RegistryOrderBy {
   const words = typeof orderBy === 'string' ? shellWords(orderBy.trim().replace(/`/g, '"')) : null;
   const key = words?.[0]?.trim();
-  if (words && words.length > 0 && words.length <= 2 && key !== undefined && !['name', 'timestamp', 'last_updated_timestamp'].includes(key)) {
+  if (
+    words &&
+    words.length > 0 &&
+    words.length <= 2 &&
+    key !== undefined &&
+    !['name', 'timestamp', 'last_updated_timestamp'].includes(key)
+  ) {
     throw invalid(`Invalid order by key '${key}' specified. Valid keys are '${pythonSet(['name', 'timestamp'])}'`);
   }
   return parseRegisteredModelOrderBy(orderBy);
@@ -311,7 +355,11 @@ function compareSortValues(a: SortValue, b: SortValue, ascending: boolean): numb
   return ascending ? order : -order;
 }
 
-function sortBy<T>(items: readonly T[], keys: readonly RegistryOrderBy[], valueOf: (item: T, key: string) => SortValue): T[] {
+function sortBy<T>(
+  items: readonly T[],
+  keys: readonly RegistryOrderBy[],
+  valueOf: (item: T, key: string) => SortValue,
+): T[] {
   return [...items].sort((x, y) => {
     for (const { key, ascending } of keys) {
       const order = compareSortValues(valueOf(x, key), valueOf(y, key), ascending);
@@ -328,7 +376,10 @@ function modelSortValue(model: RegisteredModel, key: string): SortValue {
 }
 
 /** Registered models in the given order, ties (and no order) broken by name ascending. */
-export function sortRegisteredModels(models: readonly RegisteredModel[], orderBy: readonly string[] | null | undefined): RegisteredModel[] {
+export function sortRegisteredModels(
+  models: readonly RegisteredModel[],
+  orderBy: readonly string[] | null | undefined,
+): RegisteredModel[] {
   const keys = (orderBy ?? []).map(parseRegisteredModelOrderBy);
   if (!keys.some((k) => k.key === 'name')) keys.push({ key: 'name', ascending: true });
   return sortBy(models, keys, modelSortValue);
@@ -338,7 +389,10 @@ export function sortRegisteredModels(models: readonly RegisteredModel[], orderBy
  * Model versions in the given order (the FileStore's default: last updated first, then name, then
  * newest version), ties broken by name ascending then version descending.
  */
-export function sortModelVersions(versions: readonly ModelVersion[], orderBy: readonly string[] | null | undefined): ModelVersion[] {
+export function sortModelVersions(
+  versions: readonly ModelVersion[],
+  orderBy: readonly string[] | null | undefined,
+): ModelVersion[] {
   const keys = (orderBy && orderBy.length > 0 ? orderBy : DEFAULT_MODEL_VERSION_ORDER_BY).map(parseModelVersionOrderBy);
   if (!keys.some((k) => k.key === 'name')) keys.push({ key: 'name', ascending: true });
   keys.push({ key: 'version_number', ascending: false });

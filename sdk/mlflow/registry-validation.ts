@@ -35,8 +35,12 @@ export function validateModelName(name: unknown, path = 'name'): asserts name is
   if (typeof name !== 'string') throw invalid(invalidValueMessage(path, name, 'Names must be strings.'));
   if (name.includes('/')) throw invalid(`Invalid name: '${name}'. Registered model name cannot contain path separator`);
   if (name.includes('%')) throw invalid(`Invalid name: '${name}'. Registered model name cannot contain '%' character`);
-  if (name === '.' || name === '..') throw invalid(`Invalid name: '${name}'. Registered model name cannot be '.' or '..'`);
-  if (name.includes('\0')) throw invalid(`Invalid name: '${name.replace(/\0/g, '\\x00')}'. Registered model name cannot contain a NUL character`);
+  if (name === '.' || name === '..')
+    throw invalid(`Invalid name: '${name}'. Registered model name cannot be '.' or '..'`);
+  if (name.includes('\0'))
+    throw invalid(
+      `Invalid name: '${name.replace(/\0/g, '\\x00')}'. Registered model name cannot contain a NUL character`,
+    );
 }
 
 /** Python's `int(text)` accepts surrounding whitespace, a sign and single underscores between digits. */
@@ -65,10 +69,13 @@ const VERSION_ALIAS = /^[vV]\p{Nd}+$/u;
 
 /** MLflow's `_validate_model_alias_name`: non-empty, word characters and dashes, at most 255 characters. */
 export function validateAliasName(alias: unknown): asserts alias is string {
-  if (alias === null || alias === undefined || alias === '') throw invalid('Registered model alias name cannot be empty.');
+  if (alias === null || alias === undefined || alias === '')
+    throw invalid('Registered model alias name cannot be empty.');
   if (typeof alias !== 'string') throw invalid(invalidValueMessage('alias', alias, 'Names must be strings.'));
   if (!VALID_ALIAS.test(alias)) {
-    throw invalid(`Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`);
+    throw invalid(
+      `Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`,
+    );
   }
   if (codePointLength(alias) > MAX_REGISTERED_MODEL_ALIAS_LENGTH) {
     throw invalid(exceedsMaximumLengthMessage('Registered model alias name', MAX_REGISTERED_MODEL_ALIAS_LENGTH));
@@ -80,7 +87,8 @@ export function validateAliasName(alias: unknown): asserts alias is string {
  * case) always means the highest version, and `v<digits>` reads as a version reference.
  */
 export function validateAliasNameNotReserved(alias: string): void {
-  if (alias.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST) throw invalid("'latest' alias name (case insensitive) is reserved.");
+  if (alias.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST)
+    throw invalid("'latest' alias name (case insensitive) is reserved.");
   if (VERSION_ALIAS.test(alias)) throw invalid(`Version alias name '${alias}' is reserved.`);
 }
 
@@ -116,9 +124,13 @@ export function validateModelVersionTag(key: unknown, value: unknown): void {
  */
 export function validateRegistryMaxResults(maxResults: unknown, threshold: number): asserts maxResults is number {
   if (typeof maxResults !== 'number' || !Number.isSafeInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value for max_results. It must be a positive integer, but got ${pythonRequestStr(maxResults)}`);
+    throw invalid(
+      `Invalid value for max_results. It must be a positive integer, but got ${pythonRequestStr(maxResults)}`,
+    );
   }
   if (maxResults > threshold) {
-    throw invalid(`Invalid value for request parameter max_results. It must be at most ${threshold}, but got value ${maxResults}`);
+    throw invalid(
+      `Invalid value for request parameter max_results. It must be at most ${threshold}, but got value ${maxResults}`,
+    );
   }
 }

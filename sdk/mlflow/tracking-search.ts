@@ -154,7 +154,8 @@ export function decodePageToken(token: string | null | undefined): number {
     throw invalid(`Invalid page token, decoded value=${pythonBytesRepr(bytes)}`);
   }
   const offsetValue = isJsonObject(parsed) && Object.hasOwn(parsed, 'offset') ? parsed.offset : undefined;
-  if (!isJsonObject(parsed) || !pythonTruthy(offsetValue)) throw invalid(`Invalid page token, parsed value=${pythonRequestRepr(parsed)}`);
+  if (!isJsonObject(parsed) || !pythonTruthy(offsetValue))
+    throw invalid(`Invalid page token, parsed value=${pythonRequestRepr(parsed)}`);
   const offset = pythonInt(offsetValue);
   if (offset === null) throw invalid(`Invalid page token, not stringable ${pythonRequestStr(offsetValue)}`);
   if (offset < 0) throw invalid(`Invalid page token, parsed value=${pythonRequestRepr(parsed)}`);
@@ -197,7 +198,9 @@ function numericValue(token: Token, message: string): number {
 function checkListPairing(comparator: Comparator, value: ClauseValue): void {
   const wantsList = comparator === 'IN' || comparator === 'NOT IN';
   if (Array.isArray(value) && !wantsList) {
-    throw invalid(`Invalid comparator '${comparator}' for a list of values. Use IN or NOT IN with a list of quoted strings.`);
+    throw invalid(
+      `Invalid comparator '${comparator}' for a list of values. Use IN or NOT IN with a list of quoted strings.`,
+    );
   }
 }
 
@@ -297,7 +300,8 @@ function runClauseOf({ left, comparator: comparatorText, right }: RawComparison)
         value = numericValue(right, `Expected numeric value type for numeric attribute: ${key}. Found ${right.text}`);
         allowed = NUMERIC_COMPARATORS;
       } else if (right.kind === 'list') {
-        if (key !== 'run_id') throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
+        if (key !== 'run_id')
+          throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
         // Run ids are lowercase hex; MLflow drops other entries so MySQL's case-blind IN agrees.
         value = parseQuotedList(right, RUN_FILTER_DIALECT).filter((id) => id === id.toLowerCase());
         allowed = TEXT_OR_LIST_COMPARATORS;
@@ -349,7 +353,9 @@ function runMatcher(clause: RunClause): (run: Run) => boolean {
       // True when any dataset input of the run satisfies the comparison.
       if (key === 'context') {
         return (run) =>
-          run.inputs.datasetInputs.some((input) => input.tags.some((tag) => tag.key === DATASET_CONTEXT_TAG && present(tag.value)));
+          run.inputs.datasetInputs.some((input) =>
+            input.tags.some((tag) => tag.key === DATASET_CONTEXT_TAG && present(tag.value)),
+          );
       }
       return (run) => run.inputs.datasetInputs.some((input) => present(input.dataset[key as 'name' | 'digest']));
   }
@@ -507,7 +513,10 @@ export const DEFAULT_EXPERIMENT_ORDER_BY: readonly string[] = ['creation_time DE
  * MLflow's `SearchExperimentsUtils._get_identifier`: the prefix is checked before backticks come
  * off and, unlike runs, there are no `attr.` aliases; the key is checked once unquoted.
  */
-function experimentIdentifier(text: string, validAttributes: readonly string[]): { type: 'attribute' | 'tag'; key: string } {
+function experimentIdentifier(
+  text: string,
+  validAttributes: readonly string[],
+): { type: 'attribute' | 'tag'; key: string } {
   const { type, rawKey } = attributeOrTag(text);
   const key = unquoteKey(rawKey);
   if (type === 'attribute') checkAttributeKey(key, validAttributes);
@@ -551,7 +560,10 @@ function experimentMatcher(clause: ExperimentClause): (experiment: Experiment) =
 }
 
 /** The experiments satisfying every clause, in their given order. */
-export function filterExperiments(experiments: readonly Experiment[], clauses: readonly ExperimentClause[]): Experiment[] {
+export function filterExperiments(
+  experiments: readonly Experiment[],
+  clauses: readonly ExperimentClause[],
+): Experiment[] {
   if (clauses.length === 0) return [...experiments];
   const matchers = clauses.map(experimentMatcher);
   return experiments.filter((experiment) => matchers.every((matches) => matches(experiment)));
@@ -570,7 +582,10 @@ export function parseExperimentOrderBy(orderBy: string): ExperimentOrderBy {
  * Missing times sort last in either direction. Unless the order names `experiment_id`, ties are
  * broken by `experiment_id` descending, as MLflow does. Ids compare as strings, as in MLflow.
  */
-export function sortExperiments(experiments: readonly Experiment[], orderBy: readonly string[] | null | undefined): Experiment[] {
+export function sortExperiments(
+  experiments: readonly Experiment[],
+  orderBy: readonly string[] | null | undefined,
+): Experiment[] {
   const entries = (orderBy && orderBy.length > 0 ? orderBy : DEFAULT_EXPERIMENT_ORDER_BY).map(parseExperimentOrderBy);
   if (!entries.some((entry) => entry.key === 'experiment_id')) entries.push({ key: 'experiment_id', ascending: false });
   return [...experiments].sort((a, b) => {

@@ -13,7 +13,13 @@
 import type { DatasetInput, Metric, Param, RunTag } from '../entities.js';
 import { MlflowError } from '../errors.js';
 import { SEARCH_MAX_RESULTS_THRESHOLD } from '../kinds/tracking-store.js';
-import { pythonJsonDumpsSorted, pythonNumber, pythonRequestRepr, pythonRequestStr, pythonStringRepr } from './python.js';
+import {
+  pythonJsonDumpsSorted,
+  pythonNumber,
+  pythonRequestRepr,
+  pythonRequestStr,
+  pythonStringRepr,
+} from './python.js';
 
 export const MAX_ENTITY_KEY_LENGTH = 250;
 export const MAX_PARAM_VAL_LENGTH = 6000;
@@ -83,7 +89,9 @@ export function appendToJsonPath(base: string, leaf: string): string {
 
 export function invalidValueMessage(path: string, value: unknown, detail?: string): string {
   const shown = pythonJsonDumpsSorted(value);
-  return detail ? `Invalid value ${shown} for parameter '${path}' supplied: ${detail}` : `Invalid value ${shown} for parameter '${path}' supplied.`;
+  return detail
+    ? `Invalid value ${shown} for parameter '${path}' supplied: ${detail}`
+    : `Invalid value ${shown} for parameter '${path}' supplied.`;
 }
 
 export function missingValueMessage(path: string): string {
@@ -149,7 +157,8 @@ type NameKind = 'metric' | 'param' | 'tag';
 
 function validateName(name: unknown, path: string, kind: NameKind): asserts name is string {
   if (name === null || name === undefined) {
-    if (kind === 'metric') throw invalid(invalidValueMessage(path, null, `Metric name cannot be None. ${MISSING_KEY_NAME_MESSAGE}`));
+    if (kind === 'metric')
+      throw invalid(invalidValueMessage(path, null, `Metric name cannot be None. ${MISSING_KEY_NAME_MESSAGE}`));
     if (kind === 'param') throw invalid(invalidValueMessage(path, '', MISSING_KEY_NAME_MESSAGE));
     throw invalid(missingValueMessage(path));
   }
@@ -164,7 +173,8 @@ function checkKeyLength(key: string, what: string, limit = MAX_ENTITY_KEY_LENGTH
 }
 
 function asRecord(value: unknown, path: string, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(missingValueMessage(path || what));
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(missingValueMessage(path || what));
   return value as Record<string, unknown>;
 }
 
@@ -274,11 +284,14 @@ export function validateDatasetSizes(inputs: readonly DatasetInput[]): void {
   for (const { dataset, tags } of inputs) {
     for (const [field, limit] of Object.entries(DATASET_FIELD_LIMITS)) {
       const value = dataset[field as keyof typeof DATASET_FIELD_LIMITS];
-      if (typeof value === 'string' && codePointLength(value) > limit) throw invalid(exceedsMaximumLengthMessage(field, limit));
+      if (typeof value === 'string' && codePointLength(value) > limit)
+        throw invalid(exceedsMaximumLengthMessage(field, limit));
     }
     for (const tag of tags ?? []) {
-      if (codePointLength(tag.key) > INPUT_TAG_KEY_LIMIT) throw invalid(exceedsMaximumLengthMessage('key', INPUT_TAG_KEY_LIMIT));
-      if (codePointLength(tag.value) > INPUT_TAG_VALUE_LIMIT) throw invalid(exceedsMaximumLengthMessage('value', INPUT_TAG_VALUE_LIMIT));
+      if (codePointLength(tag.key) > INPUT_TAG_KEY_LIMIT)
+        throw invalid(exceedsMaximumLengthMessage('key', INPUT_TAG_KEY_LIMIT));
+      if (codePointLength(tag.value) > INPUT_TAG_VALUE_LIMIT)
+        throw invalid(exceedsMaximumLengthMessage('value', INPUT_TAG_VALUE_LIMIT));
     }
   }
 }
@@ -316,7 +329,10 @@ function limitValue(value: unknown, valuePath: string, what: string, limit: numb
 export function validateParam(param: unknown, path = ''): Param {
   const record = asRecord(param, path, 'param');
   validateParamKey(record.key, path);
-  return { key: record.key, value: limitValue(record.value, appendToJsonPath(path, 'value'), 'Param value', MAX_PARAM_VAL_LENGTH) };
+  return {
+    key: record.key,
+    value: limitValue(record.value, appendToJsonPath(path, 'value'), 'Param value', MAX_PARAM_VAL_LENGTH),
+  };
 }
 
 /** MLflow's `_validate_tag`: key rules, then the value cut to 8000 characters (or refused). */
@@ -341,7 +357,11 @@ function checkBatchLimit(entity: string, limit: number, count: number): void {
 }
 
 /** `_validate_batch_log_limits`: 1000 metrics, 100 params, 100 tags, 1000 entities in all. */
-export function validateBatchLimits(metrics: ArrayLike<unknown>, params: ArrayLike<unknown>, tags: ArrayLike<unknown>): void {
+export function validateBatchLimits(
+  metrics: ArrayLike<unknown>,
+  params: ArrayLike<unknown>,
+  tags: ArrayLike<unknown>,
+): void {
   checkBatchLimit('metrics', MAX_METRICS_PER_BATCH, metrics.length);
   checkBatchLimit('params', MAX_PARAMS_TAGS_PER_BATCH, params.length);
   checkBatchLimit('tags', MAX_PARAMS_TAGS_PER_BATCH, tags.length);
@@ -401,9 +421,11 @@ export function validateExperimentId(experimentId: unknown): void {
 
 /** `_validate_experiment_name`: a non-empty string of at most 500 characters. */
 export function validateExperimentName(name: unknown): asserts name is string {
-  if (name === '' || name === null || name === undefined) throw invalid(`Invalid experiment name: '${pythonRequestStr(name)}'`);
+  if (name === '' || name === null || name === undefined)
+    throw invalid(`Invalid experiment name: '${pythonRequestStr(name)}'`);
   if (typeof name !== 'string') throw invalid(`Invalid experiment name: ${pythonRequestStr(name)}. Expects a string.`);
-  if (codePointLength(name) > MAX_EXPERIMENT_NAME_LENGTH) throw invalid(exceedsMaximumLengthMessage('name', MAX_EXPERIMENT_NAME_LENGTH));
+  if (codePointLength(name) > MAX_EXPERIMENT_NAME_LENGTH)
+    throw invalid(exceedsMaximumLengthMessage('name', MAX_EXPERIMENT_NAME_LENGTH));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,7 +443,7 @@ export function decodeUtf8(bytes: Uint8Array, fatal: boolean): string | null {
     out += String.fromCodePoint(...codePoints);
     codePoints.length = 0;
   };
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const lead = bytes[i];
     if (lead < 0x80) {
       codePoints.push(lead);
@@ -497,12 +519,7 @@ export function validatePathIsSafe(path: string): string {
   let local = decoded;
   const fileUri = /^file:(\/\/[^/]*)?/i.exec(local);
   if (fileUri) local = local.slice(fileUri[0].length);
-  if (
-    local.includes('\\') ||
-    local.split('/').includes('..') ||
-    local.startsWith('/') ||
-    /^[A-Za-z]:/.test(local)
-  ) {
+  if (local.includes('\\') || local.split('/').includes('..') || local.startsWith('/') || /^[A-Za-z]:/.test(local)) {
     throw refuse();
   }
   return decoded;
@@ -515,7 +532,9 @@ export function validatePathIsSafe(path: string): string {
 /** `search_experiments`: `max_results` must be an integer in 1..50000. */
 export function validateSearchExperimentsMaxResults(maxResults: unknown): asserts maxResults is number {
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value ${pythonRequestStr(maxResults)} for parameter 'max_results' supplied. It must be a positive integer`);
+    throw invalid(
+      `Invalid value ${pythonRequestStr(maxResults)} for parameter 'max_results' supplied. It must be a positive integer`,
+    );
   }
   if (maxResults > SEARCH_MAX_RESULTS_THRESHOLD) {
     throw invalid(
@@ -536,6 +555,8 @@ export function validateSearchRunsMaxResults(maxResults: unknown): asserts maxRe
     );
   }
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1) {
-    throw invalid(`Invalid value for request parameter max_results. It must be a positive integer, but got value ${pythonRequestStr(maxResults)}`);
+    throw invalid(
+      `Invalid value for request parameter max_results. It must be a positive integer, but got value ${pythonRequestStr(maxResults)}`,
+    );
   }
 }

@@ -97,7 +97,8 @@ interface Analysis {
 /** PyYAML's `analyze_scalar` (with allow_unicode), over code points. */
 function analyze(text: string): Analysis {
   const chars = Array.from(text);
-  if (chars.length === 0) return { chars, empty: true, multiline: false, allowBlockPlain: true, allowSingleQuoted: true };
+  if (chars.length === 0)
+    return { chars, empty: true, multiline: false, allowBlockPlain: true, allowSingleQuoted: true };
   let blockIndicators = false;
   let lineBreaks = false;
   let special = false;
@@ -128,7 +129,11 @@ function analyze(text: string): Analysis {
     const cp = ch.codePointAt(0)!;
     if (!(cp === 0x0a || (cp >= 0x20 && cp <= 0x7e))) {
       const printable =
-        (cp === 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp < 0x10ffff)) && cp !== 0xfeff;
+        (cp === 0x85 ||
+          (cp >= 0xa0 && cp <= 0xd7ff) ||
+          (cp >= 0xe000 && cp <= 0xfffd) ||
+          (cp >= 0x10000 && cp < 0x10ffff)) &&
+        cp !== 0xfeff;
       if (!printable) special = true;
     }
     if (ch === ' ') {
@@ -274,7 +279,8 @@ class Emitter {
     if (value === null) return this.plain('null', false);
     if (typeof value === 'boolean') return this.plain(value ? 'true' : 'false', false);
     if (typeof value === 'number' || typeof value === 'bigint') {
-      if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new TypeError(`dumpYaml: ${value} is not an integer`);
+      if (typeof value === 'number' && !Number.isSafeInteger(value))
+        throw new TypeError(`dumpYaml: ${value} is not an integer`);
       return this.plain(String(value), false);
     }
     const analysis = analyze(value);
@@ -282,7 +288,8 @@ class Emitter {
     if (resolvesToString(value) && !(simpleKey && (analysis.empty || analysis.multiline)) && analysis.allowBlockPlain) {
       return this.plain(value, split, analysis.chars);
     }
-    if (analysis.allowSingleQuoted && !(simpleKey && analysis.multiline)) return this.singleQuoted(analysis.chars, split);
+    if (analysis.allowSingleQuoted && !(simpleKey && analysis.multiline))
+      return this.singleQuoted(analysis.chars, split);
     return this.doubleQuoted(analysis.chars, split);
   }
 
@@ -372,7 +379,13 @@ class Emitter {
           start = end + 1;
         }
       }
-      if (end > 0 && end < chars.length - 1 && (ch === ' ' || start >= end) && this.column + (end - start) > BEST_WIDTH && split) {
+      if (
+        end > 0 &&
+        end < chars.length - 1 &&
+        (ch === ' ' || start >= end) &&
+        this.column + (end - start) > BEST_WIDTH &&
+        split
+      ) {
         const piece = start < end ? chars.slice(start, end).join('') : '';
         this.write(piece + '\\', Math.max(0, end - start) + 1);
         if (start < end) start = end;
@@ -440,7 +453,10 @@ export function pyyamlTags(tags: Tags): Tags {
   const kept = tags.map((tag) => {
     if (typeof tag !== 'object' || tag.tag !== BOOL_TAG) return tag;
     const truthy = (tag as ScalarTag).identify?.(true);
-    return { ...tag, test: truthy ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ } as ScalarTag;
+    return {
+      ...tag,
+      test: truthy ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/,
+    } as ScalarTag;
   });
   // The yaml package's own float forms: infinity/NaN and sexagesimal stay, the decimal ones go.
   const special = (tag: Tags[number]) => {
@@ -476,7 +492,14 @@ export function unknownEntries(text: string, known: ReadonlySet<string>): Record
   if (unknown.length === 0) return entries;
   const slices: string[] = [];
   for (const line of text.split('\n')) {
-    const continues = line === '' || line.startsWith(' ') || line === '-' || line.startsWith('- ') || line === ':' || line.startsWith(': ') || line.startsWith('#');
+    const continues =
+      line === '' ||
+      line.startsWith(' ') ||
+      line === '-' ||
+      line.startsWith('- ') ||
+      line === ':' ||
+      line.startsWith(': ') ||
+      line.startsWith('#');
     if (continues && slices.length > 0) slices[slices.length - 1] += '\n' + line;
     else slices.push(line);
   }
@@ -490,10 +513,19 @@ export function unknownEntries(text: string, known: ReadonlySet<string>): Record
       continue;
     }
     const keys = read === null ? [] : Object.keys(read);
-    if (keys.length === 1 && !verbatim.has(keys[0]) && JSON.stringify(read![keys[0]], bigints) === JSON.stringify(data[keys[0]], bigints)) verbatim.set(keys[0], entry);
+    if (
+      keys.length === 1 &&
+      !verbatim.has(keys[0]) &&
+      JSON.stringify(read![keys[0]], bigints) === JSON.stringify(data[keys[0]], bigints)
+    )
+      verbatim.set(keys[0], entry);
   }
   for (const key of unknown) {
-    const value = verbatim.has(key) ? new RawYamlEntry(verbatim.get(key)!) : emittable(data[key]) ? (data[key] as YamlValue) : undefined;
+    const value = verbatim.has(key)
+      ? new RawYamlEntry(verbatim.get(key)!)
+      : emittable(data[key])
+        ? (data[key] as YamlValue)
+        : undefined;
     if (value === undefined) throw new TypeError(`the key '${key}' cannot be written back as it was`);
     Object.defineProperty(entries, key, { value, enumerable: true, writable: true, configurable: true });
   }
@@ -504,7 +536,8 @@ const bigints = (_key: string, value: unknown) => (typeof value === 'bigint' ? `
 
 /** Whether `dumpYaml` writes `value` (strings, safe integers, booleans, null, empty lists, mappings of these). */
 function emittable(value: unknown): boolean {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return true;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint')
+    return true;
   if (typeof value === 'number') return Number.isSafeInteger(value);
   if (Array.isArray(value)) return value.length === 0;
   return typeof value === 'object' && Object.values(value as object).every(emittable);
@@ -540,8 +573,24 @@ const isBreakChar = (ch: string | undefined) => ch !== undefined && BREAK_CHARS.
 const isBlankOrEnd = (ch: string | undefined) => ch === undefined || ch === ' ' || ch === '\t' || isBreakChar(ch);
 
 const DOUBLE_QUOTED_ESCAPES: Record<string, string> = {
-  '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"',
-  '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  '/': '/',
+  '\\': '\\',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
 };
 const ESCAPE_CODE_LENGTHS: Record<string, number> = { x: 2, u: 4, U: 8 };
 
@@ -680,7 +729,13 @@ class BlockReader {
 
   private blockSequence(indent: number): unknown[] {
     const items: unknown[] = [];
-    while (!this.eof() && this.column() === indent && this.at() === '-' && isBlankOrEnd(this.at(1)) && !this.atMarker('---')) {
+    while (
+      !this.eof() &&
+      this.column() === indent &&
+      this.at() === '-' &&
+      isBlankOrEnd(this.at(1)) &&
+      !this.atMarker('---')
+    ) {
       this.i++;
       items.push(this.valueAfterIndicator(indent));
       this.skipToNextToken();
@@ -707,7 +762,8 @@ class BlockReader {
     const ch = this.at();
     if (ch === '[' || ch === '{') return this.flowCollection();
     if (ch === "'" || ch === '"') return this.quoted();
-    if (ch === '|' || ch === '>' || ch === '&' || ch === '*' || ch === '!') this.fail(`'${ch}' (block scalars, anchors, aliases and tags) is not supported`);
+    if (ch === '|' || ch === '>' || ch === '&' || ch === '*' || ch === '!')
+      this.fail(`'${ch}' (block scalars, anchors, aliases and tags) is not supported`);
     return resolvePlain(this.plain(parentIndent + 1, false));
   }
 
@@ -885,7 +941,8 @@ class BlockReader {
 
 function setKey(map: YamlData, key: unknown, value: unknown): void {
   const name = typeof key === 'string' ? key : key === null ? 'null' : String(key);
-  if (name === '__proto__') Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__')
+    Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
   else map[name] = value;
 }
 
@@ -912,7 +969,13 @@ function resolvePlain(text: string): unknown {
     if (t.endsWith('.inf')) return t.startsWith('-') ? -Infinity : Infinity;
     if (t.includes(':')) {
       const sign = t.startsWith('-') ? -1 : 1;
-      return sign * t.replace(/^[-+]/, '').split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+      return (
+        sign *
+        t
+          .replace(/^[-+]/, '')
+          .split(':')
+          .reduce((acc, part) => acc * 60 + Number(part), 0)
+      );
     }
     return Number(t);
   }

@@ -31,7 +31,10 @@ export function projectDirectory(uri: string, version: string | null = null): st
   const [base, subdirectory] = parseSubdirectory(uri);
   const local = localPathOrNull(base);
   if (local === null || /\.zip$/i.test(base)) {
-    throw new MlflowError(`flowhost runs projects from local folders; '${uri}' is not one. Clone or unpack it and pass the folder.`, 'NOT_IMPLEMENTED');
+    throw new MlflowError(
+      `flowhost runs projects from local folders; '${uri}' is not one. Clone or unpack it and pass the folder.`,
+      'NOT_IMPLEMENTED',
+    );
   }
   if (version !== null) throw executionError('Setting a version is only supported for Git project URIs');
   const root = resolve(local);

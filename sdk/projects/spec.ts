@@ -61,7 +61,8 @@ export function uriSchemeOf(value: string): string {
 export function localPathOrNull(value: string): string | null {
   const scheme = uriSchemeOf(value);
   if (scheme === '') return value;
-  if (scheme === 'file' && !/^file:\/\/[^/]/i.test(value)) return fileURLToPath(value.replace(/^file:(?!\/\/)/i, 'file://'));
+  if (scheme === 'file' && !/^file:\/\/[^/]/i.test(value))
+    return fileURLToPath(value.replace(/^file:(?!\/\/)/i, 'file://'));
   return null;
 }
 
@@ -92,7 +93,9 @@ export class EntryPoint {
 
   /** MLflow's `_validate_parameters`: every parameter without a default needs a value. */
   validateParameters(userParameters: Readonly<Record<string, string>>): void {
-    const missing = this.parameters.filter((p) => !Object.hasOwn(userParameters, p.name) && p.default === null).map((p) => `'${p.name}'`);
+    const missing = this.parameters
+      .filter((p) => !Object.hasOwn(userParameters, p.name) && p.default === null)
+      .map((p) => `'${p.name}'`);
     if (missing.length > 0) throw executionError(`No value given for missing parameters: ${missing.join(', ')}`);
   }
 
@@ -104,11 +107,14 @@ export class EntryPoint {
     this.validateParameters(userParameters);
     const params: Record<string, string> = {};
     for (const parameter of this.parameters) {
-      const value = Object.hasOwn(userParameters, parameter.name) ? userParameters[parameter.name] : (parameter.default as string);
+      const value = Object.hasOwn(userParameters, parameter.name)
+        ? userParameters[parameter.name]
+        : (parameter.default as string);
       params[parameter.name] = shellQuote(computeValue(parameter, value, storageDir));
     }
     const extraParams: Record<string, string> = {};
-    for (const [name, value] of Object.entries(userParameters)) if (!Object.hasOwn(params, name)) extraParams[name] = shellQuote(value);
+    for (const [name, value] of Object.entries(userParameters))
+      if (!Object.hasOwn(params, name)) extraParams[name] = shellQuote(value);
     return { params, extraParams };
   }
 
@@ -130,16 +136,23 @@ function computeValue(parameter: ParameterSpec, value: string, storageDir: strin
       if (!INT.test(value)) throw executionError(`Expected an int for parameter ${parameter.name} but got ${value}`);
       return value;
     case 'uri':
-      if (uriSchemeOf(value) === '') throw executionError(`Expected URI for parameter ${parameter.name} but got ${value}`);
+      if (uriSchemeOf(value) === '')
+        throw executionError(`Expected URI for parameter ${parameter.name} but got ${value}`);
       return value;
     case 'path': {
       if (storageDir === null) return value;
       const local = localPathOrNull(value);
       if (local === null) {
         // MLflow downloads the artifact into the storage dir; flowhost has no artifact download here yet.
-        throw new MlflowError(`Parameter ${parameter.name} is a path given as the URI ${value}: flowhost cannot download remote path parameters yet; pass a local path.`, 'NOT_IMPLEMENTED');
+        throw new MlflowError(
+          `Parameter ${parameter.name} is a path given as the URI ${value}: flowhost cannot download remote path parameters yet; pass a local path.`,
+          'NOT_IMPLEMENTED',
+        );
       }
-      if (!exists(local)) throw executionError(`Got value ${value} for parameter ${parameter.name}, but no such file or directory was found.`);
+      if (!exists(local))
+        throw executionError(
+          `Got value ${value} for parameter ${parameter.name}, but no such file or directory was found.`,
+        );
       return resolve(local);
     }
     default:
@@ -156,7 +169,10 @@ function formatCommand(entryPoint: string, template: string, params: Record<stri
   return template.replace(/\{\{|\}\}|\{([^{}]*)\}|[{}]/g, (match, field: string | undefined) => {
     if (match === '{{') return '{';
     if (match === '}}') return '}';
-    if (field === undefined) throw executionError(`The command of entry point '${entryPoint}' has a single '${match}': write '${match}${match}' for a literal brace.`);
+    if (field === undefined)
+      throw executionError(
+        `The command of entry point '${entryPoint}' has a single '${match}': write '${match}${match}' for a literal brace.`,
+      );
     if (!Object.hasOwn(params, field)) {
       const known = Object.keys(params);
       throw executionError(
@@ -184,9 +200,15 @@ export class Project {
   entryPoint(name: string, env: NodeJS.ProcessEnv = process.env): EntryPoint {
     const declared = this.entryPoints.get(name);
     if (declared) return declared;
-    const byExtension: Record<string, string> = { '.py': 'python', '.sh': env.SHELL || 'bash', '.js': 'node', '.mjs': 'node' };
+    const byExtension: Record<string, string> = {
+      '.py': 'python',
+      '.sh': env.SHELL || 'bash',
+      '.js': 'node',
+      '.mjs': 'node',
+    };
     const extension = extname(name);
-    if (Object.hasOwn(byExtension, extension)) return new EntryPoint(name, [], `${byExtension[extension]} ${shellQuote(name)}`);
+    if (Object.hasOwn(byExtension, extension))
+      return new EntryPoint(name, [], `${byExtension[extension]} ${shellQuote(name)}`);
     throw executionError(
       `Could not find ${name} among entry points ${pythonRepr([...this.entryPoints.keys()])} or interpret ${name} as a runnable script. Supported script file extensions: ${pythonRepr(Object.keys(byExtension))}`,
     );
@@ -223,7 +245,11 @@ export function loadProject(directory: string): Project {
   const nameNode = document.get('name');
   const entryPoints = new Map<string, EntryPoint>();
   const entryPointsNode = document.get('entry_points', true);
-  if (entryPointsNode !== undefined && entryPointsNode !== null && !(isScalar(entryPointsNode) && entryPointsNode.value === null)) {
+  if (
+    entryPointsNode !== undefined &&
+    entryPointsNode !== null &&
+    !(isScalar(entryPointsNode) && entryPointsNode.value === null)
+  ) {
     if (!isMap(entryPointsNode)) throw invalid('entry_points must map entry point names to { parameters, command }');
     for (const pair of entryPointsNode.items) {
       const name = pythonStr(isScalar(pair.key) ? pair.key.value : pair.key);
@@ -233,8 +259,13 @@ export function loadProject(directory: string): Project {
       if (typeof command !== 'string') throw invalid(`entry point '${name}' has no command`);
       const parameters: ParameterSpec[] = [];
       const parametersNode = spec.get('parameters', true);
-      if (parametersNode !== undefined && parametersNode !== null && !(isScalar(parametersNode) && parametersNode.value === null)) {
-        if (!isMap(parametersNode)) throw invalid(`the parameters of entry point '${name}' must map names to a type or to { type, default }`);
+      if (
+        parametersNode !== undefined &&
+        parametersNode !== null &&
+        !(isScalar(parametersNode) && parametersNode.value === null)
+      ) {
+        if (!isMap(parametersNode))
+          throw invalid(`the parameters of entry point '${name}' must map names to a type or to { type, default }`);
         for (const parameter of parametersNode.items) {
           const parameterName = pythonStr(isScalar(parameter.key) ? parameter.key.value : parameter.key);
           const value = parameter.value;
@@ -243,9 +274,15 @@ export function loadProject(directory: string): Project {
           } else if (isMap(value)) {
             const type = value.get('type');
             const defaultNode = value.get('default', true);
-            parameters.push({ name: parameterName, type: typeof type === 'string' ? type : 'string', default: pythonText(defaultNode) });
+            parameters.push({
+              name: parameterName,
+              type: typeof type === 'string' ? type : 'string',
+              default: pythonText(defaultNode),
+            });
           } else {
-            throw invalid(`parameter '${parameterName}' of entry point '${name}' must be a type name or { type, default }`);
+            throw invalid(
+              `parameter '${parameterName}' of entry point '${name}' must be a type name or { type, default }`,
+            );
           }
         }
       }
@@ -253,7 +290,12 @@ export function loadProject(directory: string): Project {
     }
   }
   const environment = (['docker_env', 'python_env', 'conda_env'] as const).find((key) => document.has(key)) ?? null;
-  return new Project(directory, typeof nameNode === 'string' ? nameNode : nameNode === undefined || nameNode === null ? null : pythonStr(nameNode), entryPoints, environment);
+  return new Project(
+    directory,
+    typeof nameNode === 'string' ? nameNode : nameNode === undefined || nameNode === null ? null : pythonStr(nameNode),
+    entryPoints,
+    environment,
+  );
 }
 
 /**

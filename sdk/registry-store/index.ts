@@ -4,7 +4,12 @@
  * (the `file-plugin` sample). Also the registry's validation and in-memory search, for a store
  * that keeps its models elsewhere but wants MLflow's rules and messages.
  */
-export { FileRegistryStore, MODELS_FOLDER_NAME, createFileRegistryStore, type FileRegistryStoreOptions } from './store.js';
+export {
+  FileRegistryStore,
+  MODELS_FOLDER_NAME,
+  createFileRegistryStore,
+  type FileRegistryStoreOptions,
+} from './store.js';
 export {
   MAX_MODEL_REGISTRY_TAG_KEY_LENGTH,
   MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH,

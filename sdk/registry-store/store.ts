@@ -33,7 +33,11 @@ import { localPathOfFileUri, splitUri } from '../mlflow/uri.js';
 import { validateTagKey } from '../mlflow/validation.js';
 import { compareCodePoints } from '../mlflow/python.js';
 import { dumpYaml, unknownEntries, type YamlData, type YamlValue } from '../mlflow/yaml.js';
-import { canonicalStage, type ModelRegistryStore, type ModelRegistryStoreContext } from '../kinds/model-registry-store.js';
+import {
+  canonicalStage,
+  type ModelRegistryStore,
+  type ModelRegistryStoreContext,
+} from '../kinds/model-registry-store.js';
 import {
   ACTIVE_MODEL_VERSION_STAGES,
   MODEL_VERSION_STAGES,
@@ -122,12 +126,14 @@ interface VersionMeta {
 const notFound = (name: string) => MlflowError.resourceDoesNotExist(`Registered Model with name=${name} not found`);
 const versionNotFound = (name: string, version: string) =>
   MlflowError.resourceDoesNotExist(`Model Version (name=${name}, version=${version}) not found`);
-const aliasNotFound = (alias: string) => MlflowError.invalidParameterValue(`Registered model alias ${alias} not found.`);
+const aliasNotFound = (alias: string) =>
+  MlflowError.invalidParameterValue(`Registered model alias ${alias} not found.`);
 
 // ---------------------------------------------------------------------------------------------
 // meta.yaml ↔ entities
 
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : String(value));
+const text = (value: unknown): string | null =>
+  value === null || value === undefined ? null : typeof value === 'string' ? value : String(value);
 
 function timestamp(value: unknown): number | null {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
@@ -148,7 +154,15 @@ function modelMetaFrom(data: YamlData, folderName: string): ModelMeta {
   };
 }
 
-const MODEL_META_KEYS = new Set(['aliases', 'creation_timestamp', 'deployment_job_id', 'deployment_job_state', 'description', 'last_updated_timestamp', 'name']);
+const MODEL_META_KEYS = new Set([
+  'aliases',
+  'creation_timestamp',
+  'deployment_job_id',
+  'deployment_job_state',
+  'description',
+  'last_updated_timestamp',
+  'name',
+]);
 
 /** `previousText`: the file being replaced, whose keys this store does not write are kept verbatim. */
 function modelMetaYaml(meta: ModelMeta, aliases: Record<string, string>, previousText: string | null): string {
@@ -402,10 +416,12 @@ export class FileRegistryStore implements ModelRegistryStore {
       if (!seen || seen.meta.version < entry.meta.version) latest.set(stage, entry);
     }
     const aliases = this.#readAliases(modelPath);
-    return [...new Set(wanted)].filter((stage) => latest.has(stage)).map((stage) => {
-      const { meta, path } = latest.get(stage)!;
-      return this.#versionEntity(meta, path, aliases);
-    });
+    return [...new Set(wanted)]
+      .filter((stage) => latest.has(stage))
+      .map((stage) => {
+        const { meta, path } = latest.get(stage)!;
+        return this.#versionEntity(meta, path, aliases);
+      });
   }
 
   #modelEntity(path: string, folderName: string): RegisteredModel {
@@ -432,7 +448,12 @@ export class FileRegistryStore implements ModelRegistryStore {
 
   /** Rewrites a model's meta.yaml; `from` is the folder whose file's unknown keys are kept (default: `path`). */
   #writeModelMeta(path: string, meta: ModelMeta, from = path): void {
-    writeTextAtomic(join(path, META), modelMetaYaml(meta, this.#readAliases(path), readTextOrNull(join(from, META))), this.#label, this.modelsDirectory);
+    writeTextAtomic(
+      join(path, META),
+      modelMetaYaml(meta, this.#readAliases(path), readTextOrNull(join(from, META))),
+      this.#label,
+      this.modelsDirectory,
+    );
   }
 
   /**
@@ -450,7 +471,12 @@ export class FileRegistryStore implements ModelRegistryStore {
   }
 
   #writeVersionMeta(path: string, meta: VersionMeta, from = path): void {
-    writeTextAtomic(join(path, META), versionMetaYaml(meta, readTextOrNull(join(from, META))), this.#label, this.modelsDirectory);
+    writeTextAtomic(
+      join(path, META),
+      versionMetaYaml(meta, readTextOrNull(join(from, META))),
+      this.#label,
+      this.modelsDirectory,
+    );
   }
 
   #allModels(): { path: string; folder: string }[] {
@@ -462,7 +488,12 @@ export class FileRegistryStore implements ModelRegistryStore {
 
   // --- registered models
 
-  createRegisteredModel(name: string, tags: RegisteredModelTag[] | null, description: string | null, _deploymentJobId: string | null): RegisteredModel {
+  createRegisteredModel(
+    name: string,
+    tags: RegisteredModelTag[] | null,
+    description: string | null,
+    _deploymentJobId: string | null,
+  ): RegisteredModel {
     return this.#locked(() => {
       // MLflow's FileStore accepts deployment_job_id and does not keep it; neither does this store.
       const path = this.#modelPath(name);
@@ -476,10 +507,18 @@ export class FileRegistryStore implements ModelRegistryStore {
         throw error;
       }
       const time = this.#now();
-      const meta: ModelMeta = { name, creationTimestamp: time, lastUpdatedTimestamp: time, description, deploymentJobId: null, deploymentJobState: null };
+      const meta: ModelMeta = {
+        name,
+        creationTimestamp: time,
+        lastUpdatedTimestamp: time,
+        description,
+        deploymentJobId: null,
+        deploymentJobState: null,
+      };
       writeTextAtomic(join(path, META), modelMetaYaml(meta, {}, null), this.#label, this.modelsDirectory);
       if (tags && tags.length > 0) {
-        for (const tag of tags) writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
+        for (const tag of tags)
+          writeTextAtomic(join(path, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
         this.#touchModel(path, name);
       }
       return this.#modelEntity(path, name);
@@ -512,7 +551,13 @@ export class FileRegistryStore implements ModelRegistryStore {
       const time = this.#now();
       // Tags and aliases first, so the meta.yaml written next records the aliases as MLflow does.
       for (const folder of [TAGS, ALIASES]) {
-        for (const key of walkFiles(join(path, folder))) writeTextAtomic(join(newPath, folder, key), readText(join(path, folder, key)), this.#label, this.modelsDirectory);
+        for (const key of walkFiles(join(path, folder)))
+          writeTextAtomic(
+            join(newPath, folder, key),
+            readText(join(path, folder, key)),
+            this.#label,
+            this.modelsDirectory,
+          );
       }
       const meta = this.#readModelMeta(path, name);
       this.#writeModelMeta(newPath, { ...meta, name: newName, lastUpdatedTimestamp: time }, path);
@@ -523,7 +568,8 @@ export class FileRegistryStore implements ModelRegistryStore {
         const to = join(newPath, folder);
         makeDirectories(to);
         this.#writeVersionMeta(to, { ...versionMeta, name: newName, lastUpdatedTimestamp: time }, from);
-        for (const key of walkFiles(join(from, TAGS))) writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)), this.#label, this.modelsDirectory);
+        for (const key of walkFiles(join(from, TAGS)))
+          writeTextAtomic(join(to, TAGS, key), readText(join(from, TAGS, key)), this.#label, this.modelsDirectory);
       }
       // The new folder is complete before the old one goes: a crash in between leaves both, not neither.
       removeTree(path);
@@ -537,7 +583,12 @@ export class FileRegistryStore implements ModelRegistryStore {
     });
   }
 
-  searchRegisteredModels(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Page<RegisteredModel> {
+  searchRegisteredModels(
+    filterString: string | null,
+    maxResults: number,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Page<RegisteredModel> {
     return searchRegisteredModelsInMemory(
       () => this.#allModels().map(({ path, folder }) => this.#modelEntity(path, folder)),
       filterString,
@@ -588,12 +639,15 @@ export class FileRegistryStore implements ModelRegistryStore {
       if (parsed.alias !== undefined) version = this.getModelVersionByAlias(parsed.name, parsed.alias).version;
       else if (version === undefined) {
         const candidates = this.getLatestVersions(parsed.name, parsed.stage === undefined ? null : [parsed.stage]);
-        if (candidates.length === 0) throw MlflowError.resourceDoesNotExist(`No versions of model with name '${parsed.name}' found`);
+        if (candidates.length === 0)
+          throw MlflowError.resourceDoesNotExist(`No versions of model with name '${parsed.name}' found`);
         version = candidates.reduce((a, b) => (Number(a.version) >= Number(b.version) ? a : b)).version;
       }
       return this.getModelVersionDownloadUri(parsed.name, version);
     } catch (error) {
-      throw new MlflowError(`Unable to fetch model from model URI source artifact location '${source}'.Error: ${(error as Error).message}`);
+      throw new MlflowError(
+        `Unable to fetch model from model URI source artifact location '${source}'.Error: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -649,7 +703,8 @@ export class FileRegistryStore implements ModelRegistryStore {
           modelId,
           deploymentJobState: null,
         });
-        for (const tag of tags ?? []) writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
+        for (const tag of tags ?? [])
+          writeTextAtomic(join(versionPath, TAGS, tag.key), tag.value, this.#label, this.modelsDirectory);
         this.#touchModel(modelPath, name, tags && tags.length > 0 ? this.#now() : time);
         return this.getModelVersion(name, String(version));
       }
@@ -670,7 +725,12 @@ export class FileRegistryStore implements ModelRegistryStore {
     });
   }
 
-  transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions: boolean): ModelVersion {
+  transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions: boolean,
+  ): ModelVersion {
     return this.#locked(() => {
       const target = canonicalStage(stage);
       if (archiveExistingVersions && !(ACTIVE_MODEL_VERSION_STAGES as readonly string[]).includes(target)) {
@@ -704,7 +764,8 @@ export class FileRegistryStore implements ModelRegistryStore {
       this.#writeVersionMeta(path, meta);
       // The aliases pointing at the version go with it.
       const aliases = this.#readAliases(modelPath);
-      for (const [alias, target] of Object.entries(aliases)) if (target === String(meta.version)) removeFile(join(modelPath, ALIASES, alias));
+      for (const [alias, target] of Object.entries(aliases))
+        if (target === String(meta.version)) removeFile(join(modelPath, ALIASES, alias));
       this.#touchModel(modelPath, name, time);
     });
   }
@@ -719,12 +780,19 @@ export class FileRegistryStore implements ModelRegistryStore {
     return meta.storageLocation || meta.source || '';
   }
 
-  searchModelVersions(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Page<ModelVersion> {
+  searchModelVersions(
+    filterString: string | null,
+    maxResults: number,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Page<ModelVersion> {
     return searchModelVersionsInMemory(
       () =>
         this.#allModels().flatMap(({ path }) => {
           const aliases = this.#readAliases(path);
-          return this.#listVersions(path).map(({ meta, path: versionPath }) => this.#versionEntity(meta, versionPath, aliases));
+          return this.#listVersions(path).map(({ meta, path: versionPath }) =>
+            this.#versionEntity(meta, versionPath, aliases),
+          );
         }),
       filterString,
       maxResults,
@@ -802,6 +870,9 @@ export class FileRegistryStore implements ModelRegistryStore {
  * Builds the file registry store for `storeUri` (a path or `file:` URI; the models live in its
  * `models/` folder). This is MLflow's builder; the built-in plugin and plugin packages call it.
  */
-export function createFileRegistryStore(context: ModelRegistryStoreContext, options: FileRegistryStoreOptions = {}): FileRegistryStore {
+export function createFileRegistryStore(
+  context: ModelRegistryStoreContext,
+  options: FileRegistryStoreOptions = {},
+): FileRegistryStore {
   return new FileRegistryStore(context, options);
 }

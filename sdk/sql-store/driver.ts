@@ -59,9 +59,12 @@ export function parseDatabaseUri(uri: string): DatabaseLocation {
   if (scheme === 'sqlite') {
     // SQLAlchemy: sqlite://<nohost>/<path>; the query string holds driver options, not the path.
     const withoutQuery = rest.replace(/\?.*$/s, '');
-    if (withoutQuery === '' || withoutQuery === '/:memory:' || withoutQuery === '/') return { dialect: 'sqlite', target: ':memory:' };
+    if (withoutQuery === '' || withoutQuery === '/:memory:' || withoutQuery === '/')
+      return { dialect: 'sqlite', target: ':memory:' };
     if (!withoutQuery.startsWith('/')) {
-      throw MlflowError.invalidParameterValue(`Invalid SQLite URI '${uri}': a host is not allowed (use sqlite:///relative.db or sqlite:////absolute.db).`);
+      throw MlflowError.invalidParameterValue(
+        `Invalid SQLite URI '${uri}': a host is not allowed (use sqlite:///relative.db or sqlite:////absolute.db).`,
+      );
     }
     const path = withoutQuery.slice(1);
     return { dialect: 'sqlite', target: resolve(path) };
@@ -220,7 +223,9 @@ function explainDataErrors(query: PgQuery): PgQuery {
       return await query(sql, params);
     } catch (error) {
       if ((error as { code?: string }).code === '22001') {
-        throw MlflowError.invalidParameterValue(`A value does not fit its column in MLflow's schema: ${(error as Error).message}`);
+        throw MlflowError.invalidParameterValue(
+          `A value does not fit its column in MLflow's schema: ${(error as Error).message}`,
+        );
       }
       throw error;
     }
@@ -296,7 +301,8 @@ export function pgPoolMax(env: Readonly<Record<string, string | undefined>>): nu
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < least) throw MlflowError.invalidParameterValue(`${name}='${raw}': use an integer of at least ${least}.`);
+    if (!Number.isInteger(value) || value < least)
+      throw MlflowError.invalidParameterValue(`${name}='${raw}': use an integer of at least ${least}.`);
     return value;
   };
   const size = env.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE;
@@ -313,10 +319,12 @@ export async function openDatabase(uri: string): Promise<SqlDatabase> {
   const pool = new pg.Pool({
     connectionString: location.target,
     max: pgPoolMax(process.env),
-    types: { getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) } as never,
+    types: {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'),
+    } as never,
   });
   // An idle client's network error must not crash the process: the next query reconnects.
   pool.on('error', () => undefined);
   return new PgDatabase(pool);
 }
-

@@ -8,7 +8,14 @@
  * values first, then NaN metrics, then missing ones, and ends with `start_time DESC, run_uuid`.
  */
 import { MlflowError } from '../errors.js';
-import type { ClauseValue, Comparator, ExperimentClause, ExperimentOrderBy, RunClause, RunOrderBy } from '../mlflow/tracking-search.js';
+import type {
+  ClauseValue,
+  Comparator,
+  ExperimentClause,
+  ExperimentOrderBy,
+  RunClause,
+  RunOrderBy,
+} from '../mlflow/tracking-search.js';
 import { pythonRepr } from '../mlflow/python.js';
 import type { Dialect, SqlValue } from './driver.js';
 
@@ -29,12 +36,20 @@ export class Params {
  * defines it (the SQLite connection turns `case_sensitive_like` on); ILIKE is PostgreSQL's own and
  * `lower() LIKE lower()` on SQLite, which is how SQLAlchemy renders it there.
  */
-export function comparison(dialect: Dialect, column: string, comparator: Comparator, value: ClauseValue, params: Params): string {
+export function comparison(
+  dialect: Dialect,
+  column: string,
+  comparator: Comparator,
+  value: ClauseValue,
+  params: Params,
+): string {
   switch (comparator) {
     case 'LIKE':
       return `${column} LIKE ${params.add(value as string)}`;
     case 'ILIKE':
-      return dialect === 'postgresql' ? `${column} ILIKE ${params.add(value as string)}` : `lower(${column}) LIKE lower(${params.add(value as string)})`;
+      return dialect === 'postgresql'
+        ? `${column} ILIKE ${params.add(value as string)}`
+        : `lower(${column}) LIKE lower(${params.add(value as string)})`;
     case 'IN':
       return `${column} IN ${params.list(value as string[])}`;
     case 'NOT IN':
@@ -85,7 +100,8 @@ export function runFilterConditions(dialect: Dialect, clauses: readonly RunClaus
           const tagged = `JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.name = ${params.add('mlflow.data.context')}`;
           return `EXISTS (SELECT 1 ${inputs} ${tagged} WHERE ${ofRun} AND ${comparison(dialect, 'it.value', comparator, value, params)})`;
         }
-        if (key !== 'name' && key !== 'digest') throw MlflowError.invalidParameterValue(`Invalid dataset key '${key}' specified.`);
+        if (key !== 'name' && key !== 'digest')
+          throw MlflowError.invalidParameterValue(`Invalid dataset key '${key}' specified.`);
         return `EXISTS (SELECT 1 ${inputs} WHERE ${ofRun} AND ${comparison(dialect, `d.${key}`, comparator, value, params)})`;
       }
     }
@@ -104,7 +120,10 @@ export function runOrderBy(orderBy: readonly RunOrderBy[], params: Params): { jo
     const direction = ascending ? 'ASC' : 'DESC';
     const identity = `${type}\u0000${key}`;
     if (seen.has(identity)) {
-      throw new MlflowError(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy.map(describeOrderBy))}`, 'INVALID_PARAMETER_VALUE');
+      throw new MlflowError(
+        `\`order_by\` contains duplicate fields: ${pythonRepr(orderBy.map(describeOrderBy))}`,
+        'INVALID_PARAMETER_VALUE',
+      );
     }
     seen.add(identity);
     if (type === 'attribute') {
@@ -130,7 +149,11 @@ export function runOrderBy(orderBy: readonly RunOrderBy[], params: Params): { jo
 const describeOrderBy = ({ type, key, ascending }: RunOrderBy) => `${type}.${key} ${ascending ? 'ASC' : 'DESC'}`;
 
 /** Conditions on the experiments row `e`. */
-export function experimentFilterConditions(dialect: Dialect, clauses: readonly ExperimentClause[], params: Params): string[] {
+export function experimentFilterConditions(
+  dialect: Dialect,
+  clauses: readonly ExperimentClause[],
+  params: Params,
+): string[] {
   return clauses.map(({ type, key, comparator, value }) => {
     if (type === 'tag') {
       return `EXISTS (SELECT 1 FROM experiment_tags f WHERE f.experiment_id = e.experiment_id AND f."key" = ${params.add(key)} AND ${comparison(dialect, 'f.value', comparator, value, params)})`;

@@ -16,7 +16,9 @@ export function parseOlderThan(text: string): number {
   const match = /^(?:([.\d]+?)d)?(?:([.\d]+?)h)?(?:([.\d]+?)m)?(?:([.\d]+?)s)?$/.exec(text);
   const parts = match?.slice(1).map((part) => (part === undefined ? 0 : Number(part)));
   if (!match || !parts || parts.some((part) => Number.isNaN(part))) {
-    throw MlflowError.invalidParameterValue(`Could not parse any time information from '${text}'. Examples of valid strings: '8h', '2d8h5m20s', '2m4s'`);
+    throw MlflowError.invalidParameterValue(
+      `Could not parse any time information from '${text}'. Examples of valid strings: '8h', '2d8h5m20s', '2m4s'`,
+    );
   }
   const [days, hours, minutes, seconds] = parts;
   return Math.trunc((((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000);
@@ -30,7 +32,10 @@ export interface GcOptions {
   report?: (line: string) => void;
 }
 
-export async function garbageCollect(store: SqlTrackingStore, options: GcOptions): Promise<{ runs: string[]; experiments: string[] }> {
+export async function garbageCollect(
+  store: SqlTrackingStore,
+  options: GcOptions,
+): Promise<{ runs: string[]; experiments: string[] }> {
   const report = options.report ?? (() => undefined);
   const olderThan = options.olderThan ?? null;
   const delta = olderThan ? parseOlderThan(olderThan) : 0;
@@ -47,9 +52,13 @@ export async function garbageCollect(store: SqlTrackingStore, options: GcOptions
       );
     }
     if (olderThan) {
-      const young = experiments.filter((e) => e.lastUpdateTime === null || e.lastUpdateTime >= threshold).map((e) => e.experimentId);
+      const young = experiments
+        .filter((e) => e.lastUpdateTime === null || e.lastUpdateTime >= threshold)
+        .map((e) => e.experimentId);
       if (young.length > 0) {
-        throw MlflowError.invalidParameterValue(`Experiments ${pythonRepr(young)} are not older than the required age. Only experiments older than ${olderThan} can be deleted.`);
+        throw MlflowError.invalidParameterValue(
+          `Experiments ${pythonRepr(young)} are not older than the required age. Only experiments older than ${olderThan} can be deleted.`,
+        );
       }
     }
     experimentIds = [...options.experimentIds];
@@ -57,7 +66,13 @@ export async function garbageCollect(store: SqlTrackingStore, options: GcOptions
     experimentIds = [];
     let token: string | null = null;
     do {
-      const page = await store.searchExperiments('DELETED_ONLY', 1000, olderThan ? `last_update_time < ${threshold}` : null, null, token);
+      const page = await store.searchExperiments(
+        'DELETED_ONLY',
+        1000,
+        olderThan ? `last_update_time < ${threshold}` : null,
+        null,
+        token,
+      );
       experimentIds.push(...page.items.map((e) => e.experimentId));
       token = page.nextPageToken;
     } while (token);
@@ -76,16 +91,21 @@ export async function garbageCollect(store: SqlTrackingStore, options: GcOptions
   for (const runId of unique) {
     const run = await store.getRun(runId);
     if (run.info.lifecycleStage !== 'deleted') {
-      throw new MlflowError(`Run ${runId} is not in \`deleted\` lifecycle stage. Only runs in \`deleted\` lifecycle stage can be deleted.`);
+      throw new MlflowError(
+        `Run ${runId} is not in \`deleted\` lifecycle stage. Only runs in \`deleted\` lifecycle stage can be deleted.`,
+      );
     }
     if (olderThan && !oldEnough.has(runId)) {
-      throw MlflowError.invalidParameterValue(`Run ${runId} is not older than the required age. Only runs older than ${olderThan} can be deleted.`);
+      throw MlflowError.invalidParameterValue(
+        `Run ${runId} is not older than the required age. Only runs older than ${olderThan} can be deleted.`,
+      );
     }
     runs.push(run);
   }
   for (const run of runs) {
     const uri = run.info.artifactUri;
-    if (uri && isLocalUri(uri)) rmSync(uri.startsWith('file:') ? localPathOfFileUri(uri) : uri, { recursive: true, force: true });
+    if (uri && isLocalUri(uri))
+      rmSync(uri.startsWith('file:') ? localPathOfFileUri(uri) : uri, { recursive: true, force: true });
     else if (uri) report(`Artifacts of run ${run.info.runId} at ${uri} are not local files: left in place.`);
     await store.hardDeleteRun(run.info.runId);
     report(`Run with ID ${run.info.runId} has been permanently deleted.`);

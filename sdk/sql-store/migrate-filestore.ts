@@ -59,7 +59,8 @@ const TABLES: (keyof MigrationCounts)[] = [
 export function resolveMlruns(source: string): string {
   const nested = join(source, 'mlruns');
   if (existsSync(nested)) return nested;
-  if (existsSync(join(source, '0')) || existsSync(join(source, '.trash')) || existsSync(join(source, 'models'))) return source;
+  if (existsSync(join(source, '0')) || existsSync(join(source, '.trash')) || existsSync(join(source, 'models')))
+    return source;
   throw new MlflowError(`Cannot find mlruns directory in '${source}'`);
 }
 
@@ -95,8 +96,13 @@ export interface MigrationReport {
   spotChecked: number;
 }
 
-export async function migrateFileStore(source: string, target: string, log: (line: string) => void = () => undefined): Promise<MigrationReport> {
-  if (!/^sqlite:\/\/\//i.test(target)) throw MlflowError.invalidParameterValue("Must be a SQLite URI starting with 'sqlite:///'");
+export async function migrateFileStore(
+  source: string,
+  target: string,
+  log: (line: string) => void = () => undefined,
+): Promise<MigrationReport> {
+  if (!/^sqlite:\/\/\//i.test(target))
+    throw MlflowError.invalidParameterValue("Must be a SQLite URI starting with 'sqlite:///'");
   const mlruns = resolveMlruns(source);
   log(`Source: ${mlruns}`);
   log(`Target: ${target}`);
@@ -107,9 +113,15 @@ export async function migrateFileStore(source: string, target: string, log: (lin
   try {
     const existing = await countRows(sql.db);
     for (const table of ['runs', 'registered_models'] as const) {
-      if (existing[table] > 0) throw new MlflowError(`Target database is not empty: table '${table}' has ${existing[table]} rows. Migration requires an empty database.`);
+      if (existing[table] > 0)
+        throw new MlflowError(
+          `Target database is not empty: table '${table}' has ${existing[table]} rows. Migration requires an empty database.`,
+        );
     }
-    if (existing.experiments > 1) throw new MlflowError(`Target database is not empty: table 'experiments' has ${existing.experiments} rows. Migration requires an empty database.`);
+    if (existing.experiments > 1)
+      throw new MlflowError(
+        `Target database is not empty: table 'experiments' has ${existing.experiments} rows. Migration requires an empty database.`,
+      );
     const sampled: Run[] = [];
     await sql.db.transaction(async (session) => {
       // The Default experiment the SQL store made is replaced by the FileStore's own.
@@ -125,11 +137,22 @@ export async function migrateFileStore(source: string, target: string, log: (lin
         log(`[${index + 1}/${experiments.length}] Migrating experiment ${experiment.experimentId}...`);
         await session.run(
           'INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?, ?)',
-          [experiment.experimentId, experiment.name, experiment.artifactLocation, experiment.lifecycleStage, experiment.creationTime, experiment.lastUpdateTime],
+          [
+            experiment.experimentId,
+            experiment.name,
+            experiment.artifactLocation,
+            experiment.lifecycleStage,
+            experiment.creationTime,
+            experiment.lastUpdateTime,
+          ],
         );
         expected.experiments++;
         for (const [key, value] of Object.entries(experiment.tags)) {
-          await session.run('INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?)', [key, value, experiment.experimentId]);
+          await session.run('INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?)', [
+            key,
+            value,
+            experiment.experimentId,
+          ]);
           expected.experiment_tags++;
         }
         let runToken: string | null = null;
@@ -147,7 +170,10 @@ export async function migrateFileStore(source: string, target: string, log: (lin
     const actual = await countRows(sql.db);
     const mismatched = TABLES.filter((table) => actual[table] !== expected[table]);
     if (mismatched.length > 0) {
-      throw new MlflowError(`Migration check failed: ${mismatched.map((t) => `${t} read ${expected[t]}, written ${actual[t]}`).join('; ')}.`, 'INTERNAL_ERROR');
+      throw new MlflowError(
+        `Migration check failed: ${mismatched.map((t) => `${t} read ${expected[t]}, written ${actual[t]}`).join('; ')}.`,
+        'INTERNAL_ERROR',
+      );
     }
     for (const run of sampled) await spotCheck(sql, files, run);
     log('Migration completed successfully!');
@@ -161,12 +187,29 @@ export async function migrateFileStore(source: string, target: string, log: (lin
 type FileStore = ReturnType<typeof createFileStore>;
 type FileRegistry = ReturnType<typeof createFileRegistryStore>;
 
-async function copyRun(session: SqlSession, files: FileStore, run: Run, deleted: number | null, counts: MigrationCounts): Promise<void> {
+async function copyRun(
+  session: SqlSession,
+  files: FileStore,
+  run: Run,
+  deleted: number | null,
+  counts: MigrationCounts,
+): Promise<void> {
   const { info, data, inputs } = run;
   await session.run(
     `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
      VALUES (?, ?, 'UNKNOWN', '', '', ?, ?, ?, ?, '', ?, ?, ?, ?)`,
-    [info.runId, info.runName, info.userId, info.status, info.startTime, info.endTime, info.lifecycleStage, info.artifactUri, info.experimentId, deleted],
+    [
+      info.runId,
+      info.runName,
+      info.userId,
+      info.status,
+      info.startTime,
+      info.endTime,
+      info.lifecycleStage,
+      info.artifactUri,
+      info.experimentId,
+      deleted,
+    ],
   );
   counts.runs++;
   for (const [key, value] of Object.entries(data.params)) {
@@ -187,37 +230,75 @@ async function copyRun(session: SqlSession, files: FileStore, run: Run, deleted:
       const identity = `${point.timestamp}\u0000${point.step}\u0000${value}\u0000${isNan}`;
       if (!seen.has(identity)) {
         seen.add(identity);
-        await session.run('INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)', [key, value, point.timestamp, info.runId, point.step, isNan]);
+        await session.run(
+          'INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)',
+          [key, value, point.timestamp, info.runId, point.step, isNan],
+        );
         counts.metrics++;
       }
-      if (!latest || point.step > latest.step || (point.step === latest.step && (point.timestamp > latest.timestamp || (point.timestamp === latest.timestamp && value > latest.value)))) {
+      if (
+        !latest ||
+        point.step > latest.step ||
+        (point.step === latest.step &&
+          (point.timestamp > latest.timestamp || (point.timestamp === latest.timestamp && value > latest.value)))
+      ) {
         latest = { value, isNan, step: point.step, timestamp: point.timestamp };
       }
     }
     if (latest) {
-      await session.run('INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)', [key, latest.value, latest.timestamp, latest.step, latest.isNan, info.runId]);
+      await session.run(
+        'INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)',
+        [key, latest.value, latest.timestamp, latest.step, latest.isNan, info.runId],
+      );
       counts.latest_metrics++;
     }
   }
   for (const input of inputs.datasetInputs) {
     const { dataset } = input;
-    let datasetUuid = (await session.get<{ dataset_uuid: string }>('SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?', [info.experimentId, dataset.name, dataset.digest]))?.dataset_uuid;
+    let datasetUuid = (
+      await session.get<{ dataset_uuid: string }>(
+        'SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?',
+        [info.experimentId, dataset.name, dataset.digest],
+      )
+    )?.dataset_uuid;
     if (!datasetUuid) {
       datasetUuid = randomUUID().replace(/-/g, '');
       await session.run(
         'INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [datasetUuid, info.experimentId, dataset.name, dataset.digest, dataset.sourceType, dataset.source, dataset.schema ?? null, dataset.profile ?? null],
+        [
+          datasetUuid,
+          info.experimentId,
+          dataset.name,
+          dataset.digest,
+          dataset.sourceType,
+          dataset.source,
+          dataset.schema ?? null,
+          dataset.profile ?? null,
+        ],
       );
       counts.datasets++;
     }
     const inputUuid = randomUUID().replace(/-/g, '');
-    await session.run("INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)", [inputUuid, datasetUuid, info.runId]);
+    await session.run(
+      "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
+      [inputUuid, datasetUuid, info.runId],
+    );
     counts.inputs++;
-    for (const tag of input.tags) await session.run('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)', [inputUuid, tag.key, tag.value]);
+    for (const tag of input.tags)
+      await session.run('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)', [
+        inputUuid,
+        tag.key,
+        tag.value,
+      ]);
   }
 }
 
-async function copyRegistry(session: SqlSession, registry: FileRegistry, counts: MigrationCounts, log: (line: string) => void): Promise<void> {
+async function copyRegistry(
+  session: SqlSession,
+  registry: FileRegistry,
+  counts: MigrationCounts,
+  log: (line: string) => void,
+): Promise<void> {
   let token: string | null = null;
   const models = [];
   do {
@@ -227,14 +308,25 @@ async function copyRegistry(session: SqlSession, registry: FileRegistry, counts:
   } while (token);
   for (const [index, model] of models.entries()) {
     log(`[${index + 1}/${models.length}] Migrating model ${model.name}...`);
-    await session.run('INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)', [model.name, model.creationTimestamp, model.lastUpdatedTimestamp, model.description]);
+    await session.run(
+      'INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)',
+      [model.name, model.creationTimestamp, model.lastUpdatedTimestamp, model.description],
+    );
     counts.registered_models++;
     for (const [key, value] of Object.entries(model.tags)) {
-      await session.run('INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)', [key, value, model.name]);
+      await session.run('INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)', [
+        key,
+        value,
+        model.name,
+      ]);
       counts.registered_model_tags++;
     }
     for (const [alias, version] of Object.entries(model.aliases)) {
-      await session.run('INSERT INTO registered_model_aliases (alias, version, name) VALUES (?, ?, ?)', [alias, Number(version), model.name]);
+      await session.run('INSERT INTO registered_model_aliases (alias, version, name) VALUES (?, ?, ?)', [
+        alias,
+        Number(version),
+        model.name,
+      ]);
       counts.registered_model_aliases++;
     }
     const filter = !model.name.includes("'") ? `name = '${model.name}'` : `name = "${model.name}"`;
@@ -245,11 +337,30 @@ async function copyRegistry(session: SqlSession, registry: FileRegistry, counts:
         await session.run(
           `INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, status, status_message, run_link, storage_location)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [mv.name, Number(mv.version), mv.creationTimestamp, mv.lastUpdatedTimestamp, mv.description, mv.userId, mv.currentStage, mv.source, mv.runId, mv.status, mv.statusMessage, mv.runLink, mv.source],
+          [
+            mv.name,
+            Number(mv.version),
+            mv.creationTimestamp,
+            mv.lastUpdatedTimestamp,
+            mv.description,
+            mv.userId,
+            mv.currentStage,
+            mv.source,
+            mv.runId,
+            mv.status,
+            mv.statusMessage,
+            mv.runLink,
+            mv.source,
+          ],
         );
         counts.model_versions++;
         for (const [key, value] of Object.entries(mv.tags)) {
-          await session.run('INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)', [key, value, mv.name, Number(mv.version)]);
+          await session.run('INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)', [
+            key,
+            value,
+            mv.name,
+            Number(mv.version),
+          ]);
           counts.model_version_tags++;
         }
       }
@@ -263,7 +374,12 @@ async function spotCheck(sql: SqlTrackingStore, files: FileStore, run: Run): Pro
   const copy = await sql.getRun(run.info.runId);
   const clamp = (value: number) => (Number.isNaN(value) ? 'NaN' : storedMetricValue(value)[1]);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const metrics = (r: Run) => Object.fromEntries(Object.entries(r.data.metrics).map(([k, v]) => [k, clamp(v)]).sort());
+  const metrics = (r: Run) =>
+    Object.fromEntries(
+      Object.entries(r.data.metrics)
+        .map(([k, v]) => [k, clamp(v)])
+        .sort(),
+    );
   const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort());
   const problems = [
     !same(copy.info, run.info) && 'run info',
@@ -277,5 +393,9 @@ async function spotCheck(sql: SqlTrackingStore, files: FileStore, run: Run): Pro
     const after = (await sql.getMetricHistory(run.info.runId, key, null, null)).items.length;
     if (after > before || after === 0) problems.push(`metric history of ${key}`);
   }
-  if (problems.length > 0) throw new MlflowError(`Migration check failed for run ${run.info.runId}: ${problems.join(', ')} differ.`, 'INTERNAL_ERROR');
+  if (problems.length > 0)
+    throw new MlflowError(
+      `Migration check failed for run ${run.info.runId}: ${problems.join(', ')} differ.`,
+      'INTERNAL_ERROR',
+    );
 }

@@ -78,11 +78,14 @@ interface VersionRow {
 
 const CREATE_MODEL_VERSION_RETRIES = 3;
 
-const modelNotFound = (name: string) => MlflowError.resourceDoesNotExist(`Registered Model with name=${name} not found`);
-const versionNotFound = (name: string, version: string | number) => MlflowError.resourceDoesNotExist(`Model Version (name=${name}, version=${version}) not found`);
+const modelNotFound = (name: string) =>
+  MlflowError.resourceDoesNotExist(`Registered Model with name=${name} not found`);
+const versionNotFound = (name: string, version: string | number) =>
+  MlflowError.resourceDoesNotExist(`Model Version (name=${name}, version=${version}) not found`);
 
 function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
 
@@ -122,11 +125,15 @@ function registryConditions(
     // Placeholders are numbered in text order: the key's comes first.
     const keyTest = `t."key" = ${params.add(key)}`;
     const tests = tagClauses.map((c) => comparison(dialect, 't.value', c.comparator, c.value, params));
-    conditions.push(`EXISTS (SELECT 1 FROM ${table.tags} t WHERE ${table.match} AND ${keyTest} AND ${tests.join(' AND ')})`);
+    conditions.push(
+      `EXISTS (SELECT 1 FROM ${table.tags} t WHERE ${table.match} AND ${keyTest} AND ${tests.join(' AND ')})`,
+    );
   }
   if (!prompts) {
     // A version is a prompt's when its model is one: MLflow joins on the name.
-    conditions.push(`NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = ${table.alias}.name AND p."key" = ${params.add(IS_PROMPT_TAG_KEY)} AND p.value = ${params.add('true')})`);
+    conditions.push(
+      `NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = ${table.alias}.name AND p."key" = ${params.add(IS_PROMPT_TAG_KEY)} AND p.value = ${params.add('true')})`,
+    );
   }
   return conditions;
 }
@@ -160,7 +167,10 @@ export class SqlRegistryStore implements ModelRegistryStore {
 
   private async modelRow(session: SqlSession, name: string): Promise<ModelRow> {
     validateModelName(name);
-    const row = await session.get<ModelRow>('SELECT name, creation_time, last_updated_time, description FROM registered_models WHERE name = ?', [name]);
+    const row = await session.get<ModelRow>(
+      'SELECT name, creation_time, last_updated_time, description FROM registered_models WHERE name = ?',
+      [name],
+    );
     if (!row) throw modelNotFound(name);
     return row;
   }
@@ -168,13 +178,20 @@ export class SqlRegistryStore implements ModelRegistryStore {
   private async versionRow(session: SqlSession, name: string, version: string): Promise<VersionRow> {
     validateModelName(name);
     validateModelVersion(version);
-    const row = await session.get<VersionRow>('SELECT * FROM model_versions WHERE name = ? AND version = ? AND current_stage != ?', [name, Number(version), STAGE_DELETED_INTERNAL]);
+    const row = await session.get<VersionRow>(
+      'SELECT * FROM model_versions WHERE name = ? AND version = ? AND current_stage != ?',
+      [name, Number(version), STAGE_DELETED_INTERNAL],
+    );
     if (!row) throw versionNotFound(name, version);
     return row;
   }
 
   /** Versions with their tags (and aliases when asked), in the rows' order. */
-  private async versions(session: SqlSession, rows: readonly VersionRow[], withAliases: boolean): Promise<ModelVersion[]> {
+  private async versions(
+    session: SqlSession,
+    rows: readonly VersionRow[],
+    withAliases: boolean,
+  ): Promise<ModelVersion[]> {
     const out = rows.map((row) => this.versionEntity(row));
     const byKey = new Map(out.map((mv) => [`${mv.name}\u0000${mv.version}`, mv]));
     const names = [...new Set(rows.map((row) => row.name))];
@@ -201,7 +218,9 @@ export class SqlRegistryStore implements ModelRegistryStore {
   }
 
   private versionEntity(row: VersionRow): ModelVersion {
-    const status = (MODEL_VERSION_STATUSES as readonly string[]).includes(row.status ?? '') ? (row.status as ModelVersionStatus) : 'READY';
+    const status = (MODEL_VERSION_STATUSES as readonly string[]).includes(row.status ?? '')
+      ? (row.status as ModelVersionStatus)
+      : 'READY';
     return {
       name: row.name,
       version: String(row.version),
@@ -222,25 +241,30 @@ export class SqlRegistryStore implements ModelRegistryStore {
   }
 
   /** Models with tags, aliases and the latest version of each stage, in the rows' order. */
-  private async models(session: SqlSession, rows: readonly ModelRow[], order: 'stage' | 'appearance'): Promise<RegisteredModel[]> {
-    const out = rows.map(
-      (row): RegisteredModel => ({
-        name: row.name,
-        creationTimestamp: row.creation_time ?? null,
-        lastUpdatedTimestamp: row.last_updated_time ?? null,
-        description: row.description ?? null,
-        latestVersions: [],
-        tags: {},
-        aliases: {},
-        deploymentJobId: null,
-        deploymentJobState: null,
-      }),
-    );
+  private async models(
+    session: SqlSession,
+    rows: readonly ModelRow[],
+    order: 'stage' | 'appearance',
+  ): Promise<RegisteredModel[]> {
+    const out = rows.map((row): RegisteredModel => ({
+      name: row.name,
+      creationTimestamp: row.creation_time ?? null,
+      lastUpdatedTimestamp: row.last_updated_time ?? null,
+      description: row.description ?? null,
+      latestVersions: [],
+      tags: {},
+      aliases: {},
+      deploymentJobId: null,
+      deploymentJobState: null,
+    }));
     const byName = new Map(out.map((model) => [model.name, model]));
     for (let i = 0; i < rows.length; i += 500) {
       const part = rows.slice(i, i + 500).map((row) => row.name);
       const list = part.map(() => '?').join(', ');
-      for (const tag of await session.all<{ name: string; key: string; value: string | null }>(`SELECT name, "key", value FROM registered_model_tags WHERE name IN (${list})`, part)) {
+      for (const tag of await session.all<{ name: string; key: string; value: string | null }>(
+        `SELECT name, "key", value FROM registered_model_tags WHERE name IN (${list})`,
+        part,
+      )) {
         setEntry(byName.get(tag.name)!.tags, tag.key, tag.value ?? '');
       }
       for (const alias of await session.all<{ name: string; alias: string; version: number }>(
@@ -268,28 +292,52 @@ export class SqlRegistryStore implements ModelRegistryStore {
   // ------------------------------------------------------------------------------------------
   // Registered models
 
-  async createRegisteredModel(name: string, tags: RegisteredModelTag[] | null, description: string | null, _deploymentJobId: string | null): Promise<RegisteredModel> {
+  async createRegisteredModel(
+    name: string,
+    tags: RegisteredModelTag[] | null,
+    description: string | null,
+    _deploymentJobId: string | null,
+  ): Promise<RegisteredModel> {
     validateModelName(name);
     for (const tag of tags ?? []) validateRegisteredModelTag(tag.key, tag.value);
     const now = Date.now();
     try {
       return await this.db.transaction(async (session) => {
-        await session.run('INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)', [name, now, now, description]);
+        await session.run(
+          'INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)',
+          [name, now, now, description],
+        );
         const unique = new Map((tags ?? []).map((tag) => [tag.key, tag.value]));
-        for (const [key, value] of unique) await session.run('INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)', [key, value, name]);
-        return (await this.models(session, [{ name, creation_time: now, last_updated_time: now, description }], 'appearance'))[0];
+        for (const [key, value] of unique)
+          await session.run('INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)', [
+            key,
+            value,
+            name,
+          ]);
+        return (
+          await this.models(session, [{ name, creation_time: now, last_updated_time: now, description }], 'appearance')
+        )[0];
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw MlflowError.resourceAlreadyExists(`Registered Model (name=${name}) already exists.`);
+      if (isUniqueViolation(error))
+        throw MlflowError.resourceAlreadyExists(`Registered Model (name=${name}) already exists.`);
       throw error;
     }
   }
 
-  async updateRegisteredModel(name: string, description: string | null, _deploymentJobId: string | null): Promise<RegisteredModel> {
+  async updateRegisteredModel(
+    name: string,
+    description: string | null,
+    _deploymentJobId: string | null,
+  ): Promise<RegisteredModel> {
     return this.db.transaction(async (session) => {
       const row = await this.modelRow(session, name);
       const now = Date.now();
-      await session.run('UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?', [description, now, name]);
+      await session.run('UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?', [
+        description,
+        now,
+        name,
+      ]);
       return (await this.models(session, [{ ...row, description, last_updated_time: now }], 'appearance'))[0];
     });
   }
@@ -300,11 +348,20 @@ export class SqlRegistryStore implements ModelRegistryStore {
       return await this.db.transaction(async (session) => {
         const row = await this.modelRow(session, name);
         const now = Date.now();
-        await session.run('UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?', [newName, now, name]);
+        await session.run('UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?', [
+          newName,
+          now,
+          name,
+        ]);
         // MLflow's foreign keys cascade the name (PostgreSQL enforces them); SQLite as SQLAlchemy
         // opens it enforces none, so there every table is moved along here.
         if (session.dialect === 'sqlite') {
-          for (const table of ['model_versions', 'registered_model_tags', 'model_version_tags', 'registered_model_aliases']) {
+          for (const table of [
+            'model_versions',
+            'registered_model_tags',
+            'model_version_tags',
+            'registered_model_aliases',
+          ]) {
             await session.run(`UPDATE ${table} SET name = ? WHERE name = ?`, [newName, name]);
           }
         }
@@ -312,7 +369,10 @@ export class SqlRegistryStore implements ModelRegistryStore {
         return (await this.models(session, [{ ...row, name: newName, last_updated_time: now }], 'appearance'))[0];
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw MlflowError.resourceAlreadyExists(`Registered Model (name=${newName}) already exists. Error: ${(error as Error).message}`);
+      if (isUniqueViolation(error))
+        throw MlflowError.resourceAlreadyExists(
+          `Registered Model (name=${newName}) already exists. Error: ${(error as Error).message}`,
+        );
       throw error;
     }
   }
@@ -321,13 +381,24 @@ export class SqlRegistryStore implements ModelRegistryStore {
     await this.db.transaction(async (session) => {
       await this.modelRow(session, name);
       // MLflow's ORM cascades the delete to versions, tags and aliases.
-      for (const table of ['model_version_tags', 'model_versions', 'registered_model_tags', 'registered_model_aliases', 'registered_models']) {
+      for (const table of [
+        'model_version_tags',
+        'model_versions',
+        'registered_model_tags',
+        'registered_model_aliases',
+        'registered_models',
+      ]) {
         await session.run(`DELETE FROM ${table} WHERE name = ?`, [name]);
       }
     });
   }
 
-  async searchRegisteredModels(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Promise<Page<RegisteredModel>> {
+  async searchRegisteredModels(
+    filterString: string | null,
+    maxResults: number,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Promise<Page<RegisteredModel>> {
     validateRegistryMaxResults(maxResults, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD);
     const clauses = parseRegisteredModelFilter(filterString);
     const order: string[] = [];
@@ -335,7 +406,8 @@ export class SqlRegistryStore implements ModelRegistryStore {
     for (const entry of (orderBy ?? []).map(parseSqlRegisteredModelOrderBy)) {
       // MLflow's SQL store orders both timestamp keys by the last update.
       const column = entry.key === 'name' ? 'name' : 'last_updated_time';
-      if (seen.has(column)) throw MlflowError.invalidParameterValue(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy)}`);
+      if (seen.has(column))
+        throw MlflowError.invalidParameterValue(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy)}`);
       seen.add(column);
       order.push(`m.${column} ${entry.ascending ? 'ASC' : 'DESC'}`);
     }
@@ -363,10 +435,15 @@ export class SqlRegistryStore implements ModelRegistryStore {
 
   async getLatestVersions(name: string, stages: string[] | null): Promise<ModelVersion[]> {
     const model = await this.getRegisteredModel(name);
-    const wanted = new Set(stages && stages.length > 0 ? stages.map(canonicalStage) : ['None', 'Staging', 'Production', 'Archived']);
+    const wanted = new Set(
+      stages && stages.length > 0 ? stages.map(canonicalStage) : ['None', 'Staging', 'Production', 'Archived'],
+    );
     const latest = model.latestVersions.filter((mv) => mv.currentStage !== null && wanted.has(mv.currentStage));
     // MLflow 3 names each version's aliases here (2.12.2 did not).
-    for (const mv of latest) mv.aliases = Object.keys(model.aliases).filter((alias) => model.aliases[alias] === mv.version).sort();
+    for (const mv of latest)
+      mv.aliases = Object.keys(model.aliases)
+        .filter((alias) => model.aliases[alias] === mv.version)
+        .sort();
     return latest;
   }
 
@@ -419,7 +496,10 @@ export class SqlRegistryStore implements ModelRegistryStore {
           await this.modelRow(session, name);
           const now = Date.now();
           await session.run('UPDATE registered_models SET last_updated_time = ? WHERE name = ?', [now, name]);
-          const max = await session.get<{ max: number | null }>('SELECT MAX(version) AS max FROM model_versions WHERE name = ?', [name]);
+          const max = await session.get<{ max: number | null }>(
+            'SELECT MAX(version) AS max FROM model_versions WHERE name = ?',
+            [name],
+          );
           const version = Number(max?.max ?? 0) + 1;
           await session.run(
             `INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, status, status_message, run_link, storage_location)
@@ -427,14 +507,22 @@ export class SqlRegistryStore implements ModelRegistryStore {
             [name, version, now, now, description, source, runId, runLink, storageLocation],
           );
           const unique = new Map((tags ?? []).map((tag) => [tag.key, tag.value]));
-          for (const [key, value] of unique) await session.run('INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)', [key, value, name, version]);
+          for (const [key, value] of unique)
+            await session.run('INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)', [
+              key,
+              value,
+              name,
+              version,
+            ]);
           return (await this.versions(session, [await this.versionRow(session, name, String(version))], true))[0];
         });
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
       }
     }
-    throw new MlflowError(`Model Version creation error (name=${name}). Giving up after ${CREATE_MODEL_VERSION_RETRIES} attempts.`);
+    throw new MlflowError(
+      `Model Version creation error (name=${name}). Giving up after ${CREATE_MODEL_VERSION_RETRIES} attempts.`,
+    );
   }
 
   /** `models:/name/version` (or a stage, or an alias) → that version's storage location. */
@@ -445,28 +533,44 @@ export class SqlRegistryStore implements ModelRegistryStore {
       const [, modelName, suffix] = match;
       let version = suffix;
       if (!/^\d+$/.test(suffix)) {
-        const byStage = ['none', 'staging', 'production', 'archived'].includes(suffix.toLowerCase()) || suffix.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST;
+        const byStage =
+          ['none', 'staging', 'production', 'archived'].includes(suffix.toLowerCase()) ||
+          suffix.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST;
         if (byStage) {
-          const latest = await this.getLatestVersions(modelName, suffix.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST ? null : [suffix]);
-          if (latest.length === 0) throw MlflowError.resourceDoesNotExist(`No versions of model with name '${modelName}' found`);
+          const latest = await this.getLatestVersions(
+            modelName,
+            suffix.toLowerCase() === REGISTERED_MODEL_ALIAS_LATEST ? null : [suffix],
+          );
+          if (latest.length === 0)
+            throw MlflowError.resourceDoesNotExist(`No versions of model with name '${modelName}' found`);
           version = String(Math.max(...latest.map((mv) => Number(mv.version))));
         } else version = (await this.getModelVersionByAlias(modelName, suffix)).version;
       }
       return await this.getModelVersionDownloadUri(modelName, version);
     } catch (error) {
-      throw new MlflowError(`Unable to fetch model from model URI source artifact location '${source}'.Error: ${(error as Error).message}`);
+      throw new MlflowError(
+        `Unable to fetch model from model URI source artifact location '${source}'.Error: ${(error as Error).message}`,
+      );
     }
   }
 
   async updateModelVersion(name: string, version: string, description: string | null): Promise<ModelVersion> {
     return this.db.transaction(async (session) => {
       await this.versionRow(session, name, version);
-      await session.run('UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?', [description, Date.now(), name, Number(version)]);
+      await session.run(
+        'UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?',
+        [description, Date.now(), name, Number(version)],
+      );
       return (await this.versions(session, [await this.versionRow(session, name, version)], true))[0];
     });
   }
 
-  async transitionModelVersionStage(name: string, version: string, stage: string, archiveExistingVersions: boolean): Promise<ModelVersion> {
+  async transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions: boolean,
+  ): Promise<ModelVersion> {
     const target = canonicalStage(stage);
     if (archiveExistingVersions && !(ACTIVE_MODEL_VERSION_STAGES as readonly string[]).includes(target)) {
       throw new MlflowError(
@@ -476,15 +580,16 @@ export class SqlRegistryStore implements ModelRegistryStore {
     return this.db.transaction(async (session) => {
       const now = Date.now();
       if (archiveExistingVersions) {
-        await session.run("UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND version != ? AND current_stage = ?", [
-          now,
-          name,
-          Number(version),
-          target,
-        ]);
+        await session.run(
+          "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND version != ? AND current_stage = ?",
+          [now, name, Number(version), target],
+        );
       }
       await this.versionRow(session, name, version);
-      await session.run('UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?', [target, now, name, Number(version)]);
+      await session.run(
+        'UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?',
+        [target, now, name, Number(version)],
+      );
       await session.run('UPDATE registered_models SET last_updated_time = ? WHERE name = ?', [now, name]);
       return (await this.versions(session, [await this.versionRow(session, name, version)], true))[0];
     });
@@ -514,15 +619,30 @@ export class SqlRegistryStore implements ModelRegistryStore {
     return row.storage_location || row.source || '';
   }
 
-  async searchModelVersions(filterString: string | null, maxResults: number, orderBy: string[] | null, pageToken: string | null): Promise<Page<ModelVersion>> {
+  async searchModelVersions(
+    filterString: string | null,
+    maxResults: number,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Promise<Page<ModelVersion>> {
     validateRegistryMaxResults(maxResults, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD);
     const clauses = parseModelVersionFilter(filterString);
-    const columns: Record<string, string> = { name: 'name', version_number: 'version', run_id: 'run_id', source_path: 'source', creation_timestamp: 'creation_time', last_updated_timestamp: 'last_updated_time' };
+    const columns: Record<string, string> = {
+      name: 'name',
+      version_number: 'version',
+      run_id: 'run_id',
+      source_path: 'source',
+      creation_timestamp: 'creation_time',
+      last_updated_timestamp: 'last_updated_time',
+    };
     const order: string[] = [];
     const seen = new Set<string>();
-    for (const entry of (orderBy && orderBy.length > 0 ? orderBy : DEFAULT_MODEL_VERSION_ORDER_BY).map(parseModelVersionOrderBy)) {
+    for (const entry of (orderBy && orderBy.length > 0 ? orderBy : DEFAULT_MODEL_VERSION_ORDER_BY).map(
+      parseModelVersionOrderBy,
+    )) {
       const column = columns[entry.key];
-      if (seen.has(column)) throw MlflowError.invalidParameterValue(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy)}`);
+      if (seen.has(column))
+        throw MlflowError.invalidParameterValue(`\`order_by\` contains duplicate fields: ${pythonRepr(orderBy)}`);
       seen.add(column);
       order.push(`v.${column} ${entry.ascending ? 'ASC' : 'DESC'}`);
     }
@@ -566,7 +686,11 @@ export class SqlRegistryStore implements ModelRegistryStore {
     validateTagKey(key);
     await this.db.transaction(async (session) => {
       await this.versionRow(session, name, version);
-      await session.run('DELETE FROM model_version_tags WHERE name = ? AND version = ? AND "key" = ?', [name, Number(version), key]);
+      await session.run('DELETE FROM model_version_tags WHERE name = ? AND version = ? AND "key" = ?', [
+        name,
+        Number(version),
+        key,
+      ]);
     });
   }
 
@@ -605,7 +729,10 @@ export class SqlRegistryStore implements ModelRegistryStore {
       return latest[0];
     }
     await this.modelRow(this.db, name);
-    const row = await this.db.get<{ version: number }>('SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?', [name, alias]);
+    const row = await this.db.get<{ version: number }>(
+      'SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?',
+      [name, alias],
+    );
     if (!row) throw MlflowError.invalidParameterValue(`Registered model alias ${alias} not found.`);
     return this.getModelVersion(name, String(row.version));
   }

@@ -111,7 +111,8 @@ function postgresSchema(): string[] {
       .replace(/ BLOB /g, ' BYTEA ')
       .replace(/BOOLEAN DEFAULT '0'/g, 'BOOLEAN DEFAULT false')
       .replace(/^CREATE TABLE IF NOT EXISTS "(\w+)"/, 'CREATE TABLE $1');
-    if (table[1] === 'experiments') text = text.replace('experiment_id INTEGER NOT NULL', 'experiment_id SERIAL NOT NULL');
+    if (table[1] === 'experiments')
+      text = text.replace('experiment_id INTEGER NOT NULL', 'experiment_id SERIAL NOT NULL');
     const references = [...text.matchAll(/REFERENCES (\w+) /g)].map((m) => m[1]).filter((name) => name !== table[1]);
     tables.push({ name: table[1], text, references });
   }
@@ -167,7 +168,8 @@ export async function readSchemaState(db: SqlSession): Promise<SchemaState> {
   return { revision, tables };
 }
 
-const UPGRADE_HINT = "Take a backup of your database, then run 'flowhost db upgrade <database_uri>' to migrate your database to the latest schema.";
+const UPGRADE_HINT =
+  "Take a backup of your database, then run 'flowhost db upgrade <database_uri>' to migrate your database to the latest schema.";
 
 /** MLflow's words for a database at another revision, with flowhost's command in the hint. */
 export function outOfDateMessage(found: string | null): string {
@@ -224,7 +226,10 @@ export async function prepareSchema(db: SqlDatabase): Promise<SchemaState> {
     state = await readSchemaState(db);
   }
   if (!state.tables.has('alembic_version')) {
-    throw new MlflowError('The database holds tables but no alembic_version table: it is not an MLflow database.', 'INVALID_STATE');
+    throw new MlflowError(
+      'The database holds tables but no alembic_version table: it is not an MLflow database.',
+      'INVALID_STATE',
+    );
   }
   checkReadable(state);
   return state;
@@ -267,7 +272,8 @@ export async function upgradeSchema(db: SqlDatabase): Promise<UpgradeResult> {
       const objects = await session.all<{ type: string; name: string }>(
         "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_autoindex%'",
       );
-      for (const { type, name } of objects) await session.run(`DROP ${type === 'index' ? 'INDEX' : 'TRIGGER'} "${name}"`);
+      for (const { type, name } of objects)
+        await session.run(`DROP ${type === 'index' ? 'INDEX' : 'TRIGGER'} "${name}"`);
       const old = [...state.tables.keys()];
       for (const table of old) await session.run(`ALTER TABLE "${table}" RENAME TO "flowhost_old_${table}"`);
       for (const statement of SQLITE_SCHEMA_7d34483879f0) await session.run(statement);
@@ -275,8 +281,12 @@ export async function upgradeSchema(db: SqlDatabase): Promise<UpgradeResult> {
       for (const table of old) {
         const target = fresh.get(table);
         if (target) {
-          const columns = [...state.tables.get(table)!].filter((column) => target.has(column)).map((column) => `"${column}"`);
-          await session.run(`INSERT INTO "${table}" (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM "flowhost_old_${table}"`);
+          const columns = [...state.tables.get(table)!]
+            .filter((column) => target.has(column))
+            .map((column) => `"${column}"`);
+          await session.run(
+            `INSERT INTO "${table}" (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM "flowhost_old_${table}"`,
+          );
         }
         await session.run(`DROP TABLE "flowhost_old_${table}"`);
       }

@@ -16,7 +16,19 @@
  *    tokens as MLflow's: nothing reads a whole table into memory.
  */
 import { randomUUID } from 'node:crypto';
-import type { DatasetInput, Experiment, ExperimentTag, Metric, Page, Param, Run, RunInfo, RunStatus, RunTag, ViewType } from '../entities.js';
+import type {
+  DatasetInput,
+  Experiment,
+  ExperimentTag,
+  Metric,
+  Page,
+  Param,
+  Run,
+  RunInfo,
+  RunStatus,
+  RunTag,
+  ViewType,
+} from '../entities.js';
 import { MlflowError } from '../errors.js';
 import type { TrackingStore } from '../kinds/tracking-store.js';
 import {
@@ -63,10 +75,16 @@ const MAX_FLOAT = 1.7976931348623157e308;
 const IN_CHUNK = 500;
 
 /** Columns of `experiments e` and `runs r`, the experiment id as text (see ExperimentRow). */
-const EXPERIMENT_COLUMNS = 'CAST(e.experiment_id AS TEXT) AS experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time';
-const RUN_COLUMNS = 'r.run_uuid, r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri, CAST(r.experiment_id AS TEXT) AS experiment_id';
+const EXPERIMENT_COLUMNS =
+  'CAST(e.experiment_id AS TEXT) AS experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time';
+const RUN_COLUMNS =
+  'r.run_uuid, r.name, r.user_id, r.status, r.start_time, r.end_time, r.lifecycle_stage, r.artifact_uri, CAST(r.experiment_id AS TEXT) AS experiment_id';
 
-const STAGES: Record<ViewType, readonly string[]> = { ACTIVE_ONLY: ['active'], DELETED_ONLY: ['deleted'], ALL: ['active', 'deleted'] };
+const STAGES: Record<ViewType, readonly string[]> = {
+  ACTIVE_ONLY: ['active'],
+  DELETED_ONLY: ['deleted'],
+  ALL: ['active', 'deleted'],
+};
 
 interface ExperimentRow {
   /** Read as text: MLflow's migrate-filestore keeps the FileStore's 18-digit ids, beyond 2^53. */
@@ -113,14 +131,17 @@ function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
 }
 
 function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
 
 const runNotActive = (runId: string, stage: string) =>
   MlflowError.invalidParameterValue(`The run ${runId} must be in the 'active' state. Current state is ${stage}.`);
 const experimentNotActive = (experimentId: string | number, stage: string) =>
-  MlflowError.invalidParameterValue(`The experiment ${experimentId} must be in the 'active' state. Current state is ${stage}.`);
+  MlflowError.invalidParameterValue(
+    `The experiment ${experimentId} must be in the 'active' state. Current state is ${stage}.`,
+  );
 
 /** A unique-key violation on either dialect. */
 export const isUniqueViolation = (error: unknown) => {
@@ -184,7 +205,10 @@ export class SqlTrackingStore implements TrackingStore {
   // ------------------------------------------------------------------------------------------
   // Reading entities
 
-  private async experimentTags(session: SqlSession, ids: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  private async experimentTags(
+    session: SqlSession,
+    ids: readonly string[],
+  ): Promise<Map<string, Record<string, string>>> {
     const out = new Map<string, Record<string, string>>(ids.map((id) => [id, {}]));
     for (const part of chunks(ids)) {
       const rows = await session.all<{ experiment_id: string; key: string; value: string | null }>(
@@ -197,7 +221,10 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   private async experiments(session: SqlSession, rows: readonly ExperimentRow[]): Promise<Experiment[]> {
-    const tags = await this.experimentTags(session, rows.map((row) => row.experiment_id));
+    const tags = await this.experimentTags(
+      session,
+      rows.map((row) => row.experiment_id),
+    );
     return rows.map((row) => ({
       experimentId: String(row.experiment_id),
       name: row.name,
@@ -213,12 +240,18 @@ export class SqlTrackingStore implements TrackingStore {
   private async experimentRow(session: SqlSession, experimentId: string): Promise<ExperimentRow> {
     validateExperimentId(experimentId);
     if (!/^-?\d+$/.test(experimentId)) {
-      throw MlflowError.invalidParameterValue(`Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`);
+      throw MlflowError.invalidParameterValue(
+        `Invalid experiment ID '${experimentId}'. Experiment ID must be a valid integer.`,
+      );
     }
     const id = String(BigInt(experimentId));
     // PostgreSQL's INTEGER column holds 32 bits: a larger id names no experiment there.
     const fits = session.dialect === 'sqlite' || Math.abs(Number(id)) <= 2 ** 31 - 1;
-    const row = fits ? await session.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.experiment_id = ?`, [id]) : undefined;
+    const row = fits
+      ? await session.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.experiment_id = ?`, [
+          id,
+        ])
+      : undefined;
     if (!row) throw MlflowError.resourceDoesNotExist(`No Experiment with id=${id} exists`);
     return row;
   }
@@ -253,19 +286,32 @@ export class SqlTrackingStore implements TrackingStore {
   private async runs(session: SqlSession, rows: readonly RunRow[]): Promise<Run[]> {
     const byId = new Map<string, Run>();
     const runs = rows.map((row) => {
-      const run: Run = { info: this.runInfo(row), data: { metrics: {}, params: {}, tags: {} }, inputs: { datasetInputs: [] } };
+      const run: Run = {
+        info: this.runInfo(row),
+        data: { metrics: {}, params: {}, tags: {} },
+        inputs: { datasetInputs: [] },
+      };
       byId.set(row.run_uuid, run);
       return run;
     });
     for (const part of chunks(rows.map((row) => row.run_uuid))) {
       const list = part.map(() => '?').join(', ');
-      for (const row of await session.all<LatestMetricRow & { run_uuid: string }>(`SELECT run_uuid, "key", value, is_nan FROM latest_metrics WHERE run_uuid IN (${list})`, part)) {
+      for (const row of await session.all<LatestMetricRow & { run_uuid: string }>(
+        `SELECT run_uuid, "key", value, is_nan FROM latest_metrics WHERE run_uuid IN (${list})`,
+        part,
+      )) {
         setEntry(byId.get(row.run_uuid)!.data.metrics, row.key, metricValue(row));
       }
-      for (const row of await session.all<{ run_uuid: string; key: string; value: string }>(`SELECT run_uuid, "key", value FROM params WHERE run_uuid IN (${list})`, part)) {
+      for (const row of await session.all<{ run_uuid: string; key: string; value: string }>(
+        `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN (${list})`,
+        part,
+      )) {
         setEntry(byId.get(row.run_uuid)!.data.params, row.key, row.value);
       }
-      for (const row of await session.all<{ run_uuid: string; key: string; value: string | null }>(`SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN (${list})`, part)) {
+      for (const row of await session.all<{ run_uuid: string; key: string; value: string | null }>(
+        `SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN (${list})`,
+        part,
+      )) {
         setEntry(byId.get(row.run_uuid)!.data.tags, row.key, row.value ?? '');
       }
       const inputs = await session.all<{
@@ -313,11 +359,22 @@ export class SqlTrackingStore implements TrackingStore {
   // ------------------------------------------------------------------------------------------
   // Experiments
 
-  async searchExperiments(viewType: ViewType, maxResults: number, filterString: string | null, orderBy: string[] | null, pageToken: string | null): Promise<Page<Experiment>> {
+  async searchExperiments(
+    viewType: ViewType,
+    maxResults: number,
+    filterString: string | null,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Promise<Page<Experiment>> {
     validateSearchExperimentsMaxResults(maxResults);
     const params = new Params();
-    const conditions = [`e.lifecycle_stage IN ${params.list(STAGES[viewType])}`, ...experimentFilterConditions(this.db.dialect, parseExperimentFilter(filterString), params)];
-    const order = experimentOrderBy((orderBy && orderBy.length > 0 ? orderBy : DEFAULT_EXPERIMENT_ORDER_BY).map(parseExperimentOrderBy));
+    const conditions = [
+      `e.lifecycle_stage IN ${params.list(STAGES[viewType])}`,
+      ...experimentFilterConditions(this.db.dialect, parseExperimentFilter(filterString), params),
+    ];
+    const order = experimentOrderBy(
+      (orderBy && orderBy.length > 0 ? orderBy : DEFAULT_EXPERIMENT_ORDER_BY).map(parseExperimentOrderBy),
+    );
     const offset = decodePageToken(pageToken);
     const rows = await this.db.all<ExperimentRow>(
       `SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE ${conditions.join(' AND ')} ORDER BY ${order.join(', ')} LIMIT ${maxResults + 1} OFFSET ${offset}`,
@@ -351,7 +408,11 @@ export class SqlTrackingStore implements TrackingStore {
           );
           id = String(row!.id);
         }
-        if (!location) await session.run('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?', [this.artifactLocation(id), id]);
+        if (!location)
+          await session.run('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?', [
+            this.artifactLocation(id),
+            id,
+          ]);
         for (const tag of tags ?? []) {
           await session.run(
             'INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?) ON CONFLICT ("key", experiment_id) DO UPDATE SET value = excluded.value',
@@ -362,7 +423,9 @@ export class SqlTrackingStore implements TrackingStore {
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw MlflowError.resourceAlreadyExists(`Experiment(name=${name}) already exists. Error: ${(error as Error).message}`);
+        throw MlflowError.resourceAlreadyExists(
+          `Experiment(name=${name}) already exists. Error: ${(error as Error).message}`,
+        );
       }
       throw error;
     }
@@ -374,23 +437,34 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getExperimentByName(name: string): Promise<Experiment | null> {
-    const row = await this.db.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.name = ?`, [name]);
+    const row = await this.db.get<ExperimentRow>(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments e WHERE e.name = ?`, [
+      name,
+    ]);
     return row ? (await this.experiments(this.db, [row]))[0] : null;
   }
 
   async deleteExperiment(experimentId: string): Promise<void> {
     if (experimentId === DEFAULT_EXPERIMENT_ID) {
       // MLflow raises it without an error code: INTERNAL_ERROR.
-      throw new MlflowError(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`);
+      throw new MlflowError(
+        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`,
+      );
     }
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
       // MLflow looks only among active experiments (sqlalchemy_store.py, delete_experiment).
-      if (row.lifecycle_stage !== 'active') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
+      if (row.lifecycle_stage !== 'active')
+        throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       const now = Date.now();
-      await session.run("UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?", [now, row.experiment_id]);
+      await session.run(
+        "UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?",
+        [now, row.experiment_id],
+      );
       // MLflow marks every run of the experiment deleted, with the time.
-      await session.run("UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE experiment_id = ?", [now, row.experiment_id]);
+      await session.run("UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE experiment_id = ?", [
+        now,
+        row.experiment_id,
+      ]);
     });
   }
 
@@ -398,13 +472,17 @@ export class SqlTrackingStore implements TrackingStore {
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
       // MLflow looks only among deleted experiments (sqlalchemy_store.py, restore_experiment).
-      if (row.lifecycle_stage !== 'deleted') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
+      if (row.lifecycle_stage !== 'deleted')
+        throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       // Only the runs deleted with the experiment come back (MLflow: deleted_time >= the experiment's last update).
       await session.run(
         "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time >= ?",
         [row.experiment_id, row.last_update_time ?? 0],
       );
-      await session.run("UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ? WHERE experiment_id = ?", [Date.now(), row.experiment_id]);
+      await session.run(
+        "UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ? WHERE experiment_id = ?",
+        [Date.now(), row.experiment_id],
+      );
     });
   }
 
@@ -413,8 +491,13 @@ export class SqlTrackingStore implements TrackingStore {
     try {
       await this.db.transaction(async (session) => {
         const row = await this.experimentRow(session, experimentId);
-        if (row.lifecycle_stage !== 'active') throw new MlflowError('Cannot rename a non-active experiment.', 'INVALID_STATE');
-        await session.run('UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?', [newName, Date.now(), row.experiment_id]);
+        if (row.lifecycle_stage !== 'active')
+          throw new MlflowError('Cannot rename a non-active experiment.', 'INVALID_STATE');
+        await session.run('UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?', [
+          newName,
+          Date.now(),
+          row.experiment_id,
+        ]);
       });
     } catch (error) {
       // MLflow's rename does not look for the name first: the database's unique index refuses it,
@@ -441,8 +524,12 @@ export class SqlTrackingStore implements TrackingStore {
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
       if (row.lifecycle_stage !== 'active') throw experimentNotActive(row.experiment_id, row.lifecycle_stage);
-      const changed = await session.run('DELETE FROM experiment_tags WHERE experiment_id = ? AND "key" = ?', [row.experiment_id, key]);
-      if (changed === 0) throw MlflowError.resourceDoesNotExist(`No tag with name: ${key} in experiment with id ${experimentId}`);
+      const changed = await session.run('DELETE FROM experiment_tags WHERE experiment_id = ? AND "key" = ?', [
+        row.experiment_id,
+        key,
+      ]);
+      if (changed === 0)
+        throw MlflowError.resourceDoesNotExist(`No tag with name: ${key} in experiment with id ${experimentId}`);
     });
   }
 
@@ -455,18 +542,39 @@ export class SqlTrackingStore implements TrackingStore {
     return (await this.runs(this.db, [row]))[0];
   }
 
-  async updateRunInfo(runId: string, runStatus: RunStatus, endTime: number | null, runName: string | null): Promise<RunInfo> {
+  async updateRunInfo(
+    runId: string,
+    runStatus: RunStatus,
+    endTime: number | null,
+    runName: string | null,
+  ): Promise<RunInfo> {
     validateRunId(runId);
     return this.db.transaction(async (session) => {
       const row = await this.activeRunRow(session, runId);
-      const updated: RunRow = { ...row, status: runStatus, end_time: endTime ?? row.end_time, name: runName || row.name };
-      await session.run('UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?', [updated.status, updated.end_time, updated.name, runId]);
+      const updated: RunRow = {
+        ...row,
+        status: runStatus,
+        end_time: endTime ?? row.end_time,
+        name: runName || row.name,
+      };
+      await session.run('UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?', [
+        updated.status,
+        updated.end_time,
+        updated.name,
+        runId,
+      ]);
       if (runName) await this.upsertTag(session, runId, { key: RUN_NAME_TAG, value: runName });
       return this.runInfo(updated);
     });
   }
 
-  async createRun(experimentId: string | null, userId: string, startTime: number, tags: RunTag[], runName: string | null): Promise<Run> {
+  async createRun(
+    experimentId: string | null,
+    userId: string,
+    startTime: number,
+    tags: RunTag[],
+    runName: string | null,
+  ): Promise<Run> {
     const nameTag = tags.find((tag) => tag.key === RUN_NAME_TAG)?.value;
     if (runName && nameTag && runName !== nameTag) {
       throw MlflowError.invalidParameterValue(
@@ -478,7 +586,8 @@ export class SqlTrackingStore implements TrackingStore {
     const runId = randomUUID().replace(/-/g, '');
     return this.db.transaction(async (session) => {
       const experiment = await this.experimentRow(session, experimentId ?? DEFAULT_EXPERIMENT_ID);
-      if (experiment.lifecycle_stage !== 'active') throw experimentNotActive(experiment.experiment_id, experiment.lifecycle_stage);
+      if (experiment.lifecycle_stage !== 'active')
+        throw experimentNotActive(experiment.experiment_id, experiment.lifecycle_stage);
       const row: RunRow = {
         run_uuid: runId,
         name,
@@ -487,7 +596,11 @@ export class SqlTrackingStore implements TrackingStore {
         start_time: startTime,
         end_time: null,
         lifecycle_stage: 'active',
-        artifact_uri: appendToUriPath(experiment.artifact_location ?? this.artifactLocation(experiment.experiment_id), runId, 'artifacts'),
+        artifact_uri: appendToUriPath(
+          experiment.artifact_location ?? this.artifactLocation(experiment.experiment_id),
+          runId,
+          'artifacts',
+        ),
         experiment_id: experiment.experiment_id,
       };
       await session.run(
@@ -507,7 +620,11 @@ export class SqlTrackingStore implements TrackingStore {
     validateRunId(runId);
     await this.db.transaction(async (session) => {
       await this.runRow(session, runId);
-      await session.run('UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?', [stage, stage === 'deleted' ? Date.now() : null, runId]);
+      await session.run('UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?', [
+        stage,
+        stage === 'deleted' ? Date.now() : null,
+        runId,
+      ]);
     });
   }
 
@@ -528,7 +645,14 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
-  async searchRuns(experimentIds: string[], filterString: string | null, runViewType: ViewType, maxResults: number, orderBy: string[] | null, pageToken: string | null): Promise<Page<Run>> {
+  async searchRuns(
+    experimentIds: string[],
+    filterString: string | null,
+    runViewType: ViewType,
+    maxResults: number,
+    orderBy: string[] | null,
+    pageToken: string | null,
+  ): Promise<Page<Run>> {
     // MLflow's SqlAlchemyStore words a non-positive max_results as its experiment search does
     // (`_validate_max_results_param`); the upper bound keeps the handler's wording.
     if (Number.isInteger(maxResults) && maxResults < 1) validateSearchExperimentsMaxResults(maxResults);
@@ -561,18 +685,32 @@ export class SqlTrackingStore implements TrackingStore {
         `SELECT run_uuid, "key", value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN (${part.map(() => '?').join(', ')})`,
         part,
       );
-      for (const row of rows) latest.push({ key: row.key, value: metricValue(row), timestamp: row.timestamp, step: row.step, runId: row.run_uuid });
+      for (const row of rows)
+        latest.push({
+          key: row.key,
+          value: metricValue(row),
+          timestamp: row.timestamp,
+          step: row.step,
+          runId: row.run_uuid,
+        });
     }
     return latest;
   }
 
-  async getMetricHistory(runId: string, metricKey: string, maxResults: number | null, pageToken: string | null): Promise<Page<Metric>> {
+  async getMetricHistory(
+    runId: string,
+    metricKey: string,
+    maxResults: number | null,
+    pageToken: string | null,
+  ): Promise<Page<Metric>> {
     validateRunId(runId);
     // As MLflow's SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py, get_metric_history):
     // 0 is a page of no points (MLflow 3's server passes 0 when a client sends no max_results),
     // and an unknown run has no history rather than being an error.
     if (maxResults !== null && (!Number.isInteger(maxResults) || maxResults < 0)) {
-      throw MlflowError.invalidParameterValue(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
+      throw MlflowError.invalidParameterValue(
+        `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`,
+      );
     }
     const offset = decodePageToken(pageToken);
     // SQLite wants a LIMIT before any OFFSET: -1 is none.
@@ -594,9 +732,13 @@ export class SqlTrackingStore implements TrackingStore {
   // Logging
 
   private async upsertTag(session: SqlSession, runId: string, tag: RunTag): Promise<void> {
-    await session.run('INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value', [tag.key, tag.value, runId]);
+    await session.run(
+      'INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value',
+      [tag.key, tag.value, runId],
+    );
     // Setting the run-name tag renames the run (MLflow's set_tag).
-    if (tag.key === RUN_NAME_TAG && tag.value) await session.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [tag.value, runId]);
+    if (tag.key === RUN_NAME_TAG && tag.value)
+      await session.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [tag.value, runId]);
   }
 
   /**
@@ -604,7 +746,12 @@ export class SqlTrackingStore implements TrackingStore {
    * MLflow words the refusal per call (sqlalchemy_store.py): `log_param` names the one param,
    * `log_batch` lists every changed one.
    */
-  private async insertParams(session: SqlSession, runId: string, params: readonly Param[], call: 'logParam' | 'logBatch'): Promise<void> {
+  private async insertParams(
+    session: SqlSession,
+    runId: string,
+    params: readonly Param[],
+    call: 'logParam' | 'logBatch',
+  ): Promise<void> {
     if (params.length === 0) return;
     const existing = new Map<string, string>();
     for (const part of chunks(params.map((param) => param.key))) {
@@ -616,8 +763,12 @@ export class SqlTrackingStore implements TrackingStore {
     }
     const changed = params.filter((param) => existing.has(param.key) && existing.get(param.key) !== param.value);
     if (changed.length > 0 && call === 'logBatch') {
-      const listed = pythonRepr(changed.map((param) => ({ key: param.key, old_value: existing.get(param.key), new_value: param.value })));
-      throw MlflowError.invalidParameterValue(`Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`);
+      const listed = pythonRepr(
+        changed.map((param) => ({ key: param.key, old_value: existing.get(param.key), new_value: param.value })),
+      );
+      throw MlflowError.invalidParameterValue(
+        `Changing param values is not allowed. Params were already logged='${listed}' for run ID='${runId}'.`,
+      );
     }
     for (const param of changed) {
       throw MlflowError.invalidParameterValue(
@@ -627,7 +778,11 @@ export class SqlTrackingStore implements TrackingStore {
     }
     for (const param of params) {
       if (existing.has(param.key)) continue;
-      await session.run('INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)', [param.key, param.value, runId]);
+      await session.run('INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)', [
+        param.key,
+        param.value,
+        runId,
+      ]);
     }
   }
 
@@ -643,7 +798,8 @@ export class SqlTrackingStore implements TrackingStore {
       const [isNan, value] = storedMetricValue(metric.value);
       rows.push([metric.key, value, metric.timestamp, runId, metric.step, isNan]);
       const seen = latest.get(metric.key);
-      if (!seen || compareLatest(metric.step, metric.timestamp, value, seen) > 0) latest.set(metric.key, { value, isNan, timestamp: metric.timestamp, step: metric.step });
+      if (!seen || compareLatest(metric.step, metric.timestamp, value, seen) > 0)
+        latest.set(metric.key, { value, isNan, timestamp: metric.timestamp, step: metric.step });
     }
     // Multi-row inserts: one statement per 100 points (one round trip each on PostgreSQL).
     for (const part of chunks(rows, 100)) {
@@ -717,7 +873,16 @@ export class SqlTrackingStore implements TrackingStore {
           datasetUuid = randomUUID().replace(/-/g, '');
           await session.run(
             `INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            [datasetUuid, run.experiment_id, dataset.name, dataset.digest, dataset.sourceType, dataset.source, dataset.schema ?? null, dataset.profile ?? null],
+            [
+              datasetUuid,
+              run.experiment_id,
+              dataset.name,
+              dataset.digest,
+              dataset.sourceType,
+              dataset.source,
+              dataset.schema ?? null,
+              dataset.profile ?? null,
+            ],
           );
         }
         const input = await session.get(
@@ -726,8 +891,16 @@ export class SqlTrackingStore implements TrackingStore {
         );
         if (input) continue;
         const inputUuid = randomUUID().replace(/-/g, '');
-        await session.run("INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)", [inputUuid, datasetUuid, runId]);
-        for (const tag of tags) await session.run('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)', [inputUuid, tag.key, tag.value]);
+        await session.run(
+          "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
+          [inputUuid, datasetUuid, runId],
+        );
+        for (const tag of tags)
+          await session.run('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)', [
+            inputUuid,
+            tag.key,
+            tag.value,
+          ]);
       }
     });
   }
@@ -737,7 +910,10 @@ export class SqlTrackingStore implements TrackingStore {
 
   /** Ids of deleted runs whose deletion is at least `olderThanMs` old. */
   async deletedRunIds(olderThanMs = 0): Promise<string[]> {
-    const rows = await this.db.all<{ run_uuid: string }>("SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?", [Date.now() - olderThanMs]);
+    const rows = await this.db.all<{ run_uuid: string }>(
+      "SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted' AND deleted_time <= ?",
+      [Date.now() - olderThanMs],
+    );
     return rows.map((row) => row.run_uuid);
   }
 
@@ -745,9 +921,13 @@ export class SqlTrackingStore implements TrackingStore {
   async hardDeleteRun(runId: string): Promise<void> {
     await this.db.transaction(async (session) => {
       await this.runRow(session, runId);
-      await session.run("DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE destination_type = 'RUN' AND destination_id = ?)", [runId]);
+      await session.run(
+        "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs WHERE destination_type = 'RUN' AND destination_id = ?)",
+        [runId],
+      );
       await session.run("DELETE FROM inputs WHERE destination_type = 'RUN' AND destination_id = ?", [runId]);
-      for (const table of ['metrics', 'latest_metrics', 'params', 'tags']) await session.run(`DELETE FROM ${table} WHERE run_uuid = ?`, [runId]);
+      for (const table of ['metrics', 'latest_metrics', 'params', 'tags'])
+        await session.run(`DELETE FROM ${table} WHERE run_uuid = ?`, [runId]);
       await session.run('DELETE FROM runs WHERE run_uuid = ?', [runId]);
     });
   }
@@ -756,7 +936,8 @@ export class SqlTrackingStore implements TrackingStore {
   async hardDeleteExperiment(experimentId: string): Promise<void> {
     await this.db.transaction(async (session) => {
       const row = await this.experimentRow(session, experimentId);
-      if (row.lifecycle_stage !== 'deleted') throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
+      if (row.lifecycle_stage !== 'deleted')
+        throw MlflowError.resourceDoesNotExist(`No Experiment with id=${row.experiment_id} exists`);
       await session.run('DELETE FROM experiment_tags WHERE experiment_id = ?', [row.experiment_id]);
       await session.run('DELETE FROM datasets WHERE experiment_id = ?', [row.experiment_id]);
       await session.run('DELETE FROM experiments WHERE experiment_id = ?', [row.experiment_id]);
@@ -764,7 +945,12 @@ export class SqlTrackingStore implements TrackingStore {
   }
 }
 
-function compareLatest(step: number | bigint, timestamp: number, value: number, than: { step: number | bigint; timestamp: number; value: number }): number {
+function compareLatest(
+  step: number | bigint,
+  timestamp: number,
+  value: number,
+  than: { step: number | bigint; timestamp: number; value: number },
+): number {
   // Steps are 64-bit: past 2^53 they are bigints, which compare with numbers but do not subtract.
   return (step < than.step ? -1 : step > than.step ? 1 : 0) || timestamp - than.timestamp || value - than.value;
 }

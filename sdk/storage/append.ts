@@ -119,7 +119,11 @@ export class LineFiles {
   private write(open: OpenFile, file: string, data: Buffer): void {
     const { fd } = open;
     let before = open.size;
-    if (before > 0 && !open.endsWhole && (fs.readSync(fd, this.byte, 0, 1, before - 1) !== 1 || this.byte[0] !== NEWLINE)) {
+    if (
+      before > 0 &&
+      !open.endsWhole &&
+      (fs.readSync(fd, this.byte, 0, 1, before - 1) !== 1 || this.byte[0] !== NEWLINE)
+    ) {
       const whole = sizeWithoutFragment(fd, before);
       io.ftruncateSync(fd, whole);
       before = whole;

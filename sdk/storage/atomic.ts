@@ -149,8 +149,13 @@ export function writeFailure(error: unknown, store: string, file: string): unkno
   if (code === undefined || error instanceof MlflowError) return error;
   if (code === 'ENAMETOOLONG') {
     const name = path.basename(file);
-    return MlflowError.invalidParameterValue(`'${name}' is too long to be stored as a file name (${Buffer.byteLength(name)} bytes; file systems allow 255).`);
+    return MlflowError.invalidParameterValue(
+      `'${name}' is too long to be stored as a file name (${Buffer.byteLength(name)} bytes; file systems allow 255).`,
+    );
   }
   const reason = SYSTEM_MESSAGES[code] ?? (error as Error).message;
-  return new MlflowError(`The ${store} could not write '${file}': ${reason} (${code}). Nothing of this call was kept; free space or fix the cause and retry.`, 'INTERNAL_ERROR');
+  return new MlflowError(
+    `The ${store} could not write '${file}': ${reason} (${code}). Nothing of this call was kept; free space or fix the cause and retry.`,
+    'INTERNAL_ERROR',
+  );
 }

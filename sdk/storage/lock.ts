@@ -81,14 +81,19 @@ function breakIfStale(lockPath: string): void {
  */
 function tryAcquire(lockPath: string, store: string): boolean {
   try {
-    return createFileExclusive(lockPath, `${HOST} ${process.pid} ${threadId} ${Date.now()}\n`, { tempDir: path.dirname(lockPath) });
+    return createFileExclusive(lockPath, `${HOST} ${process.pid} ${threadId} ${Date.now()}\n`, {
+      tempDir: path.dirname(lockPath),
+    });
   } catch (error) {
     throw writeFailure(error, store, lockPath);
   }
 }
 
 function timedOut(lockPath: string): MlflowError {
-  return new MlflowError(`Could not acquire the lock ${lockPath} within ${LOCK_TIMEOUT_MS / 1000} s.`, 'COULD_NOT_ACQUIRE_LOCK');
+  return new MlflowError(
+    `Could not acquire the lock ${lockPath} within ${LOCK_TIMEOUT_MS / 1000} s.`,
+    'COULD_NOT_ACQUIRE_LOCK',
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

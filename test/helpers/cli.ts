@@ -5,7 +5,11 @@
 import { main } from '../../host/cli/main.js';
 
 /** An io for `main(argv, io)` that keeps what the command writes, one entry per line. */
-export function captureIo(): { io: { out: (line?: string) => void; err: (line: string) => void }; out: string[]; err: string[] } {
+export function captureIo(): {
+  io: { out: (line?: string) => void; err: (line: string) => void };
+  out: string[];
+  err: string[];
+} {
   const out: string[] = [];
   const err: string[] = [];
   return { io: { out: (line = '') => void out.push(line), err: (line) => void err.push(line) }, out, err };

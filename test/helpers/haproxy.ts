@@ -118,7 +118,10 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     clearTimeout(killer);
     rmSync(dir, { recursive: true, force: true });
   };
-  const up = await eventually(async () => child.exitCode !== null || (await accepts(port)), { withinMs: PATIENCE_MS, everyMs: 25 });
+  const up = await eventually(async () => child.exitCode !== null || (await accepts(port)), {
+    withinMs: PATIENCE_MS,
+    everyMs: 25,
+  });
   if (!up || child.exitCode !== null) {
     await stop();
     throw new Error(`haproxy did not start (exit ${child.exitCode}): ${errors}`);

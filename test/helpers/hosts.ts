@@ -28,7 +28,9 @@ export function testHost(options: FlowhostOptions = {}): CapturedHost {
 }
 
 /** Milliseconds `promise` took to settle, and how it settled. */
-export async function timed<T>(call: Promise<T> | (() => Promise<T>)): Promise<{ ms: number; value?: T; error?: unknown }> {
+export async function timed<T>(
+  call: Promise<T> | (() => Promise<T>),
+): Promise<{ ms: number; value?: T; error?: unknown }> {
   // Given a promise, the clock starts after the call did (its arguments were evaluated first): fine
   // for an upper bound. A lower bound needs the function form, which starts the clock first; on a
   // loaded machine the two can be tens of milliseconds apart.

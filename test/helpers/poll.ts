@@ -21,7 +21,10 @@ export const pause = (ms: number): Promise<void> => new Promise((resolve) => set
  * default bound is generous: it is how long a broken condition takes to fail the test, not a
  * speed requirement.
  */
-export async function eventually(condition: () => boolean | Promise<boolean>, { withinMs = PATIENCE_MS, everyMs = 20 } = {}): Promise<boolean> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  { withinMs = PATIENCE_MS, everyMs = 20 } = {},
+): Promise<boolean> {
   const until = performance.now() + withinMs;
   while (performance.now() < until) {
     if (await condition()) return true;

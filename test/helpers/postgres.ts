@@ -23,7 +23,9 @@ export function postgresServerUri(): string {
   const fromEnv = process.env.FLOWHOST_TEST_POSTGRES_URI;
   if (fromEnv) return (serverUri = fromEnv);
   if (process.env.CI === 'true') {
-    throw new Error('FLOWHOST_TEST_POSTGRES_URI is not set: under CI, .ci/run starts PostgreSQL and exports it (see .ci/postgres.sh).');
+    throw new Error(
+      'FLOWHOST_TEST_POSTGRES_URI is not set: under CI, .ci/run starts PostgreSQL and exports it (see .ci/postgres.sh).',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'flowhost-pg-'));
   const script = join(root, '.ci/postgres.sh');

@@ -19,15 +19,26 @@ export function tempRoot(t: ExecutionContext, prefix = 'flowhost-registry-'): st
  * The file registry store in this thread behind the shape's checks (`bindInProcess`), on a fresh
  * root, with a clock that moves one millisecond per reading so orders by time are deterministic.
  */
-export function inProcessRegistry(t: ExecutionContext, start = 1_700_000_000_000): { store: RemoteModelRegistryStore; root: string; clock: { now: number } } {
+export function inProcessRegistry(
+  t: ExecutionContext,
+  start = 1_700_000_000_000,
+): { store: RemoteModelRegistryStore; root: string; clock: { now: number } } {
   const root = tempRoot(t);
   const clock = { now: start };
-  const store = bindInProcess(modelRegistryStore, createFileRegistryStore({ storeUri: root, trackingUri: null }, { now: () => clock.now++ }));
+  const store = bindInProcess(
+    modelRegistryStore,
+    createFileRegistryStore({ storeUri: root, trackingUri: null }, { now: () => clock.now++ }),
+  );
   return { store, root, clock };
 }
 
 /** Asserts that `promise` rejects with an MlflowError of `code` whose message is `message` (or matches it). */
-export async function rejects(t: ExecutionContext, promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<void> {
+export async function rejects(
+  t: ExecutionContext,
+  promise: Promise<unknown>,
+  code: string,
+  message?: string | RegExp,
+): Promise<void> {
   const error = await t.throwsAsync(promise);
   t.true(isMlflowError(error), `expected an MlflowError, got ${String(error)}`);
   t.is((error as { errorCode?: string }).errorCode, code, `error code of: ${error?.message}`);

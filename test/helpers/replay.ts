@@ -77,14 +77,31 @@ function matchString(pattern: string, actual: string, bindings: Bindings): boole
 }
 
 /** Compares `actual` with `expected`; returns null when they match, else where they differ. */
-function compare(expected: unknown, actual: unknown, bindings: Bindings, at: string, unordered: readonly string[] = []): string | null {
-  if (expected === '${ts}') return (typeof actual === 'number' && Number.isInteger(actual)) || (typeof actual === 'string' && /^\d+$/.test(actual)) ? null : `${at}: expected an integer, got ${JSON.stringify(actual)}`;
+function compare(
+  expected: unknown,
+  actual: unknown,
+  bindings: Bindings,
+  at: string,
+  unordered: readonly string[] = [],
+): string | null {
+  if (expected === '${ts}')
+    return (typeof actual === 'number' && Number.isInteger(actual)) ||
+      (typeof actual === 'string' && /^\d+$/.test(actual))
+      ? null
+      : `${at}: expected an integer, got ${JSON.stringify(actual)}`;
   if (typeof expected === 'string') {
-    if (typeof actual !== 'string') return `${at}: expected ${JSON.stringify(expected).slice(0, 200)}, got ${JSON.stringify(actual)?.slice(0, 200)}`;
-    return matchString(expected, actual, bindings) ? null : `${at}: expected ${JSON.stringify(expected).slice(0, 300)}, got ${JSON.stringify(actual).slice(0, 300)}`;
+    if (typeof actual !== 'string')
+      return `${at}: expected ${JSON.stringify(expected).slice(0, 200)}, got ${JSON.stringify(actual)?.slice(0, 200)}`;
+    return matchString(expected, actual, bindings)
+      ? null
+      : `${at}: expected ${JSON.stringify(expected).slice(0, 300)}, got ${JSON.stringify(actual).slice(0, 300)}`;
   }
-  if (typeof expected === 'number') return typeof actual === 'number' && actual === expected ? null : `${at}: expected ${expected}, got ${JSON.stringify(actual)}`;
-  if (expected === null || typeof expected === 'boolean') return actual === expected ? null : `${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+  if (typeof expected === 'number')
+    return typeof actual === 'number' && actual === expected
+      ? null
+      : `${at}: expected ${expected}, got ${JSON.stringify(actual)}`;
+  if (expected === null || typeof expected === 'boolean')
+    return actual === expected ? null : `${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return `${at}: expected a list, got ${JSON.stringify(actual)?.slice(0, 200)}`;
     if (actual.length !== expected.length) return `${at}: expected ${expected.length} items, got ${actual.length}`;
@@ -94,14 +111,18 @@ function compare(expected: unknown, actual: unknown, bindings: Bindings, at: str
     }
     return null;
   }
-  if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return `${at}: expected an object, got ${JSON.stringify(actual)?.slice(0, 200)}`;
+  if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+    return `${at}: expected an object, got ${JSON.stringify(actual)?.slice(0, 200)}`;
   const e = expected as Record<string, unknown>;
   const a = actual as Record<string, unknown>;
   const missing = Object.keys(e).filter((k) => !(k in a));
   const extra = Object.keys(a).filter((k) => !(k in e));
-  if (missing.length || extra.length) return `${at}: keys differ (missing ${missing.join(',') || '-'}; extra ${extra.join(',') || '-'})`;
+  if (missing.length || extra.length)
+    return `${at}: keys differ (missing ${missing.join(',') || '-'}; extra ${extra.join(',') || '-'})`;
   for (const key of Object.keys(e)) {
-    const why = unordered.includes(key) ? compareUnordered(e[key], a[key], bindings, `${at}.${key}`) : compare(e[key], a[key], bindings, `${at}.${key}`);
+    const why = unordered.includes(key)
+      ? compareUnordered(e[key], a[key], bindings, `${at}.${key}`)
+      : compare(e[key], a[key], bindings, `${at}.${key}`);
     if (why) return why;
   }
   return null;
@@ -137,23 +158,36 @@ async function one(baseUrl: string, exchange: Exchange, bindings: Bindings): Pro
   let url: string;
   let body: Uint8Array | string | undefined;
   try {
-    url = baseUrl + substitute(exchange.path, bindings, encodeURIComponent) + (exchange.query ? `?${substitute(exchange.query, bindings, encodeURIComponent)}` : '');
+    url =
+      baseUrl +
+      substitute(exchange.path, bindings, encodeURIComponent) +
+      (exchange.query ? `?${substitute(exchange.query, bindings, encodeURIComponent)}` : '');
     if (exchange.body_base64 !== undefined) body = Buffer.from(exchange.body_base64, 'base64');
     // Bytes, so that fetch adds no Content-Type of its own: the recorded one is sent, or none.
-    else if (exchange.body !== null) body = Buffer.from(substitute(exchange.body, bindings, (value) => JSON.stringify(value).slice(1, -1)));
+    else if (exchange.body !== null)
+      body = Buffer.from(substitute(exchange.body, bindings, (value) => JSON.stringify(value).slice(1, -1)));
   } catch (error) {
     return { ok: false, why: (error as Error).message };
   }
   const headers: Record<string, string> = { ...exchange.headers };
-  const response = await fetch(url, { method: exchange.method, headers, body: body ?? (['POST', 'PUT', 'PATCH', 'DELETE'].includes(exchange.method) ? new Uint8Array(0) : undefined) });
+  const response = await fetch(url, {
+    method: exchange.method,
+    headers,
+    body: body ?? (['POST', 'PUT', 'PATCH', 'DELETE'].includes(exchange.method) ? new Uint8Array(0) : undefined),
+  });
   const bytes = new Uint8Array(await response.arrayBuffer());
   const problems: string[] = [];
-  if (response.status !== exchange.status) problems.push(`status ${response.status}, expected ${exchange.status} (${Buffer.from(bytes).toString('utf8').slice(0, 300)})`);
+  if (response.status !== exchange.status)
+    problems.push(
+      `status ${response.status}, expected ${exchange.status} (${Buffer.from(bytes).toString('utf8').slice(0, 300)})`,
+    );
   const mediaType = (value: string | null | undefined) => (value ?? '').split(';')[0].trim().toLowerCase();
   const expectedType = mediaType(exchange.response_headers['Content-Type']);
-  if (mediaType(response.headers.get('content-type')) !== expectedType) problems.push(`content type ${response.headers.get('content-type')}, expected ${expectedType}`);
+  if (mediaType(response.headers.get('content-type')) !== expectedType)
+    problems.push(`content type ${response.headers.get('content-type')}, expected ${expectedType}`);
   if (exchange.response_base64 !== undefined) {
-    if (!Buffer.from(bytes).equals(Buffer.from(exchange.response_base64, 'base64'))) problems.push('binary body differs');
+    if (!Buffer.from(bytes).equals(Buffer.from(exchange.response_base64, 'base64')))
+      problems.push('binary body differs');
   } else if (expectedType === 'application/json') {
     let actual: unknown;
     try {

@@ -63,7 +63,8 @@ export async function slicedWorkBaseline(busy: () => Promise<unknown>, build = 0
     while (running || built.length < build) {
       const until = performance.now() + BASELINE_SLICE_MS;
       while (performance.now() < until) {
-        for (let i = 0; i < 256 && built.length < build; i++) built.push({ key: 'loss', value: built.length / 7, timestamp: built.length, step: built.length });
+        for (let i = 0; i < 256 && built.length < build; i++)
+          built.push({ key: 'loss', value: built.length / 7, timestamp: built.length, step: built.length });
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -110,7 +111,9 @@ export async function stallWithinBound<T>(
     last = await loopStall(reply);
     const after = await baseline();
     const allowed = allowedStall(Math.max(before, after));
-    attempts.push(`longest stall ${last.maxMs.toFixed(0)} ms, allowed ${allowed.toFixed(0)} (baselines ${before.toFixed(0)} and ${after.toFixed(0)} ms)`);
+    attempts.push(
+      `longest stall ${last.maxMs.toFixed(0)} ms, allowed ${allowed.toFixed(0)} (baselines ${before.toFixed(0)} and ${after.toFixed(0)} ms)`,
+    );
     if (last.maxMs <= allowed) return { within: true, attempts, value: last.value, error: last.error };
   }
   return { within: false, attempts, value: last.value, error: last.error };

@@ -12,7 +12,10 @@ const server = new S3rver({
   port: 0,
   silent: true,
   directory,
-  configureBuckets: buckets.split(',').filter(Boolean).map((name) => ({ name, configs: [] })),
+  configureBuckets: buckets
+    .split(',')
+    .filter(Boolean)
+    .map((name) => ({ name, configs: [] })),
 });
 const { port } = await server.run();
 process.stdout.write(`listening ${port}\n`);

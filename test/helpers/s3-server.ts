@@ -17,20 +17,31 @@ export interface S3Server {
   /** The variables MLflow's S3 repository reads, pointing at this server. */
   readonly env: Record<string, string>;
   /** An object's size, content type and user metadata, as S3 reports them. */
-  head(bucket: string, key: string): Promise<{ size: number; contentType: string | undefined; metadata: Record<string, string> }>;
+  head(
+    bucket: string,
+    key: string,
+  ): Promise<{ size: number; contentType: string | undefined; metadata: Record<string, string> }>;
   stop(): Promise<void>;
 }
 
 const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
 
-export async function startS3Server(options: { buckets: readonly string[]; startTimeoutMs?: number }): Promise<S3Server> {
+export async function startS3Server(options: {
+  buckets: readonly string[];
+  startTimeoutMs?: number;
+}): Promise<S3Server> {
   const directory = mkdtempSync(join(tmpdir(), 'flowhost-s3rver-'));
-  const child = spawn(process.execPath, [MAIN, directory, options.buckets.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [MAIN, directory, options.buckets.join(',')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('s3rver did not start in time')), options.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new Error('s3rver did not start in time')),
+        options.startTimeoutMs ?? 60_000,
+      );
       child.once('exit', (code) => reject(new Error(`s3rver exited with ${code} before listening`)));
       createInterface({ input: child.stdout! }).on('line', (line) => {
         const match = /^listening (\d+)$/.exec(line);

@@ -22,17 +22,30 @@ export interface ServerProcess {
   readonly exited: Promise<void>;
 }
 
-export async function startServerProcess(port: number, args: readonly string[], env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN, 'server', '--host', '127.0.0.1', '--port', String(port), '--no-access-log', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+export async function startServerProcess(
+  port: number,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [MAIN, 'server', '--host', '127.0.0.1', '--port', String(port), '--no-access-log', ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let errors = '';
   child.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-4000)));
   const exited = ownChild(child);
   const url = `http://127.0.0.1:${port}`;
   const ready = await eventually(
-    async () => child.exitCode !== null || (await fetch(`${url}/ready`).then((r) => r.status === 200, () => false)),
+    async () =>
+      child.exitCode !== null ||
+      (await fetch(`${url}/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      )),
     { withinMs: PATIENCE_MS, everyMs: 50 },
   );
   if (!ready || child.exitCode !== null) {

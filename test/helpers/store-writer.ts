@@ -22,18 +22,23 @@ export type Ack =
   | { op: number; kind: 'batch'; points: { key: string; count: number }[] };
 
 /** What batch `op` writes: its points per key, a param and a tag. */
-export function batchOf(op: number, big: boolean): { metrics: Metric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] } {
+export function batchOf(
+  op: number,
+  big: boolean,
+): { metrics: Metric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] } {
   const metrics: Metric[] = [];
   const keys = big ? ['shared/a'] : ['shared/a', 'shared/b', `fresh${op}`];
   const perKey = big ? 998 : 20;
-  for (const key of keys) for (let i = 0; i < perKey; i++) metrics.push({ key, value: op + i / 1000, timestamp: pointTimestamp(op, i), step: i });
+  for (const key of keys)
+    for (let i = 0; i < perKey; i++)
+      metrics.push({ key, value: op + i / 1000, timestamp: pointTimestamp(op, i), step: i });
   return { metrics, params: [{ key: `b${op}`, value: String(op) }], tags: [{ key: `b${op}`, value: String(op) }] };
 }
 
 async function main(): Promise<void> {
   const [root, runId, seedText, firstOpText, mode] = process.argv.slice(2);
   let seed = Number(seedText) || 1;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const store = new FileStore({ storeUri: root, artifactUri: null });
   const ack = (entry: Ack) => writeSync(1, JSON.stringify(entry) + '\n');
   for (let op = Number(firstOpText); ; op++) {

@@ -131,7 +131,11 @@ export function queryString(query: Query): string {
 }
 
 async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<T> {
-  const response = await fetch(url, { method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(url, {
+    method,
+    headers: headers(body !== undefined),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   let json: unknown = null;
   try {
@@ -142,7 +146,11 @@ async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: stri
   if (!response.ok) {
     if (response.status === 401) onUnauthenticated.handler();
     const error = json as { error_code?: string; message?: string } | null;
-    throw new ApiError(response.status, error?.error_code ?? `HTTP_${response.status}`, error?.message ?? (text.slice(0, 300) || response.statusText));
+    throw new ApiError(
+      response.status,
+      error?.error_code ?? `HTTP_${response.status}`,
+      error?.message ?? (text.slice(0, 300) || response.statusText),
+    );
   }
   return json as T;
 }
@@ -162,30 +170,62 @@ export function metricValue(value: number | string): number {
 }
 
 export const api = {
-  searchExperiments: (body: { filter?: string; max_results?: number; order_by?: string[]; view_type?: string; page_token?: string }) =>
-    post<{ experiments?: Experiment[]; next_page_token?: string }>('experiments/search', body),
-  getExperiment: (experimentId: string) => get<{ experiment: Experiment }>('experiments/get', { experiment_id: experimentId }),
+  searchExperiments: (body: {
+    filter?: string;
+    max_results?: number;
+    order_by?: string[];
+    view_type?: string;
+    page_token?: string;
+  }) => post<{ experiments?: Experiment[]; next_page_token?: string }>('experiments/search', body),
+  getExperiment: (experimentId: string) =>
+    get<{ experiment: Experiment }>('experiments/get', { experiment_id: experimentId }),
   createExperiment: (name: string) => post<{ experiment_id: string }>('experiments/create', { name }),
-  renameExperiment: (experimentId: string, newName: string) => post('experiments/update', { experiment_id: experimentId, new_name: newName }),
+  renameExperiment: (experimentId: string, newName: string) =>
+    post('experiments/update', { experiment_id: experimentId, new_name: newName }),
   deleteExperiment: (experimentId: string) => post('experiments/delete', { experiment_id: experimentId }),
   restoreExperiment: (experimentId: string) => post('experiments/restore', { experiment_id: experimentId }),
 
-  searchRuns: (body: { experiment_ids: string[]; filter?: string; run_view_type?: string; max_results?: number; order_by?: string[]; page_token?: string }) =>
-    post<{ runs?: Run[]; next_page_token?: string }>('runs/search', body),
+  searchRuns: (body: {
+    experiment_ids: string[];
+    filter?: string;
+    run_view_type?: string;
+    max_results?: number;
+    order_by?: string[];
+    page_token?: string;
+  }) => post<{ runs?: Run[]; next_page_token?: string }>('runs/search', body),
   getRun: (runId: string) => get<{ run: Run }>('runs/get', { run_id: runId }),
   /** MLflow's downsampled history of one metric for up to 100 runs, at most 2,500 points each. */
-  bulkInterval: (runIds: readonly string[], metricKey: string, maxResults = 2500, startStep?: number, endStep?: number) =>
-    get<{ metrics?: Metric[] }>('metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: metricKey, max_results: maxResults, start_step: startStep, end_step: endStep }),
-  listArtifacts: (runId: string, path?: string) => get<{ root_uri?: string; files?: FileInfo[] }>('artifacts/list', { run_id: runId, path }),
+  bulkInterval: (
+    runIds: readonly string[],
+    metricKey: string,
+    maxResults = 2500,
+    startStep?: number,
+    endStep?: number,
+  ) =>
+    get<{ metrics?: Metric[] }>('metrics/get-history-bulk-interval', {
+      run_ids: runIds,
+      metric_key: metricKey,
+      max_results: maxResults,
+      start_step: startStep,
+      end_step: endStep,
+    }),
+  listArtifacts: (runId: string, path?: string) =>
+    get<{ root_uri?: string; files?: FileInfo[] }>('artifacts/list', { run_id: runId, path }),
   artifactUrl: (runId: string, path: string) => `get-artifact${queryString({ path, run_id: runId })}`,
 
   searchModels: (body: { filter?: string; max_results?: number; page_token?: string }) =>
     get<{ registered_models?: RegisteredModel[]; next_page_token?: string }>('registered-models/search', body),
   getModel: (name: string) => get<{ registered_model: RegisteredModel }>('registered-models/get', { name }),
-  searchVersions: (name: string) => get<{ model_versions?: ModelVersion[] }>('model-versions/search', { filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: 1000 }),
-  getVersion: (name: string, version: string) => get<{ model_version: ModelVersion }>('model-versions/get', { name, version }),
+  searchVersions: (name: string) =>
+    get<{ model_versions?: ModelVersion[] }>('model-versions/search', {
+      filter: `name='${name.replace(/'/g, "\\'")}'`,
+      max_results: 1000,
+    }),
+  getVersion: (name: string, version: string) =>
+    get<{ model_version: ModelVersion }>('model-versions/get', { name, version }),
   updateModel: (name: string, description: string) => patch('registered-models/update', { name, description }),
-  updateVersion: (name: string, version: string, description: string) => patch('model-versions/update', { name, version, description }),
+  updateVersion: (name: string, version: string, description: string) =>
+    patch('model-versions/update', { name, version, description }),
   transitionStage: (name: string, version: string, stage: string) =>
     post('model-versions/transition-stage', { name, version, stage, archive_existing_versions: false }),
   setAlias: (name: string, alias: string, version: string) => post('registered-models/alias', { name, alias, version }),
@@ -220,7 +260,14 @@ export const status = () => request<{ instances: PluginInstanceStatus[] }>('GET'
 /** MLflow 3's workspaces (`--enable-workspaces`); null when the server has them off. */
 export async function listWorkspaces(): Promise<{ name: string; description?: string }[] | null> {
   try {
-    return (await request<{ workspaces?: { name: string; description?: string }[] }>('GET', 'ajax-api/3.0/mlflow/workspaces')).workspaces ?? [];
+    return (
+      (
+        await request<{ workspaces?: { name: string; description?: string }[] }>(
+          'GET',
+          'ajax-api/3.0/mlflow/workspaces',
+        )
+      ).workspaces ?? []
+    );
   } catch (error) {
     if (error instanceof ApiError && error.status !== 401) return null;
     throw error;

@@ -34,9 +34,14 @@ type Point = { run_id: string; step: number; timestamp: number; value: number | 
 function shape(request: SeriesRequest, metrics: Point[]): Omit<SeriesAnswer, 'id'> {
   const runIndex = new Map(request.runIds.map((id, i) => [id, i]));
   const firstTimestamp = new Map<string, number>();
-  for (const m of metrics) firstTimestamp.set(m.run_id, Math.min(firstTimestamp.get(m.run_id) ?? Infinity, m.timestamp));
+  for (const m of metrics)
+    firstTimestamp.set(m.run_id, Math.min(firstTimestamp.get(m.run_id) ?? Infinity, m.timestamp));
   const xOf = (m: Point) =>
-    request.xAxis === 'step' ? m.step : request.xAxis === 'wall' ? m.timestamp / 1000 : (m.timestamp - firstTimestamp.get(m.run_id)!) / 1000;
+    request.xAxis === 'step'
+      ? m.step
+      : request.xAxis === 'wall'
+        ? m.timestamp / 1000
+        : (m.timestamp - firstTimestamp.get(m.run_id)!) / 1000;
   const distinct = new Set<number>();
   for (const m of metrics) distinct.add(xOf(m));
   let xs = [...distinct].sort((a, b) => a - b);
@@ -69,7 +74,10 @@ self.onmessage = async (event: MessageEvent<SeriesRequest>) => {
     const response = await fetch(request.url, { headers: request.headers });
     const body = (await response.json()) as { metrics?: Point[]; message?: string };
     if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
-    (self as unknown as Worker).postMessage({ id: request.id, ...shape(request, body.metrics ?? []) } satisfies SeriesAnswer);
+    (self as unknown as Worker).postMessage({
+      id: request.id,
+      ...shape(request, body.metrics ?? []),
+    } satisfies SeriesAnswer);
   } catch (error) {
     (self as unknown as Worker).postMessage({ id: request.id, error: (error as Error).message } satisfies SeriesAnswer);
   }

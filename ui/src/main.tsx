@@ -80,7 +80,8 @@ function App() {
       if (route.parts[0] !== 'login') navigate(`#/login?next=${encodeURIComponent(location.hash)}`);
     };
   }, [route]);
-  const active = (name: string) => (route.parts[0] === name || (!route.parts[0] && name === 'experiments') ? 'page' : undefined);
+  const active = (name: string) =>
+    route.parts[0] === name || (!route.parts[0] && name === 'experiments') ? 'page' : undefined;
   return (
     <>
       <header class="top">

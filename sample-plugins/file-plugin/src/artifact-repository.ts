@@ -8,4 +8,6 @@ import { defineArtifactRepository } from '@flowhost/sdk';
 import { createLocalArtifactRepository } from '@flowhost/sdk/artifact-store';
 import { pathOfPluginUri } from './lib/uri.js';
 
-export default defineArtifactRepository(({ artifactUri }) => createLocalArtifactRepository({ root: resolve(pathOfPluginUri(artifactUri)) }));
+export default defineArtifactRepository(({ artifactUri }) =>
+  createLocalArtifactRepository({ root: resolve(pathOfPluginUri(artifactUri)) }),
+);

@@ -14,7 +14,8 @@ export default defineProjectBackend(() => ({
   run(projectUri, entryPoint, params, version, backendConfig) {
     fetchAndValidateProject(projectUri, version, entryPoint, params);
     const runId = backendConfig[PROJECT_RUN_ID];
-    if (typeof runId !== 'string') throw MlflowError.invalidParameterValue(`backendConfig.${PROJECT_RUN_ID} names no run`);
+    if (typeof runId !== 'string')
+      throw MlflowError.invalidParameterValue(`backendConfig.${PROJECT_RUN_ID} names no run`);
     return { runId };
   },
   wait: () => true,

@@ -64,7 +64,9 @@ export default defineDeploymentPlugin({
     };
   },
   runLocal(name, modelUri, flavor, config) {
-    console.log(`Deployed locally at the key ${name} using the model from ${modelUri}. It's flavor is ${pythonStr(flavor)} and config is ${pythonStr(config)}`);
+    console.log(
+      `Deployed locally at the key ${name} using the model from ${modelUri}. It's flavor is ${pythonStr(flavor)} and config is ${pythonStr(config)}`,
+    );
   },
   targetHelp: () => 'Target help is called',
 });

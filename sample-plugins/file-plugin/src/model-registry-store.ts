@@ -7,4 +7,6 @@ import { defineModelRegistryStore } from '@flowhost/sdk';
 import { createFileRegistryStore } from '@flowhost/sdk/registry-store';
 import { pathOfPluginUri } from './lib/uri.js';
 
-export default defineModelRegistryStore(({ storeUri, trackingUri }) => createFileRegistryStore({ storeUri: pathOfPluginUri(storeUri), trackingUri }));
+export default defineModelRegistryStore(({ storeUri, trackingUri }) =>
+  createFileRegistryStore({ storeUri: pathOfPluginUri(storeUri), trackingUri }),
+);

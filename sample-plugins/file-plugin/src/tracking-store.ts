@@ -3,4 +3,6 @@ import { defineTrackingStore } from '@flowhost/sdk';
 import { createFileStore } from '@flowhost/sdk/file-store';
 import { pathOfPluginUri } from './lib/uri.js';
 
-export default defineTrackingStore(({ storeUri, artifactUri }) => createFileStore({ storeUri: pathOfPluginUri(storeUri), artifactUri }));
+export default defineTrackingStore(({ storeUri, artifactUri }) =>
+  createFileStore({ storeUri: pathOfPluginUri(storeUri), artifactUri }),
+);

@@ -13,7 +13,8 @@ export default store((shape, key) => {
   const n = Number(key);
   if (shape === 'start-failed') port.postMessage({ type: 'start-failed', protocolVersion: 1, reason: 'r'.repeat(n) });
   else if (shape === 'unknown-type') port.postMessage({ type: 'x'.repeat(n), payload: 'p'.repeat(n) });
-  else if (shape === 'stats-lies') port.postMessage({ type: 'stats', heapUsed: 'h'.repeat(n), heapTotal: 0, external: 0, arrayBuffers: 0 });
+  else if (shape === 'stats-lies')
+    port.postMessage({ type: 'stats', heapUsed: 'h'.repeat(n), heapTotal: 0, external: 0, arrayBuffers: 0 });
   else if (shape === 'ready-twice') port.postMessage({ type: 'ready', protocolVersion: 'v'.repeat(n), startupMs: 1 });
   else throw new Error(`unknown shape ${shape}`);
   return new Promise(() => {});

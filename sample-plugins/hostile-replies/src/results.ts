@@ -26,9 +26,20 @@ export default store((shape, key) => {
   const n = Number(key);
   switch (shape) {
     case 'legal':
-      return { items: Array.from({ length: n }, (_, i): Metric => ({ key: 'loss', value: i / 7, timestamp: 1_700_000_000_000 + i, step: i })), nextPageToken: null };
+      return {
+        items: Array.from({ length: n }, (_, i): Metric => ({
+          key: 'loss',
+          value: i / 7,
+          timestamp: 1_700_000_000_000 + i,
+          step: i,
+        })),
+        nextPageToken: null,
+      };
     case 'dense':
-      return { items: Array.from({ length: n }, (): Metric => ({ key: 'k', value: 0, timestamp: 0, step: 0 })), nextPageToken: null };
+      return {
+        items: Array.from({ length: n }, (): Metric => ({ key: 'k', value: 0, timestamp: 0, step: 0 })),
+        nextPageToken: null,
+      };
     case 'tiny-objects':
       return { items: Array.from({ length: n }, () => ({})), nextPageToken: null } as never;
     case 'tiny-top':
@@ -38,7 +49,10 @@ export default store((shape, key) => {
     case 'huge-string':
       return { items: [{ key: 'k'.repeat(n), value: 1, timestamp: 0, step: 0 }], nextPageToken: null };
     case 'wide-item':
-      return { items: [{ key: 'k', value: 1, timestamp: 0, step: 0, extra: Array.from({ length: n }, (_, i) => i) }], nextPageToken: null } as never;
+      return {
+        items: [{ key: 'k', value: 1, timestamp: 0, step: 0, extra: Array.from({ length: n }, (_, i) => i) }],
+        nextPageToken: null,
+      } as never;
     case 'huge-error':
       throw new Error('e'.repeat(n));
     case 'spin': {

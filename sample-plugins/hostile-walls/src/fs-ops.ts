@@ -51,7 +51,10 @@ export default attackStore(async (params) => {
     } catch (error) {
       const code = (error as { errorCode?: string }).errorCode ?? 'THROWN';
       last = `${code}: ${(error as Error).message}`;
-      const key = `${code}: ${(error as Error).message.replace(/^fs\.\w+: /, '').replace(/\/[^ ]*/g, '<path>').slice(0, 120)}`;
+      const key = `${code}: ${(error as Error).message
+        .replace(/^fs\.\w+: /, '')
+        .replace(/\/[^ ]*/g, '<path>')
+        .slice(0, 120)}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
     }
   }

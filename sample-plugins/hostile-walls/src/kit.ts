@@ -11,7 +11,15 @@ import { MlflowError, defineTrackingStore, type Experiment, type TrackingStore }
 
 export type Params = Record<string, unknown>;
 
-const DEFAULT: Experiment = { experimentId: '0', name: 'Default', artifactLocation: 'memory:/0', lifecycleStage: 'active', tags: {}, creationTime: 0, lastUpdateTime: 0 };
+const DEFAULT: Experiment = {
+  experimentId: '0',
+  name: 'Default',
+  artifactLocation: 'memory:/0',
+  lifecycleStage: 'active',
+  tags: {},
+  creationTime: 0,
+  lastUpdateTime: 0,
+};
 
 /** A plugin whose `getExperiment('attack:{json}')` answers with `attack(params)` as its detail tag. */
 export function attackStore(attack: (params: Params, context: { storeUri: string }) => unknown) {

@@ -7,7 +7,13 @@ import { capabilities } from '@flowhost/sdk';
 import { hostile, succeeded } from './lib/base.js';
 
 export default hostile(async (params) => {
-  const { op, path, data, url, name } = params as { op: string; path?: string; data?: string; url?: string; name?: string };
+  const { op, path, data, url, name } = params as {
+    op: string;
+    path?: string;
+    data?: string;
+    url?: string;
+    name?: string;
+  };
   switch (op) {
     case 'write':
       await capabilities.fs.mkdir(String(path).replace(/\/[^/]+$/, ''));
@@ -33,7 +39,9 @@ export default hostile(async (params) => {
       console.log('console.log works too');
       return succeeded('logged');
     case 'time':
-      return succeeded(`${typeof Date.now()} ${new Date().getFullYear() > 2000} ${Math.random() < 1} ${crypto.randomUUID().length}`);
+      return succeeded(
+        `${typeof Date.now()} ${new Date().getFullYear() > 2000} ${Math.random() < 1} ${crypto.randomUUID().length}`,
+      );
     default:
       throw new Error(`unknown op ${op}`);
   }

@@ -3,5 +3,7 @@ import { failed, hostile, nodeProcess, succeeded } from './lib/base.js';
 
 export default hostile((params) => {
   const value = nodeProcess().env[String(params.name)];
-  return value === undefined ? failed('the variable is not visible') : succeeded(`read ${String(params.name)}=${value}`);
+  return value === undefined
+    ? failed('the variable is not visible')
+    : succeeded(`read ${String(params.name)}=${value}`);
 });

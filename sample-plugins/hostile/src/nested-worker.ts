@@ -2,7 +2,9 @@
 import { hostile, nodeModule, succeeded } from './lib/base.js';
 
 export default hostile(async () => {
-  const { Worker } = nodeModule<{ Worker: new (code: string, options: { eval: boolean }) => { terminate(): Promise<number>; threadId: number } }>('node:worker_threads');
+  const { Worker } = nodeModule<{
+    Worker: new (code: string, options: { eval: boolean }) => { terminate(): Promise<number>; threadId: number };
+  }>('node:worker_threads');
   const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
   const id = worker.threadId;
   await worker.terminate();

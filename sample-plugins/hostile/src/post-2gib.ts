@@ -2,7 +2,9 @@
 import { failed, hostile, nodeModule, succeeded } from './lib/base.js';
 
 export default hostile(() => {
-  const { parentPort } = nodeModule<{ parentPort: { postMessage(message: unknown): void } | null }>('node:worker_threads');
+  const { parentPort } = nodeModule<{ parentPort: { postMessage(message: unknown): void } | null }>(
+    'node:worker_threads',
+  );
   if (!parentPort) return failed('no parent port to post to');
   parentPort.postMessage(new Uint8Array(2 ** 31));
   return succeeded('posted 2 GiB');

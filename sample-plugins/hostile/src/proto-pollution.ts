@@ -2,7 +2,12 @@
 import { hostile, succeeded } from './lib/base.js';
 
 export default hostile(() => {
-  Object.defineProperty(Object.prototype, 'pwned', { value: true, configurable: true, enumerable: false, writable: true });
+  Object.defineProperty(Object.prototype, 'pwned', {
+    value: true,
+    configurable: true,
+    enumerable: false,
+    writable: true,
+  });
   (Object.prototype as Record<string, unknown>).isAdmin = true;
   const probe = {} as Record<string, unknown>;
   return succeeded(`its own realm now sees pwned=${String(probe.pwned)} isAdmin=${String(probe.isAdmin)}`);

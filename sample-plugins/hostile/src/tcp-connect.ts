@@ -2,7 +2,12 @@
 import { failed, hostile, nodeModule, succeeded, type Outcome } from './lib/base.js';
 
 export default hostile(async (params) => {
-  const { connect } = nodeModule<{ connect(port: number, host: string): { on(event: string, listener: (error?: Error) => void): void; destroy(): void } }>('node:net');
+  const { connect } = nodeModule<{
+    connect(
+      port: number,
+      host: string,
+    ): { on(event: string, listener: (error?: Error) => void): void; destroy(): void };
+  }>('node:net');
   return new Promise<Outcome>((resolve) => {
     const socket = connect(Number(params.port), '127.0.0.1');
     socket.on('connect', () => {

@@ -31,7 +31,11 @@ export default defineArtifactRepository(() => ({
     yield new TextEncoder().encode('hello');
   },
   listArtifacts(path) {
-    if (path === null) return [{ path: 'ok', isDir: true, fileSize: null }, ...Object.keys(ESCAPES).map((name) => ({ path: name, isDir: true, fileSize: null }))];
+    if (path === null)
+      return [
+        { path: 'ok', isDir: true, fileSize: null },
+        ...Object.keys(ESCAPES).map((name) => ({ path: name, isDir: true, fileSize: null })),
+      ];
     if (path === 'ok') return [file('ok/file')];
     if (path.startsWith('endless/')) return [{ path: `${path}/d`, isDir: true, fileSize: null }];
     return ESCAPES[path] ?? [];

@@ -26,7 +26,8 @@ async function* chunks(request: StreamRequest): AsyncGenerator<PredictionChunk> 
   try {
     for (let index = 0; index < (request.count ?? 3); index++) {
       if (index === request.dieAfter) process.exit(1);
-      if (index === request.throwAfter) throw new MlflowError(`the model failed after ${index} chunks`, 'INVALID_STATE');
+      if (index === request.throwAfter)
+        throw new MlflowError(`the model failed after ${index} chunks`, 'INVALID_STATE');
       yield (index === request.badChunkAt ? 'not a dict' : { index }) as PredictionChunk;
     }
     completed = true;
@@ -38,7 +39,8 @@ async function* chunks(request: StreamRequest): AsyncGenerator<PredictionChunk> 
 
 export default defineDeploymentPlugin({
   client: function StreamingClient({ targetUri }) {
-    if (targetUri.endsWith('/reject')) throw MlflowError.invalidParameterValue(`StreamingClient cannot serve ${targetUri}`);
+    if (targetUri.endsWith('/reject'))
+      throw MlflowError.invalidParameterValue(`StreamingClient cannot serve ${targetUri}`);
     return {
       ...plainClient(),
       getDeployment: (name) => (name === 'stats' ? { ...stats } : { name }),

@@ -12,7 +12,10 @@ const received = new Map<string, string[]>();
 /** Every value spelled out, so JSON loses nothing (-0, NaN, ±Infinity, undefined keys). */
 const spell = (record: object) =>
   Object.entries(record)
-    .map(([key, value]) => `${key}=${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(value)}:${typeof value}`)
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(value)}:${typeof value}`,
+    )
     .join(' ');
 
 export default defineTrackingStore(() => ({

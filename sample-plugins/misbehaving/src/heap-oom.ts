@@ -13,7 +13,8 @@ interface Link {
 export default misbehaving(async () => {
   let chain: Link | null = null;
   for (;;) {
-    for (let i = 0; i < 1_000; i++) chain = { next: chain, payload: [i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7] };
+    for (let i = 0; i < 1_000; i++)
+      chain = { next: chain, payload: [i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7] };
     await new Promise((resolve) => setImmediate(resolve));
   }
 });

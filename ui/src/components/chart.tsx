@@ -72,7 +72,9 @@ export function Chart(props: ChartProps) {
   const height = props.height ?? 240;
 
   useEffect(() => {
-    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setVisible(true), { rootMargin: '200px' });
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setVisible(true), {
+      rootMargin: '200px',
+    });
     if (box.current) observer.observe(box.current);
     return () => observer.disconnect();
   }, []);
@@ -90,8 +92,20 @@ export function Chart(props: ChartProps) {
         legend: { show: false },
         cursor: { drag: { x: true, y: false }, points: { show: false } },
         scales: { x: { time: props.xAxis === 'wall' }, y: { distr: props.logScale ? 3 : 1 } },
-        axes: [{ label: props.xAxis === 'step' ? 'step' : props.xAxis === 'wall' ? '' : 'seconds since start' }, { size: 60 }],
-        series: [{}, ...props.runs.map((run) => ({ label: run.name, stroke: run.color, width: 1.25, spanGaps: true, points: { show: false } }))],
+        axes: [
+          { label: props.xAxis === 'step' ? 'step' : props.xAxis === 'wall' ? '' : 'seconds since start' },
+          { size: 60 },
+        ],
+        series: [
+          {},
+          ...props.runs.map((run) => ({
+            label: run.name,
+            stroke: run.color,
+            width: 1.25,
+            spanGaps: true,
+            points: { show: false },
+          })),
+        ],
         hooks: {
           draw: [
             () => {

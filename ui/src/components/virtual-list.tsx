@@ -30,7 +30,13 @@ export function VirtualList(props: VirtualListProps) {
   const rows: ComponentChildren[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
-      <div class="vrow" role="row" aria-rowindex={i + 2} key={i} style={{ top: `${i * rowHeight}px`, height: `${rowHeight}px` }}>
+      <div
+        class="vrow"
+        role="row"
+        aria-rowindex={i + 2}
+        key={i}
+        style={{ top: `${i * rowHeight}px`, height: `${rowHeight}px` }}
+      >
         {renderRow(i)}
       </div>,
     );

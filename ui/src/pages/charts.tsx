@@ -25,14 +25,24 @@ export async function loadRuns(runIds: readonly string[]): Promise<Run[]> {
 
 let firstData = true;
 
-export function MetricChart(props: { runIds: readonly string[]; runs: { name: string; color: string }[]; metricKey: string; xAxis: XAxis; logScale: boolean; smoothing: number; width?: number }) {
+export function MetricChart(props: {
+  runIds: readonly string[];
+  runs: { name: string; color: string }[];
+  metricKey: string;
+  xAxis: XAxis;
+  logScale: boolean;
+  smoothing: number;
+  width?: number;
+}) {
   const [series, setSeries] = useState<Series | null>(null);
   const [range, setRange] = useState<{ startStep?: number; endStep?: number }>({});
   const [error, setError] = useState<unknown>(null);
   const [visible, setVisible] = useState(false);
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setVisible(true), { rootMargin: '300px' });
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setVisible(true), {
+      rootMargin: '300px',
+    });
     if (box.current) observer.observe(box.current);
     return () => observer.disconnect();
   }, []);
@@ -84,7 +94,10 @@ export function ChartControls(props: {
     <div class="toolbar" role="group" aria-label="chart options">
       <label>
         X axis{' '}
-        <select value={props.xAxis} onChange={(e) => props.setXAxis((e.currentTarget as HTMLSelectElement).value as XAxis)}>
+        <select
+          value={props.xAxis}
+          onChange={(e) => props.setXAxis((e.currentTarget as HTMLSelectElement).value as XAxis)}
+        >
           <option value="step">step</option>
           <option value="wall">wall time</option>
           <option value="relative">relative time</option>
@@ -92,11 +105,23 @@ export function ChartControls(props: {
       </label>
       <label>
         Smoothing{' '}
-        <input type="range" min="0" max="0.99" step="0.01" value={props.smoothing} onInput={(e) => props.setSmoothing(Number((e.currentTarget as HTMLInputElement).value))} />{' '}
+        <input
+          type="range"
+          min="0"
+          max="0.99"
+          step="0.01"
+          value={props.smoothing}
+          onInput={(e) => props.setSmoothing(Number((e.currentTarget as HTMLInputElement).value))}
+        />{' '}
         {props.smoothing.toFixed(2)}
       </label>
       <label>
-        <input type="checkbox" checked={props.logScale} onChange={(e) => props.setLogScale((e.currentTarget as HTMLInputElement).checked)} /> Log scale
+        <input
+          type="checkbox"
+          checked={props.logScale}
+          onChange={(e) => props.setLogScale((e.currentTarget as HTMLInputElement).checked)}
+        />{' '}
+        Log scale
       </label>
     </div>
   );
@@ -128,20 +153,48 @@ export function ChartsPage({ runIds }: { runIds: string[] }) {
   }, [ids.join(',')]);
   if (error) return <ErrorNote error={error} />;
   if (!runs) return <p aria-busy="true">Loading {ids.length} runs…</p>;
-  const legend = runs.map((r, i) => ({ id: r.info.run_id, name: r.info.run_name || r.info.run_id, color: seriesColor(i) }));
-  const keys = [...new Set(runs.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))].sort().filter((k) => k.includes(keyFilter));
+  const legend = runs.map((r, i) => ({
+    id: r.info.run_id,
+    name: r.info.run_name || r.info.run_id,
+    color: seriesColor(i),
+  }));
+  const keys = [...new Set(runs.flatMap((r) => (r.data.metrics ?? []).map((m) => m.key)))]
+    .sort()
+    .filter((k) => k.includes(keyFilter));
   return (
     <section>
-      <h1>Metrics of {runs.length} run{runs.length === 1 ? '' : 's'}</h1>
-      {runIds.length > MAX_CHART_RUNS && <p role="note">Charts show the first {MAX_CHART_RUNS} of the {runIds.length} runs selected.</p>}
-      <ChartControls xAxis={xAxis} setXAxis={setXAxis} smoothing={smoothing} setSmoothing={setSmoothing} logScale={logScale} setLogScale={setLogScale} />
+      <h1>
+        Metrics of {runs.length} run{runs.length === 1 ? '' : 's'}
+      </h1>
+      {runIds.length > MAX_CHART_RUNS && (
+        <p role="note">
+          Charts show the first {MAX_CHART_RUNS} of the {runIds.length} runs selected.
+        </p>
+      )}
+      <ChartControls
+        xAxis={xAxis}
+        setXAxis={setXAxis}
+        smoothing={smoothing}
+        setSmoothing={setSmoothing}
+        logScale={logScale}
+        setLogScale={setLogScale}
+      />
       <label class="toolbar">
-        Metrics containing <input value={keyFilter} onInput={(e) => setKeyFilter((e.currentTarget as HTMLInputElement).value)} />
+        Metrics containing{' '}
+        <input value={keyFilter} onInput={(e) => setKeyFilter((e.currentTarget as HTMLInputElement).value)} />
       </label>
       <Legend runs={legend} />
       <div class="charts">
         {keys.map((key) => (
-          <MetricChart key={key} runIds={ids} runs={legend} metricKey={key} xAxis={xAxis} logScale={logScale} smoothing={smoothing} />
+          <MetricChart
+            key={key}
+            runIds={ids}
+            runs={legend}
+            metricKey={key}
+            xAxis={xAxis}
+            logScale={logScale}
+            smoothing={smoothing}
+          />
         ))}
       </div>
     </section>

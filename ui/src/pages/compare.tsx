@@ -11,7 +11,8 @@ import { formatNumber, seriesColor } from '../format.js';
 import { href } from '../router.js';
 import { ChartControls, Legend, MAX_CHART_RUNS, MetricChart, loadRuns } from './charts.js';
 
-const valueOf = (list: { key: string; value: number | string }[] | undefined, key: string) => list?.find((e) => e.key === key)?.value;
+const valueOf = (list: { key: string; value: number | string }[] | undefined, key: string) =>
+  list?.find((e) => e.key === key)?.value;
 
 function Scatter({ runs, param, metric }: { runs: Run[]; param: string; metric: string }) {
   const box = useRef<HTMLDivElement>(null);
@@ -28,7 +29,10 @@ function Scatter({ runs, param, metric }: { runs: Run[]; param: string; metric: 
         legend: { show: false },
         scales: { x: { time: false } },
         axes: [{ label: param }, { label: metric, size: 60 }],
-        series: [{}, { label: metric, stroke: '#2563eb', paths: () => null, points: { show: true, size: 7, fill: '#2563eb' } }],
+        series: [
+          {},
+          { label: metric, stroke: '#2563eb', paths: () => null, points: { show: true, size: 7, fill: '#2563eb' } },
+        ],
       },
       [points.map((p) => p.x), points.map((p) => p.y)],
       box.current,
@@ -155,11 +159,26 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
         </>
       )}
       <h2>Metric charts</h2>
-      <ChartControls xAxis={xAxis} setXAxis={setXAxis} smoothing={smoothing} setSmoothing={setSmoothing} logScale={logScale} setLogScale={setLogScale} />
+      <ChartControls
+        xAxis={xAxis}
+        setXAxis={setXAxis}
+        smoothing={smoothing}
+        setSmoothing={setSmoothing}
+        logScale={logScale}
+        setLogScale={setLogScale}
+      />
       <Legend runs={legend} />
       <div class="charts">
         {metricKeys.map((key) => (
-          <MetricChart key={key} runIds={legend.map((l) => l.id)} runs={legend} metricKey={key} xAxis={xAxis} logScale={logScale} smoothing={smoothing} />
+          <MetricChart
+            key={key}
+            runIds={legend.map((l) => l.id)}
+            runs={legend}
+            metricKey={key}
+            xAxis={xAxis}
+            logScale={logScale}
+            smoothing={smoothing}
+          />
         ))}
       </div>
     </section>

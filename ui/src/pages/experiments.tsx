@@ -16,13 +16,17 @@ export function ExperimentsPage() {
 
   useEffect(() => {
     setError(null);
-    api.searchExperiments({ filter: filter || undefined, view_type: viewType, max_results: 100, order_by: ['creation_time DESC'] }).then(
-      (page) => {
+    api
+      .searchExperiments({
+        filter: filter || undefined,
+        view_type: viewType,
+        max_results: 100,
+        order_by: ['creation_time DESC'],
+      })
+      .then((page) => {
         setExperiments(page.experiments ?? []);
         setNextPage(page.next_page_token);
-      },
-      setError,
-    );
+      }, setError);
   }, [filter, viewType, version]);
 
   const act = (work: () => Promise<unknown>) => work().then(reload, setError);
@@ -104,7 +108,12 @@ export function ExperimentsPage() {
                       Restore
                     </button>
                   ) : (
-                    <button type="button" onClick={() => confirm(`Delete experiment "${e.name}"?`) && act(() => api.deleteExperiment(e.experiment_id))}>
+                    <button
+                      type="button"
+                      onClick={() =>
+                        confirm(`Delete experiment "${e.name}"?`) && act(() => api.deleteExperiment(e.experiment_id))
+                      }
+                    >
                       Delete
                     </button>
                   )}
@@ -118,10 +127,18 @@ export function ExperimentsPage() {
         <button
           type="button"
           onClick={() =>
-            api.searchExperiments({ filter: filter || undefined, view_type: viewType, max_results: 100, order_by: ['creation_time DESC'], page_token: nextPage }).then((page) => {
-              setExperiments((old) => [...(old ?? []), ...(page.experiments ?? [])]);
-              setNextPage(page.next_page_token);
-            }, setError)
+            api
+              .searchExperiments({
+                filter: filter || undefined,
+                view_type: viewType,
+                max_results: 100,
+                order_by: ['creation_time DESC'],
+                page_token: nextPage,
+              })
+              .then((page) => {
+                setExperiments((old) => [...(old ?? []), ...(page.experiments ?? [])]);
+                setNextPage(page.next_page_token);
+              }, setError)
           }
         >
           More experiments

@@ -107,9 +107,12 @@ export function HealthPage() {
                         <td class="num">{i.calls}</td>
                         <td>{errors.length ? errors.map(([kind, n]) => `${kind}: ${n}`).join(', ') : '0'}</td>
                         <td class="num">
-                          {formatMicros(i.latency.p50Us)} / {formatMicros(i.latency.p95Us)} / {formatMicros(i.latency.p99Us)}
+                          {formatMicros(i.latency.p50Us)} / {formatMicros(i.latency.p95Us)} /{' '}
+                          {formatMicros(i.latency.p99Us)}
                         </td>
-                        <td>{i.histogram && <Histogram buckets={i.histogram} label={`latency histogram of ${i.name}`} />}</td>
+                        <td>
+                          {i.histogram && <Histogram buckets={i.histogram} label={`latency histogram of ${i.name}`} />}
+                        </td>
                         <td class="num">{formatBytes(i.bytesStreamed)}</td>
                       </tr>
                     );

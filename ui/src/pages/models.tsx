@@ -41,7 +41,10 @@ function Description({ text, onSave }: { text?: string; onSave: (text: string) =
       aria-label="edit description"
       onSubmit={(event) => {
         event.preventDefault();
-        onSave(String(new FormData(event.currentTarget as HTMLFormElement).get('description') ?? '')).then(() => setEditing(false), setError);
+        onSave(String(new FormData(event.currentTarget as HTMLFormElement).get('description') ?? '')).then(
+          () => setEditing(false),
+          setError,
+        );
       }}
     >
       <label>
@@ -59,7 +62,9 @@ export function ModelsPage() {
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     setError(null);
-    api.searchModels({ filter: filter || undefined, max_results: 1000 }).then((a) => setModels(a.registered_models ?? []), setError);
+    api
+      .searchModels({ filter: filter || undefined, max_results: 1000 })
+      .then((a) => setModels(a.registered_models ?? []), setError);
   }, [filter]);
   return (
     <section>
@@ -114,7 +119,12 @@ export function ModelPage({ name }: { name: string }) {
   const [version, setVersion] = useState(0);
   useEffect(() => {
     api.getModel(name).then((a) => setModel(a.registered_model), setError);
-    api.searchVersions(name).then((a) => setVersions((a.model_versions ?? []).sort((x, y) => Number(y.version) - Number(x.version))), setError);
+    api
+      .searchVersions(name)
+      .then(
+        (a) => setVersions((a.model_versions ?? []).sort((x, y) => Number(y.version) - Number(x.version))),
+        setError,
+      );
   }, [name, version]);
   if (!model) return error ? <ErrorNote error={error} /> : <p aria-busy="true">Loading…</p>;
   const aliasesOf = (v: string) => (model.aliases ?? []).filter((a) => a.version === v).map((a) => a.alias);
@@ -125,7 +135,10 @@ export function ModelPage({ name }: { name: string }) {
       </p>
       <h1>{model.name}</h1>
       <ErrorNote error={error} />
-      <Description text={model.description} onSave={(text) => api.updateModel(name, text).then(() => setVersion((n) => n + 1))} />
+      <Description
+        text={model.description}
+        onSave={(text) => api.updateModel(name, text).then(() => setVersion((n) => n + 1))}
+      />
       <h2>Tags</h2>
       <Tags tags={model.tags} />
       <h2>Versions</h2>
@@ -146,7 +159,11 @@ export function ModelPage({ name }: { name: string }) {
                 <a href={href('models', name, 'versions', v.version)}>v{v.version}</a>
               </td>
               <td>{v.current_stage}</td>
-              <td>{aliasesOf(v.version).map((a) => `@${a}`).join(', ')}</td>
+              <td>
+                {aliasesOf(v.version)
+                  .map((a) => `@${a}`)
+                  .join(', ')}
+              </td>
               <td>{v.run_id && <a href={href('runs', v.run_id)}>{v.run_id.slice(0, 8)}</a>}</td>
               <td>{formatTime(v.creation_timestamp)}</td>
             </tr>
@@ -165,7 +182,12 @@ export function VersionPage({ name, version }: { name: string; version: string }
   const reload = () => setReloads((n) => n + 1);
   useEffect(() => {
     api.getVersion(name, version).then((a) => setMv(a.model_version), setError);
-    api.getModel(name).then((a) => setAliases((a.registered_model.aliases ?? []).filter((x) => x.version === version).map((x) => x.alias)), setError);
+    api
+      .getModel(name)
+      .then(
+        (a) => setAliases((a.registered_model.aliases ?? []).filter((x) => x.version === version).map((x) => x.alias)),
+        setError,
+      );
   }, [name, version, reloads]);
   if (!mv) return error ? <ErrorNote error={error} /> : <p aria-busy="true">Loading…</p>;
   return (
@@ -183,7 +205,9 @@ export function VersionPage({ name, version }: { name: string; version: string }
           <select
             aria-label="stage"
             value={mv.current_stage}
-            onChange={(e) => api.transitionStage(name, version, (e.currentTarget as HTMLSelectElement).value).then(reload, setError)}
+            onChange={(e) =>
+              api.transitionStage(name, version, (e.currentTarget as HTMLSelectElement).value).then(reload, setError)
+            }
           >
             {STAGES.map((s) => (
               <option key={s}>{s}</option>

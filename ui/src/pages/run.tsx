@@ -9,7 +9,15 @@ import { href, navigate } from '../router.js';
 /** Sparklines are fetched for this many metrics at most: a run may log thousands of keys. */
 const SPARKLINES = 50;
 
-function MetricRow({ runId, metric, withSparkline }: { runId: string; metric: { key: string; value: number | string; step: number }; withSparkline: boolean }) {
+function MetricRow({
+  runId,
+  metric,
+  withSparkline,
+}: {
+  runId: string;
+  metric: { key: string; value: number | string; step: number };
+  withSparkline: boolean;
+}) {
   return (
     <tr>
       <th scope="row">{metric.key}</th>
@@ -23,12 +31,16 @@ function MetricRow({ runId, metric, withSparkline }: { runId: string; metric: { 
 function LazySparkline({ runId, metricKey }: { runId: string; metricKey: string }) {
   const [values, setValues] = useState<number[] | null>(null);
   useEffect(() => {
-    api.bulkInterval([runId], metricKey, 100).then((a) => setValues((a.metrics ?? []).map((m) => metricValue(m.value))), () => setValues([]));
+    api.bulkInterval([runId], metricKey, 100).then(
+      (a) => setValues((a.metrics ?? []).map((m) => metricValue(m.value))),
+      () => setValues([]),
+    );
   }, [runId, metricKey]);
   return values ? <Sparkline values={values} label={`history of ${metricKey}`} /> : null;
 }
 
-const TEXT = /\.(txt|log|md|py|yaml|yml|sh|cfg|ini|toml|r|sql)$|(^|\/)(MLmodel|MLproject|conda\.yaml|requirements\.txt)$/i;
+const TEXT =
+  /\.(txt|log|md|py|yaml|yml|sh|cfg|ini|toml|r|sql)$|(^|\/)(MLmodel|MLproject|conda\.yaml|requirements\.txt)$/i;
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
 const PREVIEW_BYTES = 2 * 1024 * 1024;
 
@@ -59,7 +71,15 @@ function Preview({ runId, file }: { runId: string; file: FileInfo }) {
   const url = api.artifactUrl(runId, file.path);
   const [text, setText] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const kind = IMAGE.test(file.path) ? 'image' : /\.json$/i.test(file.path) ? 'json' : /\.csv$/i.test(file.path) ? 'csv' : TEXT.test(file.path) ? 'text' : 'binary';
+  const kind = IMAGE.test(file.path)
+    ? 'image'
+    : /\.json$/i.test(file.path)
+      ? 'json'
+      : /\.csv$/i.test(file.path)
+        ? 'csv'
+        : TEXT.test(file.path)
+          ? 'text'
+          : 'binary';
   useEffect(() => {
     setText(null);
     setError(null);
@@ -74,8 +94,20 @@ function Preview({ runId, file }: { runId: string; file: FileInfo }) {
     </a>
   );
   if (error) return <ErrorNote error={error} />;
-  if (kind === 'image') return <div class="preview">{download}<img src={url} alt={file.path} /></div>;
-  if (kind === 'binary' || (file.file_size ?? 0) > PREVIEW_BYTES) return <div class="preview">{download}<p>No preview for this file.</p></div>;
+  if (kind === 'image')
+    return (
+      <div class="preview">
+        {download}
+        <img src={url} alt={file.path} />
+      </div>
+    );
+  if (kind === 'binary' || (file.file_size ?? 0) > PREVIEW_BYTES)
+    return (
+      <div class="preview">
+        {download}
+        <p>No preview for this file.</p>
+      </div>
+    );
   if (text === null) return <p aria-busy="true">Loading…</p>;
   if (kind === 'json') {
     let pretty = text;
@@ -84,7 +116,12 @@ function Preview({ runId, file }: { runId: string; file: FileInfo }) {
     } catch {
       /* shown as it is */
     }
-    return <div class="preview">{download}<pre>{pretty}</pre></div>;
+    return (
+      <div class="preview">
+        {download}
+        <pre>{pretty}</pre>
+      </div>
+    );
   }
   if (kind === 'csv') {
     const rows = text.split(/\r?\n/).filter(Boolean).slice(0, 501).map(csvFields);
@@ -93,21 +130,46 @@ function Preview({ runId, file }: { runId: string; file: FileInfo }) {
         {download}
         <table class="grid">
           <thead>
-            <tr>{rows[0]?.map((h, i) => <th scope="col" key={i}>{h}</th>)}</tr>
+            <tr>
+              {rows[0]?.map((h, i) => (
+                <th scope="col" key={i}>
+                  {h}
+                </th>
+              ))}
+            </tr>
           </thead>
           <tbody>
             {rows.slice(1).map((row, r) => (
-              <tr key={r}>{row.map((v, i) => <td key={i}>{v}</td>)}</tr>
+              <tr key={r}>
+                {row.map((v, i) => (
+                  <td key={i}>{v}</td>
+                ))}
+              </tr>
             ))}
           </tbody>
         </table>
       </div>
     );
   }
-  return <div class="preview">{download}<pre>{text}</pre></div>;
+  return (
+    <div class="preview">
+      {download}
+      <pre>{text}</pre>
+    </div>
+  );
 }
 
-function ArtifactTree({ runId, path, onPick, picked }: { runId: string; path?: string; onPick: (f: FileInfo) => void; picked: string | null }) {
+function ArtifactTree({
+  runId,
+  path,
+  onPick,
+  picked,
+}: {
+  runId: string;
+  path?: string;
+  onPick: (f: FileInfo) => void;
+  picked: string | null;
+}) {
   const [files, setFiles] = useState<FileInfo[] | null>(null);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const [error, setError] = useState<unknown>(null);
@@ -120,7 +182,12 @@ function ArtifactTree({ runId, path, onPick, picked }: { runId: string; path?: s
   return (
     <ul class="tree" role={path ? 'group' : 'tree'} aria-label={path ? undefined : 'artifacts'}>
       {files.map((f) => (
-        <li key={f.path} role="treeitem" aria-expanded={f.is_dir ? open.has(f.path) : undefined} aria-selected={picked === f.path}>
+        <li
+          key={f.path}
+          role="treeitem"
+          aria-expanded={f.is_dir ? open.has(f.path) : undefined}
+          aria-selected={picked === f.path}
+        >
           <button
             type="button"
             class="link"
@@ -154,7 +221,13 @@ export function RunPage({ runId }: { runId: string }) {
     setFile(null);
     api.getRun(runId).then((a) => {
       setRun(a.run);
-      api.searchRuns({ experiment_ids: [a.run.info.experiment_id], filter: `tags.mlflow.parentRunId = '${runId}'`, max_results: 100 }).then((c) => setChildren(c.runs ?? []), setError);
+      api
+        .searchRuns({
+          experiment_ids: [a.run.info.experiment_id],
+          filter: `tags.mlflow.parentRunId = '${runId}'`,
+          max_results: 100,
+        })
+        .then((c) => setChildren(c.runs ?? []), setError);
     }, setError);
   }, [runId]);
   if (error && !run) return <ErrorNote error={error} />;
@@ -166,7 +239,8 @@ export function RunPage({ runId }: { runId: string }) {
   return (
     <section>
       <p class="crumbs">
-        <a href={href('experiments')}>Experiments</a> / <a href={href('experiments', info.experiment_id)}>{info.experiment_id}</a> /
+        <a href={href('experiments')}>Experiments</a> /{' '}
+        <a href={href('experiments', info.experiment_id)}>{info.experiment_id}</a> /
       </p>
       <h1>{info.run_name || info.run_id}</h1>
       <ErrorNote error={error} />
@@ -254,7 +328,9 @@ export function RunPage({ runId }: { runId: string }) {
       <h2>Artifacts</h2>
       <div class="artifacts">
         <ArtifactTree runId={info.run_id} onPick={setFile} picked={file?.path ?? null} />
-        <div class="artifact-view">{file ? <Preview key={file.path} runId={info.run_id} file={file} /> : <p>Pick a file to preview it.</p>}</div>
+        <div class="artifact-view">
+          {file ? <Preview key={file.path} runId={info.run_id} file={file} /> : <p>Pick a file to preview it.</p>}
+        </div>
       </div>
     </section>
   );

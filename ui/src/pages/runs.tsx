@@ -104,7 +104,9 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
   const available = useMemo(() => {
     const keys: Record<ColumnKind, Set<string>> = { metrics: new Set(), params: new Set(), tags: new Set() };
     for (const run of runs.slice(0, 2000)) {
-      for (const kind of ['metrics', 'params', 'tags'] as const) for (const entry of run.data[kind] ?? []) if (kind !== 'tags' || !entry.key.startsWith('mlflow.')) keys[kind].add(entry.key);
+      for (const kind of ['metrics', 'params', 'tags'] as const)
+        for (const entry of run.data[kind] ?? [])
+          if (kind !== 'tags' || !entry.key.startsWith('mlflow.')) keys[kind].add(entry.key);
     }
     return keys;
   }, [runs]);
@@ -132,7 +134,11 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
     <div class="vrow vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
       <span role="columnheader" aria-label="selected" />
       {ATTRIBUTES.map((a) => (
-        <span role="columnheader" key={a.title} aria-sort={orderBy?.name === a.sort ? (orderBy.asc ? 'ascending' : 'descending') : undefined}>
+        <span
+          role="columnheader"
+          key={a.title}
+          aria-sort={orderBy?.name === a.sort ? (orderBy.asc ? 'ascending' : 'descending') : undefined}
+        >
           {a.sort ? (
             <button type="button" class="link" onClick={() => sortBy(a.sort)}>
               {a.title}
@@ -144,7 +150,12 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
         </span>
       ))}
       {shown.map((c) => (
-        <span role="columnheader" key={columnId(c)} title={columnId(c)} aria-sort={orderBy?.name === orderName(c) ? (orderBy.asc ? 'ascending' : 'descending') : undefined}>
+        <span
+          role="columnheader"
+          key={columnId(c)}
+          title={columnId(c)}
+          aria-sort={orderBy?.name === orderName(c) ? (orderBy.asc ? 'ascending' : 'descending') : undefined}
+        >
           <button type="button" class="link" onClick={() => sortBy(orderName(c))}>
             {c.key}
             {sortMark(orderName(c))}
@@ -170,7 +181,13 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
         }}
       >
         <label class="grow">
-          Filter runs <input name="filter" defaultValue={filter} placeholder="metrics.acc > 0.9 and params.lr = '0.01'" aria-invalid={filterError ? 'true' : undefined} />
+          Filter runs{' '}
+          <input
+            name="filter"
+            defaultValue={filter}
+            placeholder="metrics.acc > 0.9 and params.lr = '0.01'"
+            aria-invalid={filterError ? 'true' : undefined}
+          />
         </label>
         <label>
           Show{' '}
@@ -205,7 +222,11 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
                     <input
                       type="checkbox"
                       checked={on}
-                      onChange={() => setColumns(on ? shown.filter((c) => !(c.kind === kind && c.key === key)) : [...shown, { kind, key }])}
+                      onChange={() =>
+                        setColumns(
+                          on ? shown.filter((c) => !(c.kind === kind && c.key === key)) : [...shown, { kind, key }],
+                        )
+                      }
                     />
                     {key}
                   </label>
@@ -232,7 +253,12 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
           return (
             <div class="vcells" style={{ gridTemplateColumns: template }} data-run-id={run.info.run_id}>
               <span role="cell">
-                <input type="checkbox" aria-label={`select ${run.info.run_name ?? run.info.run_id}`} checked={selected.has(run.info.run_id)} onChange={() => toggle(run.info.run_id)} />
+                <input
+                  type="checkbox"
+                  aria-label={`select ${run.info.run_name ?? run.info.run_id}`}
+                  checked={selected.has(run.info.run_id)}
+                  onChange={() => toggle(run.info.run_id)}
+                />
               </span>
               <span role="cell">
                 <a href={href('runs', run.info.run_id)}>{run.info.run_name || run.info.run_id}</a>

@@ -22,9 +22,20 @@ export interface Outcome {
 
 export type Params = Record<string, unknown>;
 
-const DEFAULT: Experiment = { experimentId: '0', name: 'Default', artifactLocation: 'memory:/0', lifecycleStage: 'active', tags: {}, creationTime: 0, lastUpdateTime: 0 };
+const DEFAULT: Experiment = {
+  experimentId: '0',
+  name: 'Default',
+  artifactLocation: 'memory:/0',
+  lifecycleStage: 'active',
+  tags: {},
+  creationTime: 0,
+  lastUpdateTime: 0,
+};
 
-function store(attack: (params: Params, context: { storeUri: string }) => Outcome | Promise<Outcome>, context: { storeUri: string }): TrackingStore {
+function store(
+  attack: (params: Params, context: { storeUri: string }) => Outcome | Promise<Outcome>,
+  context: { storeUri: string },
+): TrackingStore {
   const notHere = () => {
     throw MlflowError.notImplemented('a hostile plugin keeps no runs');
   };
@@ -38,7 +49,13 @@ function store(attack: (params: Params, context: { storeUri: string }) => Outcom
       }
       const params = id.length > 'attack:'.length ? (JSON.parse(id.slice('attack:'.length)) as Params) : {};
       const { succeeded, detail, unclipped } = await attack(params, context);
-      return { ...DEFAULT, tags: { outcome: succeeded ? 'succeeded' : 'failed', detail: unclipped ? detail : String(detail).slice(0, 2000) } };
+      return {
+        ...DEFAULT,
+        tags: {
+          outcome: succeeded ? 'succeeded' : 'failed',
+          detail: unclipped ? detail : String(detail).slice(0, 2000),
+        },
+      };
     },
     deleteExperiment: notHere,
     restoreExperiment: notHere,

@@ -3,7 +3,14 @@
  * Each entry point misbehaves only when asked for the experiment id `boom`, so a test can show that
  * the failure was contained and that the next (ordinary) call works.
  */
-import { MlflowError, defineTrackingStore, type Experiment, type Run, type RunInfo, type TrackingStore } from '@flowhost/sdk';
+import {
+  MlflowError,
+  defineTrackingStore,
+  type Experiment,
+  type Run,
+  type RunInfo,
+  type TrackingStore,
+} from '@flowhost/sdk';
 
 export const BOOM = 'boom';
 
@@ -11,13 +18,39 @@ export const BOOM = 'boom';
  * A RunInfo whose name carries what a probe recorded: probes answer `updateRunInfo` with it, so a
  * test reads back what the plugin saw.
  */
-export function reportAsRunInfo(runId: string, status: RunInfo['status'], endTime: number | null, report: unknown): RunInfo {
-  return { runId, experimentId: '0', userId: 'probe', status, startTime: 0, endTime, lifecycleStage: 'active', artifactUri: '', runName: JSON.stringify(report) };
+export function reportAsRunInfo(
+  runId: string,
+  status: RunInfo['status'],
+  endTime: number | null,
+  report: unknown,
+): RunInfo {
+  return {
+    runId,
+    experimentId: '0',
+    userId: 'probe',
+    status,
+    startTime: 0,
+    endTime,
+    lifecycleStage: 'active',
+    artifactUri: '',
+    runName: JSON.stringify(report),
+  };
 }
 
 export function memoryStore(): TrackingStore {
   const experiments = new Map<string, Experiment>([
-    ['0', { experimentId: '0', name: 'Default', artifactLocation: 'memory:/0', lifecycleStage: 'active', tags: {}, creationTime: 0, lastUpdateTime: 0 }],
+    [
+      '0',
+      {
+        experimentId: '0',
+        name: 'Default',
+        artifactLocation: 'memory:/0',
+        lifecycleStage: 'active',
+        tags: {},
+        creationTime: 0,
+        lastUpdateTime: 0,
+      },
+    ],
   ]);
   const runs = new Map<string, Run>();
   let nextId = 1;
@@ -30,7 +63,15 @@ export function memoryStore(): TrackingStore {
     searchExperiments: () => ({ items: [...experiments.values()], nextPageToken: null }),
     createExperiment: (name) => {
       const id = String(nextId++);
-      experiments.set(id, { experimentId: id, name, artifactLocation: `memory:/${id}`, lifecycleStage: 'active', tags: {}, creationTime: Date.now(), lastUpdateTime: Date.now() });
+      experiments.set(id, {
+        experimentId: id,
+        name,
+        artifactLocation: `memory:/${id}`,
+        lifecycleStage: 'active',
+        tags: {},
+        creationTime: Date.now(),
+        lastUpdateTime: Date.now(),
+      });
       return id;
     },
     getExperiment: (id) => {
@@ -50,7 +91,17 @@ export function memoryStore(): TrackingStore {
     createRun: (experimentId, userId, startTime, tags, runName) => {
       const runId = `run${nextId++}`;
       const run: Run = {
-        info: { runId, experimentId: experimentId ?? '0', userId, status: 'RUNNING', startTime, endTime: null, lifecycleStage: 'active', artifactUri: `memory:/${runId}`, runName: runName ?? runId },
+        info: {
+          runId,
+          experimentId: experimentId ?? '0',
+          userId,
+          status: 'RUNNING',
+          startTime,
+          endTime: null,
+          lifecycleStage: 'active',
+          artifactUri: `memory:/${runId}`,
+          runName: runName ?? runId,
+        },
         data: { metrics: {}, params: {}, tags: Object.fromEntries(tags.map((t) => [t.key, t.value])) },
         inputs: { datasetInputs: [] },
       };
@@ -77,6 +128,9 @@ export function misbehaving(misbehave: (store: TrackingStore) => unknown) {
   return defineTrackingStore(() => {
     const store = memoryStore();
     const getExperiment = store.getExperiment;
-    return { ...store, getExperiment: (id: string) => (id === BOOM ? (misbehave(store) as Experiment) : getExperiment(id)) };
+    return {
+      ...store,
+      getExperiment: (id: string) => (id === BOOM ? (misbehave(store) as Experiment) : getExperiment(id)),
+    };
   });
 }
