@@ -23,6 +23,13 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 /** Samples the host's RSS every 25 ms until stopped; answers the peak growth over `before`. */
+/**
+ * Memory bounds are the transport's at the `worker` level, where buffers are transferred and
+ * recycled in one process; the third-party default (`subprocess`) keeps the plugin's memory in its
+ * own process and copies through a socket, which its own tests and bench/isolation.ts measure.
+ */
+const AT_WORKER = { policy: { isolation: 'worker' } } as const;
+
 function rssWatch(): { stop(): number } {
   const before = process.memoryUsage().rss;
   let peak = before;
@@ -109,7 +116,7 @@ test.serial(
     const dir = tempDir(t);
     const source = join(dir, 'big.bin');
     const expected = await writeTestFile(source, GiB);
-    const { host } = testHost();
+    const { host } = testHost(AT_WORKER);
     try {
       const repo = await host.artifactRepository(join(dir, 'repo'));
       const rss = rssWatch();
@@ -136,7 +143,7 @@ test.serial(
 test.serial('host RSS grows by less than 64 MiB while 2 GiB stream to a plugin and 2 GiB back', async (t) => {
   t.timeout(180_000);
   const dir = tempDir(t);
-  const { host } = testHost();
+  const { host } = testHost(AT_WORKER);
   try {
     const repo = await host.artifactRepository('artifacts-null:x');
     await repo.logText('warm-up', 'w.txt'); // the worker's start is not what is measured
@@ -159,7 +166,7 @@ test.serial(
   "a Node read stream over 2 GiB: each chunk is the reader's copy, and the copies are collected",
   async (t) => {
     t.timeout(180_000);
-    const { host } = testHost();
+    const { host } = testHost(AT_WORKER);
     try {
       const repo = await host.artifactRepository('artifacts-null:x');
       await repo.logText('warm-up', 'w.txt');
@@ -189,7 +196,7 @@ test.serial(
   "a slow plugin: backpressure holds the producer to the plugin's pace, memory stays bounded, the deadline follows progress",
   async (t) => {
     t.timeout(120_000);
-    const { host } = testHost();
+    const { host } = testHost(AT_WORKER);
     try {
       const repo = await host.artifactRepository('artifacts-slow:x');
       await repo.listArtifacts(); // started
